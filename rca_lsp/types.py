@@ -1,0 +1,138 @@
+"""The frozen dataclasses that cross module boundaries.
+
+Every layer (VCS, index, code, traces, suspects) speaks in these types, so a
+front end (CLI, language server, hooks) never needs to know how they were made.
+Line numbers are 1-based and ranges are inclusive throughout.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Commit:
+    hash: str
+    parents: tuple[str, ...]
+    author: str
+    email: str
+    author_date: int  # unix seconds
+    commit_date: int
+    message: str
+
+    @property
+    def summary(self) -> str:
+        return self.message.split("\n", 1)[0].strip()
+
+
+@dataclass(frozen=True)
+class Hunk:
+    """A zero-context hunk: lines old_start..old_start+old_len-1 became new_start..new_start+new_len-1."""
+
+    old_start: int
+    old_len: int
+    new_start: int
+    new_len: int
+    added: str = ""  # text of the added lines, possibly truncated
+    removed: str = ""
+
+
+@dataclass(frozen=True)
+class FileChange:
+    status: str  # A, M, D, R, C, T
+    old_path: str | None
+    new_path: str | None
+    binary: bool = False
+    hunks: tuple[Hunk, ...] = ()
+    old_blob: str | None = None
+    new_blob: str | None = None
+
+    @property
+    def path(self) -> str:
+        return self.new_path or self.old_path or ""
+
+
+@dataclass(frozen=True)
+class Symbol:
+    """A function, method or class in one version of one file."""
+
+    name: str  # short name: createInteger
+    qualname: str  # dotted within the file: NumberUtils.createInteger
+    kind: str  # function | method | class | constructor
+    start_line: int
+    end_line: int
+
+
+@dataclass(frozen=True)
+class Call:
+    """A call site found by name; the callee is resolved later, best-effort."""
+
+    caller: str  # qualname of the enclosing symbol ("" at module level)
+    callee: str  # short name called: createInteger
+    line: int
+    receiver: str = ""  # the text before the dot, if any: NumberUtils, this, str
+    receiver_type: str = ""  # declared type of the receiver when the file says it (Java locals, fields)
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One stack frame as the trace spells it, plus where it resolved in the repository."""
+
+    index: int  # 0 = innermost (top of the printed stack)
+    raw: str
+    file: str | None = None  # as printed: NumberUtils.java, /abs/x.py, src/a.js
+    line: int | None = None
+    function: str | None = None  # short name: createInteger, <module>, anonymous
+    qualname: str | None = None  # as printed: org.apache.commons.lang3.math.NumberUtils.createInteger
+    module: str | None = None  # java package.Class / python module / go package
+    path: str | None = None  # resolved repository path (POSIX, relative to the root)
+    external: bool = False  # library / JDK / site-packages / runtime frame
+
+
+@dataclass(frozen=True)
+class TestId:
+    """The failing test as named by the signal: a class (or file) and a method."""
+
+    container: str  # org.apache.commons.lang3.math.NumberUtilsTest, tests/test_x.py, TestFoo
+    name: str  # testLang747, test_dates
+    path: str | None = None  # resolved repository path when known
+
+
+@dataclass(frozen=True)
+class Trace:
+    """One failure: an exception and its frames, possibly chained (cause first in `causes`)."""
+
+    format: str  # python | pytest | java | javascript | go | rust | cpp | junit
+    exception: str  # java.lang.NumberFormatException, ValueError, panic
+    message: str
+    frames: tuple[Frame, ...]
+    test: TestId | None = None
+    causes: tuple["Trace", ...] = ()
+    truncated: bool = False
+
+    def all_frames(self) -> tuple[Frame, ...]:
+        out = list(self.frames)
+        for cause in self.causes:
+            out.extend(cause.all_frames())
+        return tuple(out)
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """One reason a commit is suspected, with the points it earned and a sentence for people."""
+
+    kind: str  # frame-line | frame-function | frame-file | callee | words | recency | size | owner
+    weight: float
+    text: str
+    path: str | None = None
+    line: int | None = None
+    symbol: str | None = None
+    frame: int | None = None
+
+
+@dataclass(frozen=True)
+class Suspect:
+    commit: Commit
+    score: float
+    rank: int
+    evidence: tuple[Evidence, ...] = field(default_factory=tuple)
