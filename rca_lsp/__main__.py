@@ -1,0 +1,5 @@
+import sys
+
+from rca_lsp.cli import run
+
+sys.exit(run())

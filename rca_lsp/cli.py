@@ -1,0 +1,145 @@
+"""The `rca` command line: thin glue over the core, one error handler at the boundary.
+
+Exit codes: 0 ok, 1 unexpected error, 2 usage, 3 repository, 4 index, 5 trace, 6 model.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+import click
+
+from rca_lsp import __version__
+from rca_lsp.errors import RcaError, TraceError
+
+log = logging.getLogger("rca_lsp")
+
+MAX_TRACE_BYTES = 64 * 1024 * 1024
+
+
+def _setup_logging(verbose: int) -> None:
+    level = logging.WARNING - 10 * min(verbose, 2)
+    logging.basicConfig(level=level, format="rca: %(message)s", stream=sys.stderr)
+
+
+def _progress(enabled: bool):
+    if not enabled or not sys.stderr.isatty():
+        return None, None
+    from tqdm import tqdm
+
+    bar = tqdm(total=0, unit="commit", desc="indexing", file=sys.stderr, leave=False)
+
+    def update(done: int, total: int) -> None:
+        bar.total = total
+        bar.n = done
+        bar.refresh()
+
+    return update, bar
+
+
+def _index(repo, quiet: bool = False):
+    from rca_lsp.index import Index, update
+
+    callback, bar = _progress(not quiet)
+    with Index.open(repo.meta_dir) as index:
+        try:
+            return update(repo, index, progress=callback)
+        finally:
+            if bar is not None:
+                bar.close()
+
+
+def _read_trace(source: str) -> str:
+    if source == "-":
+        data = sys.stdin.buffer.read(MAX_TRACE_BYTES + 1)
+    else:
+        path = Path(source)
+        if not path.is_file():
+            raise TraceError(f"trace file {source} does not exist or is not a file")
+        with open(path, "rb") as fh:
+            data = fh.read(MAX_TRACE_BYTES + 1)
+    if len(data) > MAX_TRACE_BYTES:
+        raise TraceError(f"trace input is over {MAX_TRACE_BYTES // (1024 * 1024)} MB; pass the failing part")
+    return data.decode("utf-8", errors="replace")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="rca")
+@click.option("-v", "--verbose", count=True, help="More log output on stderr (-vv for debug).")
+def main(verbose: int) -> None:
+    """rca: which change broke this? Suspect commits for a failure, from your history."""
+    _setup_logging(verbose)
+
+
+@main.command("index")
+@click.option("--repo", default=".", type=click.Path(file_okay=False), help="Repository (default: here).")
+@click.option("-q", "--quiet", is_flag=True, help="No progress or summary.")
+def index_cmd(repo: str, quiet: bool) -> None:
+    """Build or update the index of commits (incremental; idempotent)."""
+    from rca_lsp.vcs import open_repo
+
+    backend = open_repo(repo)
+    report = _index(backend, quiet)
+    if not quiet:
+        if report.head is None:
+            click.echo("repository has no commits yet; nothing to index", err=True)
+        else:
+            click.echo(f"indexed {report.added} new commit(s), removed {report.removed}; "
+                       f"{report.reachable} reachable from HEAD; {report.seconds:.2f} s", err=True)
+
+
+@main.command("suspects")
+@click.option("--repo", default=".", type=click.Path(file_okay=False), help="Repository (default: here).")
+@click.option("--trace", "trace", required=True, help="Trace or test-output file, or - for stdin.")
+@click.option("--since", default=None, help="Only commits after this revision.")
+@click.option("--top", default=20, show_default=True, type=int, help="How many suspects (0: all).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--no-update", is_flag=True, help="Do not bring the index up to HEAD first.")
+def suspects_cmd(repo: str, trace: str, since: str | None, top: int, fmt: str, no_update: bool) -> None:
+    """Rank the commits that most likely caused the failure in TRACE."""
+    from rca_lsp.index import Index
+    from rca_lsp.render import to_json, to_text
+    from rca_lsp.suspects import find_suspects
+    from rca_lsp.vcs import open_repo
+
+    text = _read_trace(trace)
+    backend = open_repo(repo)
+    if backend.head() is None:
+        raise RcaError("repository has no commits yet: there is nothing to suspect")
+    if not no_update:
+        with Index.open(backend.meta_dir) as index:
+            stale = index.get_state("head") != backend.head()
+        if stale:
+            _index(backend, quiet=True)
+    with Index.open(backend.meta_dir, readonly=True) as index:
+        result = find_suspects(backend, index, text, since=since, top=top)
+    for warning in result.warnings:
+        log.warning(warning)
+    click.echo(to_json(result) if fmt == "json" else to_text(result))
+
+
+def run(argv: list[str] | None = None) -> int:
+    """Entry point: maps rca errors to exit codes and one line on stderr, never a traceback."""
+    try:
+        main.main(args=argv, prog_name="rca", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("rca: aborted", err=True)
+        return 130
+    except click.ClickException as exc:
+        exc.show()
+        return 2
+    except RcaError as exc:
+        click.echo(f"rca: error: {exc}", err=True)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        click.echo("rca: interrupted", err=True)
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception as exc:  # the one place an unexpected error becomes a message
+        log.debug("internal error", exc_info=True)
+        click.echo(f"rca: internal error: {type(exc).__name__}: {exc} (run with -vv for details)", err=True)
+        return 1
+    return 0

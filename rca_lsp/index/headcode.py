@@ -1,0 +1,51 @@
+"""Symbols and call sites of the HEAD tree, for the call graph that follows a failing test.
+
+Stored per blob, so a new HEAD re-parses only the files that changed. The work tree's own edits
+(the new failing test, say) are parsed at query time, on top of this.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from rca_lsp.index.store import Index
+
+log = logging.getLogger(__name__)
+
+MAX_BYTES = 2_000_000
+
+
+def refresh_head_code(repo, index: Index) -> int:
+    from rca_lsp.code.calls import calls as parse_calls
+    from rca_lsp.code.languages import language_for_path
+    from rca_lsp.code.symbols import symbols as parse_symbols
+
+    files = {p: b for p, b in repo.head_blobs().items() if language_for_path(p)}
+    known = {row[0] for row in index.conn.execute("SELECT blob FROM code_blobs")}
+    todo = sorted({(b, language_for_path(p)) for p, b in files.items() if b not in known})
+    reader = repo.blob_reader() if todo else None
+    try:
+        for start in range(0, len(todo), 200):
+            with index.write() as conn:
+                for blob, language in todo[start:start + 200]:
+                    data = reader.get(blob) if reader else None
+                    syms, calls = [], []
+                    if data is not None and len(data) <= MAX_BYTES:
+                        syms, calls = parse_symbols(data, language), parse_calls(data, language)
+                    conn.execute("INSERT OR IGNORE INTO code_blobs(blob, language) VALUES (?, ?)", (blob, language))
+                    conn.executemany(
+                        "INSERT INTO code_symbols(blob, name, qualname, kind, start_line, end_line) VALUES (?,?,?,?,?,?)",
+                        [(blob, s.name, s.qualname, s.kind, s.start_line, s.end_line) for s in syms])
+                    conn.executemany(
+                        "INSERT INTO code_calls(blob, caller, callee, line, receiver, receiver_type) VALUES (?,?,?,?,?,?)",
+                        [(blob, c.caller, c.callee, c.line, c.receiver, c.receiver_type) for c in calls])
+    finally:
+        if reader:
+            reader.close()
+    with index.write() as conn:
+        conn.execute("DELETE FROM head_files")
+        conn.executemany("INSERT INTO head_files(path, blob) VALUES (?, ?)", sorted(files.items()))
+        conn.execute("DELETE FROM code_symbols WHERE blob NOT IN (SELECT blob FROM head_files)")
+        conn.execute("DELETE FROM code_calls WHERE blob NOT IN (SELECT blob FROM head_files)")
+        conn.execute("DELETE FROM code_blobs WHERE blob NOT IN (SELECT blob FROM head_files)")
+    return len(files)

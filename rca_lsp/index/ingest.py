@@ -1,0 +1,148 @@
+"""Incremental ingest: new commits reachable from HEAD go into the index, in atomic batches.
+
+Only commits not yet indexed are read, oldest first, from one `git log -p` stream. Each batch of
+commits is written in one transaction with all of its files, hunks, changed symbols and text, so a
+killed run leaves whole commits or none, and the next run carries on. Commits no longer reachable
+from HEAD (rebase, amend, force-pull) are removed, so the index converges to a fresh build.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+
+from rca_lsp.index.store import Index, writer_lock
+from rca_lsp.index.symbols import SymbolCache, changed_symbols
+from rca_lsp.text import searchable
+from rca_lsp.vcs.base import LoggedCommit
+
+log = logging.getLogger(__name__)
+
+BATCH = 250
+MAX_DIFF_TEXT = 6000  # characters of diff text per commit in the full-text index
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class IngestReport:
+    head: str | None
+    reachable: int
+    added: int
+    removed: int
+    seconds: float
+    shallow: bool = False
+    code_files: int = 0
+
+
+def _chunks(items: Iterator[LoggedCommit], size: int) -> Iterator[list[LoggedCommit]]:
+    while True:
+        chunk = list(itertools.islice(items, size))
+        if not chunk:
+            return
+        yield chunk
+
+
+def indexed_hashes(index: Index) -> dict[str, int]:
+    return dict(index.conn.execute("SELECT hash, id FROM commits"))
+
+
+def _prune(index: Index, stale: Iterable[int]) -> int:
+    ids = list(stale)
+    if not ids:
+        return 0
+    with index.write() as conn:
+        for start in range(0, len(ids), 500):
+            part = ids[start:start + 500]
+            marks = ",".join("?" * len(part))
+            for table in ("changed_symbols", "hunks", "files"):
+                conn.execute(f"DELETE FROM {table} WHERE commit_id IN ({marks})", part)
+            conn.execute(f"DELETE FROM commit_text WHERE rowid IN ({marks})", part)
+            conn.execute(f"DELETE FROM commits WHERE id IN ({marks})", part)
+    return len(ids)
+
+
+def _write_commit(conn, item: LoggedCommit, cache: SymbolCache, boundary: bool) -> None:
+    c = item.commit
+    changes = () if boundary else item.changes
+    added = sum(h.new_len for f in changes for h in f.hunks)
+    removed = sum(h.old_len for f in changes for h in f.hunks)
+    cur = conn.execute(
+        "INSERT INTO commits(hash, parents, author, email, author_date, commit_date, message, files, added, removed)"
+        " VALUES (?,?,?,?,?,?,?,?,?,?)",
+        (c.hash, " ".join(c.parents), c.author, c.email, c.author_date, c.commit_date, c.message,
+         len(changes), added, removed))
+    commit_id = cur.lastrowid
+    symbol_words: list[str] = []
+    diff_text: list[str] = []
+    for change in changes:
+        f_added = sum(h.new_len for h in change.hunks)
+        f_removed = sum(h.old_len for h in change.hunks)
+        fcur = conn.execute(
+            "INSERT INTO files(commit_id, status, old_path, new_path, path, binary, old_blob, new_blob, added, removed)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?)",
+            (commit_id, change.status, change.old_path, change.new_path, change.path, int(change.binary),
+             change.old_blob, change.new_blob, f_added, f_removed))
+        file_id = fcur.lastrowid
+        conn.executemany(
+            "INSERT INTO hunks(file_id, commit_id, old_start, old_len, new_start, new_len) VALUES (?,?,?,?,?,?)",
+            [(file_id, commit_id, h.old_start, h.old_len, h.new_start, h.new_len) for h in change.hunks])
+        touched = changed_symbols(change, cache)
+        conn.executemany(
+            "INSERT INTO changed_symbols(commit_id, file_id, name, qualname, kind, lines) VALUES (?,?,?,?,?,?)",
+            [(commit_id, file_id, s.name, s.qualname, s.kind, n) for s, n in touched])
+        symbol_words.extend(s.qualname for s, _ in touched)
+        if sum(map(len, diff_text)) < MAX_DIFF_TEXT:
+            diff_text.extend(h.added + " " + h.removed for h in change.hunks)
+    conn.execute("INSERT INTO commit_text(rowid, message, symbols, diff) VALUES (?,?,?,?)",
+                 (commit_id, searchable(c.message), searchable(" ".join(symbol_words)),
+                  searchable(" ".join(diff_text)[:MAX_DIFF_TEXT])))
+
+
+def _shallow_boundary(repo) -> set[str]:
+    try:
+        with open(f"{repo.meta_dir}/shallow", encoding="ascii") as fh:
+            return {line.strip() for line in fh if line.strip()}
+    except FileNotFoundError:
+        return set()
+
+
+def update(repo, index: Index, progress: Progress | None = None, code: bool = True) -> IngestReport:
+    """Bring the index up to HEAD. Idempotent; safe to interrupt at any point."""
+    started = time.perf_counter()
+    with writer_lock(repo.meta_dir):
+        head = repo.head()
+        reachable = repo.reachable()
+        known = indexed_hashes(index)
+        reach_set = set(reachable)
+        removed = _prune(index, (cid for h, cid in known.items() if h not in reach_set))
+        new = [h for h in reversed(reachable) if h not in known]
+        boundary = _shallow_boundary(repo)
+        if boundary:
+            log.warning("shallow clone: history before %d boundary commit(s) is missing; "
+                        "their own changes are not indexed", len(boundary))
+        cache = SymbolCache(repo)
+        done = 0
+        try:
+            for chunk in _chunks(iter(repo.log(new)), BATCH):
+                with index.write() as conn:
+                    for item in chunk:
+                        _write_commit(conn, item, cache, item.commit.hash in boundary)
+                done += len(chunk)
+                if progress:
+                    progress(done, len(new))
+        finally:
+            cache.close()
+        code_files = 0
+        if code:
+            from rca_lsp.index.headcode import refresh_head_code
+
+            code_files = refresh_head_code(repo, index)
+        with index.write() as conn:
+            index.set_state(conn, "head", head or "")
+            index.set_state(conn, "indexed_at", str(int(time.time())))
+    return IngestReport(head, len(reachable), done, removed, time.perf_counter() - started,
+                        bool(boundary), code_files)

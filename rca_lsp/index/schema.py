@@ -1,0 +1,102 @@
+"""The index schema: every table, created and changed only through these migrations.
+
+Changing the schema means adding a migration at the end, never editing one that shipped:
+an index built by an older rca is upgraded in place, step by step, each step in one transaction.
+"""
+
+from __future__ import annotations
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+migrations = Migrations("rca_lsp.index")
+
+
+@migrations()
+def m001_history(db: Database) -> None:
+    db.executescript("""
+    CREATE TABLE commits (
+        id INTEGER PRIMARY KEY,
+        hash TEXT NOT NULL UNIQUE,
+        parents TEXT NOT NULL,
+        author TEXT NOT NULL,
+        email TEXT NOT NULL,
+        author_date INTEGER NOT NULL,
+        commit_date INTEGER NOT NULL,
+        message TEXT NOT NULL,
+        files INTEGER NOT NULL,
+        added INTEGER NOT NULL,
+        removed INTEGER NOT NULL
+    );
+    CREATE TABLE files (
+        id INTEGER PRIMARY KEY,
+        commit_id INTEGER NOT NULL REFERENCES commits(id),
+        status TEXT NOT NULL,
+        old_path TEXT,
+        new_path TEXT,
+        path TEXT NOT NULL,
+        binary INTEGER NOT NULL,
+        old_blob TEXT,
+        new_blob TEXT,
+        added INTEGER NOT NULL,
+        removed INTEGER NOT NULL
+    );
+    CREATE INDEX files_commit ON files(commit_id);
+    CREATE INDEX files_path ON files(path);
+    CREATE INDEX files_old_path ON files(old_path);
+    CREATE TABLE hunks (
+        file_id INTEGER NOT NULL REFERENCES files(id),
+        commit_id INTEGER NOT NULL,
+        old_start INTEGER NOT NULL,
+        old_len INTEGER NOT NULL,
+        new_start INTEGER NOT NULL,
+        new_len INTEGER NOT NULL
+    );
+    CREATE INDEX hunks_file ON hunks(file_id);
+    CREATE INDEX hunks_commit ON hunks(commit_id);
+    CREATE TABLE changed_symbols (
+        commit_id INTEGER NOT NULL REFERENCES commits(id),
+        file_id INTEGER NOT NULL,
+        name TEXT NOT NULL,
+        qualname TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        lines INTEGER NOT NULL
+    );
+    CREATE INDEX changed_symbols_name ON changed_symbols(name);
+    CREATE INDEX changed_symbols_qualname ON changed_symbols(qualname);
+    CREATE INDEX changed_symbols_commit ON changed_symbols(commit_id);
+    CREATE VIRTUAL TABLE commit_text USING fts5(message, symbols, diff, tokenize='unicode61');
+    CREATE TABLE state (key TEXT PRIMARY KEY, value TEXT);
+    """)
+
+
+@migrations()
+def m002_code(db: Database) -> None:
+    """Symbols and call sites of the HEAD tree, keyed by blob so unchanged files are parsed once."""
+    db.executescript("""
+    CREATE TABLE code_blobs (blob TEXT PRIMARY KEY, language TEXT NOT NULL);
+    CREATE TABLE code_symbols (
+        blob TEXT NOT NULL,
+        name TEXT NOT NULL,
+        qualname TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        start_line INTEGER NOT NULL,
+        end_line INTEGER NOT NULL
+    );
+    CREATE INDEX code_symbols_blob ON code_symbols(blob);
+    CREATE INDEX code_symbols_name ON code_symbols(name);
+    CREATE TABLE code_calls (
+        blob TEXT NOT NULL,
+        caller TEXT NOT NULL,
+        callee TEXT NOT NULL,
+        line INTEGER NOT NULL,
+        receiver TEXT NOT NULL,
+        receiver_type TEXT NOT NULL
+    );
+    CREATE INDEX code_calls_blob ON code_calls(blob);
+    CREATE TABLE head_files (path TEXT PRIMARY KEY, blob TEXT NOT NULL);
+    CREATE INDEX head_files_blob ON head_files(blob);
+    """)
+
+
+SCHEMA_VERSION = 2

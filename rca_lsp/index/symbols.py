@@ -1,0 +1,130 @@
+"""Hunks mapped to the functions and classes they touch, on both sides of a change.
+
+Each changed line is attributed to the innermost symbol around it: a method when the line is in a
+method, else the class (a field, an import inside the class). Removed lines are read against the
+old version of the file and added lines against the new one, so a deleted method and a new one
+both count. Symbols are parsed once per blob and cached, because the new version of a file in
+one commit is the old version in the next commit that changes it.
+"""
+
+from __future__ import annotations
+
+import bisect
+import logging
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from rca_lsp.types import FileChange, Symbol
+
+log = logging.getLogger(__name__)
+
+MAX_BLOB_BYTES = 2_000_000
+CACHE_BLOBS = 3000
+
+
+@dataclass(frozen=True)
+class SymbolTable:
+    """Symbols of one file version, arranged for range look-ups."""
+
+    leaves: tuple[Symbol, ...]  # symbols that contain no other symbol, sorted by start line
+    leaf_starts: tuple[int, ...]
+    containers: tuple[Symbol, ...]  # the others, innermost (smallest) first
+
+    @classmethod
+    def build(cls, symbols: list[Symbol]) -> "SymbolTable":
+        ordered = sorted(symbols, key=lambda s: (s.start_line, -s.end_line))
+        leaves, containers = [], []
+        for i, sym in enumerate(ordered):
+            nxt = ordered[i + 1] if i + 1 < len(ordered) else None
+            if nxt is not None and nxt.start_line <= sym.end_line and nxt.end_line <= sym.end_line:
+                containers.append(sym)
+            else:
+                leaves.append(sym)
+        containers.sort(key=lambda s: s.end_line - s.start_line)
+        return cls(tuple(leaves), tuple(s.start_line for s in leaves), tuple(containers))
+
+    def attribute(self, start: int, end: int) -> dict[Symbol, int]:
+        """Changed lines start..end (inclusive) per innermost symbol."""
+        out: dict[Symbol, int] = {}
+        covered = 0
+        i = max(bisect.bisect_right(self.leaf_starts, end) - 1, 0)
+        while i >= 0 and self.leaves:
+            leaf = self.leaves[i]
+            if leaf.end_line < start:
+                break
+            lo, hi = max(start, leaf.start_line), min(end, leaf.end_line)
+            if lo <= hi:
+                out[leaf] = out.get(leaf, 0) + hi - lo + 1
+                covered += hi - lo + 1
+            i -= 1
+        rest = end - start + 1 - covered
+        if rest > 0:
+            for box in self.containers:
+                if box.start_line <= end and box.end_line >= start:
+                    out[box] = out.get(box, 0) + rest
+                    break
+        return out
+
+
+_EMPTY = SymbolTable((), (), ())
+
+
+class SymbolCache:
+    """Parses blobs on demand through one `git cat-file --batch`, keeping recent tables."""
+
+    def __init__(self, repo) -> None:
+        self._repo = repo
+        self._reader = None
+        self._tables: OrderedDict[str, SymbolTable] = OrderedDict()
+
+    def table(self, blob: str | None, language: str) -> SymbolTable:
+        if not blob:
+            return _EMPTY
+        hit = self._tables.get(blob)
+        if hit is not None:
+            self._tables.move_to_end(blob)
+            return hit
+        if self._reader is None:
+            self._reader = self._repo.blob_reader()
+        data = self._reader.get(blob)
+        table = _EMPTY
+        if data is not None and len(data) <= MAX_BLOB_BYTES:
+            from rca_lsp.code.symbols import symbols as parse_symbols
+
+            table = SymbolTable.build(parse_symbols(data, language))
+        self._tables[blob] = table
+        if len(self._tables) > CACHE_BLOBS:
+            self._tables.popitem(last=False)
+        return table
+
+    def close(self) -> None:
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
+
+
+def changed_symbols(change: FileChange, cache: SymbolCache) -> list[tuple[Symbol, int]]:
+    """(symbol, changed lines) for every symbol the change's hunks touch; [] for unknown languages."""
+    from rca_lsp.code.languages import language_for_path
+
+    if change.binary or not change.hunks:
+        return []
+    language = language_for_path(change.path)
+    if language is None:
+        return []
+    counts: dict[tuple[str, str], tuple[Symbol, int]] = {}
+
+    def add(found: dict[Symbol, int]) -> None:
+        for sym, n in found.items():
+            key = (sym.qualname, sym.kind)
+            prev = counts.get(key)
+            counts[key] = (prev[0] if prev else sym, (prev[1] if prev else 0) + n)
+
+    old = cache.table(change.old_blob, language) if any(h.old_len for h in change.hunks) else _EMPTY
+    new = cache.table(change.new_blob, language) if any(h.new_len for h in change.hunks) else _EMPTY
+    for h in change.hunks:
+        if h.old_len:
+            add(old.attribute(h.old_start, h.old_start + h.old_len - 1))
+        if h.new_len:
+            add(new.attribute(h.new_start, h.new_start + h.new_len - 1))
+    return list(counts.values())

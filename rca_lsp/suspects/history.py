@@ -1,0 +1,111 @@
+"""The candidate window and the history look-ups retrieval needs, all answered from the index.
+
+`History` knows which indexed commits are reachable from HEAD (and after `--since`), their
+topological position (0 = HEAD), and can blame a line at HEAD by tracking it back through the
+indexed zero-context hunks: no git process per frame, and the same answer for git and hg.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from rca_lsp.index.store import Index
+from rca_lsp.types import Commit
+
+log = logging.getLogger(__name__)
+
+MAX_STEPS = 5000
+
+
+@dataclass(frozen=True)
+class BlameHit:
+    commit_id: int
+    path: str  # the path the line had in that commit
+    line: int  # the line number in that commit's version
+    hunk_start: int
+    hunk_len: int
+
+
+class History:
+    def __init__(self, index: Index, reachable: list[str], ignore_revs: set[str] | None = None) -> None:
+        self.index = index
+        ids = dict(index.conn.execute("SELECT hash, id FROM commits"))
+        self.position: dict[int, int] = {}
+        for pos, sha in enumerate(reachable):
+            cid = ids.get(sha)
+            if cid is not None:
+                self.position[cid] = pos
+        self.missing = sum(1 for sha in reachable if sha not in ids)
+        self.ignored = {ids[s] for s in (ignore_revs or ()) if s in ids}
+        self._file_rows: dict[str, list[tuple[int, int, str, str | None, str | None]]] = {}
+
+    @property
+    def candidates(self) -> int:
+        return len(self.position)
+
+    def commit(self, commit_id: int) -> Commit:
+        row = self.index.conn.execute(
+            "SELECT hash, parents, author, email, author_date, commit_date, message FROM commits WHERE id = ?",
+            (commit_id,)).fetchone()
+        return Commit(row[0], tuple(row[1].split()), row[2], row[3], row[4], row[5], row[6])
+
+    def _rows_for(self, path: str) -> list[tuple[int, int, str, str | None, str | None]]:
+        """(position, file_id, status, old_path, commit_id) of reachable changes whose new path is `path`."""
+        rows = self._file_rows.get(path)
+        if rows is None:
+            found = self.index.conn.execute(
+                "SELECT commit_id, id, status, old_path FROM files WHERE new_path = ?", (path,)).fetchall()
+            rows = sorted((self.position[c], fid, st, old, c) for c, fid, st, old in found if c in self.position)
+            self._file_rows[path] = rows
+        return rows
+
+    def _hunks(self, file_id: int) -> list[tuple[int, int, int, int]]:
+        return self.index.conn.execute(
+            "SELECT old_start, old_len, new_start, new_len FROM hunks WHERE file_id = ? ORDER BY new_start",
+            (file_id,)).fetchall()
+
+    def blame(self, path: str, line: int) -> BlameHit | None:
+        """The reachable commit that last changed `line` of `path` at HEAD, tracking renames."""
+        after, steps = -1, 0
+        while steps < MAX_STEPS:
+            rows = [r for r in self._rows_for(path) if r[0] > after]
+            if not rows:
+                return None
+            for pos, file_id, status, old_path, commit_id in rows:
+                steps += 1
+                hunks = self._hunks(file_id)
+                hit = _hunk_at(hunks, line)
+                if hit is not None:
+                    if commit_id not in self.ignored or hit[1] == 0:
+                        return BlameHit(commit_id, path, line, hit[2], hit[3])
+                    line = hit[0] + min(line - hit[2], hit[1] - 1)
+                else:
+                    line = _shift(hunks, line)
+                if status in ("R", "C") and old_path and old_path != path:
+                    path, after = old_path, pos
+                    break
+                if status == "A":
+                    return None
+            else:
+                return None
+        return None
+
+
+def _hunk_at(hunks: list[tuple[int, int, int, int]], line: int) -> tuple[int, int, int, int] | None:
+    for h in hunks:
+        if h[3] and h[2] <= line <= h[2] + h[3] - 1:
+            return h
+    return None
+
+
+def _shift(hunks: list[tuple[int, int, int, int]], line: int) -> int:
+    """The line's number before the change, given it was not itself changed."""
+    delta = 0
+    for old_start, old_len, new_start, new_len in hunks:
+        end = new_start + new_len - 1 if new_len else new_start
+        if end < line:
+            delta += old_len - new_len
+        else:
+            break
+    return line + delta

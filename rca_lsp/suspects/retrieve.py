@@ -1,0 +1,219 @@
+"""Retrieval: every candidate commit scored from the failure, with the evidence for each point.
+
+Features (each scaled to 0..1 across candidates, then weighted):
+- frame: the commit last changed a line at or near an in-repository, non-test frame line
+  (blame at HEAD through the index; nearer lines and inner frames count more);
+- code: the commit changed a function the failure points at (a frame's function, or what the
+  failing test calls, a few hops), weighted by log(1 + lines it changed there);
+- words: the failure's words match the commit's message, changed symbol names and diff (BM25);
+- recency: a small tie-breaker for newer commits.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rca_lsp.index.store import Index
+from rca_lsp.suspects.code_view import CodeView, is_test_path, stem
+from rca_lsp.suspects.history import History, _shift
+from rca_lsp.suspects.targets import Target, TargetFinder
+from rca_lsp.suspects.words import failure_words, match
+from rca_lsp.traces import parse, resolve
+from rca_lsp.types import Evidence, Frame, Suspect, Trace
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Weights:
+    frame: float = 1.0
+    code: float = 1.0
+    words: float = 0.5
+    recency: float = 0.05
+
+
+NEAR_LINES = 3
+FRAME_CAP = 1.5
+
+
+@dataclass
+class Result:
+    suspects: list[Suspect]
+    candidates: int
+    traces: list[Trace]
+    timings: dict[str, float] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+
+class _Board:
+    """Points and evidence per commit, per feature."""
+
+    def __init__(self) -> None:
+        self.points: dict[str, dict[int, float]] = defaultdict(lambda: defaultdict(float))
+        self.evidence: dict[int, list[Evidence]] = defaultdict(list)
+
+    def add(self, feature: str, commit_id: int, value: float, evidence: Evidence | None, mode: str = "sum") -> None:
+        table = self.points[feature]
+        table[commit_id] = max(table[commit_id], value) if mode == "max" else table[commit_id] + value
+        if evidence is not None:
+            self.evidence[commit_id].append(evidence)
+
+
+def ignore_revs(repo) -> set[str]:
+    configured = repo.config("blame.ignoreRevsFile") if hasattr(repo, "config") else None
+    candidates = [configured] if configured else [".git-blame-ignore-revs"]
+    out: set[str] = set()
+    for name in candidates:
+        path = (Path(repo.root) / name).resolve()
+        if not path.is_relative_to(Path(repo.root).resolve()) or not path.is_file():
+            continue
+        for line in path.read_text(errors="replace").splitlines():
+            line = line.split("#", 1)[0].strip()
+            if len(line) >= 7:
+                out.add(line)
+    return out
+
+
+def _frame_head_line(frame: Frame, worktree: dict[str, list[tuple[int, int, int, int]]]) -> int | None:
+    """The frame's work-tree line as a HEAD line; None when the line itself is uncommitted."""
+    hunks = worktree.get(frame.path or "", [])
+    line = frame.line or 0
+    for old_start, old_len, new_start, new_len in hunks:
+        if new_len and new_start <= line < new_start + new_len:
+            return None
+    return _shift(hunks, line)
+
+
+def _frame_features(board: _Board, history: History, view: CodeView, traces: list[Trace],
+                    worktree: dict[str, list[tuple[int, int, int, int]]]) -> list[Target]:
+    targets: list[Target] = []
+    seen: set[tuple[str, int]] = set()
+    rank = 0
+    for trace in traces:
+        for frame in trace.all_frames():
+            if frame.external or not frame.path or not frame.line or is_test_path(frame.path):
+                continue
+            if (frame.path, frame.line) in seen:
+                continue
+            seen.add((frame.path, frame.line))
+            weight = 1.0 / (1.0 + 0.5 * rank)
+            rank += 1
+            head_line = _frame_head_line(frame, worktree)
+            if head_line is None:
+                continue
+            symbol = view.symbol_at(frame.path, head_line)
+            name = symbol.qualname if symbol else frame.function or Path(frame.path).name
+            for delta in range(0, NEAR_LINES + 1):
+                for line in {head_line - delta, head_line + delta}:
+                    hit = history.blame(frame.path, line) if line > 0 else None
+                    if hit is None:
+                        continue
+                    value = weight / (1.0 + delta)
+                    where = "at" if delta == 0 else f"{delta} line{'s' if delta > 1 else ''} from"
+                    board.add("frame", hit.commit_id, value, Evidence(
+                        "frame-line", value,
+                        f"changed {name}, frame {frame.index + 1} of the trace, {where} line {frame.line}",
+                        frame.path, frame.line, name, frame.index + 1), mode="max")
+            if symbol is not None and symbol.kind != "class":
+                targets.append(Target(frame.path, symbol, weight, f"frame {frame.index + 1} of the trace is in it", 0))
+    return targets
+
+
+def _code_features(board: _Board, history: History, targets: list[Target]) -> None:
+    best: dict[tuple[str, str], Target] = {}
+    for t in targets:
+        key = (stem(t.path), t.symbol.qualname)
+        if key not in best or best[key].weight < t.weight:
+            best[key] = t
+    conn = history.index.conn
+    for (file_stem, qualname), target in best.items():
+        rows = conn.execute(
+            "SELECT cs.commit_id, cs.lines, f.path FROM changed_symbols cs JOIN files f ON f.id = cs.file_id"
+            " WHERE cs.qualname = ?", (qualname,)).fetchall()
+        for commit_id, lines, path in rows:
+            if commit_id not in history.position or stem(path) != file_stem:
+                continue
+            weight = 0.3 if is_test_path(path) else 1.0
+            value = target.weight * weight * math.log1p(lines)
+            hops = f" ({target.hops} calls away)" if target.hops > 1 else ""
+            board.add("code", commit_id, value, Evidence(
+                "callee" if target.hops else "frame-function", value,
+                f"changed {qualname} ({lines} line{'s' if lines != 1 else ''}): {target.why}{hops}",
+                path, None, qualname))
+
+
+def _word_features(board: _Board, history: History, traces: list[Trace]) -> None:
+    terms = failure_words(traces)
+    for commit_id, score in match(history.index, terms).items():
+        if commit_id in history.position:
+            board.add("words", commit_id, score, None)
+    table = board.points.get("words", {})
+    if table:
+        top = max(table.values())
+        for commit_id, score in table.items():
+            if score >= 0.3 * top:
+                board.evidence[commit_id].append(Evidence(
+                    "words", score, "its message or diff shares the failure's words: " + ", ".join(terms[:6])))
+
+
+def _normalise(table: dict[int, float], cap: float | None = None) -> dict[int, float]:
+    if not table:
+        return {}
+    if cap is not None:
+        return {k: min(v, cap) for k, v in table.items()}
+    top = max(table.values()) or 1.0
+    return {k: v / top for k, v in table.items()}
+
+
+def score(board: _Board, history: History, weights: Weights) -> list[tuple[float, int]]:
+    frame = _normalise(board.points.get("frame", {}), cap=FRAME_CAP)
+    code = _normalise(board.points.get("code", {}))
+    text = _normalise(board.points.get("words", {}))
+    total = max(history.candidates, 1)
+    ranked = []
+    for commit_id, pos in history.position.items():
+        value = (weights.frame * frame.get(commit_id, 0.0) + weights.code * code.get(commit_id, 0.0)
+                 + weights.words * text.get(commit_id, 0.0) + weights.recency * (1.0 - pos / total))
+        ranked.append((value, commit_id))
+    ranked.sort(key=lambda item: (-item[0], history.position[item[1]]))
+    return ranked
+
+
+def find_suspects(repo, index: Index, text: str, since: str | None = None, top: int = 20,
+                  weights: Weights = Weights()) -> Result:
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+    traces = parse(text)
+    live = set(repo.modified_files()) | set(repo.untracked_files())
+    traces = resolve(traces, sorted(set(repo.tracked_files()) | live))
+    timings["parse"] = time.perf_counter() - started
+    history = History(index, repo.reachable(since), ignore_revs(repo))
+    view = CodeView(index, repo.root, live)
+    frame_paths = sorted({f.path for t in traces for f in t.all_frames() if f.path and not f.external})
+    worktree = repo.worktree_changes(frame_paths) if frame_paths else {}
+    timings["setup"] = time.perf_counter() - started - timings["parse"]
+    board = _Board()
+    targets = _frame_features(board, history, view, traces, worktree)
+    finder = TargetFinder(view)
+    for trace in traces:
+        targets.extend(finder.from_test(trace).values())
+    _code_features(board, history, targets)
+    _word_features(board, history, traces)
+    ranked = score(board, history, weights)
+    limit = len(ranked) if top <= 0 else top
+    suspects = []
+    for rank, (value, commit_id) in enumerate(ranked[:limit], start=1):
+        evidence = sorted(board.evidence.get(commit_id, []), key=lambda e: -e.weight)[:8]
+        suspects.append(Suspect(history.commit(commit_id), round(value, 6), rank, tuple(evidence)))
+    timings["total"] = time.perf_counter() - started
+    warnings = []
+    if history.missing:
+        warnings.append(f"{history.missing} commit(s) reachable from HEAD are not indexed yet; run `rca index`")
+    if not any(f.path and not f.external for t in traces for f in t.all_frames()) and not any(t.test for t in traces):
+        warnings.append("no frame of the trace resolved to a file of this repository")
+    return Result(suspects, history.candidates, traces, timings, warnings)

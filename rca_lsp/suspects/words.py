@@ -1,0 +1,44 @@
+"""Words of the failure matched against commit messages, changed symbol names and diffs (BM25).
+
+The failure's words are the test's name and class, the exception and its message, and the names
+of in-repository frame functions, split like identifiers (`testLang747` -> lang, 747).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections import Counter
+
+from rca_lsp.index.store import Index
+from rca_lsp.text import STOPWORDS, words
+from rca_lsp.types import Trace
+
+MAX_TERMS = 40
+COLUMN_WEIGHTS = (3.0, 2.0, 1.0)  # message, symbols, diff
+
+
+def failure_words(traces: list[Trace]) -> list[str]:
+    counts: Counter[str] = Counter()
+    for trace in traces:
+        parts = [trace.exception.rsplit(".", 1)[-1], trace.message[:400]]
+        if trace.test:
+            parts += [trace.test.name, trace.test.container.rsplit(".", 1)[-1].split("::")[-1]]
+        parts += [f.function or "" for f in trace.all_frames() if f.path and not f.external]
+        for part in parts:
+            counts.update(w for w in words(part) if w not in STOPWORDS and len(w) > 1)
+    return [w for w, _ in counts.most_common(MAX_TERMS)]
+
+
+def match(index: Index, terms: list[str], limit: int = 500) -> dict[int, float]:
+    """commit id -> BM25 score (higher is better) for the best `limit` commits."""
+    if not terms:
+        return {}
+    query = " OR ".join('"' + t.replace('"', "") + '"' for t in terms)
+    weights = ", ".join(str(w) for w in COLUMN_WEIGHTS)
+    try:
+        rows = index.conn.execute(
+            f"SELECT rowid, -bm25(commit_text, {weights}) FROM commit_text WHERE commit_text MATCH ?"
+            f" ORDER BY bm25(commit_text, {weights}) LIMIT ?", (query, limit)).fetchall()
+    except sqlite3.OperationalError:
+        return {}
+    return {rowid: score for rowid, score in rows}
