@@ -9,13 +9,14 @@ from HEAD (rebase, amend, force-pull) are removed, so the index converges to a f
 from __future__ import annotations
 
 import itertools
+import os
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from rca_lsp.index.store import Index, writer_lock
-from rca_lsp.index.symbols import SymbolCache, changed_symbols
+from rca_lsp.index.symbols import SymbolCache, blobs_needed, changed_symbols
 from rca_lsp.text import searchable
 from rca_lsp.vcs.base import LoggedCommit
 
@@ -102,6 +103,13 @@ def _write_commit(conn, item: LoggedCommit, cache: SymbolCache, boundary: bool) 
                   searchable(" ".join(diff_text)[:MAX_DIFF_TEXT])))
 
 
+def _workers(new_commits: int) -> int:
+    """Parallel parsing pays off only for big runs; hooks and small updates stay in-process."""
+    if new_commits < 500:
+        return 0
+    return min(os.cpu_count() or 1, 4)
+
+
 def _shallow_boundary(repo) -> set[str]:
     try:
         with open(f"{repo.meta_dir}/shallow", encoding="ascii") as fh:
@@ -124,10 +132,12 @@ def update(repo, index: Index, progress: Progress | None = None, code: bool = Tr
         if boundary:
             log.warning("shallow clone: history before %d boundary commit(s) is missing; "
                         "their own changes are not indexed", len(boundary))
-        cache = SymbolCache(repo)
+        cache = SymbolCache(repo, workers=_workers(len(new)))
         done = 0
         try:
             for chunk in _chunks(iter(repo.log(new)), BATCH):
+                cache.prefetch([p for item in chunk if item.commit.hash not in boundary
+                                for change in item.changes for p in blobs_needed(change)])
                 with index.write() as conn:
                     for item in chunk:
                         _write_commit(conn, item, cache, item.commit.hash in boundary)

@@ -69,13 +69,56 @@ class SymbolTable:
 _EMPTY = SymbolTable((), (), ())
 
 
-class SymbolCache:
-    """Parses blobs on demand through one `git cat-file --batch`, keeping recent tables."""
+_worker_reader = None
 
-    def __init__(self, repo) -> None:
+
+def _worker_init(cwd: str) -> None:
+    global _worker_reader
+    from rca_lsp.vcs.git import _BlobReader
+
+    _worker_reader = _BlobReader(cwd)
+
+
+def _parse_blob(item: tuple[str, str]) -> tuple[str, list[Symbol]]:
+    from rca_lsp.code.symbols import symbols as parse_symbols
+
+    blob, language = item
+    data = _worker_reader.get(blob) if _worker_reader is not None else None
+    if data is None or len(data) > MAX_BLOB_BYTES:
+        return blob, []
+    return blob, parse_symbols(data, language)
+
+
+class SymbolCache:
+    """Symbol tables per blob, parsed on demand or ahead of time by a pool of worker processes.
+
+    Parsing every version of every changed file is most of an index build, so a batch's blobs
+    are parsed in parallel (`prefetch`); each worker reads blobs through its own `git cat-file`.
+    """
+
+    def __init__(self, repo, workers: int = 0) -> None:
         self._repo = repo
         self._reader = None
         self._tables: OrderedDict[str, SymbolTable] = OrderedDict()
+        self._workers = workers
+        self._pool = None
+
+    def _remember(self, blob: str, table: SymbolTable) -> None:
+        self._tables[blob] = table
+        if len(self._tables) > CACHE_BLOBS:
+            self._tables.popitem(last=False)
+
+    def prefetch(self, items: list[tuple[str, str]]) -> None:
+        todo = list(dict.fromkeys(item for item in items if item[0] and item[0] not in self._tables))
+        if self._workers < 2 or len(todo) < 32:
+            return
+        if self._pool is None:
+            import multiprocessing
+
+            ctx = multiprocessing.get_context("fork")
+            self._pool = ctx.Pool(self._workers, initializer=_worker_init, initargs=(self._repo.root,))
+        for blob, syms in self._pool.imap(_parse_blob, todo, chunksize=8):
+            self._remember(blob, SymbolTable.build(syms))
 
     def table(self, blob: str | None, language: str) -> SymbolTable:
         if not blob:
@@ -92,15 +135,34 @@ class SymbolCache:
             from rca_lsp.code.symbols import symbols as parse_symbols
 
             table = SymbolTable.build(parse_symbols(data, language))
-        self._tables[blob] = table
-        if len(self._tables) > CACHE_BLOBS:
-            self._tables.popitem(last=False)
+        self._remember(blob, table)
         return table
 
     def close(self) -> None:
         if self._reader is not None:
             self._reader.close()
             self._reader = None
+        if self._pool is not None:
+            self._pool.terminate()
+            self._pool.join()
+            self._pool = None
+
+
+def blobs_needed(change: FileChange) -> list[tuple[str, str]]:
+    """(blob, language) pairs `changed_symbols` will read for this change."""
+    from rca_lsp.code.languages import language_for_path
+
+    if change.binary or not change.hunks:
+        return []
+    language = language_for_path(change.path)
+    if language is None:
+        return []
+    out = []
+    if change.old_blob and any(h.old_len for h in change.hunks):
+        out.append((change.old_blob, language))
+    if change.new_blob and any(h.new_len for h in change.hunks):
+        out.append((change.new_blob, language))
+    return out
 
 
 def changed_symbols(change: FileChange, cache: SymbolCache) -> list[tuple[Symbol, int]]:

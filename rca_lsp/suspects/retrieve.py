@@ -23,7 +23,6 @@ from rca_lsp.suspects.code_view import CodeView, is_test_path, stem
 from rca_lsp.suspects.history import History, _shift
 from rca_lsp.suspects.targets import Target, TargetFinder
 from rca_lsp.suspects.words import failure_words, match
-from rca_lsp.traces import parse, resolve
 from rca_lsp.types import Evidence, Frame, Suspect, Trace
 
 log = logging.getLogger(__name__)
@@ -186,6 +185,8 @@ def score(board: _Board, history: History, weights: Weights) -> list[tuple[float
 
 def find_suspects(repo, index: Index, text: str, since: str | None = None, top: int = 20,
                   weights: Weights = Weights()) -> Result:
+    from rca_lsp.traces import parse, resolve
+
     timings: dict[str, float] = {}
     started = time.perf_counter()
     traces = parse(text)
