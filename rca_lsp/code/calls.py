@@ -1,0 +1,139 @@
+"""Call sites of a file, each attributed to its enclosing symbol, and whole-file facts.
+
+One parse and one query pass give symbols, calls, typed declarations and
+supertypes together (``analyze``), because the call graph needs all of them
+for every file and parsing dominates the cost.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from rca_lsp.code.outline import Outline, build_outline
+from rca_lsp.code.parse import is_type_like, parse, short_text, start_line, text, type_name
+from rca_lsp.code.queries import matches
+from rca_lsp.code.receivers import Declarations, ReceiverTyper
+from rca_lsp.types import Call, Symbol
+
+log = logging.getLogger(__name__)
+
+_CALL_KEYS = ("call.name", "new.type", "call.ref", "call.ctor")
+
+
+@dataclass
+class FileFacts:
+    """Everything the call graph keeps about one file."""
+
+    language: str
+    symbols: list[Symbol] = field(default_factory=list)
+    calls: list[Call] = field(default_factory=list)
+    bases: dict[str, list[str]] = field(default_factory=dict)  # class qualname -> supertypes, in order
+
+
+def calls(source: bytes, language: str) -> list[Call]:
+    """Every call site in ``source`` in document order ([] when it cannot be parsed)."""
+    return analyze(source, language).calls
+
+
+def analyze(source: bytes, language: str) -> FileFacts:
+    """Symbols, calls and supertypes of ``source`` from a single parse."""
+    tree = parse(source, language)
+    if tree is None:
+        return FileFacts(language)
+    defs, call_matches, decl_matches, base_matches = [], [], [], []
+    for captures in matches(tree, language):
+        if any(key in captures for key in _CALL_KEYS):
+            call_matches.append(captures)
+        elif "decl.name" in captures:
+            decl_matches.append(captures)
+        elif "base.of" in captures:
+            base_matches.append(captures)
+        else:
+            defs.append(captures)
+    outline = build_outline(defs)
+    bases = _bases(outline, base_matches)
+    typer = ReceiverTyper(outline, language, Declarations(outline, language, decl_matches), bases)
+    found = [c for c in (_call(m, outline, typer) for m in call_matches) if c is not None]
+    found.sort(key=lambda pair: pair[0])
+    return FileFacts(language, outline.symbols, [c for _, c in found], bases)
+
+
+def _bases(outline: Outline, base_matches: list[dict[str, list[Any]]]) -> dict[str, list[str]]:
+    """Class qualname -> simple names of its supertypes, in source order."""
+    by_name_byte = {d.name_byte: d.qualname for d in outline.definitions if d.kind == "class"}
+    pairs: list[tuple[str, int, str]] = []
+    for captures in base_matches:
+        qualname = by_name_byte.get(captures["base.of"][0].start_byte)
+        node = captures["base.type"][0]
+        name = type_name(node)
+        if qualname and name:
+            pairs.append((qualname, node.start_byte, name))
+    out: dict[str, list[str]] = {}
+    for qualname, _, name in sorted(pairs):
+        if name not in out.setdefault(qualname, []):
+            out[qualname].append(name)
+    return out
+
+
+def _call(captures: dict[str, list[Any]], outline: Outline, typer: ReceiverTyper) -> tuple[int, Call] | None:
+    """One Call from one match, keyed by byte offset for ordering."""
+    if "call.name" in captures:
+        return _plain_call(captures, outline, typer)
+    if "new.type" in captures:
+        node = captures["new.type"][0]
+        name = type_name(node)
+        if not name:
+            return None
+        return node.start_byte, Call(outline.caller(node.start_byte), name, start_line(node), "", name)
+    if "call.ref" in captures:
+        return _method_reference(captures["call.ref"][0], outline, typer)
+    return _constructor_invocation(captures["call.ctor"][0], outline, typer)
+
+
+def _plain_call(
+    captures: dict[str, list[Any]], outline: Outline, typer: ReceiverTyper
+) -> tuple[int, Call] | None:
+    name_node = captures["call.name"][0]
+    if name_node.type in ("template_function", "generic_function"):  # f<T>(...)
+        inner = name_node.child_by_field_name("name") or name_node.child_by_field_name("function")
+        name_node = inner or name_node
+    callee = text(name_node)
+    if not callee or not callee.replace("$", "_").replace("#", "_").isidentifier():
+        return None
+    byte = name_node.start_byte
+    receiver_node = (captures.get("call.receiver") or [None])[0]
+    receiver, receiver_type = "", ""
+    if receiver_node is not None:
+        receiver = short_text(receiver_node)
+        receiver_type = typer.infer(receiver_node, receiver, byte)
+    elif typer.language == "python" and is_type_like(callee):
+        receiver_type = callee  # Foo(...) constructs a Foo
+    return byte, Call(outline.caller(byte), callee, start_line(name_node), receiver, receiver_type)
+
+
+def _method_reference(node: Any, outline: Outline, typer: ReceiverTyper) -> tuple[int, Call] | None:
+    """Java ``Foo::bar`` calls bar on Foo; ``Foo::new`` constructs a Foo."""
+    named = node.named_children
+    if not named:
+        return None
+    target, byte = named[0], node.start_byte
+    if node.children[-1].type == "new":
+        name = type_name(target)
+        return (byte, Call(outline.caller(byte), name, start_line(node), "", name)) if name else None
+    if len(named) < 2:
+        return None
+    receiver = short_text(target)
+    receiver_type = typer.infer(target, receiver, byte)
+    return byte, Call(outline.caller(byte), text(named[-1]), start_line(named[-1]), receiver, receiver_type)
+
+
+def _constructor_invocation(node: Any, outline: Outline, typer: ReceiverTyper) -> tuple[int, Call] | None:
+    """Java ``this(...)`` calls a sibling constructor, ``super(...)`` the superclass's."""
+    byte = node.start_byte
+    word = text(node)
+    name = typer.class_name(byte) if word == "this" else typer.super_name(byte)
+    if not name:
+        return None
+    return byte, Call(outline.caller(byte), name, start_line(node), word, name)

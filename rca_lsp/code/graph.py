@@ -1,0 +1,202 @@
+"""A call graph of the current work tree, to follow a failing test into the code it runs.
+
+A commit that changed ``NumberUtils.createInteger`` is a suspect for a failing
+``NumberUtilsTest.testLang747`` even when the stack trace never printed that
+method: the test calls it. ``CallGraph.callees`` gives, for a symbol, the
+symbols it reaches within a few hops, weighted by distance and by how sure
+the name resolution was (see ``resolve.py`` for the rules).
+
+Nodes are ``(path, qualname)``: overloads sharing a qualname are one node.
+The graph lives in memory; building it for ~600 Java files (200k lines) takes
+a few seconds, dominated by tree-sitter parsing.
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import os
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Iterable, Iterator
+
+from rca_lsp.code.calls import analyze
+from rca_lsp.code.languages import known_extensions, language_for_path
+from rca_lsp.code.resolve import Resolver, Target
+from rca_lsp.code.symbols import SymbolIndex
+from rca_lsp.types import Call, Symbol
+
+log = logging.getLogger(__name__)
+
+DEFAULT_DECAY = 0.4
+MIN_WEIGHT = 0.01
+_SKIP_DIRS = frozenset(
+    {"node_modules", "__pycache__", "target", "build", "dist", "vendor", "venv", "site-packages"}
+)
+
+
+@dataclass
+class _File:
+    language: str
+    index: SymbolIndex
+    calls: dict[str, list[Call]] = field(default_factory=dict)  # caller qualname -> calls
+
+
+class CallGraph:
+    """Symbols and call sites of many files, with best-effort callee resolution."""
+
+    def __init__(self) -> None:
+        self._files: dict[str, _File] = {}
+        self._resolver = Resolver()
+        self._edges: dict[Target, list[tuple[Target, float]]] = {}
+
+    @classmethod
+    def build(cls, files: Iterable[tuple[str, bytes]]) -> "CallGraph":
+        """Parse every ``(path, source)`` whose language is supported; others are skipped.
+
+        The cyclic garbage collector is paused meanwhile: building allocates
+        millions of short-lived, acyclic objects, and its full passes over
+        the growing graph cost about a third of the build time.
+        """
+        graph = cls()
+        was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            for path, source in files:
+                graph.add(path, source)
+        finally:
+            if was_enabled:
+                gc.enable()
+        return graph
+
+    @classmethod
+    def from_directory(cls, root: str, max_files: int = 20_000) -> "CallGraph":
+        """Build from the supported source files under ``root`` (paths relative, POSIX)."""
+        def read() -> Iterator[tuple[str, bytes]]:
+            for rel in source_files(root, max_files):
+                try:
+                    with open(os.path.join(root, rel), "rb") as handle:
+                        yield rel, handle.read()
+                except OSError as exc:
+                    log.debug("cannot read %s: %s", rel, exc)
+
+        return cls.build(read())
+
+    def add(self, path: str, source: bytes) -> bool:
+        """Add (or replace) one file; False when its language is unsupported."""
+        language = language_for_path(path)
+        if language is None:
+            return False
+        if path in self._files:
+            log.debug("replacing %s in the call graph", path)
+        facts = analyze(source, language)
+        by_caller: dict[str, list[Call]] = defaultdict(list)
+        for call in facts.calls:
+            by_caller[call.caller].append(call)
+        self._files[path] = _File(language, SymbolIndex(facts.symbols), dict(by_caller))
+        self._resolver.add_file(path, facts.symbols, facts.bases)
+        self._edges.clear()
+        return True
+
+    # -- lookups ---------------------------------------------------------------
+
+    def paths(self) -> list[str]:
+        return list(self._files)
+
+    def __len__(self) -> int:
+        return len(self._files)
+
+    def __contains__(self, path: object) -> bool:
+        return path in self._files
+
+    def symbols(self, path: str) -> list[Symbol]:
+        """The symbols of ``path`` in document order ([] if unknown)."""
+        entry = self._files.get(path)
+        return list(entry.index.symbols) if entry else []
+
+    def symbol_at(self, path: str, line: int) -> Symbol | None:
+        """The innermost symbol of ``path`` containing the 1-based ``line``."""
+        entry = self._files.get(path)
+        return entry.index.at(line) if entry else None
+
+    def find(self, name: str) -> list[Target]:
+        """Every ``(path, qualname)`` whose short name is ``name``."""
+        return list(self._resolver.by_name.get(name, []))
+
+    def calls_from(self, path: str, qualname: str) -> list[Call]:
+        """The call sites made directly in ``qualname`` (lambdas and anonymous classes included)."""
+        entry = self._files.get(path)
+        return list(entry.calls.get(qualname, [])) if entry else []
+
+    def call_count(self) -> int:
+        return sum(len(c) for f in self._files.values() for c in f.calls.values())
+
+    def symbol_count(self) -> int:
+        return sum(len(f.index.symbols) for f in self._files.values())
+
+    # -- traversal -------------------------------------------------------------
+
+    def resolve(self, path: str, call: Call) -> list[tuple[Target, float]]:
+        """Candidate targets of one call site made in ``path``, with confidence factors."""
+        return self._resolver.resolve(path, call.caller, call)
+
+    def edges(self, path: str, qualname: str) -> list[tuple[Target, float]]:
+        """Direct callees of one node, each with the best confidence over its call sites."""
+        key = (path, qualname)
+        cached = self._edges.get(key)
+        if cached is None:
+            best: dict[Target, float] = {}
+            for call in self.calls_from(path, qualname):
+                for target, factor in self.resolve(path, call):
+                    if factor > best.get(target, 0.0):
+                        best[target] = factor
+            cached = self._edges[key] = sorted(best.items())
+        return cached
+
+    def callees(
+        self,
+        path: str,
+        qualname: str,
+        hops: int = 2,
+        decay: float = DEFAULT_DECAY,
+        min_weight: float = MIN_WEIGHT,
+    ) -> dict[Target, float]:
+        """Symbols reachable from ``(path, qualname)`` within ``hops`` calls, with weights.
+
+        A direct callee weighs its resolution confidence (1.0 when unambiguous);
+        each further hop multiplies by ``decay`` and by that hop's confidence.
+        The weight of a symbol is the maximum over the paths reaching it; the
+        start symbol itself is left out, and weights below ``min_weight`` are dropped.
+        """
+        start = (path, qualname)
+        best: dict[Target, float] = {}
+        frontier: dict[Target, float] = {start: 1.0}
+        for hop in range(max(hops, 0)):
+            step = 1.0 if hop == 0 else decay
+            reached: dict[Target, float] = {}
+            for node, weight in frontier.items():
+                for target, factor in self.edges(*node):
+                    w = weight * step * factor
+                    if target != start and w >= min_weight and w > best.get(target, 0.0):
+                        best[target] = reached[target] = w
+            frontier = reached
+            if not frontier:
+                break
+        return best
+
+
+def source_files(root: str, max_files: int = 20_000) -> list[str]:
+    """Relative POSIX paths of supported source files under ``root``, skipping hidden,
+    dependency and build folders; at most ``max_files``, in a stable order."""
+    extensions = known_extensions()
+    out: list[str] = []
+    for folder, dirs, names in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in _SKIP_DIRS)
+        for name in sorted(names):
+            if os.path.splitext(name)[1].lower() in extensions:
+                rel = os.path.relpath(os.path.join(folder, name), root).replace(os.sep, "/")
+                if language_for_path(rel):
+                    out.append(rel)
+                    if len(out) >= max_files:
+                        return out
+    return out

@@ -1,0 +1,210 @@
+"""Best-effort resolution of a call's short callee name to symbols of the repository.
+
+We have no type checker, so each call resolves by the strongest evidence the
+file gives, in this order, and stops at the first step that finds anything:
+
+1. ``receiver_type`` known (a declared local/field/parameter, ``this``/``self``,
+   a capitalised class name, ``new Foo``): methods named ``callee`` in classes
+   of that name and their overrides in direct subtypes, else in the nearest
+   supertypes (3 levels). ``new Foo``/``Foo(...)``
+   resolves to Foo's constructors, else the class itself. A known type with
+   no such member in the repository (``String.valueOf``) resolves to nothing.
+2. No receiver: lexical scope in the caller's file (``A.m.inner``, then
+   ``A.helper``, then ``helper``), then the caller's supertypes, then any
+   same-named symbol in the same file, then same-named top-level functions in
+   the same directory (a Go package, a Python package).
+3. A receiver of unknown type that names a module or package (``fmt.Println``,
+   ``utils.helper()``): top-level functions named ``callee`` in files whose
+   stem or directory is that name.
+4. Otherwise every same-named symbol in the repository, each weighted 1/n,
+   and nothing when there are more than ``MAX_AMBIGUOUS`` of them.
+
+Common names (``COMMON_NAMES``, and any ``assert*``/``test*`` helper) are
+resolved by steps 1-3 only, never by step 4: ``x.get()`` with an unknown ``x`` matches hundreds
+of unrelated ``get`` methods and would drown the real callees.
+Candidates are (path, qualname) pairs; Java overloads share a qualname and so
+count once. Among several candidates, those in the caller's own file win.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from posixpath import basename, dirname, splitext
+from typing import Iterable
+
+from rca_lsp.types import Call, Symbol
+
+Target = tuple[str, str]  # (path, qualname)
+
+MAX_AMBIGUOUS = 12
+COMMON_NAMES = frozenset(
+    """get set put add append remove clear contains containsKey size length isEmpty iterator next hasNext
+    toString equals hashCode compareTo clone valueOf of copy close open run call apply accept test
+    format print println printf write read flush join split trim replace substring charAt indexOf
+    __init__ __new__ __str__ __repr__ __eq__ __hash__ __len__ __iter__ __next__ __enter__ __exit__
+    __getitem__ __setitem__ __contains__ __call__ super len str int float list dict isinstance
+    getattr setattr hasattr range map filter keys values items update pop push then catch resolve
+    New Error Errorf String Len Close Printf Println Sprintf new default from into unwrap expect
+    clone init main""".split()
+)
+_CTOR_NAMES = ("__init__", "constructor", "new")
+
+
+def is_common(name: str) -> bool:
+    """Names too common to resolve without a receiver type or lexical scope."""
+    return name in COMMON_NAMES or name.startswith(("assert", "test", "Test"))
+
+
+class Resolver:
+    """Name indexes over every symbol of the graph, and the resolution rules above."""
+
+    def __init__(self) -> None:
+        self.by_name: dict[str, list[Target]] = defaultdict(list)
+        self.by_member: dict[tuple[str, str], list[Target]] = defaultdict(list)
+        self.classes: dict[str, list[Target]] = defaultdict(list)
+        self.qualnames: dict[str, set[str]] = defaultdict(set)  # path -> qualnames
+        self.bases: dict[Target, list[str]] = {}
+        self.subtypes: dict[str, list[Target]] = defaultdict(list)  # base simple name -> classes
+        self.top_level: dict[str, list[str]] = defaultdict(list)  # name -> paths with it at top level
+
+    def remove_file(self, path: str) -> None:
+        """Forget one file's symbols (linear in the index; replacing files is rare)."""
+        known = self.qualnames.pop(path, set())
+        for qualname in known:
+            name = qualname.rpartition(".")[2]
+            owner = qualname.rpartition(".")[0]
+            _drop(self.by_name, name, (path, qualname))
+            if owner:
+                _drop(self.by_member, (owner.rpartition(".")[2], name), (path, qualname))
+            else:
+                _drop(self.top_level, name, path)
+            _drop(self.classes, name, (path, qualname))
+            for base in self.bases.pop((path, qualname), []):
+                _drop(self.subtypes, base, (path, qualname))
+
+    def add_file(self, path: str, symbols: Iterable[Symbol], bases: dict[str, list[str]]) -> None:
+        """Index one file's symbols (overloads sharing a qualname are indexed once)."""
+        if path in self.qualnames:
+            self.remove_file(path)
+        known = self.qualnames[path]
+        for s in symbols:
+            if s.qualname in known:
+                continue
+            known.add(s.qualname)
+            target = (path, s.qualname)
+            self.by_name[s.name].append(target)
+            owner = s.qualname.rpartition(".")[0]
+            if owner:
+                self.by_member[(owner.rpartition(".")[2], s.name)].append(target)
+            else:
+                self.top_level[s.name].append(path)
+            if s.kind == "class":
+                self.classes[s.name].append(target)
+        for qualname, names in bases.items():
+            self.bases[(path, qualname)] = names
+            for base in names:
+                self.subtypes[base].append((path, qualname))
+
+    def resolve(self, path: str, caller: str, call: Call) -> list[tuple[Target, float]]:
+        """Candidate targets of ``call`` made in ``caller`` of ``path``, with confidence factors."""
+        if call.receiver_type:
+            return _spread(self._typed(call.receiver_type, call.callee), path)
+        if not call.receiver or call.receiver in ("this", "self"):
+            found = self._lexical(path, caller, call.callee)
+            if found:
+                return found
+        else:
+            found = self._module(call.receiver, call.callee)
+            if found:
+                return _spread(found, path)
+        if is_common(call.callee):
+            return []
+        candidates = self.by_name.get(call.callee, [])
+        if len(candidates) > MAX_AMBIGUOUS:
+            return []
+        return [(t, 1.0 / len(candidates)) for t in candidates]
+
+    def _typed(self, type_name: str, callee: str) -> list[Target]:
+        """Members named ``callee`` of classes named ``type_name``, plus their overrides in
+        direct subtypes (an interface method has no body: its implementations run), else
+        the nearest supertypes' members."""
+        if callee == type_name:
+            for ctor in (type_name, *_CTOR_NAMES):
+                found = self.by_member.get((type_name, ctor))
+                if found:
+                    return found
+            return self.classes.get(type_name, [])
+        own = self.by_member.get((type_name, callee), [])
+        if own:
+            return own + self._overrides(type_name, callee)
+        seen: set[str] = set()
+        level = [type_name]
+        for _ in range(4):
+            found = [t for name in level for t in self.by_member.get((name, callee), [])]
+            if found:
+                return found
+            seen.update(level)
+            level = [b for name in level for t in self.classes.get(name, []) for b in self.bases.get(t, [])]
+            level = [b for b in dict.fromkeys(level) if b not in seen]
+            if not level:
+                break
+        return []
+
+    def _overrides(self, type_name: str, callee: str) -> list[Target]:
+        """Members named ``callee`` of the classes that directly extend ``type_name``."""
+        out = []
+        for path, qualname in self.subtypes.get(type_name, []):
+            member = f"{qualname}.{callee}"
+            if member in self.qualnames.get(path, ()):
+                out.append((path, member))
+        return out
+
+    def _lexical(self, path: str, caller: str, callee: str) -> list[tuple[Target, float]]:
+        """Steps 2: enclosing scopes, supertypes, same file, same directory."""
+        known = self.qualnames.get(path, set())
+        prefix = caller
+        while prefix:
+            candidate = f"{prefix}.{callee}"
+            if candidate in known:
+                return [((path, candidate), 1.0)]
+            if (path, prefix) in self.bases:
+                inherited = self._typed(prefix.rpartition(".")[2], callee)
+                if inherited:
+                    return _spread(inherited, path)
+            prefix = prefix.rpartition(".")[0]
+        if callee in known:
+            return [((path, callee), 1.0)]
+        same_file = [t for t in self.by_name.get(callee, []) if t[0] == path]
+        if same_file:
+            return _spread(same_file, path)
+        folder = dirname(path)
+        same_dir = [(p, callee) for p in self.top_level.get(callee, []) if dirname(p) == folder]
+        return _spread(same_dir, path)
+
+    def _module(self, receiver: str, callee: str) -> list[Target]:
+        """Step 3: ``pkg.Func()`` / ``module.func()`` by file stem or directory name."""
+        module = receiver.rpartition(".")[2]
+        if not module.isidentifier():
+            return []
+        return [
+            (p, callee)
+            for p in self.top_level.get(callee, [])
+            if splitext(basename(p))[0] == module or basename(dirname(p)) == module
+        ]
+
+
+def _drop(index: dict, key: object, value: object) -> None:
+    values = index.get(key)
+    if values and value in values:
+        values.remove(value)
+        if not values:
+            del index[key]
+
+
+def _spread(targets: list[Target], path: str) -> list[tuple[Target, float]]:
+    """Same-file candidates if any; otherwise all, each weighted 1/n."""
+    if not targets:
+        return []
+    local = [t for t in targets if t[0] == path]
+    chosen = local or targets
+    return [(t, 1.0 / len(chosen)) for t in chosen]
