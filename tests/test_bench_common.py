@@ -1,0 +1,99 @@
+"""The benchmark scripts' pure helpers: trace frames, path mapping, BIC rank (no git, no network)."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+
+_SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
+
+
+def _load(name: str) -> ModuleType:
+    if str(_SCRIPTS) not in sys.path:
+        sys.path.insert(0, str(_SCRIPTS))
+    spec = importlib.util.spec_from_file_location(name, _SCRIPTS / f"{name}.py")
+    assert spec and spec.loader
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[name] = mod
+    spec.loader.exec_module(mod)
+    return mod
+
+
+bc = _load("bench_common")
+br = _load("bench_run")
+
+TRACE = """--- org.apache.commons.lang3.StringUtilsTest::testFoo
+junit.framework.ComparisonFailure: expected:<a> but was:<b>
+\tat junit.framework.Assert.assertEquals(Assert.java:100)
+\tat org.apache.commons.lang3.StringUtils$Inner.foo(StringUtils.java:42)
+\tat org.apache.commons.lang3.StringUtilsTest.testFoo(StringUtilsTest.java:7)
+\tat sun.reflect.NativeMethodAccessorImpl.invoke0(Native Method)
+\tTwo lines of a message
+\t... 35 more
+--- org.apache.commons.lang3.OtherTest::testBar
+java.lang.NullPointerException
+\tat java.base/java.lang.String.length(String.java:1)
+"""
+
+
+def test_parse_frames_reads_blocks_files_and_lines() -> None:
+    frames = bc.parse_frames(TRACE)
+    assert [f.qualname for f in frames] == [
+        "junit.framework.Assert.assertEquals",
+        "org.apache.commons.lang3.StringUtils$Inner.foo",
+        "org.apache.commons.lang3.StringUtilsTest.testFoo",
+        "sun.reflect.NativeMethodAccessorImpl.invoke0",
+        "java.lang.String.length",
+    ]
+    inner = frames[1]
+    assert (inner.block, inner.test, inner.file, inner.line) == (
+        0, "org.apache.commons.lang3.StringUtilsTest::testFoo", "StringUtils.java", 42)
+    assert inner.package == "org.apache.commons.lang3"
+    assert inner.method == "foo"
+    assert inner.path_suffix() == "org/apache/commons/lang3/StringUtils.java"
+    assert frames[3].file == "" and frames[3].line is None
+    assert frames[4].block == 1
+
+
+def test_path_index_maps_frames_to_repo_paths() -> None:
+    idx = bc.PathIndex([
+        "src/main/java/org/apache/commons/lang3/StringUtils.java",
+        "src/test/java/org/apache/commons/lang3/StringUtilsTest.java",
+        "src/main/java/org/other/StringUtils.java",
+    ])
+    resolved = bc.in_repo_frames(bc.parse_frames(TRACE), idx)
+    assert [r.paths for r in resolved] == [
+        ("src/main/java/org/apache/commons/lang3/StringUtils.java",),
+        ("src/test/java/org/apache/commons/lang3/StringUtilsTest.java",),
+    ]
+    assert [r.is_test for r in resolved] == [False, True]
+    assert idx.resolve("") == []
+
+
+def test_is_test_path() -> None:
+    assert bc.is_test_path("src/test/org/apache/commons/lang/FooTest.java")
+    assert bc.is_test_path("src/main/java/x/FooTest.java")
+    assert not bc.is_test_path("src/main/java/org/jsoup/nodes/Entities.java")
+    assert bc.is_test_path("src/test/org/apache/commons/lang/TestUtils.java")
+    assert not bc.is_test_path("src/java/org/apache/commons/lang/Testing.java")
+
+
+def test_rank_of_is_one_based_and_accepts_abbreviations() -> None:
+    bic = "8d12cf6b9cc902806bb10d1a1c2e1200851a0648"
+    assert br.rank_of(bic, ["a" * 40, bic]) == 2
+    assert br.rank_of(bic, ["8d12cf6"]) == 1
+    assert br.rank_of(bic, ["8d12"]) is None
+    assert br.rank_of(bic, []) is None
+
+
+def test_newest_first_breaks_ties_by_discovery_order() -> None:
+    assert br.newest_first({"a": 1, "b": 3, "c": 3, "d": 2}) == ["b", "c", "d", "a"]
+
+
+def test_gst_sanitize_drops_tab_lines_that_are_not_frames() -> None:
+    text, dropped = br.gst_sanitize(TRACE)
+    assert dropped == 2
+    assert "... 35 more" not in text and "Two lines" not in text
+    assert "\tat sun.reflect.NativeMethodAccessorImpl.invoke0(Native Method)" in text
