@@ -97,7 +97,9 @@ def index_cmd(repo: str, quiet: bool) -> None:
 @click.option("--top", default=20, show_default=True, type=int, help="How many suspects (0: all).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--no-update", is_flag=True, help="Do not bring the index up to HEAD first.")
-def suspects_cmd(repo: str, trace: str, since: str | None, top: int, fmt: str, no_update: bool) -> None:
+@click.option("--explain", is_flag=True, help="Add each suspect's feature values (0..1) to the JSON.")
+def suspects_cmd(repo: str, trace: str, since: str | None, top: int, fmt: str, no_update: bool,
+                 explain: bool) -> None:
     """Rank the commits that most likely caused the failure in TRACE."""
     from rca_lsp.index import Index
     from rca_lsp.render import to_json, to_text
@@ -114,7 +116,7 @@ def suspects_cmd(repo: str, trace: str, since: str | None, top: int, fmt: str, n
         if stale:
             _index(backend, quiet=True)
     with Index.open(backend.meta_dir, readonly=True) as index:
-        result = find_suspects(backend, index, text, since=since, top=top)
+        result = find_suspects(backend, index, text, since=since, top=top, explain=explain)
     for warning in result.warnings:
         log.warning(warning)
     click.echo(to_json(result) if fmt == "json" else to_text(result))

@@ -29,8 +29,14 @@ def suspect_dict(s: Suspect) -> dict:
 
 
 def to_json(result: Result) -> str:
+    suspects = []
+    for s in result.suspects:
+        row = suspect_dict(s)
+        if s.commit.hash in result.features:
+            row["features"] = result.features[s.commit.hash]
+        suspects.append(row)
     return json.dumps({
-        "suspects": [suspect_dict(s) for s in result.suspects],
+        "suspects": suspects,
         "candidates": result.candidates,
         "timings": {k: round(v, 4) for k, v in result.timings.items()},
         "warnings": result.warnings,

@@ -22,7 +22,7 @@ from rca_lsp.index.store import Index
 from rca_lsp.suspects.code_view import CodeView, is_test_path, stem
 from rca_lsp.suspects.history import History, _shift
 from rca_lsp.suspects.targets import Target, TargetFinder
-from rca_lsp.suspects.words import failure_words, match
+from rca_lsp.suspects.words import failure_words, match, matched_terms
 from rca_lsp.types import Evidence, Frame, Suspect, Trace
 
 log = logging.getLogger(__name__)
@@ -47,6 +47,7 @@ class Result:
     traces: list[Trace]
     timings: dict[str, float] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    features: dict[str, dict[str, float]] = field(default_factory=dict)  # hash -> feature -> 0..1
 
 
 class _Board:
@@ -119,8 +120,16 @@ def _frame_features(board: _Board, history: History, view: CodeView, traces: lis
                         f"changed {name}, frame {frame.index + 1} of the trace, {where} line {frame.line}",
                         frame.path, frame.line, name, frame.index + 1), mode="max")
             if symbol is not None and symbol.kind != "class":
-                targets.append(Target(frame.path, symbol, weight, f"frame {frame.index + 1} of the trace is in it", 0))
+                targets.append(Target(frame.path, symbol, weight, f"frame {frame.index + 1} of the trace", 0))
     return targets
+
+
+def _relation(target: Target) -> str:
+    if target.hops == 0:
+        return f"the function of {target.why}"
+    if target.hops == 1:
+        return f"which {target.why} calls"
+    return f"which {target.why} reaches in {target.hops} calls"
 
 
 def _code_features(board: _Board, history: History, targets: list[Target]) -> None:
@@ -139,25 +148,26 @@ def _code_features(board: _Board, history: History, targets: list[Target]) -> No
                 continue
             weight = 0.3 if is_test_path(path) else 1.0
             value = target.weight * weight * math.log1p(lines)
-            hops = f" ({target.hops} calls away)" if target.hops > 1 else ""
             board.add("code", commit_id, value, Evidence(
                 "callee" if target.hops else "frame-function", value,
-                f"changed {qualname} ({lines} line{'s' if lines != 1 else ''}): {target.why}{hops}",
+                f"changed {qualname} ({lines} line{'s' if lines != 1 else ''}), {_relation(target)}",
                 path, None, qualname))
 
 
-def _word_features(board: _Board, history: History, traces: list[Trace]) -> None:
+def _word_features(board: _Board, history: History, traces: list[Trace]) -> list[str]:
     terms = failure_words(traces)
     for commit_id, score in match(history.index, terms).items():
         if commit_id in history.position:
             board.add("words", commit_id, score, None)
-    table = board.points.get("words", {})
-    if table:
-        top = max(table.values())
-        for commit_id, score in table.items():
-            if score >= 0.3 * top:
-                board.evidence[commit_id].append(Evidence(
-                    "words", score, "its message or diff shares the failure's words: " + ", ".join(terms[:6])))
+    return terms
+
+
+def _word_evidence(index: Index, commit_id: int, value: float, terms: list[str]) -> Evidence | None:
+    found = matched_terms(index, commit_id, terms)
+    if not found:
+        return None
+    return Evidence("words", value, "its message, changed names or diff share the failure's words: "
+                    + ", ".join(found[:8]))
 
 
 def _normalise(table: dict[int, float], cap: float | None = None) -> dict[int, float]:
@@ -169,22 +179,33 @@ def _normalise(table: dict[int, float], cap: float | None = None) -> dict[int, f
     return {k: v / top for k, v in table.items()}
 
 
-def score(board: _Board, history: History, weights: Weights) -> list[tuple[float, int]]:
-    frame = _normalise(board.points.get("frame", {}), cap=FRAME_CAP)
-    code = _normalise(board.points.get("code", {}))
-    text = _normalise(board.points.get("words", {}))
+def features(board: _Board, history: History) -> dict[int, dict[str, float]]:
+    """Each candidate's features scaled to 0..1 (recency for every candidate, others when present)."""
+    scaled = {"frame": _normalise(board.points.get("frame", {}), cap=FRAME_CAP),
+              "code": _normalise(board.points.get("code", {})),
+              "words": _normalise(board.points.get("words", {}))}
     total = max(history.candidates, 1)
-    ranked = []
+    out: dict[int, dict[str, float]] = {}
     for commit_id, pos in history.position.items():
-        value = (weights.frame * frame.get(commit_id, 0.0) + weights.code * code.get(commit_id, 0.0)
-                 + weights.words * text.get(commit_id, 0.0) + weights.recency * (1.0 - pos / total))
+        row = {"recency": 1.0 - pos / total}
+        for name, table in scaled.items():
+            if commit_id in table:
+                row[name] = table[commit_id]
+        out[commit_id] = row
+    return out
+
+
+def score(table: dict[int, dict[str, float]], history: History, weights: Weights) -> list[tuple[float, int]]:
+    ranked = []
+    for commit_id, row in table.items():
+        value = sum(getattr(weights, name) * v for name, v in row.items())
         ranked.append((value, commit_id))
     ranked.sort(key=lambda item: (-item[0], history.position[item[1]]))
     return ranked
 
 
 def find_suspects(repo, index: Index, text: str, since: str | None = None, top: int = 20,
-                  weights: Weights = Weights()) -> Result:
+                  weights: Weights = Weights(), explain: bool = False) -> Result:
     from rca_lsp.traces import parse, resolve
 
     timings: dict[str, float] = {}
@@ -204,17 +225,36 @@ def find_suspects(repo, index: Index, text: str, since: str | None = None, top: 
     for trace in traces:
         targets.extend(finder.from_test(trace).values())
     _code_features(board, history, targets)
-    _word_features(board, history, traces)
-    ranked = score(board, history, weights)
+    terms = _word_features(board, history, traces)
+    table = features(board, history)
+    ranked = score(table, history, weights)
     limit = len(ranked) if top <= 0 else top
-    suspects = []
+    suspects, explained = [], {}
     for rank, (value, commit_id) in enumerate(ranked[:limit], start=1):
-        evidence = sorted(board.evidence.get(commit_id, []), key=lambda e: -e.weight)[:8]
-        suspects.append(Suspect(history.commit(commit_id), round(value, 6), rank, tuple(evidence)))
+        items = list(board.evidence.get(commit_id, []))
+        words_value = table[commit_id].get("words", 0.0)
+        if words_value >= 0.3:
+            found = _word_evidence(index, commit_id, words_value, terms)
+            items += [found] if found else []
+        evidence = _evidence(items)
+        commit = history.commit(commit_id)
+        suspects.append(Suspect(commit, round(value, 6), rank, evidence))
+        if explain:
+            explained[commit.hash] = {k: round(v, 6) for k, v in table[commit_id].items()}
     timings["total"] = time.perf_counter() - started
     warnings = []
     if history.missing:
         warnings.append(f"{history.missing} commit(s) reachable from HEAD are not indexed yet; run `rca index`")
     if not any(f.path and not f.external for t in traces for f in t.all_frames()) and not any(t.test for t in traces):
         warnings.append("no frame of the trace resolved to a file of this repository")
-    return Result(suspects, history.candidates, traces, timings, warnings)
+    return Result(suspects, history.candidates, traces, timings, warnings, explained)
+
+
+def _evidence(items: list[Evidence], limit: int = 6) -> tuple[Evidence, ...]:
+    """The strongest evidence first, one line per (kind, text): neighbours of a frame line collapse."""
+    seen: dict[tuple[str, str, str | None], Evidence] = {}
+    for e in sorted(items, key=lambda e: -e.weight):
+        key = (e.kind, e.symbol or e.text, str(e.frame))
+        if key not in seen:
+            seen[key] = e
+    return tuple(list(seen.values())[:limit])

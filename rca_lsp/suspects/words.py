@@ -42,3 +42,12 @@ def match(index: Index, terms: list[str], limit: int = 500) -> dict[int, float]:
     except sqlite3.OperationalError:
         return {}
     return {rowid: score for rowid, score in rows}
+
+
+def matched_terms(index: Index, commit_id: int, terms: list[str]) -> list[str]:
+    """The failure's words that this commit's message, symbols or diff contain, in query order."""
+    row = index.conn.execute("SELECT message, symbols, diff FROM commit_text WHERE rowid = ?", (commit_id,)).fetchone()
+    if row is None:
+        return []
+    present = set(" ".join(row).split())
+    return [t for t in terms if t in present]

@@ -1,0 +1,147 @@
+"""Normalise pasted or logged text before the format parsers see it.
+
+Traces rarely arrive clean: CI logs add timestamps and levels, terminals add colour
+codes, Windows adds CR, mail and Markdown add `> ` quoting, Python exception groups add
+`| ` rails and pytest adds `E   `. The parsers work line by line, so this module keeps
+exactly one output line per input line (line numbers stay comparable between parsers
+and the JUnit parser, which reads the raw text) and only ever removes prefixes.
+
+Every pattern here is anchored and bounded so cleaning stays linear in the input size.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+# Longer lines are cut: no stack frame is this long, and a bound keeps every
+# per-line pattern cheap whatever the input.
+MAX_LINE = 8192
+
+NO_PREFIX, STAMP, LEVEL = 0, 1, 2
+
+_ANSI = re.compile(
+    r"\x1b\[[0-?]{0,32}[ -/]{0,8}[@-~]"  # CSI: colours, cursor moves
+    r"|\x1b\][^\x07\x1b]{0,1024}(?:\x07|\x1b\\)?"  # OSC: titles, hyperlinks
+    r"|\x1b[@-Z\\-_]"  # two-character escapes
+    r"|\x1b"
+)
+
+_LEVELS = r"(?:TRACE|DEBUG|INFO|NOTICE|WARN|WARNING|ERROR|ERR|FATAL|CRITICAL|SEVERE|PANIC)"
+
+# Prefixes that mark the start of a new log record ("fresh" lines); the last one is a level.
+_RECORD_PREFIXES = (
+    # ISO-like timestamps: 2024-01-01T00:00:00.123Z, [2024-01-01 12:00:00,123]
+    re.compile(
+        r"\[?\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d{1,9})?)?"
+        r"(?: ?(?:Z|UTC|[+-]\d{2}:?\d{2}))?\]? ?"
+    ),
+    # syslog: Jan  2 15:04:05
+    re.compile(r"[A-Z][a-z]{2} [ \d]\d \d{2}:\d{2}:\d{2} "),
+    # bare clock: 15:04:05.123
+    re.compile(r"\[?\d{2}:\d{2}:\d{2}(?:[.,]\d{1,9})?\]? "),
+    # bracketed level: [INFO], [ERROR]
+    re.compile(r"\[" + _LEVELS + r"\] ?", re.IGNORECASE),
+)
+# Only stripped right after a record prefix, where they cannot be trace content.
+_AFTER_STAMP = (
+    re.compile(r"(?:- )?" + _LEVELS + r"(?: +- | *: ?| +)"),
+    # host app[123]: / app[123]:
+    re.compile(r"(?:[\w.-]{1,64} )?[\w./-]{1,64}\[\d{1,10}\]: ?"),
+    re.compile(r"(?:- )?[\w.]{1,64} - "),  # python logging "%(name)s - "
+)
+# Container and pod prefixes: "web_1  | ", "[pod/api-1/app] ".
+_SOURCE_PREFIXES = (
+    re.compile(r"[\w.-]{1,64} {1,32}\| "),
+    re.compile(r"\[pod/[^\]\s]{1,200}\] "),
+)
+
+# Quoting: "> " (mail, Markdown), "| " (exception group rails), repeated and nested.
+_QUOTE = re.compile(r"(?:[ \t]{0,40}[>|](?= |$) ?){1,12}")
+_PYTEST_E = re.compile(r"E(?:   |$)")
+
+
+@dataclass(frozen=True)
+class Doc:
+    """The cleaned text, one entry per input line in every list.
+
+    `text` has colour codes and log prefixes removed; `plain` additionally drops
+    quoting (`> `, `| `, pytest `E   `), which is what most parsers want; `fresh`
+    says which log-record prefix was removed (NO_PREFIX, STAMP, LEVEL), so that a
+    multi-line exception message does not run on into the next record.
+    """
+
+    text: tuple[str, ...]
+    plain: tuple[str, ...]
+    fresh: tuple[int, ...]
+
+    def new_record(self, k: int, since: int) -> bool:
+        """Whether line k starts a log record other than the one line `since` belongs to."""
+        return self.fresh[k] == LEVEL or (self.fresh[k] > self.fresh[since] == NO_PREFIX)
+
+
+def normalise(text: str) -> str:
+    """Drop colour codes and unify line ends; keeps every character offset meaningful per line."""
+    if "\x1b" in text:
+        text = _ANSI.sub("", text)
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _strip_record_prefix(line: str) -> tuple[str, int]:
+    """Remove log-record prefixes (timestamp, level, process tag) from the start of a line.
+
+    Also says what was removed: NO_PREFIX, STAMP (a timestamp or tag) or LEVEL (a level:
+    certainly a new record).
+    """
+    fresh = NO_PREFIX
+    for _ in range(3):
+        for n, pattern in enumerate(_RECORD_PREFIXES):
+            m = pattern.match(line)
+            if m and m.end():
+                line = line[m.end():]
+                fresh = max(fresh, LEVEL if n == len(_RECORD_PREFIXES) - 1 else STAMP)
+                break
+        else:
+            break
+    if fresh:
+        for _ in range(3):
+            for n, pattern in enumerate(_AFTER_STAMP):
+                m = pattern.match(line)
+                if m and m.end():
+                    line = line[m.end():]
+                    fresh = LEVEL if n == 0 else fresh
+                    break
+            else:
+                break
+    for pattern in _SOURCE_PREFIXES:
+        m = pattern.match(line)
+        if m:
+            line = line[m.end():]
+            break
+    return line, fresh
+
+
+def unquote(line: str) -> str:
+    """Remove `> ` / `| ` quoting and pytest's `E   ` marker, keeping the indentation after them."""
+    m = _QUOTE.match(line)
+    if m and m.end():
+        line = line[m.end():]
+    m = _PYTEST_E.match(line)
+    if m:
+        line = line[m.end():]
+    return line
+
+
+def make_doc(text: str) -> Doc:
+    """Clean `text` into a Doc; never fails on any str."""
+    lines = normalise(text).split("\n")
+    out: list[str] = []
+    fresh: list[int] = []
+    for line in lines:
+        if len(line) > MAX_LINE:
+            line = line[:MAX_LINE]
+        line, is_fresh = _strip_record_prefix(line)
+        out.append(line.rstrip())
+        fresh.append(is_fresh)
+    plain = tuple(unquote(line).rstrip() for line in out)
+    return Doc(tuple(out), plain, tuple(fresh))

@@ -1,0 +1,256 @@
+"""pytest output: one trace per failing test.
+
+Reads the `--tb=long/auto/short` entries (`path:12: in func` / `path:12: Error`),
+`--tb=native` (handed to the Python parser), `--tb=line` (one `path:12: Error: msg`
+line per test) and, when nothing else is shown, the `FAILED path::Class::test - msg`
+summary alone. The `____ Class.test ____` headers and the summary name the test.
+Entries are printed outermost first, so frames are reversed; chained exceptions
+(pytest prints the cause first) become `causes`, direct cause first.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict, deque
+from dataclasses import dataclass, field, replace
+
+from rca_lsp.traces import python
+from rca_lsp.traces.base import Found, exception_line, join_message, numbered, strip_params
+from rca_lsp.traces.clean import Doc, unquote
+from rca_lsp.types import Frame, TestId, Trace
+
+LOCATION = re.compile(r"(?P<path>(?:[A-Za-z]:)?[^\s:][^:]{0,4096}):(?P<line>\d{1,9}):(?: (?P<rest>.{0,8192}))?")
+DEF = re.compile(r"\s{0,200}(?:async\s{1,10})?def\s{1,10}(?P<name>\w{1,500})")
+_REGIONS = ("failures", "errors", "short test summary info", "test session starts")
+_SUMMARY_PREFIXES = ("FAILED ", "ERROR ")
+
+
+@dataclass
+class _Summary:
+    line: int
+    path: str
+    classes: list[str]
+    name: str  # with parameters, as in the section header
+    exception: str
+    message: str
+
+    @property
+    def key(self) -> str:
+        return ".".join(self.classes + [self.name])
+
+    def test(self) -> TestId:
+        container = "::".join([self.path] + self.classes)
+        return TestId(container=container, name=strip_params(self.name), path=self.path)
+
+
+@dataclass
+class _Section:
+    start: int
+    end: int
+    title: str
+    captured: int | None = None  # first line of a "Captured ..." block, excluded from parsing
+
+
+@dataclass
+class _Part:
+    """The entries of one exception of a section (pytest prints a chain cause first)."""
+
+    frames: list[Frame] = field(default_factory=list)
+    elines: list[str] = field(default_factory=list)
+    located_exc: str | None = None
+
+    def trace(self, causes: tuple[Trace, ...] = ()) -> Trace:
+        exception, message = self.located_exc or "", "\n".join(self.elines).strip()
+        first = exception_line(self.elines[0]) if self.elines else None
+        if first and (not exception or first[0] == exception or first[0].endswith("." + exception)):
+            exception, message = first[0], join_message(first[1], [e.strip() for e in self.elines[1:]])
+        return Trace(format="pytest", exception=exception or "AssertionError", message=message,
+                     frames=numbered(self.frames[::-1]), causes=causes, truncated=not self.frames)
+
+
+def _location(line: str) -> re.Match | None:
+    if not line or line[0].isspace() or ":" not in line:
+        return None
+    m = LOCATION.fullmatch(line)
+    if m and (".py" in m.group("path") or "/" in m.group("path") or "\\" in m.group("path")):
+        return m
+    return None
+
+
+def _summary(i: int, s: str) -> _Summary | None:
+    """`FAILED tests/test_a.py::TestC::test_x[1] - AssertionError: msg`."""
+    rest = s.split(" ", 1)[1] if " " in s else ""
+    nodeid, _, msg = rest.partition(" - ")
+    nodeid = nodeid.strip()
+    head = nodeid.split("[", 1)[0]
+    if "::" not in head or " " in head:
+        return None
+    parts = head.split("::")
+    name = parts[-1] + nodeid[len(head):]
+    exc = exception_line(msg.split("\n", 1)[0]) if msg else None
+    exception, message = exc if exc and " " not in exc[0] else ("", msg.strip())
+    return _Summary(i, parts[0], parts[1:-1], name, exception, message)
+
+
+def _scan(lines: tuple[str, ...]) -> tuple[list[_Section], list[_Summary], list[tuple[int, re.Match]]]:
+    """Sections (`____ test ____`), summary lines and `--tb=line` lines of the output."""
+    sections: list[_Section] = []
+    summaries: list[_Summary] = []
+    tb_line: list[tuple[int, re.Match]] = []
+    region = ""
+    for i, line in enumerate(lines):
+        s = line.strip()
+        if s.startswith("==") and s.endswith("==") and len(s) > 4:
+            region = s.strip("= ").lower()
+            if sections and sections[-1].end == -1:
+                sections[-1].end = i - 1
+        elif s.startswith("___") and s.endswith("___") and s.strip("_ "):
+            if sections and sections[-1].end == -1:
+                sections[-1].end = i - 1
+            sections.append(_Section(i, -1, s.strip("_ ")))
+        elif s.startswith(("--", "- ")) and " Captured " in s and sections and sections[-1].captured is None:
+            sections[-1].captured = i
+        elif s.startswith(_SUMMARY_PREFIXES) and (summary := _summary(i, s)):
+            summaries.append(summary)
+        elif region in ("failures", "errors") and (not sections or sections[-1].end != -1):
+            m = _location(line)
+            if m and m.group("rest") and not m.group("rest").startswith("in "):
+                tb_line.append((i, m))
+    if sections and sections[-1].end == -1:
+        sections[-1].end = len(lines) - 1
+    return sections, summaries, tb_line
+
+
+def _parts(lines: tuple[str, ...]) -> list[_Part]:
+    """Entries of a long/short section: frames, `E` lines and the located exception per chain link."""
+    parts = [_Part()]
+    source: list[str] = []
+    for line in lines:
+        s = line.strip()
+        if s in python.MARKERS:
+            parts.append(_Part())
+            source = []
+        elif line.startswith("E ") or line == "E":
+            parts[-1].elines.append(line[4:] if line.startswith("E   ") else line[1:].strip())
+        elif m := _location(line):
+            rest = (m.group("rest") or "").strip()
+            func = rest[3:].strip() if rest.startswith("in ") else _def_name(source)
+            parts[-1].frames.append(Frame(index=0, raw=s, file=m.group("path"), line=int(m.group("line")),
+                                          function=func, qualname=func))
+            if rest and not rest.startswith("in ") and exception_line(rest) and " " not in rest:
+                parts[-1].located_exc = rest
+            source = []
+        elif s.startswith("_ _") and set(s) <= {"_", " "}:
+            source = []
+        elif len(source) < 500:
+            source.append(line)
+    return [p for p in parts if p.frames or p.elines] or [parts[-1]]
+
+
+def _def_name(source: list[str]) -> str | None:
+    for line in source:
+        m = DEF.match(line)
+        if m:
+            return m.group("name")
+    return None
+
+
+def _section_trace(doc: Doc, sec: _Section) -> Trace | None:
+    end = (sec.captured - 1) if sec.captured is not None else sec.end
+    lo, hi = sec.start + 1, end + 1
+    body = doc.text[lo:hi]
+    first = next((k for k, line in enumerate(body) if line.strip()), None)
+    if first is not None and python.HEADER.fullmatch(doc.plain[lo + first]):  # --tb=native
+        sub = Doc(doc.text[lo:hi], doc.plain[lo:hi], doc.fresh[lo:hi])
+        trace, _ = python.read_chain(sub, first)
+        return replace(trace, format="pytest")
+    parts = _parts(body)
+    if not parts[-1].frames and not parts[-1].elines:
+        return None
+    causes = tuple(p.trace() for p in reversed(parts[:-1]))
+    return parts[-1].trace(causes)
+
+
+def _title(title: str) -> tuple[list[str], str] | None:
+    """`TestC.test_x[1]` -> (["TestC"], "test_x[1]"); None for a collection error."""
+    for prefix in ("ERROR at setup of ", "ERROR at teardown of "):
+        if title.startswith(prefix):
+            title = title[len(prefix):]
+    if title.startswith("ERROR collecting "):
+        return None
+    head = title.split("[", 1)[0]
+    parts = head.split(".")
+    return parts[:-1], parts[-1] + title[len(head):]
+
+
+def _test_for(title: str, trace: Trace, summaries: dict[str, deque[_Summary]]) -> TestId | None:
+    named = _title(title)
+    if named is None:
+        return None
+    classes, name = named
+    queue = summaries.get(".".join(classes + [name]))
+    if queue:
+        return queue.popleft().test()
+    short = strip_params(name)
+    frames = trace.frames
+    own = [f for f in frames if f.function == short] or list(frames[-1:])
+    path = own[-1].file if own else None
+    container = "::".join(([path] if path else []) + classes) or ".".join(classes)
+    return TestId(container=container, name=short, path=path)
+
+
+def _looks_like_pytest(lines: tuple[str, ...]) -> bool:
+    e_lines = located = False
+    for line in lines:
+        if line.startswith("=") and any(r in line.lower() for r in _REGIONS):
+            return True
+        if line.startswith("FAILED ") and "::" in line:
+            return True
+        e_lines = e_lines or line.startswith("E   ")
+        located = located or (line[:1] not in ("", " ", "\t") and ": " in line and _location(line) is not None)
+        if e_lines and located:
+            return True
+    return False
+
+
+def _tb_line_traces(tb_line: list[tuple[int, re.Match]], pending: list[_Summary]) -> list[Found]:
+    """`--tb=line`: one `path:12: Error: msg` line per failing test, in summary order."""
+    out = []
+    for k, (i, m) in enumerate(tb_line):
+        exc = exception_line(m.group("rest")) or ("", m.group("rest"))
+        frame = Frame(index=0, raw=m.group(0), file=m.group("path"), line=int(m.group("line")))
+        test = pending[k].test() if len(pending) == len(tb_line) else None
+        out.append(Found(i, i, (Trace("pytest", exc[0], exc[1], (frame,), test=test),)))
+    if len(pending) == len(tb_line):
+        pending.clear()
+    return out
+
+
+def find(doc: Doc) -> list[Found]:
+    """One trace per failing test in pytest output."""
+    lines = doc.text
+    if not _looks_like_pytest(lines):
+        return []
+    sections, summaries, tb_line = _scan(lines)
+    if not sections and not summaries and not tb_line:  # a bare section body, pasted alone
+        start = next((i for i, line in enumerate(lines)
+                      if line.startswith(("E   ", ">")) or DEF.match(line) or _location(line)), None)
+        if start is None:
+            return []
+        sections = [_Section(start - 1, len(lines) - 1, "")]
+    by_key: dict[str, deque[_Summary]] = defaultdict(deque)
+    for summary in summaries:
+        by_key[summary.key].append(summary)
+    out: list[Found] = []
+    for sec in sections:
+        trace = _section_trace(doc, sec)
+        if trace is not None:
+            test = _test_for(sec.title, trace, by_key) if sec.title else None
+            out.append(Found(max(sec.start, 0), sec.end, (replace(trace, test=test),)))
+    pending = [s for queue in by_key.values() for s in queue]
+    pending.sort(key=lambda s: s.line)
+    if not sections:
+        out.extend(_tb_line_traces(tb_line, pending))
+    for s in pending:
+        out.append(Found(s.line, s.line, (Trace("pytest", s.exception, s.message, (), test=s.test()),)))
+    return out

@@ -1,0 +1,173 @@
+"""Tie frames and failing tests to the repository's tracked files, by name only.
+
+Pure string work: nothing is opened or read, and a printed path that climbs (`..`) is
+never resolved. Every suffix of every tracked path is indexed once, so a frame costs a
+few dictionary lookups: the printed path's longest suffix that names exactly one
+tracked file wins; a suffix shared by several files stops the search (ambiguous).
+
+    /home/u/proj/src/pkg/a.py   -> src/pkg/a.py       (absolute: a tracked path is its tail)
+    pkg/a.py, ./src/lib.rs       -> src/pkg/a.py, ...  (relative: may be a tail of a tracked path)
+    org.x.Foo$Inner + Foo.java   -> .../org/x/Foo.java (JVM: package directories must match)
+    tests.test_a.TestC           -> tests/test_a.py    (Python module of a test container)
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import replace
+
+from rca_lsp.traces.external import is_external
+from rca_lsp.types import Frame, TestId, Trace
+
+_AMBIGUOUS = ""
+_JVM_EXTENSIONS = (".java", ".kt", ".kts", ".scala", ".groovy")
+_SOURCE_EXTENSIONS = (".py", ".java", ".kt", ".js", ".mjs", ".cjs", ".ts", ".tsx", ".jsx", ".go", ".rs",
+                      ".c", ".cc", ".cpp", ".h", ".hpp", ".rb", ".scala", ".groovy")
+_DRIVE = re.compile(r"[A-Za-z]:/")
+_MAX_COMPONENTS = 64
+
+
+class PathIndex:
+    """Every component-wise suffix of the tracked paths -> the one path it names (or ambiguous)."""
+
+    def __init__(self, files: Sequence[str]) -> None:
+        self.paths: set[str] = set()
+        self.suffixes: dict[str, str] = {}
+        for raw in files:
+            comps = [c for c in str(raw).replace("\\", "/").split("/") if c and c != "."]
+            if not comps or ".." in comps:
+                continue
+            path = "/".join(comps)
+            self.paths.add(path)
+            for k in range(len(comps)):
+                key = "/".join(comps[k:])
+                self.suffixes[key] = path if self.suffixes.get(key, path) == path else _AMBIGUOUS
+
+    def lookup(self, comps: list[str], absolute: bool) -> str | None:
+        """The tracked file a printed path (split in components) names, if exactly one."""
+        for k in range(min(len(comps), _MAX_COMPONENTS), 0, -1):
+            key = "/".join(comps[-k:])
+            hit = self.suffixes.get(key)
+            if hit is None:
+                continue
+            if key in self.paths:
+                return key
+            if hit == _AMBIGUOUS:
+                return None
+            if k >= 2 or (k == len(comps) and not absolute):
+                return hit
+            return None
+        return None
+
+    def basename(self, name: str) -> str | None:
+        hit = self.suffixes.get(name)
+        return hit or None
+
+
+def split_path(printed: str) -> tuple[list[str], bool] | None:
+    """Components of a printed path and whether it is absolute; None when it cannot name a file."""
+    p = printed.strip().replace("\\", "/")
+    if not p or p.startswith("<") or "\x00" in p:
+        return None
+    scheme, sep, rest = p.partition("://")
+    if sep and scheme.replace("-", "").replace("+", "").isalpha():
+        if scheme == "file":
+            p = rest
+        elif scheme.startswith("webpack"):
+            p = rest.lstrip("/")
+        else:  # http://host:port/static/x.js: the part after the host, as a relative path
+            p = rest.partition("/")[2]
+        p = p.split("?", 1)[0].split("#", 1)[0]
+    absolute = p.startswith("/") or bool(_DRIVE.match(p)) or p.startswith("~")
+    if _DRIVE.match(p):
+        p = p[2:]
+    comps = [c for c in p.split("/") if c and c != "."]
+    if not comps or ".." in comps or (comps[0].startswith("~") and len(comps) == 1):
+        return None
+    return comps, absolute
+
+
+def _ends_with(path: str, suffix: str) -> bool:
+    return path == suffix or path.endswith("/" + suffix)
+
+
+def _jvm_path(index: PathIndex, module: str, file: str | None) -> str | None:
+    """`org.x.Foo` + `Foo.java` -> a tracked path ending in org/x/Foo.java (Kotlin: Foo.kt, FooKt)."""
+    package, _, cls = module.rpartition(".")
+    outer = cls.split("$", 1)[0]
+    names = [file] if file and file.endswith(_JVM_EXTENSIONS) else []
+    if not names and outer:
+        names = [outer[:-2] + ".kt"] if outer.endswith("Kt") else []
+        names += [outer + ext for ext in _JVM_EXTENSIONS]
+    dirs = package.split(".") if package else []
+    for name in names:
+        hit = index.lookup(dirs + [name], absolute=False) if dirs else index.basename(name)
+        if hit and _ends_with(hit, "/".join(dirs + [name])):
+            return hit
+        if hit is None and not name.endswith(".java"):  # Kotlin/Scala files may sit anywhere
+            hit = index.basename(name)
+            if hit:
+                return hit
+    return None
+
+
+def _python_module(index: PathIndex, dotted: str) -> str | None:
+    """`tests.test_a.TestC` -> tests/test_a.py, trying shorter prefixes for class names."""
+    parts = [p for p in dotted.split(".") if p]
+    for n in range(len(parts), 0, -1):
+        for tail in (".py", "/__init__.py"):
+            comps = parts[: n - 1] + [parts[n - 1] + tail] if tail == ".py" else parts[:n] + ["__init__.py"]
+            hit = index.lookup(comps, absolute=False)
+            if hit and _ends_with(hit, "/".join(comps)):
+                return hit
+    return None
+
+
+def _is_jvm_frame(frame: Frame) -> bool:
+    file = frame.file or ""
+    return bool(frame.module) and "." in (frame.module or "") and "/" not in file and "::" not in (frame.module or "") \
+        and (not file or file.endswith(_JVM_EXTENSIONS) or file == "SourceFile")
+
+
+def resolve_path(index: PathIndex, printed: str | None) -> str | None:
+    split = split_path(printed) if printed else None
+    return index.lookup(*split) if split else None
+
+
+def resolve_frame(index: PathIndex, frame: Frame) -> Frame:
+    if _is_jvm_frame(frame):
+        path = _jvm_path(index, frame.module or "", frame.file)
+    elif is_external(frame):
+        path = None
+    else:
+        path = resolve_path(index, frame.file)
+    return replace(frame, path=path, external=path is None)
+
+
+def resolve_test(index: PathIndex, test: TestId, frames: tuple[Frame, ...]) -> TestId:
+    """The failing test's file: its printed path, its container as a path, class or module, or its frame."""
+    path = resolve_path(index, test.path)
+    container = test.container.split("::", 1)[0]
+    if path is None and ("/" in container or "\\" in container or container.endswith(_SOURCE_EXTENSIONS)):
+        path = resolve_path(index, container)
+    if path is None and "." in container and " " not in container and "/" not in container:
+        path = _jvm_path(index, container, None) or _python_module(index, container)
+    if path is None:
+        own = [f for f in frames if f.function == test.name and f.path]
+        path = own[-1].path if own else None
+    return replace(test, path=path)
+
+
+def resolve_trace(index: PathIndex, trace: Trace) -> Trace:
+    frames = tuple(resolve_frame(index, f) for f in trace.frames)
+    causes = tuple(resolve_trace(index, c) for c in trace.causes)
+    test = trace.test
+    if test is not None:
+        test = resolve_test(index, test, frames + tuple(f for c in causes for f in c.all_frames()))
+    return replace(trace, frames=frames, causes=causes, test=test)
+
+
+def resolve_all(traces: list[Trace], files: Sequence[str]) -> list[Trace]:
+    index = PathIndex(files)
+    return [resolve_trace(index, t) for t in traces]

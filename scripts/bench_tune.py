@@ -1,0 +1,105 @@
+"""Fit retrieval's feature weights on the dev cases, with leave-one-project-out figures.
+
+Runs `rca suspects --explain` once per case (indexes must exist: run bench_run.py first), keeps
+every candidate's features, then grid-searches the weights: for each project, the weights are
+fitted on the other projects and measured on it, so the figures printed are honest. Prints the
+hand-set weights' figures beside the fitted ones, and the weights fitted on all cases.
+
+    python scripts/bench_tune.py [--only Lang,Cli] [--cache /tmp/rca-features.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_common import default_bench_dir, load_cases, parse_only  # noqa: E402
+from bench_metrics import summarize  # noqa: E402
+
+FEATURES = ("frame", "code", "words", "recency")
+HAND = {"frame": 1.0, "code": 1.0, "words": 0.5, "recency": 0.05}
+GRID = {"frame": (0.5, 1.0, 1.5, 2.0, 3.0), "code": (1.0,), "words": (0.0, 0.25, 0.5, 0.75, 1.0, 1.5),
+        "recency": (0.0, 0.05, 0.1, 0.2, 0.4)}
+
+
+def collect(case: dict) -> dict:
+    cmd = [sys.executable, "-m", "rca_lsp", "suspects", "--repo", case["repo"], "--trace", case["trace"],
+           "--format", "json", "--top", "0", "--explain", "--no-update"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{case['case_id']}: {proc.stderr.strip()[-300:]}")
+    doc = json.loads(proc.stdout)
+    return {"case_id": case["case_id"], "project": case["project"], "bic": case["bic"],
+            "rows": [(s["commit"], s.get("features", {})) for s in doc["suspects"]]}
+
+
+def rank(case: dict, weights: dict[str, float]) -> int | None:
+    best = None
+    scored = []
+    for order, (commit, feats) in enumerate(case["rows"]):
+        value = sum(weights[k] * feats.get(k, 0.0) for k in FEATURES)
+        scored.append((-value, -feats.get("recency", 0.0), order, commit))
+    scored.sort()
+    for position, item in enumerate(scored, start=1):
+        if item[3] == case["bic"]:
+            best = position
+            break
+    return best
+
+
+def objective(cases: list[dict], weights: dict[str, float]) -> tuple[float, float]:
+    summary = summarize([rank(c, weights) for c in cases])
+    return summary["mrr"] + summary["top5"] / 100.0, summary["top50"]
+
+
+def fit(cases: list[dict]) -> dict[str, float]:
+    best, best_score = HAND, (-1.0, -1.0)
+    for values in itertools.product(*(GRID[k] for k in FEATURES)):
+        weights = dict(zip(FEATURES, values))
+        score = objective(cases, weights)
+        if score > best_score:
+            best, best_score = weights, score
+    return best
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--dir", type=Path, default=default_bench_dir())
+    ap.add_argument("--only")
+    ap.add_argument("--cache", type=Path, help="reuse/save collected features here")
+    args = ap.parse_args()
+    if args.cache and args.cache.exists():
+        data = json.loads(args.cache.read_text())
+    else:
+        data = []
+        for case in load_cases(args.dir, parse_only(args.only)):
+            data.append(collect(case))
+            print(f"collected {case['case_id']}", file=sys.stderr)
+        if args.cache:
+            args.cache.write_text(json.dumps(data))
+    projects = sorted({c["project"] for c in data})
+    lopo_ranks = []
+    for project in projects:
+        train = [c for c in data if c["project"] != project]
+        weights = fit(train)
+        test = [c for c in data if c["project"] == project]
+        lopo_ranks += [rank(c, weights) for c in test]
+        print(f"fold {project}: weights {weights}", file=sys.stderr)
+    rows = {"hand-set weights": [rank(c, HAND) for c in data], "fitted, leave-one-project-out": lopo_ranks}
+    print("| weights | cases | top-1 | top-3 | top-5 | top-10 | top-50 | MRR |")
+    print("|---|---|---|---|---|---|---|---|")
+    for name, ranks in rows.items():
+        s = summarize(ranks)
+        print(f"| {name} | {s['cases']} | {s['top1']:.1f}% | {s['top3']:.1f}% | {s['top5']:.1f}% | "
+              f"{s['top10']:.1f}% | {s['top50']:.1f}% | {s['mrr']:.3f} |")
+    print(f"weights fitted on all cases: {fit(data)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
