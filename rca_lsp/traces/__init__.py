@@ -38,7 +38,11 @@ def parse(text: str) -> list[Trace]:
     if not isinstance(text, str):
         raise TraceError(f"expected text, got {type(text).__name__}")
     notes: list[str] = []
-    traces = parse_text(text, notes)
+    try:
+        traces = parse_text(text, notes)
+    except Exception as exc:  # each parser already fences its own bugs; this is the last fence
+        logger.exception("reading the trace failed")
+        raise TraceError(NO_TRACE, hint="internal error while reading the text") from exc
     if not traces:
         raise TraceError(NO_TRACE, hint="; ".join(notes) or None)
     logger.debug("parsed %d trace(s)", len(traces))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
-from rca_lsp.types import Frame, TestId
+from rca_lsp.types import Frame, TestId, Trace
 
 # How many continuation lines an exception message may take; keeps scans bounded.
 MAX_MESSAGE_LINES = 50
@@ -29,7 +29,7 @@ class Found:
 
     start: int
     end: int
-    traces: tuple
+    traces: tuple[Trace, ...]
 
     def __post_init__(self) -> None:
         if self.end < self.start:
@@ -74,15 +74,20 @@ _OPENERS = ("Traceback (most recent call last):", "goroutine ", "panic: ", "thre
             "Caused by:", "stack backtrace:", "Exception in thread ", "=== RUN", "● ")
 
 
-def opens_trace(stripped: str) -> bool:
-    """Whether a line starts (or is a frame of) some trace: an exception message stops before it."""
+def opens_trace(stripped: str, exceptions: bool = True) -> bool:
+    """Whether a line starts (or is a frame of) some trace: an exception message stops before it.
+
+    With `exceptions=False`, a line that merely reads like `pkg.SomeError: text` does not count
+    (a JVM message quoting another exception).
+    """
     if stripped.startswith(_OPENERS):
         return True
-    if stripped.startswith("at ") and (stripped.endswith(")") or stripped[-1:].isdigit()):
+    if stripped.startswith("at ") and stripped[3:4] not in ("[", "{", "") \
+            and (stripped.endswith(")") or stripped[-1:].isdigit()):  # not Jackson's "at [Source: ...]"
         return True
     if stripped.startswith("#") and stripped[1:2].isdigit():
         return True
-    exc = exception_line(stripped, strict=True)
+    exc = exception_line(stripped, strict=True) if exceptions else None
     return exc is not None and ("." in exc[0] or bool(exc[1]))
 
 

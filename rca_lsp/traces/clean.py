@@ -22,7 +22,7 @@ NO_PREFIX, STAMP, LEVEL = 0, 1, 2
 
 _ANSI = re.compile(
     r"\x1b\[[0-?]{0,32}[ -/]{0,8}[@-~]"  # CSI: colours, cursor moves
-    r"|\x1b\][^\x07\x1b]{0,1024}(?:\x07|\x1b\\)?"  # OSC: titles, hyperlinks
+    r"|\x1b\][^\x07\x1b\n]{0,1024}(?:\x07|\x1b\\)?"  # OSC: titles, hyperlinks
     r"|\x1b[@-Z\\-_]"  # two-character escapes
     r"|\x1b"
 )
@@ -74,24 +74,29 @@ class Doc:
     text: tuple[str, ...]
     plain: tuple[str, ...]
     fresh: tuple[int, ...]
+    source: tuple[str, ...] = ()  # the container or pod tag removed from each line, if any
 
     def new_record(self, k: int, since: int) -> bool:
         """Whether line k starts a log record other than the one line `since` belongs to."""
+        if self.source and self.source[k] != self.source[since]:
+            return True
         return self.fresh[k] == LEVEL or (self.fresh[k] > self.fresh[since] == NO_PREFIX)
+
+    def slice(self, lo: int, hi: int) -> "Doc":
+        return Doc(self.text[lo:hi], self.plain[lo:hi], self.fresh[lo:hi], self.source[lo:hi])
 
 
 def normalise(text: str) -> str:
-    """Drop colour codes and unify line ends; keeps every character offset meaningful per line."""
-    if "\x1b" in text:
-        text = _ANSI.sub("", text)
-    return text.replace("\r\n", "\n").replace("\r", "\n")
+    """Unify line ends, then drop colour codes (which never span a line end): one line stays one line."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return _ANSI.sub("", text) if "\x1b" in text else text
 
 
-def _strip_record_prefix(line: str) -> tuple[str, int]:
+def _strip_record_prefix(line: str) -> tuple[str, int, str]:
     """Remove log-record prefixes (timestamp, level, process tag) from the start of a line.
 
     Also says what was removed: NO_PREFIX, STAMP (a timestamp or tag) or LEVEL (a level:
-    certainly a new record).
+    certainly a new record), and the container tag (`web_1`) if there was one.
     """
     fresh = NO_PREFIX
     for _ in range(3):
@@ -113,12 +118,14 @@ def _strip_record_prefix(line: str) -> tuple[str, int]:
                     break
             else:
                 break
+    source = ""
     for pattern in _SOURCE_PREFIXES:
         m = pattern.match(line)
         if m:
+            source = m.group(0).split("|", 1)[0].strip()
             line = line[m.end():]
             break
-    return line, fresh
+    return line, fresh, source
 
 
 def unquote(line: str) -> str:
@@ -137,11 +144,13 @@ def make_doc(text: str) -> Doc:
     lines = normalise(text).split("\n")
     out: list[str] = []
     fresh: list[int] = []
+    sources: list[str] = []
     for line in lines:
         if len(line) > MAX_LINE:
             line = line[:MAX_LINE]
-        line, is_fresh = _strip_record_prefix(line)
+        line, is_fresh, source = _strip_record_prefix(line)
         out.append(line.rstrip())
         fresh.append(is_fresh)
+        sources.append(source)
     plain = tuple(unquote(line).rstrip() for line in out)
-    return Doc(tuple(out), plain, tuple(fresh))
+    return Doc(tuple(out), plain, tuple(fresh), tuple(sources) if any(sources) else ())

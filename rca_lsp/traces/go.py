@@ -111,7 +111,7 @@ def _test_of(frames: tuple[Frame, ...]) -> TestId | None:
 @dataclass
 class _State:
     out: list[Found] = field(default_factory=list)
-    logs: dict[str, list[tuple[int, str]]] = field(default_factory=dict)  # -v output per test
+    logs: dict[str, list[str]] = field(default_factory=dict)  # -v output per test
     running: str | None = None
     failed: list[tuple[int, str, int]] = field(default_factory=list)  # (line, test, index in out)
 
@@ -119,25 +119,25 @@ class _State:
 def _read_fail(lines: tuple[str, ...], i: int, name: str, st: _State) -> tuple[Trace | None, int]:
     """A `--- FAIL:` line and the log lines under it (or, with -v, above it)."""
     base = indent(lines[i])
-    logged: list[tuple[int, str]] = []
+    logged: list[str] = []
     k = i + 1
     while k < len(lines) and len(logged) < MAX_MESSAGE_LINES:
         line = lines[k]
         if not line.strip() or indent(line) <= base or line.strip().startswith(("--- ", "=== ")):
             break
-        logged.append((k, line.strip()))
+        logged.append(line.strip())
         k += 1
     if k < len(lines) and lines[k].strip().startswith("panic: "):
         return None, k  # the panic that follows is this test's trace
     logged = logged or st.logs.get(name, [])
     frames: list[Frame] = []
     messages: list[str] = []
-    for _, text in logged:
+    for text in logged:
         m = LOG.fullmatch(text)
         if m:
             frames.append(Frame(index=0, raw=text, file=m.group("file"), line=int(m.group("line")),
                                 function=name.split("/", 1)[0]))
-        messages.append(m.group("msg") or "" if m else text)
+        messages.append((m.group("msg") or "") if m else text)
     test = TestId(container=frames[0].file if frames else "", name=name.split("/", 1)[0])
     return Trace("go", "FAIL", "\n".join(messages).strip(), numbered(frames), test=test), max(k, i + 1)
 
@@ -147,7 +147,7 @@ def _note_run(st: _State, s: str, raw: str) -> None:
     if m:
         st.running = m.group("name")
     elif st.running and raw[:1] in (" ", "\t") and len(st.logs.setdefault(st.running, [])) < MAX_MESSAGE_LINES:
-        st.logs[st.running].append((0, s))
+        st.logs[st.running].append(s)
 
 
 def _set_package(st: _State, pkg: str) -> None:

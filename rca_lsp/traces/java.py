@@ -40,7 +40,9 @@ _SUREFIRE = re.compile(
     r"\s{1,10}Time elapsed:.{0,200}<<< (?:FAILURE|ERROR)!"
 )
 _GRADLE = re.compile(r"(?P<cls>[\w$.]{1,1000}) > (?P<name>.{1,1000}?) FAILED")
-_GRADLE_SHORT = re.compile(r"(?P<exc>[\w$.]{1,1000}) at (?P<file>[\w$-]{1,300}\.(?:java|kt|groovy|scala)):(?P<line>\d{1,9})")
+_GRADLE_SHORT = re.compile(
+    r"(?P<exc>[\w$.]{1,1000}) at (?P<file>[\w$-]{1,300}\.(?:java|kt|groovy|scala)):(?P<line>\d{1,9})"
+)
 _NO_FILE = ("Native Method", "Unknown Source", "Unknown", "")
 _TEST_SUFFIXES = ("Test", "Tests", "TestCase", "IT", "Spec")
 
@@ -55,8 +57,16 @@ def _module_prefix_free(qual: str) -> str:
     return qual
 
 
-def method_name(method: str) -> str:
-    """The source method behind synthetic names: `lambda$foo$0` -> foo, `lambda$new$0` -> <init>."""
+def method_name(method: str, cls: str = "") -> str:
+    """The source method behind synthetic names.
+
+    `lambda$foo$0` -> foo, `lambda$new$0` -> <init>, Kotlin `foo$lambda$0` -> foo, and a
+    Kotlin lambda or coroutine class `AppKt$main$1.invokeSuspend` -> main.
+    """
+    if method in ("invoke", "invokeSuspend") and "$" in cls:
+        inner = [p for p in cls.split("$")[1:] if p and not p.isdigit()]
+        if inner and inner[-1].isidentifier():
+            return inner[-1]
     if method.startswith("lambda$"):
         inner = method[len("lambda$"):].split("$", 1)[0]
         return {"new": "<init>", "static": "<clinit>"}.get(inner, inner) or method
@@ -87,7 +97,7 @@ def parse_frame(stripped: str) -> Frame | None:
         return None
     if " " in method and not (file or "").endswith(".kt"):
         return None
-    return Frame(index=0, raw=stripped, file=file or None, line=line, function=method_name(method),
+    return Frame(index=0, raw=stripped, file=file or None, line=line, function=method_name(method, cls),
                  qualname=qual, module=cls.split("$", 1)[0] or cls)
 
 
@@ -98,7 +108,7 @@ def _location(loc: str) -> tuple[str | None | bool, int | None]:
         name, num = loc, ""
     elif not num.isdigit() or len(num) > 9:
         return False, None
-    if name in _NO_FILE:
+    if name in _NO_FILE or (name.startswith("<") and name.endswith(">")):  # <generated>
         return None, int(num) if num else None
     if not _FILE.fullmatch(name) or ("." not in name and name != "SourceFile"):
         return False, None
@@ -156,7 +166,9 @@ class _Builder:
         main, causes = self.sections[0], self.sections[1:]
         truncated = self.truncated or main.elided > 0
         for outer, inner in zip(self.sections, causes):
-            truncated = truncated or inner.elided > len(outer.frames) + outer.elided or not (inner.frames or inner.elided)
+            # "... n more" counts frames shared with the enclosing trace: more than it has is a cut
+            overcount = inner.elided > len(outer.frames) + outer.elided
+            truncated = truncated or overcount or not (inner.frames or inner.elided)
         test = self.test or infer_test(main.frames)
         trace = main.trace(test, tuple(c.trace() for c in causes), truncated)
         return Found(self.start, self.end, (trace,))
@@ -200,6 +212,13 @@ def _header_test(s: str) -> tuple[TestId, bool] | None:
     return None
 
 
+def _continues_message(section: _Section, s: str) -> bool:
+    """A line of a `Caused by:` message, blank lines and all, before the cause's first frame."""
+    if section.frames or section.elided or len(section.more) >= MAX_MESSAGE_LINES:
+        return False
+    return not opens_trace(s, exceptions=False) and _header_test(s) is None
+
+
 def _in_trace(st: _State, i: int, raw: str, s: str) -> bool:
     """Feed line i to the trace being read; False when the line ends it."""
     cur = st.cur
@@ -216,7 +235,7 @@ def _in_trace(st: _State, i: int, raw: str, s: str) -> bool:
         cur.suppressed_at = indent(raw)
     elif s.startswith("... ") and MORE.fullmatch(s):
         cur.sections[-1].elided = int(MORE.fullmatch(s).group("n"))
-    elif not cur.sections[-1].frames and len(cur.sections[-1].more) < MAX_MESSAGE_LINES and s and not opens_trace(s):
+    elif _continues_message(cur.sections[-1], s):
         cur.sections[-1].more.append(s)
     else:
         return False
@@ -241,12 +260,15 @@ def _outside(st: _State, i: int, s: str) -> None:
         return
     if s.startswith("<") and ">" in s:  # XML that did not parse: <failure ...>java.lang.X: msg
         s = s[s.rfind(">") + 1:]
-    exc = exception(s) if s else None
+    # Under a Defects4J header the first exception line is the one: what follows until the
+    # frames is its message, however long (Closure prints whole ASTs) or exception-like.
+    d4j = st.test is not None and st.test[2] and st.pending is not None
+    exc = exception(s) if s and not d4j else None
     if exc:
         st.pending = (i, _Section(*exc))
     elif st.pending and len(st.pending[1].more) < MAX_MESSAGE_LINES and not opens_trace(s):
         st.pending[1].more.append(s)
-    else:
+    elif not d4j:
         st.pending = None
 
 

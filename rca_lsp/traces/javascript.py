@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from rca_lsp.traces.base import (
     MAX_MESSAGE_LINES,
     Found,
+    at_end,
     join_message,
     looks_like_exception,
     numbered,
@@ -99,9 +100,9 @@ class _Section:
     more: list[str] = field(default_factory=list)
     frames: list[Frame] = field(default_factory=list)
 
-    def trace(self, test: TestId | None = None, causes: tuple = ()) -> Trace:
+    def trace(self, test: TestId | None = None, causes: tuple = (), truncated: bool = False) -> Trace:
         return Trace(format="javascript", exception=self.exception, message=join_message(self.first, self.more),
-                     frames=numbered(self.frames), test=test, causes=causes)
+                     frames=numbered(self.frames), test=test, causes=causes, truncated=truncated)
 
 
 @dataclass
@@ -118,11 +119,13 @@ class _State:
     code_seen: bool = False
     mocha: list[str] | None = None  # title lines of a Mocha failure being read
     failing_seen: bool = False
+    cut: bool = False  # the input stopped inside the trace being read
 
     def close(self) -> None:
         if self.sections:
             test = self.test[1] if self.test and self.test[0] <= self.start else None
-            trace = self.sections[0].trace(test, tuple(s.trace() for s in self.sections[1:]))
+            trace = self.sections[0].trace(test, tuple(s.trace() for s in self.sections[1:]), self.cut)
+            self.cut = False
             self.out.append(Found(self.start, self.end, (trace,)))
             self.sections = []
             self.props = -1
@@ -217,6 +220,7 @@ def find(doc: Doc) -> list[Found]:
             continue
         if st.sections and _in_trace(st, i, s):
             continue
+        st.cut = bool(st.sections) and s.startswith("at ") and at_end(doc.plain, i + 1)
         st.close()
         _outside(st, i, s)
     st.close()

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 
 from rca_lsp.traces import python
 from rca_lsp.traces.base import Found, exception_line, join_message, numbered, strip_params
-from rca_lsp.traces.clean import Doc, unquote
+from rca_lsp.traces.clean import Doc
 from rca_lsp.types import Frame, TestId, Trace
 
 LOCATION = re.compile(r"(?P<path>(?:[A-Za-z]:)?[^\s:][^:]{0,4096}):(?P<line>\d{1,9}):(?: (?P<rest>.{0,8192}))?")
@@ -87,8 +87,10 @@ def _summary(i: int, s: str) -> _Summary | None:
         return None
     parts = head.split("::")
     name = parts[-1] + nodeid[len(head):]
-    exc = exception_line(msg.split("\n", 1)[0]) if msg else None
-    exception, message = exc if exc and " " not in exc[0] else ("", msg.strip())
+    exc = exception_line(msg) if msg else None
+    exception, message = exc if exc else ("", msg.strip())
+    if not exception and message.startswith("assert "):
+        exception = "AssertionError"  # pytest shows a failed plain assert by its rewritten text
     return _Summary(i, parts[0], parts[1:-1], name, exception, message)
 
 
@@ -161,7 +163,7 @@ def _section_trace(doc: Doc, sec: _Section) -> Trace | None:
     body = doc.text[lo:hi]
     first = next((k for k, line in enumerate(body) if line.strip()), None)
     if first is not None and python.HEADER.fullmatch(doc.plain[lo + first]):  # --tb=native
-        sub = Doc(doc.text[lo:hi], doc.plain[lo:hi], doc.fresh[lo:hi])
+        sub = doc.slice(lo, hi)
         trace, _ = python.read_chain(sub, first)
         return replace(trace, format="pytest")
     parts = _parts(body)
@@ -226,18 +228,24 @@ def _tb_line_traces(tb_line: list[tuple[int, re.Match]], pending: list[_Summary]
     return out
 
 
+def _bare_body(lines: tuple[str, ...]) -> list[_Section]:
+    """A section body pasted without its header: from its first to its last pytest-looking line."""
+    marked = [i for i, line in enumerate(lines)
+              if line.startswith(("E   ", ">")) or DEF.match(line) or _location(line)]
+    located = [i for i in marked if lines[i].startswith("E   ") or _location(lines[i])]
+    if not marked or not located:
+        return []
+    return [_Section(marked[0] - 1, located[-1], "")]
+
+
 def find(doc: Doc) -> list[Found]:
     """One trace per failing test in pytest output."""
     lines = doc.text
     if not _looks_like_pytest(lines):
         return []
     sections, summaries, tb_line = _scan(lines)
-    if not sections and not summaries and not tb_line:  # a bare section body, pasted alone
-        start = next((i for i, line in enumerate(lines)
-                      if line.startswith(("E   ", ">")) or DEF.match(line) or _location(line)), None)
-        if start is None:
-            return []
-        sections = [_Section(start - 1, len(lines) - 1, "")]
+    if not sections and not summaries and not tb_line:
+        sections = _bare_body(lines)
     by_key: dict[str, deque[_Summary]] = defaultdict(deque)
     for summary in summaries:
         by_key[summary.key].append(summary)

@@ -131,8 +131,9 @@ def _skip_source(lines: tuple[str, ...], j: int) -> int:
 def _stops_message(doc: Doc, k: int, since: int) -> bool:
     line = doc.plain[k]
     s = line.strip()
-    return (not s or s in MARKERS or is_separator(s) or doc.new_record(k, since) or opens_trace(s)
-            or HEADER.fullmatch(line) is not None or FILE_LINE.fullmatch(line) is not None)
+    if not s or s in MARKERS or is_separator(s) or s.startswith("```") or doc.new_record(k, since):
+        return True
+    return opens_trace(s) or HEADER.fullmatch(line) is not None or FILE_LINE.fullmatch(line) is not None
 
 
 def _read_exception(doc: Doc, j: int, block: _Block) -> int:

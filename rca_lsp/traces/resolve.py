@@ -71,7 +71,7 @@ def split_path(printed: str) -> tuple[list[str], bool] | None:
     if not p or p.startswith("<") or "\x00" in p:
         return None
     scheme, sep, rest = p.partition("://")
-    if sep and scheme.replace("-", "").replace("+", "").isalpha():
+    if sep and len(scheme) > 1 and scheme.replace("-", "").replace("+", "").isalpha():
         if scheme == "file":
             p = rest
         elif scheme.startswith("webpack"):
@@ -125,17 +125,21 @@ def _python_module(index: PathIndex, dotted: str) -> str | None:
 
 
 def _is_jvm_frame(frame: Frame) -> bool:
-    file = frame.file or ""
-    return bool(frame.module) and "." in (frame.module or "") and "/" not in file and "::" not in (frame.module or "") \
-        and (not file or file.endswith(_JVM_EXTENSIONS) or file == "SourceFile")
+    """A frame naming a JVM class (`org.x.Foo`) and at most a bare source file name."""
+    module, file = frame.module or "", frame.file or ""
+    if "." not in module or "::" in module or "/" in module or "/" in file:
+        return False
+    return not file or file.endswith(_JVM_EXTENSIONS) or file == "SourceFile"
 
 
 def resolve_path(index: PathIndex, printed: str | None) -> str | None:
+    """The tracked file a printed path names, or None."""
     split = split_path(printed) if printed else None
     return index.lookup(*split) if split else None
 
 
 def resolve_frame(index: PathIndex, frame: Frame) -> Frame:
+    """Set `path`, and `external` when the frame is library code or names no tracked file."""
     if _is_jvm_frame(frame):
         path = _jvm_path(index, frame.module or "", frame.file)
     elif is_external(frame):
@@ -169,5 +173,6 @@ def resolve_trace(index: PathIndex, trace: Trace) -> Trace:
 
 
 def resolve_all(traces: list[Trace], files: Sequence[str]) -> list[Trace]:
+    """Resolve every trace against one index of `files`."""
     index = PathIndex(files)
     return [resolve_trace(index, t) for t in traces]

@@ -1,0 +1,182 @@
+"""JavaScript stacks: Node 20, ESM, causes, Firefox, Jest and Mocha."""
+
+from __future__ import annotations
+
+from rca_lsp.traces import parse, resolve
+
+NODE = """\
+/home/ana/api/src/routes/users.js:27
+    const name = user.profile.name;
+                              ^
+
+TypeError: Cannot read properties of undefined (reading 'name')
+    at formatUser (/home/ana/api/src/routes/users.js:27:31)
+    at Array.map (<anonymous>)
+    at async listUsers (/home/ana/api/src/routes/users.js:12:17)
+    at new UserCache (/home/ana/api/src/cache.js:8:5)
+    at Object.<anonymous> (/home/ana/api/src/server.js:40:1)
+    at Module._compile (node:internal/modules/cjs/loader:1376:14)
+    at /home/ana/api/node_modules/express/lib/router/layer.js:95:5
+    at process.processTicksAndRejections (node:internal/process/task_queues:95:5)
+
+Node.js v20.11.0
+"""
+
+FILES = ["src/routes/users.js", "src/cache.js", "src/server.js", "src/index.mjs", "package.json",
+         "src/math.js", "src/math.test.js", "test/array.test.js"]
+
+
+def test_node_stack():
+    [trace] = parse(NODE)
+    assert trace.format == "javascript"
+    assert trace.exception == "TypeError"
+    assert trace.message == "Cannot read properties of undefined (reading 'name')"
+    assert [f.function for f in trace.frames] == [
+        "formatUser", "map", "listUsers", "UserCache", "<anonymous>", "_compile", None,
+        "processTicksAndRejections"]
+    assert trace.frames[0].file == "/home/ana/api/src/routes/users.js"
+    assert (trace.frames[0].line, trace.frames[4].qualname) == (27, "Object.<anonymous>")
+    assert trace.frames[1].file is None
+
+
+def test_node_resolve():
+    [trace] = resolve(parse(NODE), FILES)
+    assert [f.path for f in trace.frames] == [
+        "src/routes/users.js", None, "src/routes/users.js", "src/cache.js", "src/server.js", None, None, None]
+    assert [f.external for f in trace.frames] == [False, True, False, False, False, True, True, True]
+
+
+def test_esm_file_urls_and_cause():
+    text = """\
+Error: could not load config
+    at loadConfig (file:///home/ana/api/src/index.mjs:14:11)
+    at async file:///home/ana/api/src/index.mjs:30:1 {
+  [cause]: SyntaxError: Unexpected token } in JSON at position 12
+      at JSON.parse (<anonymous>)
+      at readJson (file:///home/ana/api/src/index.mjs:5:15)
+}
+"""
+    [trace] = parse(text)
+    assert (trace.exception, trace.message) == ("Error", "could not load config")
+    assert len(trace.frames) == 2
+    [cause] = trace.causes
+    assert cause.exception == "SyntaxError"
+    assert cause.frames[1].function == "readJson"
+    [resolved] = resolve([trace], FILES)
+    assert resolved.frames[1].path == "src/index.mjs"
+    assert resolved.causes[0].frames[1].path == "src/index.mjs"
+
+
+def test_assertion_error_with_code_and_multiline_message():
+    text = """\
+AssertionError [ERR_ASSERTION]: Expected values to be strictly equal:
+
+1 !== 2
+
+    at Context.<anonymous> (test/array.test.js:9:12)
+    at process.processImmediate (node:internal/timers:478:21) {
+  generatedMessage: true,
+  code: 'ERR_ASSERTION',
+  actual: 1,
+  expected: 2,
+  operator: 'strictEqual'
+}
+"""
+    [trace] = parse(text)
+    assert trace.exception == "AssertionError"
+    assert trace.message == "Expected values to be strictly equal:\n\n1 !== 2"
+    assert trace.frames[0].file == "test/array.test.js"
+
+
+def test_firefox_stack():
+    text = """\
+TypeError: this.items is undefined
+render@http://localhost:8080/static/js/app.js:120:9
+onClick@http://localhost:8080/static/js/app.js:88:5
+@http://localhost:8080/static/js/app.js:200:1
+"""
+    [trace] = parse(text)
+    assert [f.function for f in trace.frames] == ["render", "onClick", None]
+    assert trace.frames[0].line == 120
+    [resolved] = resolve([trace], ["static/js/app.js", "src/app.js"])
+    assert resolved.frames[0].path == "static/js/app.js"
+
+
+def test_jest_failure():
+    text = """\
+ FAIL  src/math.test.js
+  ● Math › adds numbers
+
+    expect(received).toBe(expected) // Object.is equality
+
+    Expected: 3
+    Received: 4
+
+      3 | test('adds numbers', () => {
+    > 4 |   expect(add(1, 2)).toBe(3);
+        |                     ^
+      5 | });
+
+      at Object.toBe (src/math.test.js:4:21)
+
+Test Suites: 1 failed, 1 total
+"""
+    [trace] = parse(text)
+    assert trace.test.container == "Math"
+    assert trace.test.name == "adds numbers"
+    assert trace.test.path == "src/math.test.js"
+    assert trace.message == "expect(received).toBe(expected) // Object.is equality\nExpected: 3\nReceived: 4"
+    assert (trace.frames[0].function, trace.frames[0].line) == ("toBe", 4)
+    [resolved] = resolve([trace], FILES)
+    assert resolved.test.path == "src/math.test.js"
+
+
+def test_mocha_failure():
+    text = """\
+  Array
+    #indexOf()
+      1) should return -1 when the value is not present
+
+
+  0 passing (9ms)
+  1 failing
+
+  1) Array
+       #indexOf()
+         should return -1 when the value is not present:
+
+      AssertionError [ERR_ASSERTION]: Expected values to be strictly equal:
+
+0 !== -1
+
+      + expected - actual
+
+      -0
+      +-1
+
+      at Context.<anonymous> (test/array.test.js:5:14)
+      at process.processImmediate (node:internal/timers:476:21)
+"""
+    [trace] = parse(text)
+    assert trace.test.container == "Array #indexOf()"
+    assert trace.test.name == "should return -1 when the value is not present"
+    assert trace.exception == "AssertionError"
+    assert trace.frames[0].line == 5
+
+
+def test_rust_at_lines_are_not_javascript():
+    text = "    at ./src/lib.rs:12:5\n    at /home/ana/x/src/main.rs:3:1\n"
+    try:
+        traces = parse(text)
+    except Exception:
+        traces = []
+    assert all(t.format != "javascript" for t in traces)
+
+
+def test_cut_mid_frame_is_truncated():
+    cut = NODE[: NODE.index("(/home/ana/api/src/cache.js") + 20]
+    [trace] = parse(cut)
+    assert trace.truncated
+    assert [f.function for f in trace.frames] == ["formatUser", "map", "listUsers"]
+    [whole] = parse(NODE)
+    assert not whole.truncated
