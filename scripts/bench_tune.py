@@ -23,8 +23,8 @@ from bench_metrics import summarize  # noqa: E402
 
 FEATURES = ("frame", "code", "words", "recency")
 HAND = {"frame": 1.0, "code": 1.0, "words": 0.5, "recency": 0.05}
-GRID = {"frame": (0.5, 1.0, 1.5, 2.0, 3.0), "code": (1.0,), "words": (0.0, 0.25, 0.5, 0.75, 1.0, 1.5),
-        "recency": (0.0, 0.05, 0.1, 0.2, 0.4)}
+GRID = {"frame": (0.5, 1.0, 1.5, 2.0, 3.0, 4.0), "code": (1.0,), "words": (0.0, 0.5, 1.0, 1.5, 2.0, 3.0),
+        "recency": (0.0, 0.1, 0.2, 0.4, 0.7, 1.0)}
 
 
 def collect(case: dict) -> dict:

@@ -30,13 +30,18 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Weights:
-    frame: float = 1.0
+    """Fitted on the Defects4J dev split by scripts/bench_tune.py (leave-one-project-out figures in
+    BENCHMARKS.md); the hand-set start was frame 1, code 1, words 0.5, recency 0.05."""
+
+    frame: float = 2.0
     code: float = 1.0
-    words: float = 0.5
-    recency: float = 0.05
+    words: float = 1.5
+    recency: float = 0.4
 
 
 NEAR_LINES = 3
+FRAME_DECAY = 0.5  # each further in-repo frame counts 1 / (1 + 0.5 k)
+NEAR_DECAY = 1.0  # a line d away from the frame line counts 1 / (1 + d)
 FRAME_CAP = 1.5
 
 
@@ -101,7 +106,7 @@ def _frame_features(board: _Board, history: History, view: CodeView, traces: lis
             if (frame.path, frame.line) in seen:
                 continue
             seen.add((frame.path, frame.line))
-            weight = 1.0 / (1.0 + 0.5 * rank)
+            weight = 1.0 / (1.0 + FRAME_DECAY * rank)
             rank += 1
             head_line = _frame_head_line(frame, worktree)
             if head_line is None:
@@ -113,7 +118,7 @@ def _frame_features(board: _Board, history: History, view: CodeView, traces: lis
                     hit = history.blame(frame.path, line) if line > 0 else None
                     if hit is None:
                         continue
-                    value = weight / (1.0 + delta)
+                    value = weight / (1.0 + NEAR_DECAY * delta)
                     where = "at" if delta == 0 else f"{delta} line{'s' if delta > 1 else ''} from"
                     board.add("frame", hit.commit_id, value, Evidence(
                         "frame-line", value,
@@ -143,9 +148,9 @@ def _code_features(board: _Board, history: History, targets: list[Target]) -> No
         rows = conn.execute(
             "SELECT cs.commit_id, cs.lines, f.path FROM changed_symbols cs JOIN files f ON f.id = cs.file_id"
             " WHERE cs.qualname = ?", (qualname,)).fetchall()
-        for commit_id, lines, path in rows:
-            if commit_id not in history.position or stem(path) != file_stem:
-                continue
+        rows = sorted((history.position[c], c, n, p) for c, n, p in rows
+                      if c in history.position and stem(p) == file_stem)
+        for _, commit_id, lines, path in rows:
             weight = 0.3 if is_test_path(path) else 1.0
             value = target.weight * weight * math.log1p(lines)
             board.add("code", commit_id, value, Evidence(
