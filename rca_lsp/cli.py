@@ -110,11 +110,10 @@ def suspects_cmd(repo: str, trace: str, since: str | None, top: int, fmt: str, n
     backend = open_repo(repo)
     if backend.head() is None:
         raise RcaError("repository has no commits yet: there is nothing to suspect")
-    if not no_update:
-        with Index.open(backend.meta_dir) as index:
-            stale = index.get_state("head") != backend.head()
-        if stale:
-            _index(backend, quiet=True)
+    with Index.open(backend.meta_dir) as index:  # creates or migrates it
+        stale = index.get_state("head") != backend.head()
+    if stale and not no_update:
+        _index(backend, quiet=True)
     with Index.open(backend.meta_dir, readonly=True) as index:
         result = find_suspects(backend, index, text, since=since, top=top, explain=explain)
     for warning in result.warnings:

@@ -29,7 +29,7 @@ GRID = {"frame": (0.5, 1.0, 1.5, 2.0, 3.0, 4.0), "code": (1.0,), "words": (0.0, 
 
 def collect(case: dict) -> dict:
     cmd = [sys.executable, "-m", "rca_lsp", "suspects", "--repo", case["repo"], "--trace", case["trace"],
-           "--format", "json", "--top", "0", "--explain", "--no-update"]
+           "--format", "json", "--top", "0", "--explain"]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     if proc.returncode != 0:
         raise RuntimeError(f"{case['case_id']}: {proc.stderr.strip()[-300:]}")

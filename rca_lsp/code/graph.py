@@ -18,7 +18,7 @@ import logging
 import os
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Iterable, Iterator
+from typing import Callable, Iterable, Iterator
 
 from rca_lsp.code.calls import analyze
 from rca_lsp.code.languages import known_extensions, language_for_path
@@ -39,16 +39,20 @@ _SKIP_DIRS = frozenset(
 class _File:
     language: str
     index: SymbolIndex
-    calls: dict[str, list[Call]] = field(default_factory=dict)  # caller qualname -> calls
+    calls: dict[str, list[Call]] | None = field(default_factory=dict)  # caller qualname -> calls; None: not loaded
+
+
+CallLoader = Callable[[str], Iterable[Call]]
 
 
 class CallGraph:
     """Symbols and call sites of many files, with best-effort callee resolution."""
 
-    def __init__(self) -> None:
+    def __init__(self, call_loader: CallLoader | None = None) -> None:
         self._files: dict[str, _File] = {}
         self._resolver = Resolver()
         self._edges: dict[Target, list[tuple[Target, float]]] = {}
+        self._call_loader = call_loader
 
     @classmethod
     def build(cls, files: Iterable[tuple[str, bytes]]) -> "CallGraph":
@@ -90,13 +94,19 @@ class CallGraph:
         if path in self._files:
             log.debug("replacing %s in the call graph", path)
         facts = analyze(source, language)
-        by_caller: dict[str, list[Call]] = defaultdict(list)
-        for call in facts.calls:
-            by_caller[call.caller].append(call)
-        self._files[path] = _File(language, SymbolIndex(facts.symbols), dict(by_caller))
-        self._resolver.add_file(path, facts.symbols, facts.bases)
-        self._edges.clear()
+        self.add_facts(path, language, facts.symbols, facts.bases, facts.calls)
         return True
+
+    def add_facts(self, path: str, language: str, symbols: list[Symbol], bases: dict[str, list[str]],
+                  calls: Iterable[Call] | None = None) -> None:
+        """Add (or replace) one file from facts already extracted (an index keeps them per blob).
+
+        With ``calls`` None, the call sites are read through the graph's ``call_loader`` the first
+        time a traversal needs them, so a graph over a whole repository loads only what it walks.
+        """
+        self._files[path] = _File(language, SymbolIndex(symbols), None if calls is None else _by_caller(calls))
+        self._resolver.add_file(path, symbols, bases)
+        self._edges.clear()
 
     # -- lookups ---------------------------------------------------------------
 
@@ -126,10 +136,14 @@ class CallGraph:
     def calls_from(self, path: str, qualname: str) -> list[Call]:
         """The call sites made directly in ``qualname`` (lambdas and anonymous classes included)."""
         entry = self._files.get(path)
-        return list(entry.calls.get(qualname, [])) if entry else []
+        if entry is None:
+            return []
+        if entry.calls is None:
+            entry.calls = _by_caller(self._call_loader(path) if self._call_loader else ())
+        return list(entry.calls.get(qualname, []))
 
     def call_count(self) -> int:
-        return sum(len(c) for f in self._files.values() for c in f.calls.values())
+        return sum(len(c) for f in self._files.values() for c in (f.calls or {}).values())
 
     def symbol_count(self) -> int:
         return sum(len(f.index.symbols) for f in self._files.values())
@@ -183,6 +197,13 @@ class CallGraph:
             if not frontier:
                 break
         return best
+
+
+def _by_caller(calls: Iterable[Call]) -> dict[str, list[Call]]:
+    by_caller: dict[str, list[Call]] = defaultdict(list)
+    for call in calls:
+        by_caller[call.caller].append(call)
+    return dict(by_caller)
 
 
 def source_files(root: str, max_files: int = 20_000) -> list[str]:

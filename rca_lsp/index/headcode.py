@@ -16,9 +16,8 @@ MAX_BYTES = 2_000_000
 
 
 def refresh_head_code(repo, index: Index) -> int:
-    from rca_lsp.code.calls import calls as parse_calls
+    from rca_lsp.code.calls import analyze
     from rca_lsp.code.languages import language_for_path
-    from rca_lsp.code.symbols import symbols as parse_symbols
 
     files = {p: b for p, b in repo.head_blobs().items() if language_for_path(p)}
     known = {row[0] for row in index.conn.execute("SELECT blob FROM code_blobs")}
@@ -29,9 +28,10 @@ def refresh_head_code(repo, index: Index) -> int:
             with index.write() as conn:
                 for blob, language in todo[start:start + 200]:
                     data = reader.get(blob) if reader else None
-                    syms, calls = [], []
+                    syms, calls, bases = [], [], {}
                     if data is not None and len(data) <= MAX_BYTES:
-                        syms, calls = parse_symbols(data, language), parse_calls(data, language)
+                        facts = analyze(data, language)
+                        syms, calls, bases = facts.symbols, facts.calls, facts.bases
                     conn.execute("INSERT OR IGNORE INTO code_blobs(blob, language) VALUES (?, ?)", (blob, language))
                     conn.executemany(
                         "INSERT INTO code_symbols(blob, name, qualname, kind, start_line, end_line) VALUES (?,?,?,?,?,?)",
@@ -39,6 +39,8 @@ def refresh_head_code(repo, index: Index) -> int:
                     conn.executemany(
                         "INSERT INTO code_calls(blob, caller, callee, line, receiver, receiver_type) VALUES (?,?,?,?,?,?)",
                         [(blob, c.caller, c.callee, c.line, c.receiver, c.receiver_type) for c in calls])
+                    conn.executemany("INSERT INTO code_bases(blob, qualname, base) VALUES (?,?,?)",
+                                     [(blob, q, b) for q, names in bases.items() for b in names])
     finally:
         if reader:
             reader.close()
@@ -47,5 +49,6 @@ def refresh_head_code(repo, index: Index) -> int:
         conn.executemany("INSERT INTO head_files(path, blob) VALUES (?, ?)", sorted(files.items()))
         conn.execute("DELETE FROM code_symbols WHERE blob NOT IN (SELECT blob FROM head_files)")
         conn.execute("DELETE FROM code_calls WHERE blob NOT IN (SELECT blob FROM head_files)")
+        conn.execute("DELETE FROM code_bases WHERE blob NOT IN (SELECT blob FROM head_files)")
         conn.execute("DELETE FROM code_blobs WHERE blob NOT IN (SELECT blob FROM head_files)")
     return len(files)

@@ -99,4 +99,18 @@ def m002_code(db: Database) -> None:
     """)
 
 
-SCHEMA_VERSION = 2
+@migrations()
+def m003_code_bases(db: Database) -> None:
+    """Supertypes per class, so the call graph can reach overrides; the HEAD code cache restarts."""
+    db.executescript("""
+    CREATE TABLE code_bases (blob TEXT NOT NULL, qualname TEXT NOT NULL, base TEXT NOT NULL);
+    CREATE INDEX code_bases_blob ON code_bases(blob);
+    DELETE FROM code_calls;
+    DELETE FROM code_symbols;
+    DELETE FROM code_blobs;
+    DELETE FROM head_files;
+    DELETE FROM state WHERE key = 'head';
+    """)
+
+
+SCHEMA_VERSION = 3

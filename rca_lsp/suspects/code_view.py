@@ -1,18 +1,20 @@
-"""Symbols and calls of the code as retrieval sees it.
+"""The call graph as retrieval sees it: HEAD from the index, plus the work tree's test files.
 
-Committed files come from the index (parsed once per blob at `rca index`). Test files that the
-work tree changed or added (the new failing test, typically) are parsed live. Uncommitted edits
-to non-test files are deliberately ignored: they are not evidence about any commit, and in a
-half-fixed work tree they would leak the fix.
+Committed files come from the index (parsed once per blob at `rca index`; call sites are read
+only for the files a traversal walks). Test files that the work tree changed or added (the new
+failing test, typically) are parsed live. Uncommitted edits to non-test files are deliberately
+ignored: they are not evidence about any commit, and in a half-fixed work tree they would leak
+the fix.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from functools import lru_cache
+from collections import defaultdict
 from pathlib import Path, PurePosixPath
 
+from rca_lsp.code.graph import CallGraph
 from rca_lsp.index.store import Index
 from rca_lsp.types import Call, Symbol
 
@@ -20,6 +22,7 @@ log = logging.getLogger(__name__)
 
 _TEST_PATH = re.compile(r"(^|/)(tests?|testing|spec|__tests__)(/|$)|(^|/)test_[^/]*\.py$|_test\.(py|go)$"
                         r"|Tests?\.(java|kt|scala|cs)$|(^|/)Test[A-Z][^/]*\.java$|\.(test|spec)\.[jt]sx?$")
+MAX_LIVE_BYTES = 2_000_000
 
 
 def is_test_path(path: str) -> bool:
@@ -33,78 +36,58 @@ def stem(path: str) -> str:
 class CodeView:
     def __init__(self, index: Index, root: str, live_paths: set[str]) -> None:
         self.index = index
-        self.root = Path(root)
-        self.live = {p for p in live_paths if is_test_path(p)}
+        self.root = Path(root).resolve()
         self._blob = dict(index.conn.execute("SELECT path, blob FROM head_files"))
-        self._by_stem: dict[str, list[str]] = {}
+        self.graph = CallGraph(call_loader=self._load_calls)
+        self._load_index()
+        self.live = {p for p in live_paths if is_test_path(p) and self._add_live(p)}
+        self._by_stem: dict[str, list[str]] = defaultdict(list)
         for path in set(self._blob) | self.live:
-            self._by_stem.setdefault(stem(path), []).append(path)
-        self._symbols = lru_cache(maxsize=4096)(self._load_symbols)
-        self._calls = lru_cache(maxsize=4096)(self._load_calls)
-        self._live_cache: dict[str, tuple[list[Symbol], list[Call]]] = {}
+            self._by_stem[stem(path)].append(path)
 
-    def paths_with_stem(self, name: str) -> list[str]:
-        return self._by_stem.get(name, [])
-
-    def has(self, path: str) -> bool:
-        return path in self._blob or path in self.live
-
-    def _parse_live(self, path: str) -> tuple[list[Symbol], list[Call]]:
-        hit = self._live_cache.get(path)
-        if hit is None:
-            from rca_lsp.code.calls import calls
-            from rca_lsp.code.languages import language_for_path
-            from rca_lsp.code.symbols import symbols
-
-            language = language_for_path(path)
-            full = (self.root / path).resolve()
-            hit = ([], [])
-            if language and full.is_relative_to(self.root.resolve()) and full.is_file():
-                data = full.read_bytes()
-                hit = (symbols(data, language), calls(data, language))
-            self._live_cache[path] = hit
-        return hit
-
-    def _load_symbols(self, path: str) -> tuple[Symbol, ...]:
-        if path in self.live:
-            return tuple(self._parse_live(path)[0])
-        blob = self._blob.get(path)
-        if blob is None:
-            return ()
+    def _load_index(self) -> None:
+        symbols: dict[str, list[Symbol]] = defaultdict(list)
+        language: dict[str, str] = {}
         rows = self.index.conn.execute(
-            "SELECT name, qualname, kind, start_line, end_line FROM code_symbols WHERE blob = ?", (blob,))
-        return tuple(Symbol(*row) for row in rows)
+            "SELECT h.path, b.language, s.name, s.qualname, s.kind, s.start_line, s.end_line FROM head_files h"
+            " JOIN code_blobs b ON b.blob = h.blob JOIN code_symbols s ON s.blob = h.blob")
+        for path, lang, *rest in rows:
+            language[path] = lang
+            symbols[path].append(Symbol(*rest))
+        bases: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
+        for path, qualname, base in self.index.conn.execute(
+                "SELECT h.path, c.qualname, c.base FROM head_files h JOIN code_bases c ON c.blob = h.blob"
+                " ORDER BY c.rowid"):
+            bases[path][qualname].append(base)
+        for path, syms in symbols.items():
+            self.graph.add_facts(path, language[path], syms, dict(bases.get(path, {})))
 
-    def _load_calls(self, path: str) -> tuple[Call, ...]:
-        if path in self.live:
-            return tuple(self._parse_live(path)[1])
+    def _add_live(self, path: str) -> bool:
+        full = (self.root / path).resolve()
+        if not full.is_relative_to(self.root) or not full.is_file() or full.stat().st_size > MAX_LIVE_BYTES:
+            return False
+        return self.graph.add(path, full.read_bytes())
+
+    def _load_calls(self, path: str) -> list[Call]:
         blob = self._blob.get(path)
         if blob is None:
-            return ()
+            return []
         rows = self.index.conn.execute(
             "SELECT caller, callee, line, receiver, receiver_type FROM code_calls WHERE blob = ?", (blob,))
-        return tuple(Call(*row) for row in rows)
+        return [Call(*row) for row in rows]
 
-    def symbols(self, path: str) -> tuple[Symbol, ...]:
-        return self._symbols(path)
+    def paths_with_stem(self, name: str) -> list[str]:
+        return list(self._by_stem.get(name, []))
 
-    def calls_from(self, path: str, qualname: str) -> list[Call]:
-        return [c for c in self._calls(path) if c.caller == qualname]
+    def has(self, path: str) -> bool:
+        return path in self.graph
+
+    def symbols(self, path: str) -> list[Symbol]:
+        return self.graph.symbols(path)
 
     def symbol_at(self, path: str, line: int) -> Symbol | None:
         """The innermost symbol around `line`."""
-        inside = [s for s in self.symbols(path) if s.start_line <= line <= s.end_line]
-        return min(inside, key=lambda s: s.end_line - s.start_line, default=None)
+        return self.graph.symbol_at(path, line)
 
-    def symbols_named(self, name: str) -> list[tuple[str, Symbol]]:
-        """(path, symbol) for every committed or live symbol with this short name."""
-        out = []
-        rows = self.index.conn.execute(
-            "SELECT h.path, s.name, s.qualname, s.kind, s.start_line, s.end_line FROM code_symbols s"
-            " JOIN head_files h ON h.blob = s.blob WHERE s.name = ?", (name,)).fetchall()
-        for path, *rest in rows:
-            if path not in self.live:
-                out.append((path, Symbol(*rest)))
-        for path in self.live:
-            out.extend((path, s) for s in self.symbols(path) if s.name == name)
-        return out
+    def symbol(self, path: str, qualname: str) -> Symbol | None:
+        return next((s for s in self.graph.symbols(path) if s.qualname == qualname), None)

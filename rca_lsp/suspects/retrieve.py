@@ -33,10 +33,10 @@ class Weights:
     """Fitted on the Defects4J dev split by scripts/bench_tune.py (leave-one-project-out figures in
     BENCHMARKS.md); the hand-set start was frame 1, code 1, words 0.5, recency 0.05."""
 
-    frame: float = 2.0
+    frame: float = 1.5
     code: float = 1.0
-    words: float = 1.5
-    recency: float = 0.4
+    words: float = 1.0
+    recency: float = 0.7
 
 
 NEAR_LINES = 3

@@ -1,9 +1,9 @@
 """The code a failure points at: frame functions and what the failing test calls, with weights.
 
-From the failing test method we follow calls through the call graph a few hops (each hop worth
-`HOP_DECAY` of the one before), resolving callee names best-effort: the receiver's declared type
-first, then the caller's own file, then the class under test (`NumberUtilsTest` -> `NumberUtils`),
-then every same-named symbol with the weight shared among them. Very common names are damped.
+From the failing test method we follow calls through the call graph (`rca_lsp.code.graph`) a few
+hops, each worth `HOP_DECAY` of the one before, with callee names resolved best-effort (receiver
+types, lexical scope, supertypes, modules, then same-named symbols sharing the weight). Calls made
+on the failing line of the test count double.
 """
 
 from __future__ import annotations
@@ -12,20 +12,13 @@ import logging
 from dataclasses import dataclass
 
 from rca_lsp.suspects.code_view import CodeView, is_test_path, stem
-from rca_lsp.types import Call, Symbol, TestId, Trace
+from rca_lsp.types import Symbol, TestId, Trace
 
 log = logging.getLogger(__name__)
 
 HOPS = 2
 HOP_DECAY = 0.4
 FAILING_LINE_BOOST = 2.0
-MAX_AMBIGUITY = 12
-COMMON_NAMES = frozenset("""
-get set put add remove size length equals hashCode toString valueOf append isEmpty contains clear iterator
-close next hasNext format apply accept run call build of create init __init__ __str__ __repr__ __eq__
-assertEquals assertTrue assertFalse assertNull assertNotNull assertSame fail assertThat
-""".split())
-COMMON_DAMPING = 0.15
 
 
 @dataclass(frozen=True)
@@ -63,48 +56,6 @@ class TargetFinder:
         found = [s for s in self.view.symbols(path) if s.name == test.name and s.kind != "class"]
         return min(found, key=lambda s: s.qualname.count("."), default=None)
 
-    # -- resolution ----------------------------------------------------------------------------
-    def resolve(self, call: Call, caller_path: str, under_test: str) -> list[tuple[str, Symbol]]:
-        named = [(p, s) for p, s in self.view.symbols_named(call.callee)]
-        if not named:
-            return []
-        if call.receiver_type:
-            typed = [(p, s) for p, s in named
-                     if _owner_class(s.qualname) == call.receiver_type or stem(p) == call.receiver_type]
-            if typed:
-                return typed
-        if call.receiver in ("", "this", "self", "super"):
-            local = [(p, s) for p, s in named if p == caller_path]
-            if local:
-                return local
-        if under_test:
-            cut = [(p, s) for p, s in named if _owner_class(s.qualname) == under_test or stem(p) == under_test]
-            if cut:
-                return cut
-        return named if len(named) <= MAX_AMBIGUITY else []
-
-    def walk(self, start_path: str, start: Symbol, weight: float, under_test: str,
-             failing_line: int | None, why: str) -> dict[tuple[str, str], Target]:
-        found: dict[tuple[str, str], Target] = {}
-        frontier = [(start_path, start, weight)]
-        for hop in range(1, HOPS + 1):
-            nxt = []
-            for path, sym, w in frontier:
-                for call in self.view.calls_from(path, sym.qualname):
-                    boost = FAILING_LINE_BOOST if hop == 1 and failing_line == call.line else 1.0
-                    resolved = self.resolve(call, path, under_test)
-                    share = w * boost * (HOP_DECAY ** (hop - 1)) / max(len(resolved), 1)
-                    if call.callee in COMMON_NAMES:
-                        share *= COMMON_DAMPING
-                    for rpath, rsym in resolved:
-                        key = (rpath, rsym.qualname)
-                        if key in found and found[key].weight >= share:
-                            continue
-                        found[key] = Target(rpath, rsym, share, why, hop)
-                        nxt.append((rpath, rsym, w * boost / max(len(resolved), 1)))
-            frontier = nxt
-        return found
-
     def from_test(self, trace: Trace) -> dict[tuple[str, str], Target]:
         test = trace.test
         if test is None:
@@ -117,8 +68,23 @@ class TargetFinder:
             return {}
         failing = next((f.line for f in trace.all_frames()
                         if f.path == path and f.function == test.name), None)
-        under_test = stem(path)
-        for suffix in ("Tests", "Test", "_test", "test_"):
-            under_test = under_test.removesuffix(suffix).removeprefix("test_")
         label = f"{_owner_class(sym.qualname) + '.' if _owner_class(sym.qualname) else ''}{test.name}"
-        return self.walk(path, sym, 1.0, under_test, failing, f"the failing test {label}")
+        return self.walk(path, sym, failing, f"the failing test {label}")
+
+    def walk(self, path: str, start: Symbol, failing_line: int | None, why: str) -> dict[tuple[str, str], Target]:
+        """What `start` reaches in up to HOPS calls; calls made on the failing line count double."""
+        graph = self.view.graph
+        weights = graph.callees(path, start.qualname, hops=HOPS, decay=HOP_DECAY)
+        direct = {target for target, _ in graph.edges(path, start.qualname)}
+        if failing_line is not None:
+            for call in graph.calls_from(path, start.qualname):
+                if call.line == failing_line:
+                    for target, _ in graph.resolve(path, call):
+                        if target in weights:
+                            weights[target] *= FAILING_LINE_BOOST
+        found = {}
+        for (tpath, qualname), weight in weights.items():
+            symbol = self.view.symbol(tpath, qualname)
+            if symbol is not None:
+                found[(tpath, qualname)] = Target(tpath, symbol, weight, why, 1 if (tpath, qualname) in direct else HOPS)
+        return found
