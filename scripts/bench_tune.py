@@ -21,10 +21,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_common import default_bench_dir, load_cases, parse_only  # noqa: E402
 from bench_metrics import summarize  # noqa: E402
 
-FEATURES = ("frame", "code", "words", "recency")
-HAND = {"frame": 1.0, "code": 1.0, "words": 0.5, "recency": 0.05}
-GRID = {"frame": (0.5, 1.0, 1.5, 2.0, 3.0, 4.0), "code": (1.0,), "words": (0.0, 0.5, 1.0, 1.5, 2.0, 3.0),
-        "recency": (0.0, 0.1, 0.2, 0.4, 0.7, 1.0)}
+FEATURES = ("frame", "code", "words", "recency", "file")
+HAND = {"frame": 1.0, "code": 1.0, "words": 0.5, "recency": 0.05, "file": 0.0}
+GRID = {"frame": (1.0, 1.5, 2.0, 3.0), "code": (1.0,), "words": (0.5, 1.0, 1.5), "recency": (0.2, 0.4, 0.7, 1.0),
+        "file": (0.0, 0.25, 0.5)}
 
 
 def collect(case: dict) -> dict:
@@ -39,17 +39,13 @@ def collect(case: dict) -> dict:
 
 
 def rank(case: dict, weights: dict[str, float]) -> int | None:
-    best = None
-    scored = []
-    for order, (commit, feats) in enumerate(case["rows"]):
-        value = sum(weights[k] * feats.get(k, 0.0) for k in FEATURES)
-        scored.append((-value, -feats.get("recency", 0.0), order, commit))
-    scored.sort()
-    for position, item in enumerate(scored, start=1):
-        if item[3] == case["bic"]:
-            best = position
-            break
-    return best
+    """The BIC's 1-based rank under `weights` (ties broken by recency, as rca does)."""
+    keys = [(sum(weights[k] * f.get(k, 0.0) for k in FEATURES), f.get("recency", 0.0))
+            for _, f in case["rows"]]
+    mine = next((i for i, (commit, _) in enumerate(case["rows"]) if commit == case["bic"]), None)
+    if mine is None:
+        return None
+    return 1 + sum(1 for key in keys if key > keys[mine])
 
 
 def objective(cases: list[dict], weights: dict[str, float]) -> tuple[float, float]:

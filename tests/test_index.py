@@ -168,3 +168,16 @@ def test_killed_index_run_leaves_whole_commits(git_repo):
     index, report = _build(repo)
     assert report.reachable == 600 and index.conn.execute("SELECT count(*) FROM commits").fetchone()[0] == 600
     index.close()
+
+
+def test_shallow_clone_indexes_without_its_boundary_diff(git_repo, tmp_path):
+    for i in range(6):
+        git_repo.commit(f"c{i}", {f"f{i}.py": f"x = {i}\n"})
+    clone = tmp_path / "shallow"
+    subprocess.run(["git", "clone", "-q", "--depth", "3", f"file://{git_repo.root}", str(clone)], check=True)
+    repo = GitRepo(clone)
+    index, report = _build(repo)
+    assert report.shallow and report.added == 3
+    files = dict(index.conn.execute("SELECT message, files FROM commits"))
+    assert files == {"c3": 0, "c4": 1, "c5": 1}  # the boundary's own diff would be the whole tree
+    index.close()

@@ -60,6 +60,24 @@ class History:
             self._file_rows[path] = rows
         return rows
 
+    def file_commits(self, path: str, limit: int = 20) -> list[int]:
+        """Reachable commits that changed `path` (following renames back), newest first."""
+        out: list[int] = []
+        seen_paths = set()
+        after = -1
+        while path and path not in seen_paths and len(seen_paths) < limit:
+            seen_paths.add(path)
+            renamed = None
+            for pos, _fid, status, old_path, commit_id in self._rows_for(path):
+                if pos <= after:
+                    continue
+                out.append(commit_id)
+                if status == "R" and old_path and old_path != path:
+                    renamed, after = old_path, pos
+                    break
+            path = renamed
+        return out
+
     def _hunks(self, file_id: int) -> list[tuple[int, int, int, int]]:
         return self.index.conn.execute(
             "SELECT old_start, old_len, new_start, new_len FROM hunks WHERE file_id = ? ORDER BY new_start",

@@ -37,6 +37,7 @@ class Weights:
     code: float = 1.0
     words: float = 1.0
     recency: float = 0.7
+    file: float = 0.0  # computed and fitted, but it did not help on the dev split: shown as evidence only
 
 
 NEAR_LINES = 3
@@ -111,6 +112,10 @@ def _frame_features(board: _Board, history: History, view: CodeView, traces: lis
             head_line = _frame_head_line(frame, worktree)
             if head_line is None:
                 continue
+            for commit_id in history.file_commits(frame.path):
+                board.add("file", commit_id, weight, Evidence(
+                    "frame-file", weight, f"changed {frame.path}, the file of frame {frame.index + 1} of the trace",
+                    frame.path, None, None, frame.index + 1), mode="max")
             symbol = view.symbol_at(frame.path, head_line)
             name = symbol.qualname if symbol else frame.function or Path(frame.path).name
             for delta in range(0, NEAR_LINES + 1):
@@ -187,6 +192,7 @@ def _normalise(table: dict[int, float], cap: float | None = None) -> dict[int, f
 def features(board: _Board, history: History) -> dict[int, dict[str, float]]:
     """Each candidate's features scaled to 0..1 (recency for every candidate, others when present)."""
     scaled = {"frame": _normalise(board.points.get("frame", {}), cap=FRAME_CAP),
+              "file": _normalise(board.points.get("file", {}), cap=1.0),
               "code": _normalise(board.points.get("code", {})),
               "words": _normalise(board.points.get("words", {}))}
     total = max(history.candidates, 1)
@@ -241,7 +247,7 @@ def find_suspects(repo, index: Index, text: str, since: str | None = None, top: 
         if words_value >= 0.3:
             found = _word_evidence(index, commit_id, words_value, terms)
             items += [found] if found else []
-        evidence = _evidence(items)
+        evidence = _evidence(items, shown_kinds(weights))
         commit = history.commit(commit_id)
         suspects.append(Suspect(commit, round(value, 6), rank, evidence))
         if explain:
@@ -255,10 +261,22 @@ def find_suspects(repo, index: Index, text: str, since: str | None = None, top: 
     return Result(suspects, history.candidates, traces, timings, warnings, explained)
 
 
-def _evidence(items: list[Evidence], limit: int = 6) -> tuple[Evidence, ...]:
-    """The strongest evidence first, one line per (kind, text): neighbours of a frame line collapse."""
+_FEATURE_OF = {"frame-line": "frame", "frame-file": "file", "frame-function": "code", "callee": "code",
+               "words": "words"}
+
+
+def shown_kinds(weights: Weights) -> set[str]:
+    """Evidence kinds worth showing: those of features that count, and frame files always."""
+    return {kind for kind, feature in _FEATURE_OF.items() if getattr(weights, feature) > 0 or kind == "frame-file"}
+
+
+def _evidence(items: list[Evidence], kinds: set[str], limit: int = 6) -> tuple[Evidence, ...]:
+    """The strongest evidence first, one line per (kind, text): neighbours of a frame line collapse.
+    Frame-file evidence, which earns no points, comes after all evidence that does."""
     seen: dict[tuple[str, str, str | None], Evidence] = {}
-    for e in sorted(items, key=lambda e: -e.weight):
+    for e in sorted(items, key=lambda e: (e.kind == "frame-file", -e.weight)):
+        if e.kind not in kinds:
+            continue
         key = (e.kind, e.symbol or e.text, str(e.frame))
         if key not in seen:
             seen[key] = e
