@@ -33,6 +33,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("repo", type=Path)
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--trace", type=Path, help="also time `rca suspects` on this trace (median of 5)")
     args = ap.parse_args()
     repo = args.repo.resolve()
     rca = [sys.executable, "-m", "rca_lsp", "index", "-q", "--repo", str(repo)]
@@ -54,6 +55,12 @@ def main() -> int:
     print(f"rca index (nothing new): {statistics.median(noop):.2f} s")
     print(f"peak RSS of the build: {max(rss) / 1024:.0f} MiB (main process; workers are forks of similar size)")
     print(f"index size: {size / 1e6:.1f} MB")
+    if args.trace:
+        query = [sys.executable, "-m", "rca_lsp", "suspects", "--repo", str(repo), "--trace",
+                 str(args.trace.resolve()), "--format", "json"]
+        runs = [timed(query, repo) for _ in range(5)]
+        print(f"rca suspects: {statistics.median(r[0] for r in runs):.2f} s median of 5 "
+              f"(process start included), peak RSS {max(r[1] for r in runs) / 1024:.0f} MiB")
     return 0
 
 
