@@ -126,9 +126,20 @@ def update(repo, index: Index, progress: Progress | None = None, code: bool = Tr
         reachable = repo.reachable()
         known = indexed_hashes(index)
         reach_set = set(reachable)
-        removed = _prune(index, (cid for h, cid in known.items() if h not in reach_set))
-        new = [h for h in reversed(reachable) if h not in known]
         boundary = _shallow_boundary(repo)
+        # A commit indexed as a shallow boundary has no changes of its own; once the clone is
+        # deepened (`git fetch --deepen/--unshallow`) it has, so it is indexed again.
+        redo = {h for h in (index.get_state("shallow") or "").split() if h not in boundary}
+        _prune(index, (cid for h, cid in known.items() if h not in reach_set or h in redo))
+        removed = sum(1 for h in known if h not in reach_set)
+        known = {h: cid for h, cid in known.items() if h in reach_set and h not in redo}
+        if boundary or redo:
+            with index.write() as conn:
+                if boundary:
+                    index.set_state(conn, "shallow", " ".join(sorted(boundary)))
+                else:
+                    conn.execute("DELETE FROM state WHERE key = 'shallow'")
+        new = [h for h in reversed(reachable) if h not in known]
         if boundary:
             log.warning("shallow clone: history before %d boundary commit(s) is missing; "
                         "their own changes are not indexed", len(boundary))

@@ -43,8 +43,23 @@ def _connect(path: Path, readonly: bool = False) -> sqlite3.Connection:
     return conn
 
 
-def _looks_corrupt(path: Path) -> str | None:
-    """A reason the file is not a usable index, or None. Cheap: header and schema only."""
+def _needs_setup(path: Path) -> bool:
+    """True for a missing index or one with migrations still to apply (read-only look)."""
+    if not path.exists() or path.stat().st_size == 0:
+        return True
+    try:
+        conn = _connect(path, readonly=True)
+        try:
+            return bool(migrations.pending(Database(conn)))
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return True
+
+
+def _looks_corrupt(path: Path, thorough: bool = True) -> str | None:
+    """A reason the file is not a usable index, or None: header and schema, plus quick_check
+    when `thorough`."""
     try:
         with open(path, "rb") as fh:
             header = fh.read(16)
@@ -58,14 +73,31 @@ def _looks_corrupt(path: Path) -> str | None:
         conn = _connect(path, readonly=True)
         try:
             conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
-            ok = conn.execute("PRAGMA quick_check(1)").fetchone()
+            ok = conn.execute("PRAGMA quick_check(1)").fetchone() if thorough else ("ok",)
         finally:
             conn.close()
-    except sqlite3.DatabaseError as exc:
+    except sqlite3.OperationalError:
+        # busy, locked, cannot open (read-only folder), I/O: a state of the file system or of
+        # another process, not damage; moving a good index aside here would lose it for nothing
+        return None
+    except sqlite3.DatabaseError as exc:  # SQLITE_CORRUPT, SQLITE_NOTADB
         return str(exc)
     if ok and ok[0] != "ok":
         return f"integrity check failed: {ok[0]}"
     return None
+
+
+def _write_hint(exc: BaseException) -> str:
+    text = str(exc).lower()
+    if "full" in text or "too large" in text:
+        return "free some disk space (or raise the file size limit) and run `rca index` again"
+    if "readonly" in text or "read-only" in text or "permission" in text:
+        return "make the index folder writable and run `rca index` again"
+    if "i/o" in text:
+        return "the disk may be full or failing, or the file size limit (ulimit -f) reached"
+    if "locked" in text:
+        return "another process holds the index; try again"
+    return "check the disk has room and the repository is writable"
 
 
 def _move_aside(path: Path, reason: str) -> None:
@@ -73,7 +105,11 @@ def _move_aside(path: Path, reason: str) -> None:
     for suffix in ("", "-wal", "-shm"):
         src = Path(str(path) + suffix)
         if src.exists():
-            src.rename(Path(str(dest) + suffix))
+            try:
+                src.rename(Path(str(dest) + suffix))
+            except OSError as exc:
+                raise IndexError_(f"the index {path} is unreadable ({reason}) and cannot be moved aside: "
+                                  f"{exc.strerror}", hint=f"delete {path.parent} and run `rca index`") from exc
     log.warning("rca index at %s was unreadable (%s); moved aside to %s and rebuilding", path, reason, dest.name)
 
 
@@ -86,7 +122,9 @@ class Index:
         self.db = Database(conn)
 
     @classmethod
-    def open(cls, meta_dir: str, readonly: bool = False) -> "Index":
+    def open(cls, meta_dir: str, readonly: bool = False, thorough: bool = False) -> "Index":
+        """Open (creating or migrating) the index. `thorough` adds SQLite's quick_check to the
+        corruption check: worth it before indexing, too slow (0.5 s on 190 MB) for every query."""
         folder = index_dir(meta_dir)
         path = folder / "index.db"
         if readonly:
@@ -95,20 +133,31 @@ class Index:
             return cls(path, _connect(path, readonly=True))
         try:
             folder.mkdir(parents=True, exist_ok=True)
+            os.close(os.open(folder / "write.lock", os.O_RDWR | os.O_CREAT, 0o644))  # writable at all?
         except OSError as exc:
-            raise IndexError_(f"cannot create the index folder {folder}: {exc.strerror}") from exc
-        reason = _looks_corrupt(path)
-        if reason:
-            _move_aside(path, reason)
+            raise IndexError_(f"cannot write the index folder {folder}: {exc.strerror}",
+                              hint="make it writable (or free some disk space) and run `rca index` again") from exc
+        if _looks_corrupt(path, thorough) or _needs_setup(path):
+            # Moving aside, creating and migrating are not safe against a second opener: one at a time.
+            with writer_lock(meta_dir):
+                reason = _looks_corrupt(path, thorough)
+                if reason:
+                    _move_aside(path, reason)
+                return cls._connect_writer(path, setup=True)
+        return cls._connect_writer(path, setup=False)
+
+    @classmethod
+    def _connect_writer(cls, path: Path, setup: bool) -> "Index":
         try:
             conn = _connect(path)
-            conn.execute("PRAGMA journal_mode=WAL")
+            if setup:
+                conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             index = cls(path, conn)
-            migrations.apply(index.db)
+            if setup:
+                migrations.apply(index.db)
         except sqlite3.OperationalError as exc:
-            raise IndexError_(f"cannot write the index {path}: {exc}",
-                              hint="check the disk has room and the repository is writable") from exc
+            raise IndexError_(f"cannot write the index {path}: {exc}", hint=_write_hint(exc)) from exc
         return index
 
     def close(self) -> None:
@@ -122,15 +171,29 @@ class Index:
 
     @contextlib.contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
-        """One immediate transaction: the writer takes the lock up front, so no upgrade deadlock."""
-        self.conn.execute("BEGIN IMMEDIATE")
+        """One immediate transaction: the writer takes the lock up front, so no upgrade deadlock.
+
+        A failed write (disk full, read-only file, file too large, I/O error) rolls the whole
+        transaction back and becomes an IndexError_ naming the index and the cause.
+        """
         try:
-            yield self.conn
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
-        else:
-            self.conn.execute("COMMIT")
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.conn
+            except BaseException:
+                if self.conn.in_transaction:  # SQLite may already have rolled back (SQLITE_FULL)
+                    with contextlib.suppress(sqlite3.Error):
+                        self.conn.execute("ROLLBACK")
+                raise
+            try:
+                self.conn.execute("COMMIT")
+            except sqlite3.Error:
+                if self.conn.in_transaction:
+                    with contextlib.suppress(sqlite3.Error):
+                        self.conn.execute("ROLLBACK")
+                raise
+        except sqlite3.OperationalError as exc:
+            raise IndexError_(f"cannot write the index {self.path}: {exc}", hint=_write_hint(exc)) from exc
 
     def get_state(self, key: str) -> str | None:
         row = self.conn.execute("SELECT value FROM state WHERE key = ?", (key,)).fetchone()
@@ -144,8 +207,12 @@ class Index:
 def writer_lock(meta_dir: str, wait: bool = True) -> Iterator[None]:
     """One indexer at a time per repository; readers never take this."""
     folder = index_dir(meta_dir)
-    folder.mkdir(parents=True, exist_ok=True)
-    fd = os.open(folder / "write.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd = os.open(folder / "write.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise IndexError_(f"cannot write the index folder {folder}: {exc.strerror}",
+                          hint="make it writable (or free some disk space) and run `rca index` again") from exc
     try:
         flags = fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB)
         try:

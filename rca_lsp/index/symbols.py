@@ -10,6 +10,7 @@ one commit is the old version in the next commit that changes it.
 from __future__ import annotations
 
 import bisect
+import os
 import logging
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -70,13 +71,31 @@ _EMPTY = SymbolTable((), (), ())
 
 
 _worker_reader = None
+_parent_pid: int | None = None  # the indexer's pid, set before the pool forks
+
+
+def _die_with_parent() -> None:
+    """A worker ends when the indexer does, even on SIGKILL, instead of printing BrokenPipe tracebacks."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, 9, 0, 0, 0)  # PR_SET_PDEATHSIG, SIGKILL (Linux; elsewhere a no-op)
+    except (OSError, AttributeError):
+        pass
+    if _parent_pid is not None and os.getppid() != _parent_pid:  # it died before prctl took effect
+        os._exit(0)
 
 
 def _worker_init(cwd: str) -> None:
     global _worker_reader
-    from rca_lsp.vcs.git import _BlobReader
+    import signal
 
-    _worker_reader = _BlobReader(cwd)
+    from rca_lsp.vcs import open_repo
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the indexer's to handle, once
+    _die_with_parent()
+    _worker_reader = open_repo(cwd).blob_reader()  # git or hg, whichever the repository is
 
 
 def _parse_blob(item: tuple[str, str]) -> tuple[str, list[Symbol]]:
@@ -115,6 +134,8 @@ class SymbolCache:
         if self._pool is None:
             import multiprocessing
 
+            global _parent_pid
+            _parent_pid = os.getpid()
             ctx = multiprocessing.get_context("fork")
             self._pool = ctx.Pool(self._workers, initializer=_worker_init, initargs=(self._repo.root,))
         for blob, syms in self._pool.imap(_parse_blob, todo, chunksize=8):
@@ -139,13 +160,15 @@ class SymbolCache:
         return table
 
     def close(self) -> None:
-        if self._reader is not None:
-            self._reader.close()
-            self._reader = None
+        # The pool first: its forked workers hold copies of the reader's pipe to `git cat-file`,
+        # which would not see end-of-input (and exit) while they live.
         if self._pool is not None:
             self._pool.terminate()
             self._pool.join()
             self._pool = None
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
 
 
 def blobs_needed(change: FileChange) -> list[tuple[str, str]]:

@@ -25,6 +25,7 @@ _HUNK = re.compile(rb"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
 _INDEX = re.compile(rb"^index ([0-9a-f]+)\.\.([0-9a-f]+)")
 _FORMAT = "%x1e%H%x1f%P%x1f%aN%x1f%aE%x1f%at%x1f%ct%x1f%B%x1f"
 _HEADER_FIELDS = 7
+LOG_CHUNK = 2000  # commits per `git log` process, to bound git's memory
 MAX_HUNK_TEXT = 400  # characters of added/removed text kept per hunk: enough for word matching
 
 # Environment variables git sets for hooks; a nested git call must not inherit them blindly.
@@ -67,6 +68,15 @@ def unquote_path(raw: bytes) -> bytes:
         out += ch
         i += 1
     return bytes(out)
+
+
+def _patch_path(raw: bytes, prefix: bytes) -> str | None:
+    """The path of a `--- a/x` or `+++ b/x` line. Git ends an unquoted name that holds a space
+    with a tab there (for patch(1)); a name that really ends in a tab is always quoted."""
+    raw = raw.rstrip(b"\n")
+    if raw.endswith(b"\t") and not raw.startswith(b'"'):
+        raw = raw[:-1]
+    return _strip_prefix(raw, prefix)
 
 
 def _strip_prefix(raw: bytes, prefix: bytes) -> str | None:
@@ -135,7 +145,21 @@ class GitRepo:
 
     # -- history -------------------------------------------------------------------------
     def log(self, hashes: Iterable[str]) -> Iterator[LoggedCommit]:
-        """Commits with their changes and zero-context hunks, in the order given."""
+        """Commits with their changes and zero-context hunks, in the order given.
+
+        One `git log` per LOG_CHUNK commits: git keeps every object it has parsed until it
+        exits, so one process over a whole history grows with it (275 MiB at 100,000 commits).
+        """
+        chunk: list[str] = []
+        for sha in hashes:
+            chunk.append(sha)
+            if len(chunk) >= LOG_CHUNK:
+                yield from self._log_chunk(chunk)
+                chunk = []
+        if chunk:
+            yield from self._log_chunk(chunk)
+
+    def _log_chunk(self, hashes: list[str]) -> Iterator[LoggedCommit]:
         revs = "\n".join(hashes).encode() + b"\n"
         if revs.strip() == b"":
             return
@@ -156,14 +180,21 @@ class GitRepo:
 
         writer = threading.Thread(target=feed, daemon=True)
         writer.start()
+        finished = False
         try:
             yield from _parse_log(proc.stdout)
+            finished = True
         finally:
+            if not finished and proc.poll() is None:
+                # Stopped early (an error, Ctrl-C). Closing our end of the pipe is not enough to
+                # stop git: forked parser workers may hold copies of it, and git would block on a
+                # full pipe while we wait for it, forever.
+                proc.kill()
             proc.stdout.close()
             err = proc.stderr.read() if proc.stderr else b""
             code = proc.wait()
             writer.join()
-            if code not in (0, -13) and err:
+            if finished and code not in (0, -13) and err:
                 raise RepositoryError(f"git log failed: {_decode(err).strip()[:500]}")
 
     def read_blobs(self, blob_ids: Iterable[str]) -> Iterator[tuple[str, bytes | None]]:
@@ -204,7 +235,7 @@ class GitRepo:
         current: str | None = None
         for line in out.split(b"\n"):
             if line.startswith(b"+++ "):
-                current = _strip_prefix(line[4:], b"b/")
+                current = _patch_path(line[4:], b"b/")
                 if current is not None:
                     changes.setdefault(current, [])
             elif line.startswith(b"@@") and current is not None:
@@ -239,7 +270,11 @@ class _BlobReader:
     """A long-lived `git cat-file --batch`: ask for a blob, get its bytes."""
 
     def __init__(self, cwd: str) -> None:
-        self._proc = subprocess.Popen(["git", "cat-file", "--batch"], cwd=cwd, env=_clean_env(),
+        # Bounded memory on big histories: git maps pack files up to core.packedGitLimit (8 GiB by
+        # default) and caches delta bases up to 96 MiB, per process, and there is one per worker.
+        self._proc = subprocess.Popen(["git", "-c", "core.packedGitLimit=256m", "-c", "core.packedGitWindowSize=32m",
+                                       "-c", "core.deltaBaseCacheLimit=32m", "cat-file", "--batch"],
+                                      cwd=cwd, env=_clean_env(),
                                       stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
 
     def get(self, blob: str) -> bytes | None:
@@ -368,11 +403,11 @@ def _parse_log(stream) -> Iterator[LoggedCommit]:  # noqa: C901 - one state mach
                 hunk = [*_hunk_numbers(m), "", ""]
                 current.hunks.append(hunk)
         elif line.startswith(b"--- "):
-            path = _strip_prefix(line[4:], b"a/")
+            path = _patch_path(line[4:], b"a/")
             if path is not None:
                 current.old = path
         elif line.startswith(b"+++ "):
-            path = _strip_prefix(line[4:], b"b/")
+            path = _patch_path(line[4:], b"b/")
             if path is not None:
                 current.new = path
         elif line.startswith(b"new file mode"):
