@@ -111,3 +111,10 @@ def test_worktree_changes_map_lines(git_repo):
     repo = GitRepo(git_repo.root)
     assert repo.worktree_changes(["a.txt"]) == {"a.txt": [(0, 0, 1, 1)]}
     assert repo.modified_files() == ["a.txt"]
+
+
+def test_config_reads_repository_settings(git_repo):
+    git_repo.commit("Start", {"a.txt": "1\n"})
+    git_repo.git("config", "rca.blockPush", "true")
+    repo = GitRepo(git_repo.root)
+    assert repo.config("rca.blockpush") == "true" and repo.config("rca.nothing") is None

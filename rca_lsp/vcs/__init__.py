@@ -1,16 +1,21 @@
-"""VCS backends behind one protocol; `open_repo` picks the right one for a path."""
+"""VCS backends behind one protocol; `open_repo` picks the right one for a path.
+
+The nearest enclosing checkout wins: `.git` is git, `.hg` is Mercurial, `.sl` is Sapling (and a
+`.hg` checkout is read with Sapling's `sl` when `RCA_VCS=sl`).
+"""
 
 from __future__ import annotations
 
 import os
 
-from rca_lsp.errors import RepositoryError
-
 
 def open_repo(path: str | os.PathLike[str] = "."):
     from rca_lsp.vcs.git import GitRepo
+    from rca_lsp.vcs.hg import find_root
 
-    try:
-        return GitRepo(path)
-    except RepositoryError:
-        raise
+    found = find_root(path) if os.path.exists(path) else None
+    if found is not None and found[1] in ("hg", "sl"):
+        from rca_lsp.vcs.hg import HgRepo
+
+        return HgRepo(found[0], kind=found[1], warm=True)
+    return GitRepo(path)  # also the one clear error for a path that is no repository at all

@@ -1,0 +1,70 @@
+"""`rca hooks install|status|uninstall`: keep the index current after every pull, check pushes."""
+
+from __future__ import annotations
+
+import click
+
+
+@click.group("hooks")
+def hooks_group() -> None:
+    """VCS hooks: index what a pull brings (in the background), check pulls and pushes against open failures."""
+
+
+def _repo(path: str):
+    from rca_lsp.vcs import open_repo
+
+    return open_repo(path)
+
+
+@hooks_group.command("install")
+@click.option("--repo", default=".", type=click.Path(file_okay=False), help="Repository (default: here).")
+@click.option("--force", is_flag=True, help="Install into a hooks folder inside the work tree (core.hooksPath).")
+def install_cmd(repo: str, force: bool) -> None:
+    """Install the hooks, keeping (and calling first) any hook already there. Idempotent."""
+    from rca_lsp.hook_install import install
+
+    for line in install(_repo(repo), force=force):
+        click.echo(line)
+
+
+@hooks_group.command("uninstall")
+@click.option("--repo", default=".", type=click.Path(file_okay=False), help="Repository (default: here).")
+def uninstall_cmd(repo: str) -> None:
+    """Remove rca's hooks and put back exactly what was there before."""
+    from rca_lsp.hook_install import uninstall
+
+    lines = uninstall(_repo(repo))
+    for line in lines or ["no rca hooks installed"]:
+        click.echo(line)
+
+
+@hooks_group.command("status")
+@click.option("--repo", default=".", type=click.Path(file_okay=False), help="Repository (default: here).")
+def status_cmd(repo: str) -> None:
+    """Which hooks are installed, what they chain to, the index's state and the last log lines."""
+    from pathlib import Path
+
+    from rca_lsp.hook_install import status
+    from rca_lsp.hooks import LOG_NAME, _indexed
+
+    backend = _repo(repo)
+    for state in status(backend):
+        text = "installed" if state.installed else "not installed"
+        if state.chained:
+            text += f", chains to {state.chained}"
+        if state.note:
+            text += f" ({state.note})"
+        click.echo(f"{state.name:<14} {text}")
+    indexed = _indexed(backend.meta_dir)
+    head = backend.head()
+    if indexed is None:
+        click.echo("index: none yet (`rca index`)")
+    else:
+        current = "current" if indexed[1] == head else "behind HEAD"
+        click.echo(f"index: {len(indexed[0])} commit(s), {current}")
+    log = Path(backend.meta_dir) / "rca" / LOG_NAME
+    if log.exists():
+        tail = log.read_text(errors="replace").splitlines()[-3:]
+        click.echo(f"last hook runs ({log}):")
+        for line in tail:
+            click.echo(f"  {line}")

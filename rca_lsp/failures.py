@@ -1,0 +1,177 @@
+"""Open failures: traces a developer is chasing, checked against the commits that arrive or leave.
+
+They live beside the index, in `<vcs-dir>/rca/failures.db` (a small SQLite file of their own, never
+in the work tree), so rebuilding the index (a cache) never loses them. `check` ranks a set of
+commits against every open failure with the same retrieval as `rca suspects` and keeps the
+suspects among those commits: the hooks use it for what a pull brought and what a push sends.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from rca_lsp.errors import RcaError
+from rca_lsp.types import Suspect
+
+MAX_TRACE_CHARS = 1_000_000
+WEAK_EVIDENCE = {"recency", "size"}  # a commit with only these is not reported by the hooks
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS failures (
+    id INTEGER PRIMARY KEY,
+    title TEXT NOT NULL,
+    trace TEXT NOT NULL,
+    created INTEGER NOT NULL,
+    head TEXT,
+    resolved INTEGER
+)
+"""
+
+
+class FailureNotFound(RcaError):
+    exit_code = 2
+
+
+@dataclass(frozen=True)
+class Failure:
+    id: int
+    title: str
+    trace: str
+    created: int
+    head: str | None
+    resolved: int | None
+
+    @property
+    def open(self) -> bool:
+        return self.resolved is None
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A commit of the set checked that ranks among a failure's top suspects."""
+
+    failure: Failure
+    suspect: Suspect
+    candidates: int
+
+
+def store_path(meta_dir: str) -> Path:
+    return Path(meta_dir) / "rca" / "failures.db"
+
+
+@contextlib.contextmanager
+def _connect(meta_dir: str, create: bool) -> Iterator[sqlite3.Connection | None]:
+    path = store_path(meta_dir)
+    if not create and not path.exists():
+        yield None
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(str(path), timeout=5, isolation_level=None)
+    try:
+        conn.execute("PRAGMA busy_timeout=5000")
+        conn.execute(_SCHEMA)
+        yield conn
+    finally:
+        conn.close()
+
+
+def title_of(text: str) -> str:
+    """A one-line name for a trace: its exception and message, as the parser reads them."""
+    try:
+        from rca_lsp.traces import parse
+
+        traces = parse(text)
+    except RcaError:
+        traces = []
+    if traces:
+        t = traces[0]
+        title = f"{t.exception}: {t.message}".strip(": ") if t.message else t.exception
+        if t.test is not None:
+            title = f"{t.test.container.rsplit('.', 1)[-1]}.{t.test.name}: {title}"
+        return title[:160]
+    first = next((line.strip() for line in text.splitlines() if line.strip()), "(empty)")
+    return first[:160]
+
+
+def add(meta_dir: str, text: str, head: str | None = None) -> Failure:
+    from rca_lsp.traces import parse
+
+    parse(text)  # refuses text with no recognisable trace (TraceError, exit 5)
+    text = text[:MAX_TRACE_CHARS]
+    title = title_of(text)
+    with _connect(meta_dir, create=True) as conn:
+        assert conn is not None
+        cur = conn.execute("INSERT INTO failures(title, trace, created, head) VALUES (?,?,?,?)",
+                           (title, text, int(time.time()), head))
+        return get(meta_dir, int(cur.lastrowid))
+
+
+def _row(row) -> Failure:
+    return Failure(*row)
+
+
+def get(meta_dir: str, failure_id: int) -> Failure:
+    with _connect(meta_dir, create=False) as conn:
+        row = conn.execute("SELECT id, title, trace, created, head, resolved FROM failures WHERE id = ?",
+                           (failure_id,)).fetchone() if conn else None
+    if row is None:
+        raise FailureNotFound(f"no failure #{failure_id}", hint="`rca failures list --all` shows them")
+    return _row(row)
+
+
+def listing(meta_dir: str, include_resolved: bool = False) -> list[Failure]:
+    with _connect(meta_dir, create=False) as conn:
+        if conn is None:
+            return []
+        where = "" if include_resolved else " WHERE resolved IS NULL"
+        rows = conn.execute(f"SELECT id, title, trace, created, head, resolved FROM failures{where} ORDER BY id")
+        return [_row(r) for r in rows]
+
+
+def has_open(meta_dir: str) -> bool:
+    """Cheap enough for every hook: no parsing, one indexed query, no file created."""
+    path = store_path(meta_dir)
+    if not path.exists():
+        return False
+    try:
+        with _connect(meta_dir, create=False) as conn:
+            return conn is not None and conn.execute(
+                "SELECT 1 FROM failures WHERE resolved IS NULL LIMIT 1").fetchone() is not None
+    except sqlite3.Error:
+        return False
+
+
+def resolve(meta_dir: str, failure_id: int) -> Failure:
+    failure = get(meta_dir, failure_id)
+    if failure.open:
+        with _connect(meta_dir, create=True) as conn:
+            assert conn is not None
+            conn.execute("UPDATE failures SET resolved = ? WHERE id = ?", (int(time.time()), failure_id))
+    return get(meta_dir, failure_id)
+
+
+def check(repo, index, commits: Iterable[str], top: int, limit: int = 5) -> list[Finding]:
+    """Suspects among `commits` that rank in the top `top` for an open failure (newest failures first)."""
+    from rca_lsp.suspects import find_suspects
+
+    wanted = set(commits)
+    findings: list[Finding] = []
+    if not wanted:
+        return findings
+    for failure in reversed(listing(repo.meta_dir)[-limit:]):
+        try:
+            result = find_suspects(repo, index, failure.trace, top=top)
+        except RcaError:
+            continue
+        findings.extend(Finding(failure, s, result.candidates) for s in result.suspects
+                        if s.commit.hash in wanted and _pointed_at(s))
+    return findings
+
+
+def _pointed_at(suspect: Suspect) -> bool:
+    """Ranked by what the failure says (frames, calls, words), not only by being recent."""
+    return any(e.kind not in WEAK_EVIDENCE for e in suspect.evidence)

@@ -1,0 +1,251 @@
+"""Installing, inspecting and removing rca's VCS hooks, keeping the user's own hooks working.
+
+git: each hook (post-merge, post-rewrite, post-checkout, pre-push) becomes a tiny shell shim, in
+the folder git runs hooks from (`core.hooksPath` honoured), that hands off to
+`<this python> -m rca_lsp.hooks`. A hook already there (the user's, pre-commit's, husky's) is kept
+beside it as `<hook>.rca-chained`, byte for byte and mode for mode (it is renamed, not copied), and
+runs first; `uninstall` renames it back. A hooks folder inside the work tree (a `core.hooksPath`
+that is committed, say) is refused without `force`: the shim names this machine's Python.
+
+Mercurial: one marked block appended to `.hg/hgrc` (Sapling: `.sl/config`), ready to paste by hand:
+
+    [hooks]
+    post-pull.rca-lsp = /path/to/python -m rca_lsp.hooks hg post-pull
+    post-update.rca-lsp = /path/to/python -m rca_lsp.hooks hg post-update
+    pre-push.rca-lsp = /path/to/python -m rca_lsp.hooks hg pre-push
+
+Named `<hook>.rca-lsp`, they run beside any hooks the user has for the same events; `uninstall`
+removes exactly the block, leaving the file as it was.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from rca_lsp.errors import RcaError
+
+GIT_HOOKS = ("post-merge", "post-rewrite", "post-checkout", "pre-push")
+HG_HOOKS = ("post-pull", "post-update", "pre-push")
+MARKER = "# rca-lsp hook shim v1"
+CHAINED = ".rca-chained"
+BLOCK_BEGIN = "# >>> rca-lsp hooks"
+BLOCK_END = "# <<< rca-lsp hooks <<<\n"
+
+SHIM = """#!/bin/sh
+{marker}: installed by `rca hooks install`, removed by `rca hooks uninstall`.
+# A hook that was here before is kept as {hook}{chained} and runs first, with the same input.
+INSTALL_PYTHON={python}
+HOOK={hook}
+HERE=$(dirname -- "$0")
+if [ -x "$INSTALL_PYTHON" ]; then
+    exec "$INSTALL_PYTHON" -m rca_lsp.hooks run "$HOOK" "$HERE" "$@"
+fi
+# rca's Python is gone: still run the chained hook, and never block anything.
+if [ -x "$HERE/$HOOK{chained}" ]; then
+    exec "$HERE/$HOOK{chained}" "$@"
+fi
+exit 0
+"""
+
+
+class HookInstallError(RcaError):
+    exit_code = 2
+
+
+@dataclass(frozen=True)
+class HookState:
+    name: str
+    installed: bool
+    chained: str | None  # the user's hook kept beside the shim
+    note: str = ""
+
+
+def _python() -> str:
+    return sys.executable or "python3"
+
+
+# -- git -------------------------------------------------------------------------------------
+
+def git_hooks_dir(repo) -> Path:
+    raw = repo.git_text("rev-parse", "--git-path", "hooks").strip()
+    path = Path(raw)
+    return path if path.is_absolute() else Path(repo.root) / path
+
+
+def _is_shim(path: Path) -> bool:
+    try:
+        with open(path, "rb") as fh:
+            return MARKER.encode() in fh.read(512)
+    except OSError:
+        return False
+
+
+def _shim(hook: str) -> str:
+    return SHIM.format(marker=MARKER, hook=hook, chained=CHAINED, python=shlex.quote(_python()))
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    try:
+        path.resolve().relative_to(folder.resolve())
+        return True
+    except ValueError:
+        return False
+
+
+def install_git(repo, force: bool = False) -> list[str]:
+    folder = git_hooks_dir(repo)
+    if _inside(folder, Path(repo.root)) and not _inside(folder, Path(repo.meta_dir)) and not force:
+        raise HookInstallError(f"the hooks folder {folder} is inside the work tree (core.hooksPath)",
+                               hint="the shims name this machine's Python; pass --force to install there anyway")
+    folder.mkdir(parents=True, exist_ok=True)
+    done = []
+    for hook in GIT_HOOKS:
+        path, kept = folder / hook, folder / f"{hook}{CHAINED}"
+        if _is_shim(path):
+            _write_shim(path, hook)
+            done.append(f"{hook}: updated" + (f" (chains to {kept.name})" if kept.exists() else ""))
+            continue
+        if os.path.lexists(path):
+            if os.path.lexists(kept):
+                raise HookInstallError(f"{kept} already exists beside a hook that is not rca's",
+                                       hint="move one of them away, then install again")
+            os.rename(path, kept)
+        _write_shim(path, hook)
+        done.append(f"{hook}: installed" + (f" (chains to {kept.name})" if os.path.lexists(kept) else ""))
+    return done
+
+
+def _write_shim(path: Path, hook: str) -> None:
+    tmp = path.with_name(f".{path.name}.rca-tmp")
+    tmp.write_text(_shim(hook))
+    os.chmod(tmp, 0o755)
+    os.replace(tmp, path)
+
+
+def uninstall_git(repo) -> list[str]:
+    folder = git_hooks_dir(repo)
+    done = []
+    for hook in GIT_HOOKS:
+        path, kept = folder / hook, folder / f"{hook}{CHAINED}"
+        if not _is_shim(path):
+            if os.path.lexists(kept):
+                done.append(f"{hook}: not rca's any more; {kept.name} left in place")
+            continue
+        os.unlink(path)
+        if os.path.lexists(kept):
+            os.rename(kept, path)
+            done.append(f"{hook}: removed; the original hook restored")
+        else:
+            done.append(f"{hook}: removed")
+    return done
+
+
+def status_git(repo) -> list[HookState]:
+    folder = git_hooks_dir(repo)
+    states = []
+    for hook in GIT_HOOKS:
+        path, kept = folder / hook, folder / f"{hook}{CHAINED}"
+        if _is_shim(path):
+            text = path.read_text(errors="replace")
+            python = next((line.split("=", 1)[1] for line in text.splitlines()
+                           if line.startswith("INSTALL_PYTHON=")), "")
+            python = shlex.split(python)[0] if python else ""
+            note = "" if python and os.access(python, os.X_OK) else f"its Python {python or '?'} is missing"
+            states.append(HookState(hook, True, kept.name if os.path.lexists(kept) else None, note))
+        else:
+            states.append(HookState(hook, False, None, "another hook is installed" if os.path.lexists(path) else ""))
+    return states
+
+
+# -- Mercurial and Sapling -----------------------------------------------------------------------
+
+def hgrc_path(repo) -> Path:
+    return Path(repo.meta_dir) / ("config" if repo.kind == "sl" and repo.meta_dir.endswith(".sl") else "hgrc")
+
+
+def hg_block(python: str | None = None) -> str:
+    command = f"{shlex.quote(python or _python())} -m rca_lsp.hooks hg"
+    lines = ["[hooks]"] + [f"{hook}.rca-lsp = {command} {hook}" for hook in HG_HOOKS]
+    return "\n".join(lines) + "\n"
+
+
+def _find_block(text: str) -> tuple[int, int, str] | None:
+    start = text.find(BLOCK_BEGIN)
+    if start < 0:
+        return None
+    end = text.find(BLOCK_END, start)
+    if end < 0:
+        return None
+    header = text[start:text.find("\n", start)]
+    mode = header[len(BLOCK_BEGIN):].strip(" >")
+    return start, end + len(BLOCK_END), mode
+
+
+def install_hg(repo) -> list[str]:
+    path = hgrc_path(repo)
+    existed = path.exists()
+    text = path.read_bytes().decode("utf-8", "surrogateescape") if existed else ""
+    found = _find_block(text)
+    if found:
+        start, end, mode = found
+        body = f"{BLOCK_BEGIN} {mode} >>>\n{hg_block()}{BLOCK_END}"
+        _write_keeping_mode(path, text[:start] + body + text[end:])
+        return [f"{path}: rca hooks updated"]
+    mode = "created" if not existed else ("newline" if text and not text.endswith("\n") else "appended")
+    body = ("\n" if mode == "newline" else "") + f"{BLOCK_BEGIN} {mode} >>>\n{hg_block()}{BLOCK_END}"
+    _write_keeping_mode(path, text + body)
+    return [f"{path}: rca hooks added ({', '.join(HG_HOOKS)})"]
+
+
+def _write_keeping_mode(path: Path, text: str) -> None:
+    data = text.encode("utf-8", "surrogateescape")
+    if path.exists():
+        with open(path, "r+b") as fh:  # rewrite in place: same inode, owner and mode
+            fh.write(data)
+            fh.truncate()
+    else:
+        path.write_bytes(data)
+
+
+def uninstall_hg(repo) -> list[str]:
+    path = hgrc_path(repo)
+    if not path.exists():
+        return []
+    text = path.read_bytes().decode("utf-8", "surrogateescape")
+    found = _find_block(text)
+    if not found:
+        return []
+    start, end, mode = found
+    if mode == "newline" and start > 0 and text[start - 1] == "\n":
+        start -= 1
+    rest = text[:start] + text[end:]
+    if mode == "created" and not rest:
+        path.unlink()
+        return [f"{path}: removed (rca had created it)"]
+    _write_keeping_mode(path, rest)
+    return [f"{path}: rca hooks removed"]
+
+
+def status_hg(repo) -> list[HookState]:
+    path = hgrc_path(repo)
+    text = path.read_bytes().decode("utf-8", "surrogateescape") if path.exists() else ""
+    installed = _find_block(text) is not None
+    return [HookState(hook, installed, None, "") for hook in HG_HOOKS]
+
+
+# -- front door ------------------------------------------------------------------------------------
+
+def install(repo, force: bool = False) -> list[str]:
+    return install_git(repo, force) if repo.kind == "git" else install_hg(repo)
+
+
+def uninstall(repo) -> list[str]:
+    return uninstall_git(repo) if repo.kind == "git" else uninstall_hg(repo)
+
+
+def status(repo) -> list[HookState]:
+    return status_git(repo) if repo.kind == "git" else status_hg(repo)

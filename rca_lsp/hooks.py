@@ -1,0 +1,401 @@
+"""What runs inside VCS hooks: keep the index current, and check arriving and leaving commits.
+
+Installed by `rca hooks install` (see `rca_lsp.hook_install`): git hooks are tiny shims that run
+`<python> -m rca_lsp.hooks run <hook> <hook-dir> ARGS...`; Mercurial hooks are `[hooks]` entries of
+`.hg/hgrc` that run `<python> -m rca_lsp.hooks hg <hook>`.
+
+    git post-merge, post-rewrite, post-checkout; hg post-pull, post-update
+        The new commits are indexed by a detached background process (the pull does not wait).
+        After a pull (git post-merge / post-rewrite after a rebase; hg post-pull), if failures
+        are open (`rca failures add`), the commits that arrived are ranked against them and the
+        suspects among them printed: waiting for the index at most `hook-timeout` seconds.
+    git pre-push; hg pre-push
+        With failures open, the outgoing commits are indexed and checked; one that ranks in the
+        top `push-top` suspects of a failure is reported with its evidence. The push goes on,
+        unless the repository asks to block: `git config rca.blockPush true` or, in hgrc,
+        `[rca] block-push = true`.
+
+Settings (git config `rca.<name>` camel-cased / hgrc `[rca] <name>`): hook-timeout (seconds the
+foreground may wait, default 8), index-timeout (seconds a background index may run, default 900),
+pull-top (rank a just-arrived commit must reach to be shown, default 5), push-top (default 3),
+block-push (default false), hooks (false switches every rca hook off without uninstalling).
+
+A hook never fails or blocks a pull or push by accident: every error is caught, logged to
+`<vcs-dir>/rca/hooks.log` and reported in one line. Two hooks at once never corrupt or lock
+anything: indexers queue on the index's writer lock, at most one waiting behind the one running.
+The user's own hook (kept as `<hook>.rca-chained`) runs first, with the same arguments and input,
+and its exit status is the hook's.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+LOG_NAME = "hooks.log"
+LAST_ERROR = "hooks.last-error"
+MAX_LOG_BYTES = 1 << 20
+STDIN_HOOKS = {"pre-push", "post-rewrite"}
+PULL_HOOKS = {"post-merge", "post-rewrite", "post-pull"}
+DEFAULTS = {"hook-timeout": "8", "index-timeout": "900", "pull-top": "5", "push-top": "3",
+            "block-push": "false", "hooks": "true"}
+ZERO = "0" * 40
+
+
+# -- small helpers, all cheap: a hook with nothing to do must cost a few tens of milliseconds ---
+
+def _say(message: str) -> None:
+    sys.stderr.write(f"rca: {message}\n")
+    sys.stderr.flush()
+
+
+def _log(meta_dir: str, hook: str, message: str) -> None:
+    try:
+        folder = Path(meta_dir) / "rca"
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / LOG_NAME
+        if path.exists() and path.stat().st_size > MAX_LOG_BYTES:
+            keep = path.read_bytes()[-MAX_LOG_BYTES // 2:]
+            path.write_bytes(keep[keep.find(b"\n") + 1:])
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%S")
+        with open(path, "a", encoding="utf-8") as fh:
+            fh.write(f"{stamp} [{os.getpid()}] {hook}: {message}\n")
+    except OSError:
+        pass  # a log that cannot be written must not become the error
+
+
+def setting(repo, name: str) -> str:
+    key = "rca." + name.split("-")[0] + "".join(w.title() for w in name.split("-")[1:])
+    try:
+        value = repo.config(key if repo.kind == "git" else f"rca.{name}")
+    except Exception:  # a config that cannot be read is the default
+        value = None
+    return value if value is not None else DEFAULTS[name]
+
+
+def _flag(value: str) -> bool:
+    return value.strip().lower() in ("1", "true", "yes", "on")
+
+
+def _number(value: str, default: float) -> float:
+    try:
+        return float(value)
+    except ValueError:
+        return default
+
+
+def _open_repo(path: str):
+    from rca_lsp.vcs import open_repo
+
+    return open_repo(path)
+
+
+def _indexed(meta_dir: str) -> tuple[set[str], str | None] | None:
+    """Hashes in the index and the head it was built for; None without an index. Read-only."""
+    import sqlite3
+
+    path = Path(meta_dir) / "rca" / "index.db"
+    if not path.exists():
+        return None
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=2)
+        try:
+            hashes = {row[0] for row in conn.execute("SELECT hash FROM commits")}
+            row = conn.execute("SELECT value FROM state WHERE key = 'head'").fetchone()
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return None
+    return hashes, row[0] if row else None
+
+
+# -- the background indexer -----------------------------------------------------------------
+
+def spawn_indexer(root: str, hook: str) -> None:
+    """Index in a detached process: new session, no terminal, nothing inherited the VCS waits on."""
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_PREFIX", "GIT_OBJECT_DIRECTORY",
+                        "GIT_QUARANTINE_PATH", "HG_PENDING", "HG_SHAREDPENDING")}
+    subprocess.Popen([sys.executable, "-m", "rca_lsp.hooks", "index", root, hook],
+                     cwd=root, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                     stderr=subprocess.DEVNULL, close_fds=True, start_new_session=True)
+
+
+def _plain_checkout(cwd: str, folder: str) -> tuple[str, str] | None:
+    """(root, meta dir) of an ordinary checkout read from the file system alone, no VCS process:
+    what a hook with nothing to check needs. None for anything unusual (worktrees, GIT_DIR
+    elsewhere), which then takes the full path."""
+    meta = Path(cwd) / folder
+    git_dir = os.environ.get("GIT_DIR")
+    if git_dir and Path(cwd, git_dir).resolve() != meta.resolve():
+        return None
+    return (cwd, str(meta)) if meta.is_dir() else None
+
+
+def _has_open_failures(meta_dir: str) -> bool:
+    if not (Path(meta_dir) / "rca" / "failures.db").exists():
+        return False
+    from rca_lsp import failures
+
+    return failures.has_open(meta_dir)
+
+
+def _try_lock(path: Path) -> int | None:
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        return None
+    return fd
+
+
+def background_index(root: str, hook: str) -> int:
+    """Bring the index up to HEAD, time-bounded; if another indexer runs, queue behind it once.
+
+    At most one process waits: a later hook finding the queue taken exits at once, since the
+    waiter reads HEAD only after the running indexer is done, and so indexes its commits too.
+    """
+    import signal
+
+    started = time.perf_counter()
+    meta = root
+    try:
+        repo = _open_repo(root)
+        meta = repo.meta_dir
+        if not _flag(setting(repo, "hooks")):
+            return 0
+        timeout = _number(setting(repo, "index-timeout"), 900)
+        folder = Path(meta) / "rca"
+        folder.mkdir(parents=True, exist_ok=True)
+        queue = _try_lock(folder / "queue.lock")
+        if queue is None:
+            _log(meta, hook, "an indexer is already queued; it will index these commits")
+            return 0
+
+        def expire(*_: object) -> None:
+            raise TimeoutError(f"indexing took over {timeout:.0f} s; stopped (the next run carries on)")
+
+        signal.signal(signal.SIGALRM, expire)
+        signal.alarm(max(1, int(timeout)))
+        from rca_lsp.index import Index, update
+
+        try:
+            running = _try_lock(folder / "write.lock")  # wait here, holding the queue, until it is free
+            while running is None:
+                time.sleep(0.1)
+                running = _try_lock(folder / "write.lock")
+            os.close(running)  # Index.open and update take the writer lock themselves
+        finally:
+            os.close(queue)
+        with Index.open(meta) as index:
+            report = update(repo, index)
+        signal.alarm(0)
+        _log(meta, hook, f"indexed {report.added} new commit(s), removed {report.removed} "
+                         f"in {time.perf_counter() - started:.2f} s")
+        return 0
+    except BaseException as exc:  # the log is the only place a detached process can report to
+        message = f"background index failed: {type(exc).__name__}: {exc}"
+        _log(meta, hook, message)
+        try:
+            (Path(meta) / "rca" / LAST_ERROR).write_text(message + "\n")
+        except OSError:
+            pass
+        return 1
+
+
+def _report_last_error(meta_dir: str) -> None:
+    path = Path(meta_dir) / "rca" / LAST_ERROR
+    try:
+        message = path.read_text().strip()
+        path.unlink()
+    except OSError:
+        return
+    _say(f"{message} (see {Path(meta_dir) / 'rca' / LOG_NAME})")
+
+
+# -- checks against open failures -------------------------------------------------------------
+
+def _wait_for_index(repo, deadline: float) -> bool:
+    head = repo.head()
+    while time.perf_counter() < deadline:
+        state = _indexed(repo.meta_dir)
+        if state is not None and state[1] == head:
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def _print_findings(findings, what: str) -> None:
+    by_failure: dict[int, list] = {}
+    for f in findings:
+        by_failure.setdefault(f.failure.id, []).append(f)
+    for items in by_failure.values():
+        failure = items[0].failure
+        _say(f"failure #{failure.id} ({failure.title}): {len(items)} suspect(s) among {what}")
+        for f in items:
+            s = f.suspect
+            _say(f"  #{s.rank:<2} {s.commit.hash[:10]}  {s.commit.author[:20]}  {s.commit.summary[:60]}"
+                 f"  (score {s.score:.2f})")
+            for e in s.evidence[:3]:
+                _say(f"       - {e.text}")
+
+
+def _check(repo, commits: set[str], top: int, deadline: float, what: str):
+    from rca_lsp import failures
+    from rca_lsp.index import Index
+
+    if not _wait_for_index(repo, deadline):
+        _say(f"the index is still being brought up to date; {what} not checked against open failures "
+             f"(`rca failures list`, then `rca suspects`)")
+        return []
+    with Index.open(repo.meta_dir, readonly=True) as index:
+        findings = failures.check(repo, index, commits, top=top)
+    _print_findings(findings, what)
+    return findings
+
+
+def after_pull(repo, hook: str) -> None:
+    check = hook in PULL_HOOKS and _has_open_failures(repo.meta_dir)
+    before = _indexed(repo.meta_dir) if check else None
+    spawn_indexer(repo.root, hook)
+    if before is None:
+        return
+    deadline = time.perf_counter() + _number(setting(repo, "hook-timeout"), 8)
+    arrived = set(repo.reachable()) - before[0]
+    if not arrived:
+        return
+    top = int(_number(setting(repo, "pull-top"), 5))
+    found = _check(repo, arrived, top, deadline, f"the {len(arrived)} commit(s) that just arrived")
+    _log(repo.meta_dir, hook, f"{len(arrived)} arrived; {len(found)} suspect(s) for open failures")
+
+
+def before_push(repo, hook: str, outgoing: set[str]) -> int:
+    """1 when an outgoing commit is a top suspect and the repository asks to block, else 0."""
+    if not outgoing or not _has_open_failures(repo.meta_dir):
+        return 0
+    deadline = time.perf_counter() + _number(setting(repo, "hook-timeout"), 8)
+    spawn_indexer(repo.root, hook)
+    outgoing &= set(repo.reachable())  # only what the index holds: ancestors of HEAD / '.'
+    top = int(_number(setting(repo, "push-top"), 3))
+    found = _check(repo, outgoing, top, deadline, f"the {len(outgoing)} outgoing commit(s)")
+    _log(repo.meta_dir, hook, f"{len(outgoing)} outgoing; {len(found)} top suspect(s) for open failures")
+    if found and _flag(setting(repo, "block-push")):
+        _say("push blocked by rca.blockPush: resolve the failure (`rca failures resolve ID`) or push "
+             "with the setting off")
+        return 1
+    if found:
+        _say("pushing anyway (set rca.blockPush to stop such pushes)")
+    return 0
+
+
+def _git_outgoing(repo, lines: bytes) -> set[str]:
+    out: set[str] = set()
+    import re
+
+    sha = re.compile(r"^[0-9a-f]{40,64}$")
+    for line in lines.decode("utf-8", "replace").splitlines():
+        parts = line.split()
+        if len(parts) != 4 or not sha.match(parts[1]) or not sha.match(parts[3]) or parts[1] == ZERO:
+            continue  # a deletion pushes no commits
+        local, remote = parts[1], parts[3]
+        known = remote != ZERO and repo._run(["cat-file", "-e", remote + "^{commit}"], check=False).returncode == 0
+        exclude = ["--not", remote] if known else ["--not", "--remotes"]
+        out.update(repo.git_text("rev-list", local, *exclude, "--").split())
+    return out
+
+
+# -- entry points -----------------------------------------------------------------------------------
+
+def _run_chained(hook_dir: str, hook: str, args: list[str], stdin: bytes | None) -> int:
+    chained = Path(hook_dir) / f"{hook}.rca-chained"
+    if not (chained.is_file() and os.access(chained, os.X_OK)):
+        return 0
+    if stdin is None:
+        return subprocess.run([str(chained), *args]).returncode
+    return subprocess.run([str(chained), *args], input=stdin).returncode
+
+
+def run_git_hook(hook: str, hook_dir: str, args: list[str]) -> int:
+    stdin = sys.stdin.buffer.read() if hook in STDIN_HOOKS else None
+    status = _run_chained(hook_dir, hook, args, stdin)
+    if status != 0 and hook == "pre-push":
+        return status  # the user's hook refused the push: nothing for rca to add
+    meta = os.path.join(os.getcwd(), ".git")
+    try:
+        if hook == "post-checkout" and (len(args) < 3 or args[0] == args[1] or args[2] != "1"):
+            return status  # a file checkout, or the same commit: nothing new
+        plain = _plain_checkout(os.getcwd(), ".git")
+        if plain is not None:
+            meta = plain[1]
+            _report_last_error(meta)
+            if not _has_open_failures(meta):  # the common case: no VCS process, one spawn
+                if hook != "pre-push":
+                    spawn_indexer(plain[0], hook)
+                return status
+        repo = _open_repo(os.getcwd())
+        meta = repo.meta_dir
+        if not _flag(setting(repo, "hooks")):
+            return status
+        if plain is None:
+            _report_last_error(meta)
+        if hook == "pre-push":
+            return before_push(repo, hook, _git_outgoing(repo, stdin or b"")) or status
+        if hook == "post-rewrite" and args[:1] != ["rebase"]:
+            spawn_indexer(repo.root, hook)  # an amend: index it, but nothing arrived
+            return status
+        after_pull(repo, hook)
+    except BaseException as exc:  # noqa: BLE001 - a hook must never fail the user's command
+        _log(meta, hook, f"error: {type(exc).__name__}: {exc}")
+        _say(f"{hook} hook: {type(exc).__name__}: {exc} (ignored; see {Path(meta) / 'rca' / LOG_NAME})")
+    return status
+
+
+def run_hg_hook(hook: str) -> int:
+    meta = os.path.join(os.getcwd(), ".hg")
+    try:
+        if hook == "post-update" and os.environ.get("HG_ERROR", "0") != "0":
+            return 0
+        plain = _plain_checkout(os.getcwd(), ".hg")
+        if plain is not None:
+            meta = plain[1]
+            _report_last_error(meta)
+            if not _has_open_failures(meta):
+                if hook != "pre-push":
+                    spawn_indexer(plain[0], hook)
+                return 0
+        repo = _open_repo(os.getcwd())
+        meta = repo.meta_dir
+        if not _flag(setting(repo, "hooks")):
+            return 0
+        if plain is None:
+            _report_last_error(meta)
+        if hook == "pre-push":
+            drafts = repo.run("log", "-r", "draft() and ::.", "-T", "{node}\n").decode().split()
+            return before_push(repo, hook, set(drafts))
+        after_pull(repo, hook)
+    except BaseException as exc:  # noqa: BLE001 - a hook must never fail the user's command
+        _log(meta, hook, f"error: {type(exc).__name__}: {exc}")
+        _say(f"{hook} hook: {type(exc).__name__}: {exc} (ignored; see {Path(meta) / 'rca' / LOG_NAME})")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`run HOOK HOOK_DIR ARGS...` (git shims), `hg HOOK` (hgrc), `index ROOT HOOK` (detached)."""
+    argv = sys.argv[1:] if argv is None else argv
+    if len(argv) >= 3 and argv[0] == "run":
+        return run_git_hook(argv[1], argv[2], argv[3:])
+    if len(argv) == 2 and argv[0] == "hg":
+        return run_hg_hook(argv[1])
+    if len(argv) == 3 and argv[0] == "index":
+        return background_index(argv[1], argv[2])
+    _say("usage: python -m rca_lsp.hooks run HOOK HOOK_DIR [ARGS...] | hg HOOK | index ROOT HOOK")
+    return 0  # a malformed call from a hook must not fail the VCS command either
+
+
+if __name__ == "__main__":
+    sys.exit(main())

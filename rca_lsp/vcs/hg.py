@@ -1,0 +1,385 @@
+"""Mercurial (and Sapling) backend through python-hglib's command server.
+
+One `hg serve --cmdserver pipe` process answers every question of a session, so nothing here
+starts a process per commit: history comes from `hg log -p --git` over many revisions at a
+time (templated headers, renames and copies from the git-style diff, and, asked with whole-file
+context, the zero-context hunks and the file versions the index parses: see `hgdiff`), other
+file versions from `hg cat -T`, tracked files and the working directory from `hg files` /
+`hg status` / `hg diff`.
+
+Mercurial has no blob ids in its diffs, so the ids this backend hands the index name how to read
+the file: `<changeset>:<path>` for a file of a logged commit, `@<filenode>:<path>` for a file of
+the working directory's parent (stable while the file is unchanged, so the HEAD tree's code facts
+are re-parsed only for the files a pull changed).
+
+Sapling (`sl`) keeps Mercurial's command server (`sl serve --cmdserver pipe`) and its log
+templates; pick it with a `.sl` folder, `RCA_VCS=sl`, and name the binary with `RCA_SL`.
+Revisions are validated first and reach hg as single arguments, never through a shell.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable, Iterator
+from dataclasses import replace
+from pathlib import Path
+
+from rca_lsp.errors import RepositoryError
+from rca_lsp.types import Commit, FileChange
+from rca_lsp.vcs.base import LoggedCommit
+from rca_lsp.vcs.git import _HUNK, _decode, _hunk_numbers, _strip_prefix
+from rca_lsp.vcs.hgdiff import WHOLE_FILE
+from rca_lsp.vcs.hgdiff import parse as parse_log
+from rca_lsp.vcs.revisions import check_revision
+
+log = logging.getLogger(__name__)
+
+NULL = "0" * 40
+LOG_BATCH = 50  # revisions per `hg log -p` call (hglib buffers each answer whole)
+MAX_KEPT_BYTES = 256 << 20  # file versions from the log kept for the blob reader, oldest dropped first
+_NODE = re.compile(r"^[0-9a-f]{40}$")
+# The same header shape the git parser reads: hash, parents, name, email, dates, message.
+_TEMPLATE = (r"\x1e{node}\x1f{p1node} {p2node}\x1f{author|person}\x1f{author|email}\x1f"
+             r"{word(0, date|hgdate)}\x1f{word(0, date|hgdate)}\x1f{desc}\x1f\n")
+# Diff settings fixed whatever the user's hgrc says: git format, no context, no prefixes off.
+_DIFF_CONFIG = ("diff.git=1", "diff.unified=0", "diff.noprefix=0", "diff.nodates=1", "diff.showfunc=0",
+                "diff.ignorews=0", "diff.ignorewsamount=0", "diff.ignoreblanklines=0",
+                "diff.ignorewseol=0", "ui.color=never", "ui.paginate=never", "ui.relative-paths=0")
+
+
+def find_root(path: str | os.PathLike[str]) -> tuple[str, str] | None:
+    """(root, kind) of the nearest enclosing git, hg or sl checkout, or None."""
+    start = Path(path).resolve()
+    if start.is_file():
+        start = start.parent
+    for folder in (start, *start.parents):
+        if (folder / ".git").exists():
+            return str(folder), "git"
+        if (folder / ".sl").is_dir():
+            return str(folder), "sl"
+        if (folder / ".hg").is_dir():
+            return str(folder), "sl" if os.environ.get("RCA_VCS") == "sl" else "hg"
+    return None
+
+
+def binary(kind: str) -> str:
+    """The executable to run: `RCA_HG` / `RCA_SL` when set, else `hg` / `sl`."""
+    return os.environ.get("RCA_SL", "sl") if kind == "sl" else os.environ.get("RCA_HG", "hg")
+
+
+def _hg_revision(rev: str) -> str:
+    """Git's spelling of the working parent works too: HEAD~3 means .~3."""
+    check_revision(rev)
+    if rev == "HEAD" or rev.startswith(("HEAD~", "HEAD^")):
+        rev = "." + rev[4:]
+    return rev
+
+
+class HgRepo:
+    """A Mercurial or Sapling checkout; the index lives in `.hg/rca/` (`.sl/rca/` for Sapling)."""
+
+    def __init__(self, path: str | os.PathLike[str] = ".", kind: str | None = None, warm: bool = False) -> None:
+        start = Path(path)
+        if not start.exists():
+            raise RepositoryError(f"{start} does not exist")
+        found = find_root(start)
+        if found is None or found[1] == "git":
+            raise RepositoryError(f"{start} is not inside a Mercurial work tree",
+                                  hint="run rca in a repository, or pass --repo PATH")
+        self.root = found[0]
+        self.kind = kind or found[1]
+        meta = Path(self.root) / (".sl" if self.kind == "sl" and (Path(self.root) / ".sl").is_dir() else ".hg")
+        self.meta_dir = str(meta)
+        self._client = None
+        self._lock = threading.RLock()
+        self._contents: OrderedDict[str, bytes] = OrderedDict()  # blob id -> version, from the log
+        self._content_bytes = 0
+        if warm:  # start the server (a quarter second of hg's own start-up) while the caller imports
+            threading.Thread(target=self._warm, name="rca-hg-start", daemon=True).start()
+
+    # -- the command server ------------------------------------------------------------
+    def _warm(self) -> None:
+        with self._lock:
+            try:
+                self._server()
+            except RepositoryError:
+                pass  # said again, with its hint, by the first command
+
+    def _server(self):
+        if self._client is None:
+            try:
+                import hglib
+            except ImportError as exc:
+                raise RepositoryError("Mercurial support needs python-hglib",
+                                      hint="pip install 'rca-lsp[hg]'") from exc
+            hglib.HGPATH = binary(self.kind)
+            configs = list(_DIFF_CONFIG)
+            try:
+                self._client = hglib.open(self.root, encoding="UTF-8", configs=configs)
+            except Exception as exc:  # hglib raises ServerError / OSError for a missing or broken hg
+                raise RepositoryError(f"cannot start {hglib.HGPATH} for {self.root}: {exc}",
+                                      hint=f"install Mercurial (pip install mercurial) or set "
+                                           f"{'RCA_SL' if self.kind == 'sl' else 'RCA_HG'}") from exc
+        return self._client
+
+    def run(self, *args: str | bytes, ok: tuple[int, ...] = (0,)) -> bytes:
+        """One command on the server; a failure becomes a RepositoryError."""
+        from hglib.error import CommandError, ServerError
+
+        argv = [a if isinstance(a, bytes) else a.encode("utf-8", "surrogateescape") for a in args]
+        try:
+            with self._lock:  # one command at a time on the server; the log thread shares it
+                return self._server().rawcommand(argv, eh=lambda code, out, err: _fail(args, code, out, err, ok))
+        except (ServerError, CommandError, OSError) as exc:
+            self.close()
+            raise RepositoryError(f"{binary(self.kind)} {_decode(argv[0])} failed: {exc}") from exc
+
+    def close(self) -> None:
+        if getattr(self, "_client", None) is not None:
+            try:
+                self._client.close()
+            except Exception:  # already gone: nothing left to release
+                pass
+            self._client = None
+
+    def __del__(self) -> None:
+        self.close()
+
+    # -- revisions -----------------------------------------------------------------------
+    def head(self) -> str | None:
+        node = _decode(self.run("log", "-r", ".", "-T", "{node}")).strip()
+        return node if node and node != NULL else None
+
+    def resolve(self, rev: str) -> str:
+        spec = _hg_revision(rev)
+        out = self.run("log", "-r", spec, "-l", "2", "-T", "{node}\n", ok=(0, 255))
+        nodes = [n for n in _decode(out).split() if _NODE.match(n)]
+        if len(nodes) != 1 or nodes[0] == NULL:
+            raise RepositoryError(f"unknown revision {rev!r}", hint="use a changeset hash, bookmark, tag or branch")
+        return nodes[0]
+
+    def is_shallow(self) -> bool:
+        return False
+
+    def reachable(self, since: str | None = None) -> list[str]:
+        """Ancestors of the working directory's parent, newest first (revision numbers are topological)."""
+        if self.head() is None:
+            return []
+        spec = "reverse(::.)"
+        if since:
+            spec = f"reverse(::. - ::{self.resolve(since)})"
+        return _decode(self.run("log", "-r", spec, "-T", "{node}\n")).split()
+
+    # -- history -------------------------------------------------------------------------
+    def log(self, hashes: Iterable[str]) -> Iterator[LoggedCommit]:
+        """Commits with their changes and zero-context hunks, in the order given.
+
+        The file versions the index will parse come in the same stream (see `hgdiff`) and wait
+        in `_contents` for the blob reader. hg computes diffs in Python, several times slower
+        than git, so the next batch is asked for (by a thread, on the same server) while this
+        one is read and indexed.
+        """
+        nodes = list(hashes)
+        for node in nodes:
+            if not _NODE.match(node):
+                raise RepositoryError(f"not a changeset hash: {node!r}")
+        batches = [nodes[i:i + LOG_BATCH] for i in range(0, len(nodes), LOG_BATCH)]
+        if len(batches) <= 1:
+            for batch in batches:
+                yield from self._parse_batch(batch, self._log_raw(batch))
+            return
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="rca-hg-log") as pool:
+            ahead = pool.submit(self._log_raw, batches[0])
+            for i, batch in enumerate(batches):
+                out = ahead.result()
+                if i + 1 < len(batches):
+                    ahead = pool.submit(self._log_raw, batches[i + 1])
+                yield from self._parse_batch(batch, out)
+
+    def _log_raw(self, nodes: list[str]) -> bytes:
+        args: list[str] = ["log", "-p", "--git", "--config", f"diff.unified={WHOLE_FILE}", "-T", _TEMPLATE]
+        for node in nodes:
+            args += ["-r", node]
+        return self.run(*args)
+
+    def _parse_batch(self, nodes: list[str], out: bytes) -> Iterator[LoggedCommit]:
+        found = {item.commit.hash: item for item in map(self._complete, parse_log(out.splitlines(True), self._keep))}
+        for node in nodes:
+            if node in found:
+                yield found[node]
+
+    def _keep(self, commit: Commit, change: FileChange, old: bytes | None, new: bytes | None) -> None:
+        """Keep the versions of code files the index will parse, under the ids `_complete` gives."""
+        from rca_lsp.code.languages import language_for_path
+
+        parents = [p for p in commit.parents if p != NULL]
+        if len(parents) > 1 or not language_for_path(change.path):
+            return
+        p1 = parents[0] if parents else None
+        if p1 and change.old_path and old is not None and any(h.old_len for h in change.hunks):
+            self._store(f"{p1}:{change.old_path}", old)
+        if change.new_path and new is not None and any(h.new_len for h in change.hunks):
+            self._store(f"{commit.hash}:{change.new_path}", new)
+
+    def _store(self, blob: str, data: bytes) -> None:
+        self._contents[blob] = data
+        self._contents.move_to_end(blob)
+        self._content_bytes += len(data)
+        while self._content_bytes > MAX_KEPT_BYTES and self._contents:
+            _, dropped = self._contents.popitem(last=False)
+            self._content_bytes -= len(dropped)
+
+    def _take(self, blob: str) -> bytes | None:
+        data = self._contents.pop(blob, None)
+        if data is not None:
+            self._content_bytes -= len(data)
+        return data
+
+    def _complete(self, item: LoggedCommit) -> LoggedCommit:
+        c = item.commit
+        parents = tuple(p for p in c.parents if p != NULL)
+        commit = Commit(c.hash, parents, c.author, c.email, c.author_date, c.commit_date, c.message)
+        if len(parents) > 1:  # like git's --diff-merges=off: a merge's changes belong to its branches
+            return LoggedCommit(commit, ())
+        p1 = parents[0] if parents else None
+        changes = tuple(replace(change, old_blob=f"{p1}:{change.old_path}" if p1 and change.old_path else None,
+                                new_blob=f"{c.hash}:{change.new_path}" if change.new_path else None)
+                        for change in item.changes)
+        return LoggedCommit(commit, changes)
+
+    def read_blobs(self, blob_ids: Iterable[str]) -> Iterator[tuple[str, bytes | None]]:
+        reader = self.blob_reader()
+        try:
+            for blob in blob_ids:
+                yield blob, reader.get(blob)
+        finally:
+            reader.close()
+
+    def blob_reader(self) -> "_HgBlobReader":
+        return _HgBlobReader(self)
+
+    def cat(self, node: str, paths: Iterable[str]) -> dict[str, bytes]:
+        """Contents of several files of one changeset in one call."""
+        args = ["cat", "-r", node, "-T", r"{path}\0{data|count}\0{data}"]
+        args += [_pattern(p) for p in sorted(set(paths))]
+        out = self.run(*args, ok=(0, 1))  # 1: some file absent at that revision
+        files: dict[str, bytes] = {}
+        pos = 0
+        while pos < len(out):
+            end_path = out.find(b"\0", pos)
+            end_size = out.find(b"\0", end_path + 1)
+            if end_path < 0 or end_size < 0:
+                break
+            size = int(out[end_path + 1:end_size])
+            files[_decode(out[pos:end_path])] = out[end_size + 1:end_size + 1 + size]
+            pos = end_size + 1 + size
+        return files
+
+    def filenode_data(self, filenode: str, path: str) -> bytes | None:
+        if "?" in path:  # a name that was not UTF-8: read it through a pattern from the parent
+            return self.cat(".", [path]).get(path)
+        raw = self.run("debugdata", path, filenode)
+        if raw.startswith(b"\x01\n"):  # copy metadata of a renamed file, not its contents
+            end = raw.find(b"\x01\n", 2)
+            raw = raw[end + 2:] if end >= 0 else raw
+        return raw
+
+    # -- work tree -----------------------------------------------------------------------
+    def tracked_files(self) -> list[str]:
+        return [_decode(p) for p in self.run("files", "-T", r"{path}\0", ok=(0, 1)).split(b"\0") if p]
+
+    def head_blobs(self) -> dict[str, str]:
+        """Path -> `@filenode:path` of every file in the working directory's parent."""
+        if self.head() is None:
+            return {}
+        out = self.run("manifest", "--debug", "-r", ".", "-T", r"{hash} {path}\0")
+        blobs = {}
+        for entry in out.split(b"\0"):
+            if entry:
+                node, _, path = entry.partition(b" ")
+                name = _decode(path)
+                blobs[name] = f"@{node.decode()}:{name}"
+        return blobs
+
+    def worktree_changes(self, paths: Iterable[str] | None = None) -> dict[str, list[tuple[int, int, int, int]]]:
+        """Hunks (old_start, old_len, new_start, new_len) between the parent and the work tree, per path."""
+        if self.head() is None:
+            return {}
+        out = self.run("diff", "--git", "-U", "0", *[_pattern(p) for p in paths or []])
+        changes: dict[str, list[tuple[int, int, int, int]]] = {}
+        current: str | None = None
+        for line in out.split(b"\n"):
+            if line.startswith(b"+++ "):
+                current = _strip_prefix(line[4:], b"b/")
+                if current is not None:
+                    changes.setdefault(current, [])
+            elif line.startswith(b"@@") and current is not None:
+                m = _HUNK.match(line)
+                if m:
+                    changes[current].append(_hunk_numbers(m))
+        return changes
+
+    def _status(self, flags: str) -> list[str]:
+        out = self.run("status", flags, "-T", r"{path}\0")
+        return [_decode(p) for p in out.split(b"\0") if p]
+
+    def modified_files(self) -> list[str]:
+        """Tracked files that differ from the parent: modified, added, removed or missing."""
+        return self._status("-mard") if self.head() is not None else []
+
+    def untracked_files(self) -> list[str]:
+        return self._status("-u")
+
+    def config(self, key: str) -> str | None:
+        out = self.run("config", key, ok=(0, 1))
+        return _decode(out).strip() or None
+
+
+def _pattern(path: str) -> str:
+    """An exact, root-relative file pattern. A name that was not UTF-8 reached us with each bad
+    byte as '?', so it is matched as a glob where '?' stands for that one byte."""
+    if "?" not in path:
+        return f"path:{path}"
+    return "rootglob:" + re.sub(r"([*\[\]{}\\])", r"\\\1", path)
+
+
+def _fail(args, code: int, out: bytes, err: bytes, ok: tuple[int, ...]) -> bytes:
+    if code in ok:
+        return out
+    name = args[0] if isinstance(args[0], str) else _decode(args[0])
+    raise RepositoryError(f"hg {name} failed: {_decode(err).strip()[:500] or f'exit {code}'}")
+
+
+class _HgBlobReader:
+    """File versions by the ids `HgRepo` hands out: from the log stream when it carried them,
+    else one `hg cat` (or `hg debugdata` for a file of the working parent)."""
+
+    def __init__(self, repo: HgRepo) -> None:
+        self._repo = repo
+
+    def get(self, blob: str) -> bytes | None:
+        try:
+            if blob.startswith("@"):
+                node, _, path = blob[1:].partition(":")
+                return self._repo.filenode_data(node, path) if _NODE.match(node) else None
+            data = self._repo._take(blob)
+            if data is not None:
+                return data
+            node, _, path = blob.partition(":")
+            return self._repo.cat(node, [path]).get(path) if _NODE.match(node) else None
+        except RepositoryError as exc:
+            log.debug("cannot read %s: %s", blob, exc)
+            return None
+
+    def read(self, blob_ids: Iterable[str]) -> Iterator[tuple[str, bytes | None]]:
+        for blob in blob_ids:
+            yield blob, self.get(blob)
+
+    def close(self) -> None:
+        """Nothing of its own to release: the repository's command server serves it."""
