@@ -1,0 +1,130 @@
+// VS Code client of `rca serve`: commands, a quick pick of suspects, commits as read-only documents.
+import * as vscode from 'vscode';
+import { ExecuteCommandRequest, LanguageClient, LanguageClientOptions, ServerOptions } from 'vscode-languageclient/node';
+import {
+  COMMIT_SCHEME, SuspectRow, commitDocumentUri, isCommitHash, parseCommitDocumentUri, quickPickItems,
+  serverOptions, suspectsArgument, validateSettings,
+} from './pure';
+
+let client: LanguageClient | undefined;
+let last: { suspects: SuspectRow[]; root?: string } | undefined;
+const shown = new Set<string>();
+
+function readSettings() {
+  const config = vscode.workspace.getConfiguration('rca');
+  const raw: Record<string, unknown> = {};
+  for (const key of ['server.command', 'top', 'ranker', 'device']) {
+    const inspected = config.inspect(key);
+    const value = inspected?.workspaceFolderValue ?? inspected?.workspaceValue ?? inspected?.globalValue;
+    if (value !== undefined) raw[key] = value;
+  }
+  const { settings, problems } = validateSettings(raw);
+  for (const p of problems) {
+    if (!shown.has(p)) {
+      shown.add(p);
+      void vscode.window.showWarningMessage(p);
+    }
+  }
+  return settings;
+}
+
+async function execute<T>(command: string, args: unknown[]): Promise<T | undefined> {
+  if (!client) return undefined;
+  const result = await client.sendRequest(ExecuteCommandRequest.type, { command, arguments: args });
+  if (result && typeof result === 'object' && 'error' in result) return undefined; // the server said why
+  return result as T;
+}
+
+async function showCommit(hash: unknown, folderUri?: string) {
+  if (!isCommitHash(hash)) {
+    const picked = last ? await vscode.window.showQuickPick(quickPickItems(last.suspects), { title: 'RCA: show suspect commit' }) : undefined;
+    if (!picked) {
+      if (!last) void vscode.window.showInformationMessage('RCA: find suspects first, or pass a commit hash');
+      return;
+    }
+    hash = picked.commit;
+  }
+  const doc = await vscode.workspace.openTextDocument(vscode.Uri.parse(commitDocumentUri(hash as string, folderUri)));
+  await vscode.window.showTextDocument(doc, { preview: true, viewColumn: vscode.ViewColumn.Beside });
+}
+
+async function findSuspects(source: 'editor' | 'clipboard') {
+  const editor = vscode.window.activeTextEditor;
+  const selection = editor && !editor.selection.isEmpty ? editor.selection : undefined;
+  const argument = suspectsArgument({
+    uri: editor?.document.uri.toString(),
+    selection: selection && { start: selection.start, end: selection.end },
+    clipboard: source === 'clipboard' || !editor ? await vscode.env.clipboard.readText() : undefined,
+  }, source);
+  if (!argument) {
+    void vscode.window.showInformationMessage('RCA: select a stack trace, or copy one to the clipboard');
+    return;
+  }
+  const result = await execute<{ suspects: SuspectRow[]; root: string }>('rca.suspects', [argument]);
+  if (!result) return;
+  last = result;
+  if (result.suspects.length === 0) {
+    void vscode.window.showInformationMessage('RCA: no suspects');
+    return;
+  }
+  const picked = await vscode.window.showQuickPick(quickPickItems(result.suspects), {
+    title: `RCA: ${result.suspects.length} suspects`, matchOnDescription: true, matchOnDetail: true,
+  });
+  if (picked) await showCommit(picked.commit, vscode.Uri.file(result.root).toString());
+}
+
+export async function activate(context: vscode.ExtensionContext) {
+  const settings = readSettings();
+  const [command, ...args] = settings.serverCommand;
+  const server: ServerOptions = { command, args };
+  const options: LanguageClientOptions = {
+    documentSelector: [{ scheme: 'file' }],
+    initializationOptions: serverOptions(settings),
+    synchronize: { configurationSection: 'rca' },
+    middleware: {
+      // code lenses run the server's rca.showCommit: show the commit rather than only fetch it
+      executeCommand: async (cmd, cmdArgs, next) => {
+        if (cmd === 'rca.showCommit') return showCommit(cmdArgs[0]);
+        return next(cmd, cmdArgs);
+      },
+      workspace: {
+        configuration: async (params, token, next) => {
+          const result = await next(params, token);
+          return Array.isArray(result) ? result.map((item, i) =>
+            params.items[i].section === 'rca' ? serverOptions(readSettings()) : item) : result;
+        },
+      },
+    },
+  };
+  client = new LanguageClient('rca', 'RCA', server, options);
+
+  const provider: vscode.TextDocumentContentProvider = {
+    async provideTextDocumentContent(uri) {
+      const { hash, folderUri } = parseCommitDocumentUri(uri);
+      const shownCommit = await execute<{ text: string }>('rca.showCommit', [hash, folderUri]);
+      return shownCommit?.text ?? `commit ${hash}: not available (see the RCA messages)`;
+    },
+  };
+  context.subscriptions.push(
+    vscode.workspace.registerTextDocumentContentProvider(COMMIT_SCHEME, provider),
+    vscode.commands.registerCommand('rca.findSuspects', () => findSuspects('editor')),
+    vscode.commands.registerCommand('rca.findSuspectsInClipboard', () => findSuspects('clipboard')),
+    vscode.commands.registerCommand('rca.indexRepository', async () => {
+      const uri = vscode.window.activeTextEditor?.document.uri.toString();
+      await execute('rca.index', [uri ? { uri } : {}]);
+    }),
+    vscode.commands.registerCommand('rca.showSuspectCommit', (hash?: string) => showCommit(hash)),
+    vscode.workspace.onDidChangeConfiguration((e) => {
+      if (e.affectsConfiguration('rca.server.command')) {
+        void vscode.window.showInformationMessage('RCA: reload the window to restart the server with the new command');
+      } else if (e.affectsConfiguration('rca')) {
+        readSettings();
+      }
+    }),
+  );
+  await client.start();
+}
+
+export async function deactivate() {
+  await client?.stop();
+}

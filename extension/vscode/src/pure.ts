@@ -1,0 +1,115 @@
+// The parts of the extension that do not need VS Code: settings, arguments, labels.
+// Unit-tested under plain Node (test/pure.test.ts).
+
+export interface Settings {
+  serverCommand: string[];
+  top: number;
+  ranker: 'none' | 'llm';
+  device: 'cpu' | 'cuda';
+}
+
+export const DEFAULTS: Settings = { serverCommand: ['rca', 'serve'], top: 20, ranker: 'none', device: 'cpu' };
+
+/** Settings read from `rca.*`, with each invalid value replaced by its default and named once. */
+export function validateSettings(raw: Record<string, unknown>): { settings: Settings; problems: string[] } {
+  const problems: string[] = [];
+  const settings: Settings = { ...DEFAULTS, serverCommand: [...DEFAULTS.serverCommand] };
+  const command = raw['server.command'];
+  if (command !== undefined) {
+    if (Array.isArray(command) && command.length > 0 && command.every((p) => typeof p === 'string' && p !== '')) {
+      settings.serverCommand = command as string[];
+    } else if (typeof command === 'string' && command.trim() !== '') {
+      settings.serverCommand = command.trim().split(/\s+/);
+    } else {
+      problems.push(`rca.server.command: ${JSON.stringify(command)} is not a command; using "rca serve"`);
+    }
+  }
+  const top = raw['top'];
+  if (top !== undefined) {
+    if (typeof top === 'number' && Number.isInteger(top) && top >= 0 && top <= 1000) {
+      settings.top = top;
+    } else {
+      problems.push(`rca.top: ${JSON.stringify(top)} is not an integer from 0 to 1000; using ${DEFAULTS.top}`);
+    }
+  }
+  const ranker = raw['ranker'];
+  if (ranker !== undefined) {
+    if (ranker === 'none' || ranker === 'llm') settings.ranker = ranker;
+    else problems.push(`rca.ranker: ${JSON.stringify(ranker)} is not "none" or "llm"; using "none"`);
+  }
+  const device = raw['device'];
+  if (device !== undefined) {
+    if (device === 'cpu' || device === 'cuda') settings.device = device;
+    else problems.push(`rca.device: ${JSON.stringify(device)} is not "cpu" or "cuda"; using "cpu"`);
+  }
+  return { settings, problems };
+}
+
+/** What the server receives as initializationOptions / the `rca` configuration section. */
+export function serverOptions(settings: Settings): Record<string, unknown> {
+  return { top: settings.top, ranker: settings.ranker, device: settings.device };
+}
+
+export interface Position { line: number; character: number }
+export interface Range { start: Position; end: Position }
+
+export interface EditorState {
+  uri?: string; // the active document, if any
+  selection?: Range; // the selection, if not empty
+  clipboard?: string;
+}
+
+/** The argument of `rca.suspects`: the selection, else the whole document, else the clipboard. */
+export function suspectsArgument(state: EditorState, source: 'editor' | 'clipboard' = 'editor'): Record<string, unknown> | undefined {
+  if (source === 'clipboard' || !state.uri) {
+    const text = state.clipboard ?? '';
+    if (text.trim() === '') return undefined;
+    return state.uri ? { text, uri: state.uri } : { text };
+  }
+  const sel = state.selection;
+  if (sel && (sel.start.line !== sel.end.line || sel.start.character !== sel.end.character)) {
+    return { uri: state.uri, range: sel };
+  }
+  return { uri: state.uri };
+}
+
+export interface SuspectRow {
+  commit: string;
+  rank: number;
+  score: number;
+  summary: string;
+  author: string;
+  date: string;
+  title?: string;
+  ago?: string;
+  evidence: { kind: string; text: string }[];
+}
+
+export interface PickItem { label: string; description: string; detail: string; commit: string }
+
+/** One quick-pick item per suspect: "#1 a1b2c3d Summary", "Alice, 3 days ago · score 2.40", evidence. */
+export function quickPickItems(rows: SuspectRow[]): PickItem[] {
+  return rows.map((s) => ({
+    label: `#${s.rank} ${s.commit.slice(0, 7)} ${s.summary}`,
+    description: `${s.author}, ${s.ago ?? s.date.slice(0, 10)} · score ${s.score.toFixed(2)}`,
+    detail: s.evidence.length ? s.evidence.slice(0, 3).map((e) => e.text).join('; ') : 'no direct evidence (recency, words)',
+    commit: s.commit,
+  }));
+}
+
+export const COMMIT_SCHEME = 'rca-commit';
+
+export function isCommitHash(value: unknown): value is string {
+  return typeof value === 'string' && /^[0-9a-fA-F]{4,64}$/.test(value);
+}
+
+/** The read-only virtual document of a commit: rca-commit:/<hash>.diff?<folder uri> */
+export function commitDocumentUri(hash: string, folderUri?: string): string {
+  if (!isCommitHash(hash)) throw new Error(`not a commit hash: ${hash}`);
+  return `${COMMIT_SCHEME}:/${hash}.diff` + (folderUri ? `?${encodeURIComponent(folderUri)}` : '');
+}
+
+export function parseCommitDocumentUri(uri: { path: string; query: string }): { hash: string; folderUri?: string } {
+  const hash = uri.path.replace(/^\//, '').replace(/\.diff$/, '');
+  return { hash, folderUri: uri.query ? decodeURIComponent(uri.query) : undefined };
+}

@@ -1,0 +1,51 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  DEFAULTS, commitDocumentUri, parseCommitDocumentUri, quickPickItems, serverOptions, suspectsArgument, validateSettings,
+} from '../src/pure';
+
+test('valid settings pass through', () => {
+  const { settings, problems } = validateSettings({ 'server.command': ['/opt/rca', 'serve'], top: 5, ranker: 'llm', device: 'cuda' });
+  assert.deepEqual(problems, []);
+  assert.deepEqual(settings, { serverCommand: ['/opt/rca', 'serve'], top: 5, ranker: 'llm', device: 'cuda' });
+  assert.deepEqual(serverOptions(settings), { top: 5, ranker: 'llm', device: 'cuda' });
+});
+
+test('invalid settings are replaced by defaults, each named', () => {
+  const { settings, problems } = validateSettings({ 'server.command': [], top: -1, ranker: 'gpt', device: 'tpu' });
+  assert.deepEqual(settings, DEFAULTS);
+  assert.equal(problems.length, 4);
+  assert.match(problems[1], /rca.top: -1 is not an integer/);
+  assert.match(problems[3], /rca.device: "tpu"/);
+  assert.deepEqual(validateSettings({ 'server.command': 'python -m rca_lsp serve' }).settings.serverCommand,
+    ['python', '-m', 'rca_lsp', 'serve']);
+});
+
+test('arguments: selection, else document, else clipboard', () => {
+  const sel = { start: { line: 2, character: 0 }, end: { line: 9, character: 0 } };
+  assert.deepEqual(suspectsArgument({ uri: 'file:///r/log.txt', selection: sel }), { uri: 'file:///r/log.txt', range: sel });
+  const empty = { start: { line: 2, character: 4 }, end: { line: 2, character: 4 } };
+  assert.deepEqual(suspectsArgument({ uri: 'file:///r/log.txt', selection: empty }), { uri: 'file:///r/log.txt' });
+  assert.deepEqual(suspectsArgument({ clipboard: 'Traceback ...' }), { text: 'Traceback ...' });
+  assert.deepEqual(suspectsArgument({ uri: 'file:///r/a.py', clipboard: 'x' }, 'clipboard'), { text: 'x', uri: 'file:///r/a.py' });
+  assert.equal(suspectsArgument({ clipboard: '  ' }), undefined);
+});
+
+test('quick-pick items', () => {
+  const [item] = quickPickItems([{
+    commit: 'e699f95669c77573ea29fa29aff98f2dae2e97cc', rank: 1, score: 2.4021, summary: 'Simplify parse',
+    author: 'Carol', date: '2020-09-13T15:26:40Z', ago: '3 days ago',
+    evidence: [{ kind: 'frame-line', text: 'changed Calc.parse, frame 3 of the trace, at line 5' }],
+  }]);
+  assert.equal(item.label, '#1 e699f95 Simplify parse');
+  assert.equal(item.description, 'Carol, 3 days ago · score 2.40');
+  assert.equal(item.detail, 'changed Calc.parse, frame 3 of the trace, at line 5');
+  assert.equal(item.commit.length, 40);
+});
+
+test('commit documents', () => {
+  const uri = commitDocumentUri('e699f95669', 'file:///r');
+  assert.equal(uri, 'rca-commit:/e699f95669.diff?file%3A%2F%2F%2Fr');
+  assert.deepEqual(parseCommitDocumentUri({ path: '/e699f95669.diff', query: 'file%3A%2F%2F%2Fr' }), { hash: 'e699f95669', folderUri: 'file:///r' });
+  assert.throws(() => commitDocumentUri('--output=/tmp/x'));
+});

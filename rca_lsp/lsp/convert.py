@@ -1,0 +1,117 @@
+"""The one place core types become LSP types (and the JSON the clients' commands receive).
+
+Pure functions of their arguments: no server, no I/O. Lines are 1-based in the core and
+0-based in LSP; the conversion happens here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from lsprotocol import types as lsp
+from pygls.uris import from_fs_path
+
+from rca_lsp.lsp.findings import Findings, Marker, TraceLine
+from rca_lsp.render import iso_date, suspect_dict
+from rca_lsp.types import Suspect
+
+SOURCE = "rca"
+SHOW_COMMIT = "rca.showCommit"
+
+
+def path_uri(root: str, path: str) -> str:
+    return from_fs_path(str(Path(root) / path)) or Path(root, path).as_uri()
+
+
+def ago(seconds: int, now: float | None = None) -> str:
+    delta = max(0, int((time.time() if now is None else now) - seconds))
+    for unit, size in (("year", 365 * 86400), ("month", 30 * 86400), ("week", 7 * 86400), ("day", 86400),
+                       ("hour", 3600), ("minute", 60)):
+        if delta >= size:
+            n = delta // size
+            return f"{n} {unit}{'s' if n > 1 else ''} ago"
+    return "just now"
+
+
+def title(s: Suspect, now: float | None = None) -> str:
+    """suspect #1 a1b2c3d 'Refactor number parsing' (alice, 3 days ago)"""
+    c = s.commit
+    summary = c.summary if len(c.summary) <= 72 else c.summary[:71] + "…"
+    return f"suspect #{s.rank} {c.hash[:7]} '{summary}' ({c.author}, {ago(c.author_date, now)})"
+
+
+def _line_range(line: int) -> lsp.Range:
+    return lsp.Range(lsp.Position(line - 1, 0), lsp.Position(line, 0))
+
+
+def lsp_code_lens(marker: Marker, now: float | None = None) -> lsp.CodeLens | None:
+    if marker.suspect is None:
+        return None
+    text = title(marker.suspect, now) + ("" if marker.direct else " — no evidence on this line")
+    return lsp.CodeLens(range=lsp.Range(lsp.Position(marker.line - 1, 0), lsp.Position(marker.line - 1, 0)),
+                        command=lsp.Command(title=text, command=SHOW_COMMIT, arguments=[marker.suspect.commit.hash]))
+
+
+def lsp_diagnostic(marker: Marker, now: float | None = None) -> lsp.Diagnostic | None:
+    if marker.suspect is None:
+        return None
+    frames = ", ".join(str(f.index + 1) for f in marker.frames)
+    message = title(marker.suspect, now)
+    if not marker.direct:
+        message += " — no evidence on this line"
+    return lsp.Diagnostic(range=_line_range(marker.line), message=f"{message} [frame {frames} of the trace]",
+                          severity=lsp.DiagnosticSeverity.Information, source=SOURCE,
+                          code=marker.suspect.commit.hash[:10], data={"commit": marker.suspect.commit.hash})
+
+
+def lsp_hover(marker: Marker, now: float | None = None) -> lsp.Hover:
+    lines = [f"**rca**: frame {', '.join(str(f.index + 1) for f in marker.frames)} of the trace "
+             f"(`{marker.frames[0].raw}`)", ""]
+    shown = marker.touching[:5] or ((marker.suspect,) if marker.suspect else ())
+    if not marker.touching:
+        lines += ["No suspect has evidence on this line; the overall best:", ""]
+    for s in shown:
+        lines.append(f"- **{title(s, now)}** — score {s.score:.3f}, {iso_date(s.commit.author_date)[:10]}")
+        for e in s.evidence:
+            if e.path in (None, marker.path):
+                lines.append(f"  - {e.text}")
+    return lsp.Hover(contents=lsp.MarkupContent(lsp.MarkupKind.Markdown, "\n".join(lines)),
+                     range=_line_range(marker.line))
+
+
+def lsp_document_link(root: str, where: TraceLine) -> lsp.DocumentLink:
+    frame = where.frame
+    target = f"{path_uri(root, frame.path or '')}#L{frame.line}"
+    return lsp.DocumentLink(range=lsp.Range(lsp.Position(where.line, where.start), lsp.Position(where.line, where.end)),
+                            target=target, tooltip=f"{frame.path}:{frame.line}")
+
+
+def suspect_location(findings: Findings, s: Suspect) -> dict | None:
+    """Where a suspect points in the work tree: its strongest evidence with a path, else frame 1's file."""
+    for e in s.evidence:
+        if e.path:
+            line = e.line or next((m.line for m in findings.markers_in(e.path)), 1)
+            return {"uri": path_uri(findings.root, e.path), "path": e.path, "line": line}
+    for frame in findings.frames():
+        if frame.path and not frame.external:
+            return {"uri": path_uri(findings.root, frame.path), "path": frame.path, "line": frame.line or 1}
+    return None
+
+
+def suspects_payload(findings: Findings, now: float | None = None) -> dict:
+    """What `rca.suspects` returns: the JSON contract of `rca suspects --format json`, plus titles,
+    locations and the frames for quick picks and quickfix lists."""
+    result = findings.result
+    suspects = []
+    for s in result.suspects:
+        row = suspect_dict(s)
+        row["title"] = title(s, now)
+        row["short"] = s.commit.hash[:7]
+        row["ago"] = ago(s.commit.author_date, now)
+        row["location"] = suspect_location(findings, s)
+        suspects.append(row)
+    frames = [{"uri": path_uri(findings.root, f.path), "path": f.path, "line": f.line, "frame": f.index + 1,
+               "text": f.raw} for f in findings.frames() if f.path and f.line and not f.external]
+    return {"root": findings.root, "suspects": suspects, "candidates": result.candidates, "frames": frames,
+            "timings": {k: round(v, 4) for k, v in result.timings.items()}, "warnings": list(result.warnings)}

@@ -1,0 +1,43 @@
+"""`python -m rca_lsp.lsp.indexer ROOT`: the server's indexing, in a process of its own.
+
+Ingest forks a pool of parser workers, which a threaded server must not do, and an index run
+holds memory the idle server should not keep. Here it runs single-threaded, reporting one JSON
+line per batch on stdout (`{"done": n, "total": m}`) and a last `{"message": ...}` or
+`{"error": ...}`. The server cancels it by killing its process group: ingest commits whole
+batches, so the index stays consistent and the next run carries on.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from rca_lsp.errors import RcaError
+
+
+def _emit(**fields) -> None:
+    sys.stdout.write(json.dumps(fields) + "\n")
+    sys.stdout.flush()
+
+
+def main(argv: list[str]) -> int:
+    from rca_lsp.index import Index, update
+    from rca_lsp.vcs import open_repo
+
+    try:
+        repo = open_repo(argv[0])
+        with Index.open(repo.meta_dir) as index:
+            report = update(repo, index, progress=lambda done, total: _emit(done=done, total=total))
+    except RcaError as exc:
+        _emit(error=str(exc))
+        return exc.exit_code
+    if report.head is None:
+        _emit(message="the repository has no commits yet; nothing to index")
+    else:
+        _emit(message=f"indexed {report.added} new commit(s), removed {report.removed}; "
+                      f"{report.reachable} reachable from HEAD in {report.seconds:.2f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,89 @@
+"""The server's settings: one tree of keyword-only dataclasses with defaults.
+
+They come from the client's `initializationOptions` and from `workspace/didChangeConfiguration`
+(the `rca` section). Keys are camelCase as editors write them:
+
+    {"top": 20, "ranker": "none" | "llm", "rerankTop": 20, "device": "cpu" | "cuda",
+     "since": null, "updateIndex": true, "diagnostics": true, "codeLens": true}
+
+A value that is not valid is replaced by its default, and a message says so (the server shows
+each such message once); unknown keys are reported the same way and ignored. Client-side keys
+(`server`, `trace`) are accepted silently.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, fields, replace
+from typing import Any
+
+RANKERS = ("none", "llm")
+DEVICES = ("cpu", "cuda")
+CLIENT_KEYS = {"server", "trace", "serverCommand", "command"}
+_REV = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/@^~{}-]{0,199}$")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Options:
+    top: int = 20
+    ranker: str = "none"
+    rerank_top: int = 20
+    device: str = "cpu"  # passed through to the ranker; it picks CUDA itself when onnxruntime-gpu has it
+    since: str | None = None
+    update_index: bool = True  # bring a stale index up to HEAD before ranking, as `rca suspects` does
+    diagnostics: bool = True
+    code_lens: bool = True
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+def _check(name: str, value: Any) -> str | None:
+    """Why `value` is not valid for `name`, or None."""
+    if name in ("top", "rerank_top"):
+        low = 0 if name == "top" else 2
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= 1000:
+            return f"an integer from {low} to 1000"
+        if name == "rerank_top" and value > 20:
+            return "an integer from 2 to 20"
+    elif name == "ranker" and value not in RANKERS:
+        return " or ".join(repr(r) for r in RANKERS)
+    elif name == "device" and value not in DEVICES:
+        return " or ".join(repr(d) for d in DEVICES)
+    elif name == "since" and value is not None and (not isinstance(value, str) or not _REV.match(value)):
+        return "a revision (hash, branch or tag) or null"
+    elif name in ("update_index", "diagnostics", "code_lens") and not isinstance(value, bool):
+        return "true or false"
+    return None
+
+
+def parse_options(raw: Any, base: Options | None = None) -> tuple[Options, list[str]]:
+    """Options from a client's JSON value, and one message per value replaced by its default."""
+    base = base or Options()
+    if raw is None:
+        return base, []
+    if isinstance(raw, dict) and isinstance(raw.get("rca"), dict):
+        raw = raw["rca"]
+    if not isinstance(raw, dict):
+        return base, [f"rca settings must be an object, got {type(raw).__name__}; using the defaults"]
+    known = {_camel(f.name): f.name for f in fields(Options)} | {f.name: f.name for f in fields(Options)}
+    defaults = Options()
+    changes: dict[str, Any] = {}
+    problems: list[str] = []
+    for key, value in raw.items():
+        name = known.get(key)
+        if name is None:
+            if key not in CLIENT_KEYS:
+                problems.append(f"unknown rca setting {key!r} ignored")
+            continue
+        why = _check(name, value)
+        if why:
+            default = getattr(defaults, name)
+            problems.append(f"rca setting {_camel(name)}: {value!r} is not valid (expected {why}); "
+                            f"using the default {default!r}")
+            changes[name] = default
+        else:
+            changes[name] = value
+    return replace(base, **changes), problems

@@ -1,0 +1,335 @@
+"""The rca language server (pygls 2): thin handlers over the core, conversions in `convert`.
+
+Commands (workspace/executeCommand), each answering a JSON object, `{"error": ...}` on failure:
+
+    rca.suspects  {"text": "..."} | {"uri": "file:///...", "range": {...}}  -> suspects payload
+    rca.index     {"uri": ...}?                                             -> {"message": ...}
+    rca.showCommit "<hex hash>"                                             -> {"commit", "text"}
+
+The latest suspects of each repository drive code lenses, diagnostics and hovers on the frame
+lines of the source files, and document links on the frames of trace documents.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+from lsprotocol import types as lsp
+from pygls.lsp.server import LanguageServer
+from pygls.protocol import LanguageServerProtocol
+from pygls.uris import to_fs_path
+
+from rca_lsp import __version__
+from rca_lsp.errors import RcaError, RepositoryError, TraceError
+from rca_lsp.lsp import convert, work
+from rca_lsp.lsp.findings import Findings, Marker, locate_frames
+from rca_lsp.lsp.jobs import Cancelled, Jobs, Progress
+from rca_lsp.lsp.options import Options, parse_options
+
+log = logging.getLogger(__name__)
+
+INDEX_NOW = "Index now"
+LOG_SUFFIXES = {".trace", ".log", ".txt", ".out", ".err"}
+LOG_LANGUAGES = {"plaintext", "text", "log", "", None}
+MAX_LINK_BYTES = 4 * 1024 * 1024
+
+
+class RcaProtocol(LanguageServerProtocol):
+    def _handle_cancel_notification(self, msg_id):  # also stop the worker, not only the reply
+        self._server.jobs.cancel_request(msg_id)
+        super()._handle_cancel_notification(msg_id)
+
+
+class RcaServer(LanguageServer):
+    def __init__(self) -> None:
+        super().__init__("rca", __version__, protocol_cls=RcaProtocol,
+                         text_document_sync_kind=lsp.TextDocumentSyncKind.Incremental)
+        self.options = Options()
+        self.jobs = Jobs()
+        self.ranker = work.Ranker()
+        self.findings: dict[str, Findings] = {}  # repository root -> latest suspects
+        self.published: dict[str, set[str]] = {}  # repository root -> URIs with our diagnostics
+        self._repos: dict[str, Any] = {}
+        self._shown: set[str] = set()
+        self._offered: set[str] = set()
+        self._pending: list[str] = []  # problems in initializationOptions, shown once initialized
+
+    # -- messages and settings --------------------------------------------------------------
+    def show(self, message: str, kind: lsp.MessageType = lsp.MessageType.Info, once: bool = False) -> None:
+        if once:
+            if message in self._shown:
+                return
+            self._shown.add(message)
+        (log.warning if kind <= lsp.MessageType.Warning else log.info)("%s", message)
+        self.window_show_message(lsp.ShowMessageParams(type=kind, message=message))
+
+    def apply_settings(self, raw: Any) -> None:
+        self.options, problems = parse_options(raw, self.options)
+        for problem in problems:
+            self.show(problem, lsp.MessageType.Warning, once=True)
+
+    # -- where things are ---------------------------------------------------------------------
+    def roots(self) -> list[str]:
+        folders = [to_fs_path(f.uri) for f in self.workspace.folders.values()]
+        if not folders and self.workspace.root_path:
+            folders = [self.workspace.root_path]
+        return [f for f in folders if f]
+
+    def repo_for(self, uri: str | None = None):
+        """The repository of a document (its workspace folder, else its own folder), else of the
+        first workspace folder that is one."""
+        from rca_lsp.vcs import open_repo
+
+        path = to_fs_path(uri) if uri and uri.startswith("file:") else None
+        roots = self.roots()
+        candidates = []
+        if path:
+            inside = [r for r in roots if Path(path).resolve().is_relative_to(Path(r).resolve())]
+            candidates = sorted(inside, key=len, reverse=True) + [str(Path(path).parent)]
+        candidates += roots
+        for candidate in candidates:
+            if candidate not in self._repos:
+                try:
+                    self._repos[candidate] = open_repo(candidate)
+                except RepositoryError as exc:
+                    log.info("%s: %s", candidate, exc)
+                    self._repos[candidate] = None
+            if self._repos[candidate] is not None:
+                return self._repos[candidate]
+        where = ", ".join(candidates) or "no workspace folder is open"
+        raise RepositoryError(f"no git repository found ({where})",
+                              hint="open a folder inside a git work tree")
+
+    def marker_at(self, uri: str, line: int | None = None) -> list[Marker]:
+        path = to_fs_path(uri)
+        if not path:
+            return []
+        full = Path(path).resolve()
+        for root, findings in self.findings.items():
+            if full.is_relative_to(Path(root).resolve()):
+                rel = full.relative_to(Path(root).resolve()).as_posix()
+                markers = findings.markers_in(rel)
+                return [m for m in markers if line is None or m.line == line]
+        return []
+
+    # -- results ------------------------------------------------------------------------------
+    def publish(self, findings: Findings) -> None:
+        now = time.time()
+        uris: dict[str, list[lsp.Diagnostic]] = {}
+        if self.options.diagnostics:
+            for path in findings.markers:
+                diagnostics = [d for m in findings.markers_in(path) if (d := convert.lsp_diagnostic(m, now))]
+                uris[convert.path_uri(findings.root, path)] = diagnostics
+        for uri in self.published.get(findings.root, set()) - set(uris):
+            uris[uri] = []
+        for uri, diagnostics in uris.items():
+            self.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics))
+        self.published[findings.root] = {u for u, d in uris.items() if d}
+        workspace = self.client_capabilities.workspace
+        if workspace and workspace.code_lens and workspace.code_lens.refresh_support:
+            self.workspace_code_lens_refresh(None)
+
+    async def offer_index(self, repo) -> bool:
+        try:
+            choice = await self.window_show_message_request_async(lsp.ShowMessageRequestParams(
+                type=lsp.MessageType.Info, actions=[lsp.MessageActionItem(INDEX_NOW), lsp.MessageActionItem("Not now")],
+                message=f"rca has no index of {repo.root} yet. Index it now? (once; later runs only add new commits)"))
+        except Exception as exc:  # a client without showMessageRequest: treat as "not now"
+            log.info("showMessageRequest failed: %s", exc)
+            return False
+        return choice is not None and choice.title == INDEX_NOW
+
+    async def run_index(self, repo) -> dict:
+        job = self.jobs.start(self.protocol.msg_id, "indexing")
+        try:
+            async with Progress(self, job, f"rca: indexing {Path(repo.root).name}") as progress:
+                message = await asyncio.to_thread(work.run_index, repo, job, progress.report)
+            self.show(f"rca: {message}")
+            return {"message": message, "root": repo.root}
+        finally:
+            self.jobs.finish(job)
+
+    async def find(self, request: dict) -> dict:
+        job = self.jobs.start(self.protocol.msg_id, "finding suspects")
+        try:
+            uri = request.get("uri")
+            repo = self.repo_for(uri)
+            text, offset = await asyncio.to_thread(self.request_text, request)
+            state = await asyncio.to_thread(work.index_state, repo)
+            if state == "missing" and not await self.offer_index(repo):
+                raise RcaError(f"no index of {repo.root} yet", hint="run “RCA: Index repository” (or `rca index`)")
+            update_first = state == "missing" or (state == "stale" and self.options.update_index)
+            async with Progress(self, job, "rca: finding suspects") as progress:
+                result = await asyncio.to_thread(work.run_suspects, repo, text, self.options, job,
+                                                 progress.report, update_first)
+                if self.options.ranker == "llm":
+                    progress.report("re-ranking with the model", None)
+                    result = await asyncio.to_thread(work.rerank, self.ranker, repo, text, result, self.options, job)
+            findings = Findings(repo.root, result, text, uri, offset)
+            self.findings[repo.root] = findings
+            self.publish(findings)
+            for warning in result.warnings:
+                self.show(f"rca: {warning}", lsp.MessageType.Warning)
+            return convert.suspects_payload(findings)
+        finally:
+            self.jobs.finish(job)
+
+    def request_text(self, request: dict) -> tuple[str, int]:
+        """The trace text of a request, and the document line it starts at."""
+        if isinstance(request.get("text"), str):
+            return request["text"], 0
+        uri = request.get("uri")
+        if not isinstance(uri, str):
+            raise TraceError("pass the trace as text, or the uri (and range) of a document holding it")
+        doc = self.workspace.text_documents.get(uri)
+        if doc is not None:
+            text = doc.source
+        else:
+            text = work.read_trace_file(to_fs_path(uri) or "", self.roots() or [self.repo_for(uri).root])
+        span = request.get("range")
+        if not isinstance(span, dict):
+            return text, 0
+        try:
+            start, end = span["start"], span["end"]
+            lines = text.splitlines(keepends=True)
+            first, last = int(start["line"]), int(end["line"])
+            if last > first and int(end.get("character", 0)) == 0:
+                last -= 1  # a selection ending at column 0 does not include that line
+            return "".join(lines[first:last + 1]), first
+        except (KeyError, TypeError, ValueError) as exc:
+            raise TraceError(f"invalid range {span!r}") from exc
+
+    def trace_links(self, uri: str) -> list[lsp.DocumentLink]:
+        from rca_lsp.traces import parse, resolve
+
+        doc = self.workspace.text_documents.get(uri)
+        ours = any(f.trace_uri == uri for f in self.findings.values())
+        if doc is None or len(doc.source) > MAX_LINK_BYTES:
+            return []
+        if not ours and doc.language_id not in LOG_LANGUAGES and Path(doc.path).suffix not in LOG_SUFFIXES:
+            return []
+        try:
+            repo = self.repo_for(uri)
+            traces = resolve(parse(doc.source), sorted(set(repo.tracked_files()) | set(repo.untracked_files())))
+        except RcaError:
+            return []
+        frames = [f for t in traces for f in t.all_frames() if f.path and not f.external]
+        return [convert.lsp_document_link(repo.root, where) for where in locate_frames(doc.source, frames)]
+
+
+server = RcaServer()
+
+
+def _request(args: tuple) -> dict:
+    if len(args) == 1 and isinstance(args[0], str):
+        return {"text": args[0]}
+    if len(args) >= 1 and isinstance(args[0], dict):
+        return args[0]
+    return {}
+
+
+async def _answer(ls: RcaServer, title: str, work_coro) -> dict:
+    """Runs a command; failures and cancels become one clear message and an `error` answer."""
+    try:
+        return await work_coro
+    except Cancelled:
+        ls.show(f"rca: {title} cancelled")
+        return {"error": f"{title} cancelled", "cancelled": True}
+    except RcaError as exc:
+        ls.show(f"rca: {exc}", lsp.MessageType.Error)
+        return {"error": str(exc)}
+    except Exception as exc:  # the server stays up whatever the core does
+        log.exception("%s failed", title)
+        ls.show(f"rca: internal error while {title}: {type(exc).__name__}: {exc}", lsp.MessageType.Error)
+        return {"error": f"internal error: {exc}"}
+
+
+@server.feature(lsp.INITIALIZE)
+def initialize(ls: RcaServer, params: lsp.InitializeParams) -> None:
+    ls.options, ls._pending = parse_options(params.initialization_options)
+
+
+@server.feature(lsp.INITIALIZED)
+async def initialized(ls: RcaServer, params: lsp.InitializedParams) -> None:
+    for problem in ls._pending:
+        ls.show(problem, lsp.MessageType.Warning, once=True)
+    workspace = ls.client_capabilities.workspace
+    if workspace and workspace.configuration:
+        try:
+            config = await ls.workspace_configuration_async(
+                lsp.ConfigurationParams(items=[lsp.ConfigurationItem(section="rca")]))
+            if config and isinstance(config[0], dict) and config[0]:
+                ls.apply_settings(config[0])
+        except Exception as exc:
+            log.info("workspace/configuration failed: %s", exc)
+    await _offer_missing_indexes(ls)
+
+
+async def _offer_missing_indexes(ls: RcaServer) -> None:
+    for root in ls.roots():
+        try:
+            repo = ls.repo_for(Path(root).as_uri())
+            if repo.root in ls._offered or await asyncio.to_thread(work.index_state, repo) != "missing":
+                continue
+        except RcaError:
+            continue
+        ls._offered.add(repo.root)
+        if repo.head() is not None and await ls.offer_index(repo):
+            await _answer(ls, "indexing", ls.run_index(repo))
+
+
+@server.feature(lsp.WORKSPACE_DID_CHANGE_CONFIGURATION)
+def did_change_configuration(ls: RcaServer, params: lsp.DidChangeConfigurationParams) -> None:
+    if isinstance(params.settings, dict) and params.settings:
+        ls.apply_settings(params.settings)
+
+
+@server.feature(lsp.SHUTDOWN)
+def shutdown(ls: RcaServer, *args) -> None:
+    ls.jobs.cancel_all()
+
+
+@server.command("rca.suspects")
+async def suspects_command(ls: RcaServer, *args) -> dict:
+    return await _answer(ls, "finding suspects", ls.find(_request(args)))
+
+
+@server.command("rca.index")
+async def index_command(ls: RcaServer, *args) -> dict:
+    async def run() -> dict:
+        return await ls.run_index(ls.repo_for(_request(args).get("uri")))
+    return await _answer(ls, "indexing", run())
+
+
+@server.command("rca.showCommit")
+async def show_commit_command(ls: RcaServer, *args) -> dict:
+    async def run() -> dict:
+        rev = args[0] if args and isinstance(args[0], str) else _request(args).get("commit")
+        uri = args[1] if len(args) > 1 and isinstance(args[1], str) else _request(args).get("uri")
+        repo = ls.repo_for(uri)
+        text = await asyncio.to_thread(work.show_commit, repo, rev)
+        return {"commit": text.split("\n", 1)[0].removeprefix("commit ").strip(), "text": text}
+    return await _answer(ls, "showing the commit", run())
+
+
+@server.feature(lsp.TEXT_DOCUMENT_CODE_LENS)
+def code_lens(ls: RcaServer, params: lsp.CodeLensParams) -> list[lsp.CodeLens]:
+    if not ls.options.code_lens:
+        return []
+    now = time.time()
+    return [lens for m in ls.marker_at(params.text_document.uri) if (lens := convert.lsp_code_lens(m, now))]
+
+
+@server.feature(lsp.TEXT_DOCUMENT_HOVER)
+def hover(ls: RcaServer, params: lsp.HoverParams) -> lsp.Hover | None:
+    markers = ls.marker_at(params.text_document.uri, params.position.line + 1)
+    return convert.lsp_hover(markers[0]) if markers else None
+
+
+@server.feature(lsp.TEXT_DOCUMENT_DOCUMENT_LINK, lsp.DocumentLinkOptions(resolve_provider=False))
+async def document_link(ls: RcaServer, params: lsp.DocumentLinkParams) -> list[lsp.DocumentLink]:
+    return await asyncio.to_thread(ls.trace_links, params.text_document.uri)

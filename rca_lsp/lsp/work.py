@@ -1,0 +1,168 @@
+"""The slow, blocking work the server runs in worker threads: index, rank, show a commit.
+
+Plain functions over the core; each checks its `Job` between steps so a cancel stops it at the
+next safe point (ingest commits whole batches, so a cancelled index stays consistent).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import queue
+import re
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+from rca_lsp.errors import IndexError_, RcaError, RepositoryError
+from rca_lsp.lsp.jobs import Job
+from rca_lsp.lsp.options import Options
+
+log = logging.getLogger(__name__)
+
+Report = Callable[[str, "int | None"], None]
+HASH = re.compile(r"^[0-9a-fA-F]{4,64}$")
+MAX_SHOW_BYTES = 2 * 1024 * 1024
+
+
+def index_state(repo) -> str:
+    """missing (never completed), stale (behind HEAD) or current."""
+    from rca_lsp.index import Index
+    from rca_lsp.index.store import index_dir
+
+    if not (index_dir(repo.meta_dir) / "index.db").exists():
+        return "missing"
+    with Index.open(repo.meta_dir) as index:  # migrates an older index, as `rca suspects` does
+        head = index.get_state("head")
+    if head is None:
+        return "missing"
+    return "current" if head == (repo.head() or "") else "stale"
+
+
+def run_index(repo, job: Job, report: Report) -> str:
+    """Index in a child process (see `indexer`), relaying its progress; a cancel kills it."""
+    job.check()
+    report("reading history", None)
+    proc = subprocess.Popen([sys.executable, "-m", "rca_lsp.lsp.indexer", repo.root], stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    lines: queue.Queue[bytes] = queue.Queue()
+    reader = threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout] and None, daemon=True)
+    reader.start()
+    last: dict = {}
+    try:
+        while True:
+            if job.cancelled:
+                _kill(proc)
+                job.check()
+            try:
+                line = lines.get(timeout=0.05)
+            except queue.Empty:
+                if proc.poll() is not None and not reader.is_alive() and lines.empty():
+                    break
+                continue
+            try:
+                last = json.loads(line)
+            except ValueError:
+                continue
+            if "done" in last:
+                report(f"{last['done']}/{last['total']} commits", int(100 * last["done"] / max(last["total"], 1)))
+    finally:
+        if proc.poll() is None:
+            _kill(proc)
+        stderr = proc.stderr.read().decode("utf-8", "replace") if proc.stderr else ""
+        proc.wait()
+    if "error" in last:
+        raise IndexError_(last["error"])
+    if "message" not in last:
+        log.warning("indexer failed: %s", stderr[-2000:])
+        raise IndexError_(f"indexing failed (exit {proc.returncode}): {stderr.strip().splitlines()[-1:] or ''}",
+                          hint="run `rca index -v` in a terminal for details")
+    return last["message"]
+
+
+def _kill(proc: subprocess.Popen) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGKILL)
+
+
+class Ranker:
+    """The optional language-model re-ranker, loaded once and kept (`ranker: "llm"`)."""
+
+    def __init__(self) -> None:
+        self._model = None
+
+    def rerank(self, result, text: str, repo, options: Options):
+        from rca_lsp.ranker import rerank
+
+        if self._model is None:
+            from rca_lsp.ranker.session import LogProbModel
+
+            self._model = LogProbModel()
+        return rerank(result, text, repo, k=options.rerank_top, model=self._model)
+
+
+def run_suspects(repo, text: str, options: Options, job: Job, report: Report, update_first: bool):
+    from rca_lsp.index import Index
+    from rca_lsp.suspects import find_suspects
+
+    if repo.head() is None:
+        raise RepositoryError("the repository has no commits yet: there is nothing to suspect")
+    if update_first:
+        report("bringing the index up to HEAD", None)
+        run_index(repo, job, report)
+    job.check()
+    report("ranking commits", None)
+    wanted = options.top if options.ranker == "none" or options.top <= 0 else max(options.top, options.rerank_top)
+    with Index.open(repo.meta_dir, readonly=True) as index:
+        result = find_suspects(repo, index, text, since=options.since, top=wanted)
+    job.check()
+    return result
+
+
+def rerank(ranker: Ranker, repo, text: str, result, options: Options, job: Job):
+    job.check()
+    try:
+        result = ranker.rerank(result, text, repo, options)
+    except ImportError:
+        result.warnings.append("ranker 'llm' needs the ranker extra (pip install 'rca-lsp[ranker]'); "
+                               "showing retrieval's order")
+    except RcaError as exc:
+        result.warnings.append(f"ranker 'llm' unavailable ({exc}); showing retrieval's order")
+    if options.top > 0:
+        result.suspects = result.suspects[:options.top]
+    return result
+
+
+def show_commit(repo, rev: str) -> str:
+    """`git show --stat -p` of one commit named by its hash; nothing else is accepted."""
+    if not isinstance(rev, str) or not HASH.match(rev):
+        raise RepositoryError(f"not a commit hash: {str(rev)[:80]!r}", hint="pass the hex hash of a suspect")
+    sha = repo.resolve(rev)
+    text = repo.git_text("show", "--stat", "-p", "--no-color", "--format=fuller", "--end-of-options", sha)
+    if len(text) > MAX_SHOW_BYTES:
+        text = text[:MAX_SHOW_BYTES] + "\n… (diff truncated)\n"
+    return text
+
+
+def read_trace_file(path: str, roots: list[str], limit: int = 64 * 1024 * 1024) -> str:
+    """A trace document the client has not opened, read only when it lies inside a workspace root."""
+    full = Path(path).resolve()
+    if not any(full.is_relative_to(Path(r).resolve()) for r in roots):
+        raise RcaError(f"{path} is outside the workspace; open it in the editor or pass its text")
+    if not full.is_file():
+        raise RcaError(f"{path} does not exist or is not a file")
+    with open(full, "rb") as fh:
+        data = fh.read(limit + 1)
+    if len(data) > limit:
+        raise RcaError("the trace is over 64 MB; select the failing part")
+    return data.decode("utf-8", errors="replace")
