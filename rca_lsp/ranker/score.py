@@ -1,0 +1,101 @@
+"""Model scores for candidate commits, from log-probabilities (never from parsing generated text).
+
+Two formulations (compared on the dev split by scripts/bench_ranker.py; see models/README.md):
+- `query_likelihood` (default): log P(failure | change) - log P(failure), one sequence per candidate,
+  batched after a shared prefix whose KV cache is computed once. The commit cannot write the scored text.
+- `label_choice` (Meta's): the failure and up to 20 labelled candidates in one prompt; a candidate's score is
+  the log-probability of its label as the answer; the top 5 go through a second round in reverse order
+  (a small tournament that also halves position bias).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rca_lsp.ranker import prompt
+from rca_lsp.ranker.diffs import DiffHunk
+
+
+@dataclass(frozen=True)
+class Budget:
+    """Token budgets, set so K=20 scores in about 4 s on a 2-core CPU (int8, ~600 tokens/s batched)."""
+
+    failure_tokens: int = 48
+    candidate_tokens: int = 96  # per candidate, formulation (b)
+    choice_tokens: int = 40  # per candidate, formulation (a)
+
+
+def candidate_text(model, message: str, hunks: list[DiffHunk], budget: int) -> str:
+    """The commit's summary and the hunks in the order given, cut to `budget` tokens."""
+    specials = model.special_tokens
+    summary = prompt.sanitise(message, specials).split("\n", 1)[0][:200]
+    parts = [summary]
+    used = len(model.encode(summary)) + 1
+    last_path = None
+    for h in hunks:
+        head = f"--- {h.path}\n" if h.path != last_path else ""
+        piece = prompt.sanitise(head + h.text, specials)
+        if not piece:
+            continue
+        ids = model.encode(piece)
+        if used + len(ids) + 1 > budget:
+            room = budget - used - 1
+            if room > 8:
+                parts.append(model.tokenizer.decode(ids[:room]))
+            break
+        parts.append(piece)
+        used += len(ids) + 1
+        last_path = h.path
+    return "\n".join(parts)
+
+
+def _fit(model, text: str, limit: int) -> list[int]:
+    return model.encode(text)[:limit]
+
+
+def query_likelihood(model, failure: str, candidates: list[str], budget: Budget = Budget()) -> list[float]:
+    """Per candidate, the mean per-token log P(failure | candidate) - log P(failure | no change)."""
+    failure_ids = _fit(model, failure, budget.failure_tokens)
+    if not failure_ids:
+        return [0.0] * len(candidates)
+    head = model.prefix(model.encode(prompt.QL_HEADER))
+    texts = [prompt.QL_NULL, *candidates]
+    seqs, starts = [], []
+    for text in texts:
+        change = model.encode(prompt.ql_change(text))
+        seqs.append(change + failure_ids)
+        starts.append(len(change))
+    rows = model.continuation_logprobs(head, seqs, starts)
+    totals = [sum(row) / len(failure_ids) for row in rows]
+    return [round(t - totals[0], 6) for t in totals[1:]]
+
+
+def _choice_round(model, failure: str, candidates: list[str]) -> list[float]:
+    text = prompt.choice_prompt(failure, candidates)
+    ids = model.encode(text)
+    state = model.prefix(ids)
+    out = []
+    for i in range(len(candidates)):
+        token = model.token_id(prompt.LABELS[i])
+        out.append(float(state.last[token]) if token is not None else -1e9)
+    return out
+
+
+def label_choice(model, failure: str, candidates: list[str], final: int = 5) -> list[float]:
+    """Label log-probabilities; the top `final` are re-asked in reverse order and ranked above the rest."""
+    if len(candidates) > len(prompt.LABELS):
+        raise ValueError(f"at most {len(prompt.LABELS)} candidates per prompt")
+    first = _choice_round(model, failure, candidates)
+    top = sorted(range(len(candidates)), key=lambda i: (-first[i], i))[:final]
+    if len(top) < 2:
+        return [round(v, 6) for v in first]
+    again = list(reversed(top))
+    second = _choice_round(model, failure, [candidates[i] for i in again])
+    floor = min(first) - 1.0
+    out = list(first)
+    for pos, i in enumerate(again):
+        out[i] = (first[i] + second[pos]) / 2.0 - floor + 1000.0  # above every first-round-only score
+    return [round(v, 6) for v in out]
+
+
+FORMULATIONS = {"likelihood": query_likelihood, "choice": label_choice}

@@ -1,0 +1,106 @@
+"""Where built models live, and the manifest that proves a model directory is the one we built.
+
+Layout of `<root>/<name>/` (root: `$RCA_MODEL_DIR`, else `~/.cache/rca-lsp/models`):
+
+    manifest.json          source, versions, model shape, sha256 and size of every file below
+    tokenizer.json         the tokenizer, taken from the GGUF at export time
+    fp32/model.onnx        the exported graph with a KV cache (text-generation-with-past)
+    int8/model.onnx        dynamically quantised MatMuls, for CPU
+    fp16/model.onnx        half precision, for CUDA
+
+Loading hashes the files it is about to use and refuses a mismatch with an error naming the file:
+a wrong or half-written model is never scored with silently. Standard library only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rca_lsp.errors import ModelError
+
+MANIFEST = "manifest.json"
+FORMAT = 1
+DEFAULT_MODEL = "smollm2-135m-instruct"
+VARIANTS = ("fp32", "int8", "fp16")
+BUILD_HINT = "run `rca model build` (needs `pip install 'rca-lsp[export]'`)"
+
+
+def model_root() -> Path:
+    env = os.environ.get("RCA_MODEL_DIR")
+    return Path(env).expanduser() if env else Path.home() / ".cache" / "rca-lsp" / "models"
+
+
+def model_dir(name: str = DEFAULT_MODEL) -> Path:
+    if not name or "/" in name or "\\" in name or name.startswith("."):
+        raise ModelError(f"invalid model name {name!r}")
+    return model_root() / name
+
+
+def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class Manifest:
+    name: str
+    source: dict
+    versions: dict[str, str]
+    shape: dict  # num_layers, num_kv_heads, head_dim, vocab_size, bos_id, eos_id
+    variants: dict[str, list[str]]  # variant -> files it needs (relative paths), tokenizer excluded
+    files: dict[str, dict]  # relative path -> {"sha256": ..., "bytes": ...}
+    licence: str = ""
+    extra: dict = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        return json.dumps({"format": FORMAT, "name": self.name, "licence": self.licence, "source": self.source,
+                           "versions": self.versions, "shape": self.shape, "variants": self.variants,
+                           "files": self.files, "extra": self.extra}, indent=2, sort_keys=True)
+
+    @classmethod
+    def read(cls, directory: Path) -> Manifest:
+        path = directory / MANIFEST
+        if not path.is_file():
+            raise ModelError(f"no model at {directory} (no {MANIFEST})", hint=BUILD_HINT)
+        try:
+            doc = json.loads(path.read_text(encoding="utf-8"))
+            if doc.get("format") != FORMAT:
+                raise ModelError(f"{path} has manifest format {doc.get('format')}, expected {FORMAT}",
+                                 hint="rebuild with `rca model build --force`")
+            return cls(doc["name"], doc["source"], doc["versions"], doc["shape"], doc["variants"],
+                       doc["files"], doc.get("licence", ""), doc.get("extra", {}))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ModelError(f"{path} is not a valid model manifest: {exc}",
+                             hint="rebuild with `rca model build --force`") from exc
+
+
+def describe_files(directory: Path, relpaths: list[str]) -> dict[str, dict]:
+    return {rel: {"sha256": sha256_file(directory / rel), "bytes": (directory / rel).stat().st_size}
+            for rel in sorted(relpaths)}
+
+
+def verify(directory: Path, manifest: Manifest, relpaths: list[str] | None = None) -> None:
+    """Hash `relpaths` (default: every file of the manifest); a missing or changed file is an error naming it."""
+    for rel in relpaths if relpaths is not None else sorted(manifest.files):
+        expected = manifest.files.get(rel)
+        path = directory / rel
+        if expected is None:
+            raise ModelError(f"model file {path} is not listed in {directory / MANIFEST}", hint=BUILD_HINT)
+        if not path.is_file():
+            raise ModelError(f"model file {path} is missing", hint="rebuild with `rca model build --force`")
+        if path.stat().st_size != expected["bytes"] or sha256_file(path) != expected["sha256"]:
+            raise ModelError(f"model file {path} does not match its sha256 in {directory / MANIFEST}",
+                             hint="it was changed or half-written: rebuild with `rca model build --force`")
+
+
+def variant_files(manifest: Manifest, variant: str) -> list[str]:
+    if variant not in manifest.variants:
+        raise ModelError(f"model {manifest.name} has no {variant} variant (it has {', '.join(manifest.variants)})")
+    return ["tokenizer.json", *manifest.variants[variant]]
