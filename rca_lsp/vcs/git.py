@@ -79,6 +79,51 @@ def _patch_path(raw: bytes, prefix: bytes) -> str | None:
     return _strip_prefix(raw, prefix)
 
 
+def apply_file_header(line: bytes, current) -> bool:
+    """Apply one line of a git-style file header (`--- a/x`, `+++ b/x`, new/deleted file mode,
+    rename/copy from/to) to `current` (with old, new, status); False when the line is none of these.
+    Mercurial's `--git` diffs use the same lines, so both backends read them here."""
+    if line.startswith(b"--- "):
+        path = _patch_path(line[4:], b"a/")
+        if path is not None:
+            current.old = path
+    elif line.startswith(b"+++ "):
+        path = _patch_path(line[4:], b"b/")
+        if path is not None:
+            current.new = path
+    elif line.startswith(b"new file mode"):
+        current.status = "A"
+    elif line.startswith(b"deleted file mode"):
+        current.status = "D"
+    elif line.startswith(b"rename from "):
+        current.status, current.old = "R", _strip_prefix(line[12:], b"")
+    elif line.startswith(b"rename to "):
+        current.new = _strip_prefix(line[10:], b"")
+    elif line.startswith(b"copy from "):
+        current.status, current.old = "C", _strip_prefix(line[10:], b"")
+    elif line.startswith(b"copy to "):
+        current.new = _strip_prefix(line[8:], b"")
+    else:
+        return False
+    return True
+
+
+def worktree_hunks(diff: bytes) -> dict[str, list[tuple[int, int, int, int]]]:
+    """(old_start, old_len, new_start, new_len) per new path, from a zero-context git-style diff."""
+    changes: dict[str, list[tuple[int, int, int, int]]] = {}
+    current: str | None = None
+    for line in diff.split(b"\n"):
+        if line.startswith(b"+++ "):
+            current = _patch_path(line[4:], b"b/")
+            if current is not None:
+                changes.setdefault(current, [])
+        elif line.startswith(b"@@") and current is not None:
+            m = _HUNK.match(line)
+            if m:
+                changes[current].append(_hunk_numbers(m))
+    return changes
+
+
 def _strip_prefix(raw: bytes, prefix: bytes) -> str | None:
     raw = unquote_path(raw.rstrip(b"\n"))
     if raw == b"/dev/null":
@@ -230,19 +275,7 @@ class GitRepo:
             return {}
         args = ["diff", "HEAD", "--unified=0", "--no-color", "--no-ext-diff", "--no-textconv", "--"]
         args += list(paths or [])
-        out = self._run(args).stdout
-        changes: dict[str, list[tuple[int, int, int, int]]] = {}
-        current: str | None = None
-        for line in out.split(b"\n"):
-            if line.startswith(b"+++ "):
-                current = _patch_path(line[4:], b"b/")
-                if current is not None:
-                    changes.setdefault(current, [])
-            elif line.startswith(b"@@") and current is not None:
-                m = _HUNK.match(line)
-                if m:
-                    changes[current].append(_hunk_numbers(m))
-        return changes
+        return worktree_hunks(self._run(args).stdout)
 
     def modified_files(self) -> list[str]:
         """Tracked files that differ from HEAD in the work tree or the staging area."""
@@ -402,26 +435,8 @@ def _parse_log(stream) -> Iterator[LoggedCommit]:  # noqa: C901 - one state mach
             if m:
                 hunk = [*_hunk_numbers(m), "", ""]
                 current.hunks.append(hunk)
-        elif line.startswith(b"--- "):
-            path = _patch_path(line[4:], b"a/")
-            if path is not None:
-                current.old = path
-        elif line.startswith(b"+++ "):
-            path = _patch_path(line[4:], b"b/")
-            if path is not None:
-                current.new = path
-        elif line.startswith(b"new file mode"):
-            current.status = "A"
-        elif line.startswith(b"deleted file mode"):
-            current.status = "D"
-        elif line.startswith(b"rename from "):
-            current.status, current.old = "R", _strip_prefix(line[12:], b"")
-        elif line.startswith(b"rename to "):
-            current.new = _strip_prefix(line[10:], b"")
-        elif line.startswith(b"copy from "):
-            current.status, current.old = "C", _strip_prefix(line[10:], b"")
-        elif line.startswith(b"copy to "):
-            current.new = _strip_prefix(line[8:], b"")
+        elif apply_file_header(line, current):
+            pass
         elif line.startswith(b"index "):
             m = _INDEX.match(line)
             if m:

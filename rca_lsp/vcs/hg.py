@@ -31,7 +31,7 @@ from pathlib import Path
 from rca_lsp.errors import RepositoryError
 from rca_lsp.types import Commit, FileChange
 from rca_lsp.vcs.base import LoggedCommit
-from rca_lsp.vcs.git import _HUNK, _decode, _hunk_numbers, _strip_prefix
+from rca_lsp.vcs.git import _decode, worktree_hunks
 from rca_lsp.vcs.hgdiff import WHOLE_FILE
 from rca_lsp.vcs.hgdiff import parse as parse_log
 from rca_lsp.vcs.revisions import check_revision
@@ -311,19 +311,7 @@ class HgRepo:
         """Hunks (old_start, old_len, new_start, new_len) between the parent and the work tree, per path."""
         if self.head() is None:
             return {}
-        out = self.run("diff", "--git", "-U", "0", *[_pattern(p) for p in paths or []])
-        changes: dict[str, list[tuple[int, int, int, int]]] = {}
-        current: str | None = None
-        for line in out.split(b"\n"):
-            if line.startswith(b"+++ "):
-                current = _strip_prefix(line[4:], b"b/")
-                if current is not None:
-                    changes.setdefault(current, [])
-            elif line.startswith(b"@@") and current is not None:
-                m = _HUNK.match(line)
-                if m:
-                    changes[current].append(_hunk_numbers(m))
-        return changes
+        return worktree_hunks(self.run("diff", "--git", "-U", "0", *[_pattern(p) for p in paths or []]))
 
     def _status(self, flags: str) -> list[str]:
         out = self.run("status", flags, "-T", r"{path}\0")

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from rca_lsp.types import Commit, FileChange, Hunk
 from rca_lsp.vcs.base import LoggedCommit
-from rca_lsp.vcs.git import _HUNK, MAX_HUNK_TEXT, _decode, _diff_paths, _parse_header, _strip_prefix
+from rca_lsp.vcs.git import _HUNK, MAX_HUNK_TEXT, _decode, _diff_paths, _parse_header, apply_file_header
 
 WHOLE_FILE = 1_000_000  # lines of context: a file longer than this is read by `hg cat` instead
 _FIELDS = 7
@@ -150,26 +150,8 @@ def parse(lines: Iterable[bytes], contents: Sink | None = None) -> Iterator[Logg
         elif line.startswith(b"@@"):
             current.start_hunk(line)
             in_hunk = True
-        elif line.startswith(b"--- "):
-            path = _strip_prefix(line[4:], b"a/")
-            if path is not None:
-                current.old = path
-        elif line.startswith(b"+++ "):
-            path = _strip_prefix(line[4:], b"b/")
-            if path is not None:
-                current.new = path
-        elif line.startswith(b"new file mode"):
-            current.status = "A"
-        elif line.startswith(b"deleted file mode"):
-            current.status = "D"
-        elif line.startswith(b"rename from "):
-            current.status, current.old = "R", _strip_prefix(line[12:], b"")
-        elif line.startswith(b"rename to "):
-            current.new = _strip_prefix(line[10:], b"")
-        elif line.startswith(b"copy from "):
-            current.status, current.old = "C", _strip_prefix(line[10:], b"")
-        elif line.startswith(b"copy to "):
-            current.new = _strip_prefix(line[8:], b"")
+        elif apply_file_header(line, current):
+            pass
         elif line.startswith((b"GIT binary patch", b"Binary file")):
             current.binary = True
     done = finish()
