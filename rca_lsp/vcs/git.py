@@ -389,8 +389,24 @@ def _diff_paths(line: bytes) -> tuple[str | None, str | None]:
     return _strip_prefix(rest[:idx], b"a/"), _strip_prefix(rest[idx + 1:], b"b/")
 
 
-def _parse_log(stream) -> Iterator[LoggedCommit]:  # noqa: C901 - one state machine reads best whole
+def log_records(lines: Iterable[bytes]) -> Iterator[Commit | bytes]:
+    """Frame a `--format=_FORMAT` log stream (git's, or hg's template of the same shape): a Commit
+    when a record's header is complete, then that record's body lines, as they come."""
     header: bytes | None = None
+    for line in lines:
+        if line.startswith(b"\x1e"):
+            header = line[1:]
+        elif header is not None:
+            header += line
+        else:
+            yield line
+            continue
+        if header.count(b"\x1f") >= _HEADER_FIELDS:
+            yield _parse_header(header)
+            header = None
+
+
+def _parse_log(stream) -> Iterator[LoggedCommit]:  # noqa: C901 - one state machine reads best whole
     commit: Commit | None = None
     files: list[_FileBuilder] = []
     current: _FileBuilder | None = None
@@ -401,21 +417,12 @@ def _parse_log(stream) -> Iterator[LoggedCommit]:  # noqa: C901 - one state mach
             return None
         return LoggedCommit(commit, tuple(f.build() for f in files))
 
-    for line in stream:
-        if header is not None:
-            header += line
-            if header.count(b"\x1f") >= _HEADER_FIELDS:
-                commit, header = _parse_header(header), None
-            continue
-        if line.startswith(b"\x1e"):
+    for line in log_records(stream):
+        if isinstance(line, Commit):
             done = finish()
             if done:
                 yield done
-            header, commit, files, current, hunk = line[1:], None, [], None, None
-            if header.count(b"\x1f") >= _HEADER_FIELDS:
-                commit, header = _parse_header(header), None
-            continue
-        if commit is None:
+            commit, files, current, hunk = line, [], None, None
             continue
         first = line[:1]
         if hunk is not None and first in (b"+", b"-") and not line.startswith((b"+++ ", b"--- ")):

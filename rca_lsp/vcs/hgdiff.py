@@ -14,10 +14,9 @@ from dataclasses import dataclass, field
 
 from rca_lsp.types import Commit, FileChange, Hunk
 from rca_lsp.vcs.base import LoggedCommit
-from rca_lsp.vcs.git import _HUNK, MAX_HUNK_TEXT, _decode, _diff_paths, _parse_header, apply_file_header
+from rca_lsp.vcs.git import _HUNK, MAX_HUNK_TEXT, _decode, _diff_paths, apply_file_header, log_records
 
 WHOLE_FILE = 1_000_000  # lines of context: a file longer than this is read by `hg cat` instead
-_FIELDS = 7
 
 
 @dataclass
@@ -103,7 +102,6 @@ Sink = Callable[[Commit, FileChange, bytes | None, bytes | None], None]
 
 def parse(lines: Iterable[bytes], contents: Sink | None = None) -> Iterator[LoggedCommit]:
     """Commits of a templated `hg log -p --git` stream; `contents` receives each file's versions."""
-    header: bytes | None = None
     commit: Commit | None = None
     files: list[_File] = []
     current: _File | None = None
@@ -121,21 +119,12 @@ def parse(lines: Iterable[bytes], contents: Sink | None = None) -> Iterator[Logg
             changes.append(change)
         return LoggedCommit(commit, tuple(changes))
 
-    for line in lines:
-        if header is not None:
-            header += line
-            if header.count(b"\x1f") >= _FIELDS:
-                commit, header = _parse_header(header), None
-            continue
-        if line.startswith(b"\x1e"):
+    for line in log_records(lines):
+        if isinstance(line, Commit):
             done = finish()
             if done:
                 yield done
-            header, commit, files, current, in_hunk = line[1:], None, [], None, False
-            if header.count(b"\x1f") >= _FIELDS:
-                commit, header = _parse_header(header), None
-            continue
-        if commit is None:
+            commit, files, current, in_hunk = line, [], None, False
             continue
         if in_hunk and current is not None and line[:1] in (b" ", b"-", b"+", b"\\"):
             current.line(line)
