@@ -21,10 +21,12 @@ class PriorParams:
     temperature: float = 0.25  # softmax temperature over retrieval scores (scores span about 0..4)
     uniform: float = 0.25  # share of the mass spread evenly over every commit of the range
     top: int = 10  # suspects that share the softmax part; the others get the uniform share only
+    confirm_at: float = 0.5  # a candidate with this share of the remaining mass is tested directly
 
     def __post_init__(self) -> None:
-        if self.temperature <= 0 or not 0 < self.uniform <= 1 or self.top < 0:
-            raise ValueError("prior: temperature > 0, 0 < uniform <= 1 and top >= 0 are required")
+        if self.temperature <= 0 or not 0 < self.uniform <= 1 or self.top < 0 or not 0 < self.confirm_at <= 1:
+            raise ValueError("prior: temperature > 0, 0 < uniform <= 1, top >= 0 and 0 < confirm_at <= 1 "
+                             "are required")
 
 
 def build_prior(window: Sequence[str], suspects: Sequence[Suspect],

@@ -6,7 +6,10 @@ bad, with every parent good. Testing X splits the remaining candidates in two: i
 culprit is X or one of its ancestors; if X passes, it is neither. So each test removes the mass
 of one side, and the best test is the one whose failure probability (the prior mass of X and its
 ancestors among the remaining candidates) is nearest one half: with a uniform prior this is plain
-bisection, and with a confident one it tests the top suspect and its parent first.
+bisection. Halving alone is myopic with a confident prior: it would rather test a commit that
+splits off the last tenth of the mass than the 90% suspect, and then still need the suspect and its
+parent. So once one candidate holds `confirm_at` of the remaining mass, it is confirmed directly:
+the test runs at it, then at its parents; each run either confirms it or rules it out.
 
 The state is kept as bit sets (Python ints, one bit per commit of the range, ancestors before
 descendants), so a step over a few thousand candidates costs a few thousand big-int operations.
@@ -59,10 +62,12 @@ class Search:
     """The candidates left after each result, and the next commit worth testing."""
 
     def __init__(self, parents: Mapping[str, Sequence[str]], bad: str,
-                 prior: Mapping[str, float] | None = None) -> None:
+                 prior: Mapping[str, float] | None = None, confirm_at: float = 0.5) -> None:
         if bad not in parents:
             raise ValueError(f"the bad commit {bad} is not in the range")
         self.order = topo_order(parents)
+        self.parents = {node: tuple(p for p in parents[node] if p in parents) for node in self.order}
+        self.confirm_at = confirm_at
         self.bit = {node: 1 << i for i, node in enumerate(self.order)}
         self.ancestors: list[int] = []
         for node in self.order:
@@ -119,17 +124,28 @@ class Search:
             raise ValueError(f"unknown result {result!r}")
 
     def next_probe(self) -> str | None:
-        """The untested commit whose failure probability is nearest 1/2; None when done."""
+        """The next commit to test (see the module's docstring); None when done."""
         testable = self.alive & ~self.skipped & ~self.bit[self.bad]
         if not testable:
             return None
         total = self.mass(self.alive)
+        top = max(self._nodes(self.alive), key=lambda n: self.weight[n])
+        if self.weight[top] >= self.confirm_at * total:
+            probe = self._confirming(top, testable)
+            if probe is not None:
+                return probe
         best, best_gap = None, 2.0
         for node in self._nodes(testable):
             gap = abs(self.mass(self._anc(node) & self.alive) / total - 0.5)
             if gap < best_gap:
                 best, best_gap = node, gap
         return best
+
+    def _confirming(self, node: str, testable: int) -> str | None:
+        """The test that confirms or rules out `node`: at it, then at its open parents."""
+        if node != self.bad:
+            return node if testable & self.bit[node] else None
+        return next((p for p in self.parents[node] if testable & self.bit[p]), None)
 
     def conclusion(self) -> Conclusion:
         """The answer once `next_probe` is None (before that, the current state of knowledge)."""

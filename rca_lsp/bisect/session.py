@@ -57,7 +57,7 @@ def bisect(repo, options: BisectOptions) -> BisectOutcome:
             goods = (_find_good(repo, tester, bad),)
         order, parents = range_parents(repo, bad, goods)
         suspects, warnings = _rank(repo, failure, order, options)
-        search = Search(parents, bad, build_prior(order, suspects, options.prior))
+        search = Search(parents, bad, build_prior(order, suspects, options.prior), options.prior.confirm_at)
         for run in tester.runs:  # what the search for a good revision already learnt
             if run.commit != bad and search.is_open(run.commit) and run.result != GOOD:
                 search.record(run.commit, run.result)

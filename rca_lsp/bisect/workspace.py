@@ -133,17 +133,17 @@ class HgCheckout(Checkout):
         self._hg_binary = binary(repo.kind)
         self._no_hooks: list[str] = []
 
-    def _hg(self, *args: str, cwd: Path | None = None) -> str:
+    def _hg(self, *args: str, cwd: Path | None = None, ok: tuple[int, ...] = (0,)) -> str:
         env = {**_clean_env(), "HGPLAIN": "1"}
         proc = subprocess.run([self._hg_binary, *self._no_hooks, *args], cwd=cwd or self.root, env=env,
                               stdin=subprocess.DEVNULL, capture_output=True, check=False)
-        if proc.returncode != 0:
+        if proc.returncode not in ok:
             raise RepositoryError(f"hg {args[0]} failed: {_decode(proc.stderr).strip()[:500]}")
         return _decode(proc.stdout)
 
     def _create(self, rev: str) -> None:
         self._hg("--config", "extensions.share=", "share", "--quiet", "--noupdate", str(self.root), str(self.path))
-        names = {line.split("=", 1)[0] for line in self._hg("config", "hooks", cwd=self.path).splitlines()}
+        names = {line.split("=", 1)[0] for line in self._hg("config", "hooks", cwd=self.path, ok=(0, 1)).splitlines()}
         self._no_hooks = [arg for name in sorted(n for n in names if n.startswith("hooks."))
                           for arg in ("--config", f"{name}=")]
         self._switch(rev)

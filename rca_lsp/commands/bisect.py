@@ -26,9 +26,10 @@ log = logging.getLogger("rca_lsp")
 @click.option("--prior-temperature", type=float, default=None, hidden=True)
 @click.option("--prior-uniform", type=float, default=None, hidden=True)
 @click.option("--prior-top", type=int, default=None, hidden=True)
+@click.option("--confirm-at", type=float, default=None, hidden=True)
 def bisect_cmd(repo: str, command: str, good: tuple[str, ...], bad: str, trace: str | None, timeout: float | None,
                fmt: str, ranker: str, prior_temperature: float | None, prior_uniform: float | None,
-               prior_top: int | None) -> None:
+               prior_top: int | None, confirm_at: float | None) -> None:
     """Find the commit that broke TEST: rank the suspects, then confirm by running the test at them."""
     from dataclasses import replace
 
@@ -38,7 +39,7 @@ def bisect_cmd(repo: str, command: str, good: tuple[str, ...], bad: str, trace: 
     from rca_lsp.vcs import open_repo
 
     tuned = {k: v for k, v in {"temperature": prior_temperature, "uniform": prior_uniform,
-                               "top": prior_top}.items() if v is not None}
+                               "top": prior_top, "confirm_at": confirm_at}.items() if v is not None}
     try:
         prior = replace(PriorParams(), **tuned)
     except ValueError as exc:
