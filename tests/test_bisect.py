@@ -14,12 +14,12 @@ import time
 from pathlib import Path
 
 import pytest
-from tests._hg import HgRepoBuilder, needs_hg
 
 from rca_lsp.bisect import BAD, GOOD, SKIP, PriorParams, Search, build_prior
 from rca_lsp.bisect.runner import verdict
 from rca_lsp.bisect.search import topo_order
 from rca_lsp.types import Commit, Suspect
+from tests._hg import HgRepoBuilder, needs_hg
 
 # -- the strategy, pure ---------------------------------------------------------------------------
 
@@ -322,7 +322,7 @@ def test_a_skipped_parent_reports_every_possibility(git_repo, tmp_path):
     (["--test", "sleep 20", "--timeout", "0.5"], "ran past the 0.5 s time limit", 7),
 ])
 def test_errors_are_one_clear_line_and_leave_nothing_behind(shop, args, message, code):
-    repo, info, tmp = shop
+    repo, _info, tmp = shop
     before = git_state(repo)
     proc = rca("bisect", *args, cwd=repo.root, tmp=tmp)
     assert proc.returncode == code, proc.stderr
@@ -384,3 +384,14 @@ def test_hg_bisect_in_a_share(tmp_path):
     assert out["test_runs"] <= 1 + math.ceil(math.log2(out["candidates"]))
     assert state() == before
     assert list(tmp.iterdir()) == []
+
+
+def test_bench_script_compares_with_git_bisect_run(tmp_path):
+    proc = subprocess.run([sys.executable, "scripts/bench_bisect.py", "--synthetic", str(tmp_path / "cases"),
+                           "--limit", "1"], cwd=Path(__file__).resolve().parent.parent, capture_output=True,
+                          text=True, timeout=300, env={**os.environ, "TMPDIR": str(tmp_path)})
+    assert proc.returncode == 0, proc.stderr
+    assert "same culprit as git bisect: 1 of 1 where git found one" in proc.stdout
+    row = next(line.split() for line in proc.stdout.splitlines() if line.startswith("synthetic-0"))
+    window, git_runs, rca_runs = int(row[1]), int(row[2]), int(row[3])
+    assert window >= 50 and 0 < rca_runs <= git_runs
