@@ -1,6 +1,6 @@
 """The `rca` command line: thin glue over the core, one error handler at the boundary.
 
-Exit codes: 0 ok, 1 unexpected error, 2 usage, 3 repository, 4 index, 5 trace, 6 model.
+Exit codes: 0 ok, 1 unexpected error, 2 usage, 3 repository, 4 index, 5 trace, 6 model, 7 bisect.
 """
 
 from __future__ import annotations
@@ -209,8 +209,10 @@ from rca_lsp.lsp.command import serve_cmd  # noqa: E402 - registered last; pygls
 
 main.add_command(serve_cmd)
 
+from rca_lsp.commands.bisect import bisect_cmd  # noqa: E402
 from rca_lsp.commands.failures import failures_group  # noqa: E402
 from rca_lsp.commands.hooks import hooks_group  # noqa: E402
 
 main.add_command(hooks_group)
 main.add_command(failures_group)
+main.add_command(bisect_cmd)

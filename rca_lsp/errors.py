@@ -5,7 +5,9 @@
     │   └── UnsafeRevisionError   a revision that looks like an option (-n1, --output=...)
     ├── IndexError_               the index is missing, locked, corrupt or not writable
     ├── TraceError                the text holds no trace in any known format
-    └── ModelError                model files missing or failing verification
+    ├── ModelError                model files missing or failing verification
+    └── BisectError               a bisection cannot go on: the test passes at BAD, no good
+                                  revision, an abort code (128 and up) or a timeout of the test
 
 Front ends map these: the CLI to exit codes and one line on stderr, the language server to
 a message, hooks to a warning that never fails the VCS operation.
@@ -44,3 +46,7 @@ class TraceError(RcaError):
 
 class ModelError(RcaError):
     exit_code = 6
+
+
+class BisectError(RcaError):
+    exit_code = 7

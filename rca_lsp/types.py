@@ -136,3 +136,32 @@ class Suspect:
     score: float
     rank: int
     evidence: tuple[Evidence, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class BisectRun:
+    """One run of a bisection's test command: exit 0 good, 125 skip, 1..127 bad (as `git bisect run`)."""
+
+    commit: str
+    result: str  # good | bad | skip
+    exit_code: int
+    seconds: float
+
+
+@dataclass(frozen=True)
+class BisectOutcome:
+    """What a bisection found, and what it cost."""
+
+    culprit: Commit | None  # None when skipped commits leave several possibilities
+    confirmed: bool  # the test failed at the culprit and passed at all its parents
+    possible: tuple[str, ...]  # the commits that may be the culprit, most likely first
+    good: tuple[str, ...]
+    bad: str
+    runs: tuple[BisectRun, ...]
+    suspects: tuple[Suspect, ...]  # retrieval's ranking of the range, best first
+    candidates: int  # commits in the range good..bad
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def skipped(self) -> tuple[str, ...]:
+        return tuple(r.commit for r in self.runs if r.result == "skip")

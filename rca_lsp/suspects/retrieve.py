@@ -216,19 +216,23 @@ def score(table: dict[int, dict[str, float]], history: History, weights: Weights
 
 
 def find_suspects(repo, index: Index, text: str, since: str | None = None, top: int = 20,
-                  weights: Weights = Weights(), explain: bool = False) -> Result:
+                  weights: Weights = Weights(), explain: bool = False, window: list[str] | None = None) -> Result:
+    """Rank the commits reachable from HEAD (after `since`), or those of `window` (newest first, every
+    commit before its parents) when given. A failure ranked over a window happened at the window's
+    newest commit, not in the work tree (`rca bisect` ran it in a checkout of that commit), so the
+    work tree's uncommitted changes and files are then left out."""
     from rca_lsp.traces import parse, resolve
 
     timings: dict[str, float] = {}
     started = time.perf_counter()
     traces = parse(text)
-    live = set(repo.modified_files()) | set(repo.untracked_files())
+    live = set() if window is not None else set(repo.modified_files()) | set(repo.untracked_files())
     traces = resolve(traces, sorted(set(repo.tracked_files()) | live))
     timings["parse"] = time.perf_counter() - started
-    history = History(index, repo.reachable(since), ignore_revs(repo))
+    history = History(index, window if window is not None else repo.reachable(since), ignore_revs(repo))
     view = CodeView(index, repo.root, live)
     frame_paths = sorted({f.path for t in traces for f in t.all_frames() if f.path and not f.external})
-    worktree = repo.worktree_changes(frame_paths) if frame_paths else {}
+    worktree = repo.worktree_changes(frame_paths) if frame_paths and window is None else {}
     timings["setup"] = time.perf_counter() - started - timings["parse"]
     board = _Board()
     targets = _frame_features(board, history, view, traces, worktree)

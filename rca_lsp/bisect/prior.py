@@ -1,0 +1,45 @@
+"""Retrieval's ranking turned into a prior over the bisection range: who is likely the culprit.
+
+A softmax of the top suspects' scores holds most of the mass; a uniform share is spread over every
+commit of the range, so a commit retrieval missed (or ranked low) is still searched for, and a
+wrong ranking costs a few extra runs, never a wrong answer. The constants are parameters so that a
+benchmark can tune them (`scripts/bench_bisect.py`); a sharper prior saves runs when retrieval is
+right and costs more when it is wrong.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from rca_lsp.types import Suspect
+
+
+@dataclass(frozen=True)
+class PriorParams:
+    temperature: float = 0.25  # softmax temperature over retrieval scores (scores span about 0..4)
+    uniform: float = 0.25  # share of the mass spread evenly over every commit of the range
+    top: int = 10  # suspects that share the softmax part; the others get the uniform share only
+    confirm_at: float = 0.5  # a candidate with this share of the remaining mass is tested directly
+
+    def __post_init__(self) -> None:
+        if self.temperature <= 0 or not 0 < self.uniform <= 1 or self.top < 0 or not 0 < self.confirm_at <= 1:
+            raise ValueError("prior: temperature > 0, 0 < uniform <= 1, top >= 0 and 0 < confirm_at <= 1 "
+                             "are required")
+
+
+def build_prior(window: Sequence[str], suspects: Sequence[Suspect],
+                params: PriorParams = PriorParams()) -> dict[str, float]:
+    """Commit -> probability of being the culprit, summing to 1 over `window`."""
+    if not window:
+        return {}
+    inside = set(window)
+    ranked = [s for s in suspects if s.commit.hash in inside][:params.top]
+    even = 1.0 / len(window)
+    if not ranked:
+        return dict.fromkeys(window, even)
+    best = max(s.score for s in ranked)
+    soft = {s.commit.hash: math.exp((s.score - best) / params.temperature) for s in ranked}
+    total = sum(soft.values())
+    return {h: params.uniform * even + (1 - params.uniform) * soft.get(h, 0.0) / total for h in window}

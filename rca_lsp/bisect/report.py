@@ -1,0 +1,67 @@
+"""A bisection's outcome as text for people and as JSON for programs (contract in README.md)."""
+
+from __future__ import annotations
+
+import json
+
+from rca_lsp.render import evidence_dict, iso_date, suspect_dict
+from rca_lsp.types import BisectOutcome, Suspect
+
+TOP_SUSPECTS = 5
+
+
+def _rank_of(outcome: BisectOutcome) -> dict[str, Suspect]:
+    return {s.commit.hash: s for s in outcome.suspects}
+
+
+def to_json(outcome: BisectOutcome) -> str:
+    ranked = _rank_of(outcome)
+    culprit = None
+    if outcome.culprit is not None:
+        c = outcome.culprit
+        found = ranked.get(c.hash)
+        culprit = {"summary": c.summary, "author": c.author, "email": c.email, "date": iso_date(c.author_date),
+                   "rank": found.rank if found else None,
+                   "evidence": [evidence_dict(e) for e in found.evidence] if found else []}
+    return json.dumps({
+        "culprit": outcome.culprit.hash if outcome.culprit else None,
+        "test_runs": len(outcome.runs),
+        "confirmed": outcome.confirmed,
+        "culprit_commit": culprit,
+        "possible": list(outcome.possible),
+        "good": list(outcome.good),
+        "bad": outcome.bad,
+        "runs": [{"commit": r.commit, "result": r.result, "exit_code": r.exit_code, "seconds": r.seconds}
+                 for r in outcome.runs],
+        "suspects": [{k: v for k, v in suspect_dict(s).items() if k != "evidence"}
+                     for s in outcome.suspects[:TOP_SUSPECTS]],
+        "candidates": outcome.candidates,
+        "skipped": list(outcome.skipped),
+        "warnings": list(outcome.warnings),
+    }, indent=2, ensure_ascii=False)
+
+
+def to_text(outcome: BisectOutcome) -> str:
+    ranked = _rank_of(outcome)
+    lines = []
+    if outcome.culprit is not None:
+        c = outcome.culprit
+        found = ranked.get(c.hash)
+        where = f"suspect #{found.rank} of {outcome.candidates}" if found else "not ranked"
+        lines.append(f"culprit: {c.hash[:10]}  {c.summary[:72]}")
+        lines.append(f"         {c.author}, {iso_date(c.author_date)[:10]}; {where}")
+        lines.append("confirmed: " + ("yes: the test fails at it and passes at its parents" if outcome.confirmed
+                                      else "no"))
+        lines += [f"  - {e.text}" for e in (found.evidence if found else ())]
+    else:
+        lines.append(f"no single culprit: skipped commits leave {len(outcome.possible)} possibilities "
+                     "(most likely first):")
+        for sha in outcome.possible:
+            s = ranked.get(sha)
+            lines.append(f"  {sha[:10]}  " + (f"#{s.rank:<3} {s.commit.summary[:72]}" if s else "(not ranked)"))
+    lines.append("runs:")
+    for i, r in enumerate(outcome.runs, start=1):
+        lines.append(f"  {i:>3}  {r.commit[:10]}  {r.result:<4}  exit {r.exit_code:<3}  {r.seconds:7.2f} s")
+    lines.append(f"{len(outcome.runs)} test run{'s' if len(outcome.runs) != 1 else ''}; "
+                 f"{outcome.candidates} candidate commits between good and bad")
+    return "\n".join(lines)

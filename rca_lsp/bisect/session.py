@@ -1,0 +1,155 @@
+"""One bisection from start to end: failure, ranking, prior, then tests until the culprit is confirmed.
+
+1. The test runs at BAD in a temporary checkout (unless the failure text is given): it must fail,
+   and its output is the failure that retrieval ranks the range's commits for.
+2. Without a good revision, first-parent ancestors of BAD at distances 1, 2, 4, 8, ... are tested
+   until one passes; the ones that fail already narrow the range.
+3. The range good..BAD is ranked (the index is brought up to date first) and the ranking becomes a
+   prior; then the weighted search of `search` picks each next test until one commit is bad with
+   all its parents good.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from rca_lsp.bisect.prior import PriorParams, build_prior
+from rca_lsp.bisect.runner import Tester
+from rca_lsp.bisect.search import GOOD, SKIP, Search
+from rca_lsp.bisect.workspace import (
+    first_parents,
+    is_ancestor,
+    open_checkout,
+    range_parents,
+)
+from rca_lsp.errors import BisectError, TraceError
+from rca_lsp.types import BisectOutcome, Commit, Suspect
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class BisectOptions:
+    command: str
+    bad: str = "HEAD"
+    good: tuple[str, ...] = ()
+    failure: str | None = None  # the failure's text, when given: no run at BAD
+    timeout: float | None = None  # seconds per run
+    ranker: str = "none"  # none | llm
+    rerank_top: int = 20
+    prior: PriorParams = field(default_factory=PriorParams)
+
+
+def bisect(repo, options: BisectOptions) -> BisectOutcome:
+    bad = repo.resolve(options.bad)
+    goods = _check_goods(repo, bad, options.good)
+    with _terminate_as_interrupt(), open_checkout(repo) as checkout:
+        tester = Tester(checkout, options.command, options.timeout)
+        failure = options.failure
+        if failure is None:
+            failure = checkout.localise(_fail_at_bad(tester, bad))
+        if not goods:
+            goods = (_find_good(repo, tester, bad),)
+        order, parents = range_parents(repo, bad, goods)
+        suspects, warnings = _rank(repo, failure, order, options)
+        search = Search(parents, bad, build_prior(order, suspects, options.prior), options.prior.confirm_at)
+        for run in tester.runs:  # what the search for a good revision already learnt
+            if run.commit != bad and search.is_open(run.commit) and run.result != GOOD:
+                search.record(run.commit, run.result)
+        while (probe := search.next_probe()) is not None:
+            run, _ = tester.run(probe)
+            search.record(probe, run.result)
+        end = search.conclusion()
+    culprit = _commit(repo, end.culprit, suspects) if end.culprit else None
+    return BisectOutcome(culprit, end.confirmed, end.possible, goods, bad, tuple(tester.runs),
+                         tuple(suspects), len(order), tuple(warnings))
+
+
+def _check_goods(repo, bad: str, revs: tuple[str, ...]) -> tuple[str, ...]:
+    goods = tuple(dict.fromkeys(repo.resolve(rev) for rev in revs))
+    for rev, good in zip(revs, goods):
+        if good == bad:
+            raise BisectError(f"the good revision {rev} is the bad one", hint="pass an older --good")
+        if not is_ancestor(repo, good, bad):
+            raise BisectError(f"the good revision {rev} ({good[:12]}) is not an ancestor of the bad one "
+                              f"({bad[:12]})", hint="pass a --good that BAD descends from")
+    return goods
+
+
+def _fail_at_bad(tester: Tester, bad: str) -> str:
+    run, output = tester.run(bad)
+    if run.result == GOOD:
+        raise BisectError(f"the test passes at BAD ({bad[:12]}, exit 0): there is no failure to bisect",
+                          hint="check the --test command, or pass the failing revision as --bad")
+    if run.result == SKIP:
+        raise BisectError(f"the test cannot run at BAD ({bad[:12]}, exit 125)")
+    return output
+
+
+def _find_good(repo, tester: Tester, bad: str) -> str:
+    """Test first-parent ancestors of BAD at distances 1, 2, 4, ... (and the root) until one passes."""
+    chain = first_parents(repo, bad)
+    distance = 1
+    while True:
+        at = min(distance, len(chain) - 1)
+        if at <= 0:
+            break
+        run, _ = tester.run(chain[at])
+        if run.result == GOOD:
+            return chain[at]
+        if at == len(chain) - 1:
+            break
+        distance *= 2
+    raise BisectError(f"no good revision: the test fails or cannot run at every ancestor tried, down to the "
+                      f"root commit {chain[-1][:12]} ({len(tester.runs)} runs)",
+                      hint="pass --good REV, a revision where the test passes")
+
+
+def _rank(repo, failure: str, window: list[str], options: BisectOptions) -> tuple[list[Suspect], list[str]]:
+    """Retrieval's ranking of the range (after bringing the index up to date); empty, with a warning,
+    when the failure holds no trace: the search then is plain bisection."""
+    from rca_lsp.index import Index, update
+    from rca_lsp.suspects import find_suspects
+
+    with Index.open(repo.meta_dir, thorough=True) as index:
+        if index.get_state("head") != repo.head():
+            update(repo, index)
+    try:
+        with Index.open(repo.meta_dir, readonly=True) as index:
+            result = find_suspects(repo, index, failure, top=0, window=window)
+    except TraceError as exc:
+        return [], [f"no ranking, plain bisection: {exc}"]
+    if options.ranker == "llm":
+        from rca_lsp.ranker import rerank
+
+        result = rerank(result, failure, repo, k=options.rerank_top)
+    return result.suspects, result.warnings
+
+
+def _commit(repo, sha: str, suspects: list[Suspect]) -> Commit:
+    found = next((s.commit for s in suspects if s.commit.hash == sha), None)
+    return found if found is not None else next(iter(repo.log([sha]))).commit
+
+
+@contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """SIGTERM and SIGHUP raise KeyboardInterrupt, as Ctrl-C does, so the checkout is removed."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum, frame) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    saved = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield
+    finally:
+        for sig, handler in saved.items():
+            signal.signal(sig, handler)
+

@@ -1,0 +1,55 @@
+"""`rca bisect`: find the commit that broke a test by running it, the likeliest culprits first."""
+
+from __future__ import annotations
+
+import logging
+
+import click
+
+log = logging.getLogger("rca_lsp")
+
+
+@click.command("bisect")
+@click.option("--repo", default=".", type=click.Path(file_okay=False), help="Repository (default: here).")
+@click.option("--test", "command", required=True,
+              help="Shell command run in a temporary checkout: exit 0 good, 125 skip, 1-127 bad, else abort.")
+@click.option("--good", multiple=True, help="A revision where the test passes (repeatable; default: search "
+                                             "first-parent ancestors of BAD at distances 1, 2, 4, ...).")
+@click.option("--bad", default="HEAD", show_default=True, help="A revision where the test fails.")
+@click.option("--trace", "trace", default=None,
+              help="The failure's output (file, or - for stdin): the test is then not run at BAD.")
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Seconds a run may take; a longer one aborts the bisection.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--ranker", type=click.Choice(["none", "llm"]), default="none", show_default=True,
+              help="Re-rank retrieval's top suspects with the language model (`rca model build` first).")
+@click.option("--prior-temperature", type=float, default=None, hidden=True)
+@click.option("--prior-uniform", type=float, default=None, hidden=True)
+@click.option("--prior-top", type=int, default=None, hidden=True)
+@click.option("--confirm-at", type=float, default=None, hidden=True)
+def bisect_cmd(repo: str, command: str, good: tuple[str, ...], bad: str, trace: str | None, timeout: float | None,
+               fmt: str, ranker: str, prior_temperature: float | None, prior_uniform: float | None,
+               prior_top: int | None, confirm_at: float | None) -> None:
+    """Find the commit that broke TEST: rank the suspects, then confirm by running the test at them."""
+    from dataclasses import replace
+
+    from rca_lsp.bisect import BisectOptions, PriorParams, bisect
+    from rca_lsp.bisect.report import to_json, to_text
+    from rca_lsp.cli import _read_trace
+    from rca_lsp.vcs import open_repo
+
+    tuned = {k: v for k, v in {"temperature": prior_temperature, "uniform": prior_uniform,
+                               "top": prior_top, "confirm_at": confirm_at}.items() if v is not None}
+    try:
+        prior = replace(PriorParams(), **tuned)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from exc
+    failure = _read_trace(trace) if trace is not None else None
+    backend = open_repo(repo)
+    if backend.head() is None:
+        raise click.UsageError("the repository has no commits yet: there is nothing to bisect")
+    options = BisectOptions(command, bad, good, failure, timeout, ranker, prior=prior)
+    outcome = bisect(backend, options)
+    for warning in outcome.warnings:
+        log.warning(warning)
+    click.echo(to_json(outcome) if fmt == "json" else to_text(outcome))
