@@ -71,7 +71,7 @@ def _model_ranking(root, tiny_root):  # noqa: F811
 
 @needs_export
 async def test_retrieval_at_once_then_the_models_ranking_replaces_it(calc_repo, tiny_root):  # noqa: F811
-    repo, shas = calc_repo
+    repo, _ = calc_repo
     options = {"ranker": "llm", "top": TOP, "rerankTop": RERANK, "modelWeight": WEIGHT}
     async with session([repo.root], options=options, env={"RCA_MODEL_DIR": str(tiny_root)}) as (client, _):
         seen = _record(client)
@@ -112,7 +112,8 @@ async def test_no_model_keeps_retrievals_answer_and_says_so_once(calc_repo, tmp_
         for _ in range(2):
             answer = await command(client, "rca.suspects", {"text": TRACE})
             assert not answer["final"] and shas["culprit"] in {s["commit"] for s in answer["suspects"][:2]}
-            await until(lambda: sum(n["final"] for n in seen) == answer["seq"])
+            seq = answer["seq"]
+            await until(lambda seq=seq: sum(n["final"] for n in seen) == seq)
             last = seen[-1]
             assert (last["stage"], last["seq"]) == ("retrieval", answer["seq"])
             assert "rca model build" in last["skipped"]
