@@ -100,7 +100,7 @@ def _run(script_text: str, tmp_path: Path, repo: Path, env: dict | None = None) 
                 "XDG_CONFIG_HOME": str(tmp_path / "config"), "XDG_DATA_HOME": str(tmp_path / "data"),
                 "XDG_STATE_HOME": str(tmp_path / "state"), **(env or {})}
     proc = subprocess.run([_nvim(), "--headless", "--clean", "--cmd", f"set rtp^={PLUGIN}", "-c", f"luafile {script}"],
-                          env=full_env, capture_output=True, text=True, timeout=180, stdin=subprocess.DEVNULL)
+                          env=full_env, capture_output=True, text=True, timeout=180, stdin=subprocess.DEVNULL, check=False)
     assert out.exists(), proc.stderr[-3000:]
     result = json.loads(out.read_text())
     assert "timeout" not in result, (result, proc.stderr[-3000:])
@@ -110,7 +110,7 @@ def _run(script_text: str, tmp_path: Path, repo: Path, env: dict | None = None) 
 def _has_codelens_enable() -> bool:
     proc = subprocess.run([_nvim(), "--headless", "--clean", "-c",
                            "lua io.stdout:write(tostring(vim.lsp.codelens.enable ~= nil))", "-c", "qa!"],
-                          capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+                          capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL, check=False)
     return proc.stdout.strip() == "true"
 
 
