@@ -76,6 +76,7 @@ class RcaServer(LanguageServer):
         self._pending: list[str] = []  # problems in initializationOptions, shown once initialized
         self._seq = 0  # the latest rca.suspects request
         self._model_job: Job | None = None  # the model stage running, if any
+        self.stopping = False  # after `shutdown`: nothing more is published
 
     # -- messages and settings --------------------------------------------------------------
     def show(self, message: str, kind: lsp.MessageType = lsp.MessageType.Info, once: bool = False) -> None:
@@ -235,8 +236,8 @@ class RcaServer(LanguageServer):
             self.jobs.finish(job)
             if self._model_job is job:
                 self._model_job = None
-        if seq != self._seq or self.findings.get(retrieval.root) is not retrieval:
-            return  # a newer request has the screen
+        if self.stopping or seq != self._seq or self.findings.get(retrieval.root) is not retrieval:
+            return  # shutting down, or a newer request has the screen
         if ranked is None:
             self.settle(retrieval, seq, "retrieval", final=True, skipped=skipped, shown=retrieval)
         else:
@@ -367,6 +368,7 @@ def did_change_configuration(ls: RcaServer, params: lsp.DidChangeConfigurationPa
 
 @server.feature(lsp.SHUTDOWN)
 def shutdown(ls: RcaServer, *args) -> None:
+    ls.stopping = True
     ls.jobs.cancel_all()
 
 
