@@ -48,7 +48,8 @@ def make_client() -> LanguageClient:
     def on_configuration(params):
         return [None for _ in params.items]
 
-    for method in (lsp.PROGRESS, lsp.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS, lsp.WINDOW_SHOW_MESSAGE, lsp.WINDOW_LOG_MESSAGE):
+    for method in (lsp.PROGRESS, lsp.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS, lsp.WINDOW_SHOW_MESSAGE, lsp.WINDOW_LOG_MESSAGE,
+                   "rca/suspects"):
         client.feature(method)(lambda params: None)
     return client
 

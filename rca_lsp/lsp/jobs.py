@@ -12,6 +12,7 @@ import asyncio
 import logging
 import threading
 import uuid
+from concurrent.futures import Future
 from typing import Any
 
 from lsprotocol import types as lsp
@@ -90,29 +91,36 @@ class Progress:
         if not self._supported():
             return self
         token = f"rca-{uuid.uuid4().hex[:12]}"
+        progress = self.server.work_done_progress
+        cancel = progress.tokens[token] = Future()  # before the create: a cancel may follow it at once
+        cancel.add_done_callback(lambda f: self.job.cancel() if f.cancelled() else None)
         try:
-            await self.server.work_done_progress.create_async(token)
+            await self.server.protocol.send_request_async(lsp.WINDOW_WORK_DONE_PROGRESS_CREATE,
+                                                          lsp.WorkDoneProgressCreateParams(token=token))
         except Exception as exc:  # a client that refuses progress still gets the answer
             log.info("client refused work-done progress: %s", exc)
+            progress.tokens.pop(token, None)
             return self
         self.token = token
-        self.server.work_done_progress.begin(token, lsp.WorkDoneProgressBegin(
-            title=self.title, cancellable=True, percentage=0))
-        future = self.server.work_done_progress.tokens.get(token)
-        if future is not None:
-            future.add_done_callback(lambda f: self.job.cancel() if f.cancelled() else None)
+        progress.begin(token, lsp.WorkDoneProgressBegin(title=self.title, cancellable=True, percentage=0))
         return self
 
     def report(self, message: str, percentage: int | None = None) -> None:
-        """Callable from worker threads."""
-        if self.token is None:
+        """Callable from worker threads; a report that reaches the loop after the end is dropped."""
+        token = self.token
+        if token is None:
             return
         value = lsp.WorkDoneProgressReport(message=message, percentage=percentage, cancellable=True)
-        self.loop.call_soon_threadsafe(self.server.work_done_progress.report, self.token, value)
+        self.loop.call_soon_threadsafe(self._send, token, value)
+
+    def _send(self, token: str, value: lsp.WorkDoneProgressReport) -> None:
+        if self.token == token:
+            self.server.work_done_progress.report(token, value)
 
     async def __aexit__(self, kind, exc, tb) -> None:
-        if self.token is None:
+        token, self.token = self.token, None
+        if token is None:
             return
         message = "cancelled" if isinstance(exc, Cancelled) else ("failed" if exc else "done")
-        self.server.work_done_progress.end(self.token, lsp.WorkDoneProgressEnd(message=message))
-        self.server.work_done_progress.tokens.pop(self.token, None)
+        self.server.work_done_progress.end(token, lsp.WorkDoneProgressEnd(message=message))
+        self.server.work_done_progress.tokens.pop(token, None)

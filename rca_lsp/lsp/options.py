@@ -3,8 +3,12 @@
 They come from the client's `initializationOptions` and from `workspace/didChangeConfiguration`
 (the `rca` section). Keys are camelCase as editors write them:
 
-    {"top": 20, "ranker": "none" | "llm", "rerankTop": 20, "device": "cpu" | "cuda",
+    {"top": 20, "ranker": "none" | "llm", "rerankTop": 20, "modelWeight": null, "device": "cpu" | "cuda",
      "since": null, "updateIndex": true, "diagnostics": true, "codeLens": true}
+
+`modelWeight` is the fusion weight of the model's score (see `rca_lsp.ranker.fusion`); null keeps
+the shipped weight, which is 0 while the model does not help on the benchmark (retrieval's order,
+with the model's evidence added).
 
 A value that is not valid is replaced by its default, and a message says so (the server shows
 each such message once); unknown keys are reported the same way and ignored. Client-side keys
@@ -28,6 +32,7 @@ class Options:
     top: int = 20
     ranker: str = "none"
     rerank_top: int = 20
+    model_weight: float | None = None  # None: the shipped `Fusion().weight`
     device: str = "cpu"  # passed through to the ranker; it picks CUDA itself when onnxruntime-gpu has it
     since: str | None = None
     update_index: bool = True  # bring a stale index up to HEAD before ranking, as `rca suspects` does
@@ -48,6 +53,9 @@ def _check(name: str, value: Any) -> str | None:
             return f"an integer from {low} to 1000"
         if name == "rerank_top" and value > 20:
             return "an integer from 2 to 20"
+    elif name == "model_weight" and value is not None and (
+            isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 100):
+        return "a number from 0 to 100, or null"
     elif name == "ranker" and value not in RANKERS:
         return " or ".join(repr(r) for r in RANKERS)
     elif name == "device" and value not in DEVICES:

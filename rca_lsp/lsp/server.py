@@ -8,11 +8,27 @@ Commands (workspace/executeCommand), each answering a JSON object, `{"error": ..
 
 The latest suspects of each repository drive code lenses, diagnostics and hovers on the frame
 lines of the source files, and document links on the frames of trace documents.
+
+Two stages, as in the core. `rca.suspects` answers with retrieval's suspects at once. With the
+ranker `llm`, the model then re-ranks them in the background (its own cancellable progress); when it
+finishes, its ranking replaces retrieval's: diagnostics republished, code lenses refreshed, and
+
+    rca/suspects  (notification)  the payload of `rca.suspects`, plus
+        "seq": n          the request it answers (a larger seq is a newer request)
+        "stage": "retrieval" | "model"
+        "final": bool     false while the model stage is still to come
+        "skipped": "..."  why the model stage did not replace retrieval's answer (final, stage retrieval)
+
+is sent for each stage (the command's answer carries the same keys for retrieval). A newer
+`rca.suspects` drops a model stage still running (nothing more is sent for it); cancelling its
+progress keeps retrieval's answer (a final "retrieval" notification with `skipped`); a model that
+cannot run (not built, extra missing) is reported once and retrieval's answer is kept the same way.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 from pathlib import Path
@@ -27,7 +43,7 @@ from rca_lsp import __version__
 from rca_lsp.errors import RcaError, RepositoryError, TraceError
 from rca_lsp.lsp import convert, work
 from rca_lsp.lsp.findings import Findings, Marker, locate_frames
-from rca_lsp.lsp.jobs import Cancelled, Jobs, Progress
+from rca_lsp.lsp.jobs import Cancelled, Job, Jobs, Progress
 from rca_lsp.lsp.options import Options, parse_options
 
 log = logging.getLogger(__name__)
@@ -36,6 +52,7 @@ INDEX_NOW = "Index now"
 LOG_SUFFIXES = {".trace", ".log", ".txt", ".out", ".err"}
 LOG_LANGUAGES = {"plaintext", "text", "log", "", None}
 MAX_LINK_BYTES = 4 * 1024 * 1024
+SUSPECTS_NOTIFICATION = "rca/suspects"
 
 
 class RcaProtocol(LanguageServerProtocol):
@@ -57,6 +74,9 @@ class RcaServer(LanguageServer):
         self._shown: set[str] = set()
         self._offered: set[str] = set()
         self._pending: list[str] = []  # problems in initializationOptions, shown once initialized
+        self._seq = 0  # the latest rca.suspects request
+        self._model_job: Job | None = None  # the model stage running, if any
+        self.stopping = False  # after `shutdown`: nothing more is published
 
     # -- messages and settings --------------------------------------------------------------
     def show(self, message: str, kind: lsp.MessageType = lsp.MessageType.Info, once: bool = False) -> None:
@@ -154,6 +174,10 @@ class RcaServer(LanguageServer):
             self.jobs.finish(job)
 
     async def find(self, request: dict) -> dict:
+        if self._model_job is not None:  # a newer request drops the model stage of the last one
+            self._model_job.cancel()
+        self._seq += 1
+        seq = self._seq
         job = self.jobs.start(self.protocol.msg_id, "finding suspects")
         try:
             uri = request.get("uri")
@@ -163,20 +187,62 @@ class RcaServer(LanguageServer):
             if state == "missing" and not await self.offer_index(repo):
                 raise RcaError(f"no index of {repo.root} yet", hint="run “RCA: Index repository” (or `rca index`)")
             update_first = state == "missing" or (state == "stale" and self.options.update_index)
+            options = self.options
             async with Progress(self, job, "rca: finding suspects") as progress:
-                result = await asyncio.to_thread(work.run_suspects, repo, text, self.options, job,
+                result = await asyncio.to_thread(work.run_suspects, repo, text, options, job,
                                                  progress.report, update_first)
-                if self.options.ranker == "llm":
-                    progress.report("re-ranking with the model", None)
-                    result = await asyncio.to_thread(work.rerank, self.ranker, repo, text, result, self.options, job)
-            findings = Findings(repo.root, result, text, uri, offset)
-            self.findings[repo.root] = findings
-            self.publish(findings)
-            for warning in result.warnings:
-                self.show(f"rca: {warning}", lsp.MessageType.Warning)
-            return convert.suspects_payload(findings)
+            findings = Findings(repo.root, work.cut(result, options.top), text, uri, offset)
+            model_next = options.ranker == "llm" and len(result.suspects) >= 2 and seq == self._seq
+            payload = self.settle(findings, seq, "retrieval", final=not model_next)
+            if model_next:
+                self._model_job = self.jobs.start(None, "re-ranking with the model")
+                asyncio.get_running_loop().create_task(
+                    self.model_stage(self._model_job, repo, result, findings, seq, options))
+            return payload
         finally:
             self.jobs.finish(job)
+
+    def settle(self, findings: Findings, seq: int, stage: str, final: bool, skipped: str | None = None,
+               shown: Findings | None = None) -> dict:
+        """Make `findings` the answer shown everywhere (its warnings not already `shown`), and tell
+        the client which stage it is."""
+        self.findings[findings.root] = findings
+        self.publish(findings)
+        for warning in findings.result.warnings:
+            if shown is None or warning not in shown.result.warnings:
+                self.show(f"rca: {warning}", lsp.MessageType.Warning)
+        payload = convert.stage_payload(findings, seq, stage, final, skipped)
+        self.protocol.notify(SUSPECTS_NOTIFICATION, payload)
+        return payload
+
+    async def model_stage(self, job: Job, repo, result, retrieval: Findings, seq: int, options: Options) -> None:
+        """Re-rank in a worker thread; a cancel answers at once (the thread's result is dropped)."""
+        skipped = None
+        try:
+            async with Progress(self, job, "rca: re-ranking with the model") as progress:
+                progress.report(f"scoring the top {min(options.rerank_top, len(result.suspects))} with the model")
+                ranked = await _until_done_or_cancelled(
+                    asyncio.to_thread(work.rerank, self.ranker, repo, retrieval.text, result, options, job), job)
+        except Cancelled:
+            ranked, skipped = None, "the model stage was cancelled"
+        except RcaError as exc:
+            ranked, skipped = None, f"ranker 'llm' unavailable: {exc}"
+            self.show(f"rca: {skipped}; keeping retrieval's order", lsp.MessageType.Warning, once=True)
+        except Exception as exc:  # the server stays up, and retrieval's answer stays
+            log.exception("model stage failed")
+            ranked, skipped = None, f"internal error in the model stage: {type(exc).__name__}: {exc}"
+            self.show(f"rca: {skipped}; keeping retrieval's order", lsp.MessageType.Error)
+        finally:
+            self.jobs.finish(job)
+            if self._model_job is job:
+                self._model_job = None
+        if self.stopping or seq != self._seq or self.findings.get(retrieval.root) is not retrieval:
+            return  # shutting down, or a newer request has the screen
+        if ranked is None:
+            self.settle(retrieval, seq, "retrieval", final=True, skipped=skipped, shown=retrieval)
+        else:
+            self.settle(dataclasses.replace(retrieval, result=ranked, markers={}), seq, "model", final=True,
+                        shown=retrieval)
 
     def request_text(self, request: dict) -> tuple[str, int]:
         """The trace text of a request, and the document line it starts at."""
@@ -219,6 +285,18 @@ class RcaServer(LanguageServer):
             return []
         frames = [f for t in traces for f in t.all_frames() if f.path and not f.external]
         return [convert.lsp_document_link(repo.root, where) for where in locate_frames(doc.source, frames)]
+
+
+async def _until_done_or_cancelled(work_coro, job: Job, poll: float = 0.05):
+    """The result of `work_coro`, or Cancelled as soon as `job` is cancelled (the work is left to end)."""
+    task = asyncio.ensure_future(work_coro)
+    while not task.done():
+        if job.cancelled:
+            task.add_done_callback(lambda t: t.cancelled() or t.exception())  # retrieve, never log
+            raise Cancelled(f"{job.title} cancelled")
+        await asyncio.wait({task}, timeout=poll)
+    job.check()  # a cancel that came while the last poll waited
+    return task.result()
 
 
 server = RcaServer()
@@ -290,6 +368,7 @@ def did_change_configuration(ls: RcaServer, params: lsp.DidChangeConfigurationPa
 
 @server.feature(lsp.SHUTDOWN)
 def shutdown(ls: RcaServer, *args) -> None:
+    ls.stopping = True
     ls.jobs.cancel_all()
 
 

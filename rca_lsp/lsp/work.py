@@ -7,6 +7,7 @@ next safe point (ingest commits whole batches, so a cancelled index stays consis
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import logging
 import os
@@ -19,7 +20,7 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from rca_lsp.errors import IndexError_, RcaError, RepositoryError
+from rca_lsp.errors import IndexError_, ModelError, RcaError, RepositoryError
 from rca_lsp.lsp.jobs import Job
 from rca_lsp.lsp.options import Options
 
@@ -96,19 +97,25 @@ def _kill(proc: subprocess.Popen) -> None:
 
 
 class Ranker:
-    """The optional language-model re-ranker, loaded once and kept (`ranker: "llm"`)."""
+    """The optional language-model re-ranker, loaded once and kept (`ranker: "llm"`).
+
+    One scoring at a time: a dropped model stage may still be finishing in its thread, and two
+    runs of the model would only share the same cores."""
 
     def __init__(self) -> None:
         self._model = None
+        self._lock = threading.Lock()
 
     def rerank(self, result, text: str, repo, options: Options):
-        from rca_lsp.ranker import rerank
+        from rca_lsp.ranker import Fusion, rerank
 
-        if self._model is None:
-            from rca_lsp.ranker.session import LogProbModel
+        fusion = Fusion() if options.model_weight is None else Fusion(weight=float(options.model_weight))
+        with self._lock:
+            if self._model is None:
+                from rca_lsp.ranker.session import LogProbModel
 
-            self._model = LogProbModel()
-        return rerank(result, text, repo, k=options.rerank_top, model=self._model)
+                self._model = LogProbModel()
+            return rerank(result, text, repo, k=options.rerank_top, model=self._model, fusion=fusion)
 
 
 def run_suspects(repo, text: str, options: Options, job: Job, report: Report, update_first: bool):
@@ -130,17 +137,21 @@ def run_suspects(repo, text: str, options: Options, job: Job, report: Report, up
 
 
 def rerank(ranker: Ranker, repo, text: str, result, options: Options, job: Job):
+    """The model's ranking of retrieval's `result`, cut to `top`; ModelError when it cannot run."""
     job.check()
     try:
-        result = ranker.rerank(result, text, repo, options)
-    except ImportError:
-        result.warnings.append("ranker 'llm' needs the ranker extra (pip install 'rca-lsp[ranker]'); "
-                               "showing retrieval's order")
-    except RcaError as exc:
-        result.warnings.append(f"ranker 'llm' unavailable ({exc}); showing retrieval's order")
-    if options.top > 0:
-        result.suspects = result.suspects[:options.top]
-    return result
+        ranked = ranker.rerank(result, text, repo, options)
+    except ImportError as exc:
+        raise ModelError(f"the ranker needs its extra ({exc})", hint="pip install 'rca-lsp[ranker]'") from exc
+    job.check()
+    return cut(ranked, options.top)
+
+
+def cut(result, top: int):
+    """`result` with its first `top` suspects (all when `top` is 0)."""
+    if top <= 0 or len(result.suspects) <= top:
+        return result
+    return dataclasses.replace(result, suspects=result.suspects[:top])
 
 
 def show_commit(repo, rev: str) -> str:

@@ -8,9 +8,15 @@ return {
   settings = {
     rca = {
       top = 20, -- how many suspects
-      ranker = 'none', -- 'none' (retrieval) or 'llm' (re-rank with the model; `rca model build` first)
+      ranker = 'none', -- 'none' (retrieval) or 'llm' (retrieval at once, then the model's ranking; `rca model build` first)
       device = 'cpu', -- 'cpu' or 'cuda', passed through to the ranker
     },
+  },
+  handlers = {
+    -- a later stage of the suspects (the model's ranking) replaces the quickfix list
+    ['rca/suspects'] = function(err, result, ctx)
+      require('rca').on_suspects(err, result, ctx)
+    end,
   },
   on_attach = function(client, bufnr)
     require('rca').on_attach(client, bufnr)

@@ -2,18 +2,19 @@
 import * as vscode from 'vscode';
 import { ExecuteCommandRequest, LanguageClient, LanguageClientOptions, ServerOptions } from 'vscode-languageclient/node';
 import {
-  COMMIT_SCHEME, SuspectRow, commitDocumentUri, isCommitHash, parseCommitDocumentUri, quickPickItems,
-  serverOptions, suspectsArgument, validateSettings,
+  COMMIT_SCHEME, PickItem, SuspectsPayload, commitDocumentUri, isCommitHash, parseCommitDocumentUri, pickTitle,
+  quickPickItems, serverOptions, suspectsArgument, supersedes, validateSettings,
 } from './pure';
 
 let client: LanguageClient | undefined;
-let last: { suspects: SuspectRow[]; root?: string } | undefined;
+let last: SuspectsPayload | undefined; // the suspects shown: a command's answer, or a later stage of it
+let picker: { pick: vscode.QuickPick<PickItem & vscode.QuickPickItem>; seq?: number } | undefined;
 const shown = new Set<string>();
 
 function readSettings() {
   const config = vscode.workspace.getConfiguration('rca');
   const raw: Record<string, unknown> = {};
-  for (const key of ['server.command', 'top', 'ranker', 'device']) {
+  for (const key of ['server.command', 'top', 'ranker', 'device', 'modelWeight']) {
     const inspected = config.inspect(key);
     const value = inspected?.workspaceFolderValue ?? inspected?.workspaceValue ?? inspected?.globalValue;
     if (value !== undefined) raw[key] = value;
@@ -48,6 +49,46 @@ async function showCommit(hash: unknown, folderUri?: string) {
   await vscode.window.showTextDocument(doc, { preview: true, viewColumn: vscode.ViewColumn.Beside });
 }
 
+/** The quick pick of suspects; it stays open and is updated when the model's ranking arrives. */
+function showPick(result: SuspectsPayload) {
+  picker?.pick.dispose();
+  const pick = vscode.window.createQuickPick<PickItem & vscode.QuickPickItem>();
+  pick.matchOnDescription = true;
+  pick.matchOnDetail = true;
+  fillPick(pick, result);
+  const folderUri = vscode.Uri.file(result.root).toString();
+  pick.onDidAccept(() => {
+    const chosen = pick.selectedItems[0];
+    pick.hide();
+    if (chosen) void showCommit(chosen.commit, folderUri);
+  });
+  pick.onDidHide(() => {
+    pick.dispose();
+    if (picker?.pick === pick) picker = undefined;
+  });
+  picker = { pick, seq: result.seq };
+  pick.show();
+}
+
+function fillPick(pick: vscode.QuickPick<PickItem & vscode.QuickPickItem>, result: SuspectsPayload) {
+  pick.items = quickPickItems(result.suspects);
+  pick.title = pickTitle(result);
+  pick.busy = result.final === false;
+}
+
+/** `rca/suspects`: a later stage (the model's ranking) replaces the list, in the open quick pick too. */
+function onSuspects(update: SuspectsPayload) {
+  if (!update.final || !supersedes(last, update)) return; // the first stage is the command's answer
+  last = update;
+  if (picker && picker.seq === update.seq) {
+    fillPick(picker.pick, update);
+  } else if (update.stage === 'model') {
+    void vscode.window.showInformationMessage(`${pickTitle(update)}.`, 'Show').then((choice) => {
+      if (choice && last === update) showPick(update);
+    });
+  }
+}
+
 async function findSuspects(source: 'editor' | 'clipboard') {
   const editor = vscode.window.activeTextEditor;
   const selection = editor && !editor.selection.isEmpty ? editor.selection : undefined;
@@ -60,17 +101,18 @@ async function findSuspects(source: 'editor' | 'clipboard') {
     void vscode.window.showInformationMessage('RCA: select a stack trace, or copy one to the clipboard');
     return;
   }
-  const result = await execute<{ suspects: SuspectRow[]; root: string }>('rca.suspects', [argument]);
+  const result = await execute<SuspectsPayload>('rca.suspects', [argument]);
   if (!result) return;
+  if (!supersedes(last, result)) {
+    showPick(last!); // the model's ranking of this request came first
+    return;
+  }
   last = result;
   if (result.suspects.length === 0) {
     void vscode.window.showInformationMessage('RCA: no suspects');
     return;
   }
-  const picked = await vscode.window.showQuickPick(quickPickItems(result.suspects), {
-    title: `RCA: ${result.suspects.length} suspects`, matchOnDescription: true, matchOnDetail: true,
-  });
-  if (picked) await showCommit(picked.commit, vscode.Uri.file(result.root).toString());
+  showPick(result);
 }
 
 export async function activate(context: vscode.ExtensionContext) {
@@ -123,6 +165,7 @@ export async function activate(context: vscode.ExtensionContext) {
     }),
   );
   await client.start();
+  context.subscriptions.push(client.onNotification('rca/suspects', (params: SuspectsPayload) => onSuspects(params)));
 }
 
 export async function deactivate() {

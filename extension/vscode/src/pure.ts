@@ -6,9 +6,10 @@ export interface Settings {
   top: number;
   ranker: 'none' | 'llm';
   device: 'cpu' | 'cuda';
+  modelWeight: number | null; // null: the fusion weight shipped with the server
 }
 
-export const DEFAULTS: Settings = { serverCommand: ['rca', 'serve'], top: 20, ranker: 'none', device: 'cpu' };
+export const DEFAULTS: Settings = { serverCommand: ['rca', 'serve'], top: 20, ranker: 'none', device: 'cpu', modelWeight: null };
 
 /** Settings read from `rca.*`, with each invalid value replaced by its default and named once. */
 export function validateSettings(raw: Record<string, unknown>): { settings: Settings; problems: string[] } {
@@ -42,12 +43,19 @@ export function validateSettings(raw: Record<string, unknown>): { settings: Sett
     if (device === 'cpu' || device === 'cuda') settings.device = device;
     else problems.push(`rca.device: ${JSON.stringify(device)} is not "cpu" or "cuda"; using "cpu"`);
   }
+  const weight = raw['modelWeight'];
+  if (weight !== undefined && weight !== null) {
+    if (typeof weight === 'number' && Number.isFinite(weight) && weight >= 0 && weight <= 100) settings.modelWeight = weight;
+    else problems.push(`rca.modelWeight: ${JSON.stringify(weight)} is not a number from 0 to 100; using the shipped weight`);
+  }
   return { settings, problems };
 }
 
 /** What the server receives as initializationOptions / the `rca` configuration section. */
 export function serverOptions(settings: Settings): Record<string, unknown> {
-  return { top: settings.top, ranker: settings.ranker, device: settings.device };
+  const options: Record<string, unknown> = { top: settings.top, ranker: settings.ranker, device: settings.device };
+  if (settings.modelWeight !== null) options.modelWeight = settings.modelWeight;
+  return options;
 }
 
 export interface Position { line: number; character: number }
@@ -112,4 +120,30 @@ export function commitDocumentUri(hash: string, folderUri?: string): string {
 export function parseCommitDocumentUri(uri: { path: string; query: string }): { hash: string; folderUri?: string } {
   const hash = uri.path.replace(/^\//, '').replace(/\.diff$/, '');
   return { hash, folderUri: uri.query ? decodeURIComponent(uri.query) : undefined };
+}
+
+/** The answer of `rca.suspects` and the `rca/suspects` notification: the suspects of one stage. */
+export interface SuspectsPayload {
+  suspects: SuspectRow[];
+  root: string;
+  candidates?: number;
+  seq?: number; // the request; a larger one is newer
+  stage?: 'retrieval' | 'model';
+  final?: boolean; // false while the model's ranking is still to come
+  skipped?: string; // why the model's ranking did not replace retrieval's
+}
+
+/** Whether `update` should replace what is `shown`: a newer request, or a later stage of the same one. */
+export function supersedes(shown: SuspectsPayload | undefined, update: SuspectsPayload): boolean {
+  if (!shown || shown.seq === undefined || update.seq === undefined) return true;
+  if (update.seq !== shown.seq) return update.seq > shown.seq;
+  return !shown.final || (update.final === true && update.stage === 'model' && shown.stage !== 'model');
+}
+
+/** The quick pick's title for a stage: the count, and whether the model's ranking is coming, came, or was skipped. */
+export function pickTitle(p: SuspectsPayload): string {
+  const n = `RCA: ${p.suspects.length} suspect${p.suspects.length === 1 ? '' : 's'}`;
+  if (p.final === false) return `${n} (re-ranking with the model…)`;
+  if (p.stage === 'model') return `${n}, ranked by the model`;
+  return p.skipped ? `${n} (retrieval's order: ${p.skipped})` : n;
 }

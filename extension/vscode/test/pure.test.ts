@@ -1,20 +1,24 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  DEFAULTS, commitDocumentUri, parseCommitDocumentUri, quickPickItems, serverOptions, suspectsArgument, validateSettings,
+  DEFAULTS, SuspectsPayload, commitDocumentUri, parseCommitDocumentUri, pickTitle, quickPickItems, serverOptions,
+  suspectsArgument, supersedes, validateSettings,
 } from '../src/pure';
 
 test('valid settings pass through', () => {
   const { settings, problems } = validateSettings({ 'server.command': ['/opt/rca', 'serve'], top: 5, ranker: 'llm', device: 'cuda' });
   assert.deepEqual(problems, []);
-  assert.deepEqual(settings, { serverCommand: ['/opt/rca', 'serve'], top: 5, ranker: 'llm', device: 'cuda' });
+  assert.deepEqual(settings, { serverCommand: ['/opt/rca', 'serve'], top: 5, ranker: 'llm', device: 'cuda', modelWeight: null });
   assert.deepEqual(serverOptions(settings), { top: 5, ranker: 'llm', device: 'cuda' });
+  const weighted = validateSettings({ ranker: 'llm', modelWeight: 0.5 });
+  assert.deepEqual(serverOptions(weighted.settings), { top: 20, ranker: 'llm', device: 'cpu', modelWeight: 0.5 });
 });
 
 test('invalid settings are replaced by defaults, each named', () => {
-  const { settings, problems } = validateSettings({ 'server.command': [], top: -1, ranker: 'gpt', device: 'tpu' });
+  const { settings, problems } = validateSettings({ 'server.command': [], top: -1, ranker: 'gpt', device: 'tpu', modelWeight: -2 });
   assert.deepEqual(settings, DEFAULTS);
-  assert.equal(problems.length, 4);
+  assert.equal(problems.length, 5);
+  assert.match(problems[4], /rca.modelWeight: -2 is not a number from 0 to 100/);
   assert.match(problems[1], /rca.top: -1 is not an integer/);
   assert.match(problems[3], /rca.device: "tpu"/);
   assert.deepEqual(validateSettings({ 'server.command': 'python -m rca_lsp serve' }).settings.serverCommand,
@@ -48,4 +52,27 @@ test('commit documents', () => {
   assert.equal(uri, 'rca-commit:/e699f95669.diff?file%3A%2F%2F%2Fr');
   assert.deepEqual(parseCommitDocumentUri({ path: '/e699f95669.diff', query: 'file%3A%2F%2F%2Fr' }), { hash: 'e699f95669', folderUri: 'file:///r' });
   assert.throws(() => commitDocumentUri('--output=/tmp/x'));
+});
+
+test('stages: the model replaces retrieval of the same request; nothing older replaces anything newer', () => {
+  const stage = (seq: number, stage: 'retrieval' | 'model', final: boolean, extra: Partial<SuspectsPayload> = {}): SuspectsPayload =>
+    ({ suspects: [], root: '/r', seq, stage, final, ...extra });
+  const first = stage(1, 'retrieval', false);
+  const model = stage(1, 'model', true);
+  assert.equal(supersedes(undefined, first), true);
+  assert.equal(supersedes(first, model), true);
+  assert.equal(supersedes(model, first), false); // the answer arriving after the model's ranking
+  assert.equal(supersedes(model, stage(2, 'retrieval', false)), true);
+  assert.equal(supersedes(stage(2, 'retrieval', false), model), false); // a dropped request's late stage
+  assert.equal(supersedes(first, stage(1, 'retrieval', true, { skipped: 'cancelled' })), true);
+  assert.equal(supersedes(stage(1, 'retrieval', true), stage(1, 'retrieval', false)), false);
+});
+
+test('stage titles', () => {
+  assert.equal(pickTitle({ suspects: [], root: '/r', final: false, stage: 'retrieval' }), 'RCA: 0 suspects (re-ranking with the model…)');
+  const one = { commit: 'a'.repeat(40), rank: 1, score: 1, summary: 's', author: 'A', date: '2020-01-01', evidence: [] };
+  assert.equal(pickTitle({ suspects: [one], root: '/r', final: true, stage: 'model' }), 'RCA: 1 suspect, ranked by the model');
+  assert.equal(pickTitle({ suspects: [one, one], root: '/r', final: true, stage: 'retrieval', skipped: 'the model stage was cancelled' }),
+    "RCA: 2 suspects (retrieval's order: the model stage was cancelled)");
+  assert.equal(pickTitle({ suspects: [one], root: '/r' }), 'RCA: 1 suspect');
 });

@@ -1,9 +1,14 @@
 --- rca for Neovim: `:Rca suspects` fills the quickfix list with suspect commits; the frame lines
---- of the trace get a code lens and a diagnostic; `:Rca show` opens a commit in a scratch buffer.
+--- of the trace get a code lens and a diagnostic; `:Rca show` opens a commit in a scratch buffer;
+--- `:Rca open` (and `gf` in trace buffers) follows the frame link under the cursor.
 local M = {}
 
-local SUBCOMMANDS = { 'suspects', 'index', 'show' }
-M.last = nil -- the latest `rca.suspects` answer
+local SUBCOMMANDS = { 'suspects', 'index', 'show', 'open' }
+local QF_TITLE = 'rca suspects'
+local TRACE_SUFFIXES = { trace = true, log = true, txt = true, out = true, err = true }
+local TRACE_FILETYPES = { [''] = true, text = true, log = true }
+M.last = nil -- the latest suspects shown: the `rca.suspects` answer, or the `rca/suspects` stage replacing it
+M.qf = nil -- { id, seq }: the quickfix list holding them
 
 local function notify(msg, level)
   vim.notify('rca: ' .. msg, level or vim.log.levels.INFO)
@@ -45,10 +50,23 @@ local function execute(bufnr, command, arguments, on_result)
   end, bufnr)
 end
 
---- Code lenses: Neovim 0.12 keeps them fresh itself once enabled; 0.11 needs refresh calls.
+--- Which code-lens API to drive: 'enable' (Neovim 0.12: `vim.lsp.codelens.enable`, kept fresh by
+--- Neovim itself and by the server's workspace/codeLens/refresh) or 'refresh' (0.11: requested by
+--- us on attach, BufEnter, InsertLeave and after each answer). `vim.g.rca_codelens_api` forces one.
+function M.codelens_api()
+  local forced = vim.g.rca_codelens_api
+  if forced == 'refresh' and vim.lsp.codelens.refresh then
+    return 'refresh'
+  end
+  if vim.lsp.codelens.enable and (forced == nil or forced == 'enable') then
+    return 'enable'
+  end
+  return 'refresh'
+end
+
 function M.refresh_lenses(bufnr)
   local codelens = vim.lsp.codelens
-  if codelens.enable then
+  if M.codelens_api() == 'enable' then
     codelens.enable(true, { bufnr = bufnr })
   elseif bufnr then
     codelens.refresh({ bufnr = bufnr })
@@ -63,9 +81,40 @@ function M.refresh_lenses(bufnr)
   end
 end
 
+--- The code lenses shown in a buffer (lsp.CodeLens tables), whichever API keeps them.
+function M.lenses(bufnr)
+  bufnr = (bufnr == nil or bufnr == 0) and vim.api.nvim_get_current_buf() or bufnr
+  if M.codelens_api() == 'enable' then
+    local ok, got = pcall(vim.lsp.codelens.get, { bufnr = bufnr })
+    if ok then
+      return vim.tbl_map(function(item)
+        return item.lens or item
+      end, got)
+    end
+  end
+  return vim.lsp.codelens.get(bufnr)
+end
+
+local function is_trace_buffer(bufnr)
+  local name = vim.api.nvim_buf_get_name(bufnr)
+  local suffix = name:match('%.([%w]+)$')
+  return (suffix and TRACE_SUFFIXES[suffix:lower()]) or TRACE_FILETYPES[vim.bo[bufnr].filetype] or false
+end
+
+--- `gf` in a trace buffer: the frame link under the cursor, else Neovim's own `gf`.
+local function map_gf(bufnr)
+  if vim.g.rca_trace_gf == false or vim.b[bufnr].rca_gf then
+    return
+  end
+  vim.b[bufnr].rca_gf = true
+  vim.keymap.set('n', 'gf', function()
+    M.open_link({ fallback = true })
+  end, { buffer = bufnr, desc = 'rca: follow the trace frame under the cursor' })
+end
+
 function M.on_attach(_, bufnr)
   M.refresh_lenses(bufnr)
-  if not vim.lsp.codelens.enable then
+  if M.codelens_api() == 'refresh' then
     vim.api.nvim_create_autocmd({ 'BufEnter', 'InsertLeave' }, {
       buffer = bufnr,
       group = vim.api.nvim_create_augroup('rca_codelens_' .. bufnr, { clear = true }),
@@ -74,8 +123,13 @@ function M.on_attach(_, bufnr)
       end,
     })
   end
+  if is_trace_buffer(bufnr) then
+    map_gf(bufnr)
+  end
 end
 
+--- The suspects into the quickfix list: a new list for a new request, the same list (same title)
+--- replaced when the model's ranking of that request arrives.
 local function to_quickfix(result)
   local items = {}
   for _, s in ipairs(result.suspects or {}) do
@@ -88,7 +142,37 @@ local function to_quickfix(result)
       user_data = { commit = s.commit },
     })
   end
-  vim.fn.setqflist({}, ' ', { title = 'rca suspects', items = items })
+  local what = { title = QF_TITLE, items = items }
+  local same = M.qf and M.qf.seq == result.seq and vim.fn.getqflist({ id = M.qf.id }).id ~= 0
+  if same then
+    what.id = M.qf.id
+    vim.fn.setqflist({}, 'r', what)
+  else
+    vim.fn.setqflist({}, ' ', what)
+    M.qf = { id = vim.fn.getqflist({ id = 0 }).id, seq = result.seq }
+  end
+end
+
+--- Whether `result` is older than what is shown (a later stage, or a newer request, came first).
+local function stale(result)
+  if not (M.last and M.last.seq and result.seq) then
+    return false
+  end
+  return result.seq < M.last.seq or (result.seq == M.last.seq and M.last.final and not result.final)
+end
+
+--- `rca/suspects` from the server: a later stage of a request replaces its list (same title).
+--- The first stage is shown by the command's own answer.
+function M.on_suspects(err, result)
+  if err or type(result) ~= 'table' or not result.final or stale(result) then
+    return
+  end
+  M.last = result
+  to_quickfix(result)
+  M.refresh_lenses()
+  if result.stage == 'model' then
+    notify(('%d suspect(s) re-ranked by the model'):format(#(result.suspects or {})))
+  end
 end
 
 function M.suspects(opts)
@@ -99,6 +183,7 @@ function M.suspects(opts)
     request = { text = vim.fn.getreg(arg:sub(2, 2) ~= '' and arg:sub(2, 2) or '"') }
   else
     request = { uri = vim.uri_from_bufnr(bufnr) }
+    map_gf(bufnr)
     if opts.range > 0 then
       request.range = { start = { line = opts.line1 - 1, character = 0 }, ['end'] = { line = opts.line2, character = 0 } }
     else
@@ -107,11 +192,15 @@ function M.suspects(opts)
     end
   end
   execute(bufnr, 'rca.suspects', { request }, function(result)
+    local n = #(result.suspects or {})
+    if stale(result) then
+      return -- the model's ranking of this request is already shown
+    end
     M.last = result
     to_quickfix(result)
     M.refresh_lenses()
-    local n = #(result.suspects or {})
-    notify(('%d suspect(s) of %d commits'):format(n, result.candidates or 0))
+    local more = result.final == false and '; re-ranking with the model' or ''
+    notify(('%d suspect(s) of %d commits%s'):format(n, result.candidates or 0, more))
     if n > 0 and vim.g.rca_open_quickfix ~= false then
       vim.cmd('botright copen')
       vim.cmd('wincmd p')
@@ -176,6 +265,72 @@ vim.lsp.commands['rca.showCommit'] = function(command)
   M.show(command.arguments and command.arguments[1])
 end
 
+--- A document link's target: `file:///path#L5` -> path, 5.
+local function link_target(target)
+  local line = tonumber(target:match('#L(%d+)$') or '')
+  local uri = target:gsub('#.*$', '')
+  local ok, path = pcall(vim.uri_to_fname, uri)
+  return ok and path or nil, line
+end
+
+--- The link under the cursor, else the first one on its line.
+local function link_here(links, bufnr, client)
+  local row, col = unpack(vim.api.nvim_win_get_cursor(0))
+  local text = vim.api.nvim_buf_get_lines(bufnr, row - 1, row, false)[1] or ''
+  local on_line
+  for _, link in ipairs(links or {}) do
+    local range = link.range
+    if range.start.line == row - 1 then
+      local first = vim.str_byteindex(text, client.offset_encoding or 'utf-16', range.start.character, false)
+      local last = vim.str_byteindex(text, client.offset_encoding or 'utf-16', range['end'].character, false)
+      if col >= first and col < last then
+        return link
+      end
+      on_line = on_line or link
+    end
+  end
+  return on_line
+end
+
+--- Follow the trace frame under the cursor (textDocument/documentLink) to its file and line.
+function M.open_link(opts)
+  opts = opts or {}
+  local bufnr = vim.api.nvim_get_current_buf()
+  local client = client_for(bufnr)
+  if not client then
+    return
+  end
+  local params = { textDocument = vim.lsp.util.make_text_document_params(bufnr) }
+  client:request('textDocument/documentLink', params, function(err, links)
+    if err then
+      notify('document links failed: ' .. (err.message or vim.inspect(err)), vim.log.levels.ERROR)
+      return
+    end
+    local link = vim.api.nvim_buf_is_valid(bufnr) and link_here(links, bufnr, client) or nil
+    local path, line = nil, nil
+    if link and link.target then
+      path, line = link_target(link.target)
+    end
+    if not path then
+      if opts.fallback then
+        local ok, msg = pcall(vim.cmd, 'normal! gf')
+        if not ok then
+          notify((tostring(msg):gsub('^.-:E', 'E')), vim.log.levels.ERROR)
+        end
+      else
+        notify('no trace frame of this repository under the cursor', vim.log.levels.WARN)
+      end
+      return
+    end
+    vim.cmd.edit(vim.fn.fnameescape(path))
+    if line then
+      local last = vim.api.nvim_buf_line_count(0)
+      vim.api.nvim_win_set_cursor(0, { math.min(line, last), 0 })
+      vim.cmd('normal! ^')
+    end
+  end, bufnr)
+end
+
 function M.command(opts)
   local sub = opts.fargs[1]
   if sub == 'suspects' then
@@ -184,6 +339,8 @@ function M.command(opts)
     M.index()
   elseif sub == 'show' then
     M.show(opts.fargs[2])
+  elseif sub == 'open' then
+    M.open_link()
   else
     notify(('unknown subcommand %q; use one of: %s'):format(sub, table.concat(SUBCOMMANDS, ', ')), vim.log.levels.ERROR)
   end
