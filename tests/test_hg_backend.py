@@ -267,3 +267,29 @@ def test_a_version_seen_before_keeps_its_first_id_and_reading_ahead_stops_cleanl
     partial.close()
     assert not any(t.name == "rca-hg-log" for t in threading.enumerate())
     assert repo.head() == order[-1]
+
+
+def test_no_newline_markers_after_context_removed_and_added_lines(hg_repo):
+    """Every place hg puts "\\ No newline at end of file" gives hg's own -U0 hunks and `hg cat` versions."""
+    import io
+
+    from rca_lsp.vcs.git import _parse_log
+    from rca_lsp.vcs.hg import _TEMPLATE
+
+    for step, text in enumerate(["a\nb", "a2\nb", "a2\nb\n", "a2\nb\nc", "x\n"]):
+        hg_repo.commit(f"Step {step}", {"m.py": text})
+    repo = HgRepo(hg_repo.root)
+    nodes = list(reversed(repo.reachable()))
+    ours = _log(repo)
+    own = repo.run("log", "-p", "--git", "--config", "diff.unified=0", "-T", _TEMPLATE,
+                   *[a for n in nodes for a in ("-r", n)])
+    for theirs in _parse_log(io.BytesIO(own)):
+        mine = ours[theirs.commit.hash]
+        assert [(h.old_start, h.old_len, h.new_start, h.new_len, h.added, h.removed) for c in mine.changes
+                for h in c.hunks] == [(h.old_start, h.old_len, h.new_start, h.new_len, h.added, h.removed)
+                                      for c in theirs.changes for h in c.hunks]
+    reader = repo.blob_reader()
+    for node in nodes[1:]:
+        change = ours[node].changes[0]
+        assert reader.get(change.new_blob) == repo.run("cat", "-r", node, "path:m.py")
+        assert reader.get(change.old_blob) == repo.run("cat", "-r", ours[node].commit.parents[0], "path:m.py")

@@ -22,7 +22,7 @@ from rca_lsp.vcs.git import _HUNK, MAX_HUNK_TEXT, _decode, _diff_paths, apply_fi
 
 WHOLE_FILE = 1_000_000  # lines of context: a file longer than this is read by `hg cat` instead
 _BODY_END = re.compile(rb"\n(?![ +\-\\])")  # a newline not followed by a hunk body line
-_CHANGED = re.compile(rb"[-+]+")  # a run of changed lines in a body's line kinds
+_CHANGED = re.compile(rb"^[-+\\].*(?:\n[-+\\].*)*\n?", re.M)  # a run of changed lines in a hunk's body
 
 
 @dataclass
@@ -52,37 +52,56 @@ class _File:
             self.whole = False
 
     def body(self, data: bytes) -> None:
-        """A hunk's whole body at once; `line` by line only when a "\\ No newline" marker is in it."""
-        parts = data.split(b"\n")
-        lines = [p + b"\n" for p in parts[:-1]]
-        if parts[-1]:
-            lines.append(parts[-1])
-        kinds = b"".join([line[:1] for line in lines])
-        if b"\\" in kinds:
-            for line in lines:
+        """A hunk's whole body at once: context is copied in bulk, only changed lines (and
+        "\\ No newline at end of file" markers) are visited one by one."""
+        if data.startswith(b"\\"):  # a marker with no line before it: read as `line` always did
+            for line in data.splitlines(keepends=True):
                 self.line(line)
             return
-        self.old_lines += [line[1:] for line in lines if line[0] != 43]  # not "+"
-        self.new_lines += [line[1:] for line in lines if line[0] != 45]  # not "-"
-        old_no, new_no, prev = self.old_no, self.new_no, 0
-        self.run = None
-        for m in _CHANGED.finditer(kinds):
+        old_no, new_no, pos = self.old_no, self.new_no, 0
+        for m in _CHANGED.finditer(data):
             start, end = m.span()
-            old_no += start - prev
-            new_no += start - prev
-            removed = kinds.count(b"-", start, end)
-            self.run = [old_no, removed, new_no, end - start - removed,
-                        _text(lines[start:end], 43), _text(lines[start:end], 45)]
-            self.hunks.append(self.run)
+            self._context(data[pos:start])
+            old_no += data.count(b"\n", pos, start)
+            new_no += data.count(b"\n", pos, start)
+            removed, added, texts = self._changed(data[start:end], after_context=start > pos)
+            if removed or added:
+                self.hunks.append([old_no, removed, new_no, added, *texts])
             old_no += removed
-            new_no += end - start - removed
-            prev = end
-        tail = len(lines) - prev
+            new_no += added
+            pos = end
+        self._context(data[pos:])
+        tail = data.count(b"\n", pos) + (0 if data.endswith(b"\n") or pos == len(data) else 1)
         self.old_no, self.new_no = old_no + tail, new_no + tail
-        if tail:
-            self.run = None
-        if kinds:
-            self.last = kinds[-1:]
+        self.run = None
+
+    def _context(self, chunk: bytes) -> None:
+        """Context lines (each " " and its text) go to both versions, without their prefixes."""
+        if chunk:
+            text = chunk[1:].replace(b"\n ", b"\n")
+            self.old_lines.append(text)
+            self.new_lines.append(text)
+
+    def _changed(self, chunk: bytes, after_context: bool) -> tuple[int, int, tuple[str, str]]:
+        """One run of -/+ lines into both versions; (removed, added, their texts)."""
+        removed: list[bytes] = []
+        added: list[bytes] = []
+        bare: set[tuple[int, int]] = set()  # (side, index) of lines a marker says end without newline
+        side: list[bytes] | None = None
+        for line in chunk.splitlines(keepends=True):
+            kind = line[:1]
+            if kind == b"-" or kind == b"+":
+                side = removed if kind == b"-" else added
+                side.append(line[1:])
+            elif side is not None:  # "\\ No newline at end of file" after a changed line
+                bare.add((side is added, len(side) - 1))
+            elif after_context:  # after the context line just copied to both versions
+                for lines in (self.old_lines, self.new_lines):
+                    if lines and lines[-1].endswith(b"\n"):
+                        lines[-1] = lines[-1][:-1]
+        self.old_lines += [_bare(line) if (False, i) in bare else line for i, line in enumerate(removed)]
+        self.new_lines += [_bare(line) if (True, i) in bare else line for i, line in enumerate(added)]
+        return len(removed), len(added), (_text(added), _text(removed))
 
     def line(self, line: bytes) -> None:
         kind, text = line[:1], line[1:]
@@ -136,14 +155,17 @@ class _File:
         return b"".join(self.old_lines), b"".join(self.new_lines)
 
 
-def _text(lines: list[bytes], kind: int) -> str:
+def _bare(line: bytes) -> bytes:
+    return line[:-1] if line.endswith(b"\n") else line
+
+
+def _text(lines: list[bytes]) -> str:
     """The text of one side's lines, as much as MAX_HUNK_TEXT keeps."""
     out = ""
     for line in lines:
-        if line[0] == kind:
-            if len(out) >= MAX_HUNK_TEXT:
-                break
-            out += _decode(line[1:])
+        if len(out) >= MAX_HUNK_TEXT:
+            break
+        out += _decode(line)
     return out
 
 
