@@ -131,6 +131,17 @@ class Evidence:
 
 
 @dataclass(frozen=True)
+class Ownership:
+    """Someone who owns a file, how much, and where that comes from."""
+
+    path: str  # the file owned
+    owner: str  # as written: @alice, alice@example.com, alice (Kubernetes); history: the author's email
+    share: float  # 0..1: 1 / owners of the deciding rule (halved per directory inherited), or share of history
+    source: str  # for people: "CODEOWNERS line 3 (/src/ @alice)", "OWNERS file src/OWNERS", "history: ..."
+    name: str = ""  # history owners: the author's name as the index has it
+
+
+@dataclass(frozen=True)
 class Suspect:
     commit: Commit
     score: float

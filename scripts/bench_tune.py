@@ -5,7 +5,10 @@ every candidate's features, then grid-searches the weights: for each project, th
 fitted on the other projects and measured on it, so the figures printed are honest. Prints the
 hand-set weights' figures beside the fitted ones, and the weights fitted on all cases.
 
-    python scripts/bench_tune.py [--only Lang,Cli] [--cache /tmp/rca-features.json]
+    python scripts/bench_tune.py [--only Lang,Cli] [--cache /tmp/rca-features.json] [--drop owner]
+
+`--drop F` holds feature F at weight 0, to measure what it adds (same cases, same folds).
+Put the project on PYTHONPATH to measure a work tree other than the installed one.
 """
 
 from __future__ import annotations
@@ -17,14 +20,16 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_common import default_bench_dir, load_cases, parse_only  # noqa: E402
 from bench_metrics import summarize  # noqa: E402
 
-FEATURES = ("frame", "code", "words", "recency", "file")
-HAND = {"frame": 1.0, "code": 1.0, "words": 0.5, "recency": 0.05, "file": 0.0}
+FEATURES = ("frame", "code", "words", "recency", "file", "owner")
+HAND = {"frame": 1.0, "code": 1.0, "words": 0.5, "recency": 0.05, "file": 0.0, "owner": 0.0}
 GRID = {"frame": (1.0, 1.5, 2.0, 3.0), "code": (1.0,), "words": (0.5, 1.0, 1.5), "recency": (0.2, 0.4, 0.7, 1.0),
-        "file": (0.0, 0.25, 0.5)}
+        "file": (0.0, 0.25, 0.5), "owner": (0.0, 0.1, 0.25, 0.5, 1.0)}
 
 
 def collect(case: dict) -> dict:
@@ -38,14 +43,23 @@ def collect(case: dict) -> dict:
             "rows": [(s["commit"], s.get("features", {})) for s in doc["suspects"]]}
 
 
+def _matrix(case: dict) -> tuple[np.ndarray, np.ndarray, int | None]:
+    """Features of every candidate (rows) by FEATURES (columns), recency, and the BIC's row."""
+    if "_matrix" not in case:
+        table = np.array([[f.get(k, 0.0) for k in FEATURES] for _, f in case["rows"]], dtype=float).reshape(-1, len(FEATURES))
+        mine = next((i for i, (commit, _) in enumerate(case["rows"]) if commit == case["bic"]), None)
+        case["_matrix"] = (table, table[:, FEATURES.index("recency")].copy(), mine)
+    return case["_matrix"]
+
+
 def rank(case: dict, weights: dict[str, float]) -> int | None:
     """The BIC's 1-based rank under `weights` (ties broken by recency, as rca does)."""
-    keys = [(sum(weights[k] * f.get(k, 0.0) for k in FEATURES), f.get("recency", 0.0))
-            for _, f in case["rows"]]
-    mine = next((i for i, (commit, _) in enumerate(case["rows"]) if commit == case["bic"]), None)
+    table, recency, mine = _matrix(case)
     if mine is None:
         return None
-    return 1 + sum(1 for key in keys if key > keys[mine])
+    scores = table @ np.array([weights[k] for k in FEATURES])
+    ahead = (scores > scores[mine]) | ((scores == scores[mine]) & (recency > recency[mine]))
+    return 1 + int(ahead.sum())
 
 
 def objective(cases: list[dict], weights: dict[str, float]) -> tuple[float, float]:
@@ -53,9 +67,9 @@ def objective(cases: list[dict], weights: dict[str, float]) -> tuple[float, floa
     return summary["mrr"] + summary["top5"] / 100.0, summary["top50"]
 
 
-def fit(cases: list[dict]) -> dict[str, float]:
+def fit(cases: list[dict], grid: dict[str, tuple[float, ...]]) -> dict[str, float]:
     best, best_score = HAND, (-1.0, -1.0)
-    for values in itertools.product(*(GRID[k] for k in FEATURES)):
+    for values in itertools.product(*(grid[k] for k in FEATURES)):
         weights = dict(zip(FEATURES, values))
         score = objective(cases, weights)
         if score > best_score:
@@ -68,7 +82,9 @@ def main() -> int:
     ap.add_argument("--dir", type=Path, default=default_bench_dir())
     ap.add_argument("--only")
     ap.add_argument("--cache", type=Path, help="reuse/save collected features here")
+    ap.add_argument("--drop", action="append", default=[], choices=FEATURES, help="hold this feature's weight at 0")
     args = ap.parse_args()
+    grid = {k: (0.0,) if k in args.drop else v for k, v in GRID.items()}
     if args.cache and args.cache.exists():
         data = json.loads(args.cache.read_text())
     else:
@@ -82,7 +98,7 @@ def main() -> int:
     lopo_ranks = []
     for project in projects:
         train = [c for c in data if c["project"] != project]
-        weights = fit(train)
+        weights = fit(train, grid)
         test = [c for c in data if c["project"] == project]
         lopo_ranks += [rank(c, weights) for c in test]
         print(f"fold {project}: weights {weights}", file=sys.stderr)
@@ -93,7 +109,7 @@ def main() -> int:
         s = summarize(ranks)
         print(f"| {name} | {s['cases']} | {s['top1']:.1f}% | {s['top3']:.1f}% | {s['top5']:.1f}% | "
               f"{s['top10']:.1f}% | {s['top50']:.1f}% | {s['mrr']:.3f} |")
-    print(f"weights fitted on all cases: {fit(data)}")
+    print(f"weights fitted on all cases: {fit(data, grid)}")
     return 0
 
 

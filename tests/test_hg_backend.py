@@ -236,3 +236,60 @@ def test_config_reads_hgrc_and_open_repo_prefers_the_nearest_checkout(hg_repo, t
     nested.mkdir(parents=True)
     subprocess.run(["git", "init", "-q", str(nested)], check=True)
     assert open_repo(nested).kind == "git" and open_repo(hg_repo.root / "vendor").kind == "hg"
+
+
+def test_a_version_seen_before_keeps_its_first_id_and_reading_ahead_stops_cleanly(hg_repo, monkeypatch):
+    """A file's old version is named like the commit that made it (one parse, not two); the
+    batches read ahead by a thread come in order, a failure there is raised, and closing stops it."""
+    import threading
+
+    import rca_lsp.vcs.hg as hg_module
+
+    monkeypatch.setattr(hg_module, "LOG_BATCH", 2)
+    first = hg_repo.commit("Add", {"m.py": "def f():\n    return 1\n"})
+    hg_repo.commit("Other", {"o.py": "x = 1\n"})
+    third = hg_repo.commit("Change", {"m.py": "def f():\n    return 2\n", "o.py": "x = 2\n"})
+    hg_repo.commit("Again", {"o.py": "x = 3\n"})
+    hg_repo.commit("Last", {"m.py": "def f():\n    return 3\n"})
+    repo = HgRepo(hg_repo.root)
+    order = list(reversed(repo.reachable()))
+    assert [lc.commit.hash for lc in repo.log(order)] == order
+    logged = _log(repo)
+    change = next(c for c in logged[third].changes if c.path == "m.py")
+    assert change.old_blob == f"{first}:m.py" and change.new_blob == f"{third}:m.py"
+    reader = repo.blob_reader()
+    assert reader.get(change.old_blob) == b"def f():\n    return 1\n"
+    assert reader.get(change.new_blob) == b"def f():\n    return 2\n"
+    with pytest.raises(RepositoryError):
+        list(repo.log([*order, "f" * 40]))
+    partial = repo.log(order)
+    next(partial)
+    partial.close()
+    assert not any(t.name == "rca-hg-log" for t in threading.enumerate())
+    assert repo.head() == order[-1]
+
+
+def test_no_newline_markers_after_context_removed_and_added_lines(hg_repo):
+    """Every place hg puts "\\ No newline at end of file" gives hg's own -U0 hunks and `hg cat` versions."""
+    import io
+
+    from rca_lsp.vcs.git import _parse_log
+    from rca_lsp.vcs.hg import _TEMPLATE
+
+    for step, text in enumerate(["a\nb", "a2\nb", "a2\nb\n", "a2\nb\nc", "x\n"]):
+        hg_repo.commit(f"Step {step}", {"m.py": text})
+    repo = HgRepo(hg_repo.root)
+    nodes = list(reversed(repo.reachable()))
+    ours = _log(repo)
+    own = repo.run("log", "-p", "--git", "--config", "diff.unified=0", "-T", _TEMPLATE,
+                   *[a for n in nodes for a in ("-r", n)])
+    for theirs in _parse_log(io.BytesIO(own)):
+        mine = ours[theirs.commit.hash]
+        assert [(h.old_start, h.old_len, h.new_start, h.new_len, h.added, h.removed) for c in mine.changes
+                for h in c.hunks] == [(h.old_start, h.old_len, h.new_start, h.new_len, h.added, h.removed)
+                                      for c in theirs.changes for h in c.hunks]
+    reader = repo.blob_reader()
+    for node in nodes[1:]:
+        change = ours[node].changes[0]
+        assert reader.get(change.new_blob) == repo.run("cat", "-r", node, "path:m.py")
+        assert reader.get(change.old_blob) == repo.run("cat", "-r", ours[node].commit.parents[0], "path:m.py")

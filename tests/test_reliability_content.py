@@ -92,7 +92,8 @@ def test_crlf_no_final_newline_and_binary(git_repo):
     files = rc.snapshot(db)["files"]
     binary = {r[4] for r in files if r[5]}
     assert {"img/logo.png", "pkg/blob.py"} <= binary
-    frame = [s for s in doc["suspects"] if any(e.get("path") == "pkg/calc.py" for e in s["evidence"])]
+    frame = [s for s in doc["suspects"]
+             if any(e.get("path") == "pkg/calc.py" and e["kind"] == "frame-line" for e in s["evidence"])]
     assert frame, doc  # the CRLF file's change is found at the frame's line
 
 

@@ -6,7 +6,8 @@ Features (each scaled to 0..1 across candidates, then weighted):
 - code: the commit changed a function the failure points at (a frame's function, or what the
   failing test calls, a few hops), weighted by log(1 + lines it changed there);
 - words: the failure's words match the commit's message, changed symbol names and diff (BM25);
-- recency: a small tie-breaker for newer commits.
+- recency: a small tie-breaker for newer commits;
+- owner: the commit's author owns failing code (CODEOWNERS, OWNERS, history: see `owners`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from pathlib import Path
 from rca_lsp.index.store import Index
 from rca_lsp.suspects.code_view import CodeView, is_test_path, stem
 from rca_lsp.suspects.history import History, _shift
+from rca_lsp.suspects.owners import Owners, failing_files, owner_points
 from rca_lsp.suspects.targets import Target, TargetFinder
 from rca_lsp.suspects.words import failure_words, match, matched_terms
 from rca_lsp.types import Evidence, Frame, Suspect, Trace
@@ -38,6 +40,7 @@ class Weights:
     words: float = 1.0
     recency: float = 0.7
     file: float = 0.0  # computed and fitted, but it did not help on the dev split: shown as evidence only
+    owner: float = 0.0  # fitted as well: folds chose 0 to 0.25, all 92 cases 0 (BENCHMARKS.md); evidence only
 
 
 NEAR_LINES = 3
@@ -194,7 +197,8 @@ def features(board: _Board, history: History) -> dict[int, dict[str, float]]:
     scaled = {"frame": _normalise(board.points.get("frame", {}), cap=FRAME_CAP),
               "file": _normalise(board.points.get("file", {}), cap=1.0),
               "code": _normalise(board.points.get("code", {})),
-              "words": _normalise(board.points.get("words", {}))}
+              "words": _normalise(board.points.get("words", {})),
+              "owner": _normalise(board.points.get("owner", {}), cap=1.0)}
     total = max(history.candidates, 1)
     out: dict[int, dict[str, float]] = {}
     for commit_id, pos in history.position.items():
@@ -227,7 +231,8 @@ def find_suspects(repo, index: Index, text: str, since: str | None = None, top: 
     started = time.perf_counter()
     traces = parse(text)
     live = set() if window is not None else set(repo.modified_files()) | set(repo.untracked_files())
-    traces = resolve(traces, sorted(set(repo.tracked_files()) | live))
+    tracked = repo.tracked_files()
+    traces = resolve(traces, sorted(set(tracked) | live))
     timings["parse"] = time.perf_counter() - started
     history = History(index, window if window is not None else repo.reachable(since), ignore_revs(repo))
     view = CodeView(index, repo.root, live)
@@ -240,6 +245,9 @@ def find_suspects(repo, index: Index, text: str, since: str | None = None, top: 
     for trace in traces:
         targets.extend(finder.from_test(trace).values())
     _code_features(board, history, targets)
+    for commit_id, value, evidence in owner_points(Owners(repo, history, tracked), history,
+                                                   failing_files(traces, targets)):
+        board.add("owner", commit_id, value, evidence, mode="max")
     terms = _word_features(board, history, traces)
     table = features(board, history)
     ranked = score(table, history, weights)
@@ -251,7 +259,7 @@ def find_suspects(repo, index: Index, text: str, since: str | None = None, top: 
         if words_value >= 0.3:
             found = _word_evidence(index, commit_id, words_value, terms)
             items += [found] if found else []
-        evidence = _evidence(items, shown_kinds(weights))
+        evidence = _evidence(items, shown_kinds(weights), unscored(weights))
         commit = history.commit(commit_id)
         suspects.append(Suspect(commit, round(value, 6), rank, evidence))
         if explain:
@@ -266,19 +274,25 @@ def find_suspects(repo, index: Index, text: str, since: str | None = None, top: 
 
 
 _FEATURE_OF = {"frame-line": "frame", "frame-file": "file", "frame-function": "code", "callee": "code",
-               "words": "words"}
+               "words": "words", "owner": "owner"}
+_ALWAYS_SHOWN = {"frame-file", "owner"}  # worth reading even where their features earn no points
 
 
 def shown_kinds(weights: Weights) -> set[str]:
-    """Evidence kinds worth showing: those of features that count, and frame files always."""
-    return {kind for kind, feature in _FEATURE_OF.items() if getattr(weights, feature) > 0 or kind == "frame-file"}
+    """Evidence kinds worth showing: those of features that count, frame files and owners always."""
+    return {kind for kind, feature in _FEATURE_OF.items() if getattr(weights, feature) > 0 or kind in _ALWAYS_SHOWN}
 
 
-def _evidence(items: list[Evidence], kinds: set[str], limit: int = 6) -> tuple[Evidence, ...]:
+def unscored(weights: Weights) -> set[str]:
+    return {kind for kind, feature in _FEATURE_OF.items() if getattr(weights, feature) <= 0}
+
+
+def _evidence(items: list[Evidence], kinds: set[str], last: set[str] | frozenset[str] = frozenset({"frame-file"}),
+              limit: int = 6) -> tuple[Evidence, ...]:
     """The strongest evidence first, one line per (kind, text): neighbours of a frame line collapse.
-    Frame-file evidence, which earns no points, comes after all evidence that does."""
+    Evidence of features that earn no points (`last`) comes after all evidence that does."""
     seen: dict[tuple[str, str, str | None], Evidence] = {}
-    for e in sorted(items, key=lambda e: (e.kind == "frame-file", -e.weight)):
+    for e in sorted(items, key=lambda e: (e.kind in last, -e.weight)):
         if e.kind not in kinds:
             continue
         key = (e.kind, e.symbol or e.text, str(e.frame))

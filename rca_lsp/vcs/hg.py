@@ -19,8 +19,10 @@ Revisions are validated first and reach hg as single arguments, never through a 
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
+import queue
 import re
 import threading
 from collections import OrderedDict
@@ -40,6 +42,7 @@ log = logging.getLogger(__name__)
 
 NULL = "0" * 40
 LOG_BATCH = 50  # revisions per `hg log -p` call (hglib buffers each answer whole)
+READ_AHEAD = 8  # answers of `hg log -p` read ahead of the indexer, at most
 MAX_KEPT_BYTES = 256 << 20  # file versions from the log kept for the blob reader, oldest dropped first
 _NODE = re.compile(r"^[0-9a-f]{40}$")
 # The same header shape the git parser reads: hash, parents, name, email, dates, message.
@@ -98,6 +101,8 @@ class HgRepo:
         self._lock = threading.RLock()
         self._contents: OrderedDict[str, bytes] = OrderedDict()  # blob id -> version, from the log
         self._content_bytes = 0
+        self._latest: dict[str, tuple[bytes, str]] = {}  # path -> digest and id of its last kept version
+        self._alias: dict[str, str] = {}  # id -> id of the same bytes kept earlier, for one commit
         if warm:  # start the server (a quarter second of hg's own start-up) while the caller imports
             threading.Thread(target=self._warm, name="rca-hg-start", daemon=True).start()
 
@@ -180,8 +185,9 @@ class HgRepo:
 
         The file versions the index will parse come in the same stream (see `hgdiff`) and wait
         in `_contents` for the blob reader. hg computes diffs in Python, several times slower
-        than git, so the next batch is asked for (by a thread, on the same server) while this
-        one is read and indexed.
+        than git, so a thread asks for the next batches (on the same server) while earlier ones
+        are indexed: the index takes a few batches at a time, and parses them before asking for
+        more, so reading only one batch ahead would leave hg idle most of that time.
         """
         nodes = list(hashes)
         for node in nodes:
@@ -192,15 +198,40 @@ class HgRepo:
             for batch in batches:
                 yield from self._parse_batch(batch, self._log_raw(batch))
             return
-        from concurrent.futures import ThreadPoolExecutor
+        yield from self._read_ahead(batches)
 
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="rca-hg-log") as pool:
-            ahead = pool.submit(self._log_raw, batches[0])
-            for i, batch in enumerate(batches):
-                out = ahead.result()
-                if i + 1 < len(batches):
-                    ahead = pool.submit(self._log_raw, batches[i + 1])
+    def _read_ahead(self, batches: list[list[str]]) -> Iterator[LoggedCommit]:
+        """Batches asked for by a thread, up to READ_AHEAD of them waiting, parsed here in order.
+        A failure in the thread is raised here; closing this generator stops the thread."""
+        waiting: queue.Queue = queue.Queue(maxsize=READ_AHEAD)
+        stop = threading.Event()
+
+        def produce() -> None:
+            for batch in batches:
+                try:
+                    item = (batch, self._log_raw(batch), None)
+                except BaseException as exc:  # noqa: BLE001 - handed to the reader, which raises it
+                    item = (batch, b"", exc)
+                while not stop.is_set():
+                    try:
+                        waiting.put(item, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set() or item[2] is not None:
+                    return
+
+        thread = threading.Thread(target=produce, name="rca-hg-log", daemon=True)
+        thread.start()
+        try:
+            for _ in batches:
+                batch, out, exc = waiting.get()
+                if exc is not None:
+                    raise exc
                 yield from self._parse_batch(batch, out)
+        finally:
+            stop.set()
+            thread.join()
 
     def _log_raw(self, nodes: list[str]) -> bytes:
         args: list[str] = ["log", "-p", "--git", "--config", f"diff.unified={WHOLE_FILE}", "-T", _TEMPLATE]
@@ -209,13 +240,19 @@ class HgRepo:
         return self.run(*args)
 
     def _parse_batch(self, nodes: list[str], out: bytes) -> Iterator[LoggedCommit]:
-        found = {item.commit.hash: item for item in map(self._complete, parse_log(out.splitlines(True), self._keep))}
+        found = {item.commit.hash: item for item in map(self._complete, parse_log(out, self._keep))}
         for node in nodes:
             if node in found:
                 yield found[node]
 
     def _keep(self, commit: Commit, change: FileChange, old: bytes | None, new: bytes | None) -> None:
-        """Keep the versions of code files the index will parse, under the ids `_complete` gives."""
+        """Keep the versions of code files the index will parse, under the ids `_complete` gives.
+
+        hg ids name a version by the changeset that shows it, so a file's old version in one
+        commit and its new version in the commit that last changed it have different ids; the
+        parser's cache would parse it twice. A version equal to the last one kept for its path
+        gets that one's id instead (both read the same bytes with `hg cat`).
+        """
         from rca_lsp.code.languages import language_for_path
 
         parents = [p for p in commit.parents if p != NULL]
@@ -223,11 +260,20 @@ class HgRepo:
             return
         p1 = parents[0] if parents else None
         if p1 and change.old_path and old is not None and any(h.old_len for h in change.hunks):
-            self._store(f"{p1}:{change.old_path}", old)
+            blob, digest = f"{p1}:{change.old_path}", _digest(old)
+            seen = self._latest.get(change.old_path)
+            if seen is not None and seen[0] == digest:
+                self._alias[blob] = seen[1]
+            else:
+                self._store(blob, old)
         if change.new_path and new is not None and any(h.new_len for h in change.hunks):
-            self._store(f"{commit.hash}:{change.new_path}", new)
+            blob = f"{commit.hash}:{change.new_path}"
+            self._store(blob, new)
+            self._latest[change.new_path] = (_digest(new), blob)
 
     def _store(self, blob: str, data: bytes) -> None:
+        if blob in self._contents:  # two changes of one commit share an old version
+            self._content_bytes -= len(self._contents[blob])
         self._contents[blob] = data
         self._contents.move_to_end(blob)
         self._content_bytes += len(data)
@@ -243,12 +289,14 @@ class HgRepo:
 
     def _complete(self, item: LoggedCommit) -> LoggedCommit:
         c = item.commit
+        alias, self._alias = self._alias, {}
         parents = tuple(p for p in c.parents if p != NULL)
         commit = Commit(c.hash, parents, c.author, c.email, c.author_date, c.commit_date, c.message)
         if len(parents) > 1:  # like git's --diff-merges=off: a merge's changes belong to its branches
             return LoggedCommit(commit, ())
         p1 = parents[0] if parents else None
-        changes = tuple(replace(change, old_blob=f"{p1}:{change.old_path}" if p1 and change.old_path else None,
+        changes = tuple(replace(change, old_blob=alias.get(f"{p1}:{change.old_path}", f"{p1}:{change.old_path}")
+                                if p1 and change.old_path else None,
                                 new_blob=f"{c.hash}:{change.new_path}" if change.new_path else None)
                         for change in item.changes)
         return LoggedCommit(commit, changes)
@@ -327,6 +375,10 @@ class HgRepo:
     def config(self, key: str) -> str | None:
         out = self.run("config", key, ok=(0, 1))
         return _decode(out).strip() or None
+
+
+def _digest(data: bytes) -> bytes:
+    return hashlib.blake2b(data, digest_size=16).digest()
 
 
 def _pattern(path: str) -> str:

@@ -5,10 +5,14 @@ whole file: its context and removed lines are the old version, its context and a
 new one. So one stream gives the commit, its zero-context hunks (each run of -/+ lines, numbered
 as `git diff --unified=0` numbers them) and every version the index parses, with no `hg cat`
 per file: Mercurial's command server answers each command in Python, a few milliseconds apiece.
+
+Nearly every line of such a stream is context, so a hunk's body is taken whole from the buffer
+and split with bytes methods; only the changed lines are looked at one by one in Python.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
@@ -17,6 +21,8 @@ from rca_lsp.vcs.base import LoggedCommit
 from rca_lsp.vcs.git import _HUNK, MAX_HUNK_TEXT, _decode, _diff_paths, apply_file_header, log_records
 
 WHOLE_FILE = 1_000_000  # lines of context: a file longer than this is read by `hg cat` instead
+_BODY_END = re.compile(rb"\n(?![ +\-\\])")  # a newline not followed by a hunk body line
+_CHANGED = re.compile(rb"^[-+\\].*(?:\n[-+\\].*)*\n?", re.M)  # a run of changed lines in a hunk's body
 
 
 @dataclass
@@ -44,6 +50,58 @@ class _File:
         self.old_no, self.new_no = max(int(m.group(1)), 1), max(int(m.group(3)), 1)
         if self.headers > 1 or int(m.group(1)) > 1 or int(m.group(3)) > 1:
             self.whole = False
+
+    def body(self, data: bytes) -> None:
+        """A hunk's whole body at once: context is copied in bulk, only changed lines (and
+        "\\ No newline at end of file" markers) are visited one by one."""
+        if data.startswith(b"\\"):  # a marker with no line before it: read as `line` always did
+            for line in data.splitlines(keepends=True):
+                self.line(line)
+            return
+        old_no, new_no, pos = self.old_no, self.new_no, 0
+        for m in _CHANGED.finditer(data):
+            start, end = m.span()
+            self._context(data[pos:start])
+            old_no += data.count(b"\n", pos, start)
+            new_no += data.count(b"\n", pos, start)
+            removed, added, texts = self._changed(data[start:end], after_context=start > pos)
+            if removed or added:
+                self.hunks.append([old_no, removed, new_no, added, *texts])
+            old_no += removed
+            new_no += added
+            pos = end
+        self._context(data[pos:])
+        tail = data.count(b"\n", pos) + (0 if data.endswith(b"\n") or pos == len(data) else 1)
+        self.old_no, self.new_no = old_no + tail, new_no + tail
+        self.run = None
+
+    def _context(self, chunk: bytes) -> None:
+        """Context lines (each " " and its text) go to both versions, without their prefixes."""
+        if chunk:
+            text = chunk[1:].replace(b"\n ", b"\n")
+            self.old_lines.append(text)
+            self.new_lines.append(text)
+
+    def _changed(self, chunk: bytes, after_context: bool) -> tuple[int, int, tuple[str, str]]:
+        """One run of -/+ lines into both versions; (removed, added, their texts)."""
+        removed: list[bytes] = []
+        added: list[bytes] = []
+        bare: set[tuple[int, int]] = set()  # (side, index) of lines a marker says end without newline
+        side: list[bytes] | None = None
+        for line in chunk.splitlines(keepends=True):
+            kind = line[:1]
+            if kind == b"-" or kind == b"+":
+                side = removed if kind == b"-" else added
+                side.append(line[1:])
+            elif side is not None:  # "\\ No newline at end of file" after a changed line
+                bare.add((side is added, len(side) - 1))
+            elif after_context:  # after the context line just copied to both versions
+                for lines in (self.old_lines, self.new_lines):
+                    if lines and lines[-1].endswith(b"\n"):
+                        lines[-1] = lines[-1][:-1]
+        self.old_lines += [_bare(line) if (False, i) in bare else line for i, line in enumerate(removed)]
+        self.new_lines += [_bare(line) if (True, i) in bare else line for i, line in enumerate(added)]
+        return len(removed), len(added), (_text(added), _text(removed))
 
     def line(self, line: bytes) -> None:
         kind, text = line[:1], line[1:]
@@ -97,15 +155,57 @@ class _File:
         return b"".join(self.old_lines), b"".join(self.new_lines)
 
 
+def _bare(line: bytes) -> bytes:
+    return line[:-1] if line.endswith(b"\n") else line
+
+
+def _text(lines: list[bytes]) -> str:
+    """The text of one side's lines, as much as MAX_HUNK_TEXT keeps."""
+    out = ""
+    for line in lines:
+        if len(out) >= MAX_HUNK_TEXT:
+            break
+        out += _decode(line)
+    return out
+
+
+class _Cursor:
+    """Lines of a buffer, one by one, or a hunk's whole body at once (`body`)."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data, self.pos = data, 0
+
+    def __iter__(self) -> "_Cursor":
+        return self
+
+    def __next__(self) -> bytes:
+        data, pos = self.data, self.pos
+        if pos >= len(data):
+            raise StopIteration
+        end = data.find(b"\n", pos)
+        self.pos = len(data) if end < 0 else end + 1
+        return data[pos:self.pos]
+
+    def body(self) -> bytes:
+        """Every line from here that a hunk's body can hold: those starting " ", "-", "+" or "\\"."""
+        if self.pos == 0 or self.pos >= len(self.data):
+            return b""
+        m = _BODY_END.search(self.data, self.pos - 1)
+        end = m.start() + 1 if m else len(self.data)
+        out, self.pos = self.data[self.pos:end], end
+        return out
+
+
 Sink = Callable[[Commit, FileChange, bytes | None, bytes | None], None]
 
 
-def parse(lines: Iterable[bytes], contents: Sink | None = None) -> Iterator[LoggedCommit]:
-    """Commits of a templated `hg log -p --git` stream; `contents` receives each file's versions."""
+def parse(data: bytes | Iterable[bytes], contents: Sink | None = None) -> Iterator[LoggedCommit]:
+    """Commits of a templated `hg log -p --git` stream (the whole answer, or its lines);
+    `contents` receives each file's versions."""
+    cursor = _Cursor(data if isinstance(data, bytes) else b"".join(data))
     commit: Commit | None = None
     files: list[_File] = []
     current: _File | None = None
-    in_hunk = False
 
     def finish() -> LoggedCommit | None:
         if commit is None:
@@ -119,17 +219,13 @@ def parse(lines: Iterable[bytes], contents: Sink | None = None) -> Iterator[Logg
             changes.append(change)
         return LoggedCommit(commit, tuple(changes))
 
-    for line in log_records(lines):
+    for line in log_records(cursor):
         if isinstance(line, Commit):
             done = finish()
             if done:
                 yield done
-            commit, files, current, in_hunk = line, [], None, False
+            commit, files, current = line, [], None
             continue
-        if in_hunk and current is not None and line[:1] in (b" ", b"-", b"+", b"\\"):
-            current.line(line)
-            continue
-        in_hunk = False
         if line.startswith(b"diff --git "):
             old, new = _diff_paths(line)
             current = _File(old, new)
@@ -138,7 +234,7 @@ def parse(lines: Iterable[bytes], contents: Sink | None = None) -> Iterator[Logg
             continue
         elif line.startswith(b"@@"):
             current.start_hunk(line)
-            in_hunk = True
+            current.body(cursor.body())
         elif apply_file_header(line, current):
             pass
         elif line.startswith((b"GIT binary patch", b"Binary file")):
