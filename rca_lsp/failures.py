@@ -19,7 +19,7 @@ from rca_lsp.errors import RcaError
 from rca_lsp.types import Suspect
 
 MAX_TRACE_CHARS = 1_000_000
-WEAK_EVIDENCE = {"recency", "size", "owner"}  # a commit with only these is not reported by the hooks
+WEAK_EVIDENCE = {"recency", "size", "owner", "authorship"}  # a commit with only these is not reported by the hooks
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS failures (
     id INTEGER PRIMARY KEY,

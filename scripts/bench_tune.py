@@ -5,7 +5,7 @@ every candidate's features, then grid-searches the weights: for each project, th
 fitted on the other projects and measured on it, so the figures printed are honest. Prints the
 hand-set weights' figures beside the fitted ones, and the weights fitted on all cases.
 
-    python scripts/bench_tune.py [--only Lang,Cli] [--cache /tmp/rca-features.json] [--drop owner]
+    python scripts/bench_tune.py [--only Lang,Cli] [--cache /tmp/rca-features.json] [--drop authorship]
 
 `--drop F` holds feature F at weight 0, to measure what it adds (same cases, same folds).
 Put the project on PYTHONPATH to measure a work tree other than the installed one.
@@ -26,10 +26,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_common import default_bench_dir, load_cases, parse_only  # noqa: E402
 from bench_metrics import summarize  # noqa: E402
 
-FEATURES = ("frame", "code", "words", "recency", "file", "owner")
-HAND = {"frame": 1.0, "code": 1.0, "words": 0.5, "recency": 0.05, "file": 0.0, "owner": 0.0}
+FEATURES = ("frame", "code", "words", "recency", "file", "owner", "authorship")
+HAND = {"frame": 1.0, "code": 1.0, "words": 0.5, "recency": 0.05, "file": 0.0, "owner": 0.0, "authorship": 0.0}
 GRID = {"frame": (1.0, 1.5, 2.0, 3.0), "code": (1.0,), "words": (0.5, 1.0, 1.5), "recency": (0.2, 0.4, 0.7, 1.0),
-        "file": (0.0, 0.25, 0.5), "owner": (0.0, 0.1, 0.25, 0.5, 1.0)}
+        "file": (0.0, 0.25, 0.5), "owner": (0.25,),
+        "authorship": (0.0, 0.1, 0.25, 0.5, 1.0)}  # owner: no dev case has owner files, nothing to fit
 
 
 def collect(case: dict) -> dict:

@@ -138,9 +138,9 @@ def test_an_owner_of_the_frames_file_is_raised_with_evidence(git_repo):
     shas = _calc_repo(git_repo)
     git_repo.write(".github/CODEOWNERS", "/src/ @bob\n")  # uncommitted: not ownership yet
     repo = GitRepo(git_repo.root)
-    plain = [s.commit.hash for s in _run(repo, Weights()).suspects]
+    plain = [s.commit.hash for s in _run(repo, Weights(owner=0.0)).suspects]
     assert plain.index(shas["bob"]) < plain.index(shas["alice"])  # recency alone: Bob first
-    result = _run(repo, Weights(owner=1.0))
+    result = _run(repo, Weights())  # the shipped weights raise a declared owner
     ranked = [s.commit.hash for s in result.suspects]
     assert ranked.index(shas["alice"]) < ranked.index(shas["bob"])
     assert result.features[shas["alice"]]["owner"] == 1.0 and "owner" not in result.features[shas["bob"]]
@@ -149,7 +149,8 @@ def test_an_owner_of_the_frames_file_is_raised_with_evidence(git_repo):
     assert owner and owner[0].path == "src/calc.py"
     assert owner[0].text == "its author Alice owns src/calc.py (.github/CODEOWNERS line 2: /src/ @alice)"
     carol = next(s for s in result.suspects if s.commit.hash == shas["base"])  # the history owner
-    assert any(e.kind == "owner" and "history: 100%" in e.text for e in carol.evidence)
+    assert any(e.kind == "authorship" and "history: 100%" in e.text for e in carol.evidence)
+    assert "owner" not in result.features[shas["base"]] and result.features[shas["base"]]["authorship"] > 0
 
 
 def test_owners_files_nearest_first_inherited_unless_noparent_and_history(git_repo):

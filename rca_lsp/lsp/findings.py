@@ -62,7 +62,7 @@ def _strength(s: Suspect, frame: Frame) -> tuple[int, float]:
     evidence here, so the commit that last changed the line itself comes before its neighbours)."""
     best, line_weight = 0, 0.0
     for e in s.evidence:
-        if e.path != frame.path or e.kind == "owner":  # who owns the file says nothing of this line
+        if e.path != frame.path or e.kind in ("owner", "authorship"):  # who owns the file says nothing of this line
             continue
         if e.frame == frame.index + 1 or e.line == frame.line:
             best = 2

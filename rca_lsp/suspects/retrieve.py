@@ -7,7 +7,8 @@ Features (each scaled to 0..1 across candidates, then weighted):
   failing test calls, a few hops), weighted by log(1 + lines it changed there);
 - words: the failure's words match the commit's message, changed symbol names and diff (BM25);
 - recency: a small tie-breaker for newer commits;
-- owner: the commit's author owns failing code (CODEOWNERS, OWNERS, history: see `owners`).
+- owner: the commit's author owns failing code by CODEOWNERS or OWNERS files (see `owners`);
+- authorship: the commit's author wrote much of the failing code's history (the same, from history).
 """
 
 from __future__ import annotations
@@ -40,7 +41,10 @@ class Weights:
     words: float = 1.0
     recency: float = 0.7
     file: float = 0.0  # computed and fitted, but it did not help on the dev split: shown as evidence only
-    owner: float = 0.0  # fitted as well: folds chose 0 to 0.25, all 92 cases 0 (BENCHMARKS.md); evidence only
+    # Declared owners (CODEOWNERS/OWNERS): no dev case has owner files, so this is set, not fitted: a
+    # quarter of a feature, enough to order otherwise equal candidates, never to outvote a frame.
+    owner: float = 0.25
+    authorship: float = 0.0  # fitted: folds chose 0 to 0.25, all 92 cases 0 (BENCHMARKS.md); evidence only
 
 
 NEAR_LINES = 3
@@ -198,7 +202,8 @@ def features(board: _Board, history: History) -> dict[int, dict[str, float]]:
               "file": _normalise(board.points.get("file", {}), cap=1.0),
               "code": _normalise(board.points.get("code", {})),
               "words": _normalise(board.points.get("words", {})),
-              "owner": _normalise(board.points.get("owner", {}), cap=1.0)}
+              "owner": _normalise(board.points.get("owner", {}), cap=1.0),
+              "authorship": _normalise(board.points.get("authorship", {}), cap=1.0)}
     total = max(history.candidates, 1)
     out: dict[int, dict[str, float]] = {}
     for commit_id, pos in history.position.items():
@@ -245,9 +250,10 @@ def find_suspects(repo, index: Index, text: str, since: str | None = None, top: 
     for trace in traces:
         targets.extend(finder.from_test(trace).values())
     _code_features(board, history, targets)
-    for commit_id, value, evidence in owner_points(Owners(repo, history, tracked), history,
-                                                   failing_files(traces, targets)):
-        board.add("owner", commit_id, value, evidence, mode="max")
+    owners, failing = Owners(repo, history, tracked), failing_files(traces, targets)
+    for feature, declared in (("owner", True), ("authorship", False)):
+        for commit_id, value, evidence in owner_points(owners, history, failing, declared):
+            board.add(feature, commit_id, value, evidence, mode="max")
     terms = _word_features(board, history, traces)
     table = features(board, history)
     ranked = score(table, history, weights)
@@ -274,8 +280,8 @@ def find_suspects(repo, index: Index, text: str, since: str | None = None, top: 
 
 
 _FEATURE_OF = {"frame-line": "frame", "frame-file": "file", "frame-function": "code", "callee": "code",
-               "words": "words", "owner": "owner"}
-_ALWAYS_SHOWN = {"frame-file", "owner"}  # worth reading even where their features earn no points
+               "words": "words", "owner": "owner", "authorship": "authorship"}
+_ALWAYS_SHOWN = {"frame-file", "owner", "authorship"}  # worth reading even where their features earn no points
 
 
 def shown_kinds(weights: Weights) -> set[str]:
