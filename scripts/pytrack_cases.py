@@ -428,29 +428,52 @@ def blame_window_lines(repo: Path, spec: RepoSpec, end: str, rebuilt: list[str])
     return by_k
 
 
+def enclosing_functions(source: str) -> list[tuple[int, int, str]]:
+    """(first line, last line, name) of every function of a module."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return []
+    return [(n.lineno, n.end_lineno or n.lineno, n.name) for n in ast.walk(tree)
+            if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
+
+
 def candidates(repo: Path, spec: RepoSpec, end: str, rebuilt: list[str], rng: random.Random) -> list[Candidate]:
     """Seeded order of (commit, line, mutation): commits shuffled, one line and one
-    mutation drawn at a time per commit, round-robin over the commits."""
+    mutation drawn at a time per commit, round-robin over the commits. Lines in functions
+    that already existed at the window's base come first (their tests exist there too),
+    and commits with such lines before the others."""
     by_k = blame_window_lines(repo, spec, end, rebuilt)
-    per_k: dict[int, list[Candidate]] = {}
+    per_k: dict[int, tuple[list[Candidate], list[Candidate]]] = {}
     cache: dict[str, str] = {}
+    funcs: dict[str, list[tuple[int, int, str]]] = {}
+    base_text: dict[str, str] = {}
     for k in sorted(by_k):
-        opts: list[Candidate] = []
+        old: list[Candidate] = []
+        new: list[Candidate] = []
         for path, line, end_path, end_line in by_k[k]:
             if end_path not in cache:
                 cache[end_path] = out(["show", f"{end}:{end_path}"], cwd=repo)
+                funcs[end_path] = enclosing_functions(cache[end_path])
+                shown = run_git(["show", f"{rebuilt[0]}:{end_path}"], cwd=repo, check=False)
+                base_text[end_path] = shown.stdout if shown.returncode == 0 else ""
+            names = [n for a, b, n in funcs[end_path] if a <= end_line <= b]
+            existed = bool(names) and f"def {names[-1]}(" in base_text[end_path]
             for m in mutations_of_line(cache[end_path], end_line):
-                opts.append(Candidate(k, path, line, end_path, end_line, m))
-        if opts:
-            rng.shuffle(opts)
-            per_k[k] = opts
+                (old if existed else new).append(Candidate(k, path, line, end_path, end_line, m))
+        if old or new:
+            rng.shuffle(old)
+            rng.shuffle(new)
+            per_k[k] = (old, new)
     order = sorted(per_k)
     rng.shuffle(order)
+    order.sort(key=lambda k: not per_k[k][0])  # stable: commits touching old functions first
     result: list[Candidate] = []
-    depth = 0
-    while any(depth < len(per_k[k]) for k in order):
-        result.extend(per_k[k][depth] for k in order if depth < len(per_k[k]))
-        depth += 1
+    for group in (0, 1):
+        depth = 0
+        while any(depth < len(per_k[k][group]) for k in order):
+            result.extend(per_k[k][group][depth] for k in order if depth < len(per_k[k][group]))
+            depth += 1
     return result
 
 
