@@ -103,9 +103,10 @@ def test_apply_mutation_checks_the_line():
 
 def _history(repo: GitRepoBuilder) -> tuple[str, str]:
     """base, then a side branch and main both changing lib/mod.py, merged; returns (base, end)."""
-    base = repo.commit("base", {"lib/mod.py": "def f(x):\n    return x\n", "README": "r\n"})
+    base = repo.commit("base", {"lib/mod.py": "def f(x):\n    return x\n\n\ndef g(x):\n    return x\n",
+                                "README": "r\n"})
     repo.git("checkout", "-q", "-b", "side")
-    repo.commit("side: add g", {"lib/mod.py": "def f(x):\n    return x\n\n\ndef g(x):\n    return x > 1\n"},
+    repo.commit("side: g compares", {"lib/mod.py": "def f(x):\n    return x\n\n\ndef g(x):\n    return x > 1\n"},
                 author="Bob")
     repo.commit("side: docs", {"README": "r\nmore\n"}, author="Bob")
     repo.git("checkout", "-q", "main")
@@ -124,7 +125,7 @@ def test_linearise_replays_non_merge_commits_reproducibly(make_git_repo):
     commits = pt.window_commits(up.root / ".git", base, end)
     subjects = [up.git("log", "-1", "--format=%s", c).strip() for c in commits]
     assert len(commits) == 4 and "Merge side" not in subjects
-    assert subjects.index("side: add g") < subjects.index("side: docs")
+    assert subjects.index("side: g compares") < subjects.index("side: docs")
     assert subjects[-1] == "main: f doubles"
 
     made = []
@@ -151,12 +152,15 @@ def test_mutation_in_the_culprit_is_carried_to_the_end(make_git_repo):
 
     lines = pt.blame_window_lines(work, spec, rebuilt[-1], rebuilt)
     k_g = next(k for k, c in enumerate(rebuilt) if pt.out(["log", "-1", "--format=%s", c], cwd=work).strip()
-               == "side: add g")
+               == "side: g compares")
     assert ("lib/mod.py", 6, "lib/mod.py", 6) in lines[k_g]  # `return x > 1`, still there at the end
     cands = pt.candidates(work, spec, rebuilt[-1], rebuilt, random.Random(3))
     again = pt.candidates(work, spec, rebuilt[-1], rebuilt, random.Random(3))
     assert cands == again and cands
     assert {c.k for c in cands} <= set(lines)
+    # `h` is new in the window (its tests could not pass at the base): its lines are blamed, not tried
+    assert any(p == "lib/other.py" for k in lines for p, *_ in lines[k])
+    assert all(c.end_path == "lib/mod.py" for c in cands)
 
     cand = next(c for c in cands if c.k == k_g and c.mutation.operator == "cmp_flip")
     pt.checkout(work, rebuilt[k_g])
