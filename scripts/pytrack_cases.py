@@ -1,0 +1,708 @@
+#!/usr/bin/env python3
+"""Build the Python-track benchmark: failures that follow recent changes.
+
+For each pinned repository (REPOS: upstream, pinned head, package folders, test folders),
+seeded choices of windows of 50-100 consecutive commits on the first-parent history are
+linearised: the window's non-merge commits (`rev-list --topo-order --reverse --no-merges
+base..end`) are cherry-picked in order onto the window's base, keeping author, committer,
+dates and messages (so the rebuilt hashes are reproducible). One window commit that added
+lines to a library .py file becomes the culprit: a seeded, ast/tokenize-checked mutation
+of one line it added that survives to the window's end (comparison flip, and/or swap,
+dropped `not`, integer off by one, True/False swap, +/- swap, negated if/while condition,
+sole if-body statement -> `pass`) is amended into it and the later commits are replayed
+on top (a conflict rejects the candidate). A case is kept only if, with real pytest runs:
+some test that passes at the clean window end fails at the mutated end, and each chosen
+test passes at the window base and at the culprit's parent, and fails at the culprit.
+
+Output (default ~/.cache/rca-pytrack, or $RCA_PYTRACK_DIR, or --dir):
+  cases/<id>/       a standalone git repository at the window's end (branch master)
+  cases/<id>.trace  the real pytest output of the failing tests there
+  cases.json        {"cases": [...]}, the shape scripts/bench_run.py reads
+  work/             linearised windows and scratch checkouts (reused by reruns)
+
+    python scripts/pytrack_cases.py                       # all repositories, seed 1
+    python scripts/pytrack_cases.py --only sqlparse --per-window 3
+    python scripts/bench_run.py --system rca --dir ~/.cache/rca-pytrack
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import io
+import json
+import os
+import random
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+import tokenize
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_common import DEFAULT_MIRRORS, find_mirror
+
+DEFAULT_SEED = 1
+WINDOW_MIN, WINDOW_MAX = 50, 100
+MAX_FAILING = 3  # failing tests kept per case (the first ones pytest reports)
+TEST_TIMEOUT = 30.0  # a mutation may loop forever (the suites take under 20 s)
+
+
+@dataclass(frozen=True)
+class RepoSpec:
+    name: str
+    upstream: str
+    head: str  # pinned upstream commit: windows are chosen on its first-parent history
+    packages: tuple[str, ...]  # folders of the library's code
+    since: str  # windows start after this date (code that runs on this Python)
+    windows: int = 6
+    pytest_args: tuple[str, ...] = ()
+
+
+REPOS = [
+    RepoSpec("more-itertools", "more-itertools/more-itertools", "2fe1b2eeb9d75f994113fe3ac76d14b6bcd6fb10",
+             ("more_itertools",), "2020-01-01"),
+    RepoSpec("boltons", "mahmoud/boltons", "967864f89791509f9eb36b22b4579d36b72a6df2",
+             ("boltons",), "2016-01-01"),
+    RepoSpec("sqlparse", "andialbrecht/sqlparse", "60cdc649726bf1bc4f1b336050560b336da715ec",
+             ("sqlparse",), "2017-01-01"),
+    RepoSpec("cachetools", "tkem/cachetools", "28d4506f2a49d781ffbcecb095fa7aba5bb80aff",
+             ("src/cachetools", "cachetools"), "2016-01-01", pytest_args=("-o", "pythonpath=src")),
+]
+
+
+def log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def default_dir() -> Path:
+    env = os.environ.get("RCA_PYTRACK_DIR")
+    return Path(env).expanduser() if env else Path.home() / ".cache" / "rca-pytrack"
+
+
+# --- git --------------------------------------------------------------------------
+
+
+def git_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    env = dict(os.environ, LC_ALL="C", GIT_TERMINAL_PROMPT="0", GIT_EDITOR="true")
+    for k in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE"):
+        env.pop(k, None)
+    env.update(extra or {})
+    return env
+
+
+def run_git(args: list[str], cwd: Path | None = None, git_dir: Path | None = None, check: bool = True,
+            env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    cmd = ["git", "-c", "commit.gpgsign=false", "-c", "core.hooksPath=/dev/null"]
+    if git_dir is not None:
+        cmd.append(f"--git-dir={git_dir}")
+    proc = subprocess.run(cmd + args, check=False, cwd=cwd, capture_output=True, text=True, errors="replace",
+                          env=git_env(env))
+    if check and proc.returncode != 0:
+        raise RuntimeError(f"git {' '.join(args[:4])}: exit {proc.returncode}: {proc.stderr.strip()[:400]}")
+    return proc
+
+
+def out(args: list[str], cwd: Path | None = None, git_dir: Path | None = None) -> str:
+    return run_git(args, cwd=cwd, git_dir=git_dir).stdout
+
+
+def committer_env(repo: Path, rev: str) -> dict[str, str]:
+    """The commit's own committer, so a replay gives the same hashes every time."""
+    name, email, date = out(["log", "-1", "--format=%cn%x00%ce%x00%cI", rev], cwd=repo).rstrip("\n").split("\0")
+    return {"GIT_COMMITTER_NAME": name, "GIT_COMMITTER_EMAIL": email, "GIT_COMMITTER_DATE": date}
+
+
+def window_commits(git_dir: Path, base: str, end: str) -> list[str]:
+    """The non-merge commits of base..end, parents first: the linearised window."""
+    return out(["rev-list", "--reverse", "--topo-order", "--no-merges", f"{base}..{end}"], git_dir=git_dir).split()
+
+
+def replay(repo: Path, commits: list[str]) -> list[str] | None:
+    """Cherry-pick `commits` in order onto HEAD of the work tree `repo`, each with its own
+    committer and date; the new hashes, or None (state restored) at the first conflict."""
+    start = out(["rev-parse", "HEAD"], cwd=repo).strip()
+    made = []
+    for c in commits:
+        proc = run_git(["cherry-pick", "--allow-empty", "--keep-redundant-commits", c], cwd=repo,
+                       check=False, env=committer_env(repo, c))
+        if proc.returncode != 0:
+            run_git(["cherry-pick", "--abort"], cwd=repo, check=False)
+            run_git(["reset", "-q", "--hard", start], cwd=repo)
+            return None
+        made.append(out(["rev-parse", "HEAD"], cwd=repo).strip())
+    return made
+
+
+def linearise(repo: Path, base: str, commits: list[str]) -> list[str] | None:
+    """Check out `base` (detached) in `repo` and replay `commits` onto it."""
+    run_git(["checkout", "-q", "--detach", "-f", base], cwd=repo)
+    run_git(["clean", "-qfdx"], cwd=repo)
+    return replay(repo, commits)
+
+
+# --- mutations --------------------------------------------------------------------
+
+CMP_FLIP = {"<": ">=", ">": "<=", "<=": ">", ">=": "<", "==": "!=", "!=": "=="}
+OPERATORS = ("cmp_flip", "boolop_swap", "drop_not", "off_by_one", "bool_swap", "arith_swap",
+             "negate_cond", "body_to_pass")
+
+
+@dataclass(frozen=True)
+class Mutation:
+    operator: str
+    line: int  # 1-based
+    before: str
+    after: str
+
+
+def _line_tokens(source: str, lineno: int) -> list[tokenize.TokenInfo]:
+    toks = []
+    for tok in tokenize.generate_tokens(io.StringIO(source).readline):
+        if tok.start[0] > lineno:
+            break
+        if tok.start[0] == lineno and tok.end[0] == lineno:
+            toks.append(tok)
+    return toks
+
+
+def _splice(line: str, edits: list[tuple[int, int, str]]) -> str:
+    for a, b, text in sorted(edits, reverse=True):
+        line = line[:a] + text + line[b:]
+    return line
+
+
+def _token_edits(line: str, toks: list[tokenize.TokenInfo], operator: str) -> list[list[tuple[int, int, str]]]:
+    """Candidate edits of one line (column spans) for a token-level operator."""
+    code = [t for t in toks if t.type not in (tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE,
+                                               tokenize.INDENT, tokenize.DEDENT)]
+    found: list[list[tuple[int, int, str]]] = []
+    for i, t in enumerate(code):
+        prev = code[i - 1] if i else None
+        nxt = code[i + 1] if i + 1 < len(code) else None
+        a, b = t.start[1], t.end[1]
+        if operator == "cmp_flip":
+            if t.type == tokenize.OP and t.string in CMP_FLIP:
+                found.append([(a, b, CMP_FLIP[t.string])])
+            elif t.string == "is" and t.type == tokenize.NAME:
+                if nxt is not None and nxt.string == "not":
+                    found.append([(a, nxt.end[1], "is")])
+                else:
+                    found.append([(a, b, "is not")])
+            elif t.string == "in" and t.type == tokenize.NAME:
+                if prev is not None and prev.string == "not":
+                    found.append([(prev.start[1], b, "in")])
+                else:
+                    found.append([(a, b, "not in")])
+        elif operator == "boolop_swap" and t.type == tokenize.NAME and t.string in ("and", "or"):
+            found.append([(a, b, "or" if t.string == "and" else "and")])
+        elif operator == "drop_not" and t.type == tokenize.NAME and t.string == "not":
+            if (nxt is not None and nxt.string == "in") or (prev is not None and prev.string == "is"):
+                continue
+            end = nxt.start[1] if nxt is not None else b
+            found.append([(a, end, "")])
+        elif operator == "off_by_one" and t.type == tokenize.NUMBER and re.fullmatch(r"\d+", t.string):
+            v = int(t.string)
+            found.append([(a, b, str(v + 1))])
+            if v > 0:
+                found.append([(a, b, str(v - 1))])
+        elif operator == "bool_swap" and t.type == tokenize.NAME and t.string in ("True", "False"):
+            found.append([(a, b, "False" if t.string == "True" else "True")])
+        elif operator == "arith_swap" and t.type == tokenize.OP and t.string in ("+", "-", "+=", "-="):
+            binary = prev is not None and (prev.type in (tokenize.NAME, tokenize.NUMBER, tokenize.STRING)
+                                           or prev.string in (")", "]", "}"))
+            if t.string in ("+=", "-=") or binary:
+                swap = {"+": "-", "-": "+", "+=": "-=", "-=": "+="}[t.string]
+                found.append([(a, b, swap)])
+    return found
+
+
+def _stmt_edits(source: str, tree: ast.AST, lineno: int, line: str, toks: list[tokenize.TokenInfo],
+                operator: str) -> list[list[tuple[int, int, str]]]:
+    """Statement-level operators, found with the ast."""
+    found: list[list[tuple[int, int, str]]] = []
+    for node in ast.walk(tree):
+        if operator == "negate_cond" and isinstance(node, (ast.If, ast.While)) and node.lineno == lineno:
+            test = node.test
+            if test.lineno == test.end_lineno == lineno:
+                a, b = _byte_to_char(line, test.col_offset), _byte_to_char(line, test.end_col_offset)
+                found.append([(a, b, "not (" + line[a:b] + ")")])
+        elif operator == "body_to_pass" and isinstance(node, ast.If) and len(node.body) == 1:
+            stmt = node.body[0]
+            a = _byte_to_char(line, stmt.col_offset)
+            if (stmt.lineno == stmt.end_lineno == lineno and stmt.lineno != node.lineno
+                    and not isinstance(stmt, ast.Pass) and line[:a].strip() == ""):
+                found.append([(a, len(line.rstrip("\r\n")), "pass")])
+    return found
+
+
+def _byte_to_char(line: str, col: int) -> int:
+    """ast columns are UTF-8 byte offsets; tokenize's are characters."""
+    return len(line.encode("utf-8")[:col].decode("utf-8", "replace"))
+
+
+def mutations_of_line(source: str, lineno: int) -> list[Mutation]:
+    """Every mutation of line `lineno` that still compiles and changes the module's ast."""
+    lines = source.splitlines(keepends=True)
+    if not 1 <= lineno <= len(lines):
+        return []
+    line = lines[lineno - 1]
+    try:
+        tree = ast.parse(source)
+        toks = _line_tokens(source, lineno)
+    except (SyntaxError, tokenize.TokenError, ValueError):
+        return []
+    original = ast.dump(tree)
+    result = []
+    for op in OPERATORS:
+        if op in ("negate_cond", "body_to_pass"):
+            edits = _stmt_edits(source, tree, lineno, line, toks, op)
+        else:
+            edits = _token_edits(line, toks, op)
+        for edit in edits:
+            new_line = _splice(line, edit)
+            if new_line == line:
+                continue
+            new_source = "".join(lines[:lineno - 1] + [new_line] + lines[lineno:])
+            try:
+                compile(new_source, "<mutant>", "exec")
+                changed = ast.dump(ast.parse(new_source)) != original
+            except (SyntaxError, ValueError):
+                continue
+            if changed:
+                result.append(Mutation(op, lineno, line.rstrip("\r\n"), new_line.rstrip("\r\n")))
+    return result
+
+
+def apply_mutation(source: str, m: Mutation) -> str:
+    lines = source.splitlines(keepends=True)
+    old = lines[m.line - 1]
+    if old.rstrip("\r\n") != m.before:
+        raise ValueError(f"line {m.line} is not {m.before!r}")
+    lines[m.line - 1] = m.after + old[len(old.rstrip("\r\n")):]
+    return "".join(lines)
+
+
+# --- pytest -----------------------------------------------------------------------
+
+SUMMARY_RE = re.compile(r"^(FAILED|ERROR) (\S+?(?:\[.*?\])?)(?: - .*)?$")
+
+
+@dataclass
+class TestRun:
+    rc: int
+    output: str
+    failed: list[str]  # node ids, in the order of the short summary
+    timed_out: bool = False
+
+
+def run_pytest(python: Path, repo: Path, spec: RepoSpec, targets: list[str], extra: list[str] | None = None,
+               timeout: float = TEST_TIMEOUT) -> TestRun:
+    cmd = [str(python), "-m", "pytest", "-p", "no:cacheprovider", *spec.pytest_args, *(extra or []), *targets]
+    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1", PYTHONHASHSEED="0")
+    env.pop("PYTHONPATH", None)
+    try:
+        proc = subprocess.run(cmd, check=False, cwd=repo, capture_output=True, text=True, errors="replace", env=env,
+                              timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return TestRun(-1, "", [], timed_out=True)
+    text = proc.stdout + proc.stderr
+    failed = []
+    for raw in text.splitlines():
+        m = SUMMARY_RE.match(raw)
+        if m and m.group(2) not in failed:
+            failed.append(m.group(2))
+    return TestRun(proc.returncode, text, failed)
+
+
+def passing_tests(python: Path, repo: Path, spec: RepoSpec) -> tuple[set[str], int]:
+    """Node ids that pass in `repo` (the whole suite, -rA), and how many failed."""
+    run = run_pytest(python, repo, spec, [], ["-q", "-rA", "--tb=no"], timeout=600)
+    passed = {m.group(1) for m in re.finditer(r"^PASSED (\S+?(?:\[.*?\])?)(?: - .*)?$", run.output, re.MULTILINE)}
+    return passed, len(run.failed)
+
+
+def test_files(repo: Path, spec: RepoSpec) -> list[str]:
+    files = out(["ls-files", "*.py"], cwd=repo).split()
+    return [f for f in files if re.match(r"(test_.*|.*_test)\.py$", f.rsplit("/", 1)[-1])]
+
+
+def relevant_tests(repo: Path, spec: RepoSpec, path: str) -> list[str]:
+    """Test files named after the mutated module (test_<module>*.py); [] for the whole suite."""
+    stem = path.rsplit("/", 1)[-1][:-3]
+    if stem == "__init__":
+        stem = path.rsplit("/", 2)[-2]
+    return [f for f in test_files(repo, spec) if stem in f.rsplit("/", 1)[-1]]
+
+
+# --- windows ----------------------------------------------------------------------
+
+
+@dataclass
+class Window:
+    project: str
+    index: int
+    base: str  # upstream first-parent commit before the window
+    end: str  # upstream first-parent commit at the window's end
+    commits: list[str]  # upstream non-merge commits replayed, in order
+
+
+def choose_windows(spec: RepoSpec, mirror: Path, rng: random.Random, count: int) -> list[Window]:
+    """Seeded, non-overlapping windows of 50-100 non-merge commits between two first-parent
+    commits of the pinned head, after `spec.since`."""
+    fp = out(["rev-list", "--first-parent", f"--since={spec.since}", spec.head], git_dir=mirror).split()
+    fp.reverse()  # oldest first
+    taken: list[tuple[int, int]] = []
+    windows: list[Window] = []
+    ends = list(range(len(fp)))
+    rng.shuffle(ends)
+    for e in ends:
+        if len(windows) >= count:
+            break
+        want = rng.randint(WINDOW_MIN, WINDOW_MAX)
+        b = e - 1
+        n = 0
+        while b >= 0:
+            n = int(out(["rev-list", "--count", "--no-merges", f"{fp[b]}..{fp[e]}"], git_dir=mirror))
+            if n >= want:
+                break
+            b -= max(1, (want - n) // 3)
+        if b < 0 or not WINDOW_MIN <= n <= WINDOW_MAX:
+            continue
+        if any(not (e <= tb or b >= te) for tb, te in taken):
+            continue
+        commits = window_commits(mirror, fp[b], fp[e])
+        taken.append((b, e))
+        windows.append(Window(spec.name, len(windows) + 1, fp[b], fp[e], commits))
+    windows.sort(key=lambda w: fp.index(w.base))
+    for i, w in enumerate(windows, 1):
+        w.index = i
+    return windows
+
+
+# --- one window -------------------------------------------------------------------
+
+
+@dataclass
+class Candidate:
+    k: int  # index of the culprit in the rebuilt list (1 = first window commit)
+    path: str  # file at the culprit
+    line: int  # line in the culprit's version
+    end_path: str
+    end_line: int
+    mutation: Mutation
+
+
+def is_library_file(spec: RepoSpec, path: str) -> bool:
+    name = path.rsplit("/", 1)[-1]
+    return (path.endswith(".py") and any(path.startswith(p + "/") for p in spec.packages)
+            and "/tests/" not in path and not name.startswith("test_"))
+
+
+def blame_window_lines(repo: Path, spec: RepoSpec, end: str, rebuilt: list[str]) -> dict[int, list[tuple[str, int, str, int]]]:
+    """{k: [(path at culprit, line there, end path, end line)]}: lines at the window's end
+    that window commit k added (git blame)."""
+    pos = {c: k for k, c in enumerate(rebuilt)}  # rebuilt[0] is the base
+    by_k: dict[int, list[tuple[str, int, str, int]]] = {}
+    for path in out(["ls-tree", "-r", "--name-only", end], cwd=repo).split():
+        if not is_library_file(spec, path):
+            continue
+        text = out(["blame", "--porcelain", end, "--", path], cwd=repo)
+        files: dict[str, str] = {}
+        cur = None
+        for raw in text.splitlines():
+            m = re.match(r"^([0-9a-f]{40}) (\d+) (\d+)", raw)
+            if m:
+                cur = (m.group(1), int(m.group(2)), int(m.group(3)))
+            elif raw.startswith("filename ") and cur:
+                files[cur[0]] = raw[len("filename "):]
+            elif raw.startswith("\t") and cur:
+                k = pos.get(cur[0], 0)
+                if k > 0:
+                    by_k.setdefault(k, []).append((files.get(cur[0], path), cur[1], path, cur[2]))
+    return by_k
+
+
+def enclosing_functions(source: str) -> list[tuple[int, int, str]]:
+    """(first line, last line, name) of every function of a module."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return []
+    return [(n.lineno, n.end_lineno or n.lineno, n.name) for n in ast.walk(tree)
+            if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
+
+
+def candidates(repo: Path, spec: RepoSpec, end: str, rebuilt: list[str], rng: random.Random) -> list[Candidate]:
+    """Seeded order of (commit, line, mutation): commits shuffled, one line and one
+    mutation drawn at a time per commit, round-robin over the commits. Only lines in
+    functions that already existed at the window's base: a new function's tests are new
+    too, so they cannot pass at the base (a rule each case must meet)."""
+    by_k = blame_window_lines(repo, spec, end, rebuilt)
+    per_k: dict[int, tuple[list[Candidate], list[Candidate]]] = {}
+    cache: dict[str, str] = {}
+    funcs: dict[str, list[tuple[int, int, str]]] = {}
+    base_text: dict[str, str] = {}
+    for k in sorted(by_k):
+        old: list[Candidate] = []
+        new: list[Candidate] = []
+        for path, line, end_path, end_line in by_k[k]:
+            if end_path not in cache:
+                cache[end_path] = out(["show", f"{end}:{end_path}"], cwd=repo)
+                funcs[end_path] = enclosing_functions(cache[end_path])
+                shown = run_git(["show", f"{rebuilt[0]}:{end_path}"], cwd=repo, check=False)
+                base_text[end_path] = shown.stdout if shown.returncode == 0 else ""
+            names = [n for a, b, n in funcs[end_path] if a <= end_line <= b]
+            existed = bool(names) and f"def {names[-1]}(" in base_text[end_path]
+            for m in mutations_of_line(cache[end_path], end_line):
+                (old if existed else new).append(Candidate(k, path, line, end_path, end_line, m))
+        if old or new:
+            rng.shuffle(old)
+            rng.shuffle(new)
+            per_k[k] = (old, new)
+    order = sorted(per_k)
+    rng.shuffle(order)
+    order.sort(key=lambda k: not per_k[k][0])  # stable: commits touching old functions first
+    result: list[Candidate] = []
+    for group in (0,):
+        depth = 0
+        while any(depth < len(per_k[k][group]) for k in order):
+            result.extend(per_k[k][group][depth] for k in order if depth < len(per_k[k][group]))
+            depth += 1
+    return result
+
+
+def write_file(repo: Path, path: str, text: str) -> None:
+    (repo / path).write_text(text, encoding="utf-8", newline="")
+
+
+@dataclass
+class CaseRecord:
+    case_id: str
+    project: str
+    upstream: str
+    bic: str
+    repo: str
+    trace: str
+    built: bool = True
+    reason: str = ""
+    commits: int = 0  # reachable from HEAD
+    bic_distance: int = 0  # commits in bic..HEAD
+    good: str = ""
+    bad: str = ""
+    test_command: str = ""
+    failing_tests: list[str] = field(default_factory=list)
+    window: dict = field(default_factory=dict)
+    culprit_upstream: str = ""
+    seed: int = 0
+    mutation: dict = field(default_factory=dict)
+    seconds: float = 0.0
+
+
+def build_window(spec: RepoSpec, mirror: Path, win: Window, bench: Path, python: Path, seed: int,
+                 per_window: int, max_tries: int) -> list[dict]:
+    work = bench / "work" / f"{spec.name}-w{win.index}"
+    scratch = bench / "work" / f"{spec.name}-w{win.index}-scratch"
+    shutil.rmtree(work, ignore_errors=True)
+    shutil.rmtree(scratch, ignore_errors=True)
+    run_git(["clone", "-q", "--no-checkout", str(mirror), str(work)])
+    rebuilt_tail = linearise(work, win.base, win.commits)
+    if rebuilt_tail is None:
+        log(f"  {spec.name} w{win.index}: replay conflicts; window dropped")
+        return []
+    rebuilt = [win.base, *rebuilt_tail]
+    end = rebuilt[-1]
+    same_tree = out(["rev-parse", f"{end}^{{tree}}"], cwd=work) == out(["rev-parse", f"{win.end}^{{tree}}"], cwd=work)
+    run_git(["worktree", "add", "-q", "--detach", str(scratch), win.base], cwd=work)
+    passed_end, failed_end = passing_tests(python, work, spec)
+    log(f"  {spec.name} w{win.index}: {len(win.commits)} commits {win.base[:8]}..{win.end[:8]}, "
+        f"end tree {'=' if same_tree else '!='} upstream, {len(passed_end)} tests pass at end, {failed_end} fail")
+    if len(passed_end) < 20:
+        return []
+    rng = random.Random(f"{seed}:{spec.name}:{win.index}")
+    cases: list[dict] = []
+    used_k: set[int] = set()
+    tries = 0
+    for cand in candidates(work, spec, end, rebuilt, rng):
+        if len(cases) >= per_window or tries >= max_tries:
+            break
+        if cand.k in used_k:
+            continue
+        tries += 1
+        rec = try_candidate(spec, win, work, scratch, rebuilt, passed_end, cand, bench, python, seed,
+                            f"{spec.name}-w{win.index}-{len(cases) + 1:02d}")
+        if rec is not None:
+            used_k.add(cand.k)
+            cases.append(rec)
+    log(f"  {spec.name} w{win.index}: {len(cases)} cases from {tries} tries")
+    run_git(["worktree", "remove", "--force", str(scratch)], cwd=work, check=False)
+    return cases
+
+
+def checkout(repo: Path, rev: str) -> None:
+    run_git(["checkout", "-q", "--detach", "-f", rev], cwd=repo)
+    run_git(["clean", "-qfdx"], cwd=repo)
+
+
+def try_candidate(spec: RepoSpec, win: Window, work: Path, scratch: Path, rebuilt: list[str],
+                  passed_end: set[str], cand: Candidate, bench: Path, python: Path, seed: int,
+                  case_id: str) -> dict | None:
+    t0 = time.monotonic()
+    m = cand.mutation
+    label = f"    k={cand.k} {cand.end_path}:{cand.end_line} {m.operator}"
+    end = rebuilt[-1]
+    # 1. the mutation at the clean end: which passing tests of the module fail?
+    checkout(work, end)
+    end_src = (work / cand.end_path).read_text(encoding="utf-8")
+    write_file(work, cand.end_path, apply_mutation(end_src, m))
+    targets = relevant_tests(work, spec, cand.end_path)  # [] runs the whole suite
+    run = run_pytest(python, work, spec, targets, ["-q", "-rfE", "--tb=no"])
+    if run.timed_out:
+        log(f"{label}: tests time out")
+        return None
+    failing = [t for t in run.failed if t in passed_end]
+    if not failing:
+        log(f"{label}: no test fails")
+        return None
+    # 2. replay with the mutation amended into commit k
+    culprit = rebuilt[cand.k]
+    checkout(work, culprit)
+    at_k = (work / cand.path).read_text(encoding="utf-8")
+    m_k = Mutation(m.operator, cand.line, m.before, m.after)
+    try:
+        write_file(work, cand.path, apply_mutation(at_k, m_k))
+    except ValueError:
+        log(f"{label}: line differs at the culprit")
+        return None
+    run_git(["commit", "-q", "-a", "--amend", "--no-edit", "--allow-empty"], cwd=work,
+            env=committer_env(work, culprit))
+    bic = out(["rev-parse", "HEAD"], cwd=work).strip()
+    tail = replay(work, rebuilt[cand.k + 1:])
+    if tail is None:
+        log(f"{label}: a later commit conflicts")
+        return None
+    bad = tail[-1] if tail else bic
+    diff = out(["diff", "--numstat", end, bad], cwd=work).split("\n")
+    if [d for d in diff if d] != [f"1\t1\t{cand.end_path}"]:
+        log(f"{label}: end differs from the mutated end beyond the line")
+        return None
+    # 3. ground truth: each chosen test passes at base and at the culprit's parent, fails at the culprit
+    chosen = failing[:20]
+    for rev, want_pass in ((rebuilt[0], True), (rebuilt[cand.k - 1], True), (bic, False)):
+        checkout(scratch, rev)
+        chosen = [t for t in chosen if t in collected(python, scratch, spec, chosen)]
+        r = run_pytest(python, scratch, spec, chosen, ["-q", "-rfE", "--tb=no"]) if chosen else None
+        if r is None or r.timed_out or r.rc not in (0, 1):
+            chosen = []
+        elif want_pass:
+            chosen = [t for t in chosen if t not in r.failed]
+        else:
+            chosen = [t for t in chosen if t in r.failed]
+        if not chosen:
+            where = "base" if rev == rebuilt[0] else "parent" if want_pass else "culprit"
+            log(f"{label}: ground truth fails at {where}")
+            return None
+    chosen = chosen[:MAX_FAILING]
+    # 4. the case repository at the mutated end, and the real trace there
+    case_dir = bench / "cases" / case_id
+    shutil.rmtree(case_dir, ignore_errors=True)
+    run_git(["update-ref", "refs/pytrack/case", bad], cwd=work)
+    run_git(["init", "-q", "-b", "master", str(case_dir)])
+    run_git(["fetch", "-q", "--no-tags", "--update-head-ok", str(work), "refs/pytrack/case:refs/heads/master"], cwd=case_dir)
+    run_git(["reset", "-q", "--hard", "master"], cwd=case_dir)
+    for name in ("FETCH_HEAD", "ORIG_HEAD"):
+        (case_dir / ".git" / name).unlink(missing_ok=True)
+    run_git(["reflog", "expire", "--expire=now", "--all"], cwd=case_dir)
+    trace = run_pytest(python, case_dir, spec, chosen)
+    if trace.rc != 1 or not set(chosen) <= set(trace.failed):
+        log(f"{label}: the trace run at the end does not fail as expected")
+        shutil.rmtree(case_dir, ignore_errors=True)
+        return None
+    trace_path = bench / "cases" / f"{case_id}.trace"
+    trace_path.write_text(trace.output, encoding="utf-8")
+    test_cmd = " ".join(shlex.quote(x) for x in [str(python), "-m", "pytest", "-x", "-q", *spec.pytest_args, *chosen])
+    rec = CaseRecord(
+        case_id=case_id, project=spec.name, upstream=spec.upstream, bic=bic, repo=str(case_dir),
+        trace=str(trace_path),
+        commits=int(out(["rev-list", "--count", "HEAD"], cwd=case_dir)),
+        bic_distance=int(out(["rev-list", "--count", f"{bic}..HEAD"], cwd=case_dir)),
+        good=rebuilt[0], bad=bad, test_command=test_cmd, failing_tests=chosen,
+        window={"base": win.base, "end": win.end, "first": win.commits[0], "last": win.commits[-1],
+                "size": len(win.commits), "index": win.index},
+        culprit_upstream=win.commits[cand.k - 1], seed=seed,
+        mutation={"file": cand.path, "line": cand.line, "end_file": cand.end_path, "end_line": cand.end_line,
+                  "operator": m.operator, "before": m.before, "after": m.after},
+        seconds=round(time.monotonic() - t0, 1),
+    )
+    log(f"{label}: case {case_id} ({len(chosen)} failing, {rec.seconds}s)")
+    return asdict(rec)
+
+
+def collected(python: Path, repo: Path, spec: RepoSpec, nodeids: list[str]) -> set[str]:
+    """The node ids that exist in `repo`, among those of the test files of `nodeids`."""
+    files = sorted({n.split("::", 1)[0] for n in nodeids if (repo / n.split("::", 1)[0]).is_file()})
+    if not files:
+        return set()
+    r = run_pytest(python, repo, spec, files, ["-q", "--collect-only"])
+    return {line.strip() for line in r.output.splitlines() if "::" in line}
+
+
+# --- main -------------------------------------------------------------------------
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--dir", type=Path, default=default_dir())
+    ap.add_argument("--mirrors", type=Path, default=DEFAULT_MIRRORS)
+    ap.add_argument("--python", type=Path, help="interpreter with pytest (default <dir>/venv/bin/python)")
+    ap.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    ap.add_argument("--only", help="comma-separated repository names")
+    ap.add_argument("--windows", type=int, help="windows per repository (default: each REPOS entry's)")
+    ap.add_argument("--per-window", type=int, default=10, help="cases per window at most")
+    ap.add_argument("--max-tries", type=int, default=60, help="candidates tried per window at most")
+    return ap.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    bench = args.dir.expanduser()
+    python = args.python or bench / "venv" / "bin" / "python"
+    if not python.exists():
+        raise SystemExit(f"{python} missing: python -m venv {bench}/venv && {bench}/venv/bin/pip install pytest")
+    only = set(args.only.split(",")) if args.only else None
+    (bench / "cases").mkdir(parents=True, exist_ok=True)
+    index_path = bench / "cases.json"
+    old = json.loads(index_path.read_text())["cases"] if index_path.exists() else []
+    start = time.monotonic()
+    new: list[dict] = []
+    for spec in REPOS:
+        if only and spec.name not in only:
+            continue
+        mirror = find_mirror(args.mirrors, spec.upstream)
+        for stale in (bench / "cases").glob(f"{spec.name}-w*"):
+            shutil.rmtree(stale) if stale.is_dir() else stale.unlink()
+        rng = random.Random(f"{args.seed}:{spec.name}")
+        windows = choose_windows(spec, mirror, rng, args.windows or spec.windows)
+        log(f"{spec.name}: {len(windows)} windows")
+        for win in windows:
+            new.extend(build_window(spec, mirror, win, bench, python, args.seed, args.per_window, args.max_tries))
+    rebuilt_projects = only or {s.name for s in REPOS}
+    keep = [c for c in old if c["project"] not in rebuilt_projects]
+    cases = keep + new
+    doc = {"cases": cases, "built": len(cases), "seed": args.seed,
+           "repos": [asdict(s) for s in REPOS], "seconds": round(time.monotonic() - start, 1)}
+    index_path.write_text(json.dumps(doc, indent=1) + "\n")
+    by = {}
+    for c in cases:
+        by[c["project"]] = by.get(c["project"], 0) + 1
+    log(f"{len(new)} new cases in {time.monotonic() - start:.0f}s; {len(cases)} in {index_path}: {by}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
