@@ -113,4 +113,17 @@ def m003_code_bases(db: Database) -> None:
     """)
 
 
-SCHEMA_VERSION = 3
+@migrations()
+def m004_code_python_module_constructors(db: Database) -> None:
+    """`x = module.Foo()` now types `x` as Foo in Python: the HEAD code cache restarts."""
+    db.executescript("""
+    DELETE FROM code_calls;
+    DELETE FROM code_symbols;
+    DELETE FROM code_bases;
+    DELETE FROM code_blobs;
+    DELETE FROM head_files;
+    DELETE FROM state WHERE key = 'head';
+    """)
+
+
+SCHEMA_VERSION = 4

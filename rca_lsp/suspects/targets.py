@@ -52,9 +52,16 @@ class TargetFinder:
         options.sort(key=lambda p: (package not in p, not is_test_path(p), len(p)))
         return options[0] if options else None
 
-    def test_symbol(self, path: str, test: TestId) -> Symbol | None:
+    def test_symbol(self, path: str, test: TestId, line: int | None = None) -> Symbol | None:
+        """The test method: many classes of one file share names like `test_basic`, so the one that
+        holds the failing frame's line wins, then the one in the named class, then the shallowest."""
         found = [s for s in self.view.symbols(path) if s.name == test.name and s.kind != "class"]
-        return min(found, key=lambda s: s.qualname.count("."), default=None)
+        if line is not None:
+            holding = [s for s in found if s.start_line <= line <= s.end_line]
+            if holding:
+                return holding[0]
+        owner = test.container.split("::")[-1].rsplit(".", 1)[-1].split("$")[0]
+        return min(found, key=lambda s: (_owner_class(s.qualname) != owner, s.qualname.count(".")), default=None)
 
     def from_test(self, trace: Trace) -> dict[tuple[str, str], Target]:
         test = trace.test
@@ -63,11 +70,11 @@ class TargetFinder:
         path = self.test_file(test, trace)
         if path is None:
             return {}
-        sym = self.test_symbol(path, test)
-        if sym is None:
-            return {}
         failing = next((f.line for f in trace.all_frames()
                         if f.path == path and f.function == test.name), None)
+        sym = self.test_symbol(path, test, failing)
+        if sym is None:
+            return {}
         label = f"{_owner_class(sym.qualname) + '.' if _owner_class(sym.qualname) else ''}{test.name}"
         return self.walk(path, sym, failing, f"the failing test {label}")
 

@@ -14,6 +14,7 @@
 (typed_default_parameter name: (identifier) @decl.name type: (type) @decl.type)
 (assignment left: (identifier) @decl.name type: (type) @decl.type)
 (assignment left: (identifier) @decl.name right: (call function: (identifier) @decl.type))
+(assignment left: (identifier) @decl.name right: (call function: (attribute attribute: (identifier) @decl.type)))
 
 (class_definition name: (identifier) @base.of
   superclasses: (argument_list [(identifier) (attribute)] @base.type))

@@ -1,0 +1,82 @@
+"""Python failing tests reach the right code: the test method that holds the failing line (many
+classes share names like `test_basic`), and `x = module.Foo()` typing `x` for `x.run()`."""
+
+from __future__ import annotations
+
+from rca_lsp.code.calls import analyze
+from rca_lsp.index.ingest import update
+from rca_lsp.index.store import Index
+from rca_lsp.suspects import find_suspects
+from rca_lsp.vcs.git import GitRepo
+
+LIB = '''\
+class Stack:
+    def run(self, text):
+        return text.strip()
+
+
+def shout(text):
+    return text.upper()
+
+
+def whisper(text):
+    return text.lower()
+'''
+
+TESTS = '''\
+import lib
+
+
+class ShoutTests:
+    def test_basic(self):
+        assert lib.shout("a") == "A"
+
+
+class WhisperTests:
+    def test_basic(self):
+        assert lib.whisper("A") == "a"
+'''
+
+TRACE = '''\
+=================================== FAILURES ===================================
+__________________________ WhisperTests.test_basic ____________________________
+
+self = <tests.test_lib.WhisperTests object at 0x7f0>
+
+    def test_basic(self):
+>       assert lib.whisper("A") == "a"
+E       AssertionError: assert 'A' == 'a'
+
+tests/test_lib.py:10: AssertionError
+=========================== short test summary info ============================
+FAILED tests/test_lib.py::WhisperTests::test_basic - AssertionError
+'''
+
+
+def test_module_qualified_constructor_types_the_variable() -> None:
+    facts = analyze(b"import engine\ndef f(sql):\n    stack = engine.Stack()\n    x = make()\n"
+                    b"    return stack.run(sql), x.go()\n", "python")
+    typed = {c.callee: c.receiver_type for c in facts.calls}
+    assert typed["run"] == "Stack" and typed["go"] == ""
+
+
+def test_the_failing_line_picks_the_test_method_among_same_named_ones(git_repo) -> None:
+    git_repo.commit("Add lib", {"lib.py": LIB, "tests/test_lib.py": TESTS})
+    shout = git_repo.commit("Shout louder", {"lib.py": LIB.replace("text.upper()", "text.upper() + ''")},
+                            author="Bob")
+    whisper = git_repo.commit("Whisper softer", {"lib.py": LIB.replace("text.lower()", "text.lower() + ''")},
+                              author="Carol")
+    git_repo.commit("Docs", {"README": "lib\n"})
+    repo = GitRepo(git_repo.root)
+    index = Index.open(repo.meta_dir)
+    try:
+        update(repo, index)
+        result = find_suspects(repo, index, TRACE, top=0, explain=True)
+    finally:
+        index.close()
+    ranked = [s.commit.hash for s in result.suspects]
+    assert ranked.index(whisper) < ranked.index(shout)
+    assert result.features[whisper]["code"] == 1.0 and "code" not in result.features[shout]
+    suspect = next(s for s in result.suspects if s.commit.hash == whisper)
+    assert any(e.text == "changed whisper (2 lines), which the failing test WhisperTests.test_basic calls"
+               for e in suspect.evidence)
