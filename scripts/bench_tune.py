@@ -26,16 +26,21 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_common import default_bench_dir, load_cases, parse_only  # noqa: E402
 from bench_metrics import summarize  # noqa: E402
 
-FEATURES = ("frame", "code", "words", "recency", "file", "owner", "authorship")
-HAND = {"frame": 1.0, "code": 1.0, "words": 0.5, "recency": 0.05, "file": 0.0, "owner": 0.0, "authorship": 0.0}
+from rca_lsp.suspects.retrieve import Weights  # noqa: E402
+
+FEATURES = ("frame", "code", "words", "recency", "file", "owner", "authorship", "coupling")
+HAND = {"frame": 1.0, "code": 1.0, "words": 0.5, "recency": 0.05, "file": 0.0, "owner": 0.0, "authorship": 0.0,
+        "coupling": 0.0}
 GRID = {"frame": (1.0, 1.5, 2.0, 3.0), "code": (1.0,), "words": (0.5, 1.0, 1.5), "recency": (0.2, 0.4, 0.7, 1.0),
         "file": (0.0, 0.25, 0.5), "owner": (0.25,),
-        "authorship": (0.0, 0.1, 0.25, 0.5, 1.0)}  # owner: no dev case has owner files, nothing to fit
+        "authorship": (0.0, 0.1, 0.25, 0.5, 1.0), "coupling": (0.0, 0.25, 0.5, 1.0)}  # owner: no dev case has owner files, nothing to fit
 
 
-def collect(case: dict) -> dict:
+def collect(case: dict, since_good: bool = False) -> dict:
     cmd = [sys.executable, "-m", "rca_lsp", "suspects", "--repo", case["repo"], "--trace", case["trace"],
            "--format", "json", "--top", "0", "--explain"]
+    if since_good:
+        cmd += ["--since", case["good"]]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     if proc.returncode != 0:
         raise RuntimeError(f"{case['case_id']}: {proc.stderr.strip()[-300:]}")
@@ -83,6 +88,8 @@ def main() -> int:
     ap.add_argument("--dir", type=Path, default=default_bench_dir())
     ap.add_argument("--only")
     ap.add_argument("--cache", type=Path, help="reuse/save collected features here")
+    ap.add_argument("--since-good", action="store_true",
+                    help="rank only the commits after each case's `good` revision (the Python track's window)")
     ap.add_argument("--drop", action="append", default=[], choices=FEATURES, help="hold this feature's weight at 0")
     args = ap.parse_args()
     grid = {k: (0.0,) if k in args.drop else v for k, v in GRID.items()}
@@ -91,7 +98,7 @@ def main() -> int:
     else:
         data = []
         for case in load_cases(args.dir, parse_only(args.only)):
-            data.append(collect(case))
+            data.append(collect(case, args.since_good))
             print(f"collected {case['case_id']}", file=sys.stderr)
         if args.cache:
             args.cache.write_text(json.dumps(data))
@@ -103,7 +110,9 @@ def main() -> int:
         test = [c for c in data if c["project"] == project]
         lopo_ranks += [rank(c, weights) for c in test]
         print(f"fold {project}: weights {weights}", file=sys.stderr)
-    rows = {"hand-set weights": [rank(c, HAND) for c in data], "fitted, leave-one-project-out": lopo_ranks}
+    shipped = {k: getattr(Weights(), k) for k in FEATURES}
+    rows = {"hand-set weights": [rank(c, HAND) for c in data], "shipped weights": [rank(c, shipped) for c in data],
+            "fitted, leave-one-project-out": lopo_ranks}
     print("| weights | cases | top-1 | top-3 | top-5 | top-10 | top-50 | MRR |")
     print("|---|---|---|---|---|---|---|---|")
     for name, ranks in rows.items():

@@ -80,3 +80,44 @@ def test_the_failing_line_picks_the_test_method_among_same_named_ones(git_repo) 
     suspect = next(s for s in result.suspects if s.commit.hash == whisper)
     assert any(e.text == "changed whisper (2 lines), which the failing test WhisperTests.test_basic calls"
                for e in suspect.evidence)
+
+
+PIPELINE_TRACE = '''\
+=================================== FAILURES ===================================
+__________________________________ test_render _________________________________
+
+    def test_render():
+>       assert app.render("x") == "<x>"
+E       AssertionError: assert '[x]' == '<x>'
+
+tests/test_render.py:4: AssertionError
+=========================== short test summary info ============================
+FAILED tests/test_render.py::test_render - AssertionError
+'''
+
+
+def test_files_that_change_with_the_failing_test_raise_their_commits(git_repo) -> None:
+    """`render` looks its filter up at run time: no call edge reaches filters.py, but history
+    changed filters.py together with the test file twice, so a change to it is suspect."""
+    app = "import importlib\n\ndef render(text):\n    return importlib.import_module('filters').run(text)\n"
+    test = "import app\n\ndef test_render():\n    assert app.render('x') == '<x>'\n"
+    git_repo.commit("Start", {"app.py": app, "filters.py": "def run(t):\n    return '<' + t + '>'\n",
+                              "other.py": "A = 1\n", "tests/test_render.py": test})
+    git_repo.commit("Filters: strip", {"filters.py": "def run(t):\n    return '<' + t.strip() + '>'\n",
+                                       "tests/test_render.py": test + "\n# strip\n"})
+    culprit = git_repo.commit("Filters: brackets", {"filters.py": "def run(t):\n    return '[' + t.strip() + ']'\n"},
+                              author="Bob")
+    other = git_repo.commit("Other", {"other.py": "A = 2\n"}, author="Carol")
+    repo = GitRepo(git_repo.root)
+    index = Index.open(repo.meta_dir)
+    try:
+        update(repo, index)
+        result = find_suspects(repo, index, PIPELINE_TRACE, top=0, explain=True)
+    finally:
+        index.close()
+    ranked = [s.commit.hash for s in result.suspects]
+    assert ranked.index(culprit) < ranked.index(other)  # though Other is newer
+    assert result.features[culprit]["coupling"] == 1.0 and "coupling" not in result.features[other]
+    suspect = next(s for s in result.suspects if s.commit.hash == culprit)
+    assert any(e.kind == "coupling" and e.text == "changed filters.py, which changes with the failing test's file"
+               " tests/test_render.py (100% of its commits)" for e in suspect.evidence)
