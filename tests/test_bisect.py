@@ -395,3 +395,48 @@ def test_bench_script_compares_with_git_bisect_run(tmp_path):
     row = next(line.split() for line in proc.stdout.splitlines() if line.startswith("synthetic-0"))
     window, git_runs, rca_runs = int(row[1]), int(row[2]), int(row[3])
     assert window >= 50 and 0 < rca_runs <= git_runs
+
+
+def _brute_cost(weights: list[float]) -> float:
+    """F(i, j) of `plan`'s docstring by trying every first test, recursively (small chains only)."""
+    from functools import lru_cache
+
+    @lru_cache(maxsize=None)
+    def cost(i: int, j: int) -> float:
+        if i == j:
+            return 0.0
+        return sum(weights[i:j + 1]) + min(cost(i, k) + cost(k + 1, j) for k in range(i, j))
+    return cost(0, len(weights) - 1)
+
+
+def test_plan_is_the_optimal_first_test_on_a_chain() -> None:
+    import random
+
+    from rca_lsp.bisect.search import plan
+
+    rng = random.Random(7)
+    for n in range(2, 9):
+        for _ in range(30):
+            weights = [rng.random() ** 3 for _ in range(n)]
+            k = plan(weights)
+            expected = sum(weights) + _brute_cost(weights[:k + 1]) + _brute_cost(weights[k + 1:])
+            assert abs(expected - _brute_cost(weights)) < 1e-9
+    assert plan([1.0] * 8) in (3, 4)  # a flat prior halves
+
+
+def test_planned_search_on_a_chain_finds_every_culprit_and_trusts_a_right_prior() -> None:
+    chain = [f"c{i:02d}" for i in range(40)]
+    parents = {c: ((chain[i - 1],) if i else ()) for i, c in enumerate(chain)}
+    flat_runs, sharp_runs = [], []
+    for culprit in chain:
+        for prior, out in (({}, flat_runs), ({c: (50.0 if c == culprit else 1.0) for c in chain}, sharp_runs)):
+            search = Search(parents, chain[-1], prior)
+            assert search.linear
+            runs = 0
+            while (probe := search.next_probe()) is not None:
+                runs += 1
+                search.record(probe, BAD if chain.index(probe) >= chain.index(culprit) else GOOD)
+            assert search.conclusion().culprit == culprit
+            out.append(runs)
+    assert max(flat_runs) <= 6  # ceil(log2(40))
+    assert max(sharp_runs) <= 2 and sum(sharp_runs) < sum(flat_runs) / 2

@@ -18,28 +18,42 @@ from rca_lsp.types import Suspect
 
 @dataclass(frozen=True)
 class PriorParams:
-    temperature: float = 0.25  # softmax temperature over retrieval scores (scores span about 0..4)
-    uniform: float = 0.25  # share of the mass spread evenly over every commit of the range
-    top: int = 10  # suspects that share the softmax part; the others get the uniform share only
+    # Fitted on the Python track by simulating the search with real rankings (BENCHMARKS.md).
+    temperature: float = 1.0  # softmax temperature over retrieval scores (scores span about 0..5)
+    uniform: float = 0.1  # share of the mass spread evenly over every commit of the range
+    top: int = 5  # suspects that share the softmax part; the others get the uniform share only
     confirm_at: float = 0.5  # a candidate with this share of the remaining mass is tested directly
+    outside: float = 0.02  # share of the mass left to commits none of whose lines the failing run executed
 
     def __post_init__(self) -> None:
-        if self.temperature <= 0 or not 0 < self.uniform <= 1 or self.top < 0 or not 0 < self.confirm_at <= 1:
-            raise ValueError("prior: temperature > 0, 0 < uniform <= 1, top >= 0 and 0 < confirm_at <= 1 "
-                             "are required")
+        if self.temperature <= 0 or not 0 < self.uniform <= 1 or self.top < 0 or not 0 < self.confirm_at <= 1 \
+                or not 0 < self.outside <= 1:
+            raise ValueError("prior: temperature > 0, 0 < uniform <= 1, top >= 0, 0 < confirm_at <= 1 and "
+                             "0 < outside <= 1 are required")
 
 
 def build_prior(window: Sequence[str], suspects: Sequence[Suspect],
                 params: PriorParams = PriorParams()) -> dict[str, float]:
-    """Commit -> probability of being the culprit, summing to 1 over `window`."""
+    """Commit -> probability of being the culprit, summing to 1 over `window`.
+
+    When the failing run was traced, the commits whose lines it executed hold all but `outside` of
+    the mass (on the Python track the culprit was among them in every case): a commit that only
+    deleted code, or changed what Python's tracer cannot see, keeps a share and is still found."""
     if not window:
         return {}
     inside = set(window)
     ranked = [s for s in suspects if s.commit.hash in inside][:params.top]
-    even = 1.0 / len(window)
     if not ranked:
-        return dict.fromkeys(window, even)
+        return dict.fromkeys(window, 1.0 / len(window))
     best = max(s.score for s in ranked)
     soft = {s.commit.hash: math.exp((s.score - best) / params.temperature) for s in ranked}
     total = sum(soft.values())
-    return {h: params.uniform * even + (1 - params.uniform) * soft.get(h, 0.0) / total for h in window}
+    prior = {h: (1 - params.uniform) * soft.get(h, 0.0) / total for h in window}
+    ran = {s.commit.hash for s in suspects if s.commit.hash in inside and any(e.kind == "executed" for e in s.evidence)}
+    if ran and len(ran) < len(window):
+        for h in window:
+            prior[h] += params.uniform * ((1 - params.outside) / len(ran) if h in ran else params.outside / (len(window) - len(ran)))
+    else:
+        for h in window:
+            prior[h] += params.uniform / len(window)
+    return prior

@@ -15,6 +15,7 @@ import signal
 import subprocess
 import time
 
+from rca_lsp.bisect.coverage import LineRecorder
 from rca_lsp.bisect.search import BAD, GOOD, SKIP
 from rca_lsp.bisect.workspace import Checkout, test_environment
 from rca_lsp.errors import BisectError
@@ -48,11 +49,13 @@ class Tester:
         self.timeout = timeout
         self.runs: list[BisectRun] = []
 
-    def run(self, commit: str) -> tuple[BisectRun, str]:
-        """The run's record and its output (stdout and stderr together)."""
+    def run(self, commit: str, recorder: LineRecorder | None = None) -> tuple[BisectRun, str]:
+        """The run's record and its output (stdout and stderr together); with a `recorder`, the
+        lines the run executed are recorded too."""
         cwd = str(self.checkout.goto(commit))
         started = time.perf_counter()
-        code, output = _execute(self.command, cwd, self.timeout, commit)
+        env = test_environment(cwd)
+        code, output = _execute(self.command, cwd, self.timeout, commit, recorder.env(env) if recorder else env)
         seconds = time.perf_counter() - started
         result = verdict(code)
         if result is None:
@@ -66,8 +69,8 @@ class Tester:
         return record, output
 
 
-def _execute(command: str, cwd: str, timeout: float | None, commit: str) -> tuple[int, str]:
-    proc = subprocess.Popen(command, shell=True, cwd=cwd, env=test_environment(cwd), stdin=subprocess.DEVNULL,
+def _execute(command: str, cwd: str, timeout: float | None, commit: str, env: dict[str, str]) -> tuple[int, str]:
+    proc = subprocess.Popen(command, shell=True, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         out, _ = proc.communicate(timeout=timeout)

@@ -9,7 +9,9 @@ ancestors among the remaining candidates) is nearest one half: with a uniform pr
 bisection. Halving alone is myopic with a confident prior: it would rather test a commit that
 splits off the last tenth of the mass than the 90% suspect, and then still need the suspect and its
 parent. So once one candidate holds `confirm_at` of the remaining mass, it is confirmed directly:
-the test runs at it, then at its parents; each run either confirms it or rules it out.
+the test runs at it, then at its parents; each run either confirms it or rules it out. On a chain
+(a linear history, or a linearised one) of up to MAX_PLANNED candidates without skips, the next
+test is instead the root of the optimal plan (`plan`): the fewest expected tests for this prior.
 
 The state is kept as bit sets (Python ints, one bit per commit of the range, ancestors before
 descendants), so a step over a few thousand candidates costs a few thousand big-int operations.
@@ -19,10 +21,12 @@ ranked suspects over a uniform floor has few distinct weights.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 GOOD, BAD, SKIP = "good", "bad", "skip"
+MAX_PLANNED = 400  # chains longer than this are halved by mass first (the plan is quadratic)
 
 
 @dataclass(frozen=True)
@@ -80,6 +84,8 @@ class Search:
         self._groups: dict[float, int] = {}
         for node, w in self.weight.items():
             self._groups[w] = self._groups.get(w, 0) | self.bit[node]
+        self.linear = all(len(ps) <= 1 for ps in self.parents.values()) and \
+            len({p for ps in self.parents.values() for p in ps}) == sum(len(ps) for ps in self.parents.values())
         self.bad = bad
         self.alive = self._anc(bad)
         self.skipped = 0
@@ -128,6 +134,8 @@ class Search:
         testable = self.alive & ~self.skipped & ~self.bit[self.bad]
         if not testable:
             return None
+        if self.linear and not self.skipped & self.alive and self.alive.bit_count() <= MAX_PLANNED:
+            return self._planned()
         total = self.mass(self.alive)
         top = max(self._nodes(self.alive), key=lambda n: self.weight[n])
         if self.weight[top] >= self.confirm_at * total:
@@ -140,6 +148,11 @@ class Search:
             if gap < best_gap:
                 best, best_gap = node, gap
         return best
+
+    def _planned(self) -> str:
+        """On a chain, the test that minimises the expected number of tests left (see `plan`)."""
+        chain = self._nodes(self.alive)  # oldest first, ending at the known bad commit
+        return chain[plan([self.weight[n] for n in chain])]
 
     def _confirming(self, node: str, testable: int) -> str | None:
         """The test that confirms or rules out `node`: at it, then at its open parents."""
@@ -154,6 +167,32 @@ class Search:
             return Conclusion(self.bad, True, (self.bad,))
         ranked = sorted(left, key=lambda n: -self.weight[n])
         return Conclusion(None, False, tuple(ranked))
+
+
+def plan(weights: Sequence[float]) -> int:
+    """Where to test first on a chain of candidates (oldest first; the last is known bad), to
+    minimise the expected number of tests until one is left: failing at k keeps 0..k, passing keeps
+    k+1.. . The cost F(i, j) = W(i, j) + min_k F(i, k) + F(k+1, j) is that of an optimal alphabetic
+    tree, solved by Knuth's dynamic programme in O(n^2) (the best k is monotone in i and j)."""
+    n = len(weights)
+    if n < 2:
+        return 0
+    pre = [0.0]
+    for w in weights:
+        pre.append(pre[-1] + w)
+    cost = [[0.0] * n for _ in range(n)]
+    root = [[i] * n for i in range(n)]
+    for length in range(2, n + 1):
+        for i in range(n - length + 1):
+            j = i + length - 1
+            best, best_k = math.inf, root[i][j - 1]
+            for k in range(root[i][j - 1], min(root[i + 1][j], j - 1) + 1):
+                value = cost[i][k] + cost[k + 1][j]
+                if value < best:
+                    best, best_k = value, k
+            cost[i][j] = pre[j + 1] - pre[i] + best
+            root[i][j] = best_k
+    return root[0][n - 1]
 
 
 def _weights(order: list[str], prior: Mapping[str, float]) -> dict[str, float]:

@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+from rca_lsp.bisect.coverage import LineRecorder
 from rca_lsp.bisect.prior import PriorParams, build_prior
 from rca_lsp.bisect.runner import Tester
 from rca_lsp.bisect.search import GOOD, SKIP, Search
@@ -43,6 +44,7 @@ class BisectOptions:
     ranker: str = "none"  # none | llm
     rerank_top: int = 20
     prior: PriorParams = field(default_factory=PriorParams)
+    trace_lines: bool = True  # record the lines the run at BAD executes (Python commands; see coverage)
 
 
 def bisect(repo, options: BisectOptions) -> BisectOutcome:
@@ -50,13 +52,14 @@ def bisect(repo, options: BisectOptions) -> BisectOutcome:
     goods = _check_goods(repo, bad, options.good)
     with _terminate_as_interrupt(), open_checkout(repo) as checkout:
         tester = Tester(checkout, options.command, options.timeout)
-        failure = options.failure
+        failure, executed = options.failure, None
         if failure is None:
-            failure = checkout.localise(_fail_at_bad(tester, bad))
+            output, executed = _fail_at_bad(tester, bad, options.trace_lines)
+            failure = checkout.localise(output)
         if not goods:
             goods = (_find_good(repo, tester, bad),)
         order, parents = range_parents(repo, bad, goods)
-        suspects, warnings = _rank(repo, failure, order, options)
+        suspects, warnings = _rank(repo, failure, order, options, executed)
         search = Search(parents, bad, build_prior(order, suspects, options.prior), options.prior.confirm_at)
         for run in tester.runs:  # what the search for a good revision already learnt
             if run.commit != bad and search.is_open(run.commit) and run.result != GOOD:
@@ -81,14 +84,21 @@ def _check_goods(repo, bad: str, revs: tuple[str, ...]) -> tuple[str, ...]:
     return goods
 
 
-def _fail_at_bad(tester: Tester, bad: str) -> str:
-    run, output = tester.run(bad)
+def _fail_at_bad(tester: Tester, bad: str, trace_lines: bool) -> tuple[str, dict[str, set[int]] | None]:
+    """The failure's text, and the lines the failing run executed (when asked for)."""
+    recorder = LineRecorder(str(tester.checkout.goto(bad))) if trace_lines else None
+    try:
+        run, output = tester.run(bad, recorder)
+        executed = recorder.lines() if recorder else None
+    finally:
+        if recorder:
+            recorder.close()
     if run.result == GOOD:
         raise BisectError(f"the test passes at BAD ({bad[:12]}, exit 0): there is no failure to bisect",
                           hint="check the --test command, or pass the failing revision as --bad")
     if run.result == SKIP:
         raise BisectError(f"the test cannot run at BAD ({bad[:12]}, exit 125)")
-    return output
+    return output, executed
 
 
 def _find_good(repo, tester: Tester, bad: str) -> str:
@@ -110,7 +120,8 @@ def _find_good(repo, tester: Tester, bad: str) -> str:
                       hint="pass --good REV, a revision where the test passes")
 
 
-def _rank(repo, failure: str, window: list[str], options: BisectOptions) -> tuple[list[Suspect], list[str]]:
+def _rank(repo, failure: str, window: list[str], options: BisectOptions,
+          executed: dict[str, set[int]] | None = None) -> tuple[list[Suspect], list[str]]:
     """Retrieval's ranking of the range (after bringing the index up to date); empty, with a warning,
     when the failure holds no trace: the search then is plain bisection."""
     from rca_lsp.index import Index, update
@@ -121,7 +132,7 @@ def _rank(repo, failure: str, window: list[str], options: BisectOptions) -> tupl
             update(repo, index)
     try:
         with Index.open(repo.meta_dir, readonly=True) as index:
-            result = find_suspects(repo, index, failure, top=0, window=window)
+            result = find_suspects(repo, index, failure, top=0, window=window, executed=executed)
     except TraceError as exc:
         return [], [f"no ranking, plain bisection: {exc}"]
     if options.ranker == "llm":

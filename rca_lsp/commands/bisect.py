@@ -23,13 +23,17 @@ log = logging.getLogger("rca_lsp")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--ranker", type=click.Choice(["none", "llm"]), default="none", show_default=True,
               help="Re-rank retrieval's top suspects with the language model (`rca model build` first).")
+@click.option("--no-line-trace", is_flag=True,
+              help="Do not trace which lines the run at BAD executes (Python test commands only).")
 @click.option("--prior-temperature", type=float, default=None, hidden=True)
 @click.option("--prior-uniform", type=float, default=None, hidden=True)
 @click.option("--prior-top", type=int, default=None, hidden=True)
 @click.option("--confirm-at", type=float, default=None, hidden=True)
+@click.option("--prior-outside", type=float, default=None, hidden=True)
 def bisect_cmd(repo: str, command: str, good: tuple[str, ...], bad: str, trace: str | None, timeout: float | None,
-               fmt: str, ranker: str, prior_temperature: float | None, prior_uniform: float | None,
-               prior_top: int | None, confirm_at: float | None) -> None:
+               fmt: str, ranker: str, no_line_trace: bool, prior_temperature: float | None,
+               prior_uniform: float | None, prior_top: int | None, confirm_at: float | None,
+               prior_outside: float | None) -> None:
     """Find the commit that broke TEST: rank the suspects, then confirm by running the test at them."""
     from dataclasses import replace
 
@@ -39,7 +43,7 @@ def bisect_cmd(repo: str, command: str, good: tuple[str, ...], bad: str, trace: 
     from rca_lsp.vcs import open_repo
 
     tuned = {k: v for k, v in {"temperature": prior_temperature, "uniform": prior_uniform,
-                               "top": prior_top, "confirm_at": confirm_at}.items() if v is not None}
+                               "top": prior_top, "confirm_at": confirm_at, "outside": prior_outside}.items() if v is not None}
     try:
         prior = replace(PriorParams(), **tuned)
     except ValueError as exc:
@@ -48,7 +52,7 @@ def bisect_cmd(repo: str, command: str, good: tuple[str, ...], bad: str, trace: 
     backend = open_repo(repo)
     if backend.head() is None:
         raise click.UsageError("the repository has no commits yet: there is nothing to bisect")
-    options = BisectOptions(command, bad, good, failure, timeout, ranker, prior=prior)
+    options = BisectOptions(command, bad, good, failure, timeout, ranker, prior=prior, trace_lines=not no_line_trace)
     outcome = bisect(backend, options)
     for warning in outcome.warnings:
         log.warning(warning)

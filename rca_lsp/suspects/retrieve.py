@@ -9,6 +9,8 @@ Features (each scaled to 0..1 across candidates, then weighted):
 - recency: a small tie-breaker for newer commits;
 - coupling: the commit changed a file that history changes together with the failing test's file
   (see `coupling`): what a test is about when the call graph cannot follow it;
+- executed: lines the commit last changed ran in the failing test (only when the run was traced,
+  as `rca bisect` does at BAD: see `rca_lsp.bisect.coverage`);
 - owner: the commit's author owns failing code by CODEOWNERS or OWNERS files (see `owners`);
 - authorship: the commit's author wrote much of the failing code's history (the same, from history).
 """
@@ -44,6 +46,7 @@ class Weights:
     words: float = 1.0
     recency: float = 0.4
     coupling: float = 1.0  # 1.0 in every fold of both benchmarks (BENCHMARKS.md)
+    executed: float = 1.0  # only where the failing run was traced (rca bisect); fitted on the Python track
     file: float = 0.0  # computed and fitted, but it did not help on the dev split: shown as evidence only
     # Declared owners (CODEOWNERS/OWNERS): no dev case has owner files, so this is set, not fitted: a
     # quarter of a feature, enough to order otherwise equal candidates, never to outvote a frame.
@@ -145,6 +148,28 @@ def _frame_features(board: _Board, history: History, view: CodeView, traces: lis
     return targets
 
 
+def _executed_features(board: _Board, history: History, executed: dict[str, set[int]]) -> None:
+    """Commits that last changed lines the failing run executed (blame of each such line): half a
+    point for any, the other half by the share of the code lines it added that ran."""
+    owned: dict[int, list[tuple[str, int]]] = defaultdict(list)
+    for path in sorted(executed):
+        if is_test_path(path):
+            continue
+        for line in sorted(executed[path]):
+            hit = history.blame(path, line)
+            if hit is not None:
+                owned[hit.commit_id].append((path, line))
+    for commit_id, lines in owned.items():
+        where = ", ".join(f"{p}:{n}" for p, n in lines[:3]) + (f" and {len(lines) - 3} more" if len(lines) > 3 else "")
+        path, line = lines[0]
+        added = sum(a for p, a in history.index.conn.execute(
+            "SELECT path, added FROM files WHERE commit_id = ?", (commit_id,)) if not is_test_path(p))
+        value = 0.5 + 0.5 * min(1.0, len(lines) / max(added, 1))  # a commit that ran in full: a mass edit ran in part
+        board.add("executed", commit_id, value, Evidence(
+            "executed", value, f"{len(lines)} line{'s' if len(lines) > 1 else ''} it last changed ran in the failing"
+            f" test ({where})", path, line))
+
+
 def _relation(target: Target) -> str:
     if target.hops == 0:
         return f"the function of {target.why}"
@@ -208,7 +233,8 @@ def features(board: _Board, history: History) -> dict[int, dict[str, float]]:
               "words": _normalise(board.points.get("words", {})),
               "owner": _normalise(board.points.get("owner", {}), cap=1.0),
               "authorship": _normalise(board.points.get("authorship", {}), cap=1.0),
-              "coupling": _normalise(board.points.get("coupling", {}), cap=1.0)}
+              "coupling": _normalise(board.points.get("coupling", {}), cap=1.0),
+              "executed": _normalise(board.points.get("executed", {}), cap=1.0)}
     total = max(history.candidates, 1)
     out: dict[int, dict[str, float]] = {}
     for commit_id, pos in history.position.items():
@@ -230,11 +256,13 @@ def score(table: dict[int, dict[str, float]], history: History, weights: Weights
 
 
 def find_suspects(repo, index: Index, text: str, since: str | None = None, top: int = 20,
-                  weights: Weights = Weights(), explain: bool = False, window: list[str] | None = None) -> Result:
+                  weights: Weights = Weights(), explain: bool = False, window: list[str] | None = None,
+                  executed: dict[str, set[int]] | None = None) -> Result:
     """Rank the commits reachable from HEAD (after `since`), or those of `window` (newest first, every
     commit before its parents) when given. A failure ranked over a window happened at the window's
     newest commit, not in the work tree (`rca bisect` ran it in a checkout of that commit), so the
-    work tree's uncommitted changes and files are then left out."""
+    work tree's uncommitted changes and files are then left out. `executed` (path -> lines) is what
+    the failing run executed, when it was run under the line tracer (`rca bisect`)."""
     from rca_lsp.traces import parse, resolve
 
     timings: dict[str, float] = {}
@@ -259,6 +287,8 @@ def find_suspects(repo, index: Index, text: str, since: str | None = None, top: 
     for feature, declared in (("owner", True), ("authorship", False)):
         for commit_id, value, evidence in owner_points(owners, history, failing, declared):
             board.add(feature, commit_id, value, evidence, mode="max")
+    if executed:
+        _executed_features(board, history, executed)
     coupled = coupled_files(history, failing_test_files(traces, set(tracked) | live))
     for commit_id, value, evidence in coupling_points(history, coupled):
         board.add("coupling", commit_id, value, evidence, mode="max")
@@ -289,7 +319,7 @@ def find_suspects(repo, index: Index, text: str, since: str | None = None, top: 
 
 _FEATURE_OF = {"frame-line": "frame", "frame-file": "file", "frame-function": "code", "callee": "code",
                "words": "words", "owner": "owner", "authorship": "authorship",
-               "coupling": "coupling"}
+               "coupling": "coupling", "executed": "executed"}
 _ALWAYS_SHOWN = {"frame-file", "owner", "authorship"}  # worth reading even where their features earn no points
 
 
