@@ -94,6 +94,8 @@ def _worker_init(cwd: str) -> None:
     from rca_lsp.vcs import open_repo
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the indexer's to handle, once
+    for sig in (signal.SIGTERM, signal.SIGHUP):  # the pool's terminate() must kill, whatever the parent set
+        signal.signal(sig, signal.SIG_DFL)
     _die_with_parent()
     _worker_reader = open_repo(cwd).blob_reader()  # git or hg, whichever the repository is
 
