@@ -31,7 +31,7 @@ from bench_metrics import summarize  # noqa: E402
 GRID = (0.0, 0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 1.5)
 
 
-def collect(case: dict, model, k: int, formulations: list[str]) -> dict:
+def collect(case: dict, model, k: int, formulations: list[str], since_good: bool = False) -> dict:
     from rca_lsp.index import Index
     from rca_lsp.ranker.fusion import model_scores
     from rca_lsp.suspects import find_suspects
@@ -41,7 +41,7 @@ def collect(case: dict, model, k: int, formulations: list[str]) -> dict:
     repo = open_repo(case["repo"])
     with Index.open(repo.meta_dir, readonly=True) as index:
         started = time.perf_counter()
-        result = find_suspects(repo, index, text, top=0)
+        result = find_suspects(repo, index, text, top=0, since=case["good"] if since_good else None)
         retrieval_s = time.perf_counter() - started
     hashes = [s.commit.hash for s in result.suspects]
     row = {"case_id": case["case_id"], "project": case["project"], "bic": case["bic"],
@@ -128,6 +128,8 @@ def main() -> int:
     ap.add_argument("--only")
     ap.add_argument("--cache", type=Path, help="reuse/save the per-case scores here")
     ap.add_argument("--k", type=int, default=20)
+    ap.add_argument("--since-good", action="store_true",
+                    help="rank only the commits after each case's `good` revision (the Python track's window)")
     ap.add_argument("--formulations", default="likelihood,choice")
     ap.add_argument("--memory-cases", type=int, default=3, help="cases run as real processes for peak memory")
     args = ap.parse_args()
@@ -142,7 +144,7 @@ def main() -> int:
         model = LogProbModel()
         print(f"model {model.manifest.name}: {model.provider}, {model.variant}", file=sys.stderr)
         for case in todo:
-            rows.append(collect(case, model, args.k, formulations))
+            rows.append(collect(case, model, args.k, formulations, args.since_good))
             print(f"{case['case_id']}: retrieval rank {rows[-1]['retrieval_rank']}, "
                   f"model {', '.join(f'{n} {s:.2f} s' for n, s in rows[-1]['model_s'].items())}", file=sys.stderr)
             if args.cache:
