@@ -2,9 +2,11 @@
 """Build the Python-track benchmark: failures that follow recent changes.
 
 For each pinned repository (REPOS: upstream, pinned head, package folders, test folders),
-seeded choices of windows of 50-100 consecutive commits on the first-parent history are
-linearised: the window's non-merge commits (`rev-list --topo-order --reverse --no-merges
-base..end`) are cherry-picked in order onto the window's base, keeping author, committer,
+seeded draws of windows of 50-100 consecutive commits on the first-parent history are
+linearised (drawn windows are taken in turn until `windows` of them gave cases, so one
+whose replay conflicts or that gives nothing is replaced by the next): the window's
+non-merge commits (`rev-list --topo-order --reverse --no-merges base..end`) are
+cherry-picked in order onto the window's base, keeping author, committer,
 dates and messages (so the rebuilt hashes are reproducible). One window commit that added
 lines to a library .py file becomes the culprit: a seeded, ast/tokenize-checked mutation
 of one line it added that survives to the window's end (comparison flip, and/or swap,
@@ -50,6 +52,7 @@ from bench_common import DEFAULT_MIRRORS, find_mirror
 DEFAULT_SEED = 1
 WINDOW_MIN, WINDOW_MAX = 50, 100
 MAX_FAILING = 3  # failing tests kept per case (the first ones pytest reports)
+BARREN_TRIES = 20  # a window whose first 20 candidates gave no case is given up
 TEST_TIMEOUT = 30.0  # a mutation may loop forever (the suites take under 20 s)
 
 
@@ -60,7 +63,7 @@ class RepoSpec:
     head: str  # pinned upstream commit: windows are chosen on its first-parent history
     packages: tuple[str, ...]  # folders of the library's code
     since: str  # windows start after this date (code that runs on this Python)
-    windows: int = 6
+    windows: int = 3  # windows that must give cases; conflicting or barren ones are replaced
     pytest_args: tuple[str, ...] = ()
 
 
@@ -68,11 +71,13 @@ REPOS = [
     RepoSpec("more-itertools", "more-itertools/more-itertools", "2fe1b2eeb9d75f994113fe3ac76d14b6bcd6fb10",
              ("more_itertools",), "2020-01-01"),
     RepoSpec("boltons", "mahmoud/boltons", "967864f89791509f9eb36b22b4579d36b72a6df2",
-             ("boltons",), "2016-01-01"),
+             ("boltons",), "2019-01-01"),  # before: few tests pass on 3.11 (ABCs from `collections`)
     RepoSpec("sqlparse", "andialbrecht/sqlparse", "60cdc649726bf1bc4f1b336050560b336da715ec",
              ("sqlparse",), "2017-01-01"),
     RepoSpec("cachetools", "tkem/cachetools", "28d4506f2a49d781ffbcecb095fa7aba5bb80aff",
              ("src/cachetools", "cachetools"), "2016-01-01", pytest_args=("-o", "pythonpath=src")),
+    RepoSpec("toolz", "pytoolz/toolz", "568c2b8393973cd172a466546c9d95779c452438",
+             ("toolz", "tlz"), "2018-01-01", windows=3),  # before 2018 the suite fails to collect on 3.11
 ]
 
 
@@ -322,7 +327,8 @@ def run_pytest(python: Path, repo: Path, spec: RepoSpec, targets: list[str], ext
 
 def passing_tests(python: Path, repo: Path, spec: RepoSpec) -> tuple[set[str], int]:
     """Node ids that pass in `repo` (the whole suite, -rA), and how many failed."""
-    run = run_pytest(python, repo, spec, [], ["-q", "-rA", "--tb=no"], timeout=600)
+    run = run_pytest(python, repo, spec, [], ["-q", "-rA", "--tb=no", "--continue-on-collection-errors"],
+                     timeout=600)
     passed = {m.group(1) for m in re.finditer(r"^PASSED (\S+?(?:\[.*?\])?)(?: - .*)?$", run.output, re.MULTILINE)}
     return passed, len(run.failed)
 
@@ -352,9 +358,14 @@ class Window:
     commits: list[str]  # upstream non-merge commits replayed, in order
 
 
+WINDOW_SPARES = 4  # candidate windows drawn per window wanted
+
+
 def choose_windows(spec: RepoSpec, mirror: Path, rng: random.Random, count: int) -> list[Window]:
-    """Seeded, non-overlapping windows of 50-100 non-merge commits between two first-parent
-    commits of the pinned head, after `spec.since`."""
+    """Up to `count` seeded, non-overlapping windows of 50-100 non-merge commits between two
+    first-parent commits of the pinned head, after `spec.since`, in the seeded order in
+    which they are drawn (index 1, 2, ...): the build takes them in turn until enough of
+    them gave cases, so a window whose replay conflicts is replaced by the next one."""
     fp = out(["rev-list", "--first-parent", f"--since={spec.since}", spec.head], git_dir=mirror).split()
     fp.reverse()  # oldest first
     taken: list[tuple[int, int]] = []
@@ -379,10 +390,21 @@ def choose_windows(spec: RepoSpec, mirror: Path, rng: random.Random, count: int)
         commits = window_commits(mirror, fp[b], fp[e])
         taken.append((b, e))
         windows.append(Window(spec.name, len(windows) + 1, fp[b], fp[e], commits))
-    windows.sort(key=lambda w: fp.index(w.base))
-    for i, w in enumerate(windows, 1):
-        w.index = i
     return windows
+
+
+def take_windows(windows: list[Window], want: int, build) -> list[dict]:
+    """The cases of `windows` built in turn (`build(window)`) until `want` of them gave some:
+    a window whose replay conflicts or that gives no case is replaced by the next drawn."""
+    cases: list[dict] = []
+    good = 0
+    for win in windows:
+        if good >= want:
+            break
+        got = build(win)
+        good += bool(got)
+        cases.extend(got)
+    return cases
 
 
 # --- one window -------------------------------------------------------------------
@@ -529,7 +551,7 @@ def build_window(spec: RepoSpec, mirror: Path, win: Window, bench: Path, python:
     used_k: set[int] = set()
     tries = 0
     for cand in candidates(work, spec, end, rebuilt, rng):
-        if len(cases) >= per_window or tries >= max_tries:
+        if len(cases) >= per_window or tries >= max_tries or (not cases and tries >= BARREN_TRIES):
             break
         if cand.k in used_k:
             continue
@@ -569,7 +591,7 @@ def try_candidate(spec: RepoSpec, win: Window, work: Path, scratch: Path, rebuil
     if not failing:
         log(f"{label}: no test fails")
         return None
-    # 2. replay with the mutation amended into commit k
+    # 2. the mutation amended into commit k
     culprit = rebuilt[cand.k]
     checkout(work, culprit)
     at_k = (work / cand.path).read_text(encoding="utf-8")
@@ -582,16 +604,8 @@ def try_candidate(spec: RepoSpec, win: Window, work: Path, scratch: Path, rebuil
     run_git(["commit", "-q", "-a", "--amend", "--no-edit", "--allow-empty"], cwd=work,
             env=committer_env(work, culprit))
     bic = out(["rev-parse", "HEAD"], cwd=work).strip()
-    tail = replay(work, rebuilt[cand.k + 1:])
-    if tail is None:
-        log(f"{label}: a later commit conflicts")
-        return None
-    bad = tail[-1] if tail else bic
-    diff = out(["diff", "--numstat", end, bad], cwd=work).split("\n")
-    if [d for d in diff if d] != [f"1\t1\t{cand.end_path}"]:
-        log(f"{label}: end differs from the mutated end beyond the line")
-        return None
-    # 3. ground truth: each chosen test passes at base and at the culprit's parent, fails at the culprit
+    # 3. ground truth (before the costlier replay): each chosen test passes at base and at
+    # the culprit's parent, and fails at the culprit
     chosen = failing[:20]
     for rev, want_pass in ((rebuilt[0], True), (rebuilt[cand.k - 1], True), (bic, False)):
         checkout(scratch, rev)
@@ -607,8 +621,19 @@ def try_candidate(spec: RepoSpec, win: Window, work: Path, scratch: Path, rebuil
             where = "base" if rev == rebuilt[0] else "parent" if want_pass else "culprit"
             log(f"{label}: ground truth fails at {where}")
             return None
+    # 4. the later commits replayed on top: the end must differ from the clean end by the line
+    checkout(work, bic)
+    tail = replay(work, rebuilt[cand.k + 1:])
+    if tail is None:
+        log(f"{label}: a later commit conflicts")
+        return None
+    bad = tail[-1] if tail else bic
+    diff = out(["diff", "--numstat", end, bad], cwd=work).split("\n")
+    if [d for d in diff if d] != [f"1\t1\t{cand.end_path}"]:
+        log(f"{label}: end differs from the mutated end beyond the line")
+        return None
     chosen = chosen[:MAX_FAILING]
-    # 4. the case repository at the mutated end, and the real trace there
+    # 5. the case repository at the mutated end, and the real trace there
     case_dir = bench / "cases" / case_id
     shutil.rmtree(case_dir, ignore_errors=True)
     run_git(["update-ref", "refs/pytrack/case", bad], cwd=work)
@@ -662,7 +687,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--python", type=Path, help="interpreter with pytest (default <dir>/venv/bin/python)")
     ap.add_argument("--seed", type=int, default=DEFAULT_SEED)
     ap.add_argument("--only", help="comma-separated repository names")
-    ap.add_argument("--windows", type=int, help="windows per repository (default: each REPOS entry's)")
+    ap.add_argument("--windows", type=int, help="windows that must give cases, per repository "
+                    "(default: each REPOS entry's)")
     ap.add_argument("--per-window", type=int, default=10, help="cases per window at most")
     ap.add_argument("--max-tries", type=int, default=60, help="candidates tried per window at most")
     return ap.parse_args(argv)
@@ -673,13 +699,26 @@ def main(argv: list[str] | None = None) -> int:
     bench = args.dir.expanduser()
     python = args.python or bench / "venv" / "bin" / "python"
     if not python.exists():
-        raise SystemExit(f"{python} missing: python -m venv {bench}/venv && {bench}/venv/bin/pip install pytest")
+        # pytest 8: boltons' old conftest hook `pytest_ignore_collect(path, config)` is refused by pytest 9
+        raise SystemExit(f"{python} missing: python -m venv {bench}/venv && "
+                         f"{bench}/venv/bin/pip install 'pytest>=8,<9'")
     only = set(args.only.split(",")) if args.only else None
     (bench / "cases").mkdir(parents=True, exist_ok=True)
     index_path = bench / "cases.json"
     old = json.loads(index_path.read_text())["cases"] if index_path.exists() else []
     start = time.monotonic()
     new: list[dict] = []
+    rebuilt_projects = only or {s.name for s in REPOS}
+    keep = [c for c in old if c["project"] not in rebuilt_projects]
+
+    def write_index() -> list[dict]:
+        """cases.json as it stands (after each window, so an interrupted build keeps its cases)."""
+        cases = keep + new
+        doc = {"cases": cases, "built": len(cases), "seed": args.seed, "argv": sys.argv[1:],
+               "repos": [asdict(s) for s in REPOS], "seconds": round(time.monotonic() - start, 1)}
+        index_path.write_text(json.dumps(doc, indent=1) + "\n")
+        return cases
+
     for spec in REPOS:
         if only and spec.name not in only:
             continue
@@ -687,16 +726,18 @@ def main(argv: list[str] | None = None) -> int:
         for stale in (bench / "cases").glob(f"{spec.name}-w*"):
             shutil.rmtree(stale) if stale.is_dir() else stale.unlink()
         rng = random.Random(f"{args.seed}:{spec.name}")
-        windows = choose_windows(spec, mirror, rng, args.windows or spec.windows)
-        log(f"{spec.name}: {len(windows)} windows")
-        for win in windows:
-            new.extend(build_window(spec, mirror, win, bench, python, args.seed, args.per_window, args.max_tries))
-    rebuilt_projects = only or {s.name for s in REPOS}
-    keep = [c for c in old if c["project"] not in rebuilt_projects]
-    cases = keep + new
-    doc = {"cases": cases, "built": len(cases), "seed": args.seed,
-           "repos": [asdict(s) for s in REPOS], "seconds": round(time.monotonic() - start, 1)}
-    index_path.write_text(json.dumps(doc, indent=1) + "\n")
+        want = args.windows or spec.windows
+        windows = choose_windows(spec, mirror, rng, want * WINDOW_SPARES)
+        log(f"{spec.name}: {want} windows wanted, {len(windows)} drawn")
+
+        def build(win: Window, spec: RepoSpec = spec, mirror: Path = mirror) -> list[dict]:
+            got = build_window(spec, mirror, win, bench, python, args.seed, args.per_window, args.max_tries)
+            new.extend(got)
+            write_index()
+            return got
+
+        take_windows(windows, want, build)
+    cases = write_index()
     by = {}
     for c in cases:
         by[c["project"]] = by.get(c["project"], 0) + 1

@@ -189,3 +189,49 @@ def test_replay_refuses_a_conflicting_later_commit(make_git_repo):
     assert pt.out(["rev-parse", "HEAD"], cwd=work).strip() == head  # restored
     assert pt.out(["status", "--porcelain"], cwd=work) == ""
     assert base != head
+
+
+def test_choose_windows_draws_seeded_disjoint_windows_in_order(make_git_repo, monkeypatch):
+    monkeypatch.setattr(pt, "WINDOW_MIN", 3)
+    monkeypatch.setattr(pt, "WINDOW_MAX", 5)
+    up = make_git_repo("upstream")
+    for i in range(30):
+        head = up.commit(f"c{i}", {"lib/m.py": f"x = {i}\n"})
+    spec = pt.RepoSpec("toy", "toy/toy", head, ("lib",), "2000-01-01")
+    git_dir = up.root / ".git"
+    wins = pt.choose_windows(spec, git_dir, random.Random("1:toy"), 8)
+    again = pt.choose_windows(spec, git_dir, random.Random("1:toy"), 8)
+    assert [(w.base, w.end, w.commits) for w in wins] == [(w.base, w.end, w.commits) for w in again]
+    assert 2 <= len(wins) <= 8 and [w.index for w in wins] == list(range(1, len(wins) + 1))
+    fp = pt.out(["rev-list", "--first-parent", "--reverse", head], git_dir=git_dir).split()
+    spans = []
+    for w in wins:
+        assert 3 <= len(w.commits) <= 5 and w.commits == pt.window_commits(git_dir, w.base, w.end)
+        spans.append((fp.index(w.base), fp.index(w.end)))
+    for i, (b1, e1) in enumerate(spans):
+        assert all(e1 <= b2 or b1 >= e2 for b2, e2 in spans[i + 1:])  # no two share a commit
+    assert spans != sorted(spans) or len(spans) < 3  # draw order, not history order
+
+
+def test_take_windows_replaces_windows_that_give_nothing():
+    wins = [pt.Window("toy", i, f"b{i}", f"e{i}", []) for i in range(1, 8)]
+    built = []
+
+    def build(win):
+        built.append(win.index)
+        return [] if win.index in (1, 3) else [{"case_id": f"w{win.index}-{j}"} for j in range(win.index)]
+
+    cases = pt.take_windows(wins, 3, build)
+    assert built == [1, 2, 3, 4, 5]  # 1 and 3 conflicted or gave nothing; 2, 4 and 5 count
+    assert [c["case_id"] for c in cases][:2] == ["w2-0", "w2-1"] and len(cases) == 2 + 4 + 5
+    assert pt.take_windows(wins, 0, build) == []
+
+
+def test_passing_tests_survive_a_module_that_fails_to_collect(make_git_repo):
+    repo = make_git_repo("suite")
+    repo.commit("suite", {"tests/test_ok.py": "def test_a():\n    assert True\n\n\ndef test_b():\n    assert False\n",
+                          "tests/test_broken.py": "from collections import NoSuchABC\n\n\ndef test_c():\n    pass\n"})
+    spec = pt.RepoSpec("toy", "toy/toy", "HEAD", ("lib",), "2000-01-01")
+    passed, failed = pt.passing_tests(Path(sys.executable), repo.root, spec)
+    assert passed == {"tests/test_ok.py::test_a"}
+    assert failed == 2  # test_b, and the collection error
