@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import argparse
 import ast
-import io
 import json
 import os
 import random
@@ -41,13 +40,13 @@ import shutil
 import subprocess
 import sys
 import time
-import tokenize
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_common import DEFAULT_MIRRORS, find_mirror
+from pytrack_mutations import Mutation, apply_mutation, mutations_of_line
 
 DEFAULT_SEED = 1
 WINDOW_MIN, WINDOW_MAX = 50, 100
@@ -149,148 +148,6 @@ def linearise(repo: Path, base: str, commits: list[str]) -> list[str] | None:
     run_git(["checkout", "-q", "--detach", "-f", base], cwd=repo)
     run_git(["clean", "-qfdx"], cwd=repo)
     return replay(repo, commits)
-
-
-# --- mutations --------------------------------------------------------------------
-
-CMP_FLIP = {"<": ">=", ">": "<=", "<=": ">", ">=": "<", "==": "!=", "!=": "=="}
-OPERATORS = ("cmp_flip", "boolop_swap", "drop_not", "off_by_one", "bool_swap", "arith_swap",
-             "negate_cond", "body_to_pass")
-
-
-@dataclass(frozen=True)
-class Mutation:
-    operator: str
-    line: int  # 1-based
-    before: str
-    after: str
-
-
-def _line_tokens(source: str, lineno: int) -> list[tokenize.TokenInfo]:
-    toks = []
-    for tok in tokenize.generate_tokens(io.StringIO(source).readline):
-        if tok.start[0] > lineno:
-            break
-        if tok.start[0] == lineno and tok.end[0] == lineno:
-            toks.append(tok)
-    return toks
-
-
-def _splice(line: str, edits: list[tuple[int, int, str]]) -> str:
-    for a, b, text in sorted(edits, reverse=True):
-        line = line[:a] + text + line[b:]
-    return line
-
-
-def _token_edits(line: str, toks: list[tokenize.TokenInfo], operator: str) -> list[list[tuple[int, int, str]]]:
-    """Candidate edits of one line (column spans) for a token-level operator."""
-    code = [t for t in toks if t.type not in (tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE,
-                                               tokenize.INDENT, tokenize.DEDENT)]
-    found: list[list[tuple[int, int, str]]] = []
-    for i, t in enumerate(code):
-        prev = code[i - 1] if i else None
-        nxt = code[i + 1] if i + 1 < len(code) else None
-        a, b = t.start[1], t.end[1]
-        if operator == "cmp_flip":
-            if t.type == tokenize.OP and t.string in CMP_FLIP:
-                found.append([(a, b, CMP_FLIP[t.string])])
-            elif t.string == "is" and t.type == tokenize.NAME:
-                if nxt is not None and nxt.string == "not":
-                    found.append([(a, nxt.end[1], "is")])
-                else:
-                    found.append([(a, b, "is not")])
-            elif t.string == "in" and t.type == tokenize.NAME:
-                if prev is not None and prev.string == "not":
-                    found.append([(prev.start[1], b, "in")])
-                else:
-                    found.append([(a, b, "not in")])
-        elif operator == "boolop_swap" and t.type == tokenize.NAME and t.string in ("and", "or"):
-            found.append([(a, b, "or" if t.string == "and" else "and")])
-        elif operator == "drop_not" and t.type == tokenize.NAME and t.string == "not":
-            if (nxt is not None and nxt.string == "in") or (prev is not None and prev.string == "is"):
-                continue
-            end = nxt.start[1] if nxt is not None else b
-            found.append([(a, end, "")])
-        elif operator == "off_by_one" and t.type == tokenize.NUMBER and re.fullmatch(r"\d+", t.string):
-            v = int(t.string)
-            found.append([(a, b, str(v + 1))])
-            if v > 0:
-                found.append([(a, b, str(v - 1))])
-        elif operator == "bool_swap" and t.type == tokenize.NAME and t.string in ("True", "False"):
-            found.append([(a, b, "False" if t.string == "True" else "True")])
-        elif operator == "arith_swap" and t.type == tokenize.OP and t.string in ("+", "-", "+=", "-="):
-            binary = prev is not None and (prev.type in (tokenize.NAME, tokenize.NUMBER, tokenize.STRING)
-                                           or prev.string in (")", "]", "}"))
-            if t.string in ("+=", "-=") or binary:
-                swap = {"+": "-", "-": "+", "+=": "-=", "-=": "+="}[t.string]
-                found.append([(a, b, swap)])
-    return found
-
-
-def _stmt_edits(source: str, tree: ast.AST, lineno: int, line: str, toks: list[tokenize.TokenInfo],
-                operator: str) -> list[list[tuple[int, int, str]]]:
-    """Statement-level operators, found with the ast."""
-    found: list[list[tuple[int, int, str]]] = []
-    for node in ast.walk(tree):
-        if operator == "negate_cond" and isinstance(node, (ast.If, ast.While)) and node.lineno == lineno:
-            test = node.test
-            if test.lineno == test.end_lineno == lineno:
-                a, b = _byte_to_char(line, test.col_offset), _byte_to_char(line, test.end_col_offset)
-                found.append([(a, b, "not (" + line[a:b] + ")")])
-        elif operator == "body_to_pass" and isinstance(node, ast.If) and len(node.body) == 1:
-            stmt = node.body[0]
-            a = _byte_to_char(line, stmt.col_offset)
-            if (stmt.lineno == stmt.end_lineno == lineno and stmt.lineno != node.lineno
-                    and not isinstance(stmt, ast.Pass) and line[:a].strip() == ""):
-                found.append([(a, len(line.rstrip("\r\n")), "pass")])
-    return found
-
-
-def _byte_to_char(line: str, col: int) -> int:
-    """ast columns are UTF-8 byte offsets; tokenize's are characters."""
-    return len(line.encode("utf-8")[:col].decode("utf-8", "replace"))
-
-
-def mutations_of_line(source: str, lineno: int) -> list[Mutation]:
-    """Every mutation of line `lineno` that still compiles and changes the module's ast."""
-    lines = source.splitlines(keepends=True)
-    if not 1 <= lineno <= len(lines):
-        return []
-    line = lines[lineno - 1]
-    try:
-        tree = ast.parse(source)
-        toks = _line_tokens(source, lineno)
-    except (SyntaxError, tokenize.TokenError, ValueError):
-        return []
-    original = ast.dump(tree)
-    result = []
-    for op in OPERATORS:
-        if op in ("negate_cond", "body_to_pass"):
-            edits = _stmt_edits(source, tree, lineno, line, toks, op)
-        else:
-            edits = _token_edits(line, toks, op)
-        for edit in edits:
-            new_line = _splice(line, edit)
-            if new_line == line:
-                continue
-            new_source = "".join(lines[:lineno - 1] + [new_line] + lines[lineno:])
-            try:
-                compile(new_source, "<mutant>", "exec")
-                changed = ast.dump(ast.parse(new_source)) != original
-            except (SyntaxError, ValueError):
-                continue
-            if changed:
-                result.append(Mutation(op, lineno, line.rstrip("\r\n"), new_line.rstrip("\r\n")))
-    return result
-
-
-def apply_mutation(source: str, m: Mutation) -> str:
-    lines = source.splitlines(keepends=True)
-    old = lines[m.line - 1]
-    if old.rstrip("\r\n") != m.before:
-        raise ValueError(f"line {m.line} is not {m.before!r}")
-    lines[m.line - 1] = m.after + old[len(old.rstrip("\r\n")):]
-    return "".join(lines)
 
 
 # --- pytest -----------------------------------------------------------------------
@@ -571,85 +428,26 @@ def checkout(repo: Path, rev: str) -> None:
     run_git(["clean", "-qfdx"], cwd=repo)
 
 
+class Rejected(Exception):
+    """A candidate that cannot become a case; the message says why (logged)."""
+
+
 def try_candidate(spec: RepoSpec, win: Window, work: Path, scratch: Path, rebuilt: list[str],
                   passed_end: set[str], cand: Candidate, bench: Path, python: Path, seed: int,
                   case_id: str) -> dict | None:
     t0 = time.monotonic()
-    m = cand.mutation
-    label = f"    k={cand.k} {cand.end_path}:{cand.end_line} {m.operator}"
-    end = rebuilt[-1]
-    # 1. the mutation at the clean end: which passing tests of the module fail?
-    checkout(work, end)
-    end_src = (work / cand.end_path).read_text(encoding="utf-8")
-    write_file(work, cand.end_path, apply_mutation(end_src, m))
-    targets = relevant_tests(work, spec, cand.end_path)  # [] runs the whole suite
-    run = run_pytest(python, work, spec, targets, ["-q", "-rfE", "--tb=no"])
-    if run.timed_out:
-        log(f"{label}: tests time out")
-        return None
-    failing = [t for t in run.failed if t in passed_end]
-    if not failing:
-        log(f"{label}: no test fails")
-        return None
-    # 2. the mutation amended into commit k
-    culprit = rebuilt[cand.k]
-    checkout(work, culprit)
-    at_k = (work / cand.path).read_text(encoding="utf-8")
-    m_k = Mutation(m.operator, cand.line, m.before, m.after)
+    label = f"    k={cand.k} {cand.end_path}:{cand.end_line} {cand.mutation.operator}"
     try:
-        write_file(work, cand.path, apply_mutation(at_k, m_k))
-    except ValueError:
-        log(f"{label}: line differs at the culprit")
+        failing = _failing_at_end(spec, work, rebuilt[-1], passed_end, cand, python)
+        bic = _amend_culprit(work, rebuilt[cand.k], cand)
+        chosen = _ground_truth(spec, scratch, python, failing[:20], rebuilt[0], rebuilt[cand.k - 1], bic)
+        bad = _replay_rest(work, rebuilt, bic, cand)
+        chosen = chosen[:MAX_FAILING]
+        case_dir, trace_path = _export_case(spec, work, bench, python, case_id, bad, chosen)
+    except Rejected as why:
+        log(f"{label}: {why}")
         return None
-    run_git(["commit", "-q", "-a", "--amend", "--no-edit", "--allow-empty"], cwd=work,
-            env=committer_env(work, culprit))
-    bic = out(["rev-parse", "HEAD"], cwd=work).strip()
-    # 3. ground truth (before the costlier replay): each chosen test passes at base and at
-    # the culprit's parent, and fails at the culprit
-    chosen = failing[:20]
-    for rev, want_pass in ((rebuilt[0], True), (rebuilt[cand.k - 1], True), (bic, False)):
-        checkout(scratch, rev)
-        chosen = [t for t in chosen if t in collected(python, scratch, spec, chosen)]
-        r = run_pytest(python, scratch, spec, chosen, ["-q", "-rfE", "--tb=no"]) if chosen else None
-        if r is None or r.timed_out or r.rc not in (0, 1):
-            chosen = []
-        elif want_pass:
-            chosen = [t for t in chosen if t not in r.failed]
-        else:
-            chosen = [t for t in chosen if t in r.failed]
-        if not chosen:
-            where = "base" if rev == rebuilt[0] else "parent" if want_pass else "culprit"
-            log(f"{label}: ground truth fails at {where}")
-            return None
-    # 4. the later commits replayed on top: the end must differ from the clean end by the line
-    checkout(work, bic)
-    tail = replay(work, rebuilt[cand.k + 1:])
-    if tail is None:
-        log(f"{label}: a later commit conflicts")
-        return None
-    bad = tail[-1] if tail else bic
-    diff = out(["diff", "--numstat", end, bad], cwd=work).split("\n")
-    if [d for d in diff if d] != [f"1\t1\t{cand.end_path}"]:
-        log(f"{label}: end differs from the mutated end beyond the line")
-        return None
-    chosen = chosen[:MAX_FAILING]
-    # 5. the case repository at the mutated end, and the real trace there
-    case_dir = bench / "cases" / case_id
-    shutil.rmtree(case_dir, ignore_errors=True)
-    run_git(["update-ref", "refs/pytrack/case", bad], cwd=work)
-    run_git(["init", "-q", "-b", "master", str(case_dir)])
-    run_git(["fetch", "-q", "--no-tags", "--update-head-ok", str(work), "refs/pytrack/case:refs/heads/master"], cwd=case_dir)
-    run_git(["reset", "-q", "--hard", "master"], cwd=case_dir)
-    for name in ("FETCH_HEAD", "ORIG_HEAD"):
-        (case_dir / ".git" / name).unlink(missing_ok=True)
-    run_git(["reflog", "expire", "--expire=now", "--all"], cwd=case_dir)
-    trace = run_pytest(python, case_dir, spec, chosen)
-    if trace.rc != 1 or not set(chosen) <= set(trace.failed):
-        log(f"{label}: the trace run at the end does not fail as expected")
-        shutil.rmtree(case_dir, ignore_errors=True)
-        return None
-    trace_path = bench / "cases" / f"{case_id}.trace"
-    trace_path.write_text(trace.output, encoding="utf-8")
+    m = cand.mutation
     test_cmd = " ".join(shlex.quote(x) for x in [str(python), "-m", "pytest", "-x", "-q", *spec.pytest_args, *chosen])
     rec = CaseRecord(
         case_id=case_id, project=spec.name, upstream=spec.upstream, bic=bic, repo=str(case_dir),
@@ -666,6 +464,90 @@ def try_candidate(spec: RepoSpec, win: Window, work: Path, scratch: Path, rebuil
     )
     log(f"{label}: case {case_id} ({len(chosen)} failing, {rec.seconds}s)")
     return asdict(rec)
+
+
+def _failing_at_end(spec: RepoSpec, work: Path, end: str, passed_end: set[str], cand: Candidate,
+                    python: Path) -> list[str]:
+    """1. The mutation at the clean end: which passing tests of the module fail?"""
+    checkout(work, end)
+    end_src = (work / cand.end_path).read_text(encoding="utf-8")
+    write_file(work, cand.end_path, apply_mutation(end_src, cand.mutation))
+    targets = relevant_tests(work, spec, cand.end_path)  # [] runs the whole suite
+    run = run_pytest(python, work, spec, targets, ["-q", "-rfE", "--tb=no"])
+    if run.timed_out:
+        raise Rejected("tests time out")
+    failing = [t for t in run.failed if t in passed_end]
+    if not failing:
+        raise Rejected("no test fails")
+    return failing
+
+
+def _amend_culprit(work: Path, culprit: str, cand: Candidate) -> str:
+    """2. The mutation amended into the culprit commit; the amended commit's hash."""
+    m = cand.mutation
+    checkout(work, culprit)
+    at_k = (work / cand.path).read_text(encoding="utf-8")
+    try:
+        write_file(work, cand.path, apply_mutation(at_k, Mutation(m.operator, cand.line, m.before, m.after)))
+    except ValueError:
+        raise Rejected("line differs at the culprit") from None
+    run_git(["commit", "-q", "-a", "--amend", "--no-edit", "--allow-empty"], cwd=work,
+            env=committer_env(work, culprit))
+    return out(["rev-parse", "HEAD"], cwd=work).strip()
+
+
+def _ground_truth(spec: RepoSpec, scratch: Path, python: Path, chosen: list[str], base: str, parent: str,
+                  bic: str) -> list[str]:
+    """3. Before the costlier replay: the tests that pass at base and at the culprit's parent, and
+    fail at the culprit."""
+    for rev, want_pass in ((base, True), (parent, True), (bic, False)):
+        checkout(scratch, rev)
+        chosen = [t for t in chosen if t in collected(python, scratch, spec, chosen)]
+        r = run_pytest(python, scratch, spec, chosen, ["-q", "-rfE", "--tb=no"]) if chosen else None
+        if r is None or r.timed_out or r.rc not in (0, 1):
+            chosen = []
+        elif want_pass:
+            chosen = [t for t in chosen if t not in r.failed]
+        else:
+            chosen = [t for t in chosen if t in r.failed]
+        if not chosen:
+            where = "base" if rev == base else "parent" if want_pass else "culprit"
+            raise Rejected(f"ground truth fails at {where}")
+    return chosen
+
+
+def _replay_rest(work: Path, rebuilt: list[str], bic: str, cand: Candidate) -> str:
+    """4. The later commits replayed on top: the end must differ from the clean end by the line."""
+    checkout(work, bic)
+    tail = replay(work, rebuilt[cand.k + 1:])
+    if tail is None:
+        raise Rejected("a later commit conflicts")
+    bad = tail[-1] if tail else bic
+    diff = out(["diff", "--numstat", rebuilt[-1], bad], cwd=work).split("\n")
+    if [d for d in diff if d] != [f"1\t1\t{cand.end_path}"]:
+        raise Rejected("end differs from the mutated end beyond the line")
+    return bad
+
+
+def _export_case(spec: RepoSpec, work: Path, bench: Path, python: Path, case_id: str, bad: str,
+                 chosen: list[str]) -> tuple[Path, Path]:
+    """5. The case repository at the mutated end, and the real trace there."""
+    case_dir = bench / "cases" / case_id
+    shutil.rmtree(case_dir, ignore_errors=True)
+    run_git(["update-ref", "refs/pytrack/case", bad], cwd=work)
+    run_git(["init", "-q", "-b", "master", str(case_dir)])
+    run_git(["fetch", "-q", "--no-tags", "--update-head-ok", str(work), "refs/pytrack/case:refs/heads/master"], cwd=case_dir)
+    run_git(["reset", "-q", "--hard", "master"], cwd=case_dir)
+    for name in ("FETCH_HEAD", "ORIG_HEAD"):
+        (case_dir / ".git" / name).unlink(missing_ok=True)
+    run_git(["reflog", "expire", "--expire=now", "--all"], cwd=case_dir)
+    trace = run_pytest(python, case_dir, spec, chosen)
+    if trace.rc != 1 or not set(chosen) <= set(trace.failed):
+        shutil.rmtree(case_dir, ignore_errors=True)
+        raise Rejected("the trace run at the end does not fail as expected")
+    trace_path = bench / "cases" / f"{case_id}.trace"
+    trace_path.write_text(trace.output, encoding="utf-8")
+    return case_dir, trace_path
 
 
 def collected(python: Path, repo: Path, spec: RepoSpec, nodeids: list[str]) -> set[str]:

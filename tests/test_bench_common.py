@@ -2,27 +2,10 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-from types import ModuleType
+from _reliability import load
 
-_SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
-
-
-def _load(name: str) -> ModuleType:
-    if str(_SCRIPTS) not in sys.path:
-        sys.path.insert(0, str(_SCRIPTS))
-    spec = importlib.util.spec_from_file_location(name, _SCRIPTS / f"{name}.py")
-    assert spec and spec.loader
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[name] = mod
-    spec.loader.exec_module(mod)
-    return mod
-
-
-bc = _load("bench_common")
-br = _load("bench_run")
+bc = load("bench_common")
+br = load("bench_run")
 
 TRACE = """--- org.apache.commons.lang3.StringUtilsTest::testFoo
 junit.framework.ComparisonFailure: expected:<a> but was:<b>

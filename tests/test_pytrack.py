@@ -4,29 +4,15 @@ replay on small real git repositories."""
 from __future__ import annotations
 
 import ast
-import importlib.util
 import random
 import sys
 from pathlib import Path
-from types import ModuleType
 
+from _reliability import load
 from conftest import GitRepoBuilder
 
-_SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
-
-
-def _load(name: str) -> ModuleType:
-    if str(_SCRIPTS) not in sys.path:
-        sys.path.insert(0, str(_SCRIPTS))
-    spec = importlib.util.spec_from_file_location(name, _SCRIPTS / f"{name}.py")
-    assert spec and spec.loader
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[name] = mod
-    spec.loader.exec_module(mod)
-    return mod
-
-
-pt = _load("pytrack_cases")
+pt = load("pytrack_cases")
+mu = load("pytrack_mutations")
 
 SOURCE = '''"""Module docstring: if a < b and not c."""
 
@@ -44,7 +30,7 @@ def f(a, b, items):
 
 def by_line(source: str, lineno: int) -> dict[str, set[str]]:
     found: dict[str, set[str]] = {}
-    for m in pt.mutations_of_line(source, lineno):
+    for m in mu.mutations_of_line(source, lineno):
         found.setdefault(m.operator, set()).add(m.after)
     return found
 
@@ -73,17 +59,17 @@ def test_operators_on_one_line_each():
 
 def test_docstrings_comments_and_blank_lines_are_not_mutated():
     for lineno in (1, 2, 5):
-        assert pt.mutations_of_line(SOURCE, lineno) == []
-    assert pt.mutations_of_line(SOURCE, 99) == []
-    assert pt.mutations_of_line("def broken(:\n    return 1\n", 2) == []
+        assert mu.mutations_of_line(SOURCE, lineno) == []
+    assert mu.mutations_of_line(SOURCE, 99) == []
+    assert mu.mutations_of_line("def broken(:\n    return 1\n", 2) == []
 
 
 def test_every_mutation_compiles_and_changes_the_ast():
     original = ast.dump(ast.parse(SOURCE))
     count = 0
     for lineno in range(1, SOURCE.count("\n") + 1):
-        for m in pt.mutations_of_line(SOURCE, lineno):
-            mutated = pt.apply_mutation(SOURCE, m)
+        for m in mu.mutations_of_line(SOURCE, lineno):
+            mutated = mu.apply_mutation(SOURCE, m)
             assert mutated.splitlines()[lineno - 1] == m.after
             assert ast.dump(ast.parse(mutated)) != original
             assert mutated.count("\n") == SOURCE.count("\n")
@@ -92,9 +78,9 @@ def test_every_mutation_compiles_and_changes_the_ast():
 
 
 def test_apply_mutation_checks_the_line():
-    m = pt.mutations_of_line(SOURCE, 9)[0]
+    m = mu.mutations_of_line(SOURCE, 9)[0]
     try:
-        pt.apply_mutation(SOURCE.replace("a >= 0", "a >= 5"), m)
+        mu.apply_mutation(SOURCE.replace("a >= 0", "a >= 5"), m)
     except ValueError:
         pass
     else:
@@ -165,7 +151,7 @@ def test_mutation_in_the_culprit_is_carried_to_the_end(make_git_repo):
     cand = next(c for c in cands if c.k == k_g and c.mutation.operator == "cmp_flip")
     pt.checkout(work, rebuilt[k_g])
     src = (work / "lib/mod.py").read_text()
-    pt.write_file(work, "lib/mod.py", pt.apply_mutation(src, cand.mutation))
+    pt.write_file(work, "lib/mod.py", mu.apply_mutation(src, cand.mutation))
     pt.run_git(["commit", "-q", "-a", "--amend", "--no-edit"], cwd=work, env=pt.committer_env(work, rebuilt[k_g]))
     tail = pt.replay(work, rebuilt[k_g + 1:])
     assert tail is not None and len(tail) == len(rebuilt) - k_g - 1
