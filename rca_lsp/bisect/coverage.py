@@ -78,14 +78,17 @@ del _rca_chain
 class LineRecorder:
     """A temporary tracer for one run: `env()` for the command, `lines()` after it."""
 
-    def __init__(self, root: str) -> None:
-        self.root = os.path.realpath(root)
+    def __init__(self, root: str | None = None) -> None:
+        self.root = os.path.realpath(root) if root else ""
         self.folder = Path(tempfile.mkdtemp(prefix="rca-coverage-"))
         (self.folder / "site").mkdir()
         (self.folder / "out").mkdir()
         (self.folder / "site" / "sitecustomize.py").write_text(SITECUSTOMIZE, encoding="utf-8")
 
-    def env(self, base: dict[str, str]) -> dict[str, str]:
+    def env(self, base: dict[str, str], root: str | None = None) -> dict[str, str]:
+        """`base` with the tracer on, recording lines under `root` (the run's checkout), when given."""
+        if root:
+            self.root = os.path.realpath(root)
         path = base.get("PYTHONPATH")
         site = str(self.folder / "site")
         return {**base, "PYTHONPATH": site + (os.pathsep + path if path else ""),

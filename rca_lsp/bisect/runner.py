@@ -55,7 +55,7 @@ class Tester:
         cwd = str(self.checkout.goto(commit))
         started = time.perf_counter()
         env = test_environment(cwd)
-        code, output = _execute(self.command, cwd, self.timeout, commit, recorder.env(env) if recorder else env)
+        code, output = _execute(self.command, cwd, self.timeout, commit, recorder.env(env, cwd) if recorder else env)
         seconds = time.perf_counter() - started
         result = verdict(code)
         if result is None:

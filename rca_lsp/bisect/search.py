@@ -86,6 +86,7 @@ class Search:
             self._groups[w] = self._groups.get(w, 0) | self.bit[node]
         self.linear = all(len(ps) <= 1 for ps in self.parents.values()) and \
             len({p for ps in self.parents.values() for p in ps}) == sum(len(ps) for ps in self.parents.values())
+        self._plan: tuple[list[str], dict[str, int], list[list[int]]] | None = None
         self.bad = bad
         self.alive = self._anc(bad)
         self.skipped = 0
@@ -150,9 +151,14 @@ class Search:
         return best
 
     def _planned(self) -> str:
-        """On a chain, the test that minimises the expected number of tests left (see `plan`)."""
+        """On a chain, the test that minimises the expected number of tests left (see `plan`).
+        Results only cut the chain to a sub-interval, whose best first test the table of the
+        first plan already holds: the plan is computed once."""
         chain = self._nodes(self.alive)  # oldest first, ending at the known bad commit
-        return chain[plan([self.weight[n] for n in chain])]
+        if self._plan is None or chain[0] not in self._plan[1] or chain[-1] not in self._plan[1]:
+            self._plan = (chain, {node: i for i, node in enumerate(chain)}, plan_roots([self.weight[n] for n in chain]))
+        nodes, where, roots = self._plan
+        return nodes[roots[where[chain[0]]][where[chain[-1]]]]
 
     def _confirming(self, node: str, testable: int) -> str | None:
         """The test that confirms or rules out `node`: at it, then at its open parents."""
@@ -174,9 +180,12 @@ def plan(weights: Sequence[float]) -> int:
     minimise the expected number of tests until one is left: failing at k keeps 0..k, passing keeps
     k+1.. . The cost F(i, j) = W(i, j) + min_k F(i, k) + F(k+1, j) is that of an optimal alphabetic
     tree, solved by Knuth's dynamic programme in O(n^2) (the best k is monotone in i and j)."""
+    return plan_roots(weights)[0][len(weights) - 1] if len(weights) >= 2 else 0
+
+
+def plan_roots(weights: Sequence[float]) -> list[list[int]]:
+    """The best first test of every sub-interval [i, j] of the chain (see `plan`)."""
     n = len(weights)
-    if n < 2:
-        return 0
     pre = [0.0]
     for w in weights:
         pre.append(pre[-1] + w)
@@ -192,7 +201,7 @@ def plan(weights: Sequence[float]) -> int:
                     best, best_k = value, k
             cost[i][j] = pre[j + 1] - pre[i] + best
             root[i][j] = best_k
-    return root[0][n - 1]
+    return root
 
 
 def _weights(order: list[str], prior: Mapping[str, float]) -> dict[str, float]:

@@ -86,7 +86,7 @@ def _check_goods(repo, bad: str, revs: tuple[str, ...]) -> tuple[str, ...]:
 
 def _fail_at_bad(tester: Tester, bad: str, trace_lines: bool) -> tuple[str, dict[str, set[int]] | None]:
     """The failure's text, and the lines the failing run executed (when asked for)."""
-    recorder = LineRecorder(str(tester.checkout.goto(bad))) if trace_lines else None
+    recorder = LineRecorder() if trace_lines else None
     try:
         run, output = tester.run(bad, recorder)
         executed = recorder.lines() if recorder else None
