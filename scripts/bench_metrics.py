@@ -53,3 +53,12 @@ def summarize_rows(rows: Sequence[dict], ns: Sequence[int] = TOP_NS) -> dict[str
     out["median_query_s"] = median(r.get("query_s") for r in rows)
     out["errors"] = sum(1 for r in rows if r.get("error"))
     return out
+
+
+def print_table(first: str, rows: dict[str, Sequence[int | None]], ns: Sequence[int] = (1, 3, 5, 10)) -> None:
+    """A markdown table: one row per label, its cases, top-n for each n and MRR, from BIC ranks."""
+    print(f"| {first} | cases | " + " | ".join(f"top-{n}" for n in ns) + " | MRR |")
+    print("|---|---|" + "---|" * len(ns) + "---|")
+    for label, ranks in rows.items():
+        s = summarize(ranks)
+        print(f"| {label} | {s['cases']} | " + " | ".join(f"{s[f'top{n}']:.1f}%" for n in ns) + f" | {s['mrr']:.3f} |")

@@ -26,7 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_common import default_bench_dir, load_cases, parse_only  # noqa: E402
-from bench_metrics import summarize  # noqa: E402
+from bench_metrics import print_table, summarize  # noqa: E402
 
 GRID = (0.0, 0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 1.5)
 
@@ -109,12 +109,7 @@ def table(rows: list[dict], formulations: list[str]) -> None:
         lines[f"fused, {name}, LOPO"] = lopo
         lines[f"model alone in top K, {name}"] = [fused_rank(r, name, 1e6) for r in rows]
         print(f"{name}: weight fitted on all cases {fit(rows, name)}", file=sys.stderr)
-    print("| system | cases | top-1 | top-3 | top-5 | top-10 | MRR |")
-    print("|---|---|---|---|---|---|---|")
-    for label, ranks in lines.items():
-        s = summarize(ranks)
-        print(f"| {label} | {s['cases']} | {s['top1']:.1f}% | {s['top3']:.1f}% | {s['top5']:.1f}% | "
-              f"{s['top10']:.1f}% | {s['mrr']:.3f} |")
+    print_table("system", lines)
     for name in formulations:
         times = [r["model_s"][name] for r in rows if name in r["model_s"]]
         print(f"latency of the model, {name}, K={len(rows[0]['top'])}: median {statistics.median(times):.2f} s, "

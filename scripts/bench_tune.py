@@ -24,7 +24,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_common import default_bench_dir, load_cases, parse_only  # noqa: E402
-from bench_metrics import summarize  # noqa: E402
+from bench_metrics import print_table, summarize  # noqa: E402
 
 from rca_lsp.suspects.retrieve import Weights  # noqa: E402
 
@@ -113,12 +113,7 @@ def main() -> int:
     shipped = {k: getattr(Weights(), k) for k in FEATURES}
     rows = {"hand-set weights": [rank(c, HAND) for c in data], "shipped weights": [rank(c, shipped) for c in data],
             "fitted, leave-one-project-out": lopo_ranks}
-    print("| weights | cases | top-1 | top-3 | top-5 | top-10 | top-50 | MRR |")
-    print("|---|---|---|---|---|---|---|---|")
-    for name, ranks in rows.items():
-        s = summarize(ranks)
-        print(f"| {name} | {s['cases']} | {s['top1']:.1f}% | {s['top3']:.1f}% | {s['top5']:.1f}% | "
-              f"{s['top10']:.1f}% | {s['top50']:.1f}% | {s['mrr']:.3f} |")
+    print_table("weights", rows, (1, 3, 5, 10, 50))
     print(f"weights fitted on all cases: {fit(data, grid)}")
     return 0
 

@@ -8,6 +8,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from conftest import write_file
 
 needs_hg = pytest.mark.skipif(shutil.which("hg") is None, reason="needs Mercurial (pip install mercurial)")
 
@@ -35,12 +36,7 @@ class HgRepoBuilder:
         return out.stdout.decode("utf-8", "replace") + (out.stderr.decode("utf-8", "replace") if not check else "")
 
     def write(self, path: str, content: str | bytes) -> None:
-        full = self.root / path
-        full.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(content, str):
-            full.write_text(content)
-        else:
-            full.write_bytes(content)
+        write_file(self.root, path, content)
 
     def commit(self, message: str | bytes, files: dict[str, str | bytes] | None = None,
                author: str | None = None, remove: list[str] | None = None, env: dict | None = None) -> str:

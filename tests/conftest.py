@@ -9,6 +9,16 @@ from pathlib import Path
 import pytest
 
 
+def write_file(root: Path, path: str, content: str | bytes) -> None:
+    """Write `content` at `path` under `root`, making its folders (text or bytes as given)."""
+    full = root / path
+    full.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(content, str):
+        full.write_text(content)
+    else:
+        full.write_bytes(content)
+
+
 class GitRepoBuilder:
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -29,12 +39,7 @@ class GitRepoBuilder:
         return out.stdout.decode("utf-8", "replace")
 
     def write(self, path: str, content: str | bytes) -> None:
-        full = self.root / path
-        full.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(content, str):
-            full.write_text(content)
-        else:
-            full.write_bytes(content)
+        write_file(self.root, path, content)
 
     def commit(self, message: str | bytes, files: dict[str, str | bytes] | None = None,
                author: str | None = None, remove: list[str] | None = None) -> str:
@@ -62,3 +67,14 @@ def make_git_repo(tmp_path: Path):
     def make(name: str = "repo") -> GitRepoBuilder:
         return GitRepoBuilder(tmp_path / name)
     return make
+
+
+def ranked(repo, text: str, **options):
+    """Index `repo` (a backend) in its own folder and rank the commits for `text`, with explain."""
+    from rca_lsp.index.ingest import update
+    from rca_lsp.index.store import Index
+    from rca_lsp.suspects import find_suspects
+
+    with Index.open(repo.meta_dir) as index:
+        update(repo, index)
+        return find_suspects(repo, index, text, top=0, explain=True, **options)

@@ -18,7 +18,9 @@ from test_ranker import needs_export, tiny_root  # noqa: F401 (fixture)
 PLUGIN = Path(__file__).resolve().parent.parent / "extension" / "nvim"
 CALC = "src/main/java/org/example/Calc.java"
 
-SCRIPT = r"""
+# What every script starts with: results go to $RCA_TEST_OUT, and a wait that times out says
+# which one and quits.
+PRELUDE = r"""
 local out = {}
 local function wait(what, ms, pred)
   if not vim.wait(ms, pred, 50) then
@@ -27,6 +29,9 @@ local function wait(what, ms, pred)
     vim.cmd('qa!')
   end
 end
+"""
+
+SCRIPT = PRELUDE + r"""
 vim.lsp.enable('rca')
 vim.cmd.edit(vim.env.RCA_TEST_REPO .. '/crash.txt')
 wait('attach', 20000, function() return #vim.lsp.get_clients({ name = 'rca', bufnr = 0 }) > 0 end)
@@ -152,15 +157,7 @@ def test_neovim_quickfix_lenses_and_diagnostics(git_repo, tmp_path):
     assert result["codelens_api"] == ("enable" if _has_codelens_enable() else "refresh")
 
 
-MODEL_SCRIPT = r"""
-local out = {}
-local function wait(what, ms, pred)
-  if not vim.wait(ms, pred, 50) then
-    out.timeout = what
-    vim.fn.writefile({ vim.json.encode(out) }, vim.env.RCA_TEST_OUT)
-    vim.cmd('qa!')
-  end
-end
+MODEL_SCRIPT = PRELUDE + r"""
 vim.g.rca_codelens_api = 'refresh' -- Neovim 0.11's code-lens path, forced
 vim.lsp.config('rca', { settings = { rca = vim.json.decode(vim.env.RCA_TEST_SETTINGS) } })
 vim.lsp.enable('rca')

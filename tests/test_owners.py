@@ -6,11 +6,17 @@ from __future__ import annotations
 import logging
 
 import pytest
+from conftest import ranked
 
 from rca_lsp.index import Index, update
-from rca_lsp.suspects import Weights, find_suspects
+from rca_lsp.suspects import Weights
 from rca_lsp.suspects.history import History
-from rca_lsp.suspects.owner_files import codeowners_match, compile_pattern, parse_codeowners, parse_owners
+from rca_lsp.suspects.owner_files import (
+    codeowners_match,
+    compile_pattern,
+    parse_codeowners,
+    parse_owners,
+)
 from rca_lsp.suspects.owners import Owners, is_author
 from rca_lsp.vcs.git import GitRepo
 from tests._hg import HgRepoBuilder, needs_hg
@@ -125,12 +131,7 @@ def _calc_repo(builder) -> dict[str, str]:
 
 
 def _run(repo, weights: Weights):
-    index = Index.open(repo.meta_dir)
-    try:
-        update(repo, index)
-        return find_suspects(repo, index, TRACE, top=0, weights=weights, explain=True)
-    finally:
-        index.close()
+    return ranked(repo, TRACE, weights=weights)
 
 
 def test_an_owner_of_the_frames_file_is_raised_with_evidence(git_repo):

@@ -3,10 +3,9 @@ classes share names like `test_basic`), and `x = module.Foo()` typing `x` for `x
 
 from __future__ import annotations
 
+from conftest import ranked
+
 from rca_lsp.code.calls import analyze
-from rca_lsp.index.ingest import update
-from rca_lsp.index.store import Index
-from rca_lsp.suspects import find_suspects
 from rca_lsp.vcs.git import GitRepo
 
 LIB = '''\
@@ -67,15 +66,9 @@ def test_the_failing_line_picks_the_test_method_among_same_named_ones(git_repo) 
     whisper = git_repo.commit("Whisper softer", {"lib.py": LIB.replace("text.lower()", "text.lower() + ''")},
                               author="Carol")
     git_repo.commit("Docs", {"README": "lib\n"})
-    repo = GitRepo(git_repo.root)
-    index = Index.open(repo.meta_dir)
-    try:
-        update(repo, index)
-        result = find_suspects(repo, index, TRACE, top=0, explain=True)
-    finally:
-        index.close()
-    ranked = [s.commit.hash for s in result.suspects]
-    assert ranked.index(whisper) < ranked.index(shout)
+    result = ranked(GitRepo(git_repo.root), TRACE)
+    order = [s.commit.hash for s in result.suspects]
+    assert order.index(whisper) < order.index(shout)
     assert result.features[whisper]["code"] == 1.0 and "code" not in result.features[shout]
     suspect = next(s for s in result.suspects if s.commit.hash == whisper)
     assert any(e.text == "changed whisper (2 lines), which the failing test WhisperTests.test_basic calls"
@@ -108,15 +101,9 @@ def test_files_that_change_with_the_failing_test_raise_their_commits(git_repo) -
     culprit = git_repo.commit("Filters: brackets", {"filters.py": "def run(t):\n    return '[' + t.strip() + ']'\n"},
                               author="Bob")
     other = git_repo.commit("Other", {"other.py": "A = 2\n"}, author="Carol")
-    repo = GitRepo(git_repo.root)
-    index = Index.open(repo.meta_dir)
-    try:
-        update(repo, index)
-        result = find_suspects(repo, index, PIPELINE_TRACE, top=0, explain=True)
-    finally:
-        index.close()
-    ranked = [s.commit.hash for s in result.suspects]
-    assert ranked.index(culprit) < ranked.index(other)  # though Other is newer
+    result = ranked(GitRepo(git_repo.root), PIPELINE_TRACE)
+    order = [s.commit.hash for s in result.suspects]
+    assert order.index(culprit) < order.index(other)  # though Other is newer
     assert result.features[culprit]["coupling"] == 1.0 and "coupling" not in result.features[other]
     suspect = next(s for s in result.suspects if s.commit.hash == culprit)
     assert any(e.kind == "coupling" and e.text == "changed filters.py, which changes with the failing test's file"
