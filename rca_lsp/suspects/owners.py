@@ -179,27 +179,25 @@ def is_declared(own: Ownership) -> bool:
     return not own.source.startswith("history")
 
 
-def owner_points(owners: Owners, history: History, failing: dict[str, float],
-                 declared: bool = True) -> Iterator[tuple[int, float, Evidence]]:
-    """(commit, value, evidence) for every candidate whose author owns failing code: the value is
-    the file's weight times the owner's share, the best over the failing files. `declared` picks
-    the owner files' owners (True) or history's (False): they are separate features, because
-    history owns nearly every candidate of a small team (see BENCHMARKS.md) and owner files do not."""
+def owner_points(owners: Owners, history: History, failing: dict[str, float]
+                 ) -> Iterator[tuple[str, int, float, Evidence]]:
+    """(feature, commit, value, evidence) for every candidate whose author owns failing code: the
+    value is the file's weight times the owner's share, the best over the failing files. The owner
+    files' owners give feature `owner`, history's `authorship`: separate features, because history
+    owns nearly every candidate of a small team (see BENCHMARKS.md) and owner files do not."""
     authors: dict[tuple[str, str], list[int]] = defaultdict(list)
     for commit_id, name, email in history.index.conn.execute("SELECT id, author, email FROM commits"):
         if commit_id in history.position:
             authors[(name or "", email or "")].append(commit_id)
-    best: dict[tuple[str, str], tuple[float, Ownership]] = {}
+    best: dict[tuple[str, tuple[str, str]], tuple[float, Ownership]] = {}
     for path, weight in failing.items():
         for own in owners.of(path):
-            if is_declared(own) != declared:
-                continue
+            feature = "owner" if is_declared(own) else "authorship"
             value = weight * own.share
             for ident in authors:
-                if value > best.get(ident, (0.0, None))[0] and is_author(own.owner, *ident):
-                    best[ident] = (value, own)
-    for ident, (value, own) in best.items():
-        evidence = Evidence("owner" if declared else "authorship", value, f"its author {ident[0] or ident[1]} owns {own.path} ({own.source})",
-                            own.path)
+                if value > best.get((feature, ident), (0.0, None))[0] and is_author(own.owner, *ident):
+                    best[(feature, ident)] = (value, own)
+    for (feature, ident), (value, own) in best.items():
+        evidence = Evidence(feature, value, f"its author {ident[0] or ident[1]} owns {own.path} ({own.source})", own.path)
         for commit_id in authors[ident]:
-            yield commit_id, value, evidence
+            yield feature, commit_id, value, evidence

@@ -283,10 +283,9 @@ def find_suspects(repo, index: Index, text: str, since: str | None = None, top: 
     for trace in traces:
         targets.extend(finder.from_test(trace).values())
     _code_features(board, history, targets)
-    owners, failing = Owners(repo, history, tracked), failing_files(traces, targets)
-    for feature, declared in (("owner", True), ("authorship", False)):
-        for commit_id, value, evidence in owner_points(owners, history, failing, declared):
-            board.add(feature, commit_id, value, evidence, mode="max")
+    for feature, commit_id, value, evidence in owner_points(Owners(repo, history, tracked), history,
+                                                            failing_files(traces, targets)):
+        board.add(feature, commit_id, value, evidence, mode="max")
     if executed:
         _executed_features(board, history, executed)
     coupled = coupled_files(history, failing_test_files(traces, set(tracked) | live))
