@@ -37,7 +37,6 @@ import random
 import re
 import shlex
 import shutil
-import subprocess
 import sys
 import time
 from dataclasses import asdict, dataclass, field
@@ -46,13 +45,22 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_common import DEFAULT_MIRRORS, find_mirror
+from pytrack_git import (
+    checkout,
+    committer_env,
+    linearise,
+    out,
+    replay,
+    run_git,
+    window_commits,
+)
 from pytrack_mutations import Mutation, apply_mutation, mutations_of_line
+from pytrack_pytest import collected, passing_tests, relevant_tests, run_pytest
 
 DEFAULT_SEED = 1
 WINDOW_MIN, WINDOW_MAX = 50, 100
 MAX_FAILING = 3  # failing tests kept per case (the first ones pytest reports)
 BARREN_TRIES = 20  # a window whose first 20 candidates gave no case is given up
-TEST_TIMEOUT = 30.0  # a mutation may loop forever (the suites take under 20 s)
 
 
 @dataclass(frozen=True)
@@ -87,120 +95,6 @@ def log(msg: str) -> None:
 def default_dir() -> Path:
     env = os.environ.get("RCA_PYTRACK_DIR")
     return Path(env).expanduser() if env else Path.home() / ".cache" / "rca-pytrack"
-
-
-# --- git --------------------------------------------------------------------------
-
-
-def git_env(extra: dict[str, str] | None = None) -> dict[str, str]:
-    env = dict(os.environ, LC_ALL="C", GIT_TERMINAL_PROMPT="0", GIT_EDITOR="true")
-    for k in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE"):
-        env.pop(k, None)
-    env.update(extra or {})
-    return env
-
-
-def run_git(args: list[str], cwd: Path | None = None, git_dir: Path | None = None, check: bool = True,
-            env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    cmd = ["git", "-c", "commit.gpgsign=false", "-c", "core.hooksPath=/dev/null"]
-    if git_dir is not None:
-        cmd.append(f"--git-dir={git_dir}")
-    proc = subprocess.run(cmd + args, check=False, cwd=cwd, capture_output=True, text=True, errors="replace",
-                          env=git_env(env))
-    if check and proc.returncode != 0:
-        raise RuntimeError(f"git {' '.join(args[:4])}: exit {proc.returncode}: {proc.stderr.strip()[:400]}")
-    return proc
-
-
-def out(args: list[str], cwd: Path | None = None, git_dir: Path | None = None) -> str:
-    return run_git(args, cwd=cwd, git_dir=git_dir).stdout
-
-
-def committer_env(repo: Path, rev: str) -> dict[str, str]:
-    """The commit's own committer, so a replay gives the same hashes every time."""
-    name, email, date = out(["log", "-1", "--format=%cn%x00%ce%x00%cI", rev], cwd=repo).rstrip("\n").split("\0")
-    return {"GIT_COMMITTER_NAME": name, "GIT_COMMITTER_EMAIL": email, "GIT_COMMITTER_DATE": date}
-
-
-def window_commits(git_dir: Path, base: str, end: str) -> list[str]:
-    """The non-merge commits of base..end, parents first: the linearised window."""
-    return out(["rev-list", "--reverse", "--topo-order", "--no-merges", f"{base}..{end}"], git_dir=git_dir).split()
-
-
-def replay(repo: Path, commits: list[str]) -> list[str] | None:
-    """Cherry-pick `commits` in order onto HEAD of the work tree `repo`, each with its own
-    committer and date; the new hashes, or None (state restored) at the first conflict."""
-    start = out(["rev-parse", "HEAD"], cwd=repo).strip()
-    made = []
-    for c in commits:
-        proc = run_git(["cherry-pick", "--allow-empty", "--keep-redundant-commits", c], cwd=repo,
-                       check=False, env=committer_env(repo, c))
-        if proc.returncode != 0:
-            run_git(["cherry-pick", "--abort"], cwd=repo, check=False)
-            run_git(["reset", "-q", "--hard", start], cwd=repo)
-            return None
-        made.append(out(["rev-parse", "HEAD"], cwd=repo).strip())
-    return made
-
-
-def linearise(repo: Path, base: str, commits: list[str]) -> list[str] | None:
-    """Check out `base` (detached) in `repo` and replay `commits` onto it."""
-    run_git(["checkout", "-q", "--detach", "-f", base], cwd=repo)
-    run_git(["clean", "-qfdx"], cwd=repo)
-    return replay(repo, commits)
-
-
-# --- pytest -----------------------------------------------------------------------
-
-SUMMARY_RE = re.compile(r"^(FAILED|ERROR) (\S+?(?:\[.*?\])?)(?: - .*)?$")
-
-
-@dataclass
-class TestRun:
-    rc: int
-    output: str
-    failed: list[str]  # node ids, in the order of the short summary
-    timed_out: bool = False
-
-
-def run_pytest(python: Path, repo: Path, spec: RepoSpec, targets: list[str], extra: list[str] | None = None,
-               timeout: float = TEST_TIMEOUT) -> TestRun:
-    cmd = [str(python), "-m", "pytest", "-p", "no:cacheprovider", *spec.pytest_args, *(extra or []), *targets]
-    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1", PYTHONHASHSEED="0")
-    env.pop("PYTHONPATH", None)
-    try:
-        proc = subprocess.run(cmd, check=False, cwd=repo, capture_output=True, text=True, errors="replace", env=env,
-                              timeout=timeout)
-    except subprocess.TimeoutExpired:
-        return TestRun(-1, "", [], timed_out=True)
-    text = proc.stdout + proc.stderr
-    failed = []
-    for raw in text.splitlines():
-        m = SUMMARY_RE.match(raw)
-        if m and m.group(2) not in failed:
-            failed.append(m.group(2))
-    return TestRun(proc.returncode, text, failed)
-
-
-def passing_tests(python: Path, repo: Path, spec: RepoSpec) -> tuple[set[str], int]:
-    """Node ids that pass in `repo` (the whole suite, -rA), and how many failed."""
-    run = run_pytest(python, repo, spec, [], ["-q", "-rA", "--tb=no", "--continue-on-collection-errors"],
-                     timeout=600)
-    passed = {m.group(1) for m in re.finditer(r"^PASSED (\S+?(?:\[.*?\])?)(?: - .*)?$", run.output, re.MULTILINE)}
-    return passed, len(run.failed)
-
-
-def test_files(repo: Path, spec: RepoSpec) -> list[str]:
-    files = out(["ls-files", "*.py"], cwd=repo).split()
-    return [f for f in files if re.match(r"(test_.*|.*_test)\.py$", f.rsplit("/", 1)[-1])]
-
-
-def relevant_tests(repo: Path, spec: RepoSpec, path: str) -> list[str]:
-    """Test files named after the mutated module (test_<module>*.py); [] for the whole suite."""
-    stem = path.rsplit("/", 1)[-1][:-3]
-    if stem == "__init__":
-        stem = path.rsplit("/", 2)[-2]
-    return [f for f in test_files(repo, spec) if stem in f.rsplit("/", 1)[-1]]
 
 
 # --- windows ----------------------------------------------------------------------
@@ -423,11 +317,6 @@ def build_window(spec: RepoSpec, mirror: Path, win: Window, bench: Path, python:
     return cases
 
 
-def checkout(repo: Path, rev: str) -> None:
-    run_git(["checkout", "-q", "--detach", "-f", rev], cwd=repo)
-    run_git(["clean", "-qfdx"], cwd=repo)
-
-
 class Rejected(Exception):
     """A candidate that cannot become a case; the message says why (logged)."""
 
@@ -548,15 +437,6 @@ def _export_case(spec: RepoSpec, work: Path, bench: Path, python: Path, case_id:
     trace_path = bench / "cases" / f"{case_id}.trace"
     trace_path.write_text(trace.output, encoding="utf-8")
     return case_dir, trace_path
-
-
-def collected(python: Path, repo: Path, spec: RepoSpec, nodeids: list[str]) -> set[str]:
-    """The node ids that exist in `repo`, among those of the test files of `nodeids`."""
-    files = sorted({n.split("::", 1)[0] for n in nodeids if (repo / n.split("::", 1)[0]).is_file()})
-    if not files:
-        return set()
-    r = run_pytest(python, repo, spec, files, ["-q", "--collect-only"])
-    return {line.strip() for line in r.output.splitlines() if "::" in line}
 
 
 # --- main -------------------------------------------------------------------------

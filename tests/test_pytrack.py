@@ -13,6 +13,8 @@ from conftest import GitRepoBuilder
 
 pt = load("pytrack_cases")
 mu = load("pytrack_mutations")
+gi = load("pytrack_git")
+py = load("pytrack_pytest")
 
 SOURCE = '''"""Module docstring: if a < b and not c."""
 
@@ -108,7 +110,7 @@ def _history(repo: GitRepoBuilder) -> tuple[str, str]:
 def test_linearise_replays_non_merge_commits_reproducibly(make_git_repo):
     up = make_git_repo("upstream")
     base, end = _history(up)
-    commits = pt.window_commits(up.root / ".git", base, end)
+    commits = gi.window_commits(up.root / ".git", base, end)
     subjects = [up.git("log", "-1", "--format=%s", c).strip() for c in commits]
     assert len(commits) == 4 and "Merge side" not in subjects
     assert subjects.index("side: g compares") < subjects.index("side: docs")
@@ -117,27 +119,27 @@ def test_linearise_replays_non_merge_commits_reproducibly(make_git_repo):
     made = []
     for name in ("a", "b"):
         work = up.root.parent / name
-        pt.run_git(["clone", "-q", "--no-checkout", str(up.root), str(work)])
-        made.append(pt.linearise(work, base, commits))
-        log = pt.out(["log", "--first-parent", "--format=%P|%an|%ad|%cn|%cd|%s", "HEAD"], cwd=work).splitlines()
+        gi.run_git(["clone", "-q", "--no-checkout", str(up.root), str(work)])
+        made.append(gi.linearise(work, base, commits))
+        log = gi.out(["log", "--first-parent", "--format=%P|%an|%ad|%cn|%cd|%s", "HEAD"], cwd=work).splitlines()
         assert all(len(line.split("|")[0].split()) == 1 for line in log[:-1])  # linear
-        up_log = [pt.out(["log", "-1", "--format=%an|%ad|%cn|%cd|%s", c], cwd=work).strip() for c in commits]
+        up_log = [gi.out(["log", "-1", "--format=%an|%ad|%cn|%cd|%s", c], cwd=work).strip() for c in commits]
         assert [line.split("|", 1)[1] for line in log[:4]][::-1] == up_log
-        assert pt.out(["rev-parse", "HEAD^{tree}"], cwd=work) == pt.out(["rev-parse", f"{end}^{{tree}}"], cwd=work)
+        assert gi.out(["rev-parse", "HEAD^{tree}"], cwd=work) == gi.out(["rev-parse", f"{end}^{{tree}}"], cwd=work)
     assert made[0] == made[1]  # same hashes on every run
 
 
 def test_mutation_in_the_culprit_is_carried_to_the_end(make_git_repo):
     up = make_git_repo("upstream")
     base, end = _history(up)
-    commits = pt.window_commits(up.root / ".git", base, end)
+    commits = gi.window_commits(up.root / ".git", base, end)
     work = up.root.parent / "work"
-    pt.run_git(["clone", "-q", "--no-checkout", str(up.root), str(work)])
-    rebuilt = [base, *pt.linearise(work, base, commits)]
+    gi.run_git(["clone", "-q", "--no-checkout", str(up.root), str(work)])
+    rebuilt = [base, *gi.linearise(work, base, commits)]
     spec = pt.RepoSpec("toy", "toy/toy", end, ("lib",), "2000-01-01")
 
     lines = pt.blame_window_lines(work, spec, rebuilt[-1], rebuilt)
-    k_g = next(k for k, c in enumerate(rebuilt) if pt.out(["log", "-1", "--format=%s", c], cwd=work).strip()
+    k_g = next(k for k, c in enumerate(rebuilt) if gi.out(["log", "-1", "--format=%s", c], cwd=work).strip()
                == "side: g compares")
     assert ("lib/mod.py", 6, "lib/mod.py", 6) in lines[k_g]  # `return x > 1`, still there at the end
     cands = pt.candidates(work, spec, rebuilt[-1], rebuilt, random.Random(3))
@@ -149,15 +151,15 @@ def test_mutation_in_the_culprit_is_carried_to_the_end(make_git_repo):
     assert all(c.end_path == "lib/mod.py" for c in cands)
 
     cand = next(c for c in cands if c.k == k_g and c.mutation.operator == "cmp_flip")
-    pt.checkout(work, rebuilt[k_g])
+    gi.checkout(work, rebuilt[k_g])
     src = (work / "lib/mod.py").read_text()
     pt.write_file(work, "lib/mod.py", mu.apply_mutation(src, cand.mutation))
-    pt.run_git(["commit", "-q", "-a", "--amend", "--no-edit"], cwd=work, env=pt.committer_env(work, rebuilt[k_g]))
-    tail = pt.replay(work, rebuilt[k_g + 1:])
+    gi.run_git(["commit", "-q", "-a", "--amend", "--no-edit"], cwd=work, env=gi.committer_env(work, rebuilt[k_g]))
+    tail = gi.replay(work, rebuilt[k_g + 1:])
     assert tail is not None and len(tail) == len(rebuilt) - k_g - 1
-    diff = pt.out(["diff", rebuilt[-1], tail[-1]], cwd=work)
+    diff = gi.out(["diff", rebuilt[-1], tail[-1]], cwd=work)
     assert "-    return x > 1" in diff and "+    return x <= 1" in diff
-    assert pt.out(["diff", "--numstat", rebuilt[-1], tail[-1]], cwd=work).split() == ["1", "1", "lib/mod.py"]
+    assert gi.out(["diff", "--numstat", rebuilt[-1], tail[-1]], cwd=work).split() == ["1", "1", "lib/mod.py"]
 
 
 def test_replay_refuses_a_conflicting_later_commit(make_git_repo):
@@ -166,14 +168,14 @@ def test_replay_refuses_a_conflicting_later_commit(make_git_repo):
     c1 = up.commit("one", {"m.py": "x = 2\n"})
     c2 = up.commit("two", {"m.py": "x = 3\n"})
     work = up.root.parent / "work"
-    pt.run_git(["clone", "-q", str(up.root), str(work)])
-    pt.checkout(work, c1)
+    gi.run_git(["clone", "-q", str(up.root), str(work)])
+    gi.checkout(work, c1)
     pt.write_file(work, "m.py", "x = 20\n")
-    pt.run_git(["commit", "-q", "-a", "--amend", "--no-edit"], cwd=work, env=pt.committer_env(work, c1))
-    head = pt.out(["rev-parse", "HEAD"], cwd=work).strip()
-    assert pt.replay(work, [c2]) is None
-    assert pt.out(["rev-parse", "HEAD"], cwd=work).strip() == head  # restored
-    assert pt.out(["status", "--porcelain"], cwd=work) == ""
+    gi.run_git(["commit", "-q", "-a", "--amend", "--no-edit"], cwd=work, env=gi.committer_env(work, c1))
+    head = gi.out(["rev-parse", "HEAD"], cwd=work).strip()
+    assert gi.replay(work, [c2]) is None
+    assert gi.out(["rev-parse", "HEAD"], cwd=work).strip() == head  # restored
+    assert gi.out(["status", "--porcelain"], cwd=work) == ""
     assert base != head
 
 
@@ -189,10 +191,10 @@ def test_choose_windows_draws_seeded_disjoint_windows_in_order(make_git_repo, mo
     again = pt.choose_windows(spec, git_dir, random.Random("1:toy"), 8)
     assert [(w.base, w.end, w.commits) for w in wins] == [(w.base, w.end, w.commits) for w in again]
     assert 2 <= len(wins) <= 8 and [w.index for w in wins] == list(range(1, len(wins) + 1))
-    fp = pt.out(["rev-list", "--first-parent", "--reverse", head], git_dir=git_dir).split()
+    fp = gi.out(["rev-list", "--first-parent", "--reverse", head], git_dir=git_dir).split()
     spans = []
     for w in wins:
-        assert 3 <= len(w.commits) <= 5 and w.commits == pt.window_commits(git_dir, w.base, w.end)
+        assert 3 <= len(w.commits) <= 5 and w.commits == gi.window_commits(git_dir, w.base, w.end)
         spans.append((fp.index(w.base), fp.index(w.end)))
     for i, (b1, e1) in enumerate(spans):
         assert all(e1 <= b2 or b1 >= e2 for b2, e2 in spans[i + 1:])  # no two share a commit
@@ -218,6 +220,6 @@ def test_passing_tests_survive_a_module_that_fails_to_collect(make_git_repo):
     repo.commit("suite", {"tests/test_ok.py": "def test_a():\n    assert True\n\n\ndef test_b():\n    assert False\n",
                           "tests/test_broken.py": "from collections import NoSuchABC\n\n\ndef test_c():\n    pass\n"})
     spec = pt.RepoSpec("toy", "toy/toy", "HEAD", ("lib",), "2000-01-01")
-    passed, failed = pt.passing_tests(Path(sys.executable), repo.root, spec)
+    passed, failed = py.passing_tests(Path(sys.executable), repo.root, spec)
     assert passed == {"tests/test_ok.py::test_a"}
     assert failed == 2  # test_b, and the collection error

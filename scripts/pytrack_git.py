@@ -1,0 +1,75 @@
+"""Git for the Python-track benchmark (scripts/pytrack_cases.py): replaying a window's commits.
+
+Every replay keeps each commit's author, committer, dates and message, so a rebuilt window has
+the same hashes every time. Hooks and signing are off; the caller's GIT_DIR and friends are not
+inherited. Standard library only.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+
+def git_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    env = dict(os.environ, LC_ALL="C", GIT_TERMINAL_PROMPT="0", GIT_EDITOR="true")
+    for k in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE"):
+        env.pop(k, None)
+    env.update(extra or {})
+    return env
+
+
+def run_git(args: list[str], cwd: Path | None = None, git_dir: Path | None = None, check: bool = True,
+            env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    cmd = ["git", "-c", "commit.gpgsign=false", "-c", "core.hooksPath=/dev/null"]
+    if git_dir is not None:
+        cmd.append(f"--git-dir={git_dir}")
+    proc = subprocess.run(cmd + args, check=False, cwd=cwd, capture_output=True, text=True, errors="replace",
+                          env=git_env(env))
+    if check and proc.returncode != 0:
+        raise RuntimeError(f"git {' '.join(args[:4])}: exit {proc.returncode}: {proc.stderr.strip()[:400]}")
+    return proc
+
+
+def out(args: list[str], cwd: Path | None = None, git_dir: Path | None = None) -> str:
+    return run_git(args, cwd=cwd, git_dir=git_dir).stdout
+
+
+def committer_env(repo: Path, rev: str) -> dict[str, str]:
+    """The commit's own committer, so a replay gives the same hashes every time."""
+    name, email, date = out(["log", "-1", "--format=%cn%x00%ce%x00%cI", rev], cwd=repo).rstrip("\n").split("\0")
+    return {"GIT_COMMITTER_NAME": name, "GIT_COMMITTER_EMAIL": email, "GIT_COMMITTER_DATE": date}
+
+
+def window_commits(git_dir: Path, base: str, end: str) -> list[str]:
+    """The non-merge commits of base..end, parents first: the linearised window."""
+    return out(["rev-list", "--reverse", "--topo-order", "--no-merges", f"{base}..{end}"], git_dir=git_dir).split()
+
+
+def replay(repo: Path, commits: list[str]) -> list[str] | None:
+    """Cherry-pick `commits` in order onto HEAD of the work tree `repo`, each with its own
+    committer and date; the new hashes, or None (state restored) at the first conflict."""
+    start = out(["rev-parse", "HEAD"], cwd=repo).strip()
+    made = []
+    for c in commits:
+        proc = run_git(["cherry-pick", "--allow-empty", "--keep-redundant-commits", c], cwd=repo,
+                       check=False, env=committer_env(repo, c))
+        if proc.returncode != 0:
+            run_git(["cherry-pick", "--abort"], cwd=repo, check=False)
+            run_git(["reset", "-q", "--hard", start], cwd=repo)
+            return None
+        made.append(out(["rev-parse", "HEAD"], cwd=repo).strip())
+    return made
+
+
+def checkout(repo: Path, rev: str) -> None:
+    """`rev` detached in the work tree `repo`, with nothing else in it."""
+    run_git(["checkout", "-q", "--detach", "-f", rev], cwd=repo)
+    run_git(["clean", "-qfdx"], cwd=repo)
+
+
+def linearise(repo: Path, base: str, commits: list[str]) -> list[str] | None:
+    """Check out `base` (detached) in `repo` and replay `commits` onto it."""
+    checkout(repo, base)
+    return replay(repo, commits)

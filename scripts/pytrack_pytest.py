@@ -1,0 +1,80 @@
+"""pytest for the Python-track benchmark (scripts/pytrack_cases.py): runs, their failures, test files.
+
+Runs are isolated from the caller (no PYTHONPATH, no cache provider, fixed hash seed) and time
+out, since a mutation may loop forever. Standard library only.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pytrack_git import out
+
+if TYPE_CHECKING:
+    from pytrack_cases import RepoSpec
+
+TEST_TIMEOUT = 30.0  # a mutation may loop forever (the suites take under 20 s)
+
+SUMMARY_RE = re.compile(r"^(FAILED|ERROR) (\S+?(?:\[.*?\])?)(?: - .*)?$")
+
+
+@dataclass
+class TestRun:
+    rc: int
+    output: str
+    failed: list[str]  # node ids, in the order of the short summary
+    timed_out: bool = False
+
+
+def run_pytest(python: Path, repo: Path, spec: RepoSpec, targets: list[str], extra: list[str] | None = None,
+               timeout: float = TEST_TIMEOUT) -> TestRun:
+    cmd = [str(python), "-m", "pytest", "-p", "no:cacheprovider", *spec.pytest_args, *(extra or []), *targets]
+    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1", PYTHONHASHSEED="0")
+    env.pop("PYTHONPATH", None)
+    try:
+        proc = subprocess.run(cmd, check=False, cwd=repo, capture_output=True, text=True, errors="replace", env=env,
+                              timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return TestRun(-1, "", [], timed_out=True)
+    text = proc.stdout + proc.stderr
+    failed = []
+    for raw in text.splitlines():
+        m = SUMMARY_RE.match(raw)
+        if m and m.group(2) not in failed:
+            failed.append(m.group(2))
+    return TestRun(proc.returncode, text, failed)
+
+
+def passing_tests(python: Path, repo: Path, spec: RepoSpec) -> tuple[set[str], int]:
+    """Node ids that pass in `repo` (the whole suite, -rA), and how many failed."""
+    run = run_pytest(python, repo, spec, [], ["-q", "-rA", "--tb=no", "--continue-on-collection-errors"],
+                     timeout=600)
+    passed = {m.group(1) for m in re.finditer(r"^PASSED (\S+?(?:\[.*?\])?)(?: - .*)?$", run.output, re.MULTILINE)}
+    return passed, len(run.failed)
+
+
+def test_files(repo: Path, spec: RepoSpec) -> list[str]:
+    files = out(["ls-files", "*.py"], cwd=repo).split()
+    return [f for f in files if re.match(r"(test_.*|.*_test)\.py$", f.rsplit("/", 1)[-1])]
+
+
+def relevant_tests(repo: Path, spec: RepoSpec, path: str) -> list[str]:
+    """Test files named after the mutated module (test_<module>*.py); [] for the whole suite."""
+    stem = path.rsplit("/", 1)[-1][:-3]
+    if stem == "__init__":
+        stem = path.rsplit("/", 2)[-2]
+    return [f for f in test_files(repo, spec) if stem in f.rsplit("/", 1)[-1]]
+
+
+def collected(python: Path, repo: Path, spec: RepoSpec, nodeids: list[str]) -> set[str]:
+    """The node ids that exist in `repo`, among those of the test files of `nodeids`."""
+    files = sorted({n.split("::", 1)[0] for n in nodeids if (repo / n.split("::", 1)[0]).is_file()})
+    if not files:
+        return set()
+    r = run_pytest(python, repo, spec, files, ["-q", "--collect-only"])
+    return {line.strip() for line in r.output.splitlines() if "::" in line}
