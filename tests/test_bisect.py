@@ -440,3 +440,22 @@ def test_planned_search_on_a_chain_finds_every_culprit_and_trusts_a_right_prior(
             out.append(runs)
     assert max(flat_runs) <= 6  # ceil(log2(40))
     assert max(sharp_runs) <= 2 and sum(sharp_runs) < sum(flat_runs) / 2
+
+
+def test_a_signal_while_the_test_starts_is_raised_once_the_runner_holds_it():
+    # CI once sent SIGTERM between the test process's start and the runner's hold on it: the
+    # process outlived rca. Signals inside `held` wait for its end.
+    from rca_lsp.bisect.interrupts import as_interrupt, held
+
+    reached = []
+    with as_interrupt():
+        with pytest.raises(KeyboardInterrupt, match=f"signal {signal.SIGTERM}"):
+            with held():
+                os.kill(os.getpid(), signal.SIGTERM)
+                time.sleep(0.2)  # the handler has run by now; it must not have raised
+                reached.append("end of block")
+        with pytest.raises(KeyboardInterrupt):  # outside `held`, at once
+            os.kill(os.getpid(), signal.SIGHUP)
+            time.sleep(5)
+    assert reached == ["end of block"]
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL

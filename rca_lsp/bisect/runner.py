@@ -16,6 +16,7 @@ import subprocess
 import time
 
 from rca_lsp.bisect.coverage import LineRecorder
+from rca_lsp.bisect.interrupts import held
 from rca_lsp.bisect.search import BAD, GOOD, SKIP
 from rca_lsp.bisect.workspace import Checkout, test_environment
 from rca_lsp.errors import BisectError
@@ -70,16 +71,19 @@ class Tester:
 
 
 def _execute(command: str, cwd: str, timeout: float | None, commit: str, env: dict[str, str]) -> tuple[int, str]:
-    proc = subprocess.Popen(command, shell=True, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    proc = None
     try:
+        with held():  # an interrupt between the process's start and `proc` would orphan the test
+            proc = subprocess.Popen(command, shell=True, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
+                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
         out, _ = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
         _stop(proc)
         raise BisectError(f"the test command ran past the {timeout:g} s time limit at {commit[:12]}",
                           hint="raise --timeout, or make the test exit 125 where it cannot run") from None
     except BaseException:
-        _stop(proc)
+        if proc is not None:
+            _stop(proc)
         raise
     _stop_group(proc.pid)  # whatever the test left running in the background would hold the checkout
     text = out.decode("utf-8", errors="replace")

@@ -12,13 +12,10 @@
 from __future__ import annotations
 
 import logging
-import signal
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from rca_lsp.bisect.coverage import LineRecorder
+from rca_lsp.bisect.interrupts import as_interrupt
 from rca_lsp.bisect.prior import PriorParams, build_prior
 from rca_lsp.bisect.runner import Tester
 from rca_lsp.bisect.search import GOOD, SKIP, Search
@@ -50,7 +47,7 @@ class BisectOptions:
 def bisect(repo, options: BisectOptions) -> BisectOutcome:
     bad = repo.resolve(options.bad)
     goods = _check_goods(repo, bad, options.good)
-    with _terminate_as_interrupt(), open_checkout(repo) as checkout:
+    with as_interrupt(), open_checkout(repo) as checkout:
         tester = Tester(checkout, options.command, options.timeout)
         failure, executed = options.failure, None
         if failure is None:
@@ -145,22 +142,3 @@ def _rank(repo, failure: str, window: list[str], options: BisectOptions,
 def _commit(repo, sha: str, suspects: list[Suspect]) -> Commit:
     found = next((s.commit for s in suspects if s.commit.hash == sha), None)
     return found if found is not None else next(iter(repo.log([sha]))).commit
-
-
-@contextmanager
-def _terminate_as_interrupt() -> Iterator[None]:
-    """SIGTERM and SIGHUP raise KeyboardInterrupt, as Ctrl-C does, so the checkout is removed."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def interrupt(signum, frame) -> None:
-        raise KeyboardInterrupt(f"signal {signum}")
-
-    saved = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGTERM, signal.SIGHUP)}
-    try:
-        yield
-    finally:
-        for sig, handler in saved.items():
-            signal.signal(sig, handler)
-
