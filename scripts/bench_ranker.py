@@ -6,7 +6,8 @@ first), then the model scores retrieval's top K (20) with each formulation; the 
 cached so the fusion can be refitted without the model. The fusion weight is fitted with
 leave-one-project-out validation (fitted on the other projects, measured on this one), so the fused
 figures are honest. Latency is the model's time per case for K candidates (median); peak memory is
-`ru_maxrss` of a real `rca suspects --ranker llm` process on a few cases.
+the high-water mark (VmHWM) of a real `rca suspects --ranker llm` process on a few cases. Not
+ru_maxrss: Linux starts a forked child's ru_maxrss at its parent's, and this parent holds the model.
 
     rca model build
     python scripts/bench_ranker.py --cache /tmp/rca-ranker.json [--only Lang,Cli] [--formulations likelihood]
@@ -82,11 +83,12 @@ def fit(rows: list[dict], name: str) -> float:
 
 
 def peak_memory(cases: list[dict], n: int) -> list[float]:
-    """MiB of ru_maxrss of `rca suspects --ranker llm`, one process per case."""
+    """MiB of the peak resident set (VmHWM) of `rca suspects --ranker llm`, one process per case."""
     out = []
     for case in cases[:n]:
-        cmd = [sys.executable, "-c", "import resource, sys; from rca_lsp.cli import run; code = run(sys.argv[1:]); "
-               "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr); sys.exit(code)",
+        cmd = [sys.executable, "-c", "import sys; from rca_lsp.cli import run; code = run(sys.argv[1:]); "
+               "hwm = [ln for ln in open('/proc/self/status') if ln.startswith('VmHWM:')][0].split()[1]; "
+               "print(hwm, file=sys.stderr); sys.exit(code)",
                "suspects", "--repo", case["repo"], "--trace", case["trace"], "--ranker", "llm", "--no-update",
                "--format", "json"]
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, check=False)
@@ -150,7 +152,7 @@ def main() -> int:
     if args.memory_cases:
         mem = peak_memory(cases, args.memory_cases)
         if mem:
-            print(f"peak memory of `rca suspects --ranker llm` (ru_maxrss, {len(mem)} cases): max {max(mem):.0f} MiB")
+            print(f"peak memory of `rca suspects --ranker llm` (VmHWM, {len(mem)} cases): max {max(mem):.0f} MiB")
     return 0
 
 
