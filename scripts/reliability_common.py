@@ -61,8 +61,19 @@ def snapshot(db: Path) -> dict[str, Counter]:
         conn.close()
 
 
+def has_schema(db: Path) -> bool:
+    conn = connect(db)
+    try:
+        return conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'commits'").fetchone() is not None
+    finally:
+        conn.close()
+
+
 def per_commit_counts(db: Path) -> dict[str, tuple[int, int, int, int]]:
-    """hash -> (files, hunks, changed_symbols, commit_text rows) for every commit row."""
+    """hash -> (files, hunks, changed_symbols, commit_text rows) for every commit row; none before
+    the schema exists (a run killed between creating the file and its first migration)."""
+    if not has_schema(db):
+        return {}
     conn = connect(db)
     try:
         rows = conn.execute(
@@ -101,6 +112,8 @@ def check_consistent(db: Path, reference: dict[str, tuple[int, int, int, int]]) 
             problems.append(f"commit {sha[:10]} is not in the reference build")
         elif got != want:
             problems.append(f"commit {sha[:10]} half-indexed: {got} rows, reference {want}")
+    if not has_schema(db):
+        return problems  # killed before the first migration: an empty file the next run migrates
     orphans = snapshot(db)["orphans"]
     if orphans:
         problems.append(f"{sum(orphans.values())} orphan rows")

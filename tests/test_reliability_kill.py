@@ -20,3 +20,26 @@ def test_fifty_random_kills_leave_whole_commits_and_converge(tmp_path):
     assert stats["problems"] == []
     assert stats["kills"] == 50 and stats["compared_equal"] == stats["completed_runs"] >= 2
     assert stats["mid_history"] >= 5  # the kills really land inside the history, not only at start-up
+
+
+def test_a_run_killed_before_its_first_migration_leaves_an_index_the_next_run_builds(tmp_path):
+    # CI once killed `rca index` after it created index.db but before the schema existed; the
+    # checker then failed on the missing table. Such a file is a state "before any commit".
+    import sqlite3
+    import subprocess
+    import sys
+
+    common = load("reliability_common")
+    make = load("make_synthetic_repo").make
+    repo = make(30, tmp_path / "repo", seed=3)
+    db = repo / ".git" / "rca" / "index.db"
+    db.parent.mkdir(parents=True)
+    conn = sqlite3.connect(db)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.close()
+    assert db.stat().st_size > 0 and not common.has_schema(db)
+    assert common.check_consistent(db, {}) == [] and common.per_commit_counts(db) == {}
+    proc = subprocess.run([sys.executable, "-m", "rca_lsp", "index", "-q", "--repo", str(repo)],
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert len(common.per_commit_counts(db)) == 30
