@@ -18,7 +18,7 @@ from rca_lsp.ranker.diffs import DiffHunk
 
 @dataclass(frozen=True)
 class Budget:
-    """Token budgets, set so K=20 scores in about 4 s on a 2-core CPU (int8, ~600 tokens/s batched)."""
+    """Token budgets, set so K=20 scores well inside 5 s on a 2-core CPU (int8: 1.6 s median, BENCHMARKS.md)."""
 
     failure_tokens: int = 48
     candidate_tokens: int = 96  # per candidate, formulation (b)
