@@ -54,7 +54,7 @@ from pytrack_git import (
     run_git,
     window_commits,
 )
-from pytrack_mutations import Mutation, apply_mutation, mutations_of_line
+from pytrack_mutations import OPERATORS, Mutation, apply_mutation, mutations_of_line
 from pytrack_pytest import collected, passing_tests, relevant_tests, run_pytest
 
 DEFAULT_SEED = 1
@@ -72,6 +72,7 @@ class RepoSpec:
     since: str  # windows start after this date (code that runs on this Python)
     windows: int = 3  # windows that must give cases; conflicting or barren ones are replaced
     pytest_args: tuple[str, ...] = ()
+    deps: tuple[str, ...] = ()  # pip requirements of its tests besides pytest (never the library itself)
 
 
 REPOS = [
@@ -211,7 +212,22 @@ def enclosing_functions(source: str) -> list[tuple[int, int, str]]:
             if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
 
 
-def candidates(repo: Path, spec: RepoSpec, end: str, rebuilt: list[str], rng: random.Random) -> list[Candidate]:
+def by_operator(cands: list[Candidate]) -> list[Candidate]:
+    """Round-robin over the operators, each in its (shuffled) order: every shape of regression gets
+    its turn, however many lines one operator matches (wrong_var matches almost every line)."""
+    groups: dict[str, list[Candidate]] = {}
+    for c in cands:
+        groups.setdefault(c.mutation.operator, []).append(c)
+    result: list[Candidate] = []
+    while any(groups.values()):
+        for op in list(groups):
+            if groups[op]:
+                result.append(groups[op].pop(0))
+    return result
+
+
+def candidates(repo: Path, spec: RepoSpec, end: str, rebuilt: list[str], rng: random.Random,
+               operators: tuple[str, ...] = OPERATORS, balance: bool = False) -> list[Candidate]:
     """Seeded order of (commit, line, mutation): commits shuffled, one line and one
     mutation drawn at a time per commit, round-robin over the commits. Only lines in
     functions that already existed at the window's base: a new function's tests are new
@@ -232,12 +248,12 @@ def candidates(repo: Path, spec: RepoSpec, end: str, rebuilt: list[str], rng: ra
                 base_text[end_path] = shown.stdout if shown.returncode == 0 else ""
             names = [n for a, b, n in funcs[end_path] if a <= end_line <= b]
             existed = bool(names) and f"def {names[-1]}(" in base_text[end_path]
-            for m in mutations_of_line(cache[end_path], end_line):
+            for m in mutations_of_line(cache[end_path], end_line, operators):
                 (old if existed else new).append(Candidate(k, path, line, end_path, end_line, m))
         if old or new:
             rng.shuffle(old)
             rng.shuffle(new)
-            per_k[k] = (old, new)
+            per_k[k] = (by_operator(old), by_operator(new)) if balance else (old, new)
     order = sorted(per_k)
     rng.shuffle(order)
     order.sort(key=lambda k: not per_k[k][0])  # stable: commits touching old functions first
@@ -278,7 +294,8 @@ class CaseRecord:
 
 
 def build_window(spec: RepoSpec, mirror: Path, win: Window, bench: Path, python: Path, seed: int,
-                 per_window: int, max_tries: int) -> list[dict]:
+                 per_window: int, max_tries: int, operators: tuple[str, ...] = OPERATORS,
+                 balance: bool = False) -> list[dict]:
     work = bench / "work" / f"{spec.name}-w{win.index}"
     scratch = bench / "work" / f"{spec.name}-w{win.index}-scratch"
     shutil.rmtree(work, ignore_errors=True)
@@ -287,6 +304,7 @@ def build_window(spec: RepoSpec, mirror: Path, win: Window, bench: Path, python:
     rebuilt_tail = linearise(work, win.base, win.commits)
     if rebuilt_tail is None:
         log(f"  {spec.name} w{win.index}: replay conflicts; window dropped")
+        REJECTED["window: replay conflicts"] = REJECTED.get("window: replay conflicts", 0) + 1
         return []
     rebuilt = [win.base, *rebuilt_tail]
     end = rebuilt[-1]
@@ -296,12 +314,13 @@ def build_window(spec: RepoSpec, mirror: Path, win: Window, bench: Path, python:
     log(f"  {spec.name} w{win.index}: {len(win.commits)} commits {win.base[:8]}..{win.end[:8]}, "
         f"end tree {'=' if same_tree else '!='} upstream, {len(passed_end)} tests pass at end, {failed_end} fail")
     if len(passed_end) < 20:
+        REJECTED["window: under 20 tests pass at its end"] = REJECTED.get("window: under 20 tests pass at its end", 0) + 1
         return []
     rng = random.Random(f"{seed}:{spec.name}:{win.index}")
     cases: list[dict] = []
     used_k: set[int] = set()
     tries = 0
-    for cand in candidates(work, spec, end, rebuilt, rng):
+    for cand in candidates(work, spec, end, rebuilt, rng, operators, balance):
         if len(cases) >= per_window or tries >= max_tries or (not cases and tries >= BARREN_TRIES):
             break
         if cand.k in used_k:
@@ -321,6 +340,9 @@ class Rejected(Exception):
     """A candidate that cannot become a case; the message says why (logged)."""
 
 
+REJECTED: dict[str, int] = {}  # why candidates were rejected, counted over the run (the data card's)
+
+
 def try_candidate(spec: RepoSpec, win: Window, work: Path, scratch: Path, rebuilt: list[str],
                   passed_end: set[str], cand: Candidate, bench: Path, python: Path, seed: int,
                   case_id: str) -> dict | None:
@@ -335,6 +357,7 @@ def try_candidate(spec: RepoSpec, win: Window, work: Path, scratch: Path, rebuil
         case_dir, trace_path = _export_case(spec, work, bench, python, case_id, bad, chosen)
     except Rejected as why:
         log(f"{label}: {why}")
+        REJECTED[str(why)] = REJECTED.get(str(why), 0) + 1
         return None
     m = cand.mutation
     test_cmd = " ".join(shlex.quote(x) for x in [str(python), "-m", "pytest", "-x", "-q", *spec.pytest_args, *chosen])

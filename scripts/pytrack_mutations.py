@@ -14,9 +14,15 @@ import re
 import tokenize
 from dataclasses import dataclass
 
+from pytrack_more import byte_to_char, more_edits
+
 CMP_FLIP = {"<": ">=", ">": "<=", "<=": ">", ">=": "<", "==": "!=", "!=": "=="}
 OPERATORS = ("cmp_flip", "boolop_swap", "drop_not", "off_by_one", "bool_swap", "arith_swap",
              "negate_cond", "body_to_pass")
+# Regressions of other shapes, for the training data (scripts/dataset_build.py); the Python-track
+# benchmark keeps OPERATORS alone, so its cases rebuild identically.
+MORE_OPERATORS = ("drop_stmt", "swap_args", "wrong_var", "change_default", "remove_branch", "slice_bound")
+ALL_OPERATORS = OPERATORS + MORE_OPERATORS
 
 
 @dataclass(frozen=True)
@@ -107,13 +113,11 @@ def _stmt_edits(source: str, tree: ast.AST, lineno: int, line: str, toks: list[t
     return found
 
 
-def _byte_to_char(line: str, col: int) -> int:
-    """ast columns are UTF-8 byte offsets; tokenize's are characters."""
-    return len(line.encode("utf-8")[:col].decode("utf-8", "replace"))
+_byte_to_char = byte_to_char
 
 
-def mutations_of_line(source: str, lineno: int) -> list[Mutation]:
-    """Every mutation of line `lineno` that still compiles and changes the module's ast."""
+def mutations_of_line(source: str, lineno: int, operators: tuple[str, ...] = OPERATORS) -> list[Mutation]:
+    """Every mutation of line `lineno` by `operators` that still compiles and changes the module's ast."""
     lines = source.splitlines(keepends=True)
     if not 1 <= lineno <= len(lines):
         return []
@@ -125,8 +129,10 @@ def mutations_of_line(source: str, lineno: int) -> list[Mutation]:
         return []
     original = ast.dump(tree)
     result = []
-    for op in OPERATORS:
-        if op in ("negate_cond", "body_to_pass"):
+    for op in operators:
+        if op in MORE_OPERATORS:
+            edits = more_edits(tree, lineno, line, op)
+        elif op in ("negate_cond", "body_to_pass"):
             edits = _stmt_edits(source, tree, lineno, line, toks, op)
         else:
             edits = _token_edits(line, toks, op)

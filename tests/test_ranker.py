@@ -219,3 +219,12 @@ def test_smollm2_build_is_idempotent_verified_and_scores(tmp_path, monkeypatch):
     far = "Update README\n--- README.md\n@@ -1 +1 @@\n-calc\n+calc, a calculator"
     scores = query_likelihood(model, failure, [near, far])
     assert scores[0] > scores[1]
+    # the CUDA default, fp16, loaded and run here on the CPU provider (no GPU in CI): the same
+    # preference, and log-probabilities within fp16's precision of fp32's
+    half = LogProbModel(path, variant="fp16")
+    full = LogProbModel(path, variant="fp32")
+    assert (half.provider, half.variant) == ("CPUExecutionProvider", "fp16")
+    half_scores = query_likelihood(half, failure, [near, far])
+    full_scores = query_likelihood(full, failure, [near, far])
+    assert half_scores[0] > half_scores[1]
+    assert all(abs(h - f) < 0.05 * max(1.0, abs(f)) for h, f in zip(half_scores, full_scores))

@@ -26,6 +26,7 @@ from pathlib import Path
 
 from rca_lsp.index.store import Index
 from rca_lsp.suspects.code_view import CodeView, is_test_path, stem
+from rca_lsp.suspects.context import context_features
 from rca_lsp.suspects.history import History, _shift
 from rca_lsp.suspects.coupling import coupled_files, coupling_points, failing_test_files
 from rca_lsp.suspects.owners import Owners, failing_files, owner_points
@@ -296,6 +297,7 @@ def find_suspects(repo, index: Index, text: str, since: str | None = None, top: 
     ranked = score(table, history, weights)
     limit = len(ranked) if top <= 0 else top
     suspects, explained = [], {}
+    context = context_features(history, live) if explain else {}
     for rank, (value, commit_id) in enumerate(ranked[:limit], start=1):
         items = list(board.evidence.get(commit_id, []))
         words_value = table[commit_id].get("words", 0.0)
@@ -306,7 +308,7 @@ def find_suspects(repo, index: Index, text: str, since: str | None = None, top: 
         commit = history.commit(commit_id)
         suspects.append(Suspect(commit, round(value, 6), rank, evidence))
         if explain:
-            explained[commit.hash] = {k: round(v, 6) for k, v in table[commit_id].items()}
+            explained[commit.hash] = {k: round(v, 6) for k, v in {**table[commit_id], **context[commit_id]}.items()}
     timings["total"] = time.perf_counter() - started
     warnings = []
     if history.missing:

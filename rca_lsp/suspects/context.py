@@ -1,0 +1,38 @@
+"""What retrieval does not score but a learned ranker may use: each candidate's size, age and place
+in history, the number of candidates, and whether the work tree holds uncommitted test files.
+
+They tell two kinds of failure apart that weigh recency differently: a regression after a pull
+(recent culprits; the failing test passed before and is committed) and an old bug found by a new
+test (the developer's test is uncommitted; Defects4J's culprits lie a median 322 commits back).
+Computed from the index alone, so training data (`rca suspects --explain`) and ranking see the
+same values.
+"""
+
+from __future__ import annotations
+
+import math
+
+from rca_lsp.suspects.code_view import is_test_path
+from rca_lsp.suspects.history import History
+
+CONTEXT = ("log_lines", "log_files", "log_age_days", "position", "log_candidates", "dirty_tests")
+DAY = 86400.0
+
+
+def context_features(history: History, live: set[str]) -> dict[int, dict[str, float]]:
+    """{commit id: {name: value}} for every candidate; `live` are the work tree's uncommitted paths."""
+    ids = list(history.position)
+    if not ids:
+        return {}
+    conn = history.index.conn  # whole-table aggregates: cheaper than thousands of bound ids
+    files = dict(conn.execute("SELECT commit_id, COUNT(*) FROM files GROUP BY commit_id"))
+    lines = dict(conn.execute("SELECT commit_id, SUM(old_len + new_len) FROM hunks GROUP BY commit_id"))
+    dates = dict(conn.execute("SELECT id, commit_date FROM commits"))
+    head = min(ids, key=history.position.__getitem__)  # position 0
+    head_date = dates.get(head, 0)
+    n = len(ids)
+    dirty = math.log1p(sum(1 for p in live if is_test_path(p)))
+    return {c: {"log_lines": math.log1p(lines.get(c) or 0), "log_files": math.log1p(files.get(c, 0)),
+                "log_age_days": math.log1p(max(0, head_date - dates.get(c, head_date)) / DAY),
+                "position": history.position[c] / n, "log_candidates": math.log1p(n), "dirty_tests": dirty}
+            for c in ids}

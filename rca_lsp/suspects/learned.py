@@ -1,0 +1,94 @@
+"""A learned fusion of retrieval's features: gradient-boosted trees (trained with LightGBM's
+lambdarank by scripts/ltr_train.py) evaluated here with numpy alone, so ranking needs no LightGBM.
+
+The model file (JSON, versioned, in models/fusion/) holds its column names and, per tree, flat
+arrays: split feature, threshold, left and right child (a negative child ~k is leaf k) and leaf
+values. A tree is walked for all candidates at once, one level per step.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from rca_lsp.errors import ModelError
+
+FUSION_DIR = Path(__file__).resolve().parents[2] / "models" / "fusion"
+
+
+@dataclass(frozen=True)
+class Tree:
+    feature: tuple[int, ...]
+    threshold: tuple[float, ...]
+    left: tuple[int, ...]
+    right: tuple[int, ...]
+    leaf: tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class TreeModel:
+    version: str
+    columns: tuple[str, ...]
+    trees: tuple[Tree, ...]
+
+    def predict(self, X):
+        import numpy as np
+
+        total = np.zeros(X.shape[0])
+        for t in self.trees:
+            if not t.feature:  # a single leaf
+                total += t.leaf[0]
+                continue
+            feature, threshold = np.array(t.feature), np.array(t.threshold)
+            left, right, leaf = np.array(t.left), np.array(t.right), np.array(t.leaf)
+            node = np.zeros(X.shape[0], dtype=int)
+            active = np.ones(X.shape[0], dtype=bool)
+            while active.any():
+                idx = node[active]
+                go_left = X[active, feature[idx]] <= threshold[idx]
+                node[active] = np.where(go_left, left[idx], right[idx])
+                active = node >= 0
+            total += leaf[~node]
+        return total
+
+
+def from_lightgbm(dump: dict, version: str) -> dict:
+    """The compact form of a LightGBM `dump_model()` (numerical `<=` splits only)."""
+    trees = []
+    for info in dump["tree_info"]:
+        feature: list[int] = []
+        threshold: list[float] = []
+        left: list[int] = []
+        right: list[int] = []
+        leaf: list[float] = []
+
+        def walk(node: dict) -> int:
+            if "leaf_value" in node:
+                leaf.append(node["leaf_value"])
+                return ~(len(leaf) - 1)
+            if node.get("decision_type", "<=") != "<=":
+                raise ValueError(f"unsupported split {node.get('decision_type')}")
+            i = len(feature)
+            feature.append(node["split_feature"])
+            threshold.append(node["threshold"])
+            left.append(0)
+            right.append(0)
+            left[i] = walk(node["left_child"])
+            right[i] = walk(node["right_child"])
+            return i
+
+        root = info["tree_structure"]
+        walk(root)
+        trees.append({"feature": feature, "threshold": threshold, "left": left, "right": right, "leaf": leaf})
+    return {"version": version, "columns": dump["feature_names"], "trees": trees}
+
+
+def load(path: Path) -> TreeModel:
+    try:
+        doc = json.loads(path.read_text())
+        trees = tuple(Tree(tuple(t["feature"]), tuple(t["threshold"]), tuple(t["left"]), tuple(t["right"]),
+                           tuple(t["leaf"])) for t in doc["trees"])
+        return TreeModel(doc["version"], tuple(doc["columns"]), trees)
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise ModelError(f"cannot read the learned fusion {path}: {e}") from None

@@ -1,0 +1,236 @@
+#!/usr/bin/env python3
+"""Training data for the ranker: regressions seeded in many real Python repositories.
+
+The Python-track builder (scripts/pytrack_cases.py) made resumable and wider: every repository of
+scripts/dataset_repos.json (pinned head, package folders, `since`, test dependencies), none of them
+a Defects4J project or a Python-track benchmark library, each tested in its own virtual
+environment; regressions of fourteen shapes (pytrack_mutations.ALL_OPERATORS, taken in turn so no
+one shape dominates); every case confirmed by real pytest runs (fails at the culprit and at the
+end, passes at the window's base and at the culprit's parent). After each window its cases'
+candidates are ranked by `rca suspects --explain` over the whole history and since the last good
+revision, and every candidate's features are kept (scripts/dataset_features.py), so training needs
+no repository.
+
+Resumable: `<dir>/state.json` records each finished window (its cases, or why it gave none), and
+is written after every window; an interrupted run starts again at the window it was building.
+
+    python scripts/dataset_build.py                         # every repository, seed 1
+    python scripts/dataset_build.py --only click,attrs --windows 2
+    python scripts/dataset_build.py --status                # what is built, by repository
+    python scripts/dataset_build.py --hours 2.5             # stop cleanly after the window running at 2.5 h
+
+Output (default ~/.cache/rca-dataset, or $RCA_DATASET_DIR, or --dir): cases/<id>/ (a standalone
+git repository at the window's end), cases/<id>.trace (pytest's real output), features/<id>.json,
+cases.json (every case, the shape scripts/bench_run.py reads), venvs/<repo>/, work/.
+models/DATA.md is the data card: repositories, ranges, seed, counts, and what was dropped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_common import DEFAULT_MIRRORS, find_mirror  # noqa: E402
+from dataset_features import extract_case  # noqa: E402
+from pytrack_cases import REJECTED, WINDOW_SPARES, RepoSpec, Window, build_window, choose_windows  # noqa: E402
+from pytrack_mutations import ALL_OPERATORS  # noqa: E402
+
+REPOS_FILE = Path(__file__).resolve().parent / "dataset_repos.json"
+DEFAULT_SEED = 1
+PYTEST_REQ = "pytest>=8,<9"
+
+
+def log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def default_dir() -> Path:
+    env = os.environ.get("RCA_DATASET_DIR")
+    return Path(env).expanduser() if env else Path.home() / ".cache" / "rca-dataset"
+
+
+def load_specs(path: Path = REPOS_FILE) -> list[RepoSpec]:
+    """The repositories, in the order they are built."""
+    specs = []
+    for r in json.loads(path.read_text())["repos"]:
+        specs.append(RepoSpec(r["name"], r["upstream"], r["head"], tuple(r["packages"]), r["since"],
+                              windows=r.get("windows", 3), pytest_args=tuple(r.get("pytest_args", ())),
+                              deps=tuple(r.get("deps", ()))))
+    return specs
+
+
+def ensure_venv(root: Path, spec: RepoSpec) -> Path:
+    """<root>/venvs/<name> with pytest 8 and the repository's test dependencies (not the library
+    itself: tests import it from the checkout). Rebuilt when the requirements change."""
+    venv = root / "venvs" / spec.name
+    python = venv / "bin" / "python"
+    reqs = [PYTEST_REQ, *spec.deps]
+    stamp = venv / "rca-requirements.txt"
+    want = "\n".join(reqs) + "\n"
+    if python.exists() and stamp.exists() and stamp.read_text() == want:
+        return python
+    shutil.rmtree(venv, ignore_errors=True)
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    subprocess.run([str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", *reqs], check=True)
+    stamp.write_text(want)
+    return python
+
+
+class State:
+    """state.json: {"seed", "repos": {name: {"windows": {index: {"cases": [...], "base", "end"}}}}}."""
+
+    def __init__(self, root: Path, seed: int) -> None:
+        self.path = root / "state.json"
+        doc = json.loads(self.path.read_text()) if self.path.exists() else {"seed": seed, "repos": {}}
+        if doc["seed"] != seed:
+            raise SystemExit(f"{self.path} was built with seed {doc['seed']}, not {seed}: use another --dir")
+        self.doc = doc
+
+    def windows(self, name: str) -> dict[str, dict]:
+        return self.doc["repos"].setdefault(name, {"windows": {}})["windows"]
+
+    def record(self, name: str, win: Window, cases: list[dict], seconds: float, rejected: dict[str, int]) -> None:
+        self.windows(name)[str(win.index)] = {"base": win.base, "end": win.end, "size": len(win.commits),
+                                              "cases": cases, "seconds": round(seconds, 1), "rejected": rejected}
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self.doc, indent=1) + "\n")
+        os.replace(tmp, self.path)
+
+    def all_cases(self) -> list[dict]:
+        return [c for repo in self.doc["repos"].values() for w in repo["windows"].values() for c in w["cases"]]
+
+
+def write_index(root: Path, state: State, specs: list[RepoSpec]) -> list[dict]:
+    cases = state.all_cases()
+    doc = {"cases": cases, "built": len(cases), "seed": state.doc["seed"],
+           "repos": [{"name": s.name, "upstream": s.upstream, "head": s.head} for s in specs]}
+    (root / "cases.json").write_text(json.dumps(doc, indent=1) + "\n")
+    return cases
+
+
+def build_repo(spec: RepoSpec, args: argparse.Namespace, state: State, specs: list[RepoSpec],
+               deadline: float) -> None:
+    try:
+        mirror = find_mirror(args.mirrors, spec.upstream)
+    except FileNotFoundError as e:
+        log(f"{spec.name}: skipped: {e}")
+        return
+    python = ensure_venv(args.dir, spec)
+    rng = random.Random(f"{args.seed}:{spec.name}")
+    want = args.windows or spec.windows
+    windows = choose_windows(spec, mirror, rng, want * WINDOW_SPARES)
+    done = state.windows(spec.name)
+    good = sum(1 for w in done.values() if w["cases"])
+    for win in windows:
+        if good >= want or time.monotonic() > deadline:
+            break
+        if str(win.index) in done:
+            continue
+        t0 = time.monotonic()
+        before = dict(REJECTED)
+        got = build_window(spec, mirror, win, args.dir, python, args.seed, args.per_window, args.max_tries,
+                           operators=ALL_OPERATORS, balance=True)
+        for case in got:
+            extract_case(case, args.dir / "features")
+        rejected = {k: v - before.get(k, 0) for k, v in REJECTED.items() if v > before.get(k, 0)}
+        state.record(spec.name, win, got, time.monotonic() - t0, rejected)
+        good += bool(got)
+        total = len(write_index(args.dir, state, specs))
+        log(f"[{spec.name}] w{win.index}: {len(got)} cases in {time.monotonic() - t0:.0f}s; {total} cases in all")
+
+
+def status(root: Path, specs: list[RepoSpec]) -> int:
+    state = State(root, json.loads((root / "state.json").read_text())["seed"]) if (root / "state.json").exists() else None
+    total = 0
+    for spec in specs:
+        wins = state.windows(spec.name) if state else {}
+        n = sum(len(w["cases"]) for w in wins.values())
+        total += n
+        print(f"{spec.name:24} {len(wins):3} windows tried, {sum(1 for w in wins.values() if w['cases']):3} "
+              f"with cases, {n:4} cases")
+    print(f"{total} cases in {root}")
+    return 0
+
+
+def card(root: Path, specs: list[RepoSpec], out: Path) -> int:
+    """models/DATA.md from state.json: what a rebuild needs (repositories, heads, windows, seed) and
+    what came of it (cases by repository and operator, rejections and their reasons)."""
+    state = State(root, json.loads((root / "state.json").read_text())["seed"])
+    ops: dict[str, int] = {}
+    why: dict[str, int] = {}
+    lines = ["| repository | upstream @ pinned head | since | test deps | windows (base..end, commits: cases) | cases |",
+             "|---|---|---|---|---|---|"]
+    total = 0
+    for spec in specs:
+        wins = state.windows(spec.name)
+        for w in wins.values():
+            for c in w["cases"]:
+                ops[c["mutation"]["operator"]] = ops.get(c["mutation"]["operator"], 0) + 1
+            for k, v in w.get("rejected", {}).items():
+                why[k] = why.get(k, 0) + v
+        n = sum(len(w["cases"]) for w in wins.values())
+        total += n
+        shown = ", ".join(f"{w['base'][:8]}..{w['end'][:8]} ({w['size']}: {len(w['cases'])})" for w in wins.values())
+        lines.append(f"| {spec.name} | {spec.upstream} @ {spec.head[:12]} | {spec.since} | "
+                     f"{', '.join(spec.deps) or '-'} | {shown or 'not built yet'} | {n} |")
+    text = [f"Seed {state.doc['seed']}; {total} cases from {sum(1 for s in specs if state.windows(s.name))} "
+            f"of {len(specs)} repositories.", "", *lines, "", "Cases by regression shape: " +
+            ", ".join(f"{k} {v}" for k, v in sorted(ops.items(), key=lambda kv: -kv[1])) + ".", "",
+            "Candidates rejected, and why: " + "; ".join(f"{k}: {v}" for k, v in sorted(why.items(), key=lambda kv: -kv[1])) + "."]
+    out.write_text("\n".join(text) + "\n")
+    print(f"wrote {out}")
+    return 0
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--dir", type=Path, default=default_dir())
+    ap.add_argument("--mirrors", type=Path, default=DEFAULT_MIRRORS)
+    ap.add_argument("--repos", type=Path, default=REPOS_FILE)
+    ap.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    ap.add_argument("--only", help="comma-separated repository names")
+    ap.add_argument("--windows", type=int, help="windows that must give cases, per repository")
+    ap.add_argument("--per-window", type=int, default=12, help="cases per window at most")
+    ap.add_argument("--max-tries", type=int, default=50, help="candidates tried per window at most")
+    ap.add_argument("--hours", type=float, default=1e9, help="start no new window after this many hours")
+    ap.add_argument("--status", action="store_true", help="print what is built and exit")
+    ap.add_argument("--card", type=Path, help="write the data card's tables (markdown) here and exit")
+    return ap.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    args.dir = args.dir.expanduser()
+    specs = load_specs(args.repos)
+    if args.status:
+        return status(args.dir, specs)
+    if args.card:
+        return card(args.dir, specs, args.card)
+    (args.dir / "cases").mkdir(parents=True, exist_ok=True)
+    state = State(args.dir, args.seed)
+    only = set(args.only.split(",")) if args.only else None
+    deadline = time.monotonic() + args.hours * 3600
+    for i, spec in enumerate(specs, 1):
+        if only and spec.name not in only:
+            continue
+        if time.monotonic() > deadline:
+            log("time is up: stopping before the next repository (run again to carry on)")
+            break
+        log(f"[{i}/{len(specs)}] {spec.name}")
+        build_repo(spec, args, state, specs, deadline)
+    cases = write_index(args.dir, state, specs)
+    log(f"{len(cases)} cases in {args.dir / 'cases.json'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
