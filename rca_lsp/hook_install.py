@@ -4,9 +4,9 @@ git: each hook (post-merge, post-rewrite, post-checkout, pre-push) becomes a sho
 the folder git runs hooks from (`core.hooksPath` honoured). When a failure is open (or a background
 error waits to be shown) it hands off to `<this python> -m rca_lsp.hooks`, which reports in the
 foreground; otherwise, the common case, it starts the indexer detached and returns, so that no
-Python start-up is added to the pull (`scripts/bench_hooks.py`). A hook already there (the user's, pre-commit's, husky's) is kept
-beside it as `<hook>.rca-chained`, byte for byte and mode for mode (it is renamed, not copied), and
-runs first; `uninstall` renames it back. A hooks folder inside the work tree (a `core.hooksPath`
+Python start-up is added to the pull (`scripts/bench_hooks.py`). A hook already there (the
+user's, pre-commit's, husky's) is kept beside it as `<hook>.rca-chained`, byte for byte and mode
+for mode (it is renamed, not copied), and runs first; `uninstall` renames it back. A hooks folder inside the work tree (a `core.hooksPath`
 that is committed, say) is refused without `force`: the shim names this machine's Python.
 
 Mercurial: one marked block appended to `.hg/hgrc` (Sapling: `.sl/config`), ready to paste by hand:

@@ -145,3 +145,19 @@ def test_shim_example_is_the_installed_template_and_older_shims_are_updated(remo
     out = rca("hooks", "install", cwd=clone.root).stdout
     assert "post-merge: updated\n" in out and not (hooks / "post-merge.rca-chained").exists()
     assert (hooks / "post-merge").read_text() == shim_text("post-merge")
+
+
+def test_an_indexer_that_cannot_start_is_logged_and_the_pull_goes_on(remote, tmp_path):
+    """The Python is there but cannot start (here: PYTHONHOME points nowhere): nothing waits on it."""
+    up, clone = remote
+    assert rca("index", "-q", cwd=clone.root).returncode == 0
+    user_hook(clone.root / ".git" / "hooks", "post-merge", tmp_path / "merge")
+    assert rca("hooks", "install", cwd=clone.root).returncode == 0
+    up.commit("More", {"x.txt": "x\n"})
+    up.git("push", "-q", "origin", "main")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+    pull = subprocess.run(["git", "pull", "-q"], cwd=clone.root, capture_output=True, text=True, timeout=120,
+                          env={**env, "PYTHONHOME": str(tmp_path / "nowhere")})
+    assert pull.returncode == 0 and pull.stderr == "", pull.stderr
+    assert (tmp_path / "merge.args").read_text() == "0\n"
+    wait_for_log(clone.root / ".git" / "rca" / "hooks.log", "Fatal Python error")
