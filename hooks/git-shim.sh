@@ -1,14 +1,30 @@
 #!/bin/sh
-# rca-lsp hook shim v1: installed by `rca hooks install`, removed by `rca hooks uninstall`.
+# rca-lsp hook shim v2: installed by `rca hooks install`, removed by `rca hooks uninstall`.
 # A hook that was here before is kept as post-merge.rca-chained and runs first, with the same input.
+# With nothing to say now (no open failure, no background error to show, a plain .git folder), no
+# Python runs while git waits: the chained hook runs, then the indexer starts detached.
 INSTALL_PYTHON=/path/to/venv/bin/python
 HOOK=post-merge
-HERE=$(dirname -- "$0")
-if [ -x "$INSTALL_PYTHON" ]; then
+case $0 in */*) HERE=${0%/*} ;; *) HERE=. ;; esac
+CHAINED=$HERE/$HOOK.rca-chained
+if [ ! -x "$INSTALL_PYTHON" ]; then
+    # rca's Python is gone: still run the chained hook, and never block anything.
+    if [ -x "$CHAINED" ]; then exec "$CHAINED" "$@"; fi
+    exit 0
+fi
+case ${GIT_DIR:-.git} in .git|"$PWD/.git") PLAIN=yes ;; *) PLAIN=no ;; esac
+if [ $PLAIN = no ] || [ ! -d .git ] || [ -e .git/rca/open-failures ] || [ -e .git/rca/hooks.last-error ]; then
     exec "$INSTALL_PYTHON" -m rca_lsp.hooks run "$HOOK" "$HERE" "$@"
 fi
-# rca's Python is gone: still run the chained hook, and never block anything.
-if [ -x "$HERE/$HOOK.rca-chained" ]; then
-    exec "$HERE/$HOOK.rca-chained" "$@"
-fi
-exit 0
+STATUS=0
+if [ -x "$CHAINED" ]; then "$CHAINED" "$@"; STATUS=$?; fi
+case $HOOK in
+    pre-push) exit $STATUS ;;  # no open failure: nothing to check
+    post-checkout) [ "$3" = 1 ] && [ "$1" != "$2" ] || exit $STATUS ;;  # same commit, or files only
+esac
+unset GIT_DIR GIT_WORK_TREE GIT_INDEX_FILE GIT_PREFIX GIT_OBJECT_DIRECTORY GIT_QUARANTINE_PATH
+LOG=/dev/null
+if [ -d .git/rca ]; then LOG=.git/rca/hooks.log; fi
+trap '' HUP INT QUIT  # inherited by the indexer until it leaves this session
+"$INSTALL_PYTHON" -m rca_lsp.hooks index "$PWD" "$HOOK" </dev/null >/dev/null 2>>"$LOG" &
+exit $STATUS

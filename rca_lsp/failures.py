@@ -4,6 +4,11 @@ They live beside the index, in `<vcs-dir>/rca/failures.db` (a small SQLite file 
 in the work tree), so rebuilding the index (a cache) never loses them. `check` ranks a set of
 commits against every open failure with the same retrieval as `rca suspects` and keeps the
 suspects among those commits: the hooks use it for what a pull brought and what a push sends.
+
+`<vcs-dir>/rca/open-failures` exists while a failure is open, so that the git hook shims can tell
+with one `test -e`, without starting Python, that they have nothing to report. It is a hint, kept
+by `add` and `resolve` and set right again by every hook that reads the database: one present
+by mistake only costs a hook its fast path; one missing is restored by the next background index.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from rca_lsp.errors import RcaError
 from rca_lsp.types import Suspect
 
 MAX_TRACE_CHARS = 1_000_000
+OPEN_MARKER = "open-failures"
 WEAK_EVIDENCE = {"recency", "size", "owner", "authorship"}  # a commit with only these is not reported by the hooks
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS failures (
@@ -63,6 +69,25 @@ def store_path(meta_dir: str) -> Path:
     return Path(meta_dir) / "rca" / "failures.db"
 
 
+def marker_path(meta_dir: str) -> Path:
+    return Path(meta_dir) / "rca" / OPEN_MARKER
+
+
+def mark(meta_dir: str, is_open: bool) -> bool:
+    """Make the marker say `is_open`; True when it said otherwise. Never raises: it is a hint."""
+    path = marker_path(meta_dir)
+    try:
+        if is_open == path.exists():
+            return False
+        if is_open:
+            path.touch()
+        else:
+            path.unlink(missing_ok=True)
+    except OSError:
+        return False
+    return True
+
+
 @contextlib.contextmanager
 def _connect(meta_dir: str, create: bool) -> Iterator[sqlite3.Connection | None]:
     path = store_path(meta_dir)
@@ -104,6 +129,7 @@ def add(meta_dir: str, text: str, head: str | None = None) -> Failure:
     text = text[:MAX_TRACE_CHARS]
     title = title_of(text)
     with _connect(meta_dir, create=True) as conn:
+        mark(meta_dir, True)  # before the row: a hook between the two takes the slow path, harmlessly
         assert conn is not None
         cur = conn.execute("INSERT INTO failures(title, trace, created, head) VALUES (?,?,?,?)",
                            (title, text, int(time.time()), head))
@@ -151,6 +177,7 @@ def resolve(meta_dir: str, failure_id: int) -> Failure:
         with _connect(meta_dir, create=True) as conn:
             assert conn is not None
             conn.execute("UPDATE failures SET resolved = ? WHERE id = ?", (int(time.time()), failure_id))
+    mark(meta_dir, has_open(meta_dir))
     return get(meta_dir, failure_id)
 
 

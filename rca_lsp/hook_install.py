@@ -1,10 +1,12 @@
 """Installing, inspecting and removing rca's VCS hooks, keeping the user's own hooks working.
 
-git: each hook (post-merge, post-rewrite, post-checkout, pre-push) becomes a tiny shell shim, in
-the folder git runs hooks from (`core.hooksPath` honoured), that hands off to
-`<this python> -m rca_lsp.hooks`. A hook already there (the user's, pre-commit's, husky's) is kept
-beside it as `<hook>.rca-chained`, byte for byte and mode for mode (it is renamed, not copied), and
-runs first; `uninstall` renames it back. A hooks folder inside the work tree (a `core.hooksPath`
+git: each hook (post-merge, post-rewrite, post-checkout, pre-push) becomes a short shell shim, in
+the folder git runs hooks from (`core.hooksPath` honoured). When a failure is open (or a background
+error waits to be shown) it hands off to `<this python> -m rca_lsp.hooks`, which reports in the
+foreground; otherwise, the common case, it starts the indexer detached and returns, so that no
+Python start-up is added to the pull (`scripts/bench_hooks.py`). A hook already there (the
+user's, pre-commit's, husky's) is kept beside it as `<hook>.rca-chained`, byte for byte and mode
+for mode (it is renamed, not copied), and runs first; `uninstall` renames it back. A hooks folder inside the work tree (a `core.hooksPath`
 that is committed, say) is refused without `force`: the shim names this machine's Python.
 
 Mercurial: one marked block appended to `.hg/hgrc` (Sapling: `.sl/config`), ready to paste by hand:
@@ -30,7 +32,8 @@ from rca_lsp.errors import RcaError
 
 GIT_HOOKS = ("post-merge", "post-rewrite", "post-checkout", "pre-push")
 HG_HOOKS = ("post-pull", "post-update", "pre-push")
-MARKER = "# rca-lsp hook shim v1"
+SHIM_TAG = "# rca-lsp hook shim v"  # every version's shims are rca's, to update or remove
+MARKER = SHIM_TAG + "2"
 CHAINED = ".rca-chained"
 BLOCK_BEGIN = "# >>> rca-lsp hooks"
 BLOCK_END = "# <<< rca-lsp hooks <<<\n"
@@ -38,17 +41,33 @@ BLOCK_END = "# <<< rca-lsp hooks <<<\n"
 SHIM = """#!/bin/sh
 {marker}: installed by `rca hooks install`, removed by `rca hooks uninstall`.
 # A hook that was here before is kept as {hook}{chained} and runs first, with the same input.
+# With nothing to say now (no open failure, no background error to show, a plain .git folder), no
+# Python runs while git waits: the chained hook runs, then the indexer starts detached.
 INSTALL_PYTHON={python}
 HOOK={hook}
-HERE=$(dirname -- "$0")
-if [ -x "$INSTALL_PYTHON" ]; then
+case $0 in */*) HERE=${{0%/*}} ;; *) HERE=. ;; esac
+CHAINED=$HERE/$HOOK{chained}
+if [ ! -x "$INSTALL_PYTHON" ]; then
+    # rca's Python is gone: still run the chained hook, and never block anything.
+    if [ -x "$CHAINED" ]; then exec "$CHAINED" "$@"; fi
+    exit 0
+fi
+case ${{GIT_DIR:-.git}} in .git|"$PWD/.git") PLAIN=yes ;; *) PLAIN=no ;; esac
+if [ $PLAIN = no ] || [ ! -d .git ] || [ -e .git/rca/{open_marker} ] || [ -e .git/rca/{last_error} ]; then
     exec "$INSTALL_PYTHON" -m rca_lsp.hooks run "$HOOK" "$HERE" "$@"
 fi
-# rca's Python is gone: still run the chained hook, and never block anything.
-if [ -x "$HERE/$HOOK{chained}" ]; then
-    exec "$HERE/$HOOK{chained}" "$@"
-fi
-exit 0
+STATUS=0
+if [ -x "$CHAINED" ]; then "$CHAINED" "$@"; STATUS=$?; fi
+case $HOOK in
+    pre-push) exit $STATUS ;;  # no open failure: nothing to check
+    post-checkout) [ "$3" = 1 ] && [ "$1" != "$2" ] || exit $STATUS ;;  # same commit, or files only
+esac
+unset GIT_DIR GIT_WORK_TREE GIT_INDEX_FILE GIT_PREFIX GIT_OBJECT_DIRECTORY GIT_QUARANTINE_PATH
+LOG=/dev/null
+if [ -d .git/rca ]; then LOG=.git/rca/hooks.log; fi
+trap '' HUP INT QUIT  # inherited by the indexer until it leaves this session
+"$INSTALL_PYTHON" -m rca_lsp.hooks index "$PWD" "$HOOK" </dev/null >/dev/null 2>>"$LOG" &
+exit $STATUS
 """
 
 
@@ -79,13 +98,18 @@ def git_hooks_dir(repo) -> Path:
 def _is_shim(path: Path) -> bool:
     try:
         with open(path, "rb") as fh:
-            return MARKER.encode() in fh.read(512)
+            return SHIM_TAG.encode() in fh.read(512)
     except OSError:
         return False
 
 
-def _shim(hook: str) -> str:
-    return SHIM.format(marker=MARKER, hook=hook, chained=CHAINED, python=shlex.quote(_python()))
+def shim_text(hook: str, python: str | None = None) -> str:
+    """The shim for `hook`; `hooks/git-shim.sh` is the one for post-merge, for people to read."""
+    from rca_lsp.failures import OPEN_MARKER
+    from rca_lsp.hooks import LAST_ERROR
+
+    return SHIM.format(marker=MARKER, hook=hook, chained=CHAINED, python=shlex.quote(python or _python()),
+                       open_marker=OPEN_MARKER, last_error=LAST_ERROR)
 
 
 def _inside(path: Path, folder: Path) -> bool:
@@ -102,6 +126,7 @@ def install_git(repo, force: bool = False) -> list[str]:
         raise HookInstallError(f"the hooks folder {folder} is inside the work tree (core.hooksPath)",
                                hint="the shims name this machine's Python; pass --force to install there anyway")
     folder.mkdir(parents=True, exist_ok=True)
+    _sync_open_marker(repo.meta_dir)
     done = []
     for hook in GIT_HOOKS:
         path, kept = folder / hook, folder / f"{hook}{CHAINED}"
@@ -119,9 +144,16 @@ def install_git(repo, force: bool = False) -> list[str]:
     return done
 
 
+def _sync_open_marker(meta_dir: str) -> None:
+    """Failures recorded before the shims read the marker (an upgrade) must still be reported."""
+    from rca_lsp import failures
+
+    failures.mark(meta_dir, failures.has_open(meta_dir))
+
+
 def _write_shim(path: Path, hook: str) -> None:
     tmp = path.with_name(f".{path.name}.rca-tmp")
-    tmp.write_text(_shim(hook))
+    tmp.write_text(shim_text(hook))
     os.chmod(tmp, 0o755)
     os.replace(tmp, path)
 

@@ -1,8 +1,9 @@
 """What runs inside VCS hooks: keep the index current, and check arriving and leaving commits.
 
-Installed by `rca hooks install` (see `rca_lsp.hook_install`): git hooks are tiny shims that run
-`<python> -m rca_lsp.hooks run <hook> <hook-dir> ARGS...`; Mercurial hooks are `[hooks]` entries of
-`.hg/hgrc` that run `<python> -m rca_lsp.hooks hg <hook>`.
+Installed by `rca hooks install` (see `rca_lsp.hook_install`): git hooks are shell shims that start
+`<python> -m rca_lsp.hooks index <root> <hook>` detached when there is nothing to report, and run
+`<python> -m rca_lsp.hooks run <hook> <hook-dir> ARGS...` when there is; Mercurial hooks are
+`[hooks]` entries of `.hg/hgrc` that run `<python> -m rca_lsp.hooks hg <hook>`.
 
     git post-merge, post-rewrite, post-checkout; hg post-pull, post-update
         The new commits are indexed by a detached background process (the pull does not wait).
@@ -125,6 +126,15 @@ def spawn_indexer(root: str, hook: str) -> None:
                      stderr=subprocess.DEVNULL, close_fds=True, start_new_session=True)
 
 
+def _leave_session() -> None:
+    """A shim starts the indexer with `&`: in git's process group, where a closing terminal's
+    hang-up or a Ctrl-C would reach it. It ignores those until here, then leaves."""
+    try:
+        os.setsid()
+    except OSError:
+        pass  # already a session leader (spawn_indexer's start_new_session)
+
+
 def _plain_checkout(cwd: str, folder: str) -> tuple[str, str] | None:
     """(root, meta dir) of an ordinary checkout read from the file system alone, no VCS process:
     what a hook with nothing to check needs. None for anything unusual (worktrees, GIT_DIR
@@ -137,11 +147,14 @@ def _plain_checkout(cwd: str, folder: str) -> tuple[str, str] | None:
 
 
 def _has_open_failures(meta_dir: str) -> bool:
-    if not (Path(meta_dir) / "rca" / "failures.db").exists():
-        return False
+    """Read from the database; the shims' marker, a hint that may be stale, is set to match."""
     from rca_lsp import failures
 
-    return failures.has_open(meta_dir)
+    is_open = failures.has_open(meta_dir)
+    if failures.mark(meta_dir, is_open) and is_open:
+        _log(meta_dir, "hooks", f"failures are open but {failures.OPEN_MARKER} was missing (restored): "
+                                "hooks before this one did not check their commits")
+    return is_open
 
 
 def _try_lock(path: Path) -> int | None:
@@ -169,6 +182,7 @@ def background_index(root: str, hook: str) -> int:
         meta = repo.meta_dir
         if not _flag(setting(repo, "hooks")):
             return 0
+        _has_open_failures(meta)  # the next hook's shim reads the marker this keeps right
         timeout = _number(setting(repo, "index-timeout"), 900)
         folder = Path(meta) / "rca"
         folder.mkdir(parents=True, exist_ok=True)
@@ -392,6 +406,7 @@ def main(argv: list[str] | None = None) -> int:
     if len(argv) == 2 and argv[0] == "hg":
         return run_hg_hook(argv[1])
     if len(argv) == 3 and argv[0] == "index":
+        _leave_session()
         return background_index(argv[1], argv[2])
     _say("usage: python -m rca_lsp.hooks run HOOK HOOK_DIR [ARGS...] | hg HOOK | index ROOT HOOK")
     return 0  # a malformed call from a hook must not fail the VCS command either
