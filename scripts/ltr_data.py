@@ -17,10 +17,9 @@ import numpy as np
 
 from dataset_features import load_case
 
-RETRIEVAL = ("frame", "code", "words", "recency", "coupling", "file", "owner", "authorship")
-CONTEXT = ("log_lines", "log_files", "log_age_days", "position", "log_candidates", "dirty_tests")  # rca_lsp.suspects.context
-DERIVED = ("linear", "log_linear_rank", "linear_gap")  # retrieval's shipped linear score, its rank, its gap to the top
-COLUMNS = RETRIEVAL + CONTEXT + DERIVED
+from rca_lsp.suspects import learned
+from rca_lsp.suspects.learned import COLUMNS, CONTEXT, DERIVED, RETRIEVAL  # noqa: F401  (the columns, re-exported)
+
 
 
 @dataclass
@@ -38,27 +37,13 @@ class Case:
 
 
 def matrix(doc: dict, rows_key: str = "whole") -> Case:
-    rows = doc[rows_key]
-    n = len(rows)
-    X = np.zeros((n, len(COLUMNS)))
-    for i, (_, f) in enumerate(rows):
-        X[i, :len(RETRIEVAL) + len(CONTEXT)] = [f.get(k, 0.0) for k in RETRIEVAL + CONTEXT]
-    X[:, len(RETRIEVAL) + len(CONTEXT):] = derived(X[:, :len(RETRIEVAL)])
-    commits = [h for h, _ in rows]
-    bic = commits.index(doc["bic"]) if doc["bic"] in commits else None
-    return Case(doc["case_id"], doc["project"], commits, X, bic, doc.get("mutation", {}).get("operator", ""))
-
-
-def derived(R: np.ndarray) -> np.ndarray:
-    """Retrieval's linear score under the shipped weights, its rank (log) and its gap to the best."""
     from rca_lsp.suspects.retrieve import Weights
 
-    w = Weights()
-    linear = R @ np.array([getattr(w, k) for k in RETRIEVAL])
-    rank = np.empty(len(linear))
-    rank[np.argsort(-linear, kind="stable")] = np.arange(1, len(linear) + 1)
-    top = linear.max() if len(linear) else 0.0
-    return np.column_stack([linear, np.log1p(rank), linear - top])
+    rows = doc[rows_key]
+    commits = [h for h, _ in rows]
+    bic = commits.index(doc["bic"]) if doc["bic"] in commits else None
+    return Case(doc["case_id"], doc["project"], commits, learned.matrix([f for _, f in rows], Weights()), bic,
+                doc.get("mutation", {}).get("operator", ""))
 
 
 def load_dir(folder: Path, rows_key: str = "whole") -> list[Case]:

@@ -156,6 +156,22 @@ def report(title: str, ranks: dict[str, list], base: str = "linear") -> None:
             print(f"- {name} vs {base}: {paired(r, ranks[base])}")
 
 
+def save(model, path: Path, params: dict, train: list[Case]) -> None:
+    """The compact model rca ranks with (rca_lsp.suspects.learned), checked against LightGBM's own
+    predictions on every training case before it is written."""
+    from rca_lsp.suspects import learned
+
+    doc = learned.from_lightgbm(model.dump_model(), version=path.stem)
+    doc["trained_on"] = {"cases": len(train), "projects": sorted({c.project for c in train}), "params": params}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(doc, separators=(",", ":")) + "\n")
+    ours = learned.load(path)
+    for c in train:
+        if not np.allclose(ours.predict(c.X), model.predict(c.X), atol=1e-9):
+            raise SystemExit(f"{path}: numpy evaluation differs from LightGBM on {c.case_id}")
+    print(f"saved {path} ({path.stat().st_size} bytes, {len(doc['trees'])} trees)", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--dev", type=Path, help="dev-split features (scripts/ltr_collect.py)")
@@ -190,9 +206,7 @@ def main(argv: list[str] | None = None) -> int:
         train = dev + data
         params = choose_params(train, all_cols, lambda c: c.project)
         model = lgb_fit(train, params, all_cols)
-        args.save.parent.mkdir(parents=True, exist_ok=True)
-        args.save.write_text(json.dumps({"columns": list(COLUMNS), "params": params,
-                                         "model": model.dump_model()}) + "\n")
+        save(model, args.save, params, train)
     return 0
 
 

@@ -13,8 +13,36 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rca_lsp.errors import ModelError
+from rca_lsp.suspects.context import CONTEXT
 
 FUSION_DIR = Path(__file__).resolve().parents[2] / "models" / "fusion"
+RETRIEVAL = ("frame", "code", "words", "recency", "coupling", "file", "owner", "authorship")
+DERIVED = ("linear", "log_linear_rank", "linear_gap")  # retrieval's linear score, its rank, its gap to the best
+COLUMNS = RETRIEVAL + CONTEXT + DERIVED
+
+
+def derived(R, weights):
+    """DERIVED for rows of RETRIEVAL values (a numpy array), under `weights` (retrieve.Weights)."""
+    import numpy as np
+
+    linear = R @ np.array([getattr(weights, k) for k in RETRIEVAL])
+    rank = np.empty(len(linear))
+    rank[np.argsort(-linear, kind="stable")] = np.arange(1, len(linear) + 1)
+    top = linear.max() if len(linear) else 0.0
+    return np.column_stack([linear, np.log1p(rank), linear - top])
+
+
+def matrix(rows: list[dict[str, float]], weights):
+    """COLUMNS for each candidate's {feature: value} (retrieval's and its context's)."""
+    import numpy as np
+
+    X = np.zeros((len(rows), len(COLUMNS)))
+    base = len(RETRIEVAL) + len(CONTEXT)
+    for i, row in enumerate(rows):
+        X[i, :base] = [row.get(k, 0.0) for k in RETRIEVAL + CONTEXT]
+    if rows:
+        X[:, base:] = derived(X[:, :len(RETRIEVAL)], weights)
+    return X
 
 
 @dataclass(frozen=True)
@@ -51,6 +79,18 @@ class TreeModel:
                 active = node >= 0
             total += leaf[~node]
         return total
+
+
+def learned_score(model: TreeModel, table: dict[int, dict[str, float]], context: dict[int, dict[str, float]],
+                  position: dict[int, int], weights) -> list[tuple[float, int]]:
+    """(score, commit id), best first, ties to the newer commit, as `retrieve.score` orders them."""
+    if model.columns != COLUMNS:
+        raise ModelError(f"learned fusion {model.version} was trained on other columns than this version computes")
+    ids = list(table)
+    scores = model.predict(matrix([{**table[c], **context.get(c, {})} for c in ids], weights))
+    ranked = [(float(v), c) for v, c in zip(scores, ids)]
+    ranked.sort(key=lambda item: (-item[0], position[item[1]]))
+    return ranked
 
 
 def from_lightgbm(dump: dict, version: str) -> dict:

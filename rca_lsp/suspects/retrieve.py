@@ -27,6 +27,7 @@ from pathlib import Path
 from rca_lsp.index.store import Index
 from rca_lsp.suspects.code_view import CodeView, is_test_path, stem
 from rca_lsp.suspects.context import context_features
+from rca_lsp.suspects.learned import TreeModel, learned_score
 from rca_lsp.suspects.history import History, _shift
 from rca_lsp.suspects.coupling import coupled_files, coupling_points, failing_test_files
 from rca_lsp.suspects.owners import Owners, failing_files, owner_points
@@ -258,12 +259,14 @@ def score(table: dict[int, dict[str, float]], history: History, weights: Weights
 
 def find_suspects(repo, index: Index, text: str, since: str | None = None, top: int = 20,
                   weights: Weights = Weights(), explain: bool = False, window: list[str] | None = None,
-                  executed: dict[str, set[int]] | None = None) -> Result:
+                  executed: dict[str, set[int]] | None = None, fusion: TreeModel | None = None) -> Result:
     """Rank the commits reachable from HEAD (after `since`), or those of `window` (newest first, every
     commit before its parents) when given. A failure ranked over a window happened at the window's
     newest commit, not in the work tree (`rca bisect` ran it in a checkout of that commit), so the
     work tree's uncommitted changes and files are then left out. `executed` (path -> lines) is what
-    the failing run executed, when it was run under the line tracer (`rca bisect`)."""
+    the failing run executed, when it was run under the line tracer (`rca bisect`). `fusion`, a
+    learned model (rca_lsp.suspects.learned), replaces the weighted sum, except where lines were
+    traced (it never saw the executed feature)."""
     from rca_lsp.traces import parse, resolve
 
     timings: dict[str, float] = {}
@@ -294,10 +297,13 @@ def find_suspects(repo, index: Index, text: str, since: str | None = None, top: 
         board.add("coupling", commit_id, value, evidence, mode="max")
     terms = _word_features(board, history, traces)
     table = features(board, history)
-    ranked = score(table, history, weights)
+    context = context_features(history, live) if explain or fusion is not None else {}
+    if fusion is not None and not executed:
+        ranked = learned_score(fusion, table, context, history.position, weights)
+    else:
+        ranked = score(table, history, weights)
     limit = len(ranked) if top <= 0 else top
     suspects, explained = [], {}
-    context = context_features(history, live) if explain else {}
     for rank, (value, commit_id) in enumerate(ranked[:limit], start=1):
         items = list(board.evidence.get(commit_id, []))
         words_value = table[commit_id].get("words", 0.0)
