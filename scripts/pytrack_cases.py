@@ -68,7 +68,7 @@ class RepoSpec:
     name: str
     upstream: str
     head: str  # pinned upstream commit: windows are chosen on its first-parent history
-    packages: tuple[str, ...]  # folders of the library's code
+    packages: tuple[str, ...]  # folders of the library's code, or single-module files (`parse.py`)
     since: str  # windows start after this date (code that runs on this Python)
     windows: int = 3  # windows that must give cases; conflicting or barren ones are replaced
     pytest_args: tuple[str, ...] = ()
@@ -174,7 +174,7 @@ class Candidate:
 
 def is_library_file(spec: RepoSpec, path: str) -> bool:
     name = path.rsplit("/", 1)[-1]
-    return (path.endswith(".py") and any(path.startswith(p + "/") for p in spec.packages)
+    return (path.endswith(".py") and any(path == p or path.startswith(p + "/") for p in spec.packages)
             and "/tests/" not in path and not name.startswith("test_"))
 
 
