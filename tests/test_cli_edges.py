@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from _hg import HgRepoBuilder, needs_hg
+from conftest import GitRepoBuilder
 
 ROOT = Path(__file__).resolve().parents[1]
 FROM_ELSEWHERE = "no frame of the trace is in this repository (is it from another project?)"
@@ -67,9 +68,11 @@ def run_pytest(root: Path, *args: str) -> str:
     return proc.stdout + proc.stderr
 
 
-@pytest.fixture
-def splitter(git_repo) -> dict:
-    """A library whose third commit broke split_at, its (committed) tests and their real output."""
+@pytest.fixture(scope="module")
+def splitter(tmp_path_factory) -> dict:
+    """A library whose third commit broke split_at, its (committed) tests and their real output.
+    Shared by the tests of this module, which only read it (and add failures in one test)."""
+    git_repo = GitRepoBuilder(tmp_path_factory.mktemp("splitter") / "repo")
     shas = {"core": git_repo.commit("Add split_at", {"splitter/__init__.py": "", "splitter/core.py": CORE,
                                                      "tests/test_split.py": TESTS}, author="Alice")}
     shas["readme"] = git_repo.commit("Add README", {"README.md": "splitter\n"}, author="Bob")

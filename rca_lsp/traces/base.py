@@ -122,7 +122,7 @@ def split_params(name: str) -> tuple[str, str]:
 
 
 def strip_params(name: str) -> str:
-    """Drop a parametrisation suffix: `test_x[1-2]` -> `test_x`, `test_b (k=1)` -> `test_b`, `testFoo()` -> `testFoo`."""
+    """The test function alone: `test_x[1-2]` -> `test_x`, `test_b (k=1)` -> `test_b`, `testFoo()` -> `testFoo`."""
     return split_params(name)[0]
 
 
