@@ -95,7 +95,8 @@ def index_cmd(repo: str, quiet: bool) -> None:
 @click.option("--repo", default=".", type=click.Path(file_okay=False), help="Repository (default: here).")
 @click.option("--trace", "trace", required=True, help="Trace or test-output file, or - for stdin.")
 @click.option("--since", default=None, help="Only commits after this revision.")
-@click.option("--top", default=20, show_default=True, type=int, help="How many suspects (0: all).")
+@click.option("--top", default=20, show_default=True, type=click.IntRange(min=0),
+              help="How many suspects (0: all).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--no-update", is_flag=True, help="Do not bring the index up to HEAD first.")
 @click.option("--explain", is_flag=True, help="Add each suspect's feature values (0..1) to the JSON.")

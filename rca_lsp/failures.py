@@ -25,6 +25,7 @@ from rca_lsp.types import Suspect
 
 MAX_TRACE_CHARS = 1_000_000
 OPEN_MARKER = "open-failures"
+MAX_TITLE_CHARS = 160
 WEAK_EVIDENCE = {"recency", "size", "owner", "authorship"}  # a commit with only these is not reported by the hooks
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS failures (
@@ -104,8 +105,13 @@ def _connect(meta_dir: str, create: bool) -> Iterator[sqlite3.Connection | None]
         conn.close()
 
 
+def one_line(text: str) -> str:
+    """Text shown as one line of a listing: whitespace runs (newlines, tabs) become one space."""
+    return " ".join(text.split())
+
+
 def title_of(text: str) -> str:
-    """A one-line name for a trace: its exception and message, as the parser reads them."""
+    """A one-line name for a trace: its test (case included), exception and the message's first line."""
     try:
         from rca_lsp.traces import parse
 
@@ -114,12 +120,13 @@ def title_of(text: str) -> str:
         traces = []
     if traces:
         t = traces[0]
-        title = f"{t.exception}: {t.message}".strip(": ") if t.message else t.exception
+        message = next((line for line in t.message.splitlines() if line.strip()), "")
+        title = f"{t.exception}: {message}".strip(": ") if message else t.exception
         if t.test is not None:
-            title = f"{t.test.container.rsplit('.', 1)[-1]}.{t.test.name}: {title}"
-        return title[:160]
+            title = f"{t.test.label}: {title}" if title else t.test.label
+        return one_line(title)[:MAX_TITLE_CHARS]
     first = next((line.strip() for line in text.splitlines() if line.strip()), "(empty)")
-    return first[:160]
+    return one_line(first)[:MAX_TITLE_CHARS]
 
 
 def add(meta_dir: str, text: str, head: str | None = None) -> Failure:
@@ -137,7 +144,8 @@ def add(meta_dir: str, text: str, head: str | None = None) -> Failure:
 
 
 def _row(row) -> Failure:
-    return Failure(*row)
+    fid, title, *rest = row
+    return Failure(fid, one_line(title), *rest)  # titles stored before they were kept to one line
 
 
 def get(meta_dir: str, failure_id: int) -> Failure:

@@ -89,13 +89,29 @@ class Frame:
     external: bool = False  # library / JDK / site-packages / runtime frame
 
 
+_FILE_EXTENSIONS = frozenset({"py", "js", "mjs", "cjs", "ts", "tsx", "jsx", "go", "rs", "java", "kt", "rb", "c", "cc",
+                              "cpp", "h", "hpp", "scala", "groovy"})
+
+
 @dataclass(frozen=True)
 class TestId:
     """The failing test as named by the signal: a class (or file) and a method."""
 
     container: str  # org.apache.commons.lang3.math.NumberUtilsTest, tests/test_x.py, TestFoo
-    name: str  # testLang747, test_dates
+    name: str  # testLang747, test_dates: the function, so its code and calls can be found
     path: str | None = None  # resolved repository path when known
+    # The case as printed after the name (`[a-1]`, ` (k='v')`, ` [msg] (i=0)`): shown, not compared,
+    # since every case of a test runs the same function.
+    params: str = field(default="", compare=False)
+
+    @property
+    def label(self) -> str:
+        """How a person names the test, case included: `SplitAtTests.test_basic (k='v')`, `test_x[a-1]`."""
+        _, _, owner = self.container.rpartition("::")
+        if "/" in owner or "\\" in owner or owner.rpartition(".")[2] in _FILE_EXTENSIONS:
+            owner = ""  # a file, not a class: `tests/test_x.py`
+        owner = owner.rsplit(".", 1)[-1]
+        return f"{owner + '.' if owner else ''}{self.name}{self.params}"
 
 
 @dataclass(frozen=True)

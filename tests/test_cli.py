@@ -110,7 +110,7 @@ def test_errors_are_one_clear_line_with_exit_codes(git_repo, tmp_path):
     missing = rca("suspects", "--trace", "nope.txt", cwd=git_repo.root)
     assert missing.returncode == 5 and "nope.txt" in missing.stderr
     outside = rca("index", "--repo", str(tmp_path))
-    assert outside.returncode == 3 and "not inside a git work tree" in outside.stderr
+    assert outside.returncode == 3 and f"not a git or Mercurial repository (or Sapling): {tmp_path}" in outside.stderr
     unsafe = rca("suspects", "--trace", "crash.txt", "--since", "--output=/tmp/x", cwd=git_repo.root)
     assert unsafe.returncode == 3 and "refusing revision" in unsafe.stderr
     assert not (tmp_path / "x").exists()

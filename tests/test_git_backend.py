@@ -79,7 +79,7 @@ def test_merges_have_no_hunks_of_their_own(git_repo):
 def test_empty_repository_and_not_a_repository(git_repo, tmp_path):
     repo = GitRepo(git_repo.root)
     assert repo.head() is None and repo.reachable() == [] and list(repo.log([])) == []
-    with pytest.raises(RepositoryError, match="not inside a git work tree"):
+    with pytest.raises(RepositoryError, match="not a git or Mercurial repository"):
         GitRepo(tmp_path)
 
 

@@ -132,7 +132,7 @@ async def test_bad_input_gets_a_clear_message_and_the_server_stays_up(calc_repo,
                  'ValueError: boom\n')
         unresolved = await command(client, "rca.suspects", {"text": stray})
         assert "error" not in unresolved and unresolved["frames"] == []
-        await until(lambda: any("no frame of the trace resolved" in m.message for m in client.messages))
+        await until(lambda: any("no frame of the trace is in this repository" in m.message for m in client.messages))
 
         for bad in ("--output=/tmp/x", "HEAD", "zz" * 20, 42):
             answer = await command(client, "rca.showCommit", bad)

@@ -24,6 +24,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from rca_lsp.errors import RepositoryError
 from rca_lsp.index.store import Index
 from rca_lsp.suspects.code_view import CodeView, is_test_path, stem
 from rca_lsp.suspects.context import context_features
@@ -257,6 +258,27 @@ def score(table: dict[int, dict[str, float]], history: History, weights: Weights
     return ranked
 
 
+def _candidates(repo, since: str | None) -> list[str]:
+    """The commits to rank; an empty `--since` range is the caller's mistake, not "no suspects"."""
+    commits = repo.reachable(since)
+    if since is not None and not commits:
+        raise RepositoryError(f"the range {since}..HEAD is empty: no commit to rank",
+                              hint="give --since an ancestor of HEAD: the commits after it are ranked")
+    return commits
+
+
+FROM_ELSEWHERE = ("no frame of the trace is in this repository (is it from another project?); "
+                  "ranked on words and recency only")
+
+
+def _from_elsewhere(traces: list[Trace], targets: list[Target]) -> bool:
+    """Nothing of the failure is found here: no frame, no failing test (by path or by name). A
+    failure named by its test alone always names one, so the test counts only when it is found."""
+    if any(f.path and not f.external for t in traces for f in t.all_frames()):
+        return False
+    return not targets and not any(t.test and t.test.path for t in traces)
+
+
 def find_suspects(repo, index: Index, text: str, since: str | None = None, top: int = 20,
                   weights: Weights = Weights(), explain: bool = False, window: list[str] | None = None,
                   executed: dict[str, set[int]] | None = None, fusion: TreeModel | None = None) -> Result:
@@ -276,7 +298,7 @@ def find_suspects(repo, index: Index, text: str, since: str | None = None, top: 
     tracked = repo.tracked_files()
     traces = resolve(traces, sorted(set(tracked) | live))
     timings["parse"] = time.perf_counter() - started
-    history = History(index, window if window is not None else repo.reachable(since), ignore_revs(repo))
+    history = History(index, window if window is not None else _candidates(repo, since), ignore_revs(repo))
     view = CodeView(index, repo.root, live)
     frame_paths = sorted({f.path for t in traces for f in t.all_frames() if f.path and not f.external})
     worktree = repo.worktree_changes(frame_paths) if frame_paths and window is None else {}
@@ -319,8 +341,8 @@ def find_suspects(repo, index: Index, text: str, since: str | None = None, top: 
     warnings = []
     if history.missing:
         warnings.append(f"{history.missing} commit(s) reachable from HEAD are not indexed yet; run `rca index`")
-    if not any(f.path and not f.external for t in traces for f in t.all_frames()) and not any(t.test for t in traces):
-        warnings.append("no frame of the trace resolved to a file of this repository")
+    if _from_elsewhere(traces, targets):
+        warnings.append(FROM_ELSEWHERE)
     return Result(suspects, history.candidates, traces, timings, warnings, explained)
 
 

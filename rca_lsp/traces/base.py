@@ -19,6 +19,9 @@ MAX_MESSAGE_LINES = 50
 # `ValueError: msg`, `pkg.mod.Error: msg`, bare `KeyError`; names may hold `<locals>`.
 EXC_LINE = re.compile(r"(?P<exc>[A-Za-z_][\w.<>]{0,300})(?::(?: ?(?P<msg>.*))?)?")
 
+# A function or method name as test runners print it before its parameters.
+_IDENT = re.compile(r"[\w$]+")
+
 _EXC_WORDS = ("Error", "Exception", "Warning", "Exit", "Interrupt", "Iteration",
               "Failure", "Failed", "Fault", "Group", "Timeout")
 
@@ -104,14 +107,23 @@ def split_location(loc: str) -> tuple[str, int | None, int | None]:
     return head, int(tail), None
 
 
-def strip_params(name: str) -> str:
-    """Drop a parametrisation suffix: `test_x[1-2]` -> `test_x`, `testFoo()` -> `testFoo`."""
+def split_params(name: str) -> tuple[str, str]:
+    """A test's function and its parametrisation as printed, so a parametrised or sub-test case
+    still finds its function: `test_x[a/b-1.5]` -> (`test_x`, `[a/b-1.5]`), unittest's subTest
+    `test_b (k='v.w')` -> (`test_b`, ` (k='v.w')`), `test_s [msg] (i=0)`, `testFoo()`."""
     name = name.strip()
+    m = _IDENT.match(name)
+    if m and name[m.end():].startswith(("[", "(", " [", " (")):
+        return m.group(), name[m.end():]
     if "[" in name and not name.startswith("["):
-        name = name.split("[", 1)[0]
-    if name.endswith("()"):
-        name = name[:-2]
-    return name.strip()
+        cut = name.index("[")
+        return name[:cut].strip(), name[cut:]
+    return name, ""
+
+
+def strip_params(name: str) -> str:
+    """The test function alone: `test_x[1-2]` -> `test_x`, `test_b (k=1)` -> `test_b`, `testFoo()` -> `testFoo`."""
+    return split_params(name)[0]
 
 
 def dotted_test(qualified: str, sep: str = ".") -> TestId | None:

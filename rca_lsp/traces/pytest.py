@@ -3,7 +3,9 @@
 Reads the `--tb=long/auto/short` entries (`path:12: in func` / `path:12: Error`),
 `--tb=native` (handed to the Python parser), `--tb=line` (one `path:12: Error: msg`
 line per test) and, when nothing else is shown, the `FAILED path::Class::test - msg`
-summary alone. The `____ Class.test ____` headers and the summary name the test.
+summary alone. The `____ Class.test ____` headers and the summary name the test; a
+parametrised case (`test_x[a-1]`) or a subtest (`Class.test_b (k='v')`, `test_s [msg] (i=0)`,
+`SUBFAILED[msg] (i=0) path::test_s`) names its test function, the case kept in `params`.
 Entries are printed outermost first, so frames are reversed; chained exceptions
 (pytest prints the cause first) become `causes`, direct cause first.
 """
@@ -15,14 +17,18 @@ from collections import defaultdict, deque
 from dataclasses import dataclass, field, replace
 
 from rca_lsp.traces import python
-from rca_lsp.traces.base import Found, exception_line, join_message, numbered, strip_params
+from rca_lsp.traces.base import Found, exception_line, join_message, numbered, split_params
 from rca_lsp.traces.clean import Doc
 from rca_lsp.types import Frame, TestId, Trace
 
 LOCATION = re.compile(r"(?P<path>(?:[A-Za-z]:)?[^\s:][^:]{0,4096}):(?P<line>\d{1,9}):(?: (?P<rest>.{0,8192}))?")
+_DOTTED = re.compile(r"[\w$]+(?:\.[\w$]+)*")
 DEF = re.compile(r"\s{0,200}(?:async\s{1,10})?def\s{1,10}(?P<name>\w{1,500})")
 _REGIONS = ("failures", "errors", "short test summary info", "test session starts")
-_SUMMARY_PREFIXES = ("FAILED ", "ERROR ")
+_SUMMARY_PREFIXES = ("FAILED ", "ERROR ", "SUBFAIL")
+# `SUBFAILED(k='v') tests/a.py::T::test_b - msg`: the node id starts at the first `path::` after a space.
+_SUB_NODE = re.compile(r" (?=[^\s\[\]()'\"]{1,4096}::)")
+_SUBTESTS_FAILED = re.compile(r"contains \d+ failed subtests?")
 
 
 @dataclass
@@ -30,9 +36,11 @@ class _Summary:
     line: int
     path: str
     classes: list[str]
-    name: str  # with parameters, as in the section header
+    name: str  # with parameters (and a subtest's description), as in the section header
     exception: str
     message: str
+    nodeid: str = ""
+    subtest: bool = False
 
     @property
     def key(self) -> str:
@@ -40,7 +48,8 @@ class _Summary:
 
     def test(self) -> TestId:
         container = "::".join([self.path] + self.classes)
-        return TestId(container=container, name=strip_params(self.name), path=self.path)
+        name, params = split_params(self.name)
+        return TestId(container=container, name=name, path=self.path, params=params)
 
 
 @dataclass
@@ -78,20 +87,36 @@ def _location(line: str) -> re.Match | None:
 
 
 def _summary(i: int, s: str) -> _Summary | None:
-    """`FAILED tests/test_a.py::TestC::test_x[1] - AssertionError: msg`."""
-    rest = s.split(" ", 1)[1] if " " in s else ""
+    """`FAILED tests/test_a.py::TestC::test_x[1] - AssertionError: msg`; a failed subtest
+    (pytest 9, pytest-subtests) as `SUBFAILED[msg] (k=1) tests/test_a.py::test_s - msg`."""
+    desc, sub = "", s.startswith("SUBFAIL")
+    if sub:
+        m = _SUB_NODE.search(s)
+        if m is None:
+            return None
+        desc = s[:m.start()].removeprefix("SUBFAILED").removeprefix("SUBFAIL").strip()
+        rest = s[m.end():]
+    else:
+        rest = s.split(" ", 1)[1] if " " in s else ""
     nodeid, _, msg = rest.partition(" - ")
     nodeid = nodeid.strip()
     head = nodeid.split("[", 1)[0]
     if "::" not in head or " " in head:
         return None
     parts = head.split("::")
-    name = parts[-1] + nodeid[len(head):]
+    name = parts[-1] + nodeid[len(head):] + (" " + desc if desc else "")
     exc = exception_line(msg) if msg else None
     exception, message = exc if exc else ("", msg.strip())
     if not exception and message.startswith("assert "):
         exception = "AssertionError"  # pytest shows a failed plain assert by its rewritten text
-    return _Summary(i, parts[0], parts[1:-1], name, exception, message)
+    return _Summary(i, parts[0], parts[1:-1], name, exception, message, nodeid, sub)
+
+
+def _drop_subtest_totals(summaries: list[_Summary]) -> list[_Summary]:
+    """`FAILED a.py::test_s - contains 2 failed subtests` only counts the SUBFAILED lines of its test."""
+    with_subs = {s.nodeid for s in summaries if s.subtest}
+    return [s for s in summaries
+            if s.subtest or s.nodeid not in with_subs or not _SUBTESTS_FAILED.fullmatch(s.message)]
 
 
 def _scan(lines: tuple[str, ...]) -> tuple[list[_Section], list[_Summary], list[tuple[int, re.Match]]]:
@@ -174,13 +199,15 @@ def _section_trace(doc: Doc, sec: _Section) -> Trace | None:
 
 
 def _title(title: str) -> tuple[list[str], str] | None:
-    """`TestC.test_x[1]` -> (["TestC"], "test_x[1]"); None for a collection error."""
+    """`TestC.test_x[1]` -> (["TestC"], "test_x[1]"), `TestC.test_b (k='a.b')` -> (["TestC"],
+    "test_b (k='a.b')"): the case's text may hold dots; None for a collection error."""
     for prefix in ("ERROR at setup of ", "ERROR at teardown of "):
         if title.startswith(prefix):
             title = title[len(prefix):]
     if title.startswith("ERROR collecting "):
         return None
-    head = title.split("[", 1)[0]
+    m = _DOTTED.match(title)
+    head = m.group() if m and title[m.end():].startswith(("[", " ", "(")) else title.split("[", 1)[0]
     parts = head.split(".")
     return parts[:-1], parts[-1] + title[len(head):]
 
@@ -193,12 +220,12 @@ def _test_for(title: str, trace: Trace, summaries: dict[str, deque[_Summary]]) -
     queue = summaries.get(".".join(classes + [name]))
     if queue:
         return queue.popleft().test()
-    short = strip_params(name)
+    short, params = split_params(name)
     frames = trace.frames
     own = [f for f in frames if f.function == short] or list(frames[-1:])
     path = own[-1].file if own else None
     container = "::".join(([path] if path else []) + classes) or ".".join(classes)
-    return TestId(container=container, name=short, path=path)
+    return TestId(container=container, name=short, path=path, params=params)
 
 
 def _looks_like_pytest(lines: tuple[str, ...]) -> bool:
@@ -247,7 +274,7 @@ def find(doc: Doc) -> list[Found]:
     if not sections and not summaries and not tb_line:
         sections = _bare_body(lines)
     by_key: dict[str, deque[_Summary]] = defaultdict(deque)
-    for summary in summaries:
+    for summary in _drop_subtest_totals(summaries):
         by_key[summary.key].append(summary)
     out: list[Found] = []
     for sec in sections:

@@ -143,12 +143,20 @@ class GitRepo:
         self._cwd = str(start if start.is_dir() else start.parent)
         out = self._run(["rev-parse", "--show-toplevel", "--git-common-dir"], check=False)
         if out.returncode != 0:
-            raise RepositoryError(f"{start} is not inside a git work tree",
-                                  hint="run rca in a git repository, or pass --repo PATH")
+            raise self._no_work_tree(start)
         top, common = _decode(out.stdout).splitlines()[:2]
         self.root = top
         self.meta_dir = str((Path(self._cwd) / common).resolve())
         self._cwd = top
+
+    def _no_work_tree(self, start: Path) -> RepositoryError:
+        """Inside a bare repository or a .git folder, git knows where it is but has no files to rank;
+        anywhere else the folder is no checkout at all, so say which kinds are."""
+        if self._run(["rev-parse", "--git-dir"], check=False).returncode == 0:
+            return RepositoryError(f"{start} is not inside a git work tree (a bare repository or a .git folder)",
+                                   hint="run rca in a checkout, or pass --repo PATH")
+        return RepositoryError(f"not a git or Mercurial repository (or Sapling): {start.absolute()}",
+                               hint="run rca in a checkout, or pass --repo PATH")
 
     # -- process helpers ---------------------------------------------------------------
     def _run(self, args: list[str], check: bool = True, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
