@@ -109,6 +109,55 @@ def choose_params(cases: list[Case], columns: list[int], groups_of) -> dict:
     return best
 
 
+# --- listwise linear (conditional logit) ----------------------------------------------------
+
+L2_GRID = (0.01, 0.1, 1.0)
+
+
+def clogit_fit(cases: list[Case], columns: list[int], l2: float) -> dict:
+    """Weights maximising the softmax probability of each case's culprit among its candidates (a
+    listwise linear ranker: few parameters, so it generalises from few cases), on standardised
+    columns, with an L2 penalty."""
+    from scipy.optimize import minimize
+
+    data = [(c.X[:, columns], c.bic) for c in cases if c.bic is not None]
+    stacked = np.vstack([x for x, _ in data])
+    mu, sd = stacked.mean(0), stacked.std(0) + 1e-9
+    data = [((x - mu) / sd, b) for x, b in data]
+
+    def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
+        total, grad = l2 * w @ w, 2 * l2 * w
+        for x, b in data:
+            s = x @ w
+            e = np.exp(s - s.max())
+            p = e / e.sum()
+            total -= s[b] - s.max() - np.log(e.sum())
+            grad = grad - (x[b] - p @ x)
+        return total / len(data), grad / len(data)
+
+    w = minimize(loss, np.zeros(len(columns)), jac=True, method="L-BFGS-B").x
+    return {"columns": columns, "mean": mu, "scale": sd, "weights": w}
+
+
+def clogit_ranks(model: dict, cases: list[Case]) -> list[int | None]:
+    return [rank_of(c, ((c.X[:, model["columns"]] - model["mean"]) / model["scale"]) @ model["weights"])
+            for c in cases]
+
+
+def choose_l2(cases: list[Case], columns: list[int], groups_of) -> float:
+    groups = sorted({groups_of(c) for c in cases})
+    best, best_score = L2_GRID[0], (-1.0, -1.0)
+    for l2 in L2_GRID:
+        ranks: list[int | None] = []
+        for g in groups:
+            model = clogit_fit([c for c in cases if groups_of(c) != g], columns, l2)
+            ranks += clogit_ranks(model, [c for c in cases if groups_of(c) == g])
+        s = summarize(ranks)
+        if (s["mrr"], s["top5"]) > best_score:
+            best, best_score = l2, (s["mrr"], s["top5"])
+    return best
+
+
 # --- paired tests ---------------------------------------------------------------------------
 
 def paired(a: list[int | None], b: list[int | None]) -> str:
@@ -128,31 +177,42 @@ def paired(a: list[int | None], b: list[int | None]) -> str:
 
 # --- experiments ----------------------------------------------------------------------------
 
-def nested_lopo(dev: list[Case], extra: list[Case], columns: list[int], label: str) -> dict[str, list]:
-    """Dev split: per project, everything fitted on the other projects (plus `extra`, never dev)."""
-    ranks: dict[str, list] = {"linear": [], label: []}
-    order: list[str] = []
-    for project in sorted({c.project for c in dev}):
-        train = [c for c in dev if c.project != project]
-        test = [c for c in dev if c.project == project]
+
+def systems(train: list[Case], groups_of, which: tuple[str, ...]) -> dict:
+    """Each system fitted on `train` alone (its hyper-parameters by leave-one-group-out inside
+    `train`), as a function from test cases to the culprits' ranks."""
+    nret, nall = list(range(len(RETRIEVAL))), list(range(len(COLUMNS)))
+    out = {}
+    if "linear" in which:
         w = linear_fit(train)
-        inner = {id(c) for c in train}
-        params = choose_params(train + extra, columns, lambda c: c.project if id(c) in inner else "extra")
-        model = lgb_fit(train + extra, params, columns)
-        ranks["linear"] += [rank_of(c, linear_scores(c, w)) for c in test]
-        ranks[label] += lgb_ranks(model, test, columns)
-        order += [c.case_id for c in test]
-        print(f"  fold {project}: linear {w}, lambdarank {params}", file=sys.stderr)
-    ranks["ids"] = order
+        out["linear (grid, as shipped)"] = lambda cs, w=w: [rank_of(c, linear_scores(c, w)) for c in cs]
+    if "listwise" in which:
+        for name, cols in (("listwise linear, retrieval features", nret), ("listwise linear, + context", nall)):
+            m = clogit_fit(train, cols, choose_l2(train, cols, groups_of))
+            out[name] = lambda cs, m=m: clogit_ranks(m, cs)
+    if "lambdarank" in which:
+        model = lgb_fit(train, choose_params(train, nall, groups_of), nall)
+        out["lambdarank, + context"] = lambda cs, model=model: lgb_ranks(model, cs, nall)
+    return out
+
+
+def nested_lopo(dev: list[Case], extra: list[Case], which: tuple[str, ...]) -> dict[str, list]:
+    """Dev split: per project, everything fitted on the other projects (plus `extra`, never dev)."""
+    ranks: dict[str, list] = {}
+    for project in sorted({c.project for c in dev}):
+        train = [c for c in dev if c.project != project] + extra
+        test = [c for c in dev if c.project == project]
+        for name, rank in systems(train, lambda c: c.project, which).items():
+            ranks.setdefault(name, []).extend(rank(test))
+        print(f"  fold {project} done", file=sys.stderr)
     return ranks
 
 
-def report(title: str, ranks: dict[str, list], base: str = "linear") -> None:
+def report(title: str, ranks: dict[str, list], base: str = "linear (grid, as shipped)") -> None:
     print(f"\n### {title}\n")
-    rows = [(name, summarize(r)) for name, r in ranks.items() if name != "ids"]
-    print_table(rows)
+    print_table("system", ranks)
     for name, r in ranks.items():
-        if name not in ("ids", base):
+        if name != base:
             print(f"- {name} vs {base}: {paired(r, ranks[base])}")
 
 
@@ -177,36 +237,36 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--dev", type=Path, help="dev-split features (scripts/ltr_collect.py)")
     ap.add_argument("--data", type=Path, help="the dataset's features (scripts/dataset_build.py)")
     ap.add_argument("--track", type=Path, help="Python-track features (held-out libraries)")
-    ap.add_argument("--save", type=Path, help="train on everything given and save the model here (JSON)")
+    ap.add_argument("--systems", default="linear,listwise,lambdarank")
+    ap.add_argument("--save", type=Path, help="train lambdarank on everything given and save it here (JSON)")
     args = ap.parse_args(argv)
-    all_cols = list(range(len(COLUMNS)))
+    which = tuple(args.systems.split(","))
     dev = load_dir(args.dev) if args.dev else []
     data = load_dir(args.data) if args.data else []
-    data_since = load_dir(args.data, "since") if args.data else []
     print(f"{len(dev)} dev cases, {len(data)} dataset cases "
           f"({len({c.project for c in data})} repositories)", file=sys.stderr)
     if dev:
-        report("Dev split, nested leave-one-project-out (dev only)", nested_lopo(dev, [], all_cols, "lambdarank"))
+        report("Dev split, nested leave-one-project-out, trained on dev folds only", nested_lopo(dev, [], which))
         if data:
             report("Dev split, nested LOPO, trained on dev folds + the Python dataset",
-                   nested_lopo(dev, data, all_cols, "lambdarank+py"))
+                   nested_lopo(dev, data, which))
+            ranks: dict[str, list] = {}
+            for name, rank in systems(data, lambda c: c.project, which).items():
+                ranks[name] = rank(dev)
+            report("Dev split, trained on the Python dataset alone (no Defects4J case)", ranks)
     if data and args.track:
-        for key, train in (("whole", data), ("since", data_since)):
+        for key in ("whole", "since"):
+            train = load_dir(args.data, key)
             track = load_dir(args.track, key)
-            params = choose_params(train, all_cols, lambda c: c.project)
-            model = lgb_fit(train, params, all_cols)
-            w = linear_fit(train)
-            from rca_lsp.suspects.retrieve import Weights
-            shipped = {k: getattr(Weights(), k) for k in RETRIEVAL}
-            ranks = {"linear": [rank_of(c, linear_scores(c, shipped)) for c in track],
-                     "linear fitted on dataset": [rank_of(c, linear_scores(c, w)) for c in track],
-                     "lambdarank on dataset": lgb_ranks(model, track, all_cols)}
+            ranks = {}
+            for name, rank in systems(train, lambda c: c.project, which).items():
+                ranks[name] = rank(track)
             report(f"Python track ({key}), held out by repository; trained on {len(train)} dataset cases", ranks)
     if args.save:
         train = dev + data
-        params = choose_params(train, all_cols, lambda c: c.project)
-        model = lgb_fit(train, params, all_cols)
-        save(model, args.save, params, train)
+        nall = list(range(len(COLUMNS)))
+        params = choose_params(train, nall, lambda c: c.project)
+        save(lgb_fit(train, params, nall), args.save, params, train)
     return 0
 
 
