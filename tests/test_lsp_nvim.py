@@ -95,8 +95,9 @@ def _nvim() -> str | None:
     return shutil.which("nvim")
 
 
-def _run(script_text: str, tmp_path: Path, repo: Path, env: dict | None = None) -> dict:
-    """Runs `script_text` in a headless Neovim with only the plugin on the runtimepath; its JSON out."""
+def _run(script_text: str, tmp_path: Path, repo: Path, env: dict | None = None, args: tuple = ()) -> dict:
+    """Runs `script_text` in a headless Neovim with only the plugin on the runtimepath, after `args`
+    (files to open, `-c` commands); its JSON out."""
     script = tmp_path / "drive.lua"
     script.write_text(script_text)
     out = tmp_path / "out.json"
@@ -104,7 +105,7 @@ def _run(script_text: str, tmp_path: Path, repo: Path, env: dict | None = None) 
                 "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
                 "XDG_CONFIG_HOME": str(tmp_path / "config"), "XDG_DATA_HOME": str(tmp_path / "data"),
                 "XDG_STATE_HOME": str(tmp_path / "state"), **(env or {})}
-    proc = subprocess.run([_nvim(), "--headless", "--clean", "--cmd", f"set rtp^={PLUGIN}", "-c", f"luafile {script}"],
+    proc = subprocess.run([_nvim(), "--headless", "--clean", "--cmd", f"set rtp^={PLUGIN}", *args, "-c", f"luafile {script}"],
                           env=full_env, capture_output=True, text=True, timeout=180, stdin=subprocess.DEVNULL, check=False)
     assert out.exists(), proc.stderr[-3000:]
     result = json.loads(out.read_text())
@@ -155,6 +156,54 @@ def test_neovim_quickfix_lenses_and_diagnostics(git_repo, tmp_path):
     assert result["gf"] == {"name": str(git_repo.root / "src/test/java/org/example/CalcTest.java"), "line": 7}
     # this Neovim build has 0.11's lens API (no vim.lsp.codelens.enable): the refresh path ran
     assert result["codelens_api"] == ("enable" if _has_codelens_enable() else "refresh")
+
+
+# After `nvim --cmd "lua vim.lsp.enable('rca')" +'Rca suspects' TRACE`: the command ran before any
+# client was initialized (the way a keymap, an autocommand or `+cmd` runs it).
+EARLY_SCRIPT = PRELUDE + r"""
+local trace = vim.api.nvim_get_current_buf()
+wait('quickfix', 30000, function() return #vim.fn.getqflist() > 0 end)
+vim.cmd('wincmd t')
+vim.cmd.edit(vim.env.RCA_TEST_REPO .. '/src/main/java/org/example/Calc.java')
+local buf = vim.api.nvim_get_current_buf()
+wait('attach', 20000, function() return #vim.lsp.get_clients({ name = 'rca', bufnr = buf }) > 0 end)
+out.servers = #vim.lsp.get_clients({ name = 'rca', _uninitialized = true })
+out.trace_attached = #vim.lsp.get_clients({ name = 'rca', bufnr = trace }) == 1
+wait('lens and diagnostic', 20000, function()
+  return #require('rca').lenses(buf) > 0 and #vim.diagnostic.get(buf, { lnum = 4 }) > 0
+end)
+out.lenses = {}
+for _, lens in ipairs(require('rca').lenses(buf)) do
+  table.insert(out.lenses, { line = lens.range.start.line, title = lens.command and lens.command.title })
+end
+out.diagnostics = {}
+for _, d in ipairs(vim.diagnostic.get(buf)) do
+  table.insert(out.diagnostics, { lnum = d.lnum, message = d.message, source = d.source })
+end
+vim.fn.writefile({ vim.json.encode(out) }, vim.env.RCA_TEST_OUT)
+vim.cmd('qa!')
+"""
+
+
+@needs_nvim
+@pytest.mark.parametrize("trace", ["crash.txt", "crash"])
+def test_neovim_command_before_attach_uses_one_server(git_repo, tmp_path, trace):
+    """`:Rca suspects` issued before the client `vim.lsp.enable` starts is initialized (crash.txt:
+    filetype text, so `enable` starts first) or before any is started (crash: no filetype, so the
+    command starts the server and `enable` must reuse it for Calc.java): one server for the
+    repository, and the frame line of the source file gets both its lens and its diagnostic."""
+    shas = _indexed(git_repo)
+    (git_repo.root / trace).write_text((git_repo.root / "crash.txt").read_text())
+    result = _run(EARLY_SCRIPT, tmp_path, git_repo.root,
+                  args=("--cmd", "lua vim.lsp.enable('rca')", str(git_repo.root / trace), "-c", "Rca suspects"))
+    assert result["servers"] == 1
+    assert result["trace_attached"]
+    lenses = {lens["line"]: lens["title"] for lens in result["lenses"]}
+    assert set(lenses) == {4, 8}
+    assert f"{shas['culprit'][:7]} 'Simplify parse' (Carol, " in lenses[4]
+    diagnostics = {d["lnum"]: d for d in result["diagnostics"] if d["source"] == "rca"}
+    assert set(diagnostics) == {4, 8}
+    assert f"{shas['culprit'][:7]} 'Simplify parse'" in diagnostics[4]["message"]
 
 
 MODEL_SCRIPT = PRELUDE + r"""

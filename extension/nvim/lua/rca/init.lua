@@ -14,40 +14,87 @@ local function notify(msg, level)
   vim.notify('rca: ' .. msg, level or vim.log.levels.INFO)
 end
 
---- The rca client for a buffer, started on it when `vim.lsp.enable('rca')` did not attach one
---- (a trace in a file with no filetype).
-local function client_for(bufnr)
-  local clients = vim.lsp.get_clients({ name = 'rca', bufnr = bufnr })
-  if #clients == 0 then
-    clients = vim.lsp.get_clients({ name = 'rca' })
+local READY_MS = 30000 -- how long a command waits for a starting server to be initialized
+
+--- `fn(client)` once `client` is initialized: a command issued right after opening a file (a
+--- keymap, an autocommand, `nvim +'Rca suspects' crash.log`) finds the client just started.
+local function when_ready(client, fn, waited)
+  waited = waited or 0
+  if client.initialized then
+    return fn(client)
   end
-  if #clients > 0 then
-    return clients[1]
+  if client:is_stopped() or waited >= READY_MS then
+    notify('the rca language server did not start (see :checkhealth vim.lsp)', vim.log.levels.ERROR)
+    return
+  end
+  vim.defer_fn(function()
+    when_ready(client, fn, waited + 50)
+  end, 50)
+end
+
+--- The root `vim.lsp.enable` gives the buffer: the config's `root_dir` (a path, or a function
+--- answering through a callback), else the nearest of its `root_markers`.
+local function resolve_root(config, bufnr, on_root)
+  if type(config.root_dir) == 'function' then
+    config.root_dir(bufnr, function(dir)
+      vim.schedule(function()
+        on_root(dir)
+      end)
+    end)
+  elseif config.root_dir then
+    on_root(config.root_dir)
+  else
+    on_root(config.root_markers and vim.fs.root(bufnr, config.root_markers) or nil)
+  end
+end
+
+local function any_client()
+  return vim.lsp.get_clients({ name = 'rca', _uninitialized = true })[1]
+end
+
+--- `fn(client)` with the rca client of a buffer: the one attached (initialized or not), else the
+--- one `vim.lsp.start` reuses or starts for the root `vim.lsp.enable` would use. Both then agree
+--- on one server per root whichever starts first (two servers split the suspects from the
+--- buffers, and the lenses go missing). Buffers that are not files (quickfix, a commit) and files
+--- outside any repository use a running server without attaching.
+local function with_client(bufnr, fn)
+  local attached = vim.lsp.get_clients({ name = 'rca', bufnr = bufnr, _uninitialized = true })[1]
+  local file = vim.bo[bufnr].buftype == ''
+  if attached or (not file and any_client()) then
+    return when_ready(attached or any_client(), fn)
   end
   local config = vim.lsp.config.rca
   if not config then
     notify("no 'rca' language server configured: add vim.lsp.enable('rca')", vim.log.levels.ERROR)
-    return nil
+    return
   end
-  local id = vim.lsp.start(config, { bufnr = bufnr })
-  return id and vim.lsp.get_client_by_id(id) or nil
+  config = vim.deepcopy(config)
+  resolve_root(config, bufnr, function(root)
+    if not root and any_client() then
+      return when_ready(any_client(), fn)
+    end
+    config.root_dir = root
+    local id = vim.lsp.start(config, { bufnr = bufnr, reuse_client = config.reuse_client, attach = file })
+    local client = id and vim.lsp.get_client_by_id(id)
+    if client then
+      when_ready(client, fn)
+    end
+  end)
 end
 
 local function execute(bufnr, command, arguments, on_result)
-  local client = client_for(bufnr)
-  if not client then
-    return
-  end
-  client:request('workspace/executeCommand', { command = command, arguments = arguments }, function(err, result)
-    if err then
-      notify(command .. ' failed: ' .. (err.message or vim.inspect(err)), vim.log.levels.ERROR)
-    elseif type(result) == 'table' and result.error then
-      -- the server has already shown the message; nothing more to do
-      return
-    elseif on_result then
-      on_result(result, client)
-    end
-  end, bufnr)
+  with_client(bufnr, function(client)
+    client:request('workspace/executeCommand', { command = command, arguments = arguments }, function(err, result)
+      if err then
+        notify(command .. ' failed: ' .. (err.message or vim.inspect(err)), vim.log.levels.ERROR)
+      elseif type(result) == 'table' and result.error then
+        -- the server has already shown the message; nothing more to do
+        return
+      elseif on_result then
+        on_result(result, client)
+      end
+    end, bufnr)
+  end)
 end
 
 --- Which code-lens API to drive: 'enable' (Neovim 0.12: `vim.lsp.codelens.enable`, kept fresh by
@@ -292,14 +339,8 @@ local function link_here(links, bufnr, client)
   return on_line
 end
 
---- Follow the trace frame under the cursor (textDocument/documentLink) to its file and line.
-function M.open_link(opts)
-  opts = opts or {}
-  local bufnr = vim.api.nvim_get_current_buf()
-  local client = client_for(bufnr)
-  if not client then
-    return
-  end
+--- Asks `client` for the links of `bufnr` and jumps to the one under the cursor.
+local function follow_link(client, bufnr, opts)
   local params = { textDocument = vim.lsp.util.make_text_document_params(bufnr) }
   client:request('textDocument/documentLink', params, function(err, links)
     if err then
@@ -329,6 +370,15 @@ function M.open_link(opts)
       vim.cmd('normal! ^')
     end
   end, bufnr)
+end
+
+--- Follow the trace frame under the cursor (textDocument/documentLink) to its file and line.
+function M.open_link(opts)
+  opts = opts or {}
+  local bufnr = vim.api.nvim_get_current_buf()
+  with_client(bufnr, function(client)
+    follow_link(client, bufnr, opts)
+  end)
 end
 
 function M.command(opts)
