@@ -42,6 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_common import DEFAULT_MIRRORS, find_mirror  # noqa: E402
 from dataset_features import extract_case  # noqa: E402
 from pytrack_cases import REJECTED, WINDOW_SPARES, RepoSpec, Window, build_window, choose_windows  # noqa: E402
+import pytrack_git  # noqa: E402
 from pytrack_mutations import ALL_OPERATORS  # noqa: E402
 
 REPOS_FILE = Path(__file__).resolve().parent / "dataset_repos.json"
@@ -210,6 +211,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     args.dir = args.dir.expanduser()
+    pytrack_git.RESOLVE_NON_CODE = True
     specs = load_specs(args.repos)
     if args.status:
         return status(args.dir, specs)

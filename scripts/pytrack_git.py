@@ -47,6 +47,26 @@ def window_commits(git_dir: Path, base: str, end: str) -> list[str]:
     return out(["rev-list", "--reverse", "--topo-order", "--no-merges", f"{base}..{end}"], git_dir=git_dir).split()
 
 
+# Windows of projects that merge release branches back (click, jinja) conflict in their changelogs
+# when linearised. The training-data builder sets this: a conflict only in files other than Python
+# code is resolved, deterministically, with the picked commit's version. The Python-track benchmark
+# leaves it off, so its cases rebuild identically.
+RESOLVE_NON_CODE = False
+
+
+def _take_theirs_outside_code(repo: Path, commit: str) -> bool:
+    """Resolve a conflicted cherry-pick of `commit` whose conflicts are all outside .py files."""
+    conflicted = out(["diff", "--name-only", "--diff-filter=U"], cwd=repo).split()
+    if not conflicted or any(p.endswith(".py") for p in conflicted):
+        return False
+    for path in conflicted:
+        if run_git(["checkout", "--theirs", "--", path], cwd=repo, check=False).returncode != 0:
+            run_git(["rm", "-q", "--", path], cwd=repo, check=False)  # deleted on their side
+        else:
+            run_git(["add", "--", path], cwd=repo)
+    return not out(["diff", "--name-only", "--diff-filter=U"], cwd=repo).split()
+
+
 def replay(repo: Path, commits: list[str]) -> list[str] | None:
     """Cherry-pick `commits` in order onto HEAD of the work tree `repo`, each with its own
     committer and date; the new hashes, or None (state restored) at the first conflict."""
@@ -55,6 +75,9 @@ def replay(repo: Path, commits: list[str]) -> list[str] | None:
     for c in commits:
         proc = run_git(["cherry-pick", "--allow-empty", "--keep-redundant-commits", c], cwd=repo,
                        check=False, env=committer_env(repo, c))
+        if proc.returncode != 0 and RESOLVE_NON_CODE and _take_theirs_outside_code(repo, c):
+            proc = run_git(["-c", "core.editor=true", "cherry-pick", "--continue"], cwd=repo, check=False,
+                           env=committer_env(repo, c))
         if proc.returncode != 0:
             run_git(["cherry-pick", "--abort"], cwd=repo, check=False)
             run_git(["reset", "-q", "--hard", start], cwd=repo)
