@@ -1,13 +1,15 @@
 """pytest for the Python-track benchmark (scripts/pytrack_cases.py): runs, their failures, test files.
 
 Runs are isolated from the caller (no PYTHONPATH, no cache provider, fixed hash seed) and time
-out, since a mutation may loop forever. Standard library only.
+out on CPU time, since a mutation may loop forever. Standard library only.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import resource
+import signal
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +20,14 @@ from pytrack_git import out
 if TYPE_CHECKING:
     from pytrack_cases import RepoSpec
 
-TEST_TIMEOUT = 30.0  # a mutation may loop forever (the suites take under 20 s)
+TEST_TIMEOUT = 30.0  # CPU seconds: a mutation may loop forever (the suites take under 20 s)
+WALL_FACTOR = 10  # the wall-clock limit, a multiple of the CPU limit: a loaded machine is slow, not looping
+
+
+def _cpu_limit(seconds: float) -> None:
+    """In the child: a CPU-time limit, so that whether a run "times out" does not depend on how
+    busy the machine is (a wall-clock limit rejected every candidate on a loaded machine)."""
+    resource.setrlimit(resource.RLIMIT_CPU, (int(seconds), int(seconds) + 5))
 
 SUMMARY_RE = re.compile(r"^(FAILED|ERROR) (\S+?(?:\[.*?\])?)(?: - .*)?$")
 
@@ -38,8 +47,10 @@ def run_pytest(python: Path, repo: Path, spec: RepoSpec, targets: list[str], ext
     env.pop("PYTHONPATH", None)
     try:
         proc = subprocess.run(cmd, check=False, cwd=repo, capture_output=True, text=True, errors="replace", env=env,
-                              timeout=timeout)
+                              timeout=timeout * WALL_FACTOR, preexec_fn=lambda: _cpu_limit(timeout))
     except subprocess.TimeoutExpired:
+        return TestRun(-1, "", [], timed_out=True)
+    if proc.returncode in (-signal.SIGXCPU, -signal.SIGKILL):
         return TestRun(-1, "", [], timed_out=True)
     text = proc.stdout + proc.stderr
     failed = []
