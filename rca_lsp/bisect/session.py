@@ -113,8 +113,8 @@ def _fail_at_bad(tester: Tester, bad: str, trace_lines: bool,
                           hint="check the --test command, or pass the failing revision as --bad")
     if run.result == SKIP:
         said = _last_line(tester.checkout.localise(output))
-        raise BisectError(f"the test command could not run at BAD ({bad[:12]}): "
-                          f"{run.reason.replace('at this revision', 'there')}" + (f"; it printed: {said}" if said else ""),
+        why = run.reason.replace("at this revision", "there") + (f"; it printed: {said}" if said else "")
+        raise BisectError(f"the test command could not run at BAD ({bad[:12]}): {why}",
                           hint=_hint_at_bad(run, tester.command, worktree_tests))
     return output, executed
 
