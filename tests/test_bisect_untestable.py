@@ -89,15 +89,14 @@ def test_laying_in_never_writes_through_a_symlink(tmp_path):
 
 # -- end to end ----------------------------------------------------------------------------------
 
-def history(repo, n: int = 10, culprit_at: int = 6, money_at: int | None = None) -> list[str]:
-    """A linear history of `n` commits; `culprit_at` breaks parse_amount, `money_at` adds shop/money.py."""
+def history(repo, n: int = 10, culprit_at: int = 6, extra: dict[int, dict[str, str]] | None = None) -> list[str]:
+    """A linear history of `n` commits; `culprit_at` breaks parse_amount; `extra` adds files at some commits."""
     shas = []
     for i in range(n):
         files = {"shop/__init__.py": "", "shop/prices.py": PRICES} if i == 0 else {f"shop/tools_{i}.py": f"K = {i}\n"}
         if i == culprit_at:
             files = {"shop/prices.py": CULPRIT_PRICES}
-        if i == money_at:
-            files["shop/money.py"] = 'CURRENCY = "EUR"\n'
+        files.update((extra or {}).get(i, {}))
         shas.append(repo.commit("Read European decimal commas" if i == culprit_at else f"Work item {i}", files))
     return shas
 
@@ -154,12 +153,13 @@ def test_the_text_report_says_which_work_tree_files_it_used(tmp_path):
 
 @pytest.mark.parametrize("kind", ["git", pytest.param("hg", marks=needs_hg)])
 def test_a_collection_error_where_the_code_is_missing_is_a_skip_not_the_culprit(tmp_path, kind):
-    # shop/money.py comes at commit 5, the bug at 6: at 1..4 the test cannot even be collected
-    # (pytest exit 2). A failure text without a trace gives no ranking, so the search is plain
-    # bisection and its first test lands in 1..4; before the fix that "bad" run led to commit 1.
+    # The test, committed at 1, imports shop/money.py, which comes at 5; the bug comes at 6. At 1..4
+    # the test cannot even be collected (pytest exit 2). A failure text without a trace gives no
+    # ranking, so the search is plain bisection and its first test lands in 1..4; before the fix
+    # that "bad" run led to commit 1, "confirmed".
     repo = make_repo(kind, tmp_path)
-    shas = history(repo, n=8, culprit_at=6, money_at=5)
-    repo.write(TEST_FILE, NEEDS_MONEY)
+    money = {"shop/money.py": 'CURRENCY = "EUR"\n'}
+    shas = history(repo, n=8, culprit_at=6, extra={1: {TEST_FILE: NEEDS_MONEY}, 5: money})
     failure = tmp_path / "failure.txt"
     failure.write_text("the thousands test fails\n")
     proc = bisect(repo, kind, tmp_path, "--test", f"{PYTEST} {TEST_FILE}", "--good", shas[0], "--trace", str(failure),
@@ -169,14 +169,14 @@ def test_a_collection_error_where_the_code_is_missing_is_a_skip_not_the_culprit(
     assert out["culprit"] == shas[6] and out["confirmed"] is True, out["runs"]
     skips = [r for r in out["runs"] if r["result"] == "skip"]
     assert skips and all(r["exit_code"] == 2 and r["reason"].startswith("pytest exit 2 (interrupted") for r in skips)
-    assert set(out["skipped"]) <= set(shas[1:5])
+    assert set(out["skipped"]) <= set(shas[1:5]) and out["worktree_files"] == []
 
 
 CHECK_SH = "#!/bin/sh\nexit 1\n"
 
 
 @pytest.mark.parametrize("command, message", [
-    (f"{PYTEST} {TEST_FILE}", f"{TEST_FILE} does not exist there"),  # --no-worktree-tests below
+    (f"{PYTEST} {TEST_FILE} --no-worktree-tests", f"{TEST_FILE} does not exist there"),
     (f"{PYTEST} tests/test_small.py::test_absent", "pytest exit 4 (usage error: file or test not found"),
     (f"{PYTEST} tests/test_small.py -k no_such_test", "pytest exit 5 (no tests collected)"),
     ("no-such-test-runner-h12 tests/test_small.py", "exit 127 (command not found)"),
@@ -186,9 +186,10 @@ def test_a_run_at_bad_that_cannot_test_is_an_error_that_says_why(tmp_path, comma
     repo = make_repo("git", tmp_path)
     history(repo, n=4, culprit_at=2)
     repo.commit("Tests", {"tests/test_small.py": PASSING_TEST, "check.sh": CHECK_SH})  # check.sh not executable
-    repo.write(TEST_FILE, FAILING_TEST)
+    repo.write(TEST_FILE, FAILING_TEST)  # uncommitted: with --no-worktree-tests, not there
     before = work_tree(repo, "git")
-    proc = bisect(repo, "git", tmp_path, "--test", command, "--no-worktree-tests")
+    args = ["--no-worktree-tests"] if command.endswith("--no-worktree-tests") else []
+    proc = bisect(repo, "git", tmp_path, "--test", command.removesuffix(" --no-worktree-tests"), *args)
     assert proc.returncode == 7, proc.stderr
     assert "the test command could not run at BAD" in proc.stderr and message in proc.stderr, proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1 and proc.stdout == ""
