@@ -167,12 +167,15 @@ class Suspect:
 
 @dataclass(frozen=True)
 class BisectRun:
-    """One run of a bisection's test command: exit 0 good, 125 skip, 1..127 bad (as `git bisect run`)."""
+    """One run of a bisection's test command: exit 0 good, 125 skip, 1..127 bad (as `git bisect run`),
+    except that a run that could not test anything (126, 127, pytest's 2..5, a named test file
+    absent) is a skip with its reason."""
 
     commit: str
     result: str  # good | bad | skip
-    exit_code: int
+    exit_code: int | None  # None when the command was not run (a file it names is absent)
     seconds: float
+    reason: str = ""  # why a skip is one
 
 
 @dataclass(frozen=True)
@@ -188,6 +191,7 @@ class BisectOutcome:
     suspects: tuple[Suspect, ...]  # retrieval's ranking of the range, best first
     candidates: int  # commits in the range good..bad
     warnings: tuple[str, ...] = ()
+    worktree_files: tuple[tuple[str, str], ...] = ()  # (path, untracked | modified): the work tree's version ran
 
     @property
     def skipped(self) -> tuple[str, ...]:

@@ -31,19 +31,20 @@ def to_json(outcome: BisectOutcome) -> str:
         "possible": list(outcome.possible),
         "good": list(outcome.good),
         "bad": outcome.bad,
-        "runs": [{"commit": r.commit, "result": r.result, "exit_code": r.exit_code, "seconds": r.seconds}
-                 for r in outcome.runs],
+        "runs": [{"commit": r.commit, "result": r.result, "exit_code": r.exit_code, "seconds": r.seconds,
+                  "reason": r.reason or None} for r in outcome.runs],
         "suspects": [{k: v for k, v in suspect_dict(s).items() if k != "evidence"}
                      for s in outcome.suspects[:TOP_SUSPECTS]],
         "candidates": outcome.candidates,
         "skipped": list(outcome.skipped),
         "warnings": list(outcome.warnings),
+        "worktree_files": [{"path": path, "state": state} for path, state in outcome.worktree_files],
     }, indent=2, ensure_ascii=False)
 
 
 def to_text(outcome: BisectOutcome) -> str:
     ranked = _rank_of(outcome)
-    lines = []
+    lines = [f"using the work tree's version of {path} ({state})" for path, state in outcome.worktree_files]
     if outcome.culprit is not None:
         c = outcome.culprit
         found = ranked.get(c.hash)
@@ -61,7 +62,9 @@ def to_text(outcome: BisectOutcome) -> str:
             lines.append(f"  {sha[:10]}  " + (f"#{s.rank:<3} {s.commit.summary[:72]}" if s else "(not ranked)"))
     lines.append("runs:")
     for i, r in enumerate(outcome.runs, start=1):
-        lines.append(f"  {i:>3}  {r.commit[:10]}  {r.result:<4}  exit {r.exit_code:<3}  {r.seconds:7.2f} s")
+        code = f"exit {r.exit_code:<3}" if r.exit_code is not None else "not run "
+        lines.append(f"  {i:>3}  {r.commit[:10]}  {r.result:<4}  {code}  {r.seconds:7.2f} s"
+                     + (f"  {r.reason}" if r.reason else ""))
     lines.append(f"{len(outcome.runs)} test run{'s' if len(outcome.runs) != 1 else ''}; "
                  f"{outcome.candidates} candidate commits between good and bad")
     return "\n".join(lines)

@@ -5,6 +5,13 @@ and up, a death by signal) aborts the bisection, as git's documentation says: su
 test itself broke (a crash of the shell, Ctrl-C, a kill). A run past the time limit aborts too:
 a hang is not evidence either way. The command runs in the shell, in its own session so that a
 timeout or an interrupt can stop everything it started.
+
+A run that could not test anything is a skip, never bad, with its reason kept: 126 and 127 (the
+shell could not execute or find the command), pytest's 2 to 5 when the command is pytest
+(interrupted, often by an import error while collecting; internal error; usage error, such as a
+test file or test that does not exist; no tests collected), and a path the command names that
+does not exist at the revision (then the command is not run at all). Counting these as bad once
+confirmed an innocent commit: the one before which the test could not even be found.
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ import signal
 import subprocess
 import time
 
+from rca_lsp.bisect.command import TestCommand
 from rca_lsp.bisect.coverage import LineRecorder
 from rca_lsp.bisect.interrupts import held
 from rca_lsp.bisect.search import BAD, GOOD, SKIP
@@ -28,22 +36,35 @@ SKIP_CODE = 125
 MAX_OUTPUT_CHARS = 4 << 20  # the failure text kept from a run: its end, where tracebacks are
 
 
-def verdict(code: int) -> str | None:
-    """good, bad or skip for an exit code; None for one that aborts the bisection."""
+_CANNOT_RUN = {126: "the command is not executable", 127: "command not found"}
+_PYTEST_CANNOT_TEST = {
+    2: "interrupted: an error while collecting the tests, such as an import error",
+    3: "internal error",
+    4: "usage error: file or test not found, or a bad option",
+    5: "no tests collected",
+}
+
+
+def verdict(code: int, pytest: bool = False) -> tuple[str | None, str]:
+    """good, bad or skip for an exit code, and why when it is a skip; None for a code that aborts."""
     if code == 0:
-        return GOOD
+        return GOOD, ""
     if code == SKIP_CODE:
-        return SKIP
+        return SKIP, "exit 125 (the command marks this revision as untestable)"
+    if code in _CANNOT_RUN:
+        return SKIP, f"exit {code} ({_CANNOT_RUN[code]})"
+    if pytest and code in _PYTEST_CANNOT_TEST:
+        return SKIP, f"pytest exit {code} ({_PYTEST_CANNOT_TEST[code]})"
     if 1 <= code <= 127:
-        return BAD
-    return None
+        return BAD, ""
+    return None, ""
 
 
 class Tester:
     """The test command at revisions of one checkout; keeps every run, in order."""
 
-    def __init__(self, checkout: Checkout, command: str, timeout: float | None = None) -> None:
-        if not command.strip():
+    def __init__(self, checkout: Checkout, command: TestCommand, timeout: float | None = None) -> None:
+        if not command.text.strip():
             raise BisectError("the test command is empty", hint='pass --test "pytest tests/test_x.py -x"')
         self.checkout = checkout
         self.command = command
@@ -53,21 +74,29 @@ class Tester:
     def run(self, commit: str, recorder: LineRecorder | None = None) -> tuple[BisectRun, str]:
         """The run's record and its output (stdout and stderr together); with a `recorder`, the
         lines the run executed are recorded too."""
-        cwd = str(self.checkout.goto(commit))
+        where = self.checkout.goto(commit)
+        missing = next((p for p in self.command.paths if not os.path.lexists(where / p)), None)
+        if missing is not None:
+            return self._record(BisectRun(commit, SKIP, None, 0.0, f"{missing} does not exist at this revision")), ""
+        cwd = str(where)
         started = time.perf_counter()
         env = test_environment(cwd)
-        code, output = _execute(self.command, cwd, self.timeout, commit, recorder.env(env, cwd) if recorder else env)
+        code, output = _execute(self.command.text, cwd, self.timeout, commit,
+                                recorder.env(env, cwd) if recorder else env)
         seconds = time.perf_counter() - started
-        result = verdict(code)
+        result, reason = verdict(code, self.command.pytest)
         if result is None:
             raise BisectError(
                 f"the test command exited with {code} at {commit[:12]}: codes of 128 and above (and deaths "
                 f"by signal) abort a bisection, as with git bisect run",
                 hint="exit 125 for a revision that cannot be tested, 1 to 127 for a bad one")
-        record = BisectRun(commit, result, code, round(seconds, 3))
-        self.runs.append(record)
-        log.info("run %d: %s %s (exit %d, %.1f s)", len(self.runs), commit[:12], result, code, seconds)
-        return record, output
+        return self._record(BisectRun(commit, result, code, round(seconds, 3), reason)), output
+
+    def _record(self, run: BisectRun) -> BisectRun:
+        self.runs.append(run)
+        log.info("run %d: %s %s (exit %s, %.1f s) %s", len(self.runs), run.commit[:12], run.result, run.exit_code,
+                 run.seconds, run.reason)
+        return run
 
 
 def _execute(command: str, cwd: str, timeout: float | None, commit: str, env: dict[str, str]) -> tuple[int, str]:

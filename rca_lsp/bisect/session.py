@@ -1,7 +1,9 @@
 """One bisection from start to end: failure, ranking, prior, then tests until the culprit is confirmed.
 
 1. The test runs at BAD in a temporary checkout (unless the failure text is given): it must fail,
-   and its output is the failure that retrieval ranks the range's commits for.
+   and its output is the failure that retrieval ranks the range's commits for. The files the
+   command names that are uncommitted in the work tree are laid into the checkout (`overlay`);
+   a run at BAD that cannot test anything (see `runner`) stops the bisection, saying why.
 2. Without a good revision, first-parent ancestors of BAD at distances 1, 2, 4, 8, ... are tested
    until one passes; the ones that fail already narrow the range.
 3. The range good..BAD is ranked (the index is brought up to date first) and the ranking becomes a
@@ -14,11 +16,13 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
+from rca_lsp.bisect.command import TestCommand, candidate_paths, command_words, parse
 from rca_lsp.bisect.coverage import LineRecorder
 from rca_lsp.bisect.interrupts import as_interrupt
+from rca_lsp.bisect.overlay import Overlay, from_worktree
 from rca_lsp.bisect.prior import PriorParams, build_prior
 from rca_lsp.bisect.runner import Tester
-from rca_lsp.bisect.search import GOOD, SKIP, Search
+from rca_lsp.bisect.search import BAD, GOOD, SKIP, Search
 from rca_lsp.bisect.workspace import (
     first_parents,
     is_ancestor,
@@ -26,7 +30,7 @@ from rca_lsp.bisect.workspace import (
     range_parents,
 )
 from rca_lsp.errors import BisectError, TraceError
-from rca_lsp.types import BisectOutcome, Commit, Suspect
+from rca_lsp.types import BisectOutcome, BisectRun, Commit, Suspect
 
 log = logging.getLogger(__name__)
 
@@ -42,16 +46,21 @@ class BisectOptions:
     rerank_top: int = 20
     prior: PriorParams = field(default_factory=PriorParams)
     trace_lines: bool = True  # record the lines the run at BAD executes (Python commands; see coverage)
+    worktree_tests: bool = True  # lay the work tree's uncommitted versions of the named files into each checkout
 
 
 def bisect(repo, options: BisectOptions) -> BisectOutcome:
     bad = repo.resolve(options.bad)
     goods = _check_goods(repo, bad, options.good)
-    with as_interrupt(), open_checkout(repo) as checkout:
-        tester = Tester(checkout, options.command, options.timeout)
+    command = _test_command(repo, options.command)
+    overlay = from_worktree(repo, command.paths) if options.worktree_tests else Overlay()
+    for f in overlay.files:
+        log.info("using the work tree's version of %s (%s)", f.path, f.state)
+    with as_interrupt(), open_checkout(repo, overlay) as checkout:
+        tester = Tester(checkout, command, options.timeout)
         failure, executed = options.failure, None
         if failure is None:
-            output, executed = _fail_at_bad(tester, bad, options.trace_lines)
+            output, executed = _fail_at_bad(tester, bad, options.trace_lines, options.worktree_tests)
             failure = checkout.localise(output)
         if not goods:
             goods = (_find_good(repo, tester, bad),)
@@ -67,7 +76,15 @@ def bisect(repo, options: BisectOptions) -> BisectOutcome:
         end = search.conclusion()
     culprit = _commit(repo, end.culprit, suspects) if end.culprit else None
     return BisectOutcome(culprit, end.confirmed, end.possible, goods, bad, tuple(tester.runs),
-                         tuple(suspects), len(order), tuple(warnings))
+                         tuple(suspects), len(order), tuple(warnings),
+                         tuple((f.path, f.state) for f in overlay.files))
+
+
+def _test_command(repo, text: str) -> TestCommand:
+    """The command, with the repository paths it names (tracked, or untracked and not ignored)."""
+    if not candidate_paths(command_words(text)):
+        return parse(text)
+    return parse(text, [*repo.tracked_files(), *repo.untracked_files()])
 
 
 def _check_goods(repo, bad: str, revs: tuple[str, ...]) -> tuple[str, ...]:
@@ -81,7 +98,8 @@ def _check_goods(repo, bad: str, revs: tuple[str, ...]) -> tuple[str, ...]:
     return goods
 
 
-def _fail_at_bad(tester: Tester, bad: str, trace_lines: bool) -> tuple[str, dict[str, set[int]] | None]:
+def _fail_at_bad(tester: Tester, bad: str, trace_lines: bool,
+                 worktree_tests: bool = True) -> tuple[str, dict[str, set[int]] | None]:
     """The failure's text, and the lines the failing run executed (when asked for)."""
     recorder = LineRecorder() if trace_lines else None
     try:
@@ -94,8 +112,24 @@ def _fail_at_bad(tester: Tester, bad: str, trace_lines: bool) -> tuple[str, dict
         raise BisectError(f"the test passes at BAD ({bad[:12]}, exit 0): there is no failure to bisect",
                           hint="check the --test command, or pass the failing revision as --bad")
     if run.result == SKIP:
-        raise BisectError(f"the test cannot run at BAD ({bad[:12]}, exit 125)")
+        said = _last_line(tester.checkout.localise(output))
+        why = run.reason.replace("at this revision", "there") + (f"; it printed: {said}" if said else "")
+        raise BisectError(f"the test command could not run at BAD ({bad[:12]}): {why}",
+                          hint=_hint_at_bad(run, tester.command, worktree_tests))
     return output, executed
+
+
+def _hint_at_bad(run: BisectRun, command: TestCommand, worktree_tests: bool) -> str:
+    if run.exit_code is None and not worktree_tests:
+        return "without --no-worktree-tests, an uncommitted file is laid into each checkout"
+    if run.exit_code == 2 and command.pytest:
+        return "if that error is the failure to bisect, make the command exit 1 for it"
+    return "run the --test command at BAD by hand to see why"
+
+
+def _last_line(output: str) -> str:
+    lines = [line.strip() for line in output.splitlines() if line.strip()]
+    return lines[-1][:200] if lines else ""
 
 
 def _find_good(repo, tester: Tester, bad: str) -> str:
@@ -112,8 +146,14 @@ def _find_good(repo, tester: Tester, bad: str) -> str:
         if at == len(chain) - 1:
             break
         distance *= 2
-    raise BisectError(f"no good revision: the test fails or cannot run at every ancestor tried, down to the "
-                      f"root commit {chain[-1][:12]} ({len(tester.runs)} runs)",
+    if len(chain) <= 1:
+        raise BisectError(f"no good revision: BAD ({bad[:12]}) is a root commit, with no ancestors to test")
+    tried = [r for r in tester.runs if r.commit != bad]
+    failed = sum(r.result == BAD for r in tried)
+    skipped = [r for r in tried if r.result == SKIP]
+    why = f" (at {skipped[-1].commit[:12]}: {skipped[-1].reason})" if skipped else ""
+    raise BisectError(f"no good revision: of the {len(tried)} ancestors tried, down to the root commit "
+                      f"{chain[-1][:12]}, the test failed at {failed} and could not run at {len(skipped)}{why}",
                       hint="pass --good REV, a revision where the test passes")
 
 

@@ -4,6 +4,7 @@ git gets a detached `git worktree` and hg a `hg share`, both in a new temporary 
 work tree, so the user's work tree, HEAD (working parent), staged changes and untracked files are
 never touched. Switching revisions forces the checkout and removes untracked files but keeps
 ignored ones (build outputs, virtual environments), as `git checkout -f && git clean -fd` does.
+The work tree's uncommitted test files (`overlay`) are laid in after each switch.
 VCS hooks are switched off for these commands: a post-checkout hook (rca's own among them) has no
 business running for a throw-away checkout. Everything is removed on exit, error or interrupt.
 
@@ -20,6 +21,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from rca_lsp.bisect.overlay import Overlay
 from rca_lsp.errors import RepositoryError
 from rca_lsp.vcs.git import _clean_env, _decode
 
@@ -43,9 +45,10 @@ def test_environment(cwd: str) -> dict[str, str]:
 class Checkout:
     """A temporary checkout of one repository; `goto(rev)` makes it that revision."""
 
-    def __init__(self, repo) -> None:
+    def __init__(self, repo, overlay: Overlay | None = None) -> None:
         self.repo = repo
         self.root = Path(repo.root).resolve()
+        self.overlay = overlay or Overlay()
         self._parent: Path | None = None
         self.path: Path | None = None
 
@@ -65,7 +68,9 @@ class Checkout:
             self.path = self._parent / (self.root.name or "checkout")
             self._create(rev)
         else:
+            self.overlay.lift(self.path)
             self._switch(rev)
+        self.overlay.lay(self.path)
         return self.path
 
     def localise(self, text: str) -> str:
@@ -126,8 +131,8 @@ class GitCheckout(Checkout):
 
 
 class HgCheckout(Checkout):
-    def __init__(self, repo) -> None:
-        super().__init__(repo)
+    def __init__(self, repo, overlay: Overlay | None = None) -> None:
+        super().__init__(repo, overlay)
         from rca_lsp.vcs.hg import binary
 
         self._hg_binary = binary(repo.kind)
@@ -156,8 +161,8 @@ class HgCheckout(Checkout):
         pass  # a share is only its folder: the history it points at is not its own
 
 
-def open_checkout(repo) -> Checkout:
-    return GitCheckout(repo) if repo.kind == "git" else HgCheckout(repo)
+def open_checkout(repo, overlay: Overlay | None = None) -> Checkout:
+    return GitCheckout(repo, overlay) if repo.kind == "git" else HgCheckout(repo, overlay)
 
 
 # -- history questions -----------------------------------------------------------------------

@@ -12,7 +12,8 @@ log = logging.getLogger("rca_lsp")
 @click.command("bisect")
 @click.option("--repo", default=".", type=click.Path(file_okay=False), help="Repository (default: here).")
 @click.option("--test", "command", required=True,
-              help="Shell command run in a temporary checkout: exit 0 good, 125 skip, 1-127 bad, else abort.")
+              help="Shell command run in a temporary checkout: exit 0 good, 125 skip, 1-127 bad, else abort; "
+                   "126, 127 and pytest's 2-5 could not test (skip).")
 @click.option("--good", multiple=True, help="A revision where the test passes (repeatable; default: search "
                                              "first-parent ancestors of BAD at distances 1, 2, 4, ...).")
 @click.option("--bad", default="HEAD", show_default=True, help="A revision where the test fails.")
@@ -25,13 +26,16 @@ log = logging.getLogger("rca_lsp")
               help="Re-rank retrieval's top suspects with the language model (`rca model build` first).")
 @click.option("--no-line-trace", is_flag=True,
               help="Do not trace which lines the run at BAD executes (Python test commands only).")
+@click.option("--no-worktree-tests", is_flag=True,
+              help="Test only committed files: do not lay the work tree's uncommitted versions of the files "
+                   "--test names into each checkout.")
 @click.option("--prior-temperature", type=float, default=None, hidden=True)
 @click.option("--prior-uniform", type=float, default=None, hidden=True)
 @click.option("--prior-top", type=int, default=None, hidden=True)
 @click.option("--confirm-at", type=float, default=None, hidden=True)
 @click.option("--prior-outside", type=float, default=None, hidden=True)
 def bisect_cmd(repo: str, command: str, good: tuple[str, ...], bad: str, trace: str | None, timeout: float | None,
-               fmt: str, ranker: str, no_line_trace: bool, prior_temperature: float | None,
+               fmt: str, ranker: str, no_line_trace: bool, no_worktree_tests: bool, prior_temperature: float | None,
                prior_uniform: float | None, prior_top: int | None, confirm_at: float | None,
                prior_outside: float | None) -> None:
     """Find the commit that broke TEST: rank the suspects, then confirm by running the test at them."""
@@ -52,7 +56,8 @@ def bisect_cmd(repo: str, command: str, good: tuple[str, ...], bad: str, trace: 
     backend = open_repo(repo)
     if backend.head() is None:
         raise click.UsageError("the repository has no commits yet: there is nothing to bisect")
-    options = BisectOptions(command, bad, good, failure, timeout, ranker, prior=prior, trace_lines=not no_line_trace)
+    options = BisectOptions(command, bad, good, failure, timeout, ranker, prior=prior, trace_lines=not no_line_trace,
+                            worktree_tests=not no_worktree_tests)
     outcome = bisect(backend, options)
     for warning in outcome.warnings:
         log.warning(warning)

@@ -1,0 +1,102 @@
+"""What a bisection's test command is: whether it runs pytest, and which repository paths it names.
+
+Both change what a run means. pytest's exit codes 2 to 5 (interrupted, internal error, usage
+error, no tests collected) say that nothing was tested, so they cannot make a revision bad; a
+command is taken for pytest when one of its words is `pytest` or `py.test` (a path to one, or
+`pytest-3`) or follows `-m`. The paths it names (`tests/test_x.py::test_y` names
+`tests/test_x.py`) must exist at a revision for the run to test anything there; they are also the
+files whose uncommitted versions are laid into each checkout (`overlay`). The command is read as
+the shell would split it; what cannot be a repository path is left out: options, the program
+word of each simple command, the argument of `-m` and `-c`, words with shell expansions, paths
+that are absolute or climb out of the root, and the arguments of `test`, `[` and `[[`, whose file
+may well be missing (`test -e SKIP_ME && exit 125`).
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+import shlex
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+_PYTEST_WORD = re.compile(r"(?:pytest|py\.test)(?:-?[0-9.]+)?")
+_PUNCTUATION = ";&|()"
+_CONDITIONS = {"test", "[", "[["}
+_NOT_A_PATH = re.compile(r"[$`*?{}~=<>\\]")
+
+
+@dataclass(frozen=True)
+class TestCommand:
+    """The shell command, with what it says about itself."""
+
+    __test__ = False  # not a pytest test class, whatever its name
+
+    text: str
+    pytest: bool  # exit codes 2..5 mean "could not test"
+    paths: tuple[str, ...] = ()  # repository paths it names, root-relative and normalised
+
+
+def parse(text: str, known: Iterable[str] = ()) -> TestCommand:
+    """The command `text`; its paths are the words that name one of the `known` files (root-relative:
+    tracked, or untracked and not ignored) or a folder holding some."""
+    words = command_words(text)
+    pytest = any(_PYTEST_WORD.fullmatch(posixpath.basename(w)) for w, _ in words)
+    files = set(known)
+    folders = {parent for f in files for parent in _parents(f)}
+    named = [p for p in candidate_paths(words) if p in files or p in folders]
+    return TestCommand(text, pytest, tuple(dict.fromkeys(named)))
+
+
+def command_words(text: str) -> list[tuple[str, str]]:
+    """Each word of `text` with its role: 'program' (the first of each simple command), 'module'
+    (after -m), 'code' (after -c), 'condition' (an argument of test, [ or [[), 'option' (a word
+    starting with -, or VAR=value before the program) or 'argument'."""
+    try:
+        lexer = shlex.shlex(text, posix=True, punctuation_chars=_PUNCTUATION)
+        lexer.whitespace_split = True
+        lexer.commenters = ""
+        tokens = list(lexer)
+    except ValueError:  # unbalanced quotes: the shell will refuse it too; read it roughly
+        tokens = [t.strip("'\"") for t in text.split()]
+    words: list[tuple[str, str]] = []
+    program = previous = None
+    for token in tokens:
+        if set(token) <= set(_PUNCTUATION):
+            program = previous = None
+            continue
+        if program is None and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*=.*", token, re.S):
+            role = "option"
+        elif program is None:
+            role, program = "program", posixpath.basename(token)
+        elif previous in ("-m", "-c"):
+            role = "module" if previous == "-m" else "code"
+        elif program in _CONDITIONS:
+            role = "condition"
+        else:
+            role = "option" if token.startswith("-") else "argument"
+        words.append((token, role))
+        previous = token
+    return words
+
+
+def candidate_paths(words: list[tuple[str, str]]) -> list[str]:
+    """The words that may name a repository path, normalised (`./tests/x.py::t` -> `tests/x.py`);
+    a program word only when it is a path (`./check.sh`)."""
+    found = []
+    for word, role in words:
+        if role not in ("argument", "program") or (role == "program" and "/" not in word):
+            continue
+        path = word.split("::", 1)[0]
+        if not path or _NOT_A_PATH.search(path) or path.startswith("/"):
+            continue
+        path = posixpath.normpath(path)
+        if path == "." or path == ".." or path.startswith("../"):
+            continue
+        found.append(path)
+    return found
+
+
+def _parents(path: str) -> list[str]:
+    parts = path.split("/")[:-1]
+    return ["/".join(parts[:i]) for i in range(1, len(parts) + 1)]
