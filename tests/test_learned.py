@@ -78,3 +78,15 @@ def test_a_model_of_other_columns_is_refused(git_repo):
     model = learned.TreeModel("old", ("frame", "code"), ())
     with pytest.raises(ModelError, match="other columns"):
         ranked(open_repo(git_repo.root), (git_repo.root / "crash.txt").read_text(), fusion=model)
+
+
+def test_a_linear_model_round_trips_and_ranks(tmp_path):
+    model = learned.LinearModel("lin", learned.COLUMNS, (0.0,) * len(learned.COLUMNS), (2.0,) * len(learned.COLUMNS),
+                                tuple(1.0 if c == "frame" else 0.0 for c in learned.COLUMNS))
+    path = tmp_path / "lin.json"
+    path.write_text(json.dumps(model.to_json()))
+    again = learned.load(path)
+    assert again == model
+    X = np.zeros((3, len(learned.COLUMNS)))
+    X[:, 0] = [0.0, 1.0, 0.5]
+    assert list(again.predict(X)) == [0.0, 0.5, 0.25]

@@ -1,9 +1,11 @@
-"""A learned fusion of retrieval's features: gradient-boosted trees (trained with LightGBM's
-lambdarank by scripts/ltr_train.py) evaluated here with numpy alone, so ranking needs no LightGBM.
+"""A learned fusion of retrieval's features, evaluated with numpy alone (ranking needs no LightGBM
+or scipy): gradient-boosted trees (LightGBM's lambdarank, scripts/ltr_train.py) or a listwise
+linear model (conditional logit over standardised columns).
 
-The model file (JSON, versioned, in models/fusion/) holds its column names and, per tree, flat
+The model file (JSON, versioned) holds its kind and column names; for trees, per tree, flat
 arrays: split feature, threshold, left and right child (a negative child ~k is leaf k) and leaf
-values. A tree is walked for all candidates at once, one level per step.
+values, a tree walked for all candidates at once, one level per step; for the linear kind, each
+column's mean, scale and weight.
 """
 
 from __future__ import annotations
@@ -81,7 +83,30 @@ class TreeModel:
         return total
 
 
-def learned_score(model: TreeModel, table: dict[int, dict[str, float]], context: dict[int, dict[str, float]],
+@dataclass(frozen=True)
+class LinearModel:
+    """A listwise linear ranker (conditional logit): standardised columns times weights."""
+
+    version: str
+    columns: tuple[str, ...]
+    mean: tuple[float, ...]
+    scale: tuple[float, ...]
+    weights: tuple[float, ...]
+
+    def predict(self, X):
+        import numpy as np
+
+        return ((X - np.array(self.mean)) / np.array(self.scale)) @ np.array(self.weights)
+
+    def to_json(self) -> dict:
+        return {"kind": "linear", "version": self.version, "columns": list(self.columns), "mean": list(self.mean),
+                "scale": list(self.scale), "weights": list(self.weights)}
+
+
+Model = TreeModel | LinearModel
+
+
+def learned_score(model: Model, table: dict[int, dict[str, float]], context: dict[int, dict[str, float]],
                   position: dict[int, int], weights) -> list[tuple[float, int]]:
     """(score, commit id), best first, ties to the newer commit, as `retrieve.score` orders them."""
     if model.columns != COLUMNS:
@@ -121,12 +146,15 @@ def from_lightgbm(dump: dict, version: str) -> dict:
         root = info["tree_structure"]
         walk(root)
         trees.append({"feature": feature, "threshold": threshold, "left": left, "right": right, "leaf": leaf})
-    return {"version": version, "columns": dump["feature_names"], "trees": trees}
+    return {"kind": "trees", "version": version, "columns": dump["feature_names"], "trees": trees}
 
 
-def load(path: Path) -> TreeModel:
+def load(path: Path) -> Model:
     try:
         doc = json.loads(path.read_text())
+        if doc.get("kind") == "linear":
+            return LinearModel(doc["version"], tuple(doc["columns"]), tuple(doc["mean"]), tuple(doc["scale"]),
+                               tuple(doc["weights"]))
         trees = tuple(Tree(tuple(t["feature"]), tuple(t["threshold"]), tuple(t["left"]), tuple(t["right"]),
                            tuple(t["leaf"])) for t in doc["trees"])
         return TreeModel(doc["version"], tuple(doc["columns"]), trees)

@@ -28,7 +28,7 @@ from rca_lsp.errors import RepositoryError
 from rca_lsp.index.store import Index
 from rca_lsp.suspects.code_view import CodeView, is_test_path, stem
 from rca_lsp.suspects.context import context_features
-from rca_lsp.suspects.learned import TreeModel, learned_score
+from rca_lsp.suspects.learned import Model, learned_score
 from rca_lsp.suspects.history import History, _shift
 from rca_lsp.suspects.coupling import coupled_files, coupling_points, failing_test_files
 from rca_lsp.suspects.owners import Owners, failing_files, owner_points
@@ -281,7 +281,7 @@ def _from_elsewhere(traces: list[Trace], targets: list[Target]) -> bool:
 
 def find_suspects(repo, index: Index, text: str, since: str | None = None, top: int = 20,
                   weights: Weights = Weights(), explain: bool = False, window: list[str] | None = None,
-                  executed: dict[str, set[int]] | None = None, fusion: TreeModel | None = None) -> Result:
+                  executed: dict[str, set[int]] | None = None, fusion: Model | None = None) -> Result:
     """Rank the commits reachable from HEAD (after `since`), or those of `window` (newest first, every
     commit before its parents) when given. A failure ranked over a window happened at the window's
     newest commit, not in the work tree (`rca bisect` ran it in a checkout of that commit), so the
