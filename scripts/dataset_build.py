@@ -17,7 +17,9 @@ is written after every window; an interrupted run starts again at the window it 
     python scripts/dataset_build.py                         # every repository, seed 1
     python scripts/dataset_build.py --only click,attrs --windows 2
     python scripts/dataset_build.py --status                # what is built, by repository
-    python scripts/dataset_build.py --hours 2.5             # stop cleanly after the window running at 2.5 h
+    python scripts/dataset_build.py --hours 2.5             # start no window after 2.5 h
+
+Repositories are taken breadth first: a window with cases from each, then a second from each, ...
 
 Output (default ~/.cache/rca-dataset, or $RCA_DATASET_DIR, or --dir): cases/<id>/ (a standalone
 git repository at the window's end), cases/<id>.trace (pytest's real output), features/<id>.json,
@@ -119,20 +121,22 @@ def write_index(root: Path, state: State, specs: list[RepoSpec]) -> list[dict]:
 
 
 def build_repo(spec: RepoSpec, args: argparse.Namespace, state: State, specs: list[RepoSpec],
-               deadline: float) -> None:
+               deadline: float, want: int) -> bool:
+    """Windows of `spec` until `want` of them gave cases (or the drawn ones run out); whether the
+    repository can still give more."""
     try:
         mirror = find_mirror(args.mirrors, spec.upstream)
     except FileNotFoundError as e:
         log(f"{spec.name}: skipped: {e}")
-        return
+        return False
     python = ensure_venv(args.dir, spec)
     rng = random.Random(f"{args.seed}:{spec.name}")
-    want = args.windows or spec.windows
-    windows = choose_windows(spec, mirror, rng, want * WINDOW_SPARES)
+    most = args.windows or spec.windows
+    windows = choose_windows(spec, mirror, rng, most * WINDOW_SPARES)
     done = state.windows(spec.name)
     good = sum(1 for w in done.values() if w["cases"])
     for win in windows:
-        if good >= want or time.monotonic() > deadline:
+        if good >= min(want, most) or time.monotonic() > deadline:
             break
         if str(win.index) in done:
             continue
@@ -147,6 +151,7 @@ def build_repo(spec: RepoSpec, args: argparse.Namespace, state: State, specs: li
         good += bool(got)
         total = len(write_index(args.dir, state, specs))
         log(f"[{spec.name}] w{win.index}: {len(got)} cases in {time.monotonic() - t0:.0f}s; {total} cases in all")
+    return good < most and any(str(w.index) not in done for w in windows)
 
 
 def status(root: Path, specs: list[RepoSpec]) -> int:
@@ -221,14 +226,16 @@ def main(argv: list[str] | None = None) -> int:
     state = State(args.dir, args.seed)
     only = set(args.only.split(",")) if args.only else None
     deadline = time.monotonic() + args.hours * 3600
-    for i, spec in enumerate(specs, 1):
-        if only and spec.name not in only:
-            continue
-        if time.monotonic() > deadline:
-            log("time is up: stopping before the next repository (run again to carry on)")
-            break
-        log(f"[{i}/{len(specs)}] {spec.name}")
-        build_repo(spec, args, state, specs, deadline)
+    # Breadth first: one window with cases from every repository, then a second, and so on, so
+    # that a build stopped early still spans many repositories (figures are held out by repository).
+    active = [s for s in specs if not only or s.name in only]
+    for rnd in range(1, max((args.windows or s.windows) for s in active) + 1 if active else 1):
+        for i, spec in enumerate(active, 1):
+            if time.monotonic() > deadline:
+                log("time is up: stopping before the next window (run again to carry on)")
+                break
+            log(f"[round {rnd}, {i}/{len(active)}] {spec.name}")
+            build_repo(spec, args, state, specs, deadline, want=rnd)
     cases = write_index(args.dir, state, specs)
     log(f"{len(cases)} cases in {args.dir / 'cases.json'}")
     return 0
