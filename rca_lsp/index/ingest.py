@@ -37,6 +37,7 @@ class IngestReport:
     seconds: float
     shallow: bool = False
     code_files: int = 0
+    missing_diffs: int = 0  # files indexed without hunks: the object store lacks a version
 
 
 def _chunks(items: Iterator[LoggedCommit], size: int) -> Iterator[list[LoggedCommit]]:
@@ -103,6 +104,33 @@ def _write_commit(conn, item: LoggedCommit, cache: SymbolCache, boundary: bool) 
                   searchable(" ".join(diff_text)[:MAX_DIFF_TEXT])))
 
 
+SAY_MISSING = 3  # missing objects named one by one; the rest only counted
+
+
+class _MissingNotes:
+    """Files indexed without their diff because a version is not in the object store: the first
+    few named, then one summary, so a partial clone (most of history) does not flood the terminal."""
+
+    def __init__(self) -> None:
+        self.files = 0
+        self.commits = 0
+
+    def note(self, item: LoggedCommit) -> None:
+        if not item.missing:
+            return
+        self.commits += 1
+        for path, blob in item.missing:
+            self.files += 1
+            if self.files <= SAY_MISSING:
+                log.warning("%s: %s indexed without its diff: object %s is missing",
+                            item.commit.hash[:12], path, blob)
+
+    def summary(self) -> None:
+        if self.files > SAY_MISSING:
+            log.warning("%d file diff(s) in %d commit(s) indexed without hunks: their objects are not in "
+                        "this clone (nothing was fetched)", self.files, self.commits)
+
+
 def _workers(new_commits: int) -> int:
     """Parallel parsing pays off only for big runs; hooks and small updates stay in-process."""
     if new_commits < 500:
@@ -144,7 +172,7 @@ def update(repo, index: Index, progress: Progress | None = None, code: bool = Tr
             log.warning("shallow clone: history before %d boundary commit(s) is missing; "
                         "their own changes are not indexed", len(boundary))
         cache = SymbolCache(repo, workers=_workers(len(new)))
-        done = 0
+        done, missing = 0, _MissingNotes()
         try:
             for chunk in _chunks(iter(repo.log(new)), BATCH):
                 cache.prefetch([p for item in chunk if item.commit.hash not in boundary
@@ -152,11 +180,14 @@ def update(repo, index: Index, progress: Progress | None = None, code: bool = Tr
                 with index.write() as conn:
                     for item in chunk:
                         _write_commit(conn, item, cache, item.commit.hash in boundary)
+                for item in chunk:
+                    missing.note(item)
                 done += len(chunk)
                 if progress:
                     progress(done, len(new))
         finally:
             cache.close()
+        missing.summary()
         code_files = 0
         if code:
             from rca_lsp.index.headcode import refresh_head_code
@@ -166,4 +197,4 @@ def update(repo, index: Index, progress: Progress | None = None, code: bool = Tr
             index.set_state(conn, "head", head or "")
             index.set_state(conn, "indexed_at", str(int(time.time())))
     return IngestReport(head, len(reachable), done, removed, time.perf_counter() - started,
-                        bool(boundary), code_files)
+                        bool(boundary), code_files, missing.files)
