@@ -157,3 +157,52 @@ def test_a_process_waiting_for_the_writer_lock_says_for_whom(reference, tmp_path
     rest = waiter.communicate(timeout=600)[1]
     assert said and said[0].strip() == f"rca: waiting for another rca (pid {holder.pid}) to finish indexing", said
     assert waiter.returncode == 0, rest
+
+
+def _written(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/io") as fh:
+            return next(int(line.split()[1]) for line in fh if line.startswith("wchar:"))
+    except (OSError, StopIteration, ValueError):
+        return 0
+
+
+def _kill_serving_hg_server(repo: Path) -> tuple[subprocess.CompletedProcess[str] | None, int | None]:
+    """Run `rca index` and SIGKILL its command server once it has answered more than its hello
+    (a server killed while starting is another case: started again, or said as such)."""
+    def serving(rca: int) -> int | None:
+        return next((pid for pid in _children(rca)
+                     if b"--cmdserver" in _argv(pid) and _written(pid) > 4096), None)
+    return _kill_during_index(repo, serving)
+
+
+@pytest.mark.skipif(shutil.which("hg") is None, reason="needs Mercurial")
+def test_a_killed_hg_command_server_stops_the_run_and_the_next_run_converges(tmp_path):
+    common = load("reliability_common")
+    source = load("make_synthetic_repo").make(80, tmp_path / "git", seed=13)
+    repo = tmp_path / "hg"
+    env = {**os.environ, "HGRCPATH": ""}
+    subprocess.run(["hg", "--config", "extensions.convert=", "convert", "-q", str(source), str(repo)],
+                   check=True, capture_output=True, env=env)
+    subprocess.run(["hg", "update", "-q", "-R", str(repo), "tip"], check=True, env=env)
+    db = repo / ".hg" / "rca" / "index.db"
+    subprocess.run([*RCA, "index", "-q", "--repo", str(repo)], check=True, timeout=600)
+    snap, counts = common.snapshot(db), common.per_commit_counts(db)
+    shutil.rmtree(repo / ".hg" / "rca")
+
+    for _ in range(5):
+        run, victim = _kill_serving_hg_server(repo)
+        if run is not None:
+            break
+        shutil.rmtree(repo / ".hg" / "rca")
+    assert run is not None, "no serving hg command server to kill in 5 runs"
+
+    assert run.returncode == 4, (run.returncode, run.stderr[-2000:])
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1 and f"command server (pid {victim}) was killed by SIGKILL during" in lines[0], run.stderr
+    assert common.wait_no_processes(repo) == []
+    if db.exists():
+        assert common.check_consistent(db, counts) == []
+    again = subprocess.run([*RCA, "index", "-q", "--repo", str(repo)], capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0, again.stderr
+    assert common.diff_snapshots(common.snapshot(db), snap) == []
