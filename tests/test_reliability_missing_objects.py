@@ -70,7 +70,9 @@ def test_a_missing_blob_costs_only_its_files_diff(tmp_path):
     ref_hunks = _rows(db, _HUNKS)
     (repo / ".git" / "rca" / "index.db").unlink()
     blob = _git(repo, "rev-parse", f"{changed}:src/test/resources/big.txt").strip()
-    (repo / ".git" / "objects" / blob[:2] / blob[2:]).unlink()  # as a damaged store or a lost object
+    loose = repo / ".git" / "objects" / blob[:2] / blob[2:]
+    kept = loose.read_bytes()
+    loose.unlink()  # as a damaged store or a lost object
 
     run = _index(repo)
 
@@ -87,6 +89,11 @@ def test_a_missing_blob_costs_only_its_files_diff(tmp_path):
         assert now[table] == reference[table], table  # the code changed beside it still counts
     files = {row[:5] for row in now["files"]}
     assert files == {row[:5] for row in reference["files"]}  # every file of every commit listed
+
+    loose.write_bytes(kept)  # the object is back: those two commits are indexed again
+    again = _index(repo)
+    assert again.returncode == 0 and "missing" not in again.stderr, again.stderr
+    assert common.diff_snapshots(common.snapshot(db), reference) == []
 
 
 def test_a_partial_clone_is_indexed_without_fetching_a_blob(tmp_path):
@@ -113,6 +120,18 @@ def test_a_partial_clone_is_indexed_without_fetching_a_blob(tmp_path):
     assert _paths(touched) == _paths(ref_files)  # each commit lists the files it touched
     whole = Counter({row: n for row, n in ref_hunks.items() if {b for b in row[2:4] if b} <= present})
     assert whole and _rows(db, _HUNKS) == whole  # the diffs it could read, exactly
+
+    # the blobs are fetched (in one batch, as `git backfill` would): the index converges
+    missing = subprocess.run(["git", "-C", str(clone), "rev-list", "--objects", "--missing=print", "HEAD"],
+                             check=True, capture_output=True, text=True).stdout
+    wanted = "".join(line[1:] + "\n" for line in missing.splitlines() if line.startswith("?"))
+    subprocess.run(["git", "-C", str(clone), "-c", "fetch.negotiationAlgorithm=noop", "fetch", "-q", "origin",
+                    "--no-tags", "--no-write-fetch-head", "--recurse-submodules=no", "--filter=blob:none",
+                    "--stdin"], input=wanted, check=True, capture_output=True, text=True)
+    again = _index(clone)
+    assert again.returncode == 0 and "without" not in again.stderr, again.stderr
+    common = load("reliability_common")
+    assert common.diff_snapshots(common.snapshot(db), common.snapshot(source / ".git" / "rca" / "index.db")) == []
 
 
 def _paths(rows: Counter) -> dict[str, set[str]]:

@@ -60,7 +60,7 @@ def _prune(index: Index, stale: Iterable[int]) -> int:
         for start in range(0, len(ids), 500):
             part = ids[start:start + 500]
             marks = ",".join("?" * len(part))
-            for table in ("changed_symbols", "hunks", "files"):
+            for table in ("changed_symbols", "hunks", "files", "missing_objects"):
                 conn.execute(f"DELETE FROM {table} WHERE commit_id IN ({marks})", part)
             conn.execute(f"DELETE FROM commit_text WHERE rowid IN ({marks})", part)
             conn.execute(f"DELETE FROM commits WHERE id IN ({marks})", part)
@@ -99,6 +99,8 @@ def _write_commit(conn, item: LoggedCommit, cache: SymbolCache, boundary: bool) 
         symbol_words.extend(s.qualname for s, _ in touched)
         if sum(map(len, diff_text)) < MAX_DIFF_TEXT:
             diff_text.extend(h.added + " " + h.removed for h in change.hunks)
+    conn.executemany("INSERT INTO missing_objects(commit_id, path, blob) VALUES (?,?,?)",
+                     [(commit_id, path, blob) for path, blob in item.missing])
     conn.execute("INSERT INTO commit_text(rowid, message, symbols, diff) VALUES (?,?,?,?)",
                  (commit_id, searchable(c.message), searchable(" ".join(symbol_words)),
                   searchable(" ".join(diff_text)[:MAX_DIFF_TEXT])))
@@ -131,6 +133,21 @@ class _MissingNotes:
                         "this clone (nothing was fetched)", self.files, self.commits)
 
 
+def _arrived(repo, index: Index) -> set[str]:
+    """Commits indexed without some diffs whose missing versions are in the store now (fetched,
+    restored): they are indexed again, so the index converges to a build from a full clone."""
+    rows = index.conn.execute("SELECT c.hash, m.blob FROM missing_objects m JOIN commits c ON c.id = m.commit_id"
+                              ).fetchall()
+    present = getattr(repo, "present_blobs", None)
+    if not rows or present is None:
+        return set()
+    here = present({blob for _, blob in rows})
+    found = {commit for commit, blob in rows if blob in here}
+    if found:
+        log.info("%d commit(s) indexed again: objects their diffs lacked are here now", len(found))
+    return found
+
+
 def _workers(new_commits: int) -> int:
     """Parallel parsing pays off only for big runs; hooks and small updates stay in-process."""
     if new_commits < 500:
@@ -158,6 +175,7 @@ def update(repo, index: Index, progress: Progress | None = None, code: bool = Tr
         # A commit indexed as a shallow boundary has no changes of its own; once the clone is
         # deepened (`git fetch --deepen/--unshallow`) it has, so it is indexed again.
         redo = {h for h in (index.get_state("shallow") or "").split() if h not in boundary}
+        redo |= _arrived(repo, index)
         _prune(index, (cid for h, cid in known.items() if h not in reach_set or h in redo))
         removed = sum(1 for h in known if h not in reach_set)
         known = {h: cid for h, cid in known.items() if h in reach_set and h not in redo}

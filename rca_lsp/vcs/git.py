@@ -241,6 +241,12 @@ class GitRepo:
             args = list(extra)
         return run_stream(log_command(_FORMAT, *args), self._cwd, _no_fetch_env(), hashes, parse)
 
+    def present_blobs(self, blobs: set[str]) -> set[str]:
+        """Those of `blobs` the object store holds, found without fetching any."""
+        from rca_lsp.vcs.gitmissing import Presence, is_partial_clone
+
+        return Presence(self, is_partial_clone(self)).present(blobs)
+
     def read_blobs(self, blob_ids: Iterable[str]) -> Iterator[tuple[str, bytes | None]]:
         """Contents of blobs through one `git cat-file --batch`; None for a missing blob."""
         return _BlobReader(self._cwd).read(blob_ids)
