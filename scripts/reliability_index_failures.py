@@ -57,6 +57,19 @@ def _git_log(rca: int) -> int | None:
     return next((p for p in _children(rca) if _is_git(p, b"log")), None)
 
 
+def _indexed(db: Path) -> int:
+    import sqlite3
+
+    try:
+        conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1)
+        try:
+            return conn.execute("SELECT count(*) FROM commits").fetchone()[0]
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return 0
+
+
 def _worker_reader(rca: int) -> int | None:
     return next((c for p in _children(rca) for c in _children(p) if _is_git(c, b"cat-file")), None)
 
@@ -87,7 +100,10 @@ def kill_once(repo: Path, find) -> tuple[int, float, str] | None:
 
 
 def kills(repo: Path, runs: int) -> None:
-    for name, find in (("parser worker", _worker), ("git log", _git_log), ("worker's git cat-file", _worker_reader)):
+    db = repo / ".git" / "rca" / "index.db"
+    midway = (lambda rca: _git_log(rca) if _indexed(db) else None)  # once a first batch is written
+    for name, find in (("parser worker", _worker), ("git log", _git_log), ("git log midway", midway),
+                       ("worker's git cat-file", _worker_reader)):
         codes, waits = [], []
         line = ""
         for _ in range(runs):

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -74,6 +75,22 @@ def _find_git_log(rca: int) -> int | None:
     return next((pid for pid in _children(rca) if _is_git(pid, b"log")), None)
 
 
+def _indexed(db: Path) -> int:
+    try:
+        conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1)
+        try:
+            return conn.execute("SELECT count(*) FROM commits").fetchone()[0]
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return 0
+
+
+def _find_git_log_midway(rca: int, db: Path) -> int | None:
+    """`git log` once a first batch of commits is in the index: a stream cut in the middle."""
+    return _find_git_log(rca) if _indexed(db) else None
+
+
 def _find_worker_reader(rca: int) -> int | None:
     for pid in _children(rca):
         found = next((c for c in _children(pid) if _is_git(c, b"cat-file")), None)
@@ -111,6 +128,7 @@ def _kill_during_index(repo: Path, find) -> tuple[subprocess.CompletedProcess[st
 @pytest.mark.parametrize("what, find, words", [
     ("parser worker", _find_worker, "a parser worker (pid {pid}) was killed by SIGKILL"),
     ("git log", _find_git_log, "git log (pid {pid}) was killed by SIGKILL after"),
+    ("git log midway", _find_git_log_midway, "git log (pid {pid}) was killed by SIGKILL after"),
     ("a worker's git cat-file", _find_worker_reader, "git cat-file (pid {pid}) was killed by SIGKILL"),
 ])
 def test_a_killed_process_stops_the_run_and_the_next_run_converges(reference, tmp_path, what, find, words):
@@ -121,8 +139,9 @@ def test_a_killed_process_stops_the_run_and_the_next_run_converges(reference, tm
     repo = tmp_path / "repo"
     shutil.copytree(source, repo, symlinks=True)
     db = repo / ".git" / "rca" / "index.db"
+    look = (lambda pid: find(pid, db)) if find is _find_git_log_midway else find
     for _ in range(5):  # a run can end before the process is seen (it is short-lived): again
-        run, victim = _kill_during_index(repo, find)
+        run, victim = _kill_during_index(repo, look)
         if run is not None:
             break
         shutil.rmtree(repo / ".git" / "rca")
@@ -133,6 +152,11 @@ def test_a_killed_process_stops_the_run_and_the_next_run_converges(reference, tm
     assert "new commit(s)" not in run.stderr  # never a success line
     assert common.wait_no_processes(repo) == []
     assert common.check_consistent(db, counts) == []  # whole commits only
+    if what == "git log midway":
+        from rca_lsp.index.ingest import BATCH
+
+        kept = _indexed(db)
+        assert 0 < kept < COMMITS and kept % BATCH == 0  # the whole batches before the cut, not the cut one
     again = subprocess.run([*RCA, "index", "-q", "--repo", str(repo)], capture_output=True, text=True, timeout=600)
     assert again.returncode == 0, again.stderr  # the lock was released; it carries on
     assert common.diff_snapshots(common.snapshot(db), snap) == []

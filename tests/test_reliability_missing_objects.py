@@ -112,7 +112,7 @@ def test_a_partial_clone_is_indexed_without_fetching_a_blob(tmp_path):
     assert run.returncode == 0, run.stderr
     assert _blobs_present(clone) == present  # nothing fetched
     assert "indexed 150 new commit(s)" in run.stderr
-    assert "their objects are not in this clone (nothing was fetched)" in run.stderr
+    assert "their objects are not in this clone (no blob was fetched)" in run.stderr
     db = clone / ".git" / "rca" / "index.db"
     ref_files = _rows(source / ".git" / "rca" / "index.db",
                       "SELECT c.hash, f.old_path, f.new_path FROM files f JOIN commits c ON c.id = f.commit_id")
@@ -139,3 +139,18 @@ def _paths(rows: Counter) -> dict[str, set[str]]:
     for commit, old, new in rows:
         out.setdefault(commit, set()).update(p for p in (old, new) if p)
     return out
+
+
+def test_a_treeless_clone_fetches_its_trees_but_no_blob(tmp_path):
+    source = load("make_synthetic_repo").make(40, tmp_path / "source", seed=23)
+    _git(source, "config", "uploadpack.allowFilter", "true")
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", "--no-local", "--filter=tree:0", f"file://{source}", str(clone)],
+                   check=True, capture_output=True)
+    present = _blobs_present(clone)
+
+    run = _index(clone)
+
+    assert run.returncode == 0, run.stderr
+    assert "this partial clone lacks trees" in run.stderr and "indexed 40 new commit(s)" in run.stderr
+    assert _blobs_present(clone) == present

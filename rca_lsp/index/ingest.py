@@ -130,7 +130,7 @@ class _MissingNotes:
     def summary(self) -> None:
         if self.files > SAY_MISSING:
             log.warning("%d file diff(s) in %d commit(s) indexed without hunks: their objects are not in "
-                        "this clone (nothing was fetched)", self.files, self.commits)
+                        "this clone (no blob was fetched)", self.files, self.commits)
 
 
 def _arrived(repo, index: Index) -> set[str]:

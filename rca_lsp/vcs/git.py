@@ -230,16 +230,18 @@ class GitRepo:
             log.debug("git log stopped on a missing object after %d commit(s): %s", done, exc)
             yield from log_around_missing(self, hashes[done:], presence, cause=str(exc))
 
-    def log_stream(self, hashes: list[str], parse=None, *extra: str) -> Iterator[LoggedCommit]:
+    def log_stream(self, hashes: list[str], parse=None, *extra: str, fetch: bool = False) -> Iterator[LoggedCommit]:
         """One `git log` over `hashes`, checked whole (see `gitlog`): with zero-context patches
-        read by `_parse_log`, or with `extra` arguments read by `parse`."""
+        read by `_parse_log`, or with `extra` arguments read by `parse`. Nothing is fetched from
+        a promisor remote unless `fetch`."""
         from rca_lsp.vcs.gitlog import log_command, run_stream
 
         if parse is None:
             args, parse = ["-p", "--unified=0", "--find-renames", *extra], _parse_log
         else:
             args = list(extra)
-        return run_stream(log_command(_FORMAT, *args), self._cwd, _no_fetch_env(), hashes, parse)
+        env = _clean_env() if fetch else _no_fetch_env()
+        return run_stream(log_command(_FORMAT, *args), self._cwd, env, hashes, parse)
 
     def present_blobs(self, blobs: set[str]) -> set[str]:
         """Those of `blobs` the object store holds, found without fetching any."""

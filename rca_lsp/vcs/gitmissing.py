@@ -109,7 +109,7 @@ def log_around_missing(repo, hashes: Sequence[str], presence: Presence, cause: s
     """`hashes` in order, each commit diffed as far as its blobs are present. `cause` is git's
     error that sent us here: when nothing is missing after all, it is raised as it was."""
     gitlinks: set[str] = set()  # submodule commits: never in this store, never read
-    raw = list(repo.log_stream(hashes, lambda s: _parse_raw(s, gitlinks), "--raw", "--no-renames"))
+    raw = _raw(repo, hashes, gitlinks)
     wanted = {b for item in raw for b in _blobs_of(item)} - gitlinks
     present = presence.present(wanted) | gitlinks
     if cause is not None and wanted <= present:
@@ -123,6 +123,24 @@ def log_around_missing(repo, hashes: Sequence[str], presence: Presence, cause: s
         run = []
         yield _partial(repo, item, present)
     yield from _diffed(repo, run)
+
+
+def _raw(repo, hashes: Sequence[str], gitlinks: set[str]) -> list[LoggedCommit]:
+    """The commits with their file lists, from trees only. A clone that lacks trees too
+    (--filter=tree:0) has those fetched, one round trip each: there is no history without them."""
+    def parse(stream):
+        return _parse_raw(stream, gitlinks)
+
+    try:
+        return list(repo.log_stream(hashes, parse, "--raw", "--no-renames"))
+    except MissingObject:
+        log.warning("this partial clone lacks trees: fetching those of %d commit(s), one by one (slow; "
+                    "a --filter=blob:none clone has them all)", len(hashes))
+    try:
+        return list(repo.log_stream(hashes, parse, "--raw", "--no-renames", fetch=True))
+    except MissingObject as exc:
+        raise RepositoryError(f"git log failed: {str(exc).strip().splitlines()[-1][:500]}",
+                              hint="the promisor remote must be reachable to fetch missing trees") from exc
 
 
 def _blobs(change: FileChange) -> set[str]:
