@@ -39,8 +39,9 @@ def _clean_env() -> dict[str, str]:
 
 
 def _no_fetch_env() -> dict[str, str]:
-    """For reading history: git 2.44+ then reports a blob a partial clone lacks as missing
-    instead of fetching it (older git ignores this; `gitmissing` never asks it for one)."""
+    """For reading history: git (2.44, 2.39.4 and later) then fails on an object a partial clone
+    lacks instead of fetching it, one round trip each; `gitmissing` takes over from there. Not
+    for `cat-file`, which would die on it rather than say "missing"."""
     return {**_clean_env(), "GIT_NO_LAZY_FETCH": "1"}
 
 
@@ -314,7 +315,7 @@ class _BlobReader:
         # default) and caches delta bases up to 96 MiB, per process, and there is one per worker.
         self._proc = subprocess.Popen(["git", "-c", "core.packedGitLimit=256m", "-c", "core.packedGitWindowSize=32m",
                                        "-c", "core.deltaBaseCacheLimit=32m", "cat-file", "--batch"],
-                                      cwd=cwd, env=_no_fetch_env(),
+                                      cwd=cwd, env=_clean_env(),
                                       stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
 
     def get(self, blob: str) -> bytes | None:
