@@ -18,7 +18,7 @@ import re
 import signal
 import subprocess
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 
 from rca_lsp.errors import IndexingStopped, RepositoryError
 from rca_lsp.vcs.base import LoggedCommit
@@ -30,11 +30,8 @@ _UNREADABLE = re.compile(r"unable to read|missing blob|could not read|bad object
 
 
 class MissingObject(Exception):
-    """git stopped on an object it does not have; `done` commits were handed out before."""
-
-    def __init__(self, message: str, done: int) -> None:
-        super().__init__(message)
-        self.done = done
+    """git stopped on an object it does not have (its message); the commits handed out before
+    are whole. Internal: `GitRepo.log` turns it into a log of what is present."""
 
 
 def log_command(fmt: str, *extra: str) -> list[str]:
@@ -84,7 +81,7 @@ def run_stream(cmd: list[str], cwd: str, env: dict[str, str], hashes: Sequence[s
         reader.join()
         writer.join()
     got = done + (pending is not None)
-    _check_end(cmd, proc.pid, code, b"".join(errors), got, len(hashes), done)
+    _check_end(proc.pid, code, b"".join(errors), got, len(hashes))
     if pending is not None:
         _expect(pending, hashes, done, proc)
         yield pending
@@ -105,17 +102,15 @@ def _expect(item: LoggedCommit, hashes: Sequence[str], i: int, proc: subprocess.
                               hint="run `rca index` again; report it if it recurs")
 
 
-def _check_end(cmd: list[str], pid: int, code: int, err: bytes, got: int, wanted: int, done: int) -> None:
+def _check_end(pid: int, code: int, err: bytes, got: int, wanted: int) -> None:
+    """Killed, or cut short: IndexingStopped. Failed on a missing object: MissingObject. Any other
+    failure is git's own message."""
     text = err.decode("utf-8", "replace").strip()
-    what = f"git {cmd[cmd.index('log')]}"
     if code < 0 or (code == 0 and got != wanted):
-        raise IndexingStopped(f"{what} (pid {pid}) {how_it_ended(code)} after {got} of {wanted} commits",
+        raise IndexingStopped(f"git log (pid {pid}) {how_it_ended(code)} after {got} of {wanted} commits",
                               hint="the whole commits indexed so far are kept; run `rca index` again to carry on")
     if code != 0:
         if _UNREADABLE.search(text):
-            raise MissingObject(text, done)
+            raise MissingObject(text)
         raise RepositoryError(f"git log failed: {text[:500] or how_it_ended(code)}")
 
-
-def ids(hashes: Iterable[str]) -> list[str]:
-    return [h for h in hashes if h]

@@ -164,6 +164,10 @@ def _partial(repo, item: LoggedCommit, present: set[str]) -> LoggedCommit:
     """One commit: the files whose versions are all present diffed (by path), the others bare."""
     whole = [c for c in item.changes if _blobs(c) <= present]
     gone = [c for c in item.changes if not _blobs(c) <= present]
+    if any("?" in p for c in whole for p in (c.old_path, c.new_path) if p):
+        # a name that was not UTF-8 reached us with '?' for each bad byte: no exact pathspec
+        # for it, and a looser one could reach a missing blob; those files go without hunks too
+        whole, gone = [], list(item.changes)
     changes: list[FileChange] = []
     if whole:
         paths = sorted({p for c in whole for p in (c.old_path, c.new_path) if p})
