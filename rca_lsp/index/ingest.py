@@ -100,7 +100,7 @@ def _write_commit(conn, item: LoggedCommit, cache: SymbolCache, boundary: bool) 
         if sum(map(len, diff_text)) < MAX_DIFF_TEXT:
             diff_text.extend(h.added + " " + h.removed for h in change.hunks)
     conn.executemany("INSERT INTO missing_objects(commit_id, path, blob) VALUES (?,?,?)",
-                     [(commit_id, path, blob) for path, blob in item.missing])
+                     [(commit_id, path, blob) for path, blob in (() if boundary else item.missing)])
     conn.execute("INSERT INTO commit_text(rowid, message, symbols, diff) VALUES (?,?,?,?)",
                  (commit_id, searchable(c.message), searchable(" ".join(symbol_words)),
                   searchable(" ".join(diff_text)[:MAX_DIFF_TEXT])))
@@ -199,7 +199,8 @@ def update(repo, index: Index, progress: Progress | None = None, code: bool = Tr
                     for item in chunk:
                         _write_commit(conn, item, cache, item.commit.hash in boundary)
                 for item in chunk:
-                    missing.note(item)
+                    if item.commit.hash not in boundary:
+                        missing.note(item)
                 done += len(chunk)
                 if progress:
                     progress(done, len(new))
