@@ -4,6 +4,8 @@
     ├── RepositoryError           not a repository, empty, shallow edge, bad revision
     │   └── UnsafeRevisionError   a revision that looks like an option (-n1, --output=...)
     ├── IndexError_               the index is missing, locked, corrupt or not writable
+    │   └── IndexingStopped       a parser worker or VCS process died, or its stream was cut
+    │                             short; whole commits stay indexed and the next run carries on
     ├── TraceError                the text holds no trace in any known format
     ├── ModelError                model files missing or failing verification
     └── BisectError               a bisection cannot go on: the test passes at BAD, no good
@@ -38,6 +40,10 @@ class UnsafeRevisionError(RepositoryError):
 
 class IndexError_(RcaError):
     exit_code = 4
+
+
+class IndexingStopped(IndexError_):
+    pass
 
 
 class TraceError(RcaError):

@@ -48,13 +48,17 @@ def snapshot(db: Path) -> dict[str, Counter]:
             "code_calls": "SELECT blob, caller, callee, line, receiver, receiver_type FROM code_calls",
             "code_bases": "SELECT blob, qualname, base FROM code_bases",
             "state": "SELECT key, value FROM state WHERE key != 'indexed_at'",
+            "missing_objects": "SELECT c.hash, m.path, m.blob FROM missing_objects m"
+                               " JOIN commits c ON c.id = m.commit_id",
             # rows whose commit is gone: must never exist
             "orphans": "SELECT 'files', id FROM files WHERE commit_id NOT IN (SELECT id FROM commits)"
                        " UNION ALL SELECT 'hunks', file_id FROM hunks WHERE commit_id NOT IN (SELECT id FROM commits)"
                        " OR file_id NOT IN (SELECT id FROM files)"
                        " UNION ALL SELECT 'changed_symbols', file_id FROM changed_symbols"
                        " WHERE commit_id NOT IN (SELECT id FROM commits)"
-                       " UNION ALL SELECT 'commit_text', rowid FROM commit_text WHERE rowid NOT IN (SELECT id FROM commits)",
+                       " UNION ALL SELECT 'commit_text', rowid FROM commit_text WHERE rowid NOT IN (SELECT id FROM commits)"
+                       " UNION ALL SELECT 'missing_objects', commit_id FROM missing_objects"
+                       " WHERE commit_id NOT IN (SELECT id FROM commits)",
         }
         return {name: Counter(conn.execute(sql).fetchall()) for name, sql in q.items()}
     finally:

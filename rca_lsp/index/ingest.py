@@ -37,6 +37,7 @@ class IngestReport:
     seconds: float
     shallow: bool = False
     code_files: int = 0
+    missing_diffs: int = 0  # files indexed without hunks: the object store lacks a version
 
 
 def _chunks(items: Iterator[LoggedCommit], size: int) -> Iterator[list[LoggedCommit]]:
@@ -59,7 +60,7 @@ def _prune(index: Index, stale: Iterable[int]) -> int:
         for start in range(0, len(ids), 500):
             part = ids[start:start + 500]
             marks = ",".join("?" * len(part))
-            for table in ("changed_symbols", "hunks", "files"):
+            for table in ("changed_symbols", "hunks", "files", "missing_objects"):
                 conn.execute(f"DELETE FROM {table} WHERE commit_id IN ({marks})", part)
             conn.execute(f"DELETE FROM commit_text WHERE rowid IN ({marks})", part)
             conn.execute(f"DELETE FROM commits WHERE id IN ({marks})", part)
@@ -98,9 +99,53 @@ def _write_commit(conn, item: LoggedCommit, cache: SymbolCache, boundary: bool) 
         symbol_words.extend(s.qualname for s, _ in touched)
         if sum(map(len, diff_text)) < MAX_DIFF_TEXT:
             diff_text.extend(h.added + " " + h.removed for h in change.hunks)
+    conn.executemany("INSERT INTO missing_objects(commit_id, path, blob) VALUES (?,?,?)",
+                     [(commit_id, path, blob) for path, blob in (() if boundary else item.missing)])
     conn.execute("INSERT INTO commit_text(rowid, message, symbols, diff) VALUES (?,?,?,?)",
                  (commit_id, searchable(c.message), searchable(" ".join(symbol_words)),
                   searchable(" ".join(diff_text)[:MAX_DIFF_TEXT])))
+
+
+SAY_MISSING = 3  # missing objects named one by one; the rest only counted
+
+
+class _MissingNotes:
+    """Files indexed without their diff because a version is not in the object store: the first
+    few named, then one summary, so a partial clone (most of history) does not flood the terminal."""
+
+    def __init__(self) -> None:
+        self.files = 0
+        self.commits = 0
+
+    def note(self, item: LoggedCommit) -> None:
+        if not item.missing:
+            return
+        self.commits += 1
+        for path, blob in item.missing:
+            self.files += 1
+            if self.files <= SAY_MISSING:
+                log.warning("%s: %s indexed without its diff: object %s is missing",
+                            item.commit.hash[:12], path, blob)
+
+    def summary(self) -> None:
+        if self.files > SAY_MISSING:
+            log.warning("%d file diff(s) in %d commit(s) indexed without hunks: their objects are not in "
+                        "this clone (no blob was fetched)", self.files, self.commits)
+
+
+def _arrived(repo, index: Index) -> set[str]:
+    """Commits indexed without some diffs whose missing versions are in the store now (fetched,
+    restored): they are indexed again, so the index converges to a build from a full clone."""
+    rows = index.conn.execute("SELECT c.hash, m.blob FROM missing_objects m JOIN commits c ON c.id = m.commit_id"
+                              ).fetchall()
+    present = getattr(repo, "present_blobs", None)
+    if not rows or present is None:
+        return set()
+    here = present({blob for _, blob in rows})
+    found = {commit for commit, blob in rows if blob in here}
+    if found:
+        log.info("%d commit(s) indexed again: objects their diffs lacked are here now", len(found))
+    return found
 
 
 def _workers(new_commits: int) -> int:
@@ -130,6 +175,7 @@ def update(repo, index: Index, progress: Progress | None = None, code: bool = Tr
         # A commit indexed as a shallow boundary has no changes of its own; once the clone is
         # deepened (`git fetch --deepen/--unshallow`) it has, so it is indexed again.
         redo = {h for h in (index.get_state("shallow") or "").split() if h not in boundary}
+        redo |= _arrived(repo, index)
         _prune(index, (cid for h, cid in known.items() if h not in reach_set or h in redo))
         removed = sum(1 for h in known if h not in reach_set)
         known = {h: cid for h, cid in known.items() if h in reach_set and h not in redo}
@@ -144,7 +190,7 @@ def update(repo, index: Index, progress: Progress | None = None, code: bool = Tr
             log.warning("shallow clone: history before %d boundary commit(s) is missing; "
                         "their own changes are not indexed", len(boundary))
         cache = SymbolCache(repo, workers=_workers(len(new)))
-        done = 0
+        done, missing = 0, _MissingNotes()
         try:
             for chunk in _chunks(iter(repo.log(new)), BATCH):
                 cache.prefetch([p for item in chunk if item.commit.hash not in boundary
@@ -152,11 +198,15 @@ def update(repo, index: Index, progress: Progress | None = None, code: bool = Tr
                 with index.write() as conn:
                     for item in chunk:
                         _write_commit(conn, item, cache, item.commit.hash in boundary)
+                for item in chunk:
+                    if item.commit.hash not in boundary:
+                        missing.note(item)
                 done += len(chunk)
                 if progress:
                     progress(done, len(new))
         finally:
             cache.close()
+        missing.summary()
         code_files = 0
         if code:
             from rca_lsp.index.headcode import refresh_head_code
@@ -166,4 +216,4 @@ def update(repo, index: Index, progress: Progress | None = None, code: bool = Tr
             index.set_state(conn, "head", head or "")
             index.set_state(conn, "indexed_at", str(int(time.time())))
     return IngestReport(head, len(reachable), done, removed, time.perf_counter() - started,
-                        bool(boundary), code_files)
+                        bool(boundary), code_files, missing.files)

@@ -126,4 +126,18 @@ def m004_code_python_module_constructors(db: Database) -> None:
     """)
 
 
-SCHEMA_VERSION = 4
+@migrations()
+def m005_missing_objects(db: Database) -> None:
+    """Versions a commit's diff needed that the object store lacked (a partial clone, a lost
+    object): the commit is indexed without those hunks, and again once they are there."""
+    db.executescript("""
+    CREATE TABLE missing_objects (
+        commit_id INTEGER NOT NULL REFERENCES commits(id),
+        path TEXT NOT NULL,
+        blob TEXT NOT NULL
+    );
+    CREATE INDEX missing_objects_commit ON missing_objects(commit_id);
+    """)
+
+
+SCHEMA_VERSION = 5

@@ -25,6 +25,7 @@ from rca_lsp.index.schema import migrations
 log = logging.getLogger(__name__)
 
 BUSY_TIMEOUT_MS = 10_000
+LOCK_QUIET_S = 1.0  # a wait for the writer lock longer than this is said, with the holder's pid
 _SQLITE_HEADER = b"SQLite format 3\x00"
 
 
@@ -205,7 +206,11 @@ class Index:
 
 @contextlib.contextmanager
 def writer_lock(meta_dir: str, wait: bool = True) -> Iterator[None]:
-    """One indexer at a time per repository; readers never take this."""
+    """One indexer at a time per repository; readers never take this.
+
+    The holder writes its pid into the lock file, so a process that waits says for whom after
+    a second instead of blocking silently. The kernel drops the lock when its holder dies.
+    """
     folder = index_dir(meta_dir)
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -214,13 +219,43 @@ def writer_lock(meta_dir: str, wait: bool = True) -> Iterator[None]:
         raise IndexError_(f"cannot write the index folder {folder}: {exc.strerror}",
                           hint="make it writable (or free some disk space) and run `rca index` again") from exc
     try:
-        flags = fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB)
-        try:
-            fcntl.flock(fd, flags)
-        except OSError as exc:
-            if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN):
-                raise IndexError_("another rca index is running for this repository") from exc
-            raise
+        if not _try_lock(fd):
+            if not wait:
+                raise IndexError_(f"another rca (pid {_holder(fd)}) is indexing this repository")
+            _wait_for_lock(fd)
+        with contextlib.suppress(OSError):  # only for the message of those who wait
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         yield
     finally:
         os.close(fd)
+
+
+def _try_lock(fd: int) -> bool:
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True
+    except OSError as exc:
+        if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN):
+            return False
+        raise
+
+
+def _holder(fd: int) -> str:
+    try:
+        text = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+    except OSError:
+        return "?"
+    return text if text.isdigit() else "?"
+
+
+def _wait_for_lock(fd: int) -> None:
+    """Poll rather than block, so the wait is said once, a second in (the common wait, a hook
+    finishing its few commits, stays silent)."""
+    said = False
+    deadline = time.monotonic() + LOCK_QUIET_S
+    while not _try_lock(fd):
+        if not said and time.monotonic() >= deadline:
+            log.warning("waiting for another rca (pid %s) to finish indexing", _holder(fd))
+            said = True
+        time.sleep(0.05)

@@ -12,8 +12,13 @@ from __future__ import annotations
 import bisect
 import os
 import logging
+import signal
 from collections import OrderedDict
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
+
+from rca_lsp.errors import IndexingStopped
 
 from rca_lsp.types import FileChange, Symbol
 
@@ -89,7 +94,6 @@ def _die_with_parent() -> None:
 
 def _worker_init(cwd: str) -> None:
     global _worker_reader
-    import signal
 
     from rca_lsp.vcs import open_repo
 
@@ -98,6 +102,31 @@ def _worker_init(cwd: str) -> None:
         signal.signal(sig, signal.SIG_DFL)
     _die_with_parent()
     _worker_reader = open_repo(cwd).blob_reader()  # git or hg, whichever the repository is
+
+
+def _start_pool(workers: int, root: str):
+    """Forked parsers (the indexer's modules are already imported), each with its own reader."""
+    import multiprocessing
+
+    global _parent_pid
+    _parent_pid = os.getpid()
+    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
+                               initializer=_worker_init, initargs=(root,))
+
+
+def _dead_worker(pool: ProcessPoolExecutor) -> str:
+    """Which worker died and how, as far as the pool knew (its process table is private). The
+    pool is shut down first: until its manager thread has joined the workers, an exit code read
+    here may race with that thread's own wait and come back empty."""
+    from rca_lsp.vcs.gitlog import how_it_ended
+
+    workers = dict(getattr(pool, "_processes", None) or {})
+    pool.shutdown(wait=True, cancel_futures=True)
+    for pid, proc in workers.items():
+        code = proc.exitcode
+        if code is not None and code not in (0, -signal.SIGTERM):  # SIGTERM: the pool ending the rest
+            return f"(pid {pid}) {how_it_ended(code)}"
+    return "died"
 
 
 def _parse_blob(item: tuple[str, str]) -> tuple[str, list[Symbol]]:
@@ -134,14 +163,16 @@ class SymbolCache:
         if self._workers < 2 or len(todo) < 32:
             return
         if self._pool is None:
-            import multiprocessing
-
-            global _parent_pid
-            _parent_pid = os.getpid()
-            ctx = multiprocessing.get_context("fork")
-            self._pool = ctx.Pool(self._workers, initializer=_worker_init, initargs=(self._repo.root,))
-        for blob, syms in self._pool.imap(_parse_blob, todo, chunksize=8):
-            self._remember(blob, SymbolTable.build(syms))
+            self._pool = _start_pool(self._workers, self._repo.root)
+        try:
+            for blob, syms in self._pool.map(_parse_blob, todo, chunksize=8):
+                self._remember(blob, SymbolTable.build(syms))
+        except BrokenProcessPool as exc:
+            # multiprocessing.Pool replaced a killed worker and waited forever for its task,
+            # holding the writer lock; this pool notices the death at once.
+            raise IndexingStopped(f"a parser worker {_dead_worker(self._pool)}",
+                                  hint="the whole commits indexed so far are kept; run `rca index` "
+                                       "again to carry on") from exc
 
     def table(self, blob: str | None, language: str) -> SymbolTable:
         if not blob:
@@ -165,8 +196,7 @@ class SymbolCache:
         # The pool first: its forked workers hold copies of the reader's pipe to `git cat-file`,
         # which would not see end-of-input (and exit) while they live.
         if self._pool is not None:
-            self._pool.terminate()
-            self._pool.join()
+            self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
         if self._reader is not None:
             self._reader.close()

@@ -17,6 +17,9 @@ from rca_lsp.types import Commit, FileChange
 class LoggedCommit:
     commit: Commit
     changes: tuple[FileChange, ...]
+    # (path, blob) of versions the object store lacks (a partial clone, a damaged store): those
+    # files are listed in `changes` without hunks, and the commit is indexed again once they arrive
+    missing: tuple[tuple[str, str], ...] = ()
 
 
 class Backend(Protocol):

@@ -38,6 +38,13 @@ def _clean_env() -> dict[str, str]:
     return env
 
 
+def _no_fetch_env() -> dict[str, str]:
+    """For reading history: git (2.44, 2.39.4 and later) then fails on an object a partial clone
+    lacks instead of fetching it, one round trip each; `gitmissing` takes over from there. Not
+    for `cat-file`, which would die on it rather than say "missing"."""
+    return {**_clean_env(), "GIT_NO_LAZY_FETCH": "1"}
+
+
 def _decode(raw: bytes) -> str:
     try:
         return raw.decode("utf-8")
@@ -203,52 +210,53 @@ class GitRepo:
         One `git log` per LOG_CHUNK commits: git keeps every object it has parsed until it
         exits, so one process over a whole history grows with it (275 MiB at 100,000 commits).
         """
+        from rca_lsp.vcs.gitmissing import Presence, is_partial_clone
+
+        presence = Presence(self, is_partial_clone(self))
         chunk: list[str] = []
         for sha in hashes:
             chunk.append(sha)
             if len(chunk) >= LOG_CHUNK:
-                yield from self._log_chunk(chunk)
+                yield from self._log_chunk(chunk, presence)
                 chunk = []
         if chunk:
-            yield from self._log_chunk(chunk)
+            yield from self._log_chunk(chunk, presence)
 
-    def _log_chunk(self, hashes: list[str]) -> Iterator[LoggedCommit]:
-        revs = "\n".join(hashes).encode() + b"\n"
-        if revs.strip() == b"":
+    def _log_chunk(self, hashes: list[str], presence) -> Iterator[LoggedCommit]:
+        """One checked stream; from a missing object on, only what the store holds is diffed."""
+        from rca_lsp.vcs.gitlog import MissingObject
+        from rca_lsp.vcs.gitmissing import log_around_missing
+
+        if presence.partial:  # never ask a partial clone for a blob: git would fetch it
+            yield from log_around_missing(self, hashes, presence)
             return
-        cmd = ["git", "-c", "core.quotepath=false", "-c", "diff.noprefix=false", "log", "--no-walk=unsorted",
-               "--stdin", "-p", "--unified=0", "--no-color", "--no-ext-diff", "--no-textconv", "--find-renames",
-               "--full-index", "--diff-merges=off", "--no-abbrev", f"--format={_FORMAT}"]
-        proc = subprocess.Popen(cmd, cwd=self._cwd, env=_clean_env(), stdin=subprocess.PIPE,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=1 << 20)
-        assert proc.stdin and proc.stdout
-        import threading
-
-        def feed() -> None:
-            try:
-                proc.stdin.write(revs)  # type: ignore[union-attr]
-                proc.stdin.close()  # type: ignore[union-attr]
-            except BrokenPipeError:
-                pass
-
-        writer = threading.Thread(target=feed, daemon=True)
-        writer.start()
-        finished = False
+        done = 0
         try:
-            yield from _parse_log(proc.stdout)
-            finished = True
-        finally:
-            if not finished and proc.poll() is None:
-                # Stopped early (an error, Ctrl-C). Closing our end of the pipe is not enough to
-                # stop git: forked parser workers may hold copies of it, and git would block on a
-                # full pipe while we wait for it, forever.
-                proc.kill()
-            proc.stdout.close()
-            err = proc.stderr.read() if proc.stderr else b""
-            code = proc.wait()
-            writer.join()
-            if finished and code not in (0, -13) and err:
-                raise RepositoryError(f"git log failed: {_decode(err).strip()[:500]}")
+            for item in self.log_stream(hashes):
+                yield item
+                done += 1
+        except MissingObject as exc:
+            log.debug("git log stopped on a missing object after %d commit(s): %s", done, exc)
+            yield from log_around_missing(self, hashes[done:], presence, cause=str(exc))
+
+    def log_stream(self, hashes: list[str], parse=None, *extra: str, fetch: bool = False) -> Iterator[LoggedCommit]:
+        """One `git log` over `hashes`, checked whole (see `gitlog`): with zero-context patches
+        read by `_parse_log`, or with `extra` arguments read by `parse`. Nothing is fetched from
+        a promisor remote unless `fetch`."""
+        from rca_lsp.vcs.gitlog import log_command, run_stream
+
+        if parse is None:
+            args, parse = ["-p", "--unified=0", "--find-renames", *extra], _parse_log
+        else:
+            args = list(extra)
+        env = _clean_env() if fetch else _no_fetch_env()
+        return run_stream(log_command(_FORMAT, *args), self._cwd, env, hashes, parse)
+
+    def present_blobs(self, blobs: set[str]) -> set[str]:
+        """Those of `blobs` the object store holds, found without fetching any."""
+        from rca_lsp.vcs.gitmissing import Presence, is_partial_clone
+
+        return Presence(self, is_partial_clone(self)).present(blobs)
 
     def read_blobs(self, blob_ids: Iterable[str]) -> Iterator[tuple[str, bytes | None]]:
         """Contents of blobs through one `git cat-file --batch`; None for a missing blob."""
@@ -319,16 +327,36 @@ class _BlobReader:
                                       stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
 
     def get(self, blob: str) -> bytes | None:
+        """The blob's bytes, None when the store lacks it; IndexingStopped when git died, which
+        must not pass for a missing blob (every file after it would lose its symbols)."""
         assert self._proc.stdin and self._proc.stdout
-        self._proc.stdin.write(blob.encode() + b"\n")
-        self._proc.stdin.flush()
-        header = self._proc.stdout.readline().split()
+        try:
+            self._proc.stdin.write(blob.encode() + b"\n")
+            self._proc.stdin.flush()
+            header = self._proc.stdout.readline().split()
+        except (BrokenPipeError, ValueError) as exc:  # ValueError: the pipe was closed
+            raise self._died() from exc
+        if not header:
+            raise self._died()
         if len(header) < 3 or header[1] == b"missing":
             return None
         size = int(header[2])
         data = self._proc.stdout.read(size)
-        self._proc.stdout.read(1)
+        if len(data) < size or self._proc.stdout.read(1) != b"\n":
+            raise self._died()
         return data if header[1] == b"blob" else None
+
+    def _died(self):
+        from rca_lsp.errors import IndexingStopped
+        from rca_lsp.vcs.gitlog import how_it_ended
+
+        try:
+            code = self._proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self._proc.kill()
+            code = self._proc.wait()
+        return IndexingStopped(f"git cat-file (pid {self._proc.pid}) {how_it_ended(code)}",
+                               hint="the whole commits indexed so far are kept; run `rca index` again to carry on")
 
     def read(self, blob_ids: Iterable[str]) -> Iterator[tuple[str, bytes | None]]:
         try:

@@ -30,7 +30,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from pathlib import Path
 
-from rca_lsp.errors import RepositoryError
+from rca_lsp.errors import IndexingStopped, RepositoryError
 from rca_lsp.types import Commit, FileChange
 from rca_lsp.vcs.base import LoggedCommit
 from rca_lsp.vcs.git import _decode, worktree_hunks
@@ -111,7 +111,7 @@ class HgRepo:
         with self._lock:
             try:
                 self._server()
-            except RepositoryError:
+            except (RepositoryError, IndexingStopped):
                 pass  # said again, with its hint, by the first command
 
     def _server(self):
@@ -126,6 +126,12 @@ class HgRepo:
             try:
                 self._client = hglib.open(self.root, encoding="UTF-8", configs=configs)
             except Exception as exc:  # hglib raises ServerError / OSError for a missing or broken hg
+                signalled = re.search(r"exited with status (-\d+)", str(exc))
+                if signalled:  # killed while starting: not a broken installation
+                    from rca_lsp.vcs.gitlog import how_it_ended
+
+                    raise IndexingStopped(f"{hglib.HGPATH} command server {how_it_ended(int(signalled[1]))} "
+                                          "while starting", hint="run `rca index` again") from exc
                 raise RepositoryError(f"cannot start {hglib.HGPATH} for {self.root}: {exc}",
                                       hint=f"install Mercurial (pip install mercurial) or set "
                                            f"{'RCA_SL' if self.kind == 'sl' else 'RCA_HG'}") from exc
@@ -136,11 +142,20 @@ class HgRepo:
         from hglib.error import CommandError, ServerError
 
         argv = [a if isinstance(a, bytes) else a.encode("utf-8", "surrogateescape") for a in args]
+        server = None
         try:
             with self._lock:  # one command at a time on the server; the log thread shares it
-                return self._server().rawcommand(argv, eh=lambda code, out, err: _fail(args, code, out, err, ok))
+                client = self._server()
+                server = getattr(client, "server", None)
+                return client.rawcommand(argv, eh=lambda code, out, err: _fail(args, code, out, err, ok))
         except (ServerError, CommandError, OSError) as exc:
             self.close()
+            killed = _killed(server)
+            if killed:  # the OOM killer, say: not a fact about the repository, nor a missing file
+                raise IndexingStopped(f"{binary(self.kind)} command server {killed} during "
+                                      f"`{binary(self.kind)} {_decode(argv[0])}`",
+                                      hint="the whole commits indexed so far are kept; run `rca index` "
+                                           "again to carry on") from exc
             raise RepositoryError(f"{binary(self.kind)} {_decode(argv[0])} failed: {exc}") from exc
 
     def close(self) -> None:
@@ -242,8 +257,10 @@ class HgRepo:
     def _parse_batch(self, nodes: list[str], out: bytes) -> Iterator[LoggedCommit]:
         found = {item.commit.hash: item for item in map(self._complete, parse_log(out, self._keep))}
         for node in nodes:
-            if node in found:
-                yield found[node]
+            if node not in found:  # an answer cut short: never a success
+                raise IndexingStopped(f"{binary(self.kind)} log gave {len(found)} of {len(nodes)} changesets "
+                                      f"asked for ({node[:12]} missing)", hint="run `rca index` again")
+            yield found[node]
 
     def _keep(self, commit: Commit, change: FileChange, old: bytes | None, new: bytes | None) -> None:
         """Keep the versions of code files the index will parse, under the ids `_complete` gives.
@@ -387,6 +404,21 @@ def _pattern(path: str) -> str:
     if "?" not in path:
         return f"path:{path}"
     return "rootglob:" + re.sub(r"([*\[\]{}\\])", r"\\\1", path)
+
+
+def _killed(server) -> str | None:
+    """How the command server process ended, when a signal ended it; None while it lives."""
+    import subprocess
+
+    from rca_lsp.vcs.gitlog import how_it_ended
+
+    if server is None:
+        return None
+    try:
+        code = server.wait(timeout=2)
+    except (subprocess.TimeoutExpired, OSError):
+        return None
+    return f"(pid {server.pid}) {how_it_ended(code)}" if code is not None and code < 0 else None
 
 
 def _fail(args, code: int, out: bytes, err: bytes, ok: tuple[int, ...]) -> bytes:
