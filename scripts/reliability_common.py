@@ -188,3 +188,55 @@ def kill_after(cmd: list[str], cwd: Path, delay: float) -> tuple[bool, str]:
 def rca(*args: str, cwd: Path | None = None, input: str | None = None,
         timeout: float = 300) -> subprocess.CompletedProcess[str]:
     return subprocess.run([*RCA, *args], cwd=cwd, input=input, capture_output=True, text=True, timeout=timeout)
+
+
+# --- the processes of a running `rca index` (from /proc), for the kill tests -------------------------
+
+def children(pid: int) -> list[int]:
+    out: list[int] = []
+    try:
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{task}/children") as fh:
+                out += [int(c) for c in fh.read().split()]
+    except OSError:
+        pass
+    return out
+
+
+def cmdline(pid: int) -> list[bytes]:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as fh:
+            return fh.read().split(b"\0")
+    except OSError:
+        return []
+
+
+def is_git(pid: int, sub: bytes) -> bool:
+    argv = cmdline(pid)
+    return bool(argv) and argv[0].endswith(b"git") and sub in argv
+
+
+def find_worker(rca: int) -> int | None:
+    """A forked parser: a Python child of the indexer that runs its own `git cat-file`."""
+    return next((p for p in children(rca) if any(is_git(c, b"cat-file") for c in children(p))), None)
+
+
+def find_git_log(rca: int) -> int | None:
+    return next((p for p in children(rca) if is_git(p, b"log")), None)
+
+
+def find_worker_reader(rca: int) -> int | None:
+    """A parser worker's own `git cat-file`."""
+    return next((c for p in children(rca) for c in children(p) if is_git(c, b"cat-file")), None)
+
+
+def indexed_commits(db: Path) -> int:
+    """Commits in an index being written by another process (0 before its first batch)."""
+    try:
+        conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1)
+        try:
+            return conn.execute("SELECT count(*) FROM commits").fetchone()[0]
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return 0

@@ -29,49 +29,10 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 
-def _children(pid: int) -> list[int]:
-    out: list[int] = []
-    try:
-        for task in os.listdir(f"/proc/{pid}/task"):
-            with open(f"/proc/{pid}/task/{task}/children") as fh:
-                out += [int(c) for c in fh.read().split()]
-    except OSError:
-        pass
-    return out
-
-
-def _is_git(pid: int, sub: bytes) -> bool:
-    try:
-        with open(f"/proc/{pid}/cmdline", "rb") as fh:
-            argv = fh.read().split(b"\0")
-    except OSError:
-        return False
-    return argv[0].endswith(b"git") and sub in argv
-
-
-def _worker(rca: int) -> int | None:
-    return next((p for p in _children(rca) if any(_is_git(c, b"cat-file") for c in _children(p))), None)
-
-
-def _git_log(rca: int) -> int | None:
-    return next((p for p in _children(rca) if _is_git(p, b"log")), None)
-
-
-def _indexed(db: Path) -> int:
-    import sqlite3
-
-    try:
-        conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1)
-        try:
-            return conn.execute("SELECT count(*) FROM commits").fetchone()[0]
-        finally:
-            conn.close()
-    except sqlite3.Error:
-        return 0
-
-
-def _worker_reader(rca: int) -> int | None:
-    return next((c for p in _children(rca) for c in _children(p) if _is_git(c, b"cat-file")), None)
+from reliability_common import find_git_log as _git_log  # noqa: E402
+from reliability_common import find_worker as _worker  # noqa: E402
+from reliability_common import find_worker_reader as _worker_reader  # noqa: E402
+from reliability_common import indexed_commits as _indexed  # noqa: E402
 
 
 def _rca(code: Path | None) -> tuple[list[str], dict[str, str], Path | None]:

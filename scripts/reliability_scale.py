@@ -16,12 +16,14 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import sqlite3
 import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from reliability_common import indexed_commits  # noqa: E402
 
 RCA = [sys.executable, "-m", "rca_lsp", "index", "-q"]
 
@@ -73,17 +75,6 @@ def _kind(pid: int) -> str:
     return "parser worker"
 
 
-def _commits(db: Path) -> int:
-    try:
-        conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1)
-        try:
-            return conn.execute("SELECT count(*) FROM commits").fetchone()[0]
-        finally:
-            conn.close()
-    except sqlite3.Error:
-        return 0
-
-
 def measure(repo: Path, total: int) -> dict:
     db = repo / ".git" / "rca" / "index.db"
     start = time.perf_counter()
@@ -107,7 +98,7 @@ def measure(repo: Path, total: int) -> dict:
             peak["procs"] = max(peak["procs"], len(pids))
             tick += 1
             if tick % 5 == 0 and total:
-                tenth = min(10, _commits(db) * 10 // total)
+                tenth = min(10, indexed_commits(db) * 10 // total)
                 prev = marks.get(tenth, (0.0, 0, 0))
                 marks[tenth] = (time.perf_counter() - start, max(prev[1], pss), max(prev[2], anon))
             done.wait(0.2)

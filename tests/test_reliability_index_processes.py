@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -39,51 +38,9 @@ def reference(tmp_path_factory):
     return repo, snap, counts
 
 
-def _children(pid: int) -> list[int]:
-    out: list[int] = []
-    try:
-        for task in os.listdir(f"/proc/{pid}/task"):
-            with open(f"/proc/{pid}/task/{task}/children") as fh:
-                out += [int(c) for c in fh.read().split()]
-    except OSError:
-        pass
-    return out
-
-
-def _argv(pid: int) -> list[bytes]:
-    try:
-        with open(f"/proc/{pid}/cmdline", "rb") as fh:
-            return fh.read().split(b"\0")
-    except OSError:
-        return []
-
-
-def _is_git(pid: int, sub: bytes) -> bool:
-    argv = _argv(pid)
-    return bool(argv) and argv[0].endswith(b"git") and sub in argv
-
-
-def _find_worker(rca: int) -> int | None:
-    """A forked parser: a Python child of the indexer that runs its own `git cat-file`."""
-    for pid in _children(rca):
-        if any(_is_git(c, b"cat-file") for c in _children(pid)):
-            return pid
-    return None
-
-
-def _find_git_log(rca: int) -> int | None:
-    return next((pid for pid in _children(rca) if _is_git(pid, b"log")), None)
-
-
-def _indexed(db: Path) -> int:
-    try:
-        conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1)
-        try:
-            return conn.execute("SELECT count(*) FROM commits").fetchone()[0]
-        finally:
-            conn.close()
-    except sqlite3.Error:
-        return 0
+_common = load("reliability_common")
+_children, _is_git, _argv = _common.children, _common.is_git, _common.cmdline
+_find_worker, _find_git_log, _indexed = _common.find_worker, _common.find_git_log, _common.indexed_commits
 
 
 def _find_git_log_midway(rca: int, db: Path) -> int | None:
@@ -91,12 +48,7 @@ def _find_git_log_midway(rca: int, db: Path) -> int | None:
     return _find_git_log(rca) if _indexed(db) else None
 
 
-def _find_worker_reader(rca: int) -> int | None:
-    for pid in _children(rca):
-        found = next((c for c in _children(pid) if _is_git(c, b"cat-file")), None)
-        if found is not None:
-            return found
-    return None
+_find_worker_reader = _common.find_worker_reader
 
 
 def _kill_during_index(repo: Path, find) -> tuple[subprocess.CompletedProcess[str] | None, int | None]:
