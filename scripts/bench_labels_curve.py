@@ -13,6 +13,8 @@ is (retrieval's top `MAX_ROWS` rows and the culprit). Prints a Markdown table (m
 and the paired test pooled over repeats.
 
     python scripts/bench_labels_curve.py --features /work/ltr/track [--project NAME] [--repeats 5]
+    python scripts/bench_labels_curve.py --cases ~/.cache/rca-pytrack2/cases.json --features /tmp/curve
+        # extracts the features of the project with the most cases first (rca suspects --explain)
 """
 
 from __future__ import annotations
@@ -27,9 +29,24 @@ from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from rca_lsp.labels import fit  # noqa: E402
 from rca_lsp.labels.store import MAX_ROWS  # noqa: E402
+
+
+def extract(cases_json: Path, folder: Path, project: str | None) -> None:
+    """Feature files for one project's cases of a cases.json (scripts/pytrack_cases.py), if missing."""
+    from dataset_features import extract_case
+
+    cases = json.loads(cases_json.read_text())["cases"]
+    project = project or Counter(c["project"] for c in cases).most_common(1)[0][0]
+    for i, case in enumerate(c for c in cases if c["project"] == project):
+        case = {**case, "case_id": case.get("case_id") or f"{project}-{i}"}
+        try:
+            extract_case(case, folder)
+        except Exception as exc:  # noqa: BLE001 - one case that cannot be ranked is left out, said once
+            print(f"  {case['case_id']}: left out ({exc})", file=sys.stderr)
 
 
 def load(folder: Path, project: str | None) -> tuple[str, list[fit.Case], str]:
@@ -68,12 +85,15 @@ def tuned_ranks(train: list[fit.Case], test: list[fit.Case]) -> tuple[list, list
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--features", type=Path, default=Path("/work/ltr/track"))
+    ap.add_argument("--cases", type=Path, default=None, help="a cases.json: extract its features first")
     ap.add_argument("--project", default=None)
     ap.add_argument("--sizes", default="0,5,10,20,50")
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--min-test", type=int, default=5)
     ap.add_argument("--seed", type=int, default=1)
     args = ap.parse_args()
+    if args.cases:
+        extract(args.cases, args.features, args.project)
     project, cases, rows_key = load(args.features, args.project)
     print(f"{project}: {len(cases)} cases ({rows_key} rows), {sum(c.bic is None for c in cases)} with the culprit "
           f"not ranked; {args.repeats} seeded draws per n", file=sys.stderr)

@@ -104,7 +104,8 @@ def _synthetic(n: int, seed: int, culprit_by: str) -> list[dict]:
         if culprit_by == "size":
             culprit = max(rows, key=lambda r: r[1]["log_lines"])[0]
         else:
-            culprit = max(rows, key=lambda r: (sum(r[1][k] * w for k, w in zip(RETRIEVAL, _WEIGHTS)), -r[1]["position"]))[0]
+            culprit = max(rows, key=lambda r: (sum(r[1][k] * w for k, w in zip(RETRIEVAL, _WEIGHTS)),
+                                               -r[1]["position"]))[0]
         labels.append({"failure": f"failure {i}", "culprit": culprit, "candidates": rows, "created": 1_700_000_000 + i})
     return labels
 
@@ -119,7 +120,8 @@ def _write(path, labels) -> None:
 def test_tune_refuses_with_too_few_labels_naming_how_many(git_repo):
     _labelled(git_repo)
     proc = rca("model", "tune", "--repo", str(git_repo.root))
-    assert proc.returncode == 6 and f"needs at least {MIN_LABELS} labels" in proc.stderr and "there are 1" in proc.stderr
+    assert proc.returncode == 6 and f"needs at least {MIN_LABELS} labels" in proc.stderr
+    assert "there are 1" in proc.stderr
     assert "current: none" in rca("model", "list", "--repo", str(git_repo.root)).stdout
 
 

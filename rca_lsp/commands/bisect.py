@@ -37,8 +37,8 @@ log = logging.getLogger("rca_lsp")
 @click.option("--prior-outside", type=float, default=None, hidden=True)
 def bisect_cmd(repo: str, command: str, good: tuple[str, ...], bad: str, trace: str | None, timeout: float | None,
                fmt: str, ranker: str, no_line_trace: bool, no_worktree_tests: bool, no_label: bool,
-               prior_temperature: float | None, prior_uniform: float | None, prior_top: int | None, confirm_at: float | None,
-               prior_outside: float | None) -> None:
+               prior_temperature: float | None, prior_uniform: float | None, prior_top: int | None,
+               confirm_at: float | None, prior_outside: float | None) -> None:
     """Find the commit that broke TEST: rank the suspects, then confirm by running the test at them."""
     from dataclasses import replace
 
