@@ -207,3 +207,23 @@ def test_stats_show_the_confirmed_culprits_rank_over_time(git_repo):
     first = "100.0%" if label["rank"] == 1 else "0.0%"
     assert row[1] == "1" and row[2] == first and row[3] == "100.0%"
     assert "rankers seen: retrieval" in proc.stdout and shas
+
+
+def test_eval_of_a_locally_tuned_version_keeps_the_labels_it_never_saw_apart(git_repo, tmp_path):
+    _history(git_repo)
+    root = str(git_repo.root)
+    first, later = tmp_path / "first.jsonl", tmp_path / "later.jsonl"
+    _write(first, _synthetic(MIN_LABELS + 4, 6, "size"))
+    _write(later, _synthetic(12, 7, "size"))
+    assert rca("labels", "import", str(first), "--repo", root).returncode == 0
+    proc = rca("model", "tune", "--repo", root)
+    assert proc.returncode == 0 and "kept: v1" in proc.stdout, proc.stderr
+    assert rca("labels", "import", str(later), "--repo", root).returncode == 0
+    proc = rca("model", "eval", "--repo", root)
+    assert proc.returncode == 0, proc.stderr
+    assert f"(labels {MIN_LABELS + 4} of {MIN_LABELS + 16} trained v1; held out since:)" in proc.stdout
+    newer = [ln.split() for ln in proc.stdout.splitlines() if ln.startswith("newer ")]
+    assert [row[1] for row in newer] == ["retrieval", "tuned"] and {row[-4] for row in newer} == {"12"}
+    stats = rca("model", "stats", "--repo", root).stdout.splitlines()
+    imported = next(line for line in stats if line.startswith("2023-11")).split()
+    assert imported[1] == str(MIN_LABELS + 16) and imported[2] == "0.0%"  # imported: what was shown is unknown

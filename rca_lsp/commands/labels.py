@@ -36,7 +36,7 @@ def list_cmd(repo: str, fmt: str) -> None:
         return
     for label in labels:
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(label.created))
-        rank = f"#{label.rank}" if label.rank else "unranked"
+        rank = f"#{label.rank}" if label.rank else "rank ?"
         click.echo(f"#{label.id:<4} {when}  {label.source:<7} {label.culprit[:10]}  {rank:>8} of {label.total:<5} "
                    f"({label.ranker})  {title_of(label.failure)[:60]}")
     if not labels:

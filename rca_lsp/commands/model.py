@@ -116,9 +116,9 @@ def eval_cmd(repo: str, labels_file: str | None, bench: str | None, version: str
     click.echo(HEADER)
     shown = f"tuned {name}" if name else ""
     click.echo("\n".join(compare("labels", label_cases(labels), model, shown)))
-    if model is not None and not labels_file:
-        seen = (json.loads(path.read_text()).get("tuned") or {}).get("max_label_id", 0)
-        newer = [lb for lb in labels if (lb.id or 0) > seen]
+    tuned = (json.loads(path.read_text()).get("tuned") or {}) if model is not None else {}
+    if model is not None and not labels_file and tuned.get("source") == "local":
+        newer = [lb for lb in labels if (lb.id or 0) > tuned.get("max_label_id", 0)]
         click.echo(f"(labels {len(labels) - len(newer)} of {len(labels)} trained {name}; held out since:)")
         click.echo("\n".join(compare("newer", label_cases(newer), model, shown)))
     if bench:

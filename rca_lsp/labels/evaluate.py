@@ -50,9 +50,15 @@ def compare(title: str, cases: list[Case], model, model_name: str | None) -> lis
     return lines
 
 
+def _retrieval_rank(label: Label) -> int | None:
+    """For a label that came without it (imported from elsewhere): from its features."""
+    return retrieval_ranks([case_of(list(label.candidates), label.culprit)])[0]
+
+
 def stats(labels: list[Label], period: str = "month") -> list[tuple[str, int, float, float, float, float]]:
-    """(period, labels, % culprit #1 and % in the top 5 under the ranker the user had, and the same
-    for retrieval) per calendar month (or week), oldest first."""
+    """(period, labels, % culprit #1 and % in the top 5 under the ranker the user had (unknown for an
+    imported label that does not say: counted as not), and the same for retrieval) per calendar
+    month (or week), oldest first."""
     fmt = "%Y-%m" if period == "month" else "%G-W%V"
     groups: dict[str, list[Label]] = defaultdict(list)
     for label in labels:
@@ -66,6 +72,6 @@ def stats(labels: list[Label], period: str = "month") -> list[tuple[str, int, fl
             return sum(r is not None and r <= limit for r in ranks) / n * 100
 
         shown = [label.rank for label in items]
-        base = [label.retrieval_rank for label in items]
+        base = [label.retrieval_rank if label.retrieval_rank is not None else _retrieval_rank(label) for label in items]
         out.append((key, n, share(shown, 1), share(shown, 5), share(base, 1), share(base, 5)))
     return out
