@@ -108,8 +108,10 @@ def _nll(Z: np.ndarray, starts: np.ndarray, culprits: np.ndarray, w: np.ndarray,
     return value, g, H
 
 
-def _newton(Z, starts, culprits, anchor: np.ndarray, l2: float, iters: int = 50) -> np.ndarray:
-    w = anchor.copy()
+def _newton(Z, starts, culprits, anchor: np.ndarray, l2: float, start: np.ndarray | None = None,
+            iters: int = 50) -> np.ndarray:
+    """The penalised optimum (convex: a warm `start` changes only how fast it is reached)."""
+    w = (anchor if start is None else start).copy()
 
     def objective(v):
         return _nll(Z, starts, culprits, v, False)[0] + l2 * float((v - anchor) @ (v - anchor))
@@ -131,27 +133,31 @@ def _newton(Z, starts, culprits, anchor: np.ndarray, l2: float, iters: int = 50)
     return w
 
 
-def fit(cases: list[Case], l2: float, version: str = "tuned") -> LinearModel:
+def fit(cases: list[Case], l2: float, version: str = "tuned", warm: LinearModel | None = None) -> LinearModel:
+    """`warm`: a fit on nearly the same cases (leave-one-out's full fit), to start Newton from."""
     X, starts, culprits = _stack(cases)
     mean = X.mean(0)
     sd = X.std(0)
     scale = np.where(sd > 1e-9, sd, 1.0)
     Z = (X - mean) / scale
-    one = _newton(Z[:, [LINEAR]], starts, culprits, np.zeros(1), 1e-3)  # retrieval's order, its scale fitted
+    guess = None if warm is None else np.array(warm.weights) * scale / np.array(warm.scale)
+    one = _newton(Z[:, [LINEAR]], starts, culprits, np.zeros(1), 1e-3,
+                  None if guess is None else np.array([max(guess[LINEAR], 0.0)]))  # retrieval's order, scaled
     anchor = np.zeros(len(COLUMNS))
     anchor[LINEAR] = max(float(one[0]), 0.0)
-    w = _newton(Z, starts, culprits, anchor, l2)
+    w = _newton(Z, starts, culprits, anchor, l2, guess)
     return LinearModel(version, COLUMNS, tuple(map(float, mean)), tuple(map(float, scale)), tuple(map(float, w)))
 
 
 def leave_one_out(cases: list[Case], l2: float) -> list[int | None]:
     """Each labelled case ranked by the fusion fitted on all the others."""
+    full = fit(cases, l2)
     ranks = []
     for i, case in enumerate(cases):
         if case.bic is None:
             ranks.append(None)
             continue
-        model = fit(cases[:i] + cases[i + 1:], l2)
+        model = fit(cases[:i] + cases[i + 1:], l2, warm=full)
         ranks.append(rank_of(case, model.predict(case.X)))
     return ranks
 
