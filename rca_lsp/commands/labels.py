@@ -68,10 +68,9 @@ def import_cmd(path: str, repo: str) -> None:
     """Add labels from a JSONL export (a teammate's, or pooled); all or none."""
     from dataclasses import replace
 
-    from rca_lsp.labels.store import read_jsonl, record
+    from rca_lsp.labels.store import read_jsonl, record_all
 
     meta = _meta(repo)
-    labels = read_jsonl(Path(path))  # every line checked before any is written
-    for label in labels:
-        record(meta, replace(label, source="import", id=None))
+    labels = read_jsonl(Path(path))  # every line checked before any is written, then one transaction
+    record_all(meta, [replace(label, source="import", id=None) for label in labels])
     click.echo(f"imported {len(labels)} label(s)")

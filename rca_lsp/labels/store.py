@@ -112,19 +112,29 @@ def connect(meta_dir: str, create: bool = False) -> Iterator[sqlite3.Connection 
 
 
 def record(meta_dir: str, label: Label) -> int:
-    if label.source not in SOURCES:
-        raise LabelError(f"unknown label source {label.source!r}")
-    doc = label.to_json()
+    return record_all(meta_dir, [label])[0]
+
+
+def record_all(meta_dir: str, labels: list[Label]) -> list[int]:
+    """Stores `labels` in one transaction: all of them or, on any error, none."""
+    for label in labels:
+        if label.source not in SOURCES:
+            raise LabelError(f"unknown label source {label.source!r}")
+    ids = []
     with connect(meta_dir, create=True) as conn:
         assert conn is not None
         with conn:
-            cur = conn.execute(
-                "INSERT INTO labels(created, source, failure, culprit, head, ranker, rank, retrieval_rank, total,"
-                " candidates, runs) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                (label.created, label.source, label.failure, label.culprit, label.head, label.ranker, label.rank,
-                 label.retrieval_rank, label.total, json.dumps(doc["candidates"], separators=(",", ":")),
-                 json.dumps(doc["runs"], separators=(",", ":"))))
-        return int(cur.lastrowid)
+            for label in labels:
+                doc = label.to_json()
+                cur = conn.execute(
+                    "INSERT INTO labels(created, source, failure, culprit, head, ranker, rank, retrieval_rank,"
+                    " total, candidates, runs) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                    (label.created, label.source, label.failure, label.culprit, label.head, label.ranker,
+                     label.rank, label.retrieval_rank, label.total,
+                     json.dumps(doc["candidates"], separators=(",", ":")),
+                     json.dumps(doc["runs"], separators=(",", ":"))))
+                ids.append(int(cur.lastrowid))
+    return ids
 
 
 def listing(meta_dir: str) -> list[Label]:
