@@ -227,3 +227,13 @@ def test_eval_of_a_locally_tuned_version_keeps_the_labels_it_never_saw_apart(git
     stats = rca("model", "stats", "--repo", root).stdout.splitlines()
     imported = next(line for line in stats if line.startswith("2023-11")).split()
     assert imported[1] == str(MIN_LABELS + 16) and imported[2] == "0.0%"  # imported: what was shown is unknown
+
+
+def test_a_damaged_labels_file_is_named_and_kept(git_repo):
+    _labelled(git_repo)
+    db = git_repo.root / ".git" / "rca" / "labels.db"
+    db.write_bytes(b"this is no sqlite database" * 100)
+    proc = rca("labels", "list", "--repo", str(git_repo.root))
+    assert proc.returncode == 4 and "labels file" in proc.stderr and "do not delete it" in proc.stderr
+    assert proc.stderr.count("\n") == 1
+    assert db.read_bytes().startswith(b"this is no sqlite")  # left as it was

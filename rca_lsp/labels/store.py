@@ -47,6 +47,12 @@ class LabelError(RcaError):
     exit_code = 2
 
 
+class LabelStoreError(RcaError):
+    """labels.db cannot be read or written: exit 4, like the index, but never "delete it"."""
+
+    exit_code = 4
+
+
 @dataclass(frozen=True)
 class Label:
     failure: str
@@ -107,6 +113,9 @@ def connect(meta_dir: str, create: bool = False) -> Iterator[sqlite3.Connection 
         conn.execute("PRAGMA busy_timeout=5000")
         _migrate(conn)
         yield conn
+    except sqlite3.DatabaseError as exc:
+        raise LabelStoreError(f"the labels file {path} cannot be used ({exc})",
+                              hint="it is not a cache: move it aside (do not delete it) and run again") from None
     finally:
         conn.close()
 
