@@ -99,9 +99,9 @@ def list_cmd(repo: str, fmt: str) -> None:
               help="A folder of benchmark case feature files (scripts/dataset_features.py).")
 @click.option("--model", "version", default=None, help="A tuned version (default: the current one).")
 def eval_cmd(repo: str, labels_file: str | None, bench: str | None, version: str | None) -> None:
-    """Top-1/top-5/MRR of the ranker in use against retrieval, on the labels and benchmark cases."""
+    """Top-1/top-5/MRR of the tuned fusion in use (and any shipped learned fusion) beside retrieval."""
     from rca_lsp.labels import versions
-    from rca_lsp.labels.evaluate import HEADER, bench_cases, compare, label_cases
+    from rca_lsp.labels.evaluate import HEADER, bench_cases, compare, label_cases, shipped
     from rca_lsp.suspects.learned import load
 
     meta = _meta(repo)
@@ -114,15 +114,15 @@ def eval_cmd(repo: str, labels_file: str | None, bench: str | None, version: str
         model = load(path)
     labels = _labels(meta, labels_file)
     click.echo(HEADER)
-    shown = f"tuned {name}" if name else ""
-    click.echo("\n".join(compare("labels", label_cases(labels), model, shown)))
+    models = ([(f"tuned {name}", model)] if model is not None else []) + shipped()
+    click.echo("\n".join(compare("labels", label_cases(labels), models)))
     tuned = (json.loads(path.read_text()).get("tuned") or {}) if model is not None else {}
     if model is not None and not labels_file and tuned.get("source") == "local":
         newer = [lb for lb in labels if (lb.id or 0) > tuned.get("max_label_id", 0)]
         click.echo(f"(labels {len(labels) - len(newer)} of {len(labels)} trained {name}; held out since:)")
-        click.echo("\n".join(compare("newer", label_cases(newer), model, shown)))
+        click.echo("\n".join(compare("newer", label_cases(newer), models)))
     if bench:
-        click.echo("\n".join(compare("bench", bench_cases(Path(bench)), model, shown)))
+        click.echo("\n".join(compare("bench", bench_cases(Path(bench)), models)))
     if model is None:
         click.echo("no tuned fusion in use: retrieval is the ranker (`rca model tune`)")
 

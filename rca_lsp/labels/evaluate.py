@@ -39,15 +39,23 @@ def bench_cases(folder: Path) -> list[Case]:
     return cases
 
 
-def compare(title: str, cases: list[Case], model, model_name: str | None) -> list[str]:
-    """Retrieval and (when given) the model on the same cases, with the paired test."""
+def compare(title: str, cases: list[Case], models: list[tuple[str, object]]) -> list[str]:
+    """Retrieval and each (name, model) on the same cases, each with its paired test against retrieval."""
     base = retrieval_ranks(cases)
     lines = [f"{title:<10} {'retrieval (linear, shipped weights)':<40} {summarize(base).row()}"]
-    if model is not None:
+    for name, model in models:
         ranks = model_ranks(model, cases)
-        lines.append(f"{title:<10} {model_name:<40} {summarize(ranks).row()}")
-        lines.append(f"{'':<10} {model_name} vs retrieval: {paired(ranks, base)}")
+        lines.append(f"{title:<10} {name:<40} {summarize(ranks).row()}")
+        lines.append(f"{'':<10} {name} vs retrieval: {paired(ranks, base)}")
     return lines
+
+
+def shipped() -> list[tuple[str, object]]:
+    """The learned fusions shipped with rca (models/fusion/*.json), none of them a default."""
+    from rca_lsp.suspects.learned import FUSION_DIR, COLUMNS, load
+
+    found = [(f"shipped {p.stem}", load(p)) for p in sorted(FUSION_DIR.glob("*.json"))] if FUSION_DIR.is_dir() else []
+    return [(name, m) for name, m in found if m.columns == COLUMNS]
 
 
 def _retrieval_rank(label: Label) -> int | None:
