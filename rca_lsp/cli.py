@@ -127,7 +127,8 @@ def suspects_cmd(repo: str, trace: str, since: str | None, top: int, fmt: str, n
         _index(backend, quiet=True)
     with Index.open(backend.meta_dir, readonly=True) as index:
         wanted = top if ranker == "none" or top <= 0 else max(top, rerank_top)
-        result = find_suspects(backend, index, text, since=since, top=wanted, explain=explain)
+        result = find_suspects(backend, index, text, since=since, top=wanted, explain=explain,
+                               fusion=_tuned(backend.meta_dir))
     if ranker == "llm":
         from rca_lsp.ranker import rerank
 
@@ -139,9 +140,16 @@ def suspects_cmd(repo: str, trace: str, since: str | None, top: int, fmt: str, n
     click.echo(to_json(result) if fmt == "json" else to_text(result))
 
 
+def _tuned(meta_dir: str):
+    """This repository's current tuned fusion (`rca model tune`), None without one: retrieval."""
+    from rca_lsp.labels.versions import current
+
+    return current(meta_dir)
+
+
 @main.group("model")
 def model_group() -> None:
-    """Build and inspect the language model of `--ranker llm`."""
+    """The language model of `--ranker llm`, and the learned fusion tuned on this repository's labels."""
 
 
 @model_group.command("build")
@@ -213,7 +221,12 @@ main.add_command(serve_cmd)
 from rca_lsp.commands.bisect import bisect_cmd  # noqa: E402
 from rca_lsp.commands.failures import failures_group  # noqa: E402
 from rca_lsp.commands.hooks import hooks_group  # noqa: E402
+from rca_lsp.commands.labels import labels_group  # noqa: E402
+from rca_lsp.commands.model import COMMANDS as MODEL_COMMANDS  # noqa: E402
 
 main.add_command(hooks_group)
 main.add_command(failures_group)
 main.add_command(bisect_cmd)
+main.add_command(labels_group)
+for _command in MODEL_COMMANDS:
+    model_group.add_command(_command)

@@ -192,6 +192,8 @@ class BisectOutcome:
     candidates: int  # commits in the range good..bad
     warnings: tuple[str, ...] = ()
     worktree_files: tuple[tuple[str, str], ...] = ()  # (path, untracked | modified): the work tree's version ran
+    failure: str = ""  # the failure's text that was ranked
+    features: tuple[tuple[str, dict[str, float]], ...] = ()  # each candidate's features: a label's rows
 
     @property
     def skipped(self) -> tuple[str, ...]:

@@ -133,7 +133,7 @@ needs_nvim = pytest.mark.skipif(_nvim() is None, reason="needs nvim (pip install
 def test_neovim_quickfix_lenses_and_diagnostics(git_repo, tmp_path):
     shas = _indexed(git_repo)
     result = _run(SCRIPT, tmp_path, git_repo.root)
-    assert set(result["completion"]) == {"suspects", "index", "show", "open"}
+    assert set(result["completion"]) == {"suspects", "index", "show", "open", "confirm"}
 
     assert result["qf_title"] == "rca suspects"
     first_two = result["quickfix"][:2]

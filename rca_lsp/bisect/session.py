@@ -65,7 +65,7 @@ def bisect(repo, options: BisectOptions) -> BisectOutcome:
         if not goods:
             goods = (_find_good(repo, tester, bad),)
         order, parents = range_parents(repo, bad, goods)
-        suspects, warnings = _rank(repo, failure, order, options, executed)
+        suspects, warnings, features = _rank(repo, failure, order, options, executed)
         search = Search(parents, bad, build_prior(order, suspects, options.prior), options.prior.confirm_at)
         for run in tester.runs:  # what the search for a good revision already learnt
             if run.commit != bad and search.is_open(run.commit) and run.result != GOOD:
@@ -77,7 +77,7 @@ def bisect(repo, options: BisectOptions) -> BisectOutcome:
     culprit = _commit(repo, end.culprit, suspects) if end.culprit else None
     return BisectOutcome(culprit, end.confirmed, end.possible, goods, bad, tuple(tester.runs),
                          tuple(suspects), len(order), tuple(warnings),
-                         tuple((f.path, f.state) for f in overlay.files))
+                         tuple((f.path, f.state) for f in overlay.files), failure, tuple(features.items()))
 
 
 def _test_command(repo, text: str) -> TestCommand:
@@ -158,9 +158,10 @@ def _find_good(repo, tester: Tester, bad: str) -> str:
 
 
 def _rank(repo, failure: str, window: list[str], options: BisectOptions,
-          executed: dict[str, set[int]] | None = None) -> tuple[list[Suspect], list[str]]:
-    """Retrieval's ranking of the range (after bringing the index up to date); empty, with a warning,
-    when the failure holds no trace: the search then is plain bisection."""
+          executed: dict[str, set[int]] | None = None) -> tuple[list[Suspect], list[str], dict]:
+    """Retrieval's ranking of the range (after bringing the index up to date) and each candidate's
+    features (a confirmed culprit's label keeps them); empty, with a warning, when the failure holds
+    no trace: the search then is plain bisection."""
     from rca_lsp.index import Index, update
     from rca_lsp.suspects import find_suspects
 
@@ -169,14 +170,14 @@ def _rank(repo, failure: str, window: list[str], options: BisectOptions,
             update(repo, index)
     try:
         with Index.open(repo.meta_dir, readonly=True) as index:
-            result = find_suspects(repo, index, failure, top=0, window=window, executed=executed)
+            result = find_suspects(repo, index, failure, top=0, window=window, executed=executed, explain=True)
     except TraceError as exc:
-        return [], [f"no ranking, plain bisection: {exc}"]
+        return [], [f"no ranking, plain bisection: {exc}"], {}
     if options.ranker == "llm":
         from rca_lsp.ranker import rerank
 
         result = rerank(result, failure, repo, k=options.rerank_top)
-    return result.suspects, result.warnings
+    return result.suspects, result.warnings, result.features
 
 
 def _commit(repo, sha: str, suspects: list[Suspect]) -> Commit:

@@ -29,15 +29,16 @@ log = logging.getLogger("rca_lsp")
 @click.option("--no-worktree-tests", is_flag=True,
               help="Test only committed files: do not lay the work tree's uncommitted versions of the files "
                    "--test names into each checkout.")
+@click.option("--no-label", is_flag=True, help="Do not record a confirmed culprit as a label (`rca labels`).")
 @click.option("--prior-temperature", type=float, default=None, hidden=True)
 @click.option("--prior-uniform", type=float, default=None, hidden=True)
 @click.option("--prior-top", type=int, default=None, hidden=True)
 @click.option("--confirm-at", type=float, default=None, hidden=True)
 @click.option("--prior-outside", type=float, default=None, hidden=True)
 def bisect_cmd(repo: str, command: str, good: tuple[str, ...], bad: str, trace: str | None, timeout: float | None,
-               fmt: str, ranker: str, no_line_trace: bool, no_worktree_tests: bool, prior_temperature: float | None,
-               prior_uniform: float | None, prior_top: int | None, confirm_at: float | None,
-               prior_outside: float | None) -> None:
+               fmt: str, ranker: str, no_line_trace: bool, no_worktree_tests: bool, no_label: bool,
+               prior_temperature: float | None, prior_uniform: float | None, prior_top: int | None,
+               confirm_at: float | None, prior_outside: float | None) -> None:
     """Find the commit that broke TEST: rank the suspects, then confirm by running the test at them."""
     from dataclasses import replace
 
@@ -59,6 +60,11 @@ def bisect_cmd(repo: str, command: str, good: tuple[str, ...], bad: str, trace: 
     options = BisectOptions(command, bad, good, failure, timeout, ranker, prior=prior, trace_lines=not no_line_trace,
                             worktree_tests=not no_worktree_tests)
     outcome = bisect(backend, options)
+    if not no_label:
+        from rca_lsp.labels.capture import record_bisect
+
+        if (lid := record_bisect(backend.meta_dir, outcome)) is not None:
+            log.info("recorded the confirmed culprit as label #%d", lid)
     for warning in outcome.warnings:
         log.warning(warning)
     click.echo(to_json(outcome) if fmt == "json" else to_text(outcome))

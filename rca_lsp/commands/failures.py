@@ -57,9 +57,19 @@ def list_cmd(repo: str, everything: bool, fmt: str) -> None:
 @failures_group.command("resolve")
 @click.argument("failure_id", type=int)
 @click.option("--repo", default=".", type=click.Path(file_okay=False), help="Repository (default: here).")
-def resolve_cmd(failure_id: int, repo: str) -> None:
+@click.option("--culprit", default=None, help="The commit that caused it: recorded as a label (`rca labels`).")
+def resolve_cmd(failure_id: int, repo: str, culprit: str | None) -> None:
     """Mark a failure resolved: hooks stop checking commits against it."""
     from rca_lsp import failures
 
-    failure = failures.resolve(_repo(repo).meta_dir, failure_id)
+    backend = _repo(repo)
+    if culprit is not None:
+        from rca_lsp.labels.capture import from_failure
+        from rca_lsp.labels.store import record
+
+        label = from_failure(backend, failures.get(backend.meta_dir, failure_id).trace, culprit, "failure")
+        lid = record(backend.meta_dir, label)  # before resolving: a refused culprit leaves the failure open
+        rank = f"#{label.rank} of {label.total}" if label.rank else "not ranked"
+        click.echo(f"label #{lid}: culprit {label.culprit[:10]} was {rank} ({label.ranker})")
+    failure = failures.resolve(backend.meta_dir, failure_id)
     click.echo(f"#{failure.id}  resolved  {failure.title}")

@@ -395,6 +395,22 @@ async def show_commit_command(ls: RcaServer, *args) -> dict:
     return await _answer(ls, "showing the commit", run())
 
 
+@server.command("rca.confirmSuspect")
+async def confirm_suspect_command(ls: RcaServer, *args) -> dict:
+    """{"commit", and the failure as for rca.suspects ("uri", "range" or "text")}: recorded as a label."""
+    async def run() -> dict:
+        request = _request(args)
+        commit = request.get("commit")
+        if not isinstance(commit, str) or not commit:
+            raise TraceError("pass the confirmed culprit as \"commit\" beside the failure")
+        repo = ls.repo_for(request.get("uri"))
+        text, _ = await asyncio.to_thread(ls.request_text, request)
+        answer = await asyncio.to_thread(work.confirm_suspect, repo, text, commit)
+        ls.show(f"rca: recorded {commit[:10]} as the culprit (label #{answer['label']})")
+        return answer
+    return await _answer(ls, "recording the culprit", run())
+
+
 @server.feature(lsp.TEXT_DOCUMENT_CODE_LENS)
 def code_lens(ls: RcaServer, params: lsp.CodeLensParams) -> list[lsp.CodeLens]:
     if not ls.options.code_lens:

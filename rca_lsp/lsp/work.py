@@ -130,10 +130,22 @@ def run_suspects(repo, text: str, options: Options, job: Job, report: Report, up
     job.check()
     report("ranking commits", None)
     wanted = options.top if options.ranker == "none" or options.top <= 0 else max(options.top, options.rerank_top)
+    from rca_lsp.labels.versions import current
+
     with Index.open(repo.meta_dir, readonly=True) as index:
-        result = find_suspects(repo, index, text, since=options.since, top=wanted)
+        result = find_suspects(repo, index, text, since=options.since, top=wanted, fusion=current(repo.meta_dir))
     job.check()
     return result
+
+
+def confirm_suspect(repo, text: str, commit: str) -> dict:
+    """The editor's "this was it": the failure, its candidates and the culprit, stored as a label."""
+    from rca_lsp.labels.capture import from_failure
+    from rca_lsp.labels.store import record
+
+    label = from_failure(repo, text, commit, "editor")
+    return {"label": record(repo.meta_dir, label), "culprit": label.culprit, "rank": label.rank,
+            "ranker": label.ranker, "candidates": label.total}
 
 
 def rerank(ranker: Ranker, repo, text: str, result, options: Options, job: Job):

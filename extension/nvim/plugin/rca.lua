@@ -1,4 +1,4 @@
--- :Rca suspects [@{reg}] | :[range]Rca suspects | :Rca index | :Rca show [{hash}] | :Rca open
+-- :Rca suspects [@{reg}] | :[range]Rca suspects | :Rca index | :Rca show [{hash}] | :Rca open | :Rca confirm [{hash}]
 if vim.g.loaded_rca then
   return
 end

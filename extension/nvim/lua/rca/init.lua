@@ -3,7 +3,7 @@
 --- `:Rca open` (and `gf` in trace buffers) follows the frame link under the cursor.
 local M = {}
 
-local SUBCOMMANDS = { 'suspects', 'index', 'show', 'open' }
+local SUBCOMMANDS = { 'suspects', 'index', 'show', 'open', 'confirm' }
 local QF_TITLE = 'rca suspects'
 local TRACE_SUFFIXES = { trace = true, log = true, txt = true, out = true, err = true }
 local TRACE_FILETYPES = { [''] = true, text = true, log = true }
@@ -238,6 +238,7 @@ function M.suspects(opts)
       request.text = table.concat(vim.api.nvim_buf_get_lines(bufnr, 0, -1, false), '\n') .. '\n'
     end
   end
+  M.last_request = request
   execute(bufnr, 'rca.suspects', { request }, function(result)
     local n = #(result.suspects or {})
     if stale(result) then
@@ -304,6 +305,21 @@ function M.show(hash)
     vim.bo[buf].modifiable = false
     vim.bo[buf].filetype = 'git'
     pcall(vim.api.nvim_buf_set_name, buf, name)
+  end)
+end
+
+--- "This was it": the commit (as for :Rca show) recorded as the culprit of the last :Rca suspects
+--- failure, a label the ranker can learn from (`rca labels`, `rca model tune`).
+function M.confirm(hash)
+  hash = commit_here(hash)
+  if not hash or not M.last_request then
+    notify('nothing to confirm: run :Rca suspects first', vim.log.levels.WARN)
+    return
+  end
+  local request = vim.tbl_extend('force', M.last_request, { commit = hash })
+  execute(vim.api.nvim_get_current_buf(), 'rca.confirmSuspect', { request }, function(result)
+    M.last_confirmed = result
+    notify(('recorded %s as the culprit (label #%d)'):format(hash:sub(1, 10), result.label))
   end)
 end
 
@@ -391,6 +407,8 @@ function M.command(opts)
     M.show(opts.fargs[2])
   elseif sub == 'open' then
     M.open_link()
+  elseif sub == 'confirm' then
+    M.confirm(opts.fargs[2])
   else
     notify(('unknown subcommand %q; use one of: %s'):format(sub, table.concat(SUBCOMMANDS, ', ')), vim.log.levels.ERROR)
   end

@@ -1,0 +1,76 @@
+"""`rca labels list|export|import`: the confirmed culprits this clone has recorded (nothing leaves it)."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import click
+
+
+def _meta(repo: str) -> str:
+    from rca_lsp.vcs import open_repo
+
+    return open_repo(repo).meta_dir
+
+
+@click.group("labels")
+def labels_group() -> None:
+    """Confirmed culprits (resolved failures, confirmed bisections, the editor's "this was it")."""
+
+
+@labels_group.command("list")
+@click.option("--repo", default=".", type=click.Path(file_okay=False), help="Repository (default: here).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def list_cmd(repo: str, fmt: str) -> None:
+    """One line per label: when, how it was confirmed, the culprit and its rank then."""
+    from rca_lsp.failures import title_of
+    from rca_lsp.labels.store import listing
+
+    labels = listing(_meta(repo))
+    if fmt == "json":
+        click.echo(json.dumps([{k: v for k, v in label.to_json().items() if k not in ("candidates", "failure")}
+                               | {"title": title_of(label.failure)} for label in labels], indent=2))
+        return
+    for label in labels:
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(label.created))
+        rank = f"#{label.rank}" if label.rank else "rank ?"
+        click.echo(f"#{label.id:<4} {when}  {label.source:<7} {label.culprit[:10]}  {rank:>8} of {label.total:<5} "
+                   f"({label.ranker})  {title_of(label.failure)[:60]}")
+    if not labels:
+        click.echo("no labels recorded (`rca failures resolve ID --culprit REV`, a confirmed `rca bisect`)", err=True)
+
+
+@labels_group.command("export")
+@click.option("--repo", default=".", type=click.Path(file_okay=False), help="Repository (default: here).")
+@click.option("-o", "--output", default="-", show_default=True, help="JSONL file, or - for stdout.")
+def export_cmd(repo: str, output: str) -> None:
+    """Every label as JSONL (one per line): what a team would pool."""
+    from rca_lsp.labels.store import export_jsonl, listing
+
+    labels = listing(_meta(repo))
+    if output == "-":
+        export_jsonl(labels, sys.stdout)
+    else:
+        tmp = Path(output + ".tmp")
+        with open(tmp, "w", encoding="utf-8") as fh:
+            export_jsonl(labels, fh)
+        tmp.replace(output)
+    click.echo(f"exported {len(labels)} label(s)", err=True)
+
+
+@labels_group.command("import")
+@click.argument("path", type=click.Path(dir_okay=False))
+@click.option("--repo", default=".", type=click.Path(file_okay=False), help="Repository (default: here).")
+def import_cmd(path: str, repo: str) -> None:
+    """Add labels from a JSONL export (a teammate's, or pooled); all or none."""
+    from dataclasses import replace
+
+    from rca_lsp.labels.store import read_jsonl, record_all
+
+    meta = _meta(repo)
+    labels = read_jsonl(Path(path))  # every line checked before any is written, then one transaction
+    record_all(meta, [replace(label, source="import", id=None) for label in labels])
+    click.echo(f"imported {len(labels)} label(s)")

@@ -1,0 +1,186 @@
+"""The labels of one repository: (failure text, candidates with their features, culprit).
+
+One SQLite file, `<vcs-dir>/rca/labels.db`, its schema versioned by `PRAGMA user_version` and
+changed only through `_MIGRATIONS` (one transaction per step). The candidates are kept as retrieval
+ranked them, with every feature the learned fusion reads (`learned.COLUMNS`), capped at
+`MAX_ROWS` rows plus the culprit: enough to refit and to re-rank, small enough to pool.
+
+JSONL (`export_jsonl` / `read_jsonl`) is the form a team pools: one label per line, the same keys
+as `Label.to_json`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+from rca_lsp.errors import RcaError
+
+MAX_ROWS = 500
+SOURCES = ("failure", "bisect", "editor", "import")
+_MIGRATIONS = (
+    """CREATE TABLE labels (
+        id INTEGER PRIMARY KEY,
+        created INTEGER NOT NULL,
+        source TEXT NOT NULL,
+        failure TEXT NOT NULL,
+        culprit TEXT NOT NULL,
+        head TEXT,
+        ranker TEXT NOT NULL,
+        rank INTEGER,
+        retrieval_rank INTEGER,
+        total INTEGER NOT NULL,
+        candidates TEXT NOT NULL,
+        runs TEXT NOT NULL DEFAULT '[]'
+    )""",
+)
+
+
+class LabelError(RcaError):
+    """A label that cannot be made or read: the caller's input, hence a usage error."""
+
+    exit_code = 2
+
+
+class LabelStoreError(RcaError):
+    """labels.db cannot be read or written: exit 4, like the index, but never "delete it"."""
+
+    exit_code = 4
+
+
+@dataclass(frozen=True)
+class Label:
+    failure: str
+    culprit: str
+    candidates: tuple[tuple[str, dict[str, float]], ...]  # retrieval's order, best first
+    source: str
+    created: int
+    head: str | None = None
+    ranker: str = "retrieval"  # what ranked the suspects the user saw: retrieval or a tuned version
+    rank: int | None = None  # the culprit's rank under that ranker (None: not ranked)
+    retrieval_rank: int | None = None
+    total: int = 0  # candidates before the cap
+    runs: tuple[dict, ...] = ()  # a bisection's test runs
+    id: int | None = None
+
+    def to_json(self) -> dict:
+        return {"id": self.id, "created": self.created, "source": self.source, "failure": self.failure,
+                "culprit": self.culprit, "head": self.head, "ranker": self.ranker, "rank": self.rank,
+                "retrieval_rank": self.retrieval_rank, "total": self.total,
+                "candidates": [[h, f] for h, f in self.candidates], "runs": list(self.runs)}
+
+    @staticmethod
+    def from_json(doc: dict) -> Label:
+        try:
+            candidates = tuple((str(h), {str(k): float(v) for k, v in f.items()}) for h, f in doc["candidates"])
+            return Label(str(doc["failure"]), str(doc["culprit"]), candidates, str(doc.get("source", "import")),
+                         int(doc["created"]), doc.get("head"), str(doc.get("ranker", "retrieval")),
+                         doc.get("rank"), doc.get("retrieval_rank"), int(doc.get("total") or len(candidates)),
+                         tuple(doc.get("runs") or ()), doc.get("id"))
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise LabelError(f"not a label: {type(exc).__name__}: {exc}") from None
+
+
+def store_path(meta_dir: str) -> Path:
+    return Path(meta_dir) / "rca" / "labels.db"
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    if version > len(_MIGRATIONS):
+        raise LabelError(f"{conn.execute('PRAGMA database_list').fetchone()[2]} is from a newer rca "
+                         f"(schema {version}, this one knows {len(_MIGRATIONS)})", hint="upgrade rca-lsp")
+    for step, sql in enumerate(_MIGRATIONS[version:], start=version + 1):
+        with conn:
+            conn.execute(sql)
+            conn.execute(f"PRAGMA user_version = {step}")
+
+
+@contextlib.contextmanager
+def connect(meta_dir: str, create: bool = False) -> Iterator[sqlite3.Connection | None]:
+    path = store_path(meta_dir)
+    if not create and not path.exists():
+        yield None
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(str(path), timeout=5)
+    try:
+        conn.execute("PRAGMA busy_timeout=5000")
+        _migrate(conn)
+        yield conn
+    except sqlite3.DatabaseError as exc:
+        raise LabelStoreError(f"the labels file {path} cannot be used ({exc})",
+                              hint="it is not a cache: move it aside (do not delete it) and run again") from None
+    finally:
+        conn.close()
+
+
+def record(meta_dir: str, label: Label) -> int:
+    return record_all(meta_dir, [label])[0]
+
+
+def record_all(meta_dir: str, labels: list[Label]) -> list[int]:
+    """Stores `labels` in one transaction: all of them or, on any error, none."""
+    for label in labels:
+        if label.source not in SOURCES:
+            raise LabelError(f"unknown label source {label.source!r}")
+    ids = []
+    with connect(meta_dir, create=True) as conn:
+        assert conn is not None
+        with conn:
+            for label in labels:
+                doc = label.to_json()
+                cur = conn.execute(
+                    "INSERT INTO labels(created, source, failure, culprit, head, ranker, rank, retrieval_rank,"
+                    " total, candidates, runs) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                    (label.created, label.source, label.failure, label.culprit, label.head, label.ranker,
+                     label.rank, label.retrieval_rank, label.total,
+                     json.dumps(doc["candidates"], separators=(",", ":")),
+                     json.dumps(doc["runs"], separators=(",", ":"))))
+                ids.append(int(cur.lastrowid))
+    return ids
+
+
+def listing(meta_dir: str) -> list[Label]:
+    with connect(meta_dir) as conn:
+        if conn is None:
+            return []
+        rows = conn.execute("SELECT id, created, source, failure, culprit, head, ranker, rank, retrieval_rank,"
+                            " total, candidates, runs FROM labels ORDER BY id").fetchall()
+    out = []
+    for lid, created, source, failure, culprit, head, ranker, rank, rrank, total, cands, runs in rows:
+        out.append(Label(failure, culprit, tuple((h, f) for h, f in json.loads(cands)), source, created, head,
+                         ranker, rank, rrank, total, tuple(json.loads(runs)), lid))
+    return out
+
+
+def export_jsonl(labels: list[Label], out: IO[str]) -> int:
+    for label in labels:
+        out.write(json.dumps(label.to_json(), separators=(",", ":"), ensure_ascii=False) + "\n")
+    return len(labels)
+
+
+def read_jsonl(path: Path) -> list[Label]:
+    """Labels from a JSONL file (an export, or several pooled); a bad line is named by its number."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise LabelError(f"cannot read labels from {path}: {exc.strerror or exc}") from None
+    labels = []
+    for n, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            doc = json.loads(line)
+        except ValueError as exc:
+            raise LabelError(f"{path}:{n}: not JSON ({exc})") from None
+        try:
+            labels.append(Label.from_json(doc))
+        except LabelError as exc:
+            raise LabelError(f"{path}:{n}: {exc}") from None
+    return labels
