@@ -22,6 +22,7 @@ from pathlib import Path
 
 from rca_lsp.errors import RcaError
 from rca_lsp.types import Suspect
+from rca_lsp.index.store import index_dir
 
 MAX_TRACE_CHARS = 1_000_000
 OPEN_MARKER = "open-failures"
@@ -67,11 +68,11 @@ class Finding:
 
 
 def store_path(meta_dir: str) -> Path:
-    return Path(meta_dir) / "rca" / "failures.db"
+    return index_dir(meta_dir) / "failures.db"
 
 
 def marker_path(meta_dir: str) -> Path:
-    return Path(meta_dir) / "rca" / OPEN_MARKER
+    return index_dir(meta_dir) / OPEN_MARKER
 
 
 def mark(meta_dir: str, is_open: bool) -> bool:

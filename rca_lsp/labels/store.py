@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import IO
 
 from rca_lsp.errors import RcaError
+from rca_lsp.index.store import index_dir
 
 MAX_ROWS = 500
 SOURCES = ("failure", "bisect", "editor", "import")
@@ -87,7 +88,7 @@ class Label:
 
 
 def store_path(meta_dir: str) -> Path:
-    return Path(meta_dir) / "rca" / "labels.db"
+    return index_dir(meta_dir) / "labels.db"
 
 
 def _migrate(conn: sqlite3.Connection) -> None:

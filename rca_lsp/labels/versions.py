@@ -17,6 +17,7 @@ from pathlib import Path
 
 from rca_lsp.errors import ModelError
 from rca_lsp.suspects.learned import LinearModel, Model, load
+from rca_lsp.index.store import index_dir
 
 CURRENT = "current"
 _VERSION = re.compile(r"^v(\d+)$")
@@ -30,7 +31,7 @@ class Version:
 
 
 def models_dir(meta_dir: str) -> Path:
-    return Path(meta_dir) / "rca" / "models"
+    return index_dir(meta_dir) / "models"
 
 
 def _write(path: Path, text: str) -> None:

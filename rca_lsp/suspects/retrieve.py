@@ -324,9 +324,24 @@ def find_suspects(repo, index: Index, text: str, since: str | None = None, top: 
         ranked = learned_score(fusion, table, context, history.position, weights)
     else:
         ranked = score(table, history, weights)
-    limit = len(ranked) if top <= 0 else top
+    suspects, explained = _suspects(ranked[:len(ranked) if top <= 0 else top], board, history, index, terms,
+                                    weights, table, context if explain else None)
+    timings["total"] = time.perf_counter() - started
+    warnings = []
+    if history.missing:
+        warnings.append(f"{history.missing} commit(s) reachable from HEAD are not indexed yet; run `rca index`")
+    if _from_elsewhere(traces, targets):
+        warnings.append(FROM_ELSEWHERE)
+    return Result(suspects, history.candidates, traces, timings, warnings, explained)
+
+
+def _suspects(ranked: list[tuple[float, int]], board: _Board, history: History, index: Index, terms,
+              weights: Weights, table: dict[int, dict[str, float]],
+              context: dict[int, dict[str, float]] | None) -> tuple[list[Suspect], dict[str, dict[str, float]]]:
+    """The ranked commits with their evidence, and (when `context` is given: --explain) each one's
+    feature values."""
     suspects, explained = [], {}
-    for rank, (value, commit_id) in enumerate(ranked[:limit], start=1):
+    for rank, (value, commit_id) in enumerate(ranked, start=1):
         items = list(board.evidence.get(commit_id, []))
         words_value = table[commit_id].get("words", 0.0)
         if words_value >= 0.3:
@@ -335,15 +350,9 @@ def find_suspects(repo, index: Index, text: str, since: str | None = None, top: 
         evidence = _evidence(items, shown_kinds(weights), unscored(weights))
         commit = history.commit(commit_id)
         suspects.append(Suspect(commit, round(value, 6), rank, evidence))
-        if explain:
+        if context is not None:
             explained[commit.hash] = {k: round(v, 6) for k, v in {**table[commit_id], **context[commit_id]}.items()}
-    timings["total"] = time.perf_counter() - started
-    warnings = []
-    if history.missing:
-        warnings.append(f"{history.missing} commit(s) reachable from HEAD are not indexed yet; run `rca index`")
-    if _from_elsewhere(traces, targets):
-        warnings.append(FROM_ELSEWHERE)
-    return Result(suspects, history.candidates, traces, timings, warnings, explained)
+    return suspects, explained
 
 
 _FEATURE_OF = {"frame-line": "frame", "frame-file": "file", "frame-function": "code", "callee": "code",
