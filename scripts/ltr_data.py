@@ -17,6 +17,7 @@ import numpy as np
 
 from dataset_features import load_case
 
+from rca_lsp.labels.fit import rank_of  # noqa: F401  (the culprit's rank, ties to the newer commit: shared with rca model tune)
 from rca_lsp.suspects import learned
 from rca_lsp.suspects.learned import COLUMNS, CONTEXT, DERIVED, RETRIEVAL  # noqa: F401  (the columns, re-exported)
 
@@ -30,10 +31,6 @@ class Case:
     X: np.ndarray  # len(commits) x len(COLUMNS)
     bic: int | None  # row of the culprit, None if not ranked
     operator: str = ""
-
-    @property
-    def recency(self) -> np.ndarray:
-        return self.X[:, COLUMNS.index("recency")]
 
 
 def matrix(doc: dict, rows_key: str = "whole") -> Case:
@@ -53,12 +50,3 @@ def load_dir(folder: Path, rows_key: str = "whole") -> list[Case]:
         if rows_key in doc:
             cases.append(matrix(doc, rows_key))
     return cases
-
-
-def rank_of(case: Case, scores: np.ndarray) -> int | None:
-    """The culprit's 1-based rank under `scores`, ties broken by recency as rca does."""
-    if case.bic is None:
-        return None
-    s, r = scores[case.bic], case.recency
-    ahead = (scores > s) | ((scores == s) & (r > r[case.bic]))
-    return 1 + int(ahead.sum())
