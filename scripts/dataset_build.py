@@ -121,14 +121,13 @@ def write_index(root: Path, state: State, specs: list[RepoSpec]) -> list[dict]:
 
 
 def build_repo(spec: RepoSpec, args: argparse.Namespace, state: State, specs: list[RepoSpec],
-               deadline: float, want: int) -> bool:
-    """Windows of `spec` until `want` of them gave cases (or the drawn ones run out); whether the
-    repository can still give more."""
+               deadline: float, want: int) -> None:
+    """Windows of `spec` until `want` of them gave cases (or the drawn ones run out)."""
     try:
         mirror = find_mirror(args.mirrors, spec.upstream)
     except FileNotFoundError as e:
         log(f"{spec.name}: skipped: {e}")
-        return False
+        return
     python = ensure_venv(args.dir, spec)
     rng = random.Random(f"{args.seed}:{spec.name}")
     most = args.windows or spec.windows
@@ -151,7 +150,6 @@ def build_repo(spec: RepoSpec, args: argparse.Namespace, state: State, specs: li
         good += bool(got)
         total = len(write_index(args.dir, state, specs))
         log(f"[{spec.name}] w{win.index}: {len(got)} cases in {time.monotonic() - t0:.0f}s; {total} cases in all")
-    return good < most and any(str(w.index) not in done for w in windows)
 
 
 def status(root: Path, specs: list[RepoSpec]) -> int:
