@@ -43,3 +43,31 @@ def test_a_run_killed_before_its_first_migration_leaves_an_index_the_next_run_bu
                           capture_output=True, text=True, timeout=300, check=False)
     assert proc.returncode == 0, proc.stderr
     assert len(common.per_commit_counts(db)) == 30
+
+
+def test_a_run_killed_between_two_migration_steps_is_checked_on_the_tables_it_has(tmp_path):
+    # CI killed `rca index` after m001 (commits, files, ...) but before m002 (head_files, code_*):
+    # each step is its own transaction, so that schema is legitimate; the checker once failed on
+    # "no such table: head_files". The next run applies the remaining steps and builds the index.
+    import subprocess
+    import sys
+
+    from sqlite_utils import Database
+
+    from rca_lsp.index.schema import migrations
+
+    common = load("reliability_common")
+    make = load("make_synthetic_repo").make
+    repo = make(30, tmp_path / "repo", seed=3)
+    db = repo / ".git" / "rca" / "index.db"
+    db.parent.mkdir(parents=True)
+    first = Database(db)
+    migrations.apply(first, stop_before="m002_code")  # what a kill after step 1 leaves
+    first.close()
+    assert common.has_schema(db) and "head_files" not in Database(db).table_names()
+    assert common.check_consistent(db, {}) == [] and common.orphans(db) == {}
+    proc = subprocess.run([sys.executable, "-m", "rca_lsp", "index", "-q", "--repo", str(repo)],
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert len(common.per_commit_counts(db)) == 30
+    assert "head_files" in Database(db).table_names() and common.orphans(db) == {}
