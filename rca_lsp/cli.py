@@ -41,15 +41,14 @@ def _progress(enabled: bool):
 
 
 def _index(repo, quiet: bool = False):
-    from rca_lsp.index import Index, update
+    from rca_lsp import service
 
     callback, bar = _progress(not quiet)
-    with Index.open(repo.meta_dir, thorough=True) as index:
-        try:
-            return update(repo, index, progress=callback)
-        finally:
-            if bar is not None:
-                bar.close()
+    try:
+        return service.update_index(repo, progress=callback)
+    finally:
+        if bar is not None:
+            bar.close()
 
 
 def _read_trace(source: str) -> str:
@@ -107,44 +106,17 @@ def index_cmd(repo: str, quiet: bool) -> None:
 def suspects_cmd(repo: str, trace: str, since: str | None, top: int, fmt: str, no_update: bool,
                  explain: bool, ranker: str, rerank_top: int) -> None:
     """Rank the commits that most likely caused the failure in TRACE."""
-    from rca_lsp.index import Index
+    from rca_lsp import service
     from rca_lsp.render import to_json, to_text
-    from rca_lsp.suspects import find_suspects
     from rca_lsp.vcs import open_repo
 
     text = _read_trace(trace)
     backend = open_repo(repo)
-    if backend.head() is None:
-        raise RcaError("repository has no commits yet: there is nothing to suspect")
-    try:
-        with Index.open(backend.meta_dir) as index:  # creates or migrates it
-            stale = index.get_state("head") != backend.head()
-    except IndexError_:
-        if not no_update:
-            raise
-        stale = False  # a read-only index folder can still be queried as it is
-    if stale and not no_update:
-        _index(backend, quiet=True)
-    with Index.open(backend.meta_dir, readonly=True) as index:
-        wanted = top if ranker == "none" or top <= 0 else max(top, rerank_top)
-        result = find_suspects(backend, index, text, since=since, top=wanted, explain=explain,
-                               fusion=_tuned(backend.meta_dir))
-    if ranker == "llm":
-        from rca_lsp.ranker import rerank
-
-        result = rerank(result, text, backend, k=rerank_top)
-        if top > 0:
-            result.suspects = result.suspects[:top]
+    query = service.Query(text, since=since, top=top, ranker=ranker, rerank_top=rerank_top, explain=explain)
+    result = service.rank(backend, query, update=not no_update)
     for warning in result.warnings:
         log.warning(warning)
     click.echo(to_json(result) if fmt == "json" else to_text(result))
-
-
-def _tuned(meta_dir: str):
-    """This repository's current tuned fusion (`rca model tune`), None without one: retrieval."""
-    from rca_lsp.labels.versions import current
-
-    return current(meta_dir)
 
 
 @main.group("model")

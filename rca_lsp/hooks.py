@@ -196,7 +196,7 @@ def background_index(root: str, hook: str) -> int:
 
         signal.signal(signal.SIGALRM, expire)
         signal.alarm(max(1, int(timeout)))
-        from rca_lsp.index import Index, update
+        from rca_lsp import service
 
         try:
             running = _try_lock(folder / "write.lock")  # wait here, holding the queue, until it is free
@@ -206,8 +206,7 @@ def background_index(root: str, hook: str) -> int:
             os.close(running)  # Index.open and update take the writer lock themselves
         finally:
             os.close(queue)
-        with Index.open(meta) as index:
-            report = update(repo, index)
+        report = service.update_index(repo, thorough=False)
         signal.alarm(0)
         _log(meta, hook, f"indexed {report.added} new commit(s), removed {report.removed} "
                          f"in {time.perf_counter() - started:.2f} s")
@@ -260,15 +259,13 @@ def _print_findings(findings, what: str) -> None:
 
 
 def _check(repo, commits: set[str], top: int, deadline: float, what: str):
-    from rca_lsp import failures
-    from rca_lsp.index import Index
+    from rca_lsp import service
 
     if not _wait_for_index(repo, deadline):
         _say(f"the index is still being brought up to date; {what} not checked against open failures "
              f"(`rca failures list`, then `rca suspects`)")
         return []
-    with Index.open(repo.meta_dir, readonly=True) as index:
-        findings = failures.check(repo, index, commits, top=top)
+    findings = service.check_failures(repo, commits, top)
     _print_findings(findings, what)
     return findings
 

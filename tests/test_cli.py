@@ -119,8 +119,11 @@ def test_errors_are_one_clear_line_with_exit_codes(git_repo, tmp_path):
 def test_empty_repository(git_repo):
     index = rca("index", cwd=git_repo.root)
     assert index.returncode == 0 and "no commits yet" in index.stderr
-    proc = rca("suspects", "--trace", "-", cwd=git_repo.root, input=TRACE)
-    assert proc.returncode == 1 and "no commits yet" in proc.stderr
+    # one error, one exit code (3, a repository problem) and one line in every command that ranks
+    for args in (["suspects", "--trace", "-"], ["bisect", "--trace", "-", "--test", "true"]):
+        proc = rca(*args, cwd=git_repo.root, input=TRACE)
+        assert (proc.returncode, proc.stderr.count("\n")) == (3, 1), (args, proc.stderr)
+        assert "no commits yet" in proc.stderr and "Usage" not in proc.stderr
 
 
 def test_python_module_and_console_script_agree(git_repo):

@@ -162,21 +162,17 @@ def _rank(repo, failure: str, window: list[str], options: BisectOptions,
     """Retrieval's ranking of the range (after bringing the index up to date) and each candidate's
     features (a confirmed culprit's label keeps them); empty, with a warning, when the failure holds
     no trace: the search then is plain bisection."""
-    from rca_lsp.index import Index, update
-    from rca_lsp.suspects import find_suspects
+    from rca_lsp import service
 
-    with Index.open(repo.meta_dir, thorough=True) as index:
-        if index.get_state("head") != repo.head():
-            update(repo, index)
+    service.ensure_index(repo)
+    query = service.Query(failure, top=0, ranker=options.ranker, rerank_top=options.rerank_top, explain=True,
+                          window=window, executed=executed, tuned=False)
     try:
-        with Index.open(repo.meta_dir, readonly=True) as index:
-            result = find_suspects(repo, index, failure, top=0, window=window, executed=executed, explain=True)
+        result = service.retrieve(repo, query)
     except TraceError as exc:
         return [], [f"no ranking, plain bisection: {exc}"], {}
-    if options.ranker == "llm":
-        from rca_lsp.ranker import rerank
-
-        result = rerank(result, failure, repo, k=options.rerank_top)
+    if query.ranker == "llm":
+        result = service.rerank(repo, result, query)
     return result.suspects, result.warnings, result.features
 
 

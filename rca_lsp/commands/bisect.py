@@ -42,6 +42,7 @@ def bisect_cmd(repo: str, command: str, good: tuple[str, ...], bad: str, trace: 
     """Find the commit that broke TEST: rank the suspects, then confirm by running the test at them."""
     from dataclasses import replace
 
+    from rca_lsp import service
     from rca_lsp.bisect import BisectOptions, PriorParams, bisect
     from rca_lsp.bisect.report import to_json, to_text
     from rca_lsp.cli import _read_trace
@@ -55,8 +56,7 @@ def bisect_cmd(repo: str, command: str, good: tuple[str, ...], bad: str, trace: 
         raise click.BadParameter(str(exc)) from exc
     failure = _read_trace(trace) if trace is not None else None
     backend = open_repo(repo)
-    if backend.head() is None:
-        raise click.UsageError("the repository has no commits yet: there is nothing to bisect")
+    service.require_commits(backend, "bisect")
     options = BisectOptions(command, bad, good, failure, timeout, ranker, prior=prior, trace_lines=not no_line_trace,
                             worktree_tests=not no_worktree_tests)
     outcome = bisect(backend, options)

@@ -64,11 +64,11 @@ def resolve_cmd(failure_id: int, repo: str, culprit: str | None) -> None:
 
     backend = _repo(repo)
     if culprit is not None:
-        from rca_lsp.labels.capture import from_failure
-        from rca_lsp.labels.store import record
+        from rca_lsp import service
 
-        label = from_failure(backend, failures.get(backend.meta_dir, failure_id).trace, culprit, "failure")
-        lid = record(backend.meta_dir, label)  # before resolving: a refused culprit leaves the failure open
+        # labelled before resolving: a refused culprit leaves the failure open
+        label, lid = service.label_failure(backend, failures.get(backend.meta_dir, failure_id).trace, culprit,
+                                           "failure")
         rank = f"#{label.rank} of {label.total}" if label.rank else "not ranked"
         click.echo(f"label #{lid}: culprit {label.culprit[:10]} was {rank} ({label.ranker})")
     failure = failures.resolve(backend.meta_dir, failure_id)

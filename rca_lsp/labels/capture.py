@@ -1,8 +1,8 @@
 """A confirmed answer made a label: the failure, every candidate with its features, the culprit.
 
 Three ways in, one shape out: `rca failures resolve ID --culprit REV` and the editor's "this was it"
-rank the failure again now (`from_failure`), a confirmed `rca bisect` hands over the ranking it
-made, with its test runs (`from_bisect`).
+rank the failure again now (`rca_lsp.service.label_failure`), a confirmed `rca bisect` hands over the ranking it
+made, with its test runs (`record_bisect`).
 """
 
 from __future__ import annotations
@@ -43,24 +43,6 @@ def make(features: dict[str, dict[str, float]], culprit: str, failure: str, sour
     rank = shown.index(culprit) + 1 if culprit in shown else None
     return Label(failure, culprit, tuple(kept), source, int(time.time()), head, ranker, rank,
                  hashes.index(culprit) + 1, len(order), runs)
-
-
-def from_failure(repo, failure: str, culprit_rev: str, source: str) -> Label:
-    """Rank `failure` again over HEAD's history (bringing the index up to date) with the ranker in use."""
-    from rca_lsp.index import Index, update
-    from rca_lsp.labels.versions import current, current_name
-    from rca_lsp.suspects import find_suspects
-
-    culprit = repo.resolve(culprit_rev)
-    with Index.open(repo.meta_dir, thorough=True) as index:
-        if index.get_state("head") != repo.head():
-            update(repo, index)
-    model = current(repo.meta_dir)
-    with Index.open(repo.meta_dir, readonly=True) as index:
-        result = find_suspects(repo, index, failure, top=0, explain=True, fusion=model)
-    shown = [s.commit.hash for s in result.suspects]
-    ranker = current_name(repo.meta_dir) if model is not None else "retrieval"
-    return make(result.features, culprit, failure, source, shown, ranker or "retrieval", repo.head())
 
 
 def record_bisect(meta_dir: str, outcome) -> int | None:

@@ -21,13 +21,13 @@ def _emit(**fields) -> None:
 
 
 def main(argv: list[str]) -> int:
-    from rca_lsp.index import Index, update
+    from rca_lsp import service
     from rca_lsp.vcs import open_repo
 
     try:
         repo = open_repo(argv[0])
-        with Index.open(repo.meta_dir) as index:
-            report = update(repo, index, progress=lambda done, total: _emit(done=done, total=total))
+        report = service.update_index(repo, progress=lambda done, total: _emit(done=done, total=total),
+                                      thorough=False)
     except RcaError as exc:
         _emit(error=str(exc))
         return exc.exit_code

@@ -7,7 +7,6 @@ next safe point (ingest commits whole batches, so a cancelled index stays consis
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import json
 import logging
 import os
@@ -32,17 +31,10 @@ MAX_SHOW_BYTES = 2 * 1024 * 1024
 
 
 def index_state(repo) -> str:
-    """missing (never completed), stale (behind HEAD) or current."""
-    from rca_lsp.index import Index
-    from rca_lsp.index.store import index_dir
+    """missing (never completed), stale (behind HEAD) or current: the service's one rule."""
+    from rca_lsp import service
 
-    if not (index_dir(repo.meta_dir) / "index.db").exists():
-        return "missing"
-    with Index.open(repo.meta_dir) as index:  # migrates an older index, as `rca suspects` does
-        head = index.get_state("head")
-    if head is None:
-        return "missing"
-    return "current" if head == (repo.head() or "") else "stale"
+    return service.index_state(repo)
 
 
 def run_index(repo, job: Job, report: Report) -> str:
@@ -106,64 +98,64 @@ class Ranker:
         self._model = None
         self._lock = threading.Lock()
 
-    def rerank(self, result, text: str, repo, options: Options):
-        from rca_lsp.ranker import Fusion, rerank
+    def rerank(self, repo, result, query):
+        from rca_lsp import service
 
-        fusion = Fusion() if options.model_weight is None else Fusion(weight=float(options.model_weight))
         with self._lock:
             if self._model is None:
-                from rca_lsp.ranker.session import LogProbModel
-
+                try:
+                    from rca_lsp.ranker.session import LogProbModel
+                except ImportError as exc:
+                    raise ModelError(f"the ranker needs its extra ({exc})", hint="pip install 'rca-lsp[ranker]'") from exc
                 self._model = LogProbModel()
-            return rerank(result, text, repo, k=options.rerank_top, model=self._model, fusion=fusion)
+            return service.rerank(repo, result, query, model=self._model)
+
+
+def query(text: str, options: Options):
+    """The service's query for the editor's settings."""
+    from rca_lsp import service
+
+    return service.Query(text, since=options.since, top=options.top, ranker=options.ranker,
+                         rerank_top=options.rerank_top, model_weight=options.model_weight)
 
 
 def run_suspects(repo, text: str, options: Options, job: Job, report: Report, update_first: bool):
-    from rca_lsp.index import Index
-    from rca_lsp.suspects import find_suspects
+    """Retrieval's answer (the first stage), after bringing the index up to HEAD when asked."""
+    from rca_lsp import service
 
-    if repo.head() is None:
-        raise RepositoryError("the repository has no commits yet: there is nothing to suspect")
+    service.require_commits(repo)
     if update_first:
         report("bringing the index up to HEAD", None)
         run_index(repo, job, report)
     job.check()
     report("ranking commits", None)
-    wanted = options.top if options.ranker == "none" or options.top <= 0 else max(options.top, options.rerank_top)
-    from rca_lsp.labels.versions import current
-
-    with Index.open(repo.meta_dir, readonly=True) as index:
-        result = find_suspects(repo, index, text, since=options.since, top=wanted, fusion=current(repo.meta_dir))
+    result = service.retrieve(repo, query(text, options))
     job.check()
     return result
 
 
 def confirm_suspect(repo, text: str, commit: str) -> dict:
     """The editor's "this was it": the failure, its candidates and the culprit, stored as a label."""
-    from rca_lsp.labels.capture import from_failure
-    from rca_lsp.labels.store import record
+    from rca_lsp import service
 
-    label = from_failure(repo, text, commit, "editor")
-    return {"label": record(repo.meta_dir, label), "culprit": label.culprit, "rank": label.rank,
+    label, label_id = service.label_failure(repo, text, commit, "editor")
+    return {"label": label_id, "culprit": label.culprit, "rank": label.rank,
             "ranker": label.ranker, "candidates": label.total}
 
 
 def rerank(ranker: Ranker, repo, text: str, result, options: Options, job: Job):
     """The model's ranking of retrieval's `result`, cut to `top`; ModelError when it cannot run."""
     job.check()
-    try:
-        ranked = ranker.rerank(result, text, repo, options)
-    except ImportError as exc:
-        raise ModelError(f"the ranker needs its extra ({exc})", hint="pip install 'rca-lsp[ranker]'") from exc
+    ranked = ranker.rerank(repo, result, query(text, options))
     job.check()
-    return cut(ranked, options.top)
+    return ranked
 
 
 def cut(result, top: int):
     """`result` with its first `top` suspects (all when `top` is 0)."""
-    if top <= 0 or len(result.suspects) <= top:
-        return result
-    return dataclasses.replace(result, suspects=result.suspects[:top])
+    from rca_lsp import service
+
+    return service.cut(result, top)
 
 
 def show_commit(repo, rev: str) -> str:

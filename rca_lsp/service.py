@@ -1,0 +1,177 @@
+"""The one way in: what every front end (CLI, language server, hooks, `rca bisect`) asks of the core.
+
+Front ends parse their own input and render their own output; everything between goes through
+here, so one question has one answer everywhere:
+
+- `index_state` / `ensure_index` / `update_index`: one freshness rule (the index's recorded HEAD
+  against the repository's), progress passed in as `progress(done, total)`;
+- `rank`: the pipeline "index up to date, retrieval (with this repository's tuned fusion, if any),
+  the optional model stage, cut to top", or its two halves `retrieve` and `rerank` for a front end
+  that shows retrieval's answer before the model's (the language server);
+- `require_commits`: "no commits yet" is the same RepositoryError (exit 3) in every command;
+- `label_failure`: a failure and its confirmed culprit ranked again and kept as a label.
+
+Cancellation is the caller's: the language server runs `update_index` in a child process it can
+kill (`rca_lsp.lsp.indexer`), and checks its job between `retrieve` and `rerank`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+from rca_lsp.errors import ModelError, RepositoryError
+from rca_lsp.vcs.base import Backend
+
+Progress = Callable[[int, int], None]
+IndexState = Literal["missing", "stale", "current"]
+
+
+@dataclass(frozen=True)
+class Query:
+    """What to rank: a failure's text and how many suspects, from which stages."""
+
+    text: str
+    since: str | None = None
+    top: int = 20  # suspects shown; 0: all
+    ranker: Literal["none", "llm"] = "none"
+    rerank_top: int = 20  # retrieval's suspects the model re-orders
+    model_weight: float | None = None  # the fusion weight of the model's score; None: the manifest's
+    explain: bool = False  # each suspect's feature values
+    window: list[str] | None = None  # only these commits (a bisection's range)
+    executed: dict[str, set[int]] | None = None  # lines the failing run executed (a traced run)
+    tuned: bool = True  # this repository's tuned fusion (`rca model tune`) when it has one
+
+    @property
+    def wanted(self) -> int:
+        """Suspects retrieval must return: enough for the model stage to choose from."""
+        if self.ranker == "none" or self.top <= 0:
+            return self.top
+        return max(self.top, self.rerank_top)
+
+
+def require_commits(repo: Backend, what: str = "suspect") -> str:
+    """HEAD's hash; a RepositoryError (exit 3) when the repository has no commits yet."""
+    head = repo.head()
+    if head is None:
+        raise RepositoryError(f"the repository has no commits yet: there is nothing to {what}")
+    return head
+
+
+def index_state(repo: Backend) -> IndexState:
+    """missing (never completed), stale (behind HEAD) or current. Migrates an older index."""
+    from rca_lsp.index import Index
+    from rca_lsp.index.store import index_dir
+
+    if not (index_dir(repo.meta_dir) / "index.db").exists():
+        return "missing"
+    with Index.open(repo.meta_dir) as index:
+        head = index.get_state("head")
+    if head is None:
+        return "missing"
+    return "current" if head == (repo.head() or "") else "stale"
+
+
+def update_index(repo: Backend, progress: Progress | None = None, thorough: bool = True):
+    """Bring the index up to HEAD (incremental; creates it) and return the update's report.
+    `thorough` checks the database first (SQLite's quick_check); the background indexers of the
+    hooks and the language server skip it."""
+    from rca_lsp.index import Index, update
+
+    with Index.open(repo.meta_dir, thorough=thorough) as index:
+        return update(repo, index, progress=progress)
+
+
+def migrate_index(repo: Backend) -> None:
+    """Create or upgrade the index without reading history; an index folder this process cannot
+    write (a shared, read-only index) is left as it is and read as it is."""
+    from rca_lsp.errors import IndexError_
+    from rca_lsp.index import Index
+
+    try:
+        with Index.open(repo.meta_dir):
+            pass
+    except IndexError_:
+        pass
+
+
+def ensure_index(repo: Backend, progress: Progress | None = None):
+    """`update_index` unless the index is current; None when nothing had to be done."""
+    if index_state(repo) == "current":
+        return None
+    return update_index(repo, progress)
+
+
+def retrieve(repo: Backend, query: Query):
+    """Retrieval's ranking over the index as it is (see `ensure_index`), cut to `query.wanted`."""
+    from rca_lsp.index import Index
+    from rca_lsp.labels.versions import current
+    from rca_lsp.suspects import find_suspects
+
+    require_commits(repo)
+    fusion = current(repo.meta_dir) if query.tuned else None
+    with Index.open(repo.meta_dir, readonly=True) as index:
+        return find_suspects(repo, index, query.text, since=query.since, top=query.wanted, window=query.window,
+                             executed=query.executed, explain=query.explain, fusion=fusion)
+
+
+def rerank(repo: Backend, result, query: Query, model=None):
+    """The model stage over retrieval's `result`, cut to `query.top`. `model` is a loaded
+    `LogProbModel` to reuse (the server keeps one); None loads the built one."""
+    try:
+        from rca_lsp.ranker import Fusion
+        from rca_lsp.ranker import rerank as model_rerank
+    except ImportError as exc:
+        raise ModelError(f"the ranker needs its extra ({exc})", hint="pip install 'rca-lsp[ranker]'") from exc
+    fusion = Fusion() if query.model_weight is None else Fusion(weight=float(query.model_weight))
+    ranked = model_rerank(result, query.text, repo, k=query.rerank_top, model=model, fusion=fusion)
+    return cut(ranked, query.top)
+
+
+def rank(repo: Backend, query: Query, update: bool = True, model=None):
+    """The whole pipeline: the index brought up to date (unless `update` is False), retrieval,
+    the model stage when `query.ranker` is "llm", the first `query.top` suspects."""
+    require_commits(repo)
+    if update:
+        ensure_index(repo)
+    else:
+        migrate_index(repo)
+    result = retrieve(repo, query)
+    if query.ranker == "llm":
+        return rerank(repo, result, query, model)
+    return cut(result, query.top)
+
+
+def cut(result, top: int):
+    """`result` with its first `top` suspects (all when `top` is 0)."""
+    if top <= 0 or len(result.suspects) <= top:
+        return result
+    return dataclasses.replace(result, suspects=result.suspects[:top])
+
+
+def label_failure(repo: Backend, failure: str, culprit_rev: str, source: str):
+    """The failure ranked again over HEAD's history with the ranker in use (the index brought up to
+    date first), kept with its confirmed culprit as a label. Returns (label, its id)."""
+    from rca_lsp.labels.capture import make
+    from rca_lsp.labels.store import record
+    from rca_lsp.labels.versions import current_name
+
+    culprit = repo.resolve(culprit_rev)
+    ensure_index(repo)
+    result = retrieve(repo, Query(failure, top=0, explain=True))
+    shown = [s.commit.hash for s in result.suspects]
+    ranker = current_name(repo.meta_dir) or "retrieval"
+    label = make(result.features, culprit, failure, source, shown, ranker, repo.head())
+    return label, record(repo.meta_dir, label)
+
+
+def check_failures(repo: Backend, commits: set[str], top: int):
+    """The open failures (`rca failures`) for which one of `commits` ranks in the top `top`, with
+    the evidence that points at it: what the pull and push hooks report."""
+    from rca_lsp import failures
+    from rca_lsp.index import Index
+
+    with Index.open(repo.meta_dir, readonly=True) as index:
+        return failures.check(repo, index, commits, top=top)
