@@ -167,11 +167,11 @@ def cut(result, top: int):
 
 
 def show_commit(repo, rev: str) -> str:
-    """`git show --stat -p` of one commit named by its hash; nothing else is accepted."""
+    """The commit named by its hash as people read it (header, message, stat, patch), from git,
+    hg or sl alike; nothing but a hash is accepted."""
     if not isinstance(rev, str) or not HASH.match(rev):
         raise RepositoryError(f"not a commit hash: {str(rev)[:80]!r}", hint="pass the hex hash of a suspect")
-    sha = repo.resolve(rev)
-    text = repo.git_text("show", "--stat", "-p", "--no-color", "--format=fuller", "--end-of-options", sha)
+    text = repo.show_commit(repo.resolve(rev))
     if len(text) > MAX_SHOW_BYTES:
         text = text[:MAX_SHOW_BYTES] + "\n… (diff truncated)\n"
     return text
