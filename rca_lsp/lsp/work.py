@@ -23,6 +23,7 @@ from pathlib import Path
 from rca_lsp.errors import IndexError_, ModelError, RcaError, RepositoryError
 from rca_lsp.lsp.jobs import Job
 from rca_lsp.lsp.options import Options
+from rca_lsp.vcs.base import Backend
 
 log = logging.getLogger(__name__)
 
@@ -166,7 +167,7 @@ def cut(result, top: int):
     return dataclasses.replace(result, suspects=result.suspects[:top])
 
 
-def show_commit(repo, rev: str) -> str:
+def show_commit(repo: Backend, rev: str) -> str:
     """The commit named by its hash as people read it (header, message, stat, patch), from git,
     hg or sl alike; nothing but a hash is accepted."""
     if not isinstance(rev, str) or not HASH.match(rev):

@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass
 
 from rca_lsp.types import Evidence
+from rca_lsp.vcs.base import Backend
 
 _HASH = re.compile(r"^[0-9a-f]{7,64}$")
 _HUNK = re.compile(r"^@@+ [^@]*?\+(\d+)(?:,(\d+))? @@+")
@@ -24,14 +25,14 @@ class DiffHunk:
     text: str  # the @@ header line and the hunk's lines
 
 
-def show(repo, commit: str) -> str:
+def show(repo: Backend, commit: str) -> str:
     """The commit's patch (at most MAX_DIFF_BYTES of it) from `repo`, a backend."""
     if not isinstance(commit, str) or not _HASH.match(commit):
         raise ValueError(f"not a commit hash: {commit!r}")
     return repo.commit_diff(commit, context=3)[:MAX_DIFF_BYTES].decode("utf-8", errors="replace")
 
 
-def hunks(repo, commit: str, evidence: tuple[Evidence, ...]) -> list[DiffHunk]:
+def hunks(repo: Backend, commit: str, evidence: tuple[Evidence, ...]) -> list[DiffHunk]:
     """The commit's hunks, those nearest `evidence` first: what the model reads of a candidate."""
     return order(parse(show(repo, commit)), evidence)
 
