@@ -28,7 +28,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from rca_lsp.errors import RcaError
+from rca_lsp.errors import RcaError, RepositoryError
 
 GIT_HOOKS = ("post-merge", "post-rewrite", "post-checkout", "pre-push")
 HG_HOOKS = ("post-pull", "post-update", "pre-push")
@@ -90,9 +90,10 @@ def _python() -> str:
 # -- git -------------------------------------------------------------------------------------
 
 def git_hooks_dir(repo) -> Path:
-    raw = repo.git_text("rev-parse", "--git-path", "hooks").strip()
-    path = Path(raw)
-    return path if path.is_absolute() else Path(repo.root) / path
+    folder = repo.hooks_dir()
+    if folder is None:
+        raise RepositoryError(f"{repo.root} keeps its hooks in its {repo.kind} config, not in a hooks folder")
+    return Path(folder)
 
 
 def _is_shim(path: Path) -> bool:

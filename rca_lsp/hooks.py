@@ -44,7 +44,6 @@ STDIN_HOOKS = {"pre-push", "post-rewrite"}
 PULL_HOOKS = {"post-merge", "post-rewrite", "post-pull"}
 DEFAULTS = {"hook-timeout": "8", "index-timeout": "900", "pull-top": "5", "push-top": "3",
             "block-push": "false", "hooks": "true"}
-ZERO = "0" * 40
 
 
 # -- small helpers, all cheap: a hook with nothing to do must cost a few tens of milliseconds ---
@@ -305,19 +304,16 @@ def before_push(repo, hook: str, outgoing: set[str]) -> int:
 
 
 def _git_outgoing(repo, lines: bytes) -> set[str]:
-    out: set[str] = set()
+    """The commits a git push sends, from pre-push's input: `<local ref> <local sha> <remote ref> <remote sha>`."""
     import re
 
     sha = re.compile(r"^[0-9a-f]{40,64}$")
+    pushes = []
     for line in lines.decode("utf-8", "replace").splitlines():
         parts = line.split()
-        if len(parts) != 4 or not sha.match(parts[1]) or not sha.match(parts[3]) or parts[1] == ZERO:
-            continue  # a deletion pushes no commits
-        local, remote = parts[1], parts[3]
-        known = remote != ZERO and repo._run(["cat-file", "-e", remote + "^{commit}"], check=False).returncode == 0
-        exclude = ["--not", remote] if known else ["--not", "--remotes"]
-        out.update(repo.git_text("rev-list", local, *exclude, "--").split())
-    return out
+        if len(parts) == 4 and sha.match(parts[1]) and sha.match(parts[3]):
+            pushes.append((parts[1], parts[3]))
+    return repo.outgoing(pushes)
 
 
 # -- entry points -----------------------------------------------------------------------------------
@@ -386,8 +382,7 @@ def run_hg_hook(hook: str) -> int:
         if plain is None:
             _report_last_error(meta)
         if hook == "pre-push":
-            drafts = repo.run("log", "-r", "draft() and ::.", "-T", "{node}\n").decode().split()
-            return before_push(repo, hook, set(drafts))
+            return before_push(repo, hook, repo.outgoing())
         after_pull(repo, hook)
     except BaseException as exc:  # noqa: BLE001 - a hook must never fail the user's command
         _log(meta, hook, f"error: {type(exc).__name__}: {exc}")

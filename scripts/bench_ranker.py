@@ -52,7 +52,7 @@ def collect(case: dict, model, k: int, formulations: list[str], since_good: bool
     result.suspects = result.suspects[:k]
     for name in formulations:
         started = time.perf_counter()
-        row["model"][name] = model_scores(model, result, text, repo.root, k, name)
+        row["model"][name] = model_scores(model, result, text, repo, k, name)
         row["model_s"][name] = time.perf_counter() - started
     return row
 

@@ -57,8 +57,8 @@ def ask(case: dict, row: dict, model, since_good: bool) -> dict:
     suspects = [by_hash[h] for h in row["top"]]
     failure = prompt.failure_text(result.traces, text)
     started = time.perf_counter()
-    texts = [candidate_text(model, s.commit.message, diffs.order(diffs.parse(diffs.show(repo.root, s.commit.hash)),
-                                                                 s.evidence), Budget().choice_tokens)
+    texts = [candidate_text(model, s.commit.message, diffs.hunks(repo, s.commit.hash, s.evidence),
+                            Budget().choice_tokens)
              for s in suspects]
     back = list(reversed(range(len(texts))))
 

@@ -7,7 +7,8 @@ import subprocess
 import pytest
 
 from rca_lsp.errors import RepositoryError, UnsafeRevisionError
-from rca_lsp.vcs.git import GitRepo, unquote_path
+from rca_lsp.vcs.diffparse import unquote_path
+from rca_lsp.vcs.git import GitRepo
 
 
 def _log(repo: GitRepo):

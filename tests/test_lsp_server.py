@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import shutil
 import subprocess
 import sys
 
 import pytest
 from lsp_helpers import command, open_doc, session, until
 from lsprotocol import types as lsp
+from conftest import GitRepoBuilder
 from test_cli import TRACE, _history
+
+from tests._hg import HgRepoBuilder
 
 pytestmark = pytest.mark.asyncio(loop_scope="function")
 
@@ -21,12 +25,24 @@ def _index(root) -> None:
 
 
 @pytest.fixture
-def calc_repo(git_repo):
-    shas = _history(git_repo)
-    _index(git_repo.root)
-    return git_repo, shas
+def calc_repo(request, tmp_path):
+    """The calc history indexed, in a git repository, or in the VCS a test asks for with
+    `@pytest.mark.parametrize("calc_repo", [...], indirect=True)`."""
+    kind = getattr(request, "param", "git")
+    if kind == "hg":
+        pytest.importorskip("hglib")
+        if shutil.which("hg") is None:
+            pytest.skip("needs Mercurial")
+    repo = HgRepoBuilder(tmp_path / "repo") if kind == "hg" else GitRepoBuilder(tmp_path / "repo")
+    shas = _history(repo)
+    _index(repo.root)
+    return repo, shas
 
 
+BOTH = pytest.mark.parametrize("calc_repo", ["git", "hg"], indirect=True)
+
+
+@BOTH
 async def test_suspects_show_on_frame_lines_and_links(calc_repo):
     repo, shas = calc_repo
     async with session([repo.root]) as (client, offers):
@@ -66,9 +82,11 @@ async def test_suspects_show_on_frame_lines_and_links(calc_repo):
                                   (repo.root / "src/test/java/org/example/CalcTest.java").as_uri() + "#L7"])
         assert all(link.range.start.line in (4, 5, 6) for link in links)
 
-        shown = await command(client, "rca.showCommit", shas["culprit"])
-        assert shown["commit"] == shas["culprit"]
-        assert "Simplify parse" in shown["text"] and "Author:" in shown["text"] and "diff --git" in shown["text"]
+        shown = await command(client, "rca.showCommit", shas["culprit"])  # what every code lens runs
+        assert "error" not in shown, shown
+        assert shown["commit"] == shas["culprit"] and shown["text"].startswith(f"commit {shas['culprit']}\n")
+        assert "Simplify parse" in shown["text"] and "Author:" in shown["text"] and "Carol" in shown["text"]
+        assert f"diff --git a/{CALC} b/{CALC}" in shown["text"] and "return Integer.parseInt(s);" in shown["text"]
 
         reports = [r for rs in client.progress_reports.values() for r in rs]
         assert any(isinstance(r, lsp.WorkDoneProgressBegin) for r in reports)
@@ -112,6 +130,7 @@ async def test_index_now_from_the_offer(git_repo):
         assert len(offers) == 1
 
 
+@BOTH
 async def test_bad_input_gets_a_clear_message_and_the_server_stays_up(calc_repo, tmp_path):
     repo, shas = calc_repo
     outside = tmp_path / "elsewhere"

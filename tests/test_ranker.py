@@ -64,6 +64,37 @@ def test_diff_parse_and_order_puts_evidence_hunks_first():
         diffs.show(".", "--output=/tmp/x")
 
 
+@pytest.mark.parametrize("kind", ["git", "hg"])
+def test_candidate_diffs_come_from_the_backend_on_git_and_hg(kind, tmp_path):
+    """The model reads each candidate's patch through the repository's backend: on Mercurial it
+    used to run `git show` in an hg checkout and read nothing, silently."""
+    from conftest import GitRepoBuilder
+
+    from rca_lsp.vcs import open_repo
+
+    if kind == "hg":
+        pytest.importorskip("hglib")
+        if shutil.which("hg") is None:
+            pytest.skip("needs Mercurial")
+        from tests._hg import HgRepoBuilder
+        builder = HgRepoBuilder(tmp_path / "repo")
+    else:
+        builder = GitRepoBuilder(tmp_path / "repo")
+    lines = [f"line {i}\n" for i in range(1, 21)]
+    builder.commit("Add", {"src/Calc.java": "".join(lines), "README.md": "calc\n"})
+    lines[11] = "parse(r)\n"
+    sha = builder.commit("Change", {"src/Calc.java": "".join(lines), "README.md": "calc, a calculator\n"})
+    repo = open_repo(builder.root)
+    try:
+        hunks = diffs.hunks(repo, sha, (Evidence("frame-line", 1.0, "x", "src/Calc.java", 12, "Calc.parse"),))
+    finally:
+        repo.close()
+    assert [(h.path, h.new_start, h.new_len) for h in hunks] == [("src/Calc.java", 9, 7), ("README.md", 1, 1)]
+    assert hunks[0].text.split("\n")[1:] == [" line 9", " line 10", " line 11", "-line 12", "+parse(r)",
+                                              " line 13", " line 14", " line 15"]
+    assert hunks[1].text.split("\n")[1:] == ["-calc", "+calc, a calculator"]
+
+
 def test_fusion_weight_zero_keeps_retrieval_and_zscores_are_centred():
     assert fuse([3.0, 2.0, 1.0], [0.0, 5.0, 9.0], 0.0) == [3.0, 2.0, 1.0]
     fused = fuse([3.0, 2.9, 1.0], [0.0, 5.0, 0.0], 1.0)

@@ -23,12 +23,7 @@ from rca_lsp.bisect.overlay import Overlay, from_worktree
 from rca_lsp.bisect.prior import PriorParams, build_prior
 from rca_lsp.bisect.runner import Tester
 from rca_lsp.bisect.search import BAD, GOOD, SKIP, Search
-from rca_lsp.bisect.workspace import (
-    first_parents,
-    is_ancestor,
-    open_checkout,
-    range_parents,
-)
+from rca_lsp.bisect.workspace import open_checkout
 from rca_lsp.errors import BisectError, TraceError
 from rca_lsp.types import BisectOutcome, BisectRun, Commit, Suspect
 
@@ -64,7 +59,8 @@ def bisect(repo, options: BisectOptions) -> BisectOutcome:
             failure = checkout.localise(output)
         if not goods:
             goods = (_find_good(repo, tester, bad),)
-        order, parents = range_parents(repo, bad, goods)
+        graph = repo.range_parents(bad, goods)
+        order, parents = [node for node, _ in graph], dict(graph)
         suspects, warnings, features = _rank(repo, failure, order, options, executed)
         search = Search(parents, bad, build_prior(order, suspects, options.prior), options.prior.confirm_at)
         for run in tester.runs:  # what the search for a good revision already learnt
@@ -92,7 +88,7 @@ def _check_goods(repo, bad: str, revs: tuple[str, ...]) -> tuple[str, ...]:
     for rev, good in zip(revs, goods):
         if good == bad:
             raise BisectError(f"the good revision {rev} is the bad one", hint="pass an older --good")
-        if not is_ancestor(repo, good, bad):
+        if not repo.is_ancestor(good, bad):
             raise BisectError(f"the good revision {rev} ({good[:12]}) is not an ancestor of the bad one "
                               f"({bad[:12]})", hint="pass a --good that BAD descends from")
     return goods
@@ -134,7 +130,7 @@ def _last_line(output: str) -> str:
 
 def _find_good(repo, tester: Tester, bad: str) -> str:
     """Test first-parent ancestors of BAD at distances 1, 2, 4, ... (and the root) until one passes."""
-    chain = first_parents(repo, bad)
+    chain = repo.first_parents(bad)
     distance = 1
     while True:
         at = min(distance, len(chain) - 1)

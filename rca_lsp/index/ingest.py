@@ -138,10 +138,9 @@ def _arrived(repo, index: Index) -> set[str]:
     restored): they are indexed again, so the index converges to a build from a full clone."""
     rows = index.conn.execute("SELECT c.hash, m.blob FROM missing_objects m JOIN commits c ON c.id = m.commit_id"
                               ).fetchall()
-    present = getattr(repo, "present_blobs", None)
-    if not rows or present is None:
+    if not rows:
         return set()
-    here = present({blob for _, blob in rows})
+    here = repo.present_blobs({blob for _, blob in rows})
     found = {commit for commit, blob in rows if blob in here}
     if found:
         log.info("%d commit(s) indexed again: objects their diffs lacked are here now", len(found))
@@ -155,14 +154,6 @@ def _workers(new_commits: int) -> int:
     return min(os.cpu_count() or 1, 4)
 
 
-def _shallow_boundary(repo) -> set[str]:
-    try:
-        with open(f"{repo.meta_dir}/shallow", encoding="ascii") as fh:
-            return {line.strip() for line in fh if line.strip()}
-    except FileNotFoundError:
-        return set()
-
-
 def update(repo, index: Index, progress: Progress | None = None, code: bool = True) -> IngestReport:
     """Bring the index up to HEAD. Idempotent; safe to interrupt at any point."""
     started = time.perf_counter()
@@ -171,7 +162,7 @@ def update(repo, index: Index, progress: Progress | None = None, code: bool = Tr
         reachable = repo.reachable()
         known = indexed_hashes(index)
         reach_set = set(reachable)
-        boundary = _shallow_boundary(repo)
+        boundary = repo.shallow_boundary()
         # A commit indexed as a shallow boundary has no changes of its own; once the clone is
         # deepened (`git fetch --deepen/--unshallow`) it has, so it is indexed again.
         redo = {h for h in (index.get_state("shallow") or "").split() if h not in boundary}

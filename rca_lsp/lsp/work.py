@@ -22,6 +22,7 @@ from pathlib import Path
 from rca_lsp.errors import IndexError_, ModelError, RcaError, RepositoryError
 from rca_lsp.lsp.jobs import Job
 from rca_lsp.lsp.options import Options
+from rca_lsp.vcs.base import Backend
 
 log = logging.getLogger(__name__)
 
@@ -158,12 +159,12 @@ def cut(result, top: int):
     return service.cut(result, top)
 
 
-def show_commit(repo, rev: str) -> str:
-    """`git show --stat -p` of one commit named by its hash; nothing else is accepted."""
+def show_commit(repo: Backend, rev: str) -> str:
+    """The commit named by its hash as people read it (header, message, stat, patch), from git,
+    hg or sl alike; nothing but a hash is accepted."""
     if not isinstance(rev, str) or not HASH.match(rev):
         raise RepositoryError(f"not a commit hash: {str(rev)[:80]!r}", hint="pass the hex hash of a suspect")
-    sha = repo.resolve(rev)
-    text = repo.git_text("show", "--stat", "-p", "--no-color", "--format=fuller", "--end-of-options", sha)
+    text = repo.show_commit(repo.resolve(rev))
     if len(text) > MAX_SHOW_BYTES:
         text = text[:MAX_SHOW_BYTES] + "\n… (diff truncated)\n"
     return text

@@ -1,17 +1,16 @@
 """A candidate's change as text for the model: its hunks, the ones nearest the evidence first.
 
-One `git show --unified=3` per candidate (only the top K of retrieval reach here), run without a shell,
-the hash checked and placed after the options, the paths after `--`.
+One patch with three lines of context per candidate (only the top K of retrieval reach here), from
+the repository's backend (`commit_diff`: git, hg or sl alike), the hash checked first.
 """
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
 from dataclasses import dataclass
 
 from rca_lsp.types import Evidence
+from rca_lsp.vcs.base import Backend
 
 _HASH = re.compile(r"^[0-9a-f]{7,64}$")
 _HUNK = re.compile(r"^@@+ [^@]*?\+(\d+)(?:,(\d+))? @@+")
@@ -26,14 +25,16 @@ class DiffHunk:
     text: str  # the @@ header line and the hunk's lines
 
 
-def show(root: str, commit: str) -> str:
-    if not _HASH.match(commit):
+def show(repo: Backend, commit: str) -> str:
+    """The commit's patch (at most MAX_DIFF_BYTES of it) from `repo`, a backend."""
+    if not isinstance(commit, str) or not _HASH.match(commit):
         raise ValueError(f"not a commit hash: {commit!r}")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
-    proc = subprocess.run(["git", "-C", root, "-c", "core.quotepath=false", "show", "--no-color", "--no-ext-diff",
-                           "--no-textconv", "--unified=3", "--format=", commit, "--"],
-                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, check=False)
-    return proc.stdout[:MAX_DIFF_BYTES].decode("utf-8", errors="replace")
+    return repo.commit_diff(commit, context=3)[:MAX_DIFF_BYTES].decode("utf-8", errors="replace")
+
+
+def hunks(repo: Backend, commit: str, evidence: tuple[Evidence, ...]) -> list[DiffHunk]:
+    """The commit's hunks, those nearest `evidence` first: what the model reads of a candidate."""
+    return order(parse(show(repo, commit)), evidence)
 
 
 def parse(diff: str) -> list[DiffHunk]:

@@ -41,14 +41,15 @@ def fuse(retrieval: list[float], model: list[float], weight: float) -> list[floa
     return [r + weight * top * z for r, z in zip(retrieval, zscores(model))]
 
 
-def model_scores(model, result, failure_raw: str, root: str, k: int, formulation: str = "likelihood",
+def model_scores(model, result, failure_raw: str, repo, k: int, formulation: str = "likelihood",
                  budget: Budget = Budget()) -> list[float]:
-    """The model's score for each of retrieval's top `k` suspects, in retrieval's order."""
+    """The model's score for each of retrieval's top `k` suspects, in retrieval's order; each
+    suspect's patch comes from `repo` (a backend)."""
     failure = prompt.failure_text(result.traces, failure_raw)
     per = budget.candidate_tokens if formulation == "likelihood" else budget.choice_tokens
     texts = []
     for s in result.suspects[:k]:
-        hunks = diffs.order(diffs.parse(diffs.show(root, s.commit.hash)), s.evidence)
+        hunks = diffs.hunks(repo, s.commit.hash, s.evidence)
         texts.append(candidate_text(model, s.commit.message, hunks, per))
     return FORMULATIONS[formulation](model, failure, texts, budget) if formulation == "likelihood" else \
         FORMULATIONS[formulation](model, failure, texts)
@@ -70,7 +71,7 @@ def rerank(result, failure_text: str, repo, k: int = 20, model=None, fusion: Fus
     if len(head) < 2:
         return result
     model = model or LogProbModel()
-    raw = model_scores(model, result, failure_text, repo.root, len(head), fusion.formulation, budget)
+    raw = model_scores(model, result, failure_text, repo, len(head), fusion.formulation, budget)
     if fusion.formulation == "choice":
         order = sorted(range(len(raw)), key=lambda i: (-raw[i], i))
         raw = [0.0] * len(raw)

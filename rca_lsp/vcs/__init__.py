@@ -7,9 +7,13 @@ The nearest enclosing checkout wins: `.git` is git, `.hg` is Mercurial, `.sl` is
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the backends load when a repository is opened, not on import
+    from rca_lsp.vcs.base import Backend
 
 
-def open_repo(path: str | os.PathLike[str] = "."):
+def open_repo(path: str | os.PathLike[str] = ".") -> Backend:
     from rca_lsp.vcs.git import GitRepo
     from rca_lsp.vcs.hg import find_root
 

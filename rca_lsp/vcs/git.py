@@ -16,23 +16,25 @@ from pathlib import Path
 
 from rca_lsp.errors import RepositoryError
 from rca_lsp.types import Commit, FileChange, Hunk
-from rca_lsp.vcs.base import LoggedCommit
+from rca_lsp.vcs.base import LoggedCommit, Worktree
+from rca_lsp.vcs.diffparse import (HUNK, MAX_HUNK_TEXT, apply_file_header, decode, diff_paths, hunk_numbers,
+                                   log_records, worktree_hunks)
 from rca_lsp.vcs.revisions import check_revision
 
 log = logging.getLogger(__name__)
 
-_HUNK = re.compile(rb"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
 _INDEX = re.compile(rb"^index ([0-9a-f]+)\.\.([0-9a-f]+)")
+_SHA = re.compile(r"^[0-9a-f]{40,64}$")
+ZERO = "0" * 40
 _FORMAT = "%x1e%H%x1f%P%x1f%aN%x1f%aE%x1f%at%x1f%ct%x1f%B%x1f"
-_HEADER_FIELDS = 7
 LOG_CHUNK = 2000  # commits per `git log` process, to bound git's memory
-MAX_HUNK_TEXT = 400  # characters of added/removed text kept per hunk: enough for word matching
 
 # Environment variables git sets for hooks; a nested git call must not inherit them blindly.
 _HOOK_ENV = ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_PREFIX", "GIT_OBJECT_DIRECTORY")
 
 
-def _clean_env() -> dict[str, str]:
+def clean_env() -> dict[str, str]:
+    """The environment of every git process rca starts: the caller's, less a hook's repository."""
     env = {k: v for k, v in os.environ.items() if k not in _HOOK_ENV}
     env.update({"LC_ALL": "C", "GIT_TERMINAL_PROMPT": "0", "GIT_OPTIONAL_LOCKS": "0"})
     return env
@@ -42,102 +44,7 @@ def _no_fetch_env() -> dict[str, str]:
     """For reading history: git (2.44, 2.39.4 and later) then fails on an object a partial clone
     lacks instead of fetching it, one round trip each; `gitmissing` takes over from there. Not
     for `cat-file`, which would die on it rather than say "missing"."""
-    return {**_clean_env(), "GIT_NO_LAZY_FETCH": "1"}
-
-
-def _decode(raw: bytes) -> str:
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return raw.decode("utf-8", errors="surrogateescape").encode("utf-8", "replace").decode("utf-8")
-
-
-_ESCAPES = {b"n": b"\n", b"t": b"\t", b'"': b'"', b"\\": b"\\", b"a": b"\a", b"b": b"\b",
-            b"f": b"\f", b"r": b"\r", b"v": b"\v"}
-
-
-def unquote_path(raw: bytes) -> bytes:
-    """Undo git's C-style quoting of unusual path names ("a/\\303\\251.txt")."""
-    if not (raw.startswith(b'"') and raw.endswith(b'"') and len(raw) >= 2):
-        return raw
-    body, out, i = raw[1:-1], bytearray(), 0
-    while i < len(body):
-        ch = body[i:i + 1]
-        if ch == b"\\" and i + 1 < len(body):
-            nxt = body[i + 1:i + 2]
-            if nxt.isdigit() and i + 3 < len(body) + 0 and body[i + 1:i + 4].isdigit():
-                out.append(int(body[i + 1:i + 4], 8))
-                i += 4
-                continue
-            out += _ESCAPES.get(nxt, nxt)
-            i += 2
-            continue
-        out += ch
-        i += 1
-    return bytes(out)
-
-
-def _patch_path(raw: bytes, prefix: bytes) -> str | None:
-    """The path of a `--- a/x` or `+++ b/x` line. Git ends an unquoted name that holds a space
-    with a tab there (for patch(1)); a name that really ends in a tab is always quoted."""
-    raw = raw.rstrip(b"\n")
-    if raw.endswith(b"\t") and not raw.startswith(b'"'):
-        raw = raw[:-1]
-    return _strip_prefix(raw, prefix)
-
-
-def apply_file_header(line: bytes, current) -> bool:
-    """Apply one line of a git-style file header (`--- a/x`, `+++ b/x`, new/deleted file mode,
-    rename/copy from/to) to `current` (with old, new, status); False when the line is none of these.
-    Mercurial's `--git` diffs use the same lines, so both backends read them here."""
-    if line.startswith(b"--- "):
-        path = _patch_path(line[4:], b"a/")
-        if path is not None:
-            current.old = path
-    elif line.startswith(b"+++ "):
-        path = _patch_path(line[4:], b"b/")
-        if path is not None:
-            current.new = path
-    elif line.startswith(b"new file mode"):
-        current.status = "A"
-    elif line.startswith(b"deleted file mode"):
-        current.status = "D"
-    elif line.startswith(b"rename from "):
-        current.status, current.old = "R", _strip_prefix(line[12:], b"")
-    elif line.startswith(b"rename to "):
-        current.new = _strip_prefix(line[10:], b"")
-    elif line.startswith(b"copy from "):
-        current.status, current.old = "C", _strip_prefix(line[10:], b"")
-    elif line.startswith(b"copy to "):
-        current.new = _strip_prefix(line[8:], b"")
-    else:
-        return False
-    return True
-
-
-def worktree_hunks(diff: bytes) -> dict[str, list[tuple[int, int, int, int]]]:
-    """(old_start, old_len, new_start, new_len) per new path, from a zero-context git-style diff."""
-    changes: dict[str, list[tuple[int, int, int, int]]] = {}
-    current: str | None = None
-    for line in diff.split(b"\n"):
-        if line.startswith(b"+++ "):
-            current = _patch_path(line[4:], b"b/")
-            if current is not None:
-                changes.setdefault(current, [])
-        elif line.startswith(b"@@") and current is not None:
-            m = _HUNK.match(line)
-            if m:
-                changes[current].append(_hunk_numbers(m))
-    return changes
-
-
-def _strip_prefix(raw: bytes, prefix: bytes) -> str | None:
-    raw = unquote_path(raw.rstrip(b"\n"))
-    if raw == b"/dev/null":
-        return None
-    if raw.startswith(prefix):
-        raw = raw[len(prefix):]
-    return _decode(raw)
+    return {**clean_env(), "GIT_NO_LAZY_FETCH": "1"}
 
 
 class GitRepo:
@@ -151,7 +58,7 @@ class GitRepo:
         out = self._run(["rev-parse", "--show-toplevel", "--git-common-dir"], check=False)
         if out.returncode != 0:
             raise self._no_work_tree(start)
-        top, common = _decode(out.stdout).splitlines()[:2]
+        top, common = decode(out.stdout).splitlines()[:2]
         self.root = top
         self.meta_dir = str((Path(self._cwd) / common).resolve())
         self._cwd = top
@@ -168,24 +75,24 @@ class GitRepo:
     # -- process helpers ---------------------------------------------------------------
     def _run(self, args: list[str], check: bool = True, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
         cmd = ["git", "-c", "core.quotepath=false", "-c", "log.showSignature=false", *args]
-        proc = subprocess.run(cmd, cwd=self._cwd, env=_clean_env(), input=stdin,
+        proc = subprocess.run(cmd, cwd=self._cwd, env=clean_env(), input=stdin,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         if check and proc.returncode != 0:
-            raise RepositoryError(f"git {args[0]} failed: {_decode(proc.stderr).strip()[:500]}")
+            raise RepositoryError(f"git {args[0]} failed: {decode(proc.stderr).strip()[:500]}")
         return proc
 
     def git_text(self, *args: str) -> str:
-        return _decode(self._run(list(args)).stdout)
+        return decode(self._run(list(args)).stdout)
 
     # -- revisions -----------------------------------------------------------------------
     def head(self) -> str | None:
         proc = self._run(["rev-parse", "--verify", "-q", "HEAD^{commit}"], check=False)
-        return _decode(proc.stdout).strip() or None
+        return decode(proc.stdout).strip() or None
 
     def resolve(self, rev: str) -> str:
         check_revision(rev)
         proc = self._run(["rev-parse", "--verify", "-q", "--end-of-options", rev + "^{commit}"], check=False)
-        sha = _decode(proc.stdout).strip()
+        sha = decode(proc.stdout).strip()
         if proc.returncode != 0 or not sha:
             raise RepositoryError(f"unknown revision {rev!r}", hint="use a commit hash, branch or tag of this repository")
         return sha
@@ -202,6 +109,55 @@ class GitRepo:
         if since:
             args += ["--not", self.resolve(since)]
         return self.git_text(*args).split()
+
+    def shallow_boundary(self) -> set[str]:
+        try:
+            with open(Path(self.meta_dir) / "shallow", encoding="ascii") as fh:
+                return {line.strip() for line in fh if line.strip()}
+        except FileNotFoundError:
+            return set()
+
+    # -- the commit graph ------------------------------------------------------------------
+    def range_parents(self, bad: str, goods: Iterable[str]) -> list[tuple[str, tuple[str, ...]]]:
+        """Ancestors of `bad` and of no good one, newest first, with their parents."""
+        revs = [check_revision(r) for r in (bad, *goods)]
+        text = self.git_text("rev-list", "--topo-order", "--parents", revs[0], "--not", *revs[1:])
+        return [(node, tuple(parents)) for node, *parents in map(str.split, text.splitlines())]
+
+    def first_parents(self, rev: str) -> list[str]:
+        return self.git_text("rev-list", "--first-parent", check_revision(rev)).split()
+
+    def is_ancestor(self, ancestor: str, descendant: str) -> bool:
+        args = ["merge-base", "--is-ancestor", check_revision(ancestor), check_revision(descendant)]
+        return self._run(args, check=False).returncode == 0
+
+    def outgoing(self, pushes: Iterable[tuple[str, str]] = ()) -> set[str]:
+        """Commits each (local, remote) update of a pre-push sends: those of `local` the remote's
+        commit has not, or, when this clone lacks that commit, no remote-tracking branch has."""
+        out: set[str] = set()
+        for local, remote in pushes:
+            if not _SHA.match(local) or not _SHA.match(remote):
+                raise RepositoryError(f"not a pair of commit hashes: {local[:80]!r} {remote[:80]!r}")
+            if local == ZERO:
+                continue  # a deletion pushes no commits
+            known = remote != ZERO and self._run(["cat-file", "-e", remote + "^{commit}"], check=False).returncode == 0
+            exclude = ["--not", remote] if known else ["--not", "--remotes"]
+            out.update(self.git_text("rev-list", local, *exclude, "--").split())
+        return out
+
+    # -- commit contents ---------------------------------------------------------------------
+    def show_commit(self, sha: str) -> str:
+        return self.git_text("show", "--stat", "-p", "--no-color", "--format=fuller", "--end-of-options",
+                             check_revision(sha))
+
+    def commit_diff(self, sha: str, context: int = 3) -> bytes:
+        """The commit's patch with `context` lines, without external diff tools or textconv;
+        empty (and logged) when git cannot show it."""
+        proc = self._run(["show", "--no-color", "--no-ext-diff", "--no-textconv", f"--unified={int(context)}",
+                          "--format=", "--end-of-options", check_revision(sha), "--"], check=False)
+        if proc.returncode != 0:
+            log.warning("git show %s failed: %s", sha[:12], decode(proc.stderr).strip()[:200])
+        return proc.stdout
 
     # -- history -------------------------------------------------------------------------
     def log(self, hashes: Iterable[str]) -> Iterator[LoggedCommit]:
@@ -249,7 +205,7 @@ class GitRepo:
             args, parse = ["-p", "--unified=0", "--find-renames", *extra], _parse_log
         else:
             args = list(extra)
-        env = _clean_env() if fetch else _no_fetch_env()
+        env = clean_env() if fetch else _no_fetch_env()
         return run_stream(log_command(_FORMAT, *args), self._cwd, env, hashes, parse)
 
     def present_blobs(self, blobs: set[str]) -> set[str]:
@@ -268,7 +224,7 @@ class GitRepo:
     # -- work tree -----------------------------------------------------------------------
     def tracked_files(self) -> list[str]:
         out = self._run(["ls-files", "-z"]).stdout
-        return [_decode(p) for p in out.split(b"\0") if p]
+        return [decode(p) for p in out.split(b"\0") if p]
 
     def head_blobs(self) -> dict[str, str]:
         """Path -> blob id of every file in HEAD's tree."""
@@ -282,7 +238,7 @@ class GitRepo:
             meta, _, path = entry.partition(b"\t")
             mode, kind, sha = meta.split(b" ")
             if kind == b"blob":
-                blobs[_decode(path)] = sha.decode()
+                blobs[decode(path)] = sha.decode()
         return blobs
 
     def worktree_changes(self, paths: Iterable[str] | None = None) -> dict[str, list[tuple[int, int, int, int]]]:
@@ -298,21 +254,28 @@ class GitRepo:
         if self.head() is None:
             return []
         out = self._run(["diff", "HEAD", "--name-only", "-z", "--no-renames"]).stdout
-        return [_decode(p) for p in out.split(b"\0") if p]
+        return [decode(p) for p in out.split(b"\0") if p]
 
     def untracked_files(self) -> list[str]:
         out = self._run(["ls-files", "-z", "--others", "--exclude-standard"]).stdout
-        return [_decode(p) for p in out.split(b"\0") if p]
+        return [decode(p) for p in out.split(b"\0") if p]
 
     def config(self, key: str) -> str | None:
         proc = self._run(["config", "--get", key], check=False)
-        return _decode(proc.stdout).strip() or None
+        return decode(proc.stdout).strip() or None
 
+    def hooks_dir(self) -> str | None:
+        """The folder git runs this repository's hooks from (core.hooksPath, or the common dir's hooks)."""
+        path = Path(self.git_text("rev-parse", "--git-path", "hooks").strip())
+        return str(path if path.is_absolute() else Path(self.root) / path)
 
-def _hunk_numbers(m: re.Match[bytes]) -> tuple[int, int, int, int]:
-    old_len = 1 if m.group(2) is None else int(m.group(2))
-    new_len = 1 if m.group(4) is None else int(m.group(4))
-    return int(m.group(1)), old_len, int(m.group(3)), new_len
+    def worktree(self) -> Worktree:
+        from rca_lsp.vcs.checkout import GitWorktree
+
+        return GitWorktree(self.root)
+
+    def close(self) -> None:
+        """Nothing to stop: each question is its own git process, and blob readers close themselves."""
 
 
 class _BlobReader:
@@ -323,7 +286,7 @@ class _BlobReader:
         # default) and caches delta bases up to 96 MiB, per process, and there is one per worker.
         self._proc = subprocess.Popen(["git", "-c", "core.packedGitLimit=256m", "-c", "core.packedGitWindowSize=32m",
                                        "-c", "core.deltaBaseCacheLimit=32m", "cat-file", "--batch"],
-                                      cwd=cwd, env=_clean_env(),
+                                      cwd=cwd, env=clean_env(),
                                       stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
 
     def get(self, blob: str) -> bytes | None:
@@ -401,47 +364,6 @@ class _FileBuilder:
                           None if self.new_blob in (None, zero) or new is None else self.new_blob)
 
 
-def _parse_header(raw: bytes) -> Commit:
-    parts = raw.split(b"\x1f")
-    sha, parents, name, email, adate, cdate, message = parts[:_HEADER_FIELDS]
-    return Commit(_decode(sha).strip(), tuple(_decode(parents).split()), _decode(name), _decode(email),
-                  int(adate or 0), int(cdate or 0), _decode(message).strip("\n"))
-
-
-def _diff_paths(line: bytes) -> tuple[str | None, str | None]:
-    """Paths of a `diff --git a/x b/y` line; exact for unquoted equal paths, else refined later."""
-    rest = line[len(b"diff --git "):].rstrip(b"\n")
-    if rest.startswith(b'"'):
-        end = rest.find(b'" ', 1)
-        while end != -1 and rest[end - 1:end] == b"\\":
-            end = rest.find(b'" ', end + 1)
-        if end == -1:
-            return None, None
-        return _strip_prefix(rest[:end + 1], b"a/"), _strip_prefix(rest[end + 2:], b"b/")
-    half = (len(rest) - 1) // 2
-    if rest[half:half + 1] == b" " and rest[2:half] == rest[half + 3:]:
-        return _strip_prefix(rest[:half], b"a/"), _strip_prefix(rest[half + 1:], b"b/")
-    idx = rest.find(b" b/")
-    return _strip_prefix(rest[:idx], b"a/"), _strip_prefix(rest[idx + 1:], b"b/")
-
-
-def log_records(lines: Iterable[bytes]) -> Iterator[Commit | bytes]:
-    """Frame a `--format=_FORMAT` log stream (git's, or hg's template of the same shape): a Commit
-    when a record's header is complete, then that record's body lines, as they come."""
-    header: bytes | None = None
-    for line in lines:
-        if line.startswith(b"\x1e"):
-            header = line[1:]
-        elif header is not None:
-            header += line
-        else:
-            yield line
-            continue
-        if header.count(b"\x1f") >= _HEADER_FIELDS:
-            yield _parse_header(header)
-            header = None
-
-
 def _parse_log(stream) -> Iterator[LoggedCommit]:  # noqa: C901 - one state machine reads best whole
     commit: Commit | None = None
     files: list[_FileBuilder] = []
@@ -462,21 +384,21 @@ def _parse_log(stream) -> Iterator[LoggedCommit]:  # noqa: C901 - one state mach
             continue
         first = line[:1]
         if hunk is not None and first in (b"+", b"-") and not line.startswith((b"+++ ", b"--- ")):
-            text = _decode(line[1:])
+            text = decode(line[1:])
             slot = 4 if first == b"+" else 5
             if len(hunk[slot]) < MAX_HUNK_TEXT:
                 hunk[slot] += text
             continue
         if line.startswith(b"diff --git "):
-            old, new = _diff_paths(line)
+            old, new = diff_paths(line)
             current, hunk = _FileBuilder(old, new), None
             files.append(current)
         elif current is None:
             continue
         elif line.startswith(b"@@"):
-            m = _HUNK.match(line)
+            m = HUNK.match(line)
             if m:
-                hunk = [*_hunk_numbers(m), "", ""]
+                hunk = [*hunk_numbers(m), "", ""]
                 current.hunks.append(hunk)
         elif apply_file_header(line, current):
             pass

@@ -19,6 +19,7 @@ from collections.abc import Iterator, Sequence
 from rca_lsp.errors import RepositoryError
 from rca_lsp.types import FileChange
 from rca_lsp.vcs.base import LoggedCommit
+from rca_lsp.vcs.diffparse import log_records, strip_prefix
 from rca_lsp.vcs.gitlog import MissingObject
 
 log = logging.getLogger(__name__)
@@ -69,14 +70,13 @@ class Presence:
 
 
 def _raw_entry(line: bytes, gitlinks: set[str]) -> FileChange | None:
-    from rca_lsp.vcs.git import _strip_prefix
 
     meta, _, path_raw = line.rstrip(b"\n").partition(b"\t")
     fields = meta[1:].split(b" ")
     if len(fields) < 5:
         return None
     old_mode, new_mode, old, new, status = fields[:5]
-    path = _strip_prefix(path_raw, b"")
+    path = strip_prefix(path_raw, b"")
     old_blob, new_blob = old.decode("ascii"), new.decode("ascii")
     for mode, blob in ((old_mode, old_blob), (new_mode, new_blob)):
         if mode == _GITLINK:
@@ -88,7 +88,6 @@ def _raw_entry(line: bytes, gitlinks: set[str]) -> FileChange | None:
 
 def _parse_raw(stream, gitlinks: set[str]) -> Iterator[LoggedCommit]:
     from rca_lsp.types import Commit
-    from rca_lsp.vcs.git import log_records
 
     commit, changes = None, []
     for line in log_records(stream):

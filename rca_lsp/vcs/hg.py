@@ -32,15 +32,15 @@ from pathlib import Path
 
 from rca_lsp.errors import IndexingStopped, RepositoryError
 from rca_lsp.types import Commit, FileChange
-from rca_lsp.vcs.base import LoggedCommit
-from rca_lsp.vcs.git import _decode, worktree_hunks
+from rca_lsp.vcs.base import LoggedCommit, Worktree
+from rca_lsp.vcs.diffparse import decode, worktree_hunks
 from rca_lsp.vcs.hgdiff import WHOLE_FILE
+from rca_lsp.vcs.hggraph import NULL, HgHistory
 from rca_lsp.vcs.hgdiff import parse as parse_log
 from rca_lsp.vcs.revisions import check_revision
 
 log = logging.getLogger(__name__)
 
-NULL = "0" * 40
 LOG_BATCH = 50  # revisions per `hg log -p` call (hglib buffers each answer whole)
 READ_AHEAD = 8  # answers of `hg log -p` read ahead of the indexer, at most
 MAX_KEPT_BYTES = 256 << 20  # file versions from the log kept for the blob reader, oldest dropped first
@@ -82,7 +82,7 @@ def _hg_revision(rev: str) -> str:
     return rev
 
 
-class HgRepo:
+class HgRepo(HgHistory):
     """A Mercurial or Sapling checkout; the index lives in `.hg/rca/` (`.sl/rca/` for Sapling)."""
 
     def __init__(self, path: str | os.PathLike[str] = ".", kind: str | None = None, warm: bool = False) -> None:
@@ -153,10 +153,10 @@ class HgRepo:
             killed = _killed(server)
             if killed:  # the OOM killer, say: not a fact about the repository, nor a missing file
                 raise IndexingStopped(f"{binary(self.kind)} command server {killed} during "
-                                      f"`{binary(self.kind)} {_decode(argv[0])}`",
+                                      f"`{binary(self.kind)} {decode(argv[0])}`",
                                       hint="the whole commits indexed so far are kept; run `rca index` "
                                            "again to carry on") from exc
-            raise RepositoryError(f"{binary(self.kind)} {_decode(argv[0])} failed: {exc}") from exc
+            raise RepositoryError(f"{binary(self.kind)} {decode(argv[0])} failed: {exc}") from exc
 
     def close(self) -> None:
         if getattr(self, "_client", None) is not None:
@@ -171,13 +171,13 @@ class HgRepo:
 
     # -- revisions -----------------------------------------------------------------------
     def head(self) -> str | None:
-        node = _decode(self.run("log", "-r", ".", "-T", "{node}")).strip()
+        node = decode(self.run("log", "-r", ".", "-T", "{node}")).strip()
         return node if node and node != NULL else None
 
     def resolve(self, rev: str) -> str:
         spec = _hg_revision(rev)
         out = self.run("log", "-r", spec, "-l", "2", "-T", "{node}\n", ok=(0, 255))
-        nodes = [n for n in _decode(out).split() if _NODE.match(n)]
+        nodes = [n for n in decode(out).split() if _NODE.match(n)]
         if len(nodes) != 1 or nodes[0] == NULL:
             raise RepositoryError(f"unknown revision {rev!r}", hint="use a changeset hash, bookmark, tag or branch")
         return nodes[0]
@@ -192,7 +192,7 @@ class HgRepo:
         spec = "reverse(::.)"
         if since:
             spec = f"reverse(::. - ::{self.resolve(since)})"
-        return _decode(self.run("log", "-r", spec, "-T", "{node}\n")).split()
+        return decode(self.run("log", "-r", spec, "-T", "{node}\n")).split()
 
     # -- history -------------------------------------------------------------------------
     def log(self, hashes: Iterable[str]) -> Iterator[LoggedCommit]:
@@ -342,7 +342,7 @@ class HgRepo:
             if end_path < 0 or end_size < 0:
                 break
             size = int(out[end_path + 1:end_size])
-            files[_decode(out[pos:end_path])] = out[end_size + 1:end_size + 1 + size]
+            files[decode(out[pos:end_path])] = out[end_size + 1:end_size + 1 + size]
             pos = end_size + 1 + size
         return files
 
@@ -357,7 +357,7 @@ class HgRepo:
 
     # -- work tree -----------------------------------------------------------------------
     def tracked_files(self) -> list[str]:
-        return [_decode(p) for p in self.run("files", "-T", r"{path}\0", ok=(0, 1)).split(b"\0") if p]
+        return [decode(p) for p in self.run("files", "-T", r"{path}\0", ok=(0, 1)).split(b"\0") if p]
 
     def head_blobs(self) -> dict[str, str]:
         """Path -> `@filenode:path` of every file in the working directory's parent."""
@@ -368,7 +368,7 @@ class HgRepo:
         for entry in out.split(b"\0"):
             if entry:
                 node, _, path = entry.partition(b" ")
-                name = _decode(path)
+                name = decode(path)
                 blobs[name] = f"@{node.decode()}:{name}"
         return blobs
 
@@ -380,7 +380,7 @@ class HgRepo:
 
     def _status(self, flags: str) -> list[str]:
         out = self.run("status", flags, "-T", r"{path}\0")
-        return [_decode(p) for p in out.split(b"\0") if p]
+        return [decode(p) for p in out.split(b"\0") if p]
 
     def modified_files(self) -> list[str]:
         """Tracked files that differ from the parent: modified, added, removed or missing."""
@@ -391,7 +391,12 @@ class HgRepo:
 
     def config(self, key: str) -> str | None:
         out = self.run("config", key, ok=(0, 1))
-        return _decode(out).strip() or None
+        return decode(out).strip() or None
+
+    def worktree(self) -> Worktree:
+        from rca_lsp.vcs.checkout import HgShare
+
+        return HgShare(self.root, binary(self.kind))
 
 
 def _digest(data: bytes) -> bytes:
@@ -424,8 +429,8 @@ def _killed(server) -> str | None:
 def _fail(args, code: int, out: bytes, err: bytes, ok: tuple[int, ...]) -> bytes:
     if code in ok:
         return out
-    name = args[0] if isinstance(args[0], str) else _decode(args[0])
-    raise RepositoryError(f"hg {name} failed: {_decode(err).strip()[:500] or f'exit {code}'}")
+    name = args[0] if isinstance(args[0], str) else decode(args[0])
+    raise RepositoryError(f"hg {name} failed: {decode(err).strip()[:500] or f'exit {code}'}")
 
 
 class _HgBlobReader:

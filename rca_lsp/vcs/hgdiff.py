@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from rca_lsp.types import Commit, FileChange, Hunk
 from rca_lsp.vcs.base import LoggedCommit
-from rca_lsp.vcs.git import _HUNK, MAX_HUNK_TEXT, _decode, _diff_paths, apply_file_header, log_records
+from rca_lsp.vcs.diffparse import HUNK, MAX_HUNK_TEXT, apply_file_header, decode, diff_paths, log_records
 
 WHOLE_FILE = 1_000_000  # lines of context: a file longer than this is read by `hg cat` instead
 _BODY_END = re.compile(rb"\n(?![ +\-\\])")  # a newline not followed by a hunk body line
@@ -42,7 +42,7 @@ class _File:
     last: bytes = b" "  # kind of the previous line, for "\ No newline at end of file"
 
     def start_hunk(self, line: bytes) -> None:
-        m = _HUNK.match(line)
+        m = HUNK.match(line)
         if not m:
             return
         self.headers += 1
@@ -125,13 +125,13 @@ class _File:
         if kind == b"-":
             self.run[1] += 1
             if len(self.run[5]) < MAX_HUNK_TEXT:
-                self.run[5] += _decode(text)
+                self.run[5] += decode(text)
             self.old_lines.append(text)
             self.old_no += 1
         else:
             self.run[3] += 1
             if len(self.run[4]) < MAX_HUNK_TEXT:
-                self.run[4] += _decode(text)
+                self.run[4] += decode(text)
             self.new_lines.append(text)
             self.new_no += 1
 
@@ -165,7 +165,7 @@ def _text(lines: list[bytes]) -> str:
     for line in lines:
         if len(out) >= MAX_HUNK_TEXT:
             break
-        out += _decode(line)
+        out += decode(line)
     return out
 
 
@@ -227,7 +227,7 @@ def parse(data: bytes | Iterable[bytes], contents: Sink | None = None) -> Iterat
             commit, files, current = line, [], None
             continue
         if line.startswith(b"diff --git "):
-            old, new = _diff_paths(line)
+            old, new = diff_paths(line)
             current = _File(old, new)
             files.append(current)
         elif current is None:

@@ -1,0 +1,162 @@
+"""The git-style text both backends print: log records, file headers, hunk headers, quoted paths.
+
+git's `log -p` and hg's `log -p --git` (with a template of the same header shape) produce the same
+stream, so each backend's own parser (`git._parse_log`, `hgdiff.parse`) frames records and reads
+file headers through these functions; neither reaches into the other's private helpers.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+
+from rca_lsp.types import Commit
+
+HUNK = re.compile(rb"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
+HEADER_FIELDS = 7  # hash, parents, name, email, author date, commit date, message
+MAX_HUNK_TEXT = 400  # characters of added/removed text kept per hunk: enough for word matching
+
+_ESCAPES = {b"n": b"\n", b"t": b"\t", b'"': b'"', b"\\": b"\\", b"a": b"\a", b"b": b"\b",
+            b"f": b"\f", b"r": b"\r", b"v": b"\v"}
+
+
+def decode(raw: bytes) -> str:
+    """UTF-8 text; a name or message that is not UTF-8 keeps a replacement character per bad byte."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("utf-8", errors="surrogateescape").encode("utf-8", "replace").decode("utf-8")
+
+
+def unquote_path(raw: bytes) -> bytes:
+    """Undo git's C-style quoting of unusual path names ("a/\\303\\251.txt")."""
+    if not (raw.startswith(b'"') and raw.endswith(b'"') and len(raw) >= 2):
+        return raw
+    body, out, i = raw[1:-1], bytearray(), 0
+    while i < len(body):
+        ch = body[i:i + 1]
+        if ch == b"\\" and i + 1 < len(body):
+            nxt = body[i + 1:i + 2]
+            if nxt.isdigit() and i + 3 < len(body) + 0 and body[i + 1:i + 4].isdigit():
+                out.append(int(body[i + 1:i + 4], 8))
+                i += 4
+                continue
+            out += _ESCAPES.get(nxt, nxt)
+            i += 2
+            continue
+        out += ch
+        i += 1
+    return bytes(out)
+
+
+def strip_prefix(raw: bytes, prefix: bytes) -> str | None:
+    """A path of a diff line without its `a/` / `b/` prefix; None for /dev/null."""
+    raw = unquote_path(raw.rstrip(b"\n"))
+    if raw == b"/dev/null":
+        return None
+    if raw.startswith(prefix):
+        raw = raw[len(prefix):]
+    return decode(raw)
+
+
+def _patch_path(raw: bytes, prefix: bytes) -> str | None:
+    """The path of a `--- a/x` or `+++ b/x` line. Git ends an unquoted name that holds a space
+    with a tab there (for patch(1)); a name that really ends in a tab is always quoted."""
+    raw = raw.rstrip(b"\n")
+    if raw.endswith(b"\t") and not raw.startswith(b'"'):
+        raw = raw[:-1]
+    return strip_prefix(raw, prefix)
+
+
+def hunk_numbers(m: re.Match[bytes]) -> tuple[int, int, int, int]:
+    """(old_start, old_len, new_start, new_len) of a matched `@@` line; a missing length is 1."""
+    old_len = 1 if m.group(2) is None else int(m.group(2))
+    new_len = 1 if m.group(4) is None else int(m.group(4))
+    return int(m.group(1)), old_len, int(m.group(3)), new_len
+
+
+def diff_paths(line: bytes) -> tuple[str | None, str | None]:
+    """Paths of a `diff --git a/x b/y` line; exact for unquoted equal paths, else refined later."""
+    rest = line[len(b"diff --git "):].rstrip(b"\n")
+    if rest.startswith(b'"'):
+        end = rest.find(b'" ', 1)
+        while end != -1 and rest[end - 1:end] == b"\\":
+            end = rest.find(b'" ', end + 1)
+        if end == -1:
+            return None, None
+        return strip_prefix(rest[:end + 1], b"a/"), strip_prefix(rest[end + 2:], b"b/")
+    half = (len(rest) - 1) // 2
+    if rest[half:half + 1] == b" " and rest[2:half] == rest[half + 3:]:
+        return strip_prefix(rest[:half], b"a/"), strip_prefix(rest[half + 1:], b"b/")
+    idx = rest.find(b" b/")
+    return strip_prefix(rest[:idx], b"a/"), strip_prefix(rest[idx + 1:], b"b/")
+
+
+def apply_file_header(line: bytes, current) -> bool:
+    """Apply one line of a git-style file header (`--- a/x`, `+++ b/x`, new/deleted file mode,
+    rename/copy from/to) to `current` (with old, new, status); False when the line is none of these.
+    Mercurial's `--git` diffs use the same lines, so both backends read them here."""
+    if line.startswith(b"--- "):
+        path = _patch_path(line[4:], b"a/")
+        if path is not None:
+            current.old = path
+    elif line.startswith(b"+++ "):
+        path = _patch_path(line[4:], b"b/")
+        if path is not None:
+            current.new = path
+    elif line.startswith(b"new file mode"):
+        current.status = "A"
+    elif line.startswith(b"deleted file mode"):
+        current.status = "D"
+    elif line.startswith(b"rename from "):
+        current.status, current.old = "R", strip_prefix(line[12:], b"")
+    elif line.startswith(b"rename to "):
+        current.new = strip_prefix(line[10:], b"")
+    elif line.startswith(b"copy from "):
+        current.status, current.old = "C", strip_prefix(line[10:], b"")
+    elif line.startswith(b"copy to "):
+        current.new = strip_prefix(line[8:], b"")
+    else:
+        return False
+    return True
+
+
+def worktree_hunks(diff: bytes) -> dict[str, list[tuple[int, int, int, int]]]:
+    """(old_start, old_len, new_start, new_len) per new path, from a zero-context git-style diff."""
+    changes: dict[str, list[tuple[int, int, int, int]]] = {}
+    current: str | None = None
+    for line in diff.split(b"\n"):
+        if line.startswith(b"+++ "):
+            current = _patch_path(line[4:], b"b/")
+            if current is not None:
+                changes.setdefault(current, [])
+        elif line.startswith(b"@@") and current is not None:
+            m = HUNK.match(line)
+            if m:
+                changes[current].append(hunk_numbers(m))
+    return changes
+
+
+def _parse_header(raw: bytes) -> Commit:
+    parts = raw.split(b"\x1f")
+    sha, parents, name, email, adate, cdate, message = parts[:HEADER_FIELDS]
+    return Commit(decode(sha).strip(), tuple(decode(parents).split()), decode(name), decode(email),
+                  int(adate or 0), int(cdate or 0), decode(message).strip("\n"))
+
+
+def log_records(lines: Iterable[bytes]) -> Iterator[Commit | bytes]:
+    """Frame a log stream whose records start with \\x1e and hold HEADER_FIELDS \\x1f-ended fields
+    (git's `--format`, or hg's template of the same shape): a Commit when a record's header is
+    complete, then that record's body lines, as they come."""
+    header: bytes | None = None
+    for line in lines:
+        if line.startswith(b"\x1e"):
+            header = line[1:]
+        elif header is not None:
+            header += line
+        else:
+            yield line
+            continue
+        if header.count(b"\x1f") >= HEADER_FIELDS:
+            yield _parse_header(header)
+            header = None
