@@ -22,7 +22,7 @@ from pathlib import Path
 
 from rca_lsp.errors import RcaError
 from rca_lsp.types import Suspect
-from rca_lsp.index.store import index_dir
+from rca_lsp.index.paths import index_dir
 
 MAX_TRACE_CHARS = 1_000_000
 OPEN_MARKER = "open-failures"

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import IO
 
 from rca_lsp.errors import RcaError
-from rca_lsp.index.store import index_dir
+from rca_lsp.index.paths import index_dir
 
 MAX_ROWS = 500
 SOURCES = ("failure", "bisect", "editor", "import")

@@ -34,9 +34,9 @@ MAX_SHOW_BYTES = 2 * 1024 * 1024
 def index_state(repo) -> str:
     """missing (never completed), stale (behind HEAD) or current."""
     from rca_lsp.index import Index
-    from rca_lsp.index.store import index_dir
+    from rca_lsp.index.paths import index_exists
 
-    if not (index_dir(repo.meta_dir) / "index.db").exists():
+    if not index_exists(repo.meta_dir):
         return "missing"
     with Index.open(repo.meta_dir) as index:  # migrates an older index, as `rca suspects` does
         head = index.get_state("head")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 
+from rca_lsp.index import queries
 from rca_lsp.suspects.code_view import is_test_path
 from rca_lsp.suspects.history import History
 
@@ -24,10 +25,9 @@ def context_features(history: History, live: set[str]) -> dict[int, dict[str, fl
     ids = list(history.position)
     if not ids:
         return {}
-    conn = history.index.conn  # whole-table aggregates: cheaper than thousands of bound ids
-    files = dict(conn.execute("SELECT commit_id, COUNT(*) FROM files GROUP BY commit_id"))
-    lines = dict(conn.execute("SELECT commit_id, SUM(old_len + new_len) FROM hunks GROUP BY commit_id"))
-    dates = dict(conn.execute("SELECT id, commit_date FROM commits"))
+    files = queries.files_per_commit(history.index)
+    lines = queries.lines_per_commit(history.index)
+    dates = queries.commit_dates(history.index)
     head = min(ids, key=history.position.__getitem__)  # position 0
     head_date = dates.get(head, 0)
     n = len(ids)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from rca_lsp.index import queries
 from rca_lsp.index.store import Index
 from rca_lsp.types import Commit
 
@@ -30,7 +31,7 @@ class BlameHit:
 class History:
     def __init__(self, index: Index, reachable: list[str], ignore_revs: set[str] | None = None) -> None:
         self.index = index
-        ids = dict(index.conn.execute("SELECT hash, id FROM commits"))
+        ids = queries.commit_ids(index)
         self.position: dict[int, int] = {}
         for pos, sha in enumerate(reachable):
             cid = ids.get(sha)
@@ -45,17 +46,13 @@ class History:
         return len(self.position)
 
     def commit(self, commit_id: int) -> Commit:
-        row = self.index.conn.execute(
-            "SELECT hash, parents, author, email, author_date, commit_date, message FROM commits WHERE id = ?",
-            (commit_id,)).fetchone()
-        return Commit(row[0], tuple(row[1].split()), row[2], row[3], row[4], row[5], row[6])
+        return queries.commit(self.index, commit_id)
 
     def _rows_for(self, path: str) -> list[tuple[int, int, str, str | None, str | None]]:
         """(position, file_id, status, old_path, commit_id) of reachable changes whose new path is `path`."""
         rows = self._file_rows.get(path)
         if rows is None:
-            found = self.index.conn.execute(
-                "SELECT commit_id, id, status, old_path FROM files WHERE new_path = ?", (path,)).fetchall()
+            found = queries.changes_to(self.index, path)
             rows = sorted((self.position[c], fid, st, old, c) for c, fid, st, old in found if c in self.position)
             self._file_rows[path] = rows
         return rows
@@ -79,9 +76,7 @@ class History:
         return out
 
     def _hunks(self, file_id: int) -> list[tuple[int, int, int, int]]:
-        return self.index.conn.execute(
-            "SELECT old_start, old_len, new_start, new_len FROM hunks WHERE file_id = ? ORDER BY new_start",
-            (file_id,)).fetchall()
+        return queries.hunks_of(self.index, file_id)
 
     def blame(self, path: str, line: int) -> BlameHit | None:
         """The reachable commit that last changed `line` of `path` at HEAD, tracking renames."""

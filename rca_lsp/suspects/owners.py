@@ -24,6 +24,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 
 from rca_lsp.errors import RcaError
+from rca_lsp.index import queries
 from rca_lsp.suspects.code_view import is_test_path
 from rca_lsp.suspects.history import History
 from rca_lsp.suspects.owner_files import OwnersFile, codeowners_match, parse_codeowners, parse_owners, per_file_owners
@@ -94,9 +95,7 @@ class Owners:
         return out
 
     def _from_history(self, path: str) -> list[Ownership]:
-        rows = self._history.index.conn.execute(
-            "SELECT f.commit_id, f.added + f.removed, c.author, c.email, c.author_date"
-            " FROM files f JOIN commits c ON c.id = f.commit_id WHERE f.new_path = ?", (path,)).fetchall()
+        rows = queries.authorship_of(self._history.index, path)
         rows = [r for r in rows if r[0] in self._history.position]
         if not rows:
             return []
@@ -186,7 +185,7 @@ def owner_points(owners: Owners, history: History, failing: dict[str, float]
     files' owners give feature `owner`, history's `authorship`: separate features, because history
     owns nearly every candidate of a small team (see BENCHMARKS.md) and owner files do not."""
     authors: dict[tuple[str, str], list[int]] = defaultdict(list)
-    for commit_id, name, email in history.index.conn.execute("SELECT id, author, email FROM commits"):
+    for commit_id, name, email in queries.commit_authors(history.index):
         if commit_id in history.position:
             authors[(name or "", email or "")].append(commit_id)
     best: dict[tuple[str, tuple[str, str]], tuple[float, Ownership]] = {}

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rca_lsp.errors import RepositoryError
+from rca_lsp.index import queries
 from rca_lsp.index.store import Index
 from rca_lsp.suspects.code_view import CodeView, is_test_path, stem
 from rca_lsp.suspects.context import context_features
@@ -165,8 +166,7 @@ def _executed_features(board: _Board, history: History, executed: dict[str, set[
     for commit_id, lines in owned.items():
         where = ", ".join(f"{p}:{n}" for p, n in lines[:3]) + (f" and {len(lines) - 3} more" if len(lines) > 3 else "")
         path, line = lines[0]
-        added = sum(a for p, a in history.index.conn.execute(
-            "SELECT path, added FROM files WHERE commit_id = ?", (commit_id,)) if not is_test_path(p))
+        added = sum(a for p, a in queries.lines_added(history.index, commit_id) if not is_test_path(p))
         value = 0.5 + 0.5 * min(1.0, len(lines) / max(added, 1))  # a commit that ran in full: a mass edit ran in part
         board.add("executed", commit_id, value, Evidence(
             "executed", value, f"{len(lines)} line{'s' if len(lines) > 1 else ''} it last changed ran in the failing"
@@ -187,12 +187,8 @@ def _code_features(board: _Board, history: History, targets: list[Target]) -> No
         key = (stem(t.path), t.symbol.qualname)
         if key not in best or best[key].weight < t.weight:
             best[key] = t
-    conn = history.index.conn
     for (file_stem, qualname), target in best.items():
-        rows = conn.execute(
-            "SELECT cs.commit_id, cs.lines, f.path FROM changed_symbols cs JOIN files f ON f.id = cs.file_id"
-            " WHERE cs.qualname = ?", (qualname,)).fetchall()
-        rows = sorted((history.position[c], c, n, p) for c, n, p in rows
+        rows = sorted((history.position[c], c, n, p) for c, n, p in queries.symbol_changes(history.index, qualname)
                       if c in history.position and stem(p) == file_stem)
         for _, commit_id, lines, path in rows:
             weight = 0.3 if is_test_path(path) else 1.0
