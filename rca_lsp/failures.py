@@ -21,13 +21,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rca_lsp.errors import RcaError
-from rca_lsp.types import Suspect
 from rca_lsp.index.paths import index_dir
+from rca_lsp.kinds import OWNERSHIP
+from rca_lsp.types import Suspect
 
 MAX_TRACE_CHARS = 1_000_000
 OPEN_MARKER = "open-failures"
 MAX_TITLE_CHARS = 160
-WEAK_EVIDENCE = {"recency", "size", "owner", "authorship"}  # a commit with only these is not reported by the hooks
+WEAK_EVIDENCE = OWNERSHIP  # a commit with only these is not reported by the hooks
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS failures (
     id INTEGER PRIMARY KEY,

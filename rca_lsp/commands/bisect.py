@@ -44,7 +44,7 @@ def bisect_cmd(repo: str, command: str, good: tuple[str, ...], bad: str, trace: 
 
     from rca_lsp.bisect import BisectOptions, PriorParams, bisect
     from rca_lsp.bisect.report import to_json, to_text
-    from rca_lsp.cli import _read_trace
+    from rca_lsp.traces.read import read_trace
     from rca_lsp.vcs import open_repo
 
     tuned = {k: v for k, v in {"temperature": prior_temperature, "uniform": prior_uniform,
@@ -53,7 +53,7 @@ def bisect_cmd(repo: str, command: str, good: tuple[str, ...], bad: str, trace: 
         prior = replace(PriorParams(), **tuned)
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from exc
-    failure = _read_trace(trace) if trace is not None else None
+    failure = read_trace(trace) if trace is not None else None
     backend = open_repo(repo)
     if backend.head() is None:
         raise click.UsageError("the repository has no commits yet: there is nothing to bisect")

@@ -111,10 +111,10 @@ class Ranker:
 
         fusion = Fusion() if options.model_weight is None else Fusion(weight=float(options.model_weight))
         with self._lock:
-            if self._model is None:
+            if self._model is None or self._model.device != options.device:  # a changed setting reloads
                 from rca_lsp.ranker.session import LogProbModel
 
-                self._model = LogProbModel()
+                self._model = LogProbModel(device=options.device)
             return rerank(result, text, repo, k=options.rerank_top, model=self._model, fusion=fusion)
 
 
@@ -177,15 +177,11 @@ def show_commit(repo, rev: str) -> str:
     return text
 
 
-def read_trace_file(path: str, roots: list[str], limit: int = 64 * 1024 * 1024) -> str:
+def read_trace_file(path: str, roots: list[str]) -> str:
     """A trace document the client has not opened, read only when it lies inside a workspace root."""
     full = Path(path).resolve()
     if not any(full.is_relative_to(Path(r).resolve()) for r in roots):
         raise RcaError(f"{path} is outside the workspace; open it in the editor or pass its text")
-    if not full.is_file():
-        raise RcaError(f"{path} does not exist or is not a file")
-    with open(full, "rb") as fh:
-        data = fh.read(limit + 1)
-    if len(data) > limit:
-        raise RcaError("the trace is over 64 MB; select the failing part")
-    return data.decode("utf-8", errors="replace")
+    from rca_lsp.traces import read
+
+    return read.read_trace_file(full, path)

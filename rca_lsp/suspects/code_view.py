@@ -10,24 +10,18 @@ the fix.
 from __future__ import annotations
 
 import logging
-import re
 from collections import defaultdict
 from pathlib import Path, PurePosixPath
 
 from rca_lsp.code.graph import CallGraph
 from rca_lsp.index import queries
 from rca_lsp.index.store import Index
+from rca_lsp.testpaths import is_test_path
 from rca_lsp.types import Call, Symbol
 
 log = logging.getLogger(__name__)
 
-_TEST_PATH = re.compile(r"(^|/)(tests?|testing|spec|__tests__)(/|$)|(^|/)test_[^/]*\.py$|_test\.(py|go)$"
-                        r"|Tests?\.(java|kt|scala|cs)$|(^|/)Test[A-Z][^/]*\.java$|\.(test|spec)\.[jt]sx?$")
 MAX_LIVE_BYTES = 2_000_000
-
-
-def is_test_path(path: str) -> bool:
-    return bool(_TEST_PATH.search(path))
 
 
 def stem(path: str) -> str:

@@ -14,8 +14,9 @@ from collections import Counter
 from collections.abc import Iterator
 
 from rca_lsp.index import queries
-from rca_lsp.suspects.code_view import is_test_path
+from rca_lsp.kinds import EvidenceKind
 from rca_lsp.suspects.history import History
+from rca_lsp.testpaths import is_test_path
 from rca_lsp.types import Evidence, Trace
 
 MAX_FILES = 20  # a commit changing more files says little about which of them a test is about
@@ -62,5 +63,5 @@ def coupling_points(history: History, coupled: dict[str, tuple[float, str, float
         for commit_id in queries.commits_touching(history.index, path):
             if commit_id in history.position:
                 yield commit_id, value, Evidence(
-                    "coupling", value, f"changed {path}, which changes with the failing test's file {test}"
+                    EvidenceKind.COUPLING, value, f"changed {path}, which changes with the failing test's file {test}"
                     f" ({share:.0%} of its commits)", path)

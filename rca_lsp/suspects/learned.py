@@ -15,10 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rca_lsp.errors import ModelError
-from rca_lsp.suspects.context import CONTEXT
+from rca_lsp.kinds import CONTEXT, Feature
 
 FUSION_DIR = Path(__file__).resolve().parents[2] / "models" / "fusion"
-RETRIEVAL = ("frame", "code", "words", "recency", "coupling", "file", "owner", "authorship")
+# The model's columns, in the order its files list them; executed is not one (a model never saw it).
+RETRIEVAL = (Feature.FRAME, Feature.CODE, Feature.WORDS, Feature.RECENCY, Feature.COUPLING, Feature.FILE,
+             Feature.OWNER, Feature.AUTHORSHIP)
 DERIVED = ("linear", "log_linear_rank", "linear_gap")  # retrieval's linear score, its rank, its gap to the best
 COLUMNS = RETRIEVAL + CONTEXT + DERIVED
 
@@ -27,7 +29,7 @@ def derived(R, weights):
     """DERIVED for rows of RETRIEVAL values (a numpy array), under `weights` (retrieve.Weights)."""
     import numpy as np
 
-    linear = R @ np.array([getattr(weights, k) for k in RETRIEVAL])
+    linear = R @ np.array([weights.of(k) for k in RETRIEVAL])
     rank = np.empty(len(linear))
     rank[np.argsort(-linear, kind="stable")] = np.arange(1, len(linear) + 1)
     top = linear.max() if len(linear) else 0.0
