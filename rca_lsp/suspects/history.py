@@ -94,7 +94,7 @@ class History:
                         return BlameHit(commit_id, path, line, hit[2], hit[3])
                     line = hit[0] + min(line - hit[2], hit[1] - 1)
                 else:
-                    line = _shift(hunks, line)
+                    line = line_before(hunks, line)
                 if status in ("R", "C") and old_path and old_path != path:
                     path, after = old_path, pos
                     break
@@ -112,7 +112,7 @@ def _hunk_at(hunks: list[tuple[int, int, int, int]], line: int) -> tuple[int, in
     return None
 
 
-def _shift(hunks: list[tuple[int, int, int, int]], line: int) -> int:
+def line_before(hunks: list[tuple[int, int, int, int]], line: int) -> int:
     """The line's number before the change, given it was not itself changed."""
     delta = 0
     for old_start, old_len, new_start, new_len in hunks:

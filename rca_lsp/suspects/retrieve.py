@@ -31,7 +31,7 @@ from rca_lsp.kinds import FEATURE_OF, OWNERSHIP, EvidenceKind, Feature
 from rca_lsp.suspects.code_view import CodeView, stem
 from rca_lsp.suspects.context import context_features
 from rca_lsp.suspects.learned import Model, learned_score
-from rca_lsp.suspects.history import History, _shift
+from rca_lsp.suspects.history import History, line_before
 from rca_lsp.suspects.coupling import coupled_files, coupling_points, failing_test_files
 from rca_lsp.suspects.owners import Owners, failing_files, owner_points
 from rca_lsp.suspects.targets import Target, TargetFinder
@@ -116,7 +116,7 @@ def _frame_head_line(frame: Frame, worktree: dict[str, list[tuple[int, int, int,
     for old_start, old_len, new_start, new_len in hunks:
         if new_len and new_start <= line < new_start + new_len:
             return None
-    return _shift(hunks, line)
+    return line_before(hunks, line)
 
 
 def _frame_features(board: _Board, history: History, view: CodeView, traces: list[Trace],
