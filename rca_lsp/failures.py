@@ -142,7 +142,13 @@ def add(meta_dir: str, text: str, head: str | None = None) -> Failure:
         assert conn is not None
         cur = conn.execute("INSERT INTO failures(title, trace, created, head) VALUES (?,?,?,?)",
                            (title, text, int(time.time()), head))
-        return get(meta_dir, int(cur.lastrowid))
+        return get(meta_dir, _row_id(cur))
+
+
+def _row_id(cur: sqlite3.Cursor) -> int:
+    if cur.lastrowid is None:  # never after an INSERT; a row we cannot name is a failure to store it
+        raise RcaError("the failure was not stored (no row id)")
+    return cur.lastrowid
 
 
 def _row(row) -> Failure:

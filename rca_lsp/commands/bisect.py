@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import click
 
@@ -47,7 +48,7 @@ def bisect_cmd(repo: str, command: str, good: tuple[str, ...], bad: str, trace: 
     from rca_lsp.traces.read import read_trace
     from rca_lsp.vcs import open_repo
 
-    tuned = {k: v for k, v in {"temperature": prior_temperature, "uniform": prior_uniform,
+    tuned: dict[str, Any] = {k: v for k, v in {"temperature": prior_temperature, "uniform": prior_uniform,
                                "top": prior_top, "confirm_at": confirm_at, "outside": prior_outside}.items() if v is not None}
     try:
         prior = replace(PriorParams(), **tuned)

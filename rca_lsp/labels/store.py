@@ -143,7 +143,9 @@ def record_all(meta_dir: str, labels: list[Label]) -> list[int]:
                      label.rank, label.retrieval_rank, label.total,
                      json.dumps(doc["candidates"], separators=(",", ":")),
                      json.dumps(doc["runs"], separators=(",", ":"))))
-                ids.append(int(cur.lastrowid))
+                if cur.lastrowid is None:  # never after an INSERT
+                    raise LabelError("the label was not stored (no row id)")
+                ids.append(cur.lastrowid)
     return ids
 
 

@@ -19,10 +19,14 @@ import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import IO, TYPE_CHECKING
 
 from rca_lsp.errors import IndexError_, ModelError, RcaError, RepositoryError
 from rca_lsp.lsp.jobs import Job
 from rca_lsp.lsp.options import Options
+
+if TYPE_CHECKING:
+    from rca_lsp.ranker.session import LogProbModel
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +56,7 @@ def run_index(repo, job: Job, report: Report) -> str:
     proc = subprocess.Popen([sys.executable, "-m", "rca_lsp.lsp.indexer", repo.root], stdin=subprocess.DEVNULL,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
     lines: queue.Queue[bytes] = queue.Queue()
-    reader = threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout] and None, daemon=True)
+    reader = threading.Thread(target=_pump, args=(proc.stdout, lines), daemon=True)
     reader.start()
     last: dict = {}
     try:
@@ -86,6 +90,12 @@ def run_index(repo, job: Job, report: Report) -> str:
     return last["message"]
 
 
+def _pump(stream: IO[bytes] | None, lines: queue.Queue[bytes]) -> None:
+    """The child's output, line by line, into `lines` (read in a thread: the wait must stay cancellable)."""
+    for line in stream or ():
+        lines.put(line)
+
+
 def _kill(proc: subprocess.Popen) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signal.SIGTERM)
@@ -103,7 +113,7 @@ class Ranker:
     runs of the model would only share the same cores."""
 
     def __init__(self) -> None:
-        self._model = None
+        self._model: LogProbModel | None = None
         self._lock = threading.Lock()
 
     def rerank(self, result, text: str, repo, options: Options):

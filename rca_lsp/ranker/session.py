@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Any
 from pathlib import Path
 
 from rca_lsp.errors import ModelError
@@ -53,7 +54,7 @@ class Prefix:
 
     past: tuple
     length: int
-    last: object  # numpy array [vocab] of log-probabilities
+    last: Any  # numpy array [vocab] of log-probabilities
 
 
 class LogProbModel:

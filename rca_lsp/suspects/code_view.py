@@ -43,9 +43,9 @@ class CodeView:
     def _load_index(self) -> None:
         symbols: dict[str, list[Symbol]] = defaultdict(list)
         language: dict[str, str] = {}
-        for path, lang, *rest in queries.head_symbols(self.index):
+        for path, lang, name, qualname, kind, start, end in queries.head_symbols(self.index):
             language[path] = lang
-            symbols[path].append(Symbol(*rest))
+            symbols[path].append(Symbol(name, qualname, kind, start, end))
         bases: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
         for path, qualname, base in queries.head_bases(self.index):
             bases[path][qualname].append(base)

@@ -39,7 +39,7 @@ class History:
                 self.position[cid] = pos
         self.missing = sum(1 for sha in reachable if sha not in ids)
         self.ignored = {ids[s] for s in (ignore_revs or ()) if s in ids}
-        self._file_rows: dict[str, list[tuple[int, int, str, str | None, str | None]]] = {}
+        self._file_rows: dict[str, list[tuple[int, int, str, str | None, int]]] = {}
 
     @property
     def candidates(self) -> int:
@@ -48,7 +48,7 @@ class History:
     def commit(self, commit_id: int) -> Commit:
         return queries.commit(self.index, commit_id)
 
-    def _rows_for(self, path: str) -> list[tuple[int, int, str, str | None, str | None]]:
+    def _rows_for(self, path: str) -> list[tuple[int, int, str, str | None, int]]:
         """(position, file_id, status, old_path, commit_id) of reachable changes whose new path is `path`."""
         rows = self._file_rows.get(path)
         if rows is None:
@@ -60,9 +60,11 @@ class History:
     def file_commits(self, path: str, limit: int = 20) -> list[int]:
         """Reachable commits that changed `path` (following renames back), newest first."""
         out: list[int] = []
-        seen_paths = set()
+        seen_paths: set[str] = set()
         after = -1
-        while path and path not in seen_paths and len(seen_paths) < limit:
+        current: str | None = path
+        while current and current not in seen_paths and len(seen_paths) < limit:
+            path = current
             seen_paths.add(path)
             renamed = None
             for pos, _fid, status, old_path, commit_id in self._rows_for(path):
@@ -72,7 +74,7 @@ class History:
                 if status == "R" and old_path and old_path != path:
                     renamed, after = old_path, pos
                     break
-            path = renamed
+            current = renamed
         return out
 
     def _hunks(self, file_id: int) -> list[tuple[int, int, int, int]]:

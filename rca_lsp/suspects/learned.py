@@ -11,8 +11,10 @@ column's mean, scale and weight.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from rca_lsp.errors import ModelError
 from rca_lsp.kinds import CONTEXT, Feature
@@ -36,7 +38,7 @@ def derived(R, weights):
     return np.column_stack([linear, np.log1p(rank), linear - top])
 
 
-def matrix(rows: list[dict[str, float]], weights):
+def matrix(rows: Sequence[Mapping[Any, float]], weights):
     """COLUMNS for each candidate's {feature: value} (retrieval's and its context's)."""
     import numpy as np
 
@@ -108,7 +110,7 @@ class LinearModel:
 Model = TreeModel | LinearModel
 
 
-def learned_score(model: Model, table: dict[int, dict[str, float]], context: dict[int, dict[str, float]],
+def learned_score(model: Model, table: dict[int, dict[Feature, float]], context: dict[int, dict[Feature, float]],
                   position: dict[int, int], weights) -> list[tuple[float, int]]:
     """(score, commit id), best first, ties to the newer commit, as `retrieve.score` orders them."""
     if model.columns != COLUMNS:

@@ -189,7 +189,7 @@ def owner_points(owners: Owners, history: History, failing: dict[str, float]
     for commit_id, name, email in queries.commit_authors(history.index):
         if commit_id in history.position:
             authors[(name or "", email or "")].append(commit_id)
-    best: dict[tuple[str, tuple[str, str]], tuple[float, Ownership]] = {}
+    best: dict[tuple[Feature, tuple[str, str]], tuple[float, Ownership]] = {}
     for path, weight in failing.items():
         for own in owners.of(path):
             feature = Feature.OWNER if is_declared(own) else Feature.AUTHORSHIP

@@ -339,11 +339,12 @@ def find_suspects(repo, index: Index, text: str, since: str | None = None, top: 
 
 
 def _suspects(ranked: list[tuple[float, int]], board: _Board, history: History, index: Index, terms,
-              weights: Weights, table: dict[int, dict[str, float]],
-              context: dict[int, dict[str, float]] | None) -> tuple[list[Suspect], dict[str, dict[str, float]]]:
+              weights: Weights, table: dict[int, dict[Feature, float]],
+              context: dict[int, dict[Feature, float]] | None) -> tuple[list[Suspect], dict[str, dict[str, float]]]:
     """The ranked commits with their evidence, and (when `context` is given: --explain) each one's
     feature values."""
-    suspects, explained = [], {}
+    suspects: list[Suspect] = []
+    explained: dict[str, dict[str, float]] = {}
     for rank, (value, commit_id) in enumerate(ranked, start=1):
         items = list(board.evidence.get(commit_id, []))
         words_value = table[commit_id].get(Feature.WORDS, 0.0)
