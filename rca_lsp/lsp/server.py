@@ -238,6 +238,8 @@ class RcaServer(LanguageServer):
                 self._model_job = None
         if self.stopping or seq != self._seq or self.findings.get(retrieval.root) is not retrieval:
             return  # shutting down, or a newer request has the screen
+        if self.ranker.fallback:
+            self.show(f"rca: {self.ranker.fallback}", lsp.MessageType.Warning, once=True)
         if ranked is None:
             self.settle(retrieval, seq, "retrieval", final=True, skipped=skipped, shown=retrieval)
         else:

@@ -127,6 +127,11 @@ class Ranker:
                 self._model = LogProbModel(device=options.device)
             return rerank(result, text, repo, k=options.rerank_top, model=self._model, fusion=fusion)
 
+    @property
+    def fallback(self) -> str | None:
+        """Why the model runs elsewhere than the `device` setting asks, if it does."""
+        return self._model.fallback if self._model is not None else None
+
 
 def run_suspects(repo, text: str, options: Options, job: Job, report: Report, update_first: bool):
     from rca_lsp.index import Index

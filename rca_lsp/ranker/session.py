@@ -42,10 +42,14 @@ def pick_provider(available: list[str], device: str = "auto") -> tuple[str, str]
     if device != "cpu" and CUDA in available:
         return CUDA, "fp16"
     if device == "cuda":
-        log.warning("device 'cuda' asked for, but onnxruntime has no CUDA provider here (it has %s); "
-                    "ranking on the CPU. For CUDA: %s", ", ".join(available) or "none",
-                    "pip install 'rca-lsp[gpu]' on a machine with an NVIDIA GPU")
+        log.warning("%s", cuda_missing(available))
     return CPU, "int8"
+
+
+def cuda_missing(available: list[str]) -> str:
+    return (f"device 'cuda' asked for, but onnxruntime has no CUDA provider here (it has "
+            f"{', '.join(available) or 'none'}); ranking on the CPU. For CUDA: pip install 'rca-lsp[gpu]' "
+            f"on a machine with an NVIDIA GPU")
 
 
 @dataclass(frozen=True)
@@ -63,8 +67,11 @@ class LogProbModel:
         np, ort, Tokenizer = _imports()
         self.directory = Path(directory) if directory else model_dir(DEFAULT_MODEL)
         self.manifest = Manifest.read(self.directory)
-        provider, preferred = pick_provider(ort.get_available_providers(), device)
+        available = ort.get_available_providers()
+        provider, preferred = pick_provider(available, device)
         self.device = device
+        # what a front end should tell its user once: the device asked for is not the one used
+        self.fallback = cuda_missing(available) if device == "cuda" and provider != CUDA else None
         if variant == "auto":
             variant = preferred if preferred in self.manifest.variants else (
                 "int8" if "int8" in self.manifest.variants else next(iter(self.manifest.variants)))
