@@ -116,9 +116,9 @@ async def test_the_device_setting_reaches_the_model_and_a_missing_gpu_is_said_on
     options = {"ranker": "llm", "top": TOP, "rerankTop": RERANK, "device": "cuda"}
     async with session([repo.root], options=options, env={"RCA_MODEL_DIR": str(tiny_root)}) as (client, _):
         seen = _record(client)
-        for _ in range(2):
+        for asked in (1, 2):
             await command(client, "rca.suspects", {"text": TRACE})
-            await until(lambda: sum(n["stage"] == "model" for n in seen) == _ + 1, timeout=60)
+            await until(lambda: sum(n["stage"] == "model" for n in seen) == asked, timeout=60)
         said = [m.message for m in client.messages if "no CUDA provider" in m.message]
         assert len(said) == 1 and "rca-lsp[gpu]" in said[0], said
         client.workspace_did_change_configuration(lsp.DidChangeConfigurationParams(settings={"rca": {"device": "cpu"}}))
