@@ -47,3 +47,15 @@ def test_what_rca_suspects_writes_is_in_the_vocabulary(git_repo):
     assert "frame-line" in kinds, kinds
     assert names <= {f.value for f in Feature}, names
     assert {f.value for f in CONTEXT} | {"frame", "recency"} <= names, names
+
+
+def test_the_device_values_agree_between_the_ranker_the_server_and_the_cli():
+    from rca_lsp.cli import suspects_cmd
+    from rca_lsp.lsp.options import DEVICES as SERVER_DEVICES
+    from rca_lsp.ranker.session import DEVICES
+
+    cli = next(p for p in suspects_cmd.params if p.name == "device")
+    assert SERVER_DEVICES == DEVICES == tuple(cli.type.choices) and cli.default == "auto"
+    manifest = json.loads((README.parent / "extension" / "vscode" / "package.json").read_text())
+    setting = manifest["contributes"]["configuration"]["properties"]["rca.device"]
+    assert tuple(setting["enum"]) == DEVICES and setting["default"] == "auto"
