@@ -8,16 +8,13 @@ from __future__ import annotations
 import logging
 import sqlite3
 import sys
-from pathlib import Path
 
 import click
 
 from rca_lsp import __version__
-from rca_lsp.errors import IndexError_, RcaError, TraceError
+from rca_lsp.errors import IndexError_, RcaError
 
 log = logging.getLogger("rca_lsp")
-
-MAX_TRACE_BYTES = 64 * 1024 * 1024
 
 
 def _setup_logging(verbose: int) -> None:
@@ -49,20 +46,6 @@ def _index(repo, quiet: bool = False):
     finally:
         if bar is not None:
             bar.close()
-
-
-def _read_trace(source: str) -> str:
-    if source == "-":
-        data = sys.stdin.buffer.read(MAX_TRACE_BYTES + 1)
-    else:
-        path = Path(source)
-        if not path.is_file():
-            raise TraceError(f"trace file {source} does not exist or is not a file")
-        with open(path, "rb") as fh:
-            data = fh.read(MAX_TRACE_BYTES + 1)
-    if len(data) > MAX_TRACE_BYTES:
-        raise TraceError(f"trace input is over {MAX_TRACE_BYTES // (1024 * 1024)} MB; pass the failing part")
-    return data.decode("utf-8", errors="replace")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -103,16 +86,21 @@ def index_cmd(repo: str, quiet: bool) -> None:
               help="Re-rank retrieval's top suspects with the language model (`rca model build` first).")
 @click.option("--rerank-top", default=20, show_default=True, type=click.IntRange(2, 20),
               help="How many of retrieval's suspects the model re-ranks.")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True,
+              help="Where the model runs: auto takes CUDA when onnxruntime-gpu has it, cuda warns and "
+                   "falls back to the CPU where it has not.")
 def suspects_cmd(repo: str, trace: str, since: str | None, top: int, fmt: str, no_update: bool,
-                 explain: bool, ranker: str, rerank_top: int) -> None:
+                 explain: bool, ranker: str, rerank_top: int, device: str) -> None:
     """Rank the commits that most likely caused the failure in TRACE."""
     from rca_lsp import service
     from rca_lsp.render import to_json, to_text
+    from rca_lsp.traces.read import read_trace
     from rca_lsp.vcs import open_repo
 
-    text = _read_trace(trace)
+    text = read_trace(trace)
     backend = open_repo(repo)
-    query = service.Query(text, since=since, top=top, ranker=ranker, rerank_top=rerank_top, explain=explain)
+    query = service.Query(text, since=since, top=top, ranker=ranker, rerank_top=rerank_top, explain=explain,
+                          device=device)
     result = service.rank(backend, query, update=not no_update)
     for warning in result.warnings:
         log.warning(warning)

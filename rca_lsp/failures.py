@@ -21,13 +21,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rca_lsp.errors import RcaError
+from rca_lsp.index.paths import index_dir
+from rca_lsp.kinds import OWNERSHIP
 from rca_lsp.types import Suspect
-from rca_lsp.index.store import index_dir
 
 MAX_TRACE_CHARS = 1_000_000
 OPEN_MARKER = "open-failures"
 MAX_TITLE_CHARS = 160
-WEAK_EVIDENCE = {"recency", "size", "owner", "authorship"}  # a commit with only these is not reported by the hooks
+WEAK_EVIDENCE = OWNERSHIP  # a commit with only these is not reported by the hooks
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS failures (
     id INTEGER PRIMARY KEY,
@@ -141,7 +142,13 @@ def add(meta_dir: str, text: str, head: str | None = None) -> Failure:
         assert conn is not None
         cur = conn.execute("INSERT INTO failures(title, trace, created, head) VALUES (?,?,?,?)",
                            (title, text, int(time.time()), head))
-        return get(meta_dir, int(cur.lastrowid))
+        return get(meta_dir, _row_id(cur))
+
+
+def _row_id(cur: sqlite3.Cursor) -> int:
+    if cur.lastrowid is None:  # never after an INSERT; a row we cannot name is a failure to store it
+        raise RcaError("the failure was not stored (no row id)")
+    return cur.lastrowid
 
 
 def _row(row) -> Failure:

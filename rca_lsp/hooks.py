@@ -37,6 +37,8 @@ import sys
 import time
 from pathlib import Path
 
+from rca_lsp.index.paths import WRITE_LOCK, index_dir
+
 LOG_NAME = "hooks.log"
 LAST_ERROR = "hooks.last-error"
 MAX_LOG_BYTES = 1 << 20
@@ -55,7 +57,7 @@ def _say(message: str) -> None:
 
 def _log(meta_dir: str, hook: str, message: str) -> None:
     try:
-        folder = Path(meta_dir) / "rca"
+        folder = index_dir(meta_dir)
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / LOG_NAME
         if path.exists() and path.stat().st_size > MAX_LOG_BYTES:
@@ -94,23 +96,11 @@ def _open_repo(path: str):
     return open_repo(path)
 
 
-def _indexed(meta_dir: str) -> tuple[set[str], str | None] | None:
+def indexed(meta_dir: str) -> tuple[set[str], str | None] | None:
     """Hashes in the index and the head it was built for; None without an index. Read-only."""
-    import sqlite3
+    from rca_lsp.index.queries import peek
 
-    path = Path(meta_dir) / "rca" / "index.db"
-    if not path.exists():
-        return None
-    try:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=2)
-        try:
-            hashes = {row[0] for row in conn.execute("SELECT hash FROM commits")}
-            row = conn.execute("SELECT value FROM state WHERE key = 'head'").fetchone()
-        finally:
-            conn.close()
-    except sqlite3.Error:
-        return None
-    return hashes, row[0] if row else None
+    return peek(meta_dir)
 
 
 # -- the background indexer -----------------------------------------------------------------
@@ -183,7 +173,7 @@ def background_index(root: str, hook: str) -> int:
             return 0
         _has_open_failures(meta)  # the next hook's shim reads the marker this keeps right
         timeout = _number(setting(repo, "index-timeout"), 900)
-        folder = Path(meta) / "rca"
+        folder = index_dir(meta)
         folder.mkdir(parents=True, exist_ok=True)
         queue = _try_lock(folder / "queue.lock")
         if queue is None:
@@ -198,10 +188,10 @@ def background_index(root: str, hook: str) -> int:
         from rca_lsp import service
 
         try:
-            running = _try_lock(folder / "write.lock")  # wait here, holding the queue, until it is free
+            running = _try_lock(folder / WRITE_LOCK)  # wait here, holding the queue, until it is free
             while running is None:
                 time.sleep(0.1)
-                running = _try_lock(folder / "write.lock")
+                running = _try_lock(folder / WRITE_LOCK)
             os.close(running)  # Index.open and update take the writer lock themselves
         finally:
             os.close(queue)
@@ -214,20 +204,20 @@ def background_index(root: str, hook: str) -> int:
         message = f"background index failed: {type(exc).__name__}: {exc}"
         _log(meta, hook, message)
         try:
-            (Path(meta) / "rca" / LAST_ERROR).write_text(message + "\n")
+            (index_dir(meta) / LAST_ERROR).write_text(message + "\n")
         except OSError:
             pass
         return 1
 
 
 def _report_last_error(meta_dir: str) -> None:
-    path = Path(meta_dir) / "rca" / LAST_ERROR
+    path = index_dir(meta_dir) / LAST_ERROR
     try:
         message = path.read_text().strip()
         path.unlink()
     except OSError:
         return
-    _say(f"{message} (see {Path(meta_dir) / 'rca' / LOG_NAME})")
+    _say(f"{message} (see {index_dir(meta_dir) / LOG_NAME})")
 
 
 # -- checks against open failures -------------------------------------------------------------
@@ -235,7 +225,7 @@ def _report_last_error(meta_dir: str) -> None:
 def _wait_for_index(repo, deadline: float) -> bool:
     head = repo.head()
     while time.perf_counter() < deadline:
-        state = _indexed(repo.meta_dir)
+        state = indexed(repo.meta_dir)
         if state is not None and state[1] == head:
             return True
         time.sleep(0.1)
@@ -271,7 +261,7 @@ def _check(repo, commits: set[str], top: int, deadline: float, what: str):
 
 def after_pull(repo, hook: str) -> None:
     check = hook in PULL_HOOKS and _has_open_failures(repo.meta_dir)
-    before = _indexed(repo.meta_dir) if check else None
+    before = indexed(repo.meta_dir) if check else None
     spawn_indexer(repo.root, hook)
     if before is None:
         return
@@ -358,7 +348,7 @@ def run_git_hook(hook: str, hook_dir: str, args: list[str]) -> int:
         after_pull(repo, hook)
     except BaseException as exc:  # noqa: BLE001 - a hook must never fail the user's command
         _log(meta, hook, f"error: {type(exc).__name__}: {exc}")
-        _say(f"{hook} hook: {type(exc).__name__}: {exc} (ignored; see {Path(meta) / 'rca' / LOG_NAME})")
+        _say(f"{hook} hook: {type(exc).__name__}: {exc} (ignored; see {index_dir(meta) / LOG_NAME})")
     return status
 
 
@@ -386,7 +376,7 @@ def run_hg_hook(hook: str) -> int:
         after_pull(repo, hook)
     except BaseException as exc:  # noqa: BLE001 - a hook must never fail the user's command
         _log(meta, hook, f"error: {type(exc).__name__}: {exc}")
-        _say(f"{hook} hook: {type(exc).__name__}: {exc} (ignored; see {Path(meta) / 'rca' / LOG_NAME})")
+        _say(f"{hook} hook: {type(exc).__name__}: {exc} (ignored; see {index_dir(meta) / LOG_NAME})")
     return 0
 
 

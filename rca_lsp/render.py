@@ -1,31 +1,15 @@
-"""Suspects as text for people and as the JSON contract for programs (see ARCHITECTURE.md)."""
+"""`rca suspects` output: text for people and the JSON document for programs (contract in README.md).
+
+The forms of a suspect and its evidence inside it are `rca_lsp.records`', shared with `rca bisect`
+and the server.
+"""
 
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
 
+from rca_lsp.records import iso_date, suspect_dict
 from rca_lsp.suspects import Result
-from rca_lsp.types import Evidence, Suspect
-
-
-def iso_date(seconds: int) -> str:
-    return datetime.fromtimestamp(seconds, tz=timezone.utc).isoformat().replace("+00:00", "Z")
-
-
-def evidence_dict(e: Evidence) -> dict:
-    out = {"kind": e.kind, "weight": round(e.weight, 4), "text": e.text}
-    for key in ("path", "line", "symbol", "frame"):
-        value = getattr(e, key)
-        if value is not None:
-            out[key] = value
-    return out
-
-
-def suspect_dict(s: Suspect) -> dict:
-    return {"commit": s.commit.hash, "score": s.score, "rank": s.rank, "summary": s.commit.summary,
-            "author": s.commit.author, "email": s.commit.email, "date": iso_date(s.commit.author_date),
-            "evidence": [evidence_dict(e) for e in s.evidence]}
 
 
 def to_json(result: Result) -> str:

@@ -39,6 +39,7 @@ class Query:
     ranker: Literal["none", "llm"] = "none"
     rerank_top: int = 20  # retrieval's suspects the model re-orders
     model_weight: float | None = None  # the fusion weight of the model's score; None: the manifest's
+    device: str = "auto"  # where a model loaded for this query runs: auto, cpu or cuda
     explain: bool = False  # each suspect's feature values
     window: list[str] | None = None  # only these commits (a bisection's range)
     executed: dict[str, set[int]] | None = None  # lines the failing run executed (a traced run)
@@ -63,9 +64,9 @@ def require_commits(repo: Backend, what: str = "suspect") -> str:
 def index_state(repo: Backend) -> IndexState:
     """missing (never completed), stale (behind HEAD) or current. Migrates an older index."""
     from rca_lsp.index import Index
-    from rca_lsp.index.store import index_dir
+    from rca_lsp.index.paths import index_exists
 
-    if not (index_dir(repo.meta_dir) / "index.db").exists():
+    if not index_exists(repo.meta_dir):
         return "missing"
     with Index.open(repo.meta_dir) as index:
         head = index.get_state("head")
@@ -126,7 +127,8 @@ def rerank(repo: Backend, result, query: Query, model=None):
     except ImportError as exc:
         raise ModelError(f"the ranker needs its extra ({exc})", hint="pip install 'rca-lsp[ranker]'") from exc
     fusion = Fusion() if query.model_weight is None else Fusion(weight=float(query.model_weight))
-    ranked = model_rerank(result, query.text, repo, k=query.rerank_top, model=model, fusion=fusion)
+    ranked = model_rerank(result, query.text, repo, k=query.rerank_top, model=model, fusion=fusion,
+                          device=query.device)
     return cut(ranked, query.top)
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from rca_lsp.kinds import EvidenceKind
+
 
 @dataclass(frozen=True)
 class Commit:
@@ -137,7 +139,7 @@ class Trace:
 class Evidence:
     """One reason a commit is suspected, with the points it earned and a sentence for people."""
 
-    kind: str  # frame-line | frame-function | frame-file | callee | words | recency | size | owner
+    kind: EvidenceKind
     weight: float
     text: str
     path: str | None = None

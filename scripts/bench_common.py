@@ -14,6 +14,8 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from rca_lsp.testpaths import is_test_path  # noqa: F401 - the tool's one rule, re-exported for the scripts
+
 SCRIPTS_DIR = Path(__file__).resolve().parent
 PROJECT_ROOT = SCRIPTS_DIR.parent
 DEFAULT_MIRRORS = Path("/work/.mirror")
@@ -172,16 +174,6 @@ def parse_frames(text: str) -> list[TraceFrame]:
             file = ""
         frames.append(TraceFrame(max(block, 0), test, m.group(1), file, line))
     return frames
-
-
-TEST_DIRS = {"test", "tests", "testing", "src-test", "unittest", "it"}
-TEST_FILE_RE = re.compile(r"(^Test([A-Z0-9_]\w*)?|\w*Tests?|\w*TestCase|\w*IT)\.(java|kt|groovy|scala)$")
-
-
-def is_test_path(path: str) -> bool:
-    """A file under a test folder, or named like a test class."""
-    parts = path.split("/")
-    return any(p.lower() in TEST_DIRS for p in parts[:-1]) or bool(TEST_FILE_RE.match(parts[-1]))
 
 
 class PathIndex:

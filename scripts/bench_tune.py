@@ -26,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_common import default_bench_dir, load_cases, parse_only  # noqa: E402
 from bench_metrics import print_table, summarize  # noqa: E402
 
+from rca_lsp.kinds import Feature  # noqa: E402
 from rca_lsp.suspects.retrieve import Weights  # noqa: E402
 
 FEATURES = ("frame", "code", "words", "recency", "file", "owner", "authorship", "coupling")
@@ -110,7 +111,7 @@ def main() -> int:
         test = [c for c in data if c["project"] == project]
         lopo_ranks += [rank(c, weights) for c in test]
         print(f"fold {project}: weights {weights}", file=sys.stderr)
-    shipped = {k: getattr(Weights(), k) for k in FEATURES}
+    shipped = {k: Weights().of(Feature(k)) for k in FEATURES}
     rows = {"hand-set weights": [rank(c, HAND) for c in data], "shipped weights": [rank(c, shipped) for c in data],
             "fitted, leave-one-project-out": lopo_ranks}
     print_table("weights", rows, (1, 3, 5, 10, 50))

@@ -60,7 +60,7 @@ def commit_stats(repo: str) -> tuple[dict[str, list[int]], int]:
 def dirty_tests(repo: str) -> int:
     """Test files with uncommitted changes (modified or untracked): a developer who has just
     written a failing test for a bug, rather than a test that passed before and fails now."""
-    from rca_lsp.suspects.code_view import is_test_path
+    from rca_lsp.testpaths import is_test_path
 
     text = subprocess.run(["git", "-C", repo, "status", "--porcelain", "--untracked-files=all"],
                           capture_output=True, text=True, errors="replace", check=True).stdout

@@ -11,8 +11,8 @@ import pytest
 
 from conftest import ranked
 from rca_lsp.errors import ModelError
+from rca_lsp.kinds import CONTEXT
 from rca_lsp.suspects import learned
-from rca_lsp.suspects.context import CONTEXT
 from rca_lsp.vcs import open_repo
 from tests.test_cli import _history
 

@@ -104,6 +104,29 @@ async def test_retrieval_at_once_then_the_models_ranking_replaces_it(calc_repo, 
                    for r in reports)
 
 
+@needs_export
+async def test_the_device_setting_reaches_the_model_and_a_missing_gpu_is_said_once(calc_repo, tiny_root):  # noqa: F811
+    """`device: "cuda"` where onnxruntime has no CUDA provider: the model still re-ranks, on the CPU, and
+    the editor is told why once; `device: "cpu"` re-ranks without a word."""
+    import onnxruntime
+
+    if "CUDAExecutionProvider" in onnxruntime.get_available_providers():
+        pytest.skip("this onnxruntime has CUDA: the fallback cannot be seen here")
+    repo, _ = calc_repo
+    options = {"ranker": "llm", "top": TOP, "rerankTop": RERANK, "device": "cuda"}
+    async with session([repo.root], options=options, env={"RCA_MODEL_DIR": str(tiny_root)}) as (client, _):
+        seen = _record(client)
+        for asked in (1, 2):
+            await command(client, "rca.suspects", {"text": TRACE})
+            await until(lambda: sum(n["stage"] == "model" for n in seen) == asked, timeout=60)
+        said = [m.message for m in client.messages if "no CUDA provider" in m.message]
+        assert len(said) == 1 and "rca-lsp[gpu]" in said[0], said
+        client.workspace_did_change_configuration(lsp.DidChangeConfigurationParams(settings={"rca": {"device": "cpu"}}))
+        await command(client, "rca.suspects", {"text": TRACE})
+        await until(lambda: sum(n["stage"] == "model" for n in seen) == 3, timeout=60)
+        assert len([m for m in client.messages if "no CUDA provider" in m.message]) == 1
+
+
 async def test_no_model_keeps_retrievals_answer_and_says_so_once(calc_repo, tmp_path):  # noqa: F811
     repo, shas = calc_repo
     env = {"RCA_MODEL_DIR": str(tmp_path / "no-models")}

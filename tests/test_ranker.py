@@ -198,6 +198,53 @@ def test_scores_are_deterministic_and_the_int8_variant_loads(tiny_root, tiny):
 
 
 @needs_export
+def test_device_setting_picks_the_provider_and_cuda_without_one_warns_and_uses_the_cpu(tiny_root, caplog):
+    """`device` reaches the ONNX session: cpu is the CPU provider (int8); cuda where onnxruntime has
+    no CUDA provider is a warning naming the fix, and the CPU; a device it does not know is an error."""
+    import onnxruntime
+
+    from rca_lsp.ranker.session import LogProbModel
+
+    cpu = LogProbModel(tiny_root / DEFAULT_MODEL, device="cpu")
+    assert (cpu.provider, cpu.variant, cpu.session.get_providers()) == (
+        "CPUExecutionProvider", "int8", ["CPUExecutionProvider"])
+    with pytest.raises(ModelError, match="unknown device 'tpu'"):
+        LogProbModel(tiny_root / DEFAULT_MODEL, device="tpu")
+    if "CUDAExecutionProvider" in onnxruntime.get_available_providers():
+        pytest.skip("this onnxruntime has CUDA: the fallback cannot be seen here")
+    with caplog.at_level("WARNING", logger="rca_lsp.ranker.session"):
+        cuda = LogProbModel(tiny_root / DEFAULT_MODEL, device="cuda")
+    assert (cuda.provider, cuda.variant) == ("CPUExecutionProvider", "int8")
+    assert "device 'cuda' asked for, but onnxruntime has no CUDA provider" in caplog.text
+    assert "rca-lsp[gpu]" in caplog.text
+
+
+@needs_export
+def test_cli_device_option_reaches_the_ranker(git_repo, tiny_root):
+    from tests.test_cli import _history
+
+    _history(git_repo)
+    env = {**os.environ, "RCA_MODEL_DIR": str(tiny_root)}
+
+    def run(*args):
+        return subprocess.run([sys.executable, "-m", "rca_lsp", "suspects", "--trace", "crash.txt", "--format", "json",
+                               "--ranker", "llm", "--top", "3", *args], cwd=git_repo.root, env=env,
+                              capture_output=True, text=True, timeout=120, check=False)
+
+    cuda = run("--device", "cuda")
+    assert cuda.returncode == 0, cuda.stderr
+    import onnxruntime
+
+    if "CUDAExecutionProvider" not in onnxruntime.get_available_providers():
+        assert "device 'cuda' asked for, but onnxruntime has no CUDA provider" in cuda.stderr
+    assert len(json.loads(cuda.stdout)["suspects"]) == 3
+    cpu = run("--device", "cpu")
+    assert cpu.returncode == 0 and "CUDA" not in cpu.stderr, cpu.stderr
+    bad = run("--device", "tpu")
+    assert bad.returncode == 2 and "'tpu' is not one of 'auto', 'cpu', 'cuda'" in bad.stderr
+
+
+@needs_export
 def test_cli_ranker_llm_and_model_info(git_repo, tiny_root):
     from tests.test_cli import _history, rca
 

@@ -13,6 +13,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from rca_lsp.kinds import EvidenceKind
 from rca_lsp.types import Suspect
 
 
@@ -49,7 +50,7 @@ def build_prior(window: Sequence[str], suspects: Sequence[Suspect],
     soft = {s.commit.hash: math.exp((s.score - best) / params.temperature) for s in ranked}
     total = sum(soft.values())
     prior = {h: (1 - params.uniform) * soft.get(h, 0.0) / total for h in window}
-    ran = {s.commit.hash for s in suspects if s.commit.hash in inside and any(e.kind == "executed" for e in s.evidence)}
+    ran = {s.commit.hash for s in suspects if s.commit.hash in inside and any(e.kind == EvidenceKind.EXECUTED for e in s.evidence)}
     if ran and len(ran) < len(window):
         for h in window:
             prior[h] += params.uniform * ((1 - params.outside) / len(ran) if h in ran else params.outside / (len(window) - len(ran)))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from rca_lsp.render import evidence_dict, iso_date, suspect_dict
+from rca_lsp.records import evidence_dict, iso_date, suspect_dict
 from rca_lsp.types import BisectOutcome, Suspect
 
 TOP_SUSPECTS = 5

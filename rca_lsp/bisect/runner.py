@@ -107,7 +107,8 @@ def _execute(command: str, cwd: str, timeout: float | None, commit: str, env: di
                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
         out, _ = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
-        _stop(proc)
+        if proc is not None:  # always: only communicate() times out
+            _stop(proc)
         raise BisectError(f"the test command ran past the {timeout:g} s time limit at {commit[:12]}",
                           hint="raise --timeout, or make the test exit 125 where it cannot run") from None
     except BaseException:

@@ -125,7 +125,7 @@ def _definition(captures: dict[str, list[Any]]) -> Definition | None:
 
 def _dedupe(definitions: Iterable[Definition]) -> list[Definition]:
     """One definition per name node, the widest (a decorated def over its bare def)."""
-    best: dict[tuple[int, str], Definition] = {}
+    best: dict[tuple[int, bool], Definition] = {}
     for d in definitions:
         key = (d.name_byte, d.kind == "scope")
         kept = best.get(key)

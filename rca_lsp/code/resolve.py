@@ -114,9 +114,9 @@ class Resolver:
             if found:
                 return found
         else:
-            found = self._module(call.receiver, call.callee)
-            if found:
-                return _spread(found, path)
+            in_module = self._module(call.receiver, call.callee)
+            if in_module:
+                return _spread(in_module, path)
         if is_common(call.callee):
             return []
         candidates = self.by_name.get(call.callee, [])

@@ -37,8 +37,9 @@ class SpanIndex:
 
     def _build(self) -> None:
         """One sweep over spans sorted by (start, -end) with a stack of open spans."""
-        spans, stack = self.spans, []
-        cursor = None
+        spans = self.spans
+        stack: list[int] = []
+        cursor = 0  # set at the first span, before it is read
         for i in self.order:
             start, end = spans[i]
             if end < start:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import click
 
@@ -45,16 +46,16 @@ def bisect_cmd(repo: str, command: str, good: tuple[str, ...], bad: str, trace: 
     from rca_lsp import service
     from rca_lsp.bisect import BisectOptions, PriorParams, bisect
     from rca_lsp.bisect.report import to_json, to_text
-    from rca_lsp.cli import _read_trace
+    from rca_lsp.traces.read import read_trace
     from rca_lsp.vcs import open_repo
 
-    tuned = {k: v for k, v in {"temperature": prior_temperature, "uniform": prior_uniform,
+    tuned: dict[str, Any] = {k: v for k, v in {"temperature": prior_temperature, "uniform": prior_uniform,
                                "top": prior_top, "confirm_at": confirm_at, "outside": prior_outside}.items() if v is not None}
     try:
         prior = replace(PriorParams(), **tuned)
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from exc
-    failure = _read_trace(trace) if trace is not None else None
+    failure = read_trace(trace) if trace is not None else None
     backend = open_repo(repo)
     service.require_commits(backend, "bisect")
     options = BisectOptions(command, bad, good, failure, timeout, ranker, prior=prior, trace_lines=not no_line_trace,

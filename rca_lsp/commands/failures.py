@@ -25,9 +25,9 @@ def _repo(path: str):
 def add_cmd(repo: str, trace: str) -> None:
     """Record a failure (a trace or test output) as open."""
     from rca_lsp import failures
-    from rca_lsp.cli import _read_trace
+    from rca_lsp.traces.read import read_trace
 
-    text = _read_trace(trace)
+    text = read_trace(trace)
     backend = _repo(repo)
     failure = failures.add(backend.meta_dir, text, head=backend.head())
     click.echo(f"#{failure.id}  {failure.title}")

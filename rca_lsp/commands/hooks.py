@@ -42,10 +42,9 @@ def uninstall_cmd(repo: str) -> None:
 @click.option("--repo", default=".", type=click.Path(file_okay=False), help="Repository (default: here).")
 def status_cmd(repo: str) -> None:
     """Which hooks are installed, what they chain to, the index's state and the last log lines."""
-    from pathlib import Path
-
     from rca_lsp.hook_install import status
-    from rca_lsp.hooks import LOG_NAME, _indexed
+    from rca_lsp.hooks import LOG_NAME, indexed
+    from rca_lsp.index.paths import index_dir
 
     backend = _repo(repo)
     for state in status(backend):
@@ -55,14 +54,14 @@ def status_cmd(repo: str) -> None:
         if state.note:
             text += f" ({state.note})"
         click.echo(f"{state.name:<14} {text}")
-    indexed = _indexed(backend.meta_dir)
+    snapshot = indexed(backend.meta_dir)
     head = backend.head()
-    if indexed is None:
+    if snapshot is None:
         click.echo("index: none yet (`rca index`)")
     else:
-        current = "current" if indexed[1] == head else "behind HEAD"
-        click.echo(f"index: {len(indexed[0])} commit(s), {current}")
-    log = Path(backend.meta_dir) / "rca" / LOG_NAME
+        current = "current" if snapshot[1] == head else "behind HEAD"
+        click.echo(f"index: {len(snapshot[0])} commit(s), {current}")
+    log = index_dir(backend.meta_dir) / LOG_NAME
     if log.exists():
         tail = log.read_text(errors="replace").splitlines()[-3:]
         click.echo(f"last hook runs ({log}):")

@@ -19,9 +19,14 @@ def refresh_head_code(repo, index: Index) -> int:
     from rca_lsp.code.calls import analyze
     from rca_lsp.code.languages import language_for_path
 
-    files = {p: b for p, b in repo.head_blobs().items() if language_for_path(p)}
+    files: dict[str, str] = {}
+    languages: dict[str, str] = {}
+    for path, blob in repo.head_blobs().items():
+        language = language_for_path(path)
+        if language:
+            files[path], languages[path] = blob, language
     known = {row[0] for row in index.conn.execute("SELECT blob FROM code_blobs")}
-    todo = sorted({(b, language_for_path(p)) for p, b in files.items() if b not in known})
+    todo = sorted({(b, languages[p]) for p, b in files.items() if b not in known})
     reader = repo.blob_reader() if todo else None
     try:
         for start in range(0, len(todo), 200):

@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
+from rca_lsp.index import queries
 from rca_lsp.index.store import Index, writer_lock
 from rca_lsp.index.symbols import SymbolCache, blobs_needed, changed_symbols
 from rca_lsp.text import searchable
@@ -46,10 +47,6 @@ def _chunks(items: Iterator[LoggedCommit], size: int) -> Iterator[list[LoggedCom
         if not chunk:
             return
         yield chunk
-
-
-def indexed_hashes(index: Index) -> dict[str, int]:
-    return dict(index.conn.execute("SELECT hash, id FROM commits"))
 
 
 def _prune(index: Index, stale: Iterable[int]) -> int:
@@ -160,7 +157,7 @@ def update(repo, index: Index, progress: Progress | None = None, code: bool = Tr
     with writer_lock(repo.meta_dir):
         head = repo.head()
         reachable = repo.reachable()
-        known = indexed_hashes(index)
+        known = queries.commit_ids(index)
         reach_set = set(reachable)
         boundary = repo.shallow_boundary()
         # A commit indexed as a shallow boundary has no changes of its own; once the clone is

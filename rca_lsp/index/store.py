@@ -20,6 +20,7 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from rca_lsp.errors import IndexError_
+from rca_lsp.index.paths import INDEX_NAME, WRITE_LOCK, index_dir
 from rca_lsp.index.schema import migrations
 
 log = logging.getLogger(__name__)
@@ -27,10 +28,6 @@ log = logging.getLogger(__name__)
 BUSY_TIMEOUT_MS = 10_000
 LOCK_QUIET_S = 1.0  # a wait for the writer lock longer than this is said, with the holder's pid
 _SQLITE_HEADER = b"SQLite format 3\x00"
-
-
-def index_dir(meta_dir: str) -> Path:
-    return Path(meta_dir) / "rca"
 
 
 def _connect(path: Path, readonly: bool = False) -> sqlite3.Connection:
@@ -127,14 +124,14 @@ class Index:
         """Open (creating or migrating) the index. `thorough` adds SQLite's quick_check to the
         corruption check: worth it before indexing, too slow (0.5 s on 190 MB) for every query."""
         folder = index_dir(meta_dir)
-        path = folder / "index.db"
+        path = folder / INDEX_NAME
         if readonly:
             if not path.exists():
                 raise IndexError_(f"no rca index in {folder}", hint="run `rca index` first")
             return cls(path, _connect(path, readonly=True))
         try:
             folder.mkdir(parents=True, exist_ok=True)
-            os.close(os.open(folder / "write.lock", os.O_RDWR | os.O_CREAT, 0o644))  # writable at all?
+            os.close(os.open(folder / WRITE_LOCK, os.O_RDWR | os.O_CREAT, 0o644))  # writable at all?
         except OSError as exc:
             raise IndexError_(f"cannot write the index folder {folder}: {exc.strerror}",
                               hint="make it writable (or free some disk space) and run `rca index` again") from exc
@@ -214,7 +211,7 @@ def writer_lock(meta_dir: str, wait: bool = True) -> Iterator[None]:
     folder = index_dir(meta_dir)
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        fd = os.open(folder / "write.lock", os.O_RDWR | os.O_CREAT, 0o644)
+        fd = os.open(folder / WRITE_LOCK, os.O_RDWR | os.O_CREAT, 0o644)
     except OSError as exc:
         raise IndexError_(f"cannot write the index folder {folder}: {exc.strerror}",
                           hint="make it writable (or free some disk space) and run `rca index` again") from exc

@@ -151,7 +151,7 @@ class SymbolCache:
         self._reader = None
         self._tables: OrderedDict[str, SymbolTable] = OrderedDict()
         self._workers = workers
-        self._pool = None
+        self._pool: ProcessPoolExecutor | None = None
 
     def _remember(self, blob: str, table: SymbolTable) -> None:
         self._tables[blob] = table
@@ -164,13 +164,14 @@ class SymbolCache:
             return
         if self._pool is None:
             self._pool = _start_pool(self._workers, self._repo.root)
+        pool = self._pool
         try:
-            for blob, syms in self._pool.map(_parse_blob, todo, chunksize=8):
+            for blob, syms in pool.map(_parse_blob, todo, chunksize=8):
                 self._remember(blob, SymbolTable.build(syms))
         except BrokenProcessPool as exc:
             # multiprocessing.Pool replaced a killed worker and waited forever for its task,
             # holding the writer lock; this pool notices the death at once.
-            raise IndexingStopped(f"a parser worker {_dead_worker(self._pool)}",
+            raise IndexingStopped(f"a parser worker {_dead_worker(pool)}",
                                   hint="the whole commits indexed so far are kept; run `rca index` "
                                        "again to carry on") from exc
 
@@ -181,9 +182,10 @@ class SymbolCache:
         if hit is not None:
             self._tables.move_to_end(blob)
             return hit
-        if self._reader is None:
-            self._reader = self._repo.blob_reader()
-        data = self._reader.get(blob)
+        reader = self._reader
+        if reader is None:
+            reader = self._reader = self._repo.blob_reader()
+        data = reader.get(blob)
         table = _EMPTY
         if data is not None and len(data) <= MAX_BLOB_BYTES:
             from rca_lsp.code.symbols import symbols as parse_symbols

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import time
 
+from rca_lsp.kinds import Feature
 from rca_lsp.labels.store import MAX_ROWS, Label, LabelError, record
 from rca_lsp.suspects.learned import RETRIEVAL
 
@@ -24,7 +25,7 @@ def retrieval_order(features: dict[str, dict[str, float]]) -> list[tuple[str, di
 
     def key(item):
         f = item[1]
-        return (-sum(getattr(w, k) * f.get(k, 0.0) for k in RETRIEVAL), f.get("position", 0.0))
+        return (-sum(w.of(k) * f.get(k, 0.0) for k in RETRIEVAL), f.get(Feature.POSITION, 0.0))
 
     return sorted(features.items(), key=key)
 

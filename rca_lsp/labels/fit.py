@@ -152,7 +152,7 @@ def fit(cases: list[Case], l2: float, version: str = "tuned", warm: LinearModel 
 def leave_one_out(cases: list[Case], l2: float) -> list[int | None]:
     """Each labelled case ranked by the fusion fitted on all the others."""
     full = fit(cases, l2)
-    ranks = []
+    ranks: list[int | None] = []
     for i, case in enumerate(cases):
         if case.bic is None:
             ranks.append(None)

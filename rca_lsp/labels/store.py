@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import IO
 
 from rca_lsp.errors import RcaError
-from rca_lsp.index.store import index_dir
+from rca_lsp.index.paths import index_dir
 
 MAX_ROWS = 500
 SOURCES = ("failure", "bisect", "editor", "import")
@@ -143,7 +143,9 @@ def record_all(meta_dir: str, labels: list[Label]) -> list[int]:
                      label.rank, label.retrieval_rank, label.total,
                      json.dumps(doc["candidates"], separators=(",", ":")),
                      json.dumps(doc["runs"], separators=(",", ":"))))
-                ids.append(int(cur.lastrowid))
+                if cur.lastrowid is None:  # never after an INSERT
+                    raise LabelError("the label was not stored (no row id)")
+                ids.append(cur.lastrowid)
     return ids
 
 

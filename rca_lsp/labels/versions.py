@@ -17,7 +17,7 @@ from pathlib import Path
 
 from rca_lsp.errors import ModelError
 from rca_lsp.suspects.learned import LinearModel, Model, load
-from rca_lsp.index.store import index_dir
+from rca_lsp.index.paths import index_dir
 
 CURRENT = "current"
 _VERSION = re.compile(r"^v(\d+)$")

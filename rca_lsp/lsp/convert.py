@@ -13,7 +13,7 @@ from lsprotocol import types as lsp
 from pygls.uris import from_fs_path
 
 from rca_lsp.lsp.findings import Findings, Marker, TraceLine
-from rca_lsp.render import iso_date, suspect_dict
+from rca_lsp.records import iso_date, suspect_dict
 from rca_lsp.types import Suspect
 
 SOURCE = "rca"

@@ -10,6 +10,7 @@ import re
 import time
 from dataclasses import dataclass, field
 
+from rca_lsp.kinds import OWNERSHIP, EvidenceKind
 from rca_lsp.suspects import Result
 from rca_lsp.types import Frame, Suspect
 
@@ -62,11 +63,11 @@ def _strength(s: Suspect, frame: Frame) -> tuple[int, float]:
     evidence here, so the commit that last changed the line itself comes before its neighbours)."""
     best, line_weight = 0, 0.0
     for e in s.evidence:
-        if e.path != frame.path or e.kind in ("owner", "authorship"):  # who owns the file says nothing of this line
+        if e.path != frame.path or e.kind in OWNERSHIP:  # who owns the file says nothing of this line
             continue
         if e.frame == frame.index + 1 or e.line == frame.line:
             best = 2
-            if e.kind == "frame-line" and e.line == frame.line:
+            if e.kind == EvidenceKind.FRAME_LINE and e.line == frame.line:
                 line_weight = max(line_weight, e.weight)
         best = max(best, 1)
     return best, line_weight

@@ -92,7 +92,8 @@ class Progress:
             return self
         token = f"rca-{uuid.uuid4().hex[:12]}"
         progress = self.server.work_done_progress
-        cancel = progress.tokens[token] = Future()  # before the create: a cancel may follow it at once
+        cancel: Future[Any] = Future()
+        progress.tokens[token] = cancel  # before the create: a cancel may follow it at once
         cancel.add_done_callback(lambda f: self.job.cancel() if f.cancelled() else None)
         try:
             await self.server.protocol.send_request_async(lsp.WINDOW_WORK_DONE_PROGRESS_CREATE,

@@ -3,7 +3,7 @@
 They come from the client's `initializationOptions` and from `workspace/didChangeConfiguration`
 (the `rca` section). Keys are camelCase as editors write them:
 
-    {"top": 20, "ranker": "none" | "llm", "rerankTop": 20, "modelWeight": null, "device": "cpu" | "cuda",
+    {"top": 20, "ranker": "none" | "llm", "rerankTop": 20, "modelWeight": null, "device": "auto" | "cpu" | "cuda",
      "since": null, "updateIndex": true, "diagnostics": true, "codeLens": true}
 
 `modelWeight` is the fusion weight of the model's score (see `rca_lsp.ranker.fusion`); null keeps
@@ -22,7 +22,7 @@ from dataclasses import dataclass, fields, replace
 from typing import Any
 
 RANKERS = ("none", "llm")
-DEVICES = ("cpu", "cuda")
+DEVICES = ("auto", "cpu", "cuda")  # as rca_lsp.ranker.session.DEVICES (not imported: no onnx here)
 CLIENT_KEYS = {"server", "trace", "serverCommand", "command"}
 _REV = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/@^~{}-]{0,199}$")
 
@@ -33,7 +33,7 @@ class Options:
     ranker: str = "none"
     rerank_top: int = 20
     model_weight: float | None = None  # None: the shipped `Fusion().weight`
-    device: str = "cpu"  # passed through to the ranker; it picks CUDA itself when onnxruntime-gpu has it
+    device: str = "auto"  # where the ranker runs: "auto" takes CUDA when onnxruntime-gpu has it, else the CPU
     since: str | None = None
     update_index: bool = True  # bring a stale index up to HEAD before ranking, as `rca suspects` does
     diagnostics: bool = True

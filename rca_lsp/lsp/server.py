@@ -32,7 +32,7 @@ import dataclasses
 import logging
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from lsprotocol import types as lsp
 from pygls.lsp.server import LanguageServer
@@ -57,7 +57,7 @@ SUSPECTS_NOTIFICATION = "rca/suspects"
 
 class RcaProtocol(LanguageServerProtocol):
     def _handle_cancel_notification(self, msg_id):  # also stop the worker, not only the reply
-        self._server.jobs.cancel_request(msg_id)
+        cast("RcaServer", self._server).jobs.cancel_request(msg_id)
         super()._handle_cancel_notification(msg_id)
 
 
@@ -238,6 +238,8 @@ class RcaServer(LanguageServer):
                 self._model_job = None
         if self.stopping or seq != self._seq or self.findings.get(retrieval.root) is not retrieval:
             return  # shutting down, or a newer request has the screen
+        if self.ranker.fallback:
+            self.show(f"rca: {self.ranker.fallback}", lsp.MessageType.Warning, once=True)
         if ranked is None:
             self.settle(retrieval, seq, "retrieval", final=True, skipped=skipped, shown=retrieval)
         else:

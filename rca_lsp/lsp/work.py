@@ -18,11 +18,15 @@ import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import IO, TYPE_CHECKING
 
 from rca_lsp.errors import IndexError_, ModelError, RcaError, RepositoryError
 from rca_lsp.lsp.jobs import Job
 from rca_lsp.lsp.options import Options
 from rca_lsp.vcs.base import Backend
+
+if TYPE_CHECKING:
+    from rca_lsp.ranker.session import LogProbModel
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +49,7 @@ def run_index(repo, job: Job, report: Report) -> str:
     proc = subprocess.Popen([sys.executable, "-m", "rca_lsp.lsp.indexer", repo.root], stdin=subprocess.DEVNULL,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
     lines: queue.Queue[bytes] = queue.Queue()
-    reader = threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout] and None, daemon=True)
+    reader = threading.Thread(target=_pump, args=(proc.stdout, lines), daemon=True)
     reader.start()
     last: dict = {}
     try:
@@ -79,6 +83,12 @@ def run_index(repo, job: Job, report: Report) -> str:
     return last["message"]
 
 
+def _pump(stream: IO[bytes] | None, lines: queue.Queue[bytes]) -> None:
+    """The child's output, line by line, into `lines` (read in a thread: the wait must stay cancellable)."""
+    for line in stream or ():
+        lines.put(line)
+
+
 def _kill(proc: subprocess.Popen) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signal.SIGTERM)
@@ -96,20 +106,25 @@ class Ranker:
     runs of the model would only share the same cores."""
 
     def __init__(self) -> None:
-        self._model = None
+        self._model: LogProbModel | None = None
         self._lock = threading.Lock()
 
     def rerank(self, repo, result, query):
         from rca_lsp import service
 
         with self._lock:
-            if self._model is None:
+            if self._model is None or self._model.device != query.device:  # a changed setting reloads
                 try:
                     from rca_lsp.ranker.session import LogProbModel
                 except ImportError as exc:
                     raise ModelError(f"the ranker needs its extra ({exc})", hint="pip install 'rca-lsp[ranker]'") from exc
-                self._model = LogProbModel()
+                self._model = LogProbModel(device=query.device)
             return service.rerank(repo, result, query, model=self._model)
+
+    @property
+    def fallback(self) -> str | None:
+        """Why the model runs elsewhere than the `device` setting asks, if it does."""
+        return self._model.fallback if self._model is not None else None
 
 
 def query(text: str, options: Options):
@@ -117,7 +132,7 @@ def query(text: str, options: Options):
     from rca_lsp import service
 
     return service.Query(text, since=options.since, top=options.top, ranker=options.ranker,
-                         rerank_top=options.rerank_top, model_weight=options.model_weight)
+                         rerank_top=options.rerank_top, model_weight=options.model_weight, device=options.device)
 
 
 def run_suspects(repo, text: str, options: Options, job: Job, report: Report, update_first: bool):
@@ -170,15 +185,11 @@ def show_commit(repo: Backend, rev: str) -> str:
     return text
 
 
-def read_trace_file(path: str, roots: list[str], limit: int = 64 * 1024 * 1024) -> str:
+def read_trace_file(path: str, roots: list[str]) -> str:
     """A trace document the client has not opened, read only when it lies inside a workspace root."""
     full = Path(path).resolve()
     if not any(full.is_relative_to(Path(r).resolve()) for r in roots):
         raise RcaError(f"{path} is outside the workspace; open it in the editor or pass its text")
-    if not full.is_file():
-        raise RcaError(f"{path} does not exist or is not a file")
-    with open(full, "rb") as fh:
-        data = fh.read(limit + 1)
-    if len(data) > limit:
-        raise RcaError("the trace is over 64 MB; select the failing part")
-    return data.decode("utf-8", errors="replace")
+    from rca_lsp.traces import read
+
+    return read.read_trace_file(full, path)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from rca_lsp.testpaths import is_test_path
 from rca_lsp.types import Evidence
 from rca_lsp.vcs.base import Backend
 
@@ -62,11 +63,6 @@ def parse(diff: str) -> list[DiffHunk]:
     return hunks
 
 
-def _is_test(path: str) -> bool:
-    low = path.lower()
-    return "/test/" in low or "/tests/" in low or low.startswith(("test/", "tests/")) or "test" in low.rsplit("/", 1)[-1]
-
-
 def order(hunks: list[DiffHunk], evidence: tuple[Evidence, ...]) -> list[DiffHunk]:
     """Hunks of the evidence's files first, nearest the evidence's lines, then naming its symbols."""
     paths = {e.path for e in evidence if e.path}
@@ -82,6 +78,6 @@ def order(hunks: list[DiffHunk], evidence: tuple[Evidence, ...]) -> list[DiffHun
                     min(abs(ln - h.new_start), abs(ln - h.new_start - h.new_len)) for ln in lines.get(h.path, [])),
                    default=10**6)
         named = any(n and n in h.text for n in names)
-        return (h.path not in paths, near, not named, _is_test(h.path), i)
+        return (h.path not in paths, near, not named, is_test_path(h.path), i)
 
     return [h for _, h in sorted(enumerate(hunks), key=key)]

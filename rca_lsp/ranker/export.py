@@ -114,7 +114,7 @@ def export_model(model, tokenizer_json: str, dest: Path, source: dict, name: str
     model = model.to(torch.float32).eval()
     onnx_export_from_model(model, str(work), task="text-generation-with-past", do_validation=False)
     (dest / "fp32").mkdir()
-    files = {"fp32": []}
+    files: dict[str, list[str]] = {"fp32": []}
     for item in sorted(work.iterdir()):
         if item.name.startswith("model.onnx"):
             shutil.move(str(item), dest / "fp32" / item.name)

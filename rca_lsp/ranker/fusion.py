@@ -15,6 +15,7 @@ import math
 import time
 from dataclasses import dataclass
 
+from rca_lsp.kinds import EvidenceKind
 from rca_lsp.ranker import diffs, prompt
 from rca_lsp.ranker.score import FORMULATIONS, Budget, candidate_text
 from rca_lsp.types import Evidence, Suspect
@@ -57,20 +58,21 @@ def model_scores(model, result, failure_raw: str, repo, k: int, formulation: str
 
 def _model_evidence(z: float, weight: float) -> Evidence:
     more = "more" if z >= 0 else "less"
-    return Evidence("model", round(weight * z, 6),
+    return Evidence(EvidenceKind.MODEL, round(weight * z, 6),
                     f"the language model finds the failure {more} likely after this change ({z:+.2f} sd among the top)")
 
 
 def rerank(result, failure_text: str, repo, k: int = 20, model=None, fusion: Fusion = Fusion(),
-           budget: Budget = Budget()):
-    """A new Result: retrieval's top `k` re-ordered by the fused score, the rest after them unchanged."""
+           budget: Budget = Budget(), device: str = "auto"):
+    """A new Result: retrieval's top `k` re-ordered by the fused score, the rest after them unchanged.
+    `device` (auto, cpu, cuda) picks where a model loaded here runs; a `model` given keeps its own."""
     from rca_lsp.ranker.session import LogProbModel
 
     started = time.perf_counter()
     head = result.suspects[:max(k, 0)]
     if len(head) < 2:
         return result
-    model = model or LogProbModel()
+    model = model or LogProbModel(device=device)
     raw = model_scores(model, result, failure_text, repo, len(head), fusion.formulation, budget)
     if fusion.formulation == "choice":
         order = sorted(range(len(raw)), key=lambda i: (-raw[i], i))

@@ -10,6 +10,7 @@ Two formulations (compared on the dev split by scripts/bench_ranker.py; see mode
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from rca_lsp.ranker import prompt
@@ -98,4 +99,4 @@ def label_choice(model, failure: str, candidates: list[str], final: int = 5) -> 
     return [round(v, 6) for v in out]
 
 
-FORMULATIONS = {"likelihood": query_likelihood, "choice": label_choice}
+FORMULATIONS: dict[str, Callable[..., list[float]]] = {"likelihood": query_likelihood, "choice": label_choice}

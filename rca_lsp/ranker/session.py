@@ -1,8 +1,9 @@
 """An ONNX Runtime session over a verified model directory, answering token log-probabilities.
 
 Imports onnxruntime, tokenizers and numpy only, lazily (the `ranker` extra, or `gpu` for CUDA).
-The CUDA provider (with the fp16 variant) is used when onnxruntime-gpu sees a GPU; otherwise the CPU
-provider with the int8 variant. A shared prompt prefix is run once and its KV cache is repeated across
+The `device` setting (`rca suspects --device`, the editor's `device`) picks the provider: "cpu" the
+CPU provider with the int8 variant; "cuda" the CUDA provider with fp16, or, where onnxruntime has no
+CUDA provider (no onnxruntime-gpu, no GPU), a warning and the CPU; "auto" CUDA when there, else CPU. A shared prompt prefix is run once and its KV cache is repeated across
 the batch; sequences are batched by a token budget so the logits stay small.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Any
 from pathlib import Path
 
 from rca_lsp.errors import ModelError
@@ -18,6 +20,8 @@ from rca_lsp.ranker.store import DEFAULT_MODEL, Manifest, model_dir, variant_fil
 log = logging.getLogger(__name__)
 RANKER_HINT = "pip install 'rca-lsp[ranker]' (or 'rca-lsp[gpu]' for CUDA)"
 MAX_BATCH_TOKENS = 512  # logits of one run: tokens x vocab x 4 bytes (100 MB for SmolLM2)
+DEVICES = ("auto", "cpu", "cuda")
+CPU, CUDA = "CPUExecutionProvider", "CUDAExecutionProvider"
 
 
 def _imports():
@@ -30,11 +34,22 @@ def _imports():
     return np, ort, Tokenizer
 
 
-def pick_provider(available: list[str]) -> tuple[str, str]:
-    """(provider, variant): CUDA with fp16 when available, else CPU with int8."""
-    if "CUDAExecutionProvider" in available:
-        return "CUDAExecutionProvider", "fp16"
-    return "CPUExecutionProvider", "int8"
+def pick_provider(available: list[str], device: str = "auto") -> tuple[str, str]:
+    """(provider, variant) for `device`: CUDA with fp16 when asked for (or "auto") and available,
+    else CPU with int8. A "cuda" that cannot be had is said once, not an error: ranking still works."""
+    if device not in DEVICES:
+        raise ModelError(f"unknown device {device!r}", hint=f"use one of {', '.join(DEVICES)}")
+    if device != "cpu" and CUDA in available:
+        return CUDA, "fp16"
+    if device == "cuda":
+        log.warning("%s", cuda_missing(available))
+    return CPU, "int8"
+
+
+def cuda_missing(available: list[str]) -> str:
+    return (f"device 'cuda' asked for, but onnxruntime has no CUDA provider here (it has "
+            f"{', '.join(available) or 'none'}); ranking on the CPU. For CUDA: pip install 'rca-lsp[gpu]' "
+            f"on a machine with an NVIDIA GPU")
 
 
 @dataclass(frozen=True)
@@ -43,15 +58,20 @@ class Prefix:
 
     past: tuple
     length: int
-    last: object  # numpy array [vocab] of log-probabilities
+    last: Any  # numpy array [vocab] of log-probabilities
 
 
 class LogProbModel:
-    def __init__(self, directory: Path | None = None, variant: str = "auto", threads: int = 0) -> None:
+    def __init__(self, directory: Path | None = None, variant: str = "auto", threads: int = 0,
+                 device: str = "auto") -> None:
         np, ort, Tokenizer = _imports()
         self.directory = Path(directory) if directory else model_dir(DEFAULT_MODEL)
         self.manifest = Manifest.read(self.directory)
-        provider, preferred = pick_provider(ort.get_available_providers())
+        available = ort.get_available_providers()
+        provider, preferred = pick_provider(available, device)
+        self.device = device
+        # what a front end should tell its user once: the device asked for is not the one used
+        self.fallback = cuda_missing(available) if device == "cuda" and provider != CUDA else None
         if variant == "auto":
             variant = preferred if preferred in self.manifest.variants else (
                 "int8" if "int8" in self.manifest.variants else next(iter(self.manifest.variants)))
@@ -61,7 +81,7 @@ class LogProbModel:
         options.log_severity_level = 3
         if threads:
             options.intra_op_num_threads = threads
-        providers = [provider, "CPUExecutionProvider"] if provider != "CPUExecutionProvider" else [provider]
+        providers = [provider, CPU] if provider != CPU else [provider]
         self.session = ort.InferenceSession(str(self.directory / files[1]), options, providers=providers)
         self.provider = self.session.get_providers()[0]
         self.variant = variant

@@ -10,23 +10,18 @@ the fix.
 from __future__ import annotations
 
 import logging
-import re
 from collections import defaultdict
 from pathlib import Path, PurePosixPath
 
 from rca_lsp.code.graph import CallGraph
+from rca_lsp.index import queries
 from rca_lsp.index.store import Index
+from rca_lsp.testpaths import is_test_path
 from rca_lsp.types import Call, Symbol
 
 log = logging.getLogger(__name__)
 
-_TEST_PATH = re.compile(r"(^|/)(tests?|testing|spec|__tests__)(/|$)|(^|/)test_[^/]*\.py$|_test\.(py|go)$"
-                        r"|Tests?\.(java|kt|scala|cs)$|(^|/)Test[A-Z][^/]*\.java$|\.(test|spec)\.[jt]sx?$")
 MAX_LIVE_BYTES = 2_000_000
-
-
-def is_test_path(path: str) -> bool:
-    return bool(_TEST_PATH.search(path))
 
 
 def stem(path: str) -> str:
@@ -37,7 +32,7 @@ class CodeView:
     def __init__(self, index: Index, root: str, live_paths: set[str]) -> None:
         self.index = index
         self.root = Path(root).resolve()
-        self._blob = dict(index.conn.execute("SELECT path, blob FROM head_files"))
+        self._blob = queries.head_blobs(index)
         self.graph = CallGraph(call_loader=self._load_calls)
         self._load_index()
         self.live = {p for p in live_paths if is_test_path(p) and self._add_live(p)}
@@ -48,16 +43,11 @@ class CodeView:
     def _load_index(self) -> None:
         symbols: dict[str, list[Symbol]] = defaultdict(list)
         language: dict[str, str] = {}
-        rows = self.index.conn.execute(
-            "SELECT h.path, b.language, s.name, s.qualname, s.kind, s.start_line, s.end_line FROM head_files h"
-            " JOIN code_blobs b ON b.blob = h.blob JOIN code_symbols s ON s.blob = h.blob")
-        for path, lang, *rest in rows:
+        for path, lang, name, qualname, kind, start, end in queries.head_symbols(self.index):
             language[path] = lang
-            symbols[path].append(Symbol(*rest))
+            symbols[path].append(Symbol(name, qualname, kind, start, end))
         bases: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
-        for path, qualname, base in self.index.conn.execute(
-                "SELECT h.path, c.qualname, c.base FROM head_files h JOIN code_bases c ON c.blob = h.blob"
-                " ORDER BY c.rowid"):
+        for path, qualname, base in queries.head_bases(self.index):
             bases[path][qualname].append(base)
         for path, syms in symbols.items():
             self.graph.add_facts(path, language[path], syms, dict(bases.get(path, {})))
@@ -72,9 +62,7 @@ class CodeView:
         blob = self._blob.get(path)
         if blob is None:
             return []
-        rows = self.index.conn.execute(
-            "SELECT caller, callee, line, receiver, receiver_type FROM code_calls WHERE blob = ?", (blob,))
-        return [Call(*row) for row in rows]
+        return [Call(*row) for row in queries.calls_in(self.index, blob)]
 
     def paths_with_stem(self, name: str) -> list[str]:
         return list(self._by_stem.get(name, []))

@@ -12,27 +12,28 @@ from __future__ import annotations
 
 import math
 
-from rca_lsp.suspects.code_view import is_test_path
+from rca_lsp.index import queries
+from rca_lsp.kinds import Feature
 from rca_lsp.suspects.history import History
+from rca_lsp.testpaths import is_test_path
 
-CONTEXT = ("log_lines", "log_files", "log_age_days", "position", "log_candidates", "dirty_tests")
 DAY = 86400.0
 
 
-def context_features(history: History, live: set[str]) -> dict[int, dict[str, float]]:
+def context_features(history: History, live: set[str]) -> dict[int, dict[Feature, float]]:
     """{commit id: {name: value}} for every candidate; `live` are the work tree's uncommitted paths."""
     ids = list(history.position)
     if not ids:
         return {}
-    conn = history.index.conn  # whole-table aggregates: cheaper than thousands of bound ids
-    files = dict(conn.execute("SELECT commit_id, COUNT(*) FROM files GROUP BY commit_id"))
-    lines = dict(conn.execute("SELECT commit_id, SUM(old_len + new_len) FROM hunks GROUP BY commit_id"))
-    dates = dict(conn.execute("SELECT id, commit_date FROM commits"))
+    files = queries.files_per_commit(history.index)
+    lines = queries.lines_per_commit(history.index)
+    dates = queries.commit_dates(history.index)
     head = min(ids, key=history.position.__getitem__)  # position 0
     head_date = dates.get(head, 0)
     n = len(ids)
     dirty = math.log1p(sum(1 for p in live if is_test_path(p)))
-    return {c: {"log_lines": math.log1p(lines.get(c) or 0), "log_files": math.log1p(files.get(c, 0)),
-                "log_age_days": math.log1p(max(0, head_date - dates.get(c, head_date)) / DAY),
-                "position": history.position[c] / n, "log_candidates": math.log1p(n), "dirty_tests": dirty}
+    return {c: {Feature.LOG_LINES: math.log1p(lines.get(c) or 0), Feature.LOG_FILES: math.log1p(files.get(c, 0)),
+                Feature.LOG_AGE_DAYS: math.log1p(max(0, head_date - dates.get(c, head_date)) / DAY),
+                Feature.POSITION: history.position[c] / n, Feature.LOG_CANDIDATES: math.log1p(n),
+                Feature.DIRTY_TESTS: dirty}
             for c in ids}

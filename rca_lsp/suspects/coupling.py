@@ -13,8 +13,10 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator
 
-from rca_lsp.suspects.code_view import is_test_path
+from rca_lsp.index import queries
+from rca_lsp.kinds import EvidenceKind
 from rca_lsp.suspects.history import History
+from rca_lsp.testpaths import is_test_path
 from rca_lsp.types import Evidence, Trace
 
 MAX_FILES = 20  # a commit changing more files says little about which of them a test is about
@@ -36,14 +38,13 @@ def failing_test_files(traces: list[Trace], tracked: set[str]) -> dict[str, floa
 
 def coupled_files(history: History, tests: dict[str, float]) -> dict[str, tuple[float, str, float]]:
     """Source file -> (coupling weighted by its test file's rank, that test file, the plain share)."""
-    conn = history.index.conn
     best: dict[str, tuple[float, str, float]] = {}
     for test, weight in tests.items():
-        commits = [c for (c,) in conn.execute("SELECT DISTINCT commit_id FROM files WHERE path = ?", (test,))]
+        commits = queries.commits_touching(history.index, test)
         together: Counter[str] = Counter()
         counted = 0
         for commit_id in commits:
-            paths = [p for (p,) in conn.execute("SELECT path FROM files WHERE commit_id = ?", (commit_id,))]
+            paths = queries.paths_of(history.index, commit_id)
             if len(paths) > MAX_FILES:
                 continue
             counted += 1
@@ -58,10 +59,9 @@ def coupled_files(history: History, tests: dict[str, float]) -> dict[str, tuple[
 def coupling_points(history: History, coupled: dict[str, tuple[float, str, float]]
                     ) -> Iterator[tuple[int, float, Evidence]]:
     """(commit, value, evidence) for every candidate that changed a file coupled to a failing test."""
-    conn = history.index.conn
     for path, (value, test, share) in coupled.items():
-        for (commit_id,) in conn.execute("SELECT DISTINCT commit_id FROM files WHERE path = ?", (path,)):
+        for commit_id in queries.commits_touching(history.index, path):
             if commit_id in history.position:
                 yield commit_id, value, Evidence(
-                    "coupling", value, f"changed {path}, which changes with the failing test's file {test}"
+                    EvidenceKind.COUPLING, value, f"changed {path}, which changes with the failing test's file {test}"
                     f" ({share:.0%} of its commits)", path)

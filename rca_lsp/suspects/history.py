@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from rca_lsp.index import queries
 from rca_lsp.index.store import Index
 from rca_lsp.types import Commit
 
@@ -30,7 +31,7 @@ class BlameHit:
 class History:
     def __init__(self, index: Index, reachable: list[str], ignore_revs: set[str] | None = None) -> None:
         self.index = index
-        ids = dict(index.conn.execute("SELECT hash, id FROM commits"))
+        ids = queries.commit_ids(index)
         self.position: dict[int, int] = {}
         for pos, sha in enumerate(reachable):
             cid = ids.get(sha)
@@ -38,24 +39,20 @@ class History:
                 self.position[cid] = pos
         self.missing = sum(1 for sha in reachable if sha not in ids)
         self.ignored = {ids[s] for s in (ignore_revs or ()) if s in ids}
-        self._file_rows: dict[str, list[tuple[int, int, str, str | None, str | None]]] = {}
+        self._file_rows: dict[str, list[tuple[int, int, str, str | None, int]]] = {}
 
     @property
     def candidates(self) -> int:
         return len(self.position)
 
     def commit(self, commit_id: int) -> Commit:
-        row = self.index.conn.execute(
-            "SELECT hash, parents, author, email, author_date, commit_date, message FROM commits WHERE id = ?",
-            (commit_id,)).fetchone()
-        return Commit(row[0], tuple(row[1].split()), row[2], row[3], row[4], row[5], row[6])
+        return queries.commit(self.index, commit_id)
 
-    def _rows_for(self, path: str) -> list[tuple[int, int, str, str | None, str | None]]:
+    def _rows_for(self, path: str) -> list[tuple[int, int, str, str | None, int]]:
         """(position, file_id, status, old_path, commit_id) of reachable changes whose new path is `path`."""
         rows = self._file_rows.get(path)
         if rows is None:
-            found = self.index.conn.execute(
-                "SELECT commit_id, id, status, old_path FROM files WHERE new_path = ?", (path,)).fetchall()
+            found = queries.changes_to(self.index, path)
             rows = sorted((self.position[c], fid, st, old, c) for c, fid, st, old in found if c in self.position)
             self._file_rows[path] = rows
         return rows
@@ -63,9 +60,11 @@ class History:
     def file_commits(self, path: str, limit: int = 20) -> list[int]:
         """Reachable commits that changed `path` (following renames back), newest first."""
         out: list[int] = []
-        seen_paths = set()
+        seen_paths: set[str] = set()
         after = -1
-        while path and path not in seen_paths and len(seen_paths) < limit:
+        current: str | None = path
+        while current and current not in seen_paths and len(seen_paths) < limit:
+            path = current
             seen_paths.add(path)
             renamed = None
             for pos, _fid, status, old_path, commit_id in self._rows_for(path):
@@ -75,13 +74,11 @@ class History:
                 if status == "R" and old_path and old_path != path:
                     renamed, after = old_path, pos
                     break
-            path = renamed
+            current = renamed
         return out
 
     def _hunks(self, file_id: int) -> list[tuple[int, int, int, int]]:
-        return self.index.conn.execute(
-            "SELECT old_start, old_len, new_start, new_len FROM hunks WHERE file_id = ? ORDER BY new_start",
-            (file_id,)).fetchall()
+        return queries.hunks_of(self.index, file_id)
 
     def blame(self, path: str, line: int) -> BlameHit | None:
         """The reachable commit that last changed `line` of `path` at HEAD, tracking renames."""
@@ -99,7 +96,7 @@ class History:
                         return BlameHit(commit_id, path, line, hit[2], hit[3])
                     line = hit[0] + min(line - hit[2], hit[1] - 1)
                 else:
-                    line = _shift(hunks, line)
+                    line = line_before(hunks, line)
                 if status in ("R", "C") and old_path and old_path != path:
                     path, after = old_path, pos
                     break
@@ -117,7 +114,7 @@ def _hunk_at(hunks: list[tuple[int, int, int, int]], line: int) -> tuple[int, in
     return None
 
 
-def _shift(hunks: list[tuple[int, int, int, int]], line: int) -> int:
+def line_before(hunks: list[tuple[int, int, int, int]], line: int) -> int:
     """The line's number before the change, given it was not itself changed."""
     delta = 0
     for old_start, old_len, new_start, new_len in hunks:

@@ -11,14 +11,18 @@ column's mean, scale and weight.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from rca_lsp.errors import ModelError
-from rca_lsp.suspects.context import CONTEXT
+from rca_lsp.kinds import CONTEXT, Feature
 
 FUSION_DIR = Path(__file__).resolve().parents[2] / "models" / "fusion"
-RETRIEVAL = ("frame", "code", "words", "recency", "coupling", "file", "owner", "authorship")
+# The model's columns, in the order its files list them; executed is not one (a model never saw it).
+RETRIEVAL = (Feature.FRAME, Feature.CODE, Feature.WORDS, Feature.RECENCY, Feature.COUPLING, Feature.FILE,
+             Feature.OWNER, Feature.AUTHORSHIP)
 DERIVED = ("linear", "log_linear_rank", "linear_gap")  # retrieval's linear score, its rank, its gap to the best
 COLUMNS = RETRIEVAL + CONTEXT + DERIVED
 
@@ -27,14 +31,14 @@ def derived(R, weights):
     """DERIVED for rows of RETRIEVAL values (a numpy array), under `weights` (retrieve.Weights)."""
     import numpy as np
 
-    linear = R @ np.array([getattr(weights, k) for k in RETRIEVAL])
+    linear = R @ np.array([weights.of(k) for k in RETRIEVAL])
     rank = np.empty(len(linear))
     rank[np.argsort(-linear, kind="stable")] = np.arange(1, len(linear) + 1)
     top = linear.max() if len(linear) else 0.0
     return np.column_stack([linear, np.log1p(rank), linear - top])
 
 
-def matrix(rows: list[dict[str, float]], weights):
+def matrix(rows: Sequence[Mapping[Any, float]], weights):
     """COLUMNS for each candidate's {feature: value} (retrieval's and its context's)."""
     import numpy as np
 
@@ -106,7 +110,7 @@ class LinearModel:
 Model = TreeModel | LinearModel
 
 
-def learned_score(model: Model, table: dict[int, dict[str, float]], context: dict[int, dict[str, float]],
+def learned_score(model: Model, table: dict[int, dict[Feature, float]], context: dict[int, dict[Feature, float]],
                   position: dict[int, int], weights) -> list[tuple[float, int]]:
     """(score, commit id), best first, ties to the newer commit, as `retrieve.score` orders them."""
     if model.columns != COLUMNS:

@@ -24,10 +24,12 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 
 from rca_lsp.errors import RcaError
-from rca_lsp.suspects.code_view import is_test_path
+from rca_lsp.index import queries
+from rca_lsp.kinds import EvidenceKind, Feature
 from rca_lsp.suspects.history import History
 from rca_lsp.suspects.owner_files import OwnersFile, codeowners_match, parse_codeowners, parse_owners, per_file_owners
 from rca_lsp.suspects.targets import Target
+from rca_lsp.testpaths import is_test_path
 from rca_lsp.types import Evidence, Ownership, Trace
 
 log = logging.getLogger(__name__)
@@ -94,9 +96,7 @@ class Owners:
         return out
 
     def _from_history(self, path: str) -> list[Ownership]:
-        rows = self._history.index.conn.execute(
-            "SELECT f.commit_id, f.added + f.removed, c.author, c.email, c.author_date"
-            " FROM files f JOIN commits c ON c.id = f.commit_id WHERE f.new_path = ?", (path,)).fetchall()
+        rows = queries.authorship_of(self._history.index, path)
         rows = [r for r in rows if r[0] in self._history.position]
         if not rows:
             return []
@@ -180,24 +180,25 @@ def is_declared(own: Ownership) -> bool:
 
 
 def owner_points(owners: Owners, history: History, failing: dict[str, float]
-                 ) -> Iterator[tuple[str, int, float, Evidence]]:
+                 ) -> Iterator[tuple[Feature, int, float, Evidence]]:
     """(feature, commit, value, evidence) for every candidate whose author owns failing code: the
     value is the file's weight times the owner's share, the best over the failing files. The owner
     files' owners give feature `owner`, history's `authorship`: separate features, because history
     owns nearly every candidate of a small team (see BENCHMARKS.md) and owner files do not."""
     authors: dict[tuple[str, str], list[int]] = defaultdict(list)
-    for commit_id, name, email in history.index.conn.execute("SELECT id, author, email FROM commits"):
+    for commit_id, name, email in queries.commit_authors(history.index):
         if commit_id in history.position:
             authors[(name or "", email or "")].append(commit_id)
-    best: dict[tuple[str, tuple[str, str]], tuple[float, Ownership]] = {}
+    best: dict[tuple[Feature, tuple[str, str]], tuple[float, Ownership]] = {}
     for path, weight in failing.items():
         for own in owners.of(path):
-            feature = "owner" if is_declared(own) else "authorship"
+            feature = Feature.OWNER if is_declared(own) else Feature.AUTHORSHIP
             value = weight * own.share
             for ident in authors:
                 if value > best.get((feature, ident), (0.0, None))[0] and is_author(own.owner, *ident):
                     best[(feature, ident)] = (value, own)
     for (feature, ident), (value, own) in best.items():
-        evidence = Evidence(feature, value, f"its author {ident[0] or ident[1]} owns {own.path} ({own.source})", own.path)
+        kind = EvidenceKind.OWNER if feature is Feature.OWNER else EvidenceKind.AUTHORSHIP
+        evidence = Evidence(kind, value, f"its author {ident[0] or ident[1]} owns {own.path} ({own.source})", own.path)
         for commit_id in authors[ident]:
             yield feature, commit_id, value, evidence

@@ -25,15 +25,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rca_lsp.errors import RepositoryError
+from rca_lsp.index import queries
 from rca_lsp.index.store import Index
-from rca_lsp.suspects.code_view import CodeView, is_test_path, stem
+from rca_lsp.kinds import FEATURE_OF, OWNERSHIP, EvidenceKind, Feature
+from rca_lsp.suspects.code_view import CodeView, stem
 from rca_lsp.suspects.context import context_features
 from rca_lsp.suspects.learned import Model, learned_score
-from rca_lsp.suspects.history import History, _shift
+from rca_lsp.suspects.history import History, line_before
 from rca_lsp.suspects.coupling import coupled_files, coupling_points, failing_test_files
 from rca_lsp.suspects.owners import Owners, failing_files, owner_points
 from rca_lsp.suspects.targets import Target, TargetFinder
 from rca_lsp.suspects.words import failure_words, match, matched_terms
+from rca_lsp.testpaths import is_test_path
 from rca_lsp.types import Evidence, Frame, Suspect, Trace
 
 log = logging.getLogger(__name__)
@@ -56,6 +59,10 @@ class Weights:
     owner: float = 0.25
     authorship: float = 0.0  # fitted: folds chose 0 to 0.25, all 92 cases 0 (BENCHMARKS.md); evidence only
 
+    def of(self, feature: Feature) -> float:
+        """The weight of a scored feature (rca_lsp.kinds.SCORED: one field each)."""
+        return getattr(self, feature.value)
+
 
 NEAR_LINES = 3
 FRAME_DECAY = 0.5  # each further in-repo frame counts 1 / (1 + 0.5 k)
@@ -77,10 +84,10 @@ class _Board:
     """Points and evidence per commit, per feature."""
 
     def __init__(self) -> None:
-        self.points: dict[str, dict[int, float]] = defaultdict(lambda: defaultdict(float))
+        self.points: dict[Feature, dict[int, float]] = defaultdict(lambda: defaultdict(float))
         self.evidence: dict[int, list[Evidence]] = defaultdict(list)
 
-    def add(self, feature: str, commit_id: int, value: float, evidence: Evidence | None, mode: str = "sum") -> None:
+    def add(self, feature: Feature, commit_id: int, value: float, evidence: Evidence | None, mode: str = "sum") -> None:
         table = self.points[feature]
         table[commit_id] = max(table[commit_id], value) if mode == "max" else table[commit_id] + value
         if evidence is not None:
@@ -109,7 +116,7 @@ def _frame_head_line(frame: Frame, worktree: dict[str, list[tuple[int, int, int,
     for old_start, old_len, new_start, new_len in hunks:
         if new_len and new_start <= line < new_start + new_len:
             return None
-    return _shift(hunks, line)
+    return line_before(hunks, line)
 
 
 def _frame_features(board: _Board, history: History, view: CodeView, traces: list[Trace],
@@ -130,8 +137,8 @@ def _frame_features(board: _Board, history: History, view: CodeView, traces: lis
             if head_line is None:
                 continue
             for commit_id in history.file_commits(frame.path):
-                board.add("file", commit_id, weight, Evidence(
-                    "frame-file", weight, f"changed {frame.path}, the file of frame {frame.index + 1} of the trace",
+                board.add(Feature.FILE, commit_id, weight, Evidence(
+                    EvidenceKind.FRAME_FILE, weight, f"changed {frame.path}, the file of frame {frame.index + 1} of the trace",
                     frame.path, None, None, frame.index + 1), mode="max")
             symbol = view.symbol_at(frame.path, head_line)
             name = symbol.qualname if symbol else frame.function or Path(frame.path).name
@@ -142,8 +149,8 @@ def _frame_features(board: _Board, history: History, view: CodeView, traces: lis
                         continue
                     value = weight / (1.0 + NEAR_DECAY * delta)
                     where = "at" if delta == 0 else f"{delta} line{'s' if delta > 1 else ''} from"
-                    board.add("frame", hit.commit_id, value, Evidence(
-                        "frame-line", value,
+                    board.add(Feature.FRAME, hit.commit_id, value, Evidence(
+                        EvidenceKind.FRAME_LINE, value,
                         f"changed {name}, frame {frame.index + 1} of the trace, {where} line {frame.line}",
                         frame.path, frame.line, name, frame.index + 1), mode="max")
             if symbol is not None and symbol.kind != "class":
@@ -165,11 +172,10 @@ def _executed_features(board: _Board, history: History, executed: dict[str, set[
     for commit_id, lines in owned.items():
         where = ", ".join(f"{p}:{n}" for p, n in lines[:3]) + (f" and {len(lines) - 3} more" if len(lines) > 3 else "")
         path, line = lines[0]
-        added = sum(a for p, a in history.index.conn.execute(
-            "SELECT path, added FROM files WHERE commit_id = ?", (commit_id,)) if not is_test_path(p))
+        added = sum(a for p, a in queries.lines_added(history.index, commit_id) if not is_test_path(p))
         value = 0.5 + 0.5 * min(1.0, len(lines) / max(added, 1))  # a commit that ran in full: a mass edit ran in part
-        board.add("executed", commit_id, value, Evidence(
-            "executed", value, f"{len(lines)} line{'s' if len(lines) > 1 else ''} it last changed ran in the failing"
+        board.add(Feature.EXECUTED, commit_id, value, Evidence(
+            EvidenceKind.EXECUTED, value, f"{len(lines)} line{'s' if len(lines) > 1 else ''} it last changed ran in the failing"
             f" test ({where})", path, line))
 
 
@@ -187,18 +193,14 @@ def _code_features(board: _Board, history: History, targets: list[Target]) -> No
         key = (stem(t.path), t.symbol.qualname)
         if key not in best or best[key].weight < t.weight:
             best[key] = t
-    conn = history.index.conn
     for (file_stem, qualname), target in best.items():
-        rows = conn.execute(
-            "SELECT cs.commit_id, cs.lines, f.path FROM changed_symbols cs JOIN files f ON f.id = cs.file_id"
-            " WHERE cs.qualname = ?", (qualname,)).fetchall()
-        rows = sorted((history.position[c], c, n, p) for c, n, p in rows
+        rows = sorted((history.position[c], c, n, p) for c, n, p in queries.symbol_changes(history.index, qualname)
                       if c in history.position and stem(p) == file_stem)
         for _, commit_id, lines, path in rows:
             weight = 0.3 if is_test_path(path) else 1.0
             value = target.weight * weight * math.log1p(lines)
-            board.add("code", commit_id, value, Evidence(
-                "callee" if target.hops else "frame-function", value,
+            board.add(Feature.CODE, commit_id, value, Evidence(
+                EvidenceKind.CALLEE if target.hops else EvidenceKind.FRAME_FUNCTION, value,
                 f"changed {qualname} ({lines} line{'s' if lines != 1 else ''}), {_relation(target)}",
                 path, None, qualname))
 
@@ -207,7 +209,7 @@ def _word_features(board: _Board, history: History, traces: list[Trace]) -> list
     terms = failure_words(traces)
     for commit_id, score in match(history.index, terms).items():
         if commit_id in history.position:
-            board.add("words", commit_id, score, None)
+            board.add(Feature.WORDS, commit_id, score, None)
     return terms
 
 
@@ -215,7 +217,7 @@ def _word_evidence(index: Index, commit_id: int, value: float, terms: list[str])
     found = matched_terms(index, commit_id, terms)
     if not found:
         return None
-    return Evidence("words", value, "its message, changed names or diff share the failure's words: "
+    return Evidence(EvidenceKind.WORDS, value, "its message, changed names or diff share the failure's words: "
                     + ", ".join(found[:8]))
 
 
@@ -228,20 +230,21 @@ def _normalise(table: dict[int, float], cap: float | None = None) -> dict[int, f
     return {k: v / top for k, v in table.items()}
 
 
-def features(board: _Board, history: History) -> dict[int, dict[str, float]]:
+def features(board: _Board, history: History) -> dict[int, dict[Feature, float]]:
     """Each candidate's features scaled to 0..1 (recency for every candidate, others when present)."""
-    scaled = {"frame": _normalise(board.points.get("frame", {}), cap=FRAME_CAP),
-              "file": _normalise(board.points.get("file", {}), cap=1.0),
-              "code": _normalise(board.points.get("code", {})),
-              "words": _normalise(board.points.get("words", {})),
-              "owner": _normalise(board.points.get("owner", {}), cap=1.0),
-              "authorship": _normalise(board.points.get("authorship", {}), cap=1.0),
-              "coupling": _normalise(board.points.get("coupling", {}), cap=1.0),
-              "executed": _normalise(board.points.get("executed", {}), cap=1.0)}
+    points = board.points
+    scaled = {Feature.FRAME: _normalise(points.get(Feature.FRAME, {}), cap=FRAME_CAP),
+              Feature.FILE: _normalise(points.get(Feature.FILE, {}), cap=1.0),
+              Feature.CODE: _normalise(points.get(Feature.CODE, {})),
+              Feature.WORDS: _normalise(points.get(Feature.WORDS, {})),
+              Feature.OWNER: _normalise(points.get(Feature.OWNER, {}), cap=1.0),
+              Feature.AUTHORSHIP: _normalise(points.get(Feature.AUTHORSHIP, {}), cap=1.0),
+              Feature.COUPLING: _normalise(points.get(Feature.COUPLING, {}), cap=1.0),
+              Feature.EXECUTED: _normalise(points.get(Feature.EXECUTED, {}), cap=1.0)}
     total = max(history.candidates, 1)
-    out: dict[int, dict[str, float]] = {}
+    out: dict[int, dict[Feature, float]] = {}
     for commit_id, pos in history.position.items():
-        row = {"recency": 1.0 - pos / total}
+        row = {Feature.RECENCY: 1.0 - pos / total}
         for name, table in scaled.items():
             if commit_id in table:
                 row[name] = table[commit_id]
@@ -249,10 +252,10 @@ def features(board: _Board, history: History) -> dict[int, dict[str, float]]:
     return out
 
 
-def score(table: dict[int, dict[str, float]], history: History, weights: Weights) -> list[tuple[float, int]]:
+def score(table: dict[int, dict[Feature, float]], history: History, weights: Weights) -> list[tuple[float, int]]:
     ranked = []
     for commit_id, row in table.items():
-        value = sum(getattr(weights, name) * v for name, v in row.items())
+        value = sum(weights.of(name) * v for name, v in row.items())
         ranked.append((value, commit_id))
     ranked.sort(key=lambda item: (-item[0], history.position[item[1]]))
     return ranked
@@ -316,7 +319,7 @@ def find_suspects(repo, index: Index, text: str, since: str | None = None, top: 
         _executed_features(board, history, executed)
     coupled = coupled_files(history, failing_test_files(traces, set(tracked) | live))
     for commit_id, value, evidence in coupling_points(history, coupled):
-        board.add("coupling", commit_id, value, evidence, mode="max")
+        board.add(Feature.COUPLING, commit_id, value, evidence, mode="max")
     terms = _word_features(board, history, traces)
     table = features(board, history)
     context = context_features(history, live) if explain or fusion is not None else {}
@@ -336,14 +339,15 @@ def find_suspects(repo, index: Index, text: str, since: str | None = None, top: 
 
 
 def _suspects(ranked: list[tuple[float, int]], board: _Board, history: History, index: Index, terms,
-              weights: Weights, table: dict[int, dict[str, float]],
-              context: dict[int, dict[str, float]] | None) -> tuple[list[Suspect], dict[str, dict[str, float]]]:
+              weights: Weights, table: dict[int, dict[Feature, float]],
+              context: dict[int, dict[Feature, float]] | None) -> tuple[list[Suspect], dict[str, dict[str, float]]]:
     """The ranked commits with their evidence, and (when `context` is given: --explain) each one's
     feature values."""
-    suspects, explained = [], {}
+    suspects: list[Suspect] = []
+    explained: dict[str, dict[str, float]] = {}
     for rank, (value, commit_id) in enumerate(ranked, start=1):
         items = list(board.evidence.get(commit_id, []))
-        words_value = table[commit_id].get("words", 0.0)
+        words_value = table[commit_id].get(Feature.WORDS, 0.0)
         if words_value >= 0.3:
             found = _word_evidence(index, commit_id, words_value, terms)
             items += [found] if found else []
@@ -355,22 +359,20 @@ def _suspects(ranked: list[tuple[float, int]], board: _Board, history: History, 
     return suspects, explained
 
 
-_FEATURE_OF = {"frame-line": "frame", "frame-file": "file", "frame-function": "code", "callee": "code",
-               "words": "words", "owner": "owner", "authorship": "authorship",
-               "coupling": "coupling", "executed": "executed"}
-_ALWAYS_SHOWN = {"frame-file", "owner", "authorship"}  # worth reading even where their features earn no points
+ALWAYS_SHOWN = {EvidenceKind.FRAME_FILE} | OWNERSHIP  # worth reading even where their features earn no points
 
 
-def shown_kinds(weights: Weights) -> set[str]:
+def shown_kinds(weights: Weights) -> set[EvidenceKind]:
     """Evidence kinds worth showing: those of features that count, frame files and owners always."""
-    return {kind for kind, feature in _FEATURE_OF.items() if getattr(weights, feature) > 0 or kind in _ALWAYS_SHOWN}
+    return {kind for kind, feature in FEATURE_OF.items() if weights.of(feature) > 0 or kind in ALWAYS_SHOWN}
 
 
-def unscored(weights: Weights) -> set[str]:
-    return {kind for kind, feature in _FEATURE_OF.items() if getattr(weights, feature) <= 0}
+def unscored(weights: Weights) -> set[EvidenceKind]:
+    return {kind for kind, feature in FEATURE_OF.items() if weights.of(feature) <= 0}
 
 
-def _evidence(items: list[Evidence], kinds: set[str], last: set[str] | frozenset[str] = frozenset({"frame-file"}),
+def _evidence(items: list[Evidence], kinds: set[EvidenceKind],
+              last: set[EvidenceKind] | frozenset[EvidenceKind] = frozenset({EvidenceKind.FRAME_FILE}),
               limit: int = 6) -> tuple[Evidence, ...]:
     """The strongest evidence first, one line per (kind, text): neighbours of a frame line collapse.
     Evidence of features that earn no points (`last`) comes after all evidence that does."""

@@ -11,7 +11,8 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from rca_lsp.suspects.code_view import CodeView, is_test_path, stem
+from rca_lsp.suspects.code_view import CodeView, stem
+from rca_lsp.testpaths import is_test_path
 from rca_lsp.types import Symbol, TestId, Trace
 
 log = logging.getLogger(__name__)

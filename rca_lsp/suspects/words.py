@@ -6,9 +6,9 @@ of in-repository frame functions, split like identifiers (`testLang747` -> lang,
 
 from __future__ import annotations
 
-import sqlite3
 from collections import Counter
 
+from rca_lsp.index import queries
 from rca_lsp.index.store import Index
 from rca_lsp.text import STOPWORDS, words
 from rca_lsp.types import Trace
@@ -34,19 +34,12 @@ def match(index: Index, terms: list[str], limit: int = 500) -> dict[int, float]:
     if not terms:
         return {}
     query = " OR ".join('"' + t.replace('"', "") + '"' for t in terms)
-    weights = ", ".join(str(w) for w in COLUMN_WEIGHTS)
-    try:
-        rows = index.conn.execute(
-            f"SELECT rowid, -bm25(commit_text, {weights}) FROM commit_text WHERE commit_text MATCH ?"
-            f" ORDER BY bm25(commit_text, {weights}) LIMIT ?", (query, limit)).fetchall()
-    except sqlite3.OperationalError:
-        return {}
-    return {rowid: score for rowid, score in rows}
+    return queries.text_matches(index, query, COLUMN_WEIGHTS, limit)
 
 
 def matched_terms(index: Index, commit_id: int, terms: list[str]) -> list[str]:
     """The failure's words that this commit's message, symbols or diff contain, in query order."""
-    row = index.conn.execute("SELECT message, symbols, diff FROM commit_text WHERE rowid = ?", (commit_id,)).fetchone()
+    row = queries.commit_words(index, commit_id)
     if row is None:
         return []
     present = set(" ".join(row).split())

@@ -39,7 +39,7 @@ RUST_PREFIXES = (
 
 def jvm_external(module: str | None) -> bool:
     """A JVM class of the JDK, Kotlin/Scala runtime or a test framework."""
-    return bool(module) and module.startswith(JVM_PREFIXES)
+    return bool(module and module.startswith(JVM_PREFIXES))
 
 
 def path_external(file: str | None) -> bool:

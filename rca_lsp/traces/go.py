@@ -138,7 +138,7 @@ def _read_fail(lines: tuple[str, ...], i: int, name: str, st: _State) -> tuple[T
             frames.append(Frame(index=0, raw=text, file=m.group("file"), line=int(m.group("line")),
                                 function=name.split("/", 1)[0]))
         messages.append((m.group("msg") or "") if m else text)
-    test = TestId(container=frames[0].file if frames else "", name=name.split("/", 1)[0])
+    test = TestId(container=(frames[0].file or "") if frames else "", name=name.split("/", 1)[0])
     return Trace("go", "FAIL", "\n".join(messages).strip(), numbered(frames), test=test), max(k, i + 1)
 
 
@@ -184,12 +184,12 @@ def find(doc: Doc) -> list[Found]:
         m = FAIL.fullmatch(s) if s.startswith("--- FAIL") else None
         if m:
             name = m.group("name")
-            trace, k = _read_fail(lines, i, name, st)
+            failed, k = _read_fail(lines, i, name, st)
             child = k < len(lines) and lines[k].strip().startswith(f"--- FAIL: {name}/")
-            if trace is None:
+            if failed is None:
                 failing = (i, name.split("/", 1)[0])
-            elif trace.frames or trace.message or not child:
-                st.out.append(Found(i, k - 1, (trace,)))
+            elif failed.frames or failed.message or not child:
+                st.out.append(Found(i, k - 1, (failed,)))
                 st.failed.append((i, name, len(st.out) - 1))
             i = k
             continue

@@ -68,8 +68,8 @@ def method_name(method: str, cls: str = "") -> str:
         if inner and inner[-1].isidentifier():
             return inner[-1]
     if method.startswith("lambda$"):
-        inner = method[len("lambda$"):].split("$", 1)[0]
-        return {"new": "<init>", "static": "<clinit>"}.get(inner, inner) or method
+        enclosing = method[len("lambda$"):].split("$", 1)[0]
+        return {"new": "<init>", "static": "<clinit>"}.get(enclosing, enclosing) or method
     if "$lambda" in method:  # Kotlin: foo$lambda$0, foo$lambda-1
         return method.split("$lambda", 1)[0] or method
     return method
@@ -90,7 +90,7 @@ def parse_frame(stripped: str) -> Frame | None:
         return None
     qual, loc = _module_prefix_free(body[:p]), body[p + 1:-1]
     file, line = _location(loc)
-    if file is False:
+    if isinstance(file, bool):  # junk where a location should be (never True)
         return None
     cls, dot, method = qual.rpartition(".")
     if not dot or not cls or not method or not _CLASS.fullmatch(cls):
@@ -233,8 +233,8 @@ def _in_trace(st: _State, i: int, raw: str, s: str) -> bool:
         cur.sections.append(_Section(*exc))
     elif s.startswith("Suppressed:"):
         cur.suppressed_at = indent(raw)
-    elif s.startswith("... ") and MORE.fullmatch(s):
-        cur.sections[-1].elided = int(MORE.fullmatch(s).group("n"))
+    elif s.startswith("... ") and (more := MORE.fullmatch(s)):
+        cur.sections[-1].elided = int(more.group("n"))
     elif _continues_message(cur.sections[-1], s):
         cur.sections[-1].more.append(s)
     else:

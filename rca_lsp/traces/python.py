@@ -94,7 +94,7 @@ def is_start(lines: tuple[str, ...], i: int) -> bool:
     if 'File "' not in line:
         return False
     m = FILE_LINE.fullmatch(line)
-    return bool(m) and (m.group("func") is not None or _is_syntax_start(lines, i))
+    return m is not None and (m.group("func") is not None or _is_syntax_start(lines, i))
 
 
 def _flat_exception(lines: tuple[str, ...], k: int) -> bool:

@@ -9,7 +9,7 @@ return {
     rca = {
       top = 20, -- how many suspects
       ranker = 'none', -- 'none' (retrieval) or 'llm' (retrieval at once, then the model's ranking; `rca model build` first)
-      device = 'cpu', -- 'cpu' or 'cuda', passed through to the ranker
+      device = 'auto', -- 'auto', 'cpu' or 'cuda': where the ranker's model runs
     },
   },
   handlers = {

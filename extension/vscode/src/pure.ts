@@ -5,11 +5,11 @@ export interface Settings {
   serverCommand: string[];
   top: number;
   ranker: 'none' | 'llm';
-  device: 'cpu' | 'cuda';
+  device: 'auto' | 'cpu' | 'cuda';
   modelWeight: number | null; // null: the fusion weight shipped with the server
 }
 
-export const DEFAULTS: Settings = { serverCommand: ['rca', 'serve'], top: 20, ranker: 'none', device: 'cpu', modelWeight: null };
+export const DEFAULTS: Settings = { serverCommand: ['rca', 'serve'], top: 20, ranker: 'none', device: 'auto', modelWeight: null };
 
 /** Settings read from `rca.*`, with each invalid value replaced by its default and named once. */
 export function validateSettings(raw: Record<string, unknown>): { settings: Settings; problems: string[] } {
@@ -40,8 +40,8 @@ export function validateSettings(raw: Record<string, unknown>): { settings: Sett
   }
   const device = raw['device'];
   if (device !== undefined) {
-    if (device === 'cpu' || device === 'cuda') settings.device = device;
-    else problems.push(`rca.device: ${JSON.stringify(device)} is not "cpu" or "cuda"; using "cpu"`);
+    if (device === 'auto' || device === 'cpu' || device === 'cuda') settings.device = device;
+    else problems.push(`rca.device: ${JSON.stringify(device)} is not "auto", "cpu" or "cuda"; using "auto"`);
   }
   const weight = raw['modelWeight'];
   if (weight !== undefined && weight !== null) {

@@ -11,7 +11,7 @@ test('valid settings pass through', () => {
   assert.deepEqual(settings, { serverCommand: ['/opt/rca', 'serve'], top: 5, ranker: 'llm', device: 'cuda', modelWeight: null });
   assert.deepEqual(serverOptions(settings), { top: 5, ranker: 'llm', device: 'cuda' });
   const weighted = validateSettings({ ranker: 'llm', modelWeight: 0.5 });
-  assert.deepEqual(serverOptions(weighted.settings), { top: 20, ranker: 'llm', device: 'cpu', modelWeight: 0.5 });
+  assert.deepEqual(serverOptions(weighted.settings), { top: 20, ranker: 'llm', device: 'auto', modelWeight: 0.5 });
 });
 
 test('invalid settings are replaced by defaults, each named', () => {
