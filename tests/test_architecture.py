@@ -19,18 +19,9 @@ CORE_PACKAGES = {"vcs", "index", "code", "traces", "suspects", "ranker", "bisect
 CORE_MODULES = {"types", "errors", "kinds", "records", "text", "testpaths", "failures"}
 FRONT_ENDS = {"cli", "commands", "lsp", "hooks", "hook_install", "render"}  # render: `rca suspects`' output
 
-# Private names of git.py that the other backends and bisect's checkouts still borrow. They belong to
-# the VCS backend's rewrite (issue #11: diff parsing in its own module, the backend the only way into
-# history), made on another branch; each entry must still occur, so this list only shrinks.
-KNOWN_PRIVATE = {
-    ("rca_lsp.bisect.workspace", "rca_lsp.vcs.git", "_clean_env"),
-    ("rca_lsp.bisect.workspace", "rca_lsp.vcs.git", "_decode"),
-    ("rca_lsp.vcs.gitmissing", "rca_lsp.vcs.git", "_strip_prefix"),
-    ("rca_lsp.vcs.hg", "rca_lsp.vcs.git", "_decode"),
-    ("rca_lsp.vcs.hgdiff", "rca_lsp.vcs.git", "_HUNK"),
-    ("rca_lsp.vcs.hgdiff", "rca_lsp.vcs.git", "_decode"),
-    ("rca_lsp.vcs.hgdiff", "rca_lsp.vcs.git", "_diff_paths"),
-}
+# Private names one module may still borrow from another (each entry must still occur, so the list
+# only shrinks). Empty since the VCS seam: diff parsing is shared from rca_lsp/vcs/diffparse.py.
+KNOWN_PRIVATE: set[tuple[str, str, str]] = set()  # none left: the VCS seam made git.py's helpers shared
 
 
 def _module_name(path: Path) -> str:
