@@ -36,7 +36,7 @@ class Query:
     text: str
     since: str | None = None
     top: int = 20  # suspects shown; 0: all
-    ranker: Literal["none", "llm"] = "none"
+    ranker: str = "none"  # "none" or "llm"
     rerank_top: int = 20  # retrieval's suspects the model re-orders
     model_weight: float | None = None  # the fusion weight of the model's score; None: the manifest's
     device: str = "auto"  # where a model loaded for this query runs: auto, cpu or cuda

@@ -389,7 +389,7 @@ async def index_command(ls: RcaServer, *args) -> dict:
 @server.command("rca.showCommit")
 async def show_commit_command(ls: RcaServer, *args) -> dict:
     async def run() -> dict:
-        rev = args[0] if args and isinstance(args[0], str) else _request(args).get("commit")
+        rev = args[0] if args and isinstance(args[0], str) else str(_request(args).get("commit") or "")
         uri = args[1] if len(args) > 1 and isinstance(args[1], str) else _request(args).get("uri")
         repo = ls.repo_for(uri)
         text = await asyncio.to_thread(work.show_commit, repo, rev)

@@ -40,7 +40,8 @@ def hunks(repo: Backend, commit: str, evidence: tuple[Evidence, ...]) -> list[Di
 
 def parse(diff: str) -> list[DiffHunk]:
     hunks: list[DiffHunk] = []
-    path, header, body, start, length = "", "", [], 0, 0
+    body: list[str] = []
+    path, header, start, length = "", "", 0, 0
 
     def flush() -> None:
         if header:

@@ -57,8 +57,9 @@ def run_stream(cmd: list[str], cwd: str, env: dict[str, str], hashes: Sequence[s
     proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, bufsize=1 << 20)
     assert proc.stdin and proc.stdout and proc.stderr
+    stderr = proc.stderr
     errors: list[bytes] = []
-    reader = threading.Thread(target=lambda: errors.append(proc.stderr.read()), daemon=True)
+    reader = threading.Thread(target=lambda: errors.append(stderr.read()), daemon=True)
     writer = threading.Thread(target=_feed, args=(proc, revs), daemon=True)
     reader.start()
     writer.start()

@@ -89,7 +89,8 @@ def _raw_entry(line: bytes, gitlinks: set[str]) -> FileChange | None:
 def _parse_raw(stream, gitlinks: set[str]) -> Iterator[LoggedCommit]:
     from rca_lsp.types import Commit
 
-    commit, changes = None, []
+    commit = None
+    changes: list = []
     for line in log_records(stream):
         if isinstance(line, Commit):
             if commit is not None:

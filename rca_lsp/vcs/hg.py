@@ -29,6 +29,7 @@ from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from rca_lsp.errors import IndexingStopped, RepositoryError
 from rca_lsp.types import Commit, FileChange
@@ -97,7 +98,7 @@ class HgRepo(HgHistory):
         self.kind = kind or found[1]
         meta = Path(self.root) / (".sl" if self.kind == "sl" and (Path(self.root) / ".sl").is_dir() else ".hg")
         self.meta_dir = str(meta)
-        self._client = None
+        self._client: Any = None  # hglib's client, opened on first use
         self._lock = threading.RLock()
         self._contents: OrderedDict[str, bytes] = OrderedDict()  # blob id -> version, from the log
         self._content_bytes = 0
@@ -224,7 +225,7 @@ class HgRepo(HgHistory):
         def produce() -> None:
             for batch in batches:
                 try:
-                    item = (batch, self._log_raw(batch), None)
+                    item: tuple[list[str], bytes, BaseException | None] = (batch, self._log_raw(batch), None)
                 except BaseException as exc:  # noqa: BLE001 - handed to the reader, which raises it
                     item = (batch, b"", exc)
                 while not stop.is_set():
