@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
@@ -37,7 +38,7 @@ def _progress(enabled: bool):
     return update, bar
 
 
-def _index(repo, quiet: bool = False):
+def _index(repo: Backend, quiet: bool = False):
     from rca_lsp import service
 
     callback, bar = _progress(not quiet)
@@ -183,6 +184,9 @@ from rca_lsp.commands.failures import failures_group  # noqa: E402
 from rca_lsp.commands.hooks import hooks_group  # noqa: E402
 from rca_lsp.commands.labels import labels_group  # noqa: E402
 from rca_lsp.commands.model import COMMANDS as MODEL_COMMANDS  # noqa: E402
+
+if TYPE_CHECKING:
+    from rca_lsp.vcs.base import Backend
 
 main.add_command(hooks_group)
 main.add_command(failures_group)

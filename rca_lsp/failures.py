@@ -19,11 +19,15 @@ import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rca_lsp.errors import RcaError
 from rca_lsp.index.paths import index_dir
 from rca_lsp.kinds import OWNERSHIP
 from rca_lsp.types import Suspect
+
+if TYPE_CHECKING:
+    from rca_lsp.vcs.base import Backend
 
 MAX_TRACE_CHARS = 1_000_000
 OPEN_MARKER = "open-failures"
@@ -197,7 +201,7 @@ def resolve(meta_dir: str, failure_id: int) -> Failure:
     return get(meta_dir, failure_id)
 
 
-def check(repo, index, commits: Iterable[str], top: int, limit: int = 5) -> list[Finding]:
+def check(repo: Backend, index, commits: Iterable[str], top: int, limit: int = 5) -> list[Finding]:
     """Suspects among `commits` that rank in the top `top` for an open failure (newest failures first)."""
     from rca_lsp.suspects import find_suspects
 

@@ -27,8 +27,12 @@ import shlex
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rca_lsp.errors import RcaError, RepositoryError
+
+if TYPE_CHECKING:
+    from rca_lsp.vcs.base import Backend
 
 GIT_HOOKS = ("post-merge", "post-rewrite", "post-checkout", "pre-push")
 HG_HOOKS = ("post-pull", "post-update", "pre-push")
@@ -89,7 +93,7 @@ def _python() -> str:
 
 # -- git -------------------------------------------------------------------------------------
 
-def git_hooks_dir(repo) -> Path:
+def git_hooks_dir(repo: Backend) -> Path:
     folder = repo.hooks_dir()
     if folder is None:
         raise RepositoryError(f"{repo.root} keeps its hooks in its {repo.kind} config, not in a hooks folder")
@@ -121,7 +125,7 @@ def _inside(path: Path, folder: Path) -> bool:
         return False
 
 
-def install_git(repo, force: bool = False) -> list[str]:
+def install_git(repo: Backend, force: bool = False) -> list[str]:
     folder = git_hooks_dir(repo)
     if _inside(folder, Path(repo.root)) and not _inside(folder, Path(repo.meta_dir)) and not force:
         raise HookInstallError(f"the hooks folder {folder} is inside the work tree (core.hooksPath)",
@@ -159,7 +163,7 @@ def _write_shim(path: Path, hook: str) -> None:
     os.replace(tmp, path)
 
 
-def uninstall_git(repo) -> list[str]:
+def uninstall_git(repo: Backend) -> list[str]:
     folder = git_hooks_dir(repo)
     done = []
     for hook in GIT_HOOKS:
@@ -177,7 +181,7 @@ def uninstall_git(repo) -> list[str]:
     return done
 
 
-def status_git(repo) -> list[HookState]:
+def status_git(repo: Backend) -> list[HookState]:
     folder = git_hooks_dir(repo)
     states = []
     for hook in GIT_HOOKS:
@@ -196,7 +200,7 @@ def status_git(repo) -> list[HookState]:
 
 # -- Mercurial and Sapling -----------------------------------------------------------------------
 
-def hgrc_path(repo) -> Path:
+def hgrc_path(repo: Backend) -> Path:
     return Path(repo.meta_dir) / ("config" if repo.kind == "sl" and repo.meta_dir.endswith(".sl") else "hgrc")
 
 
@@ -218,7 +222,7 @@ def _find_block(text: str) -> tuple[int, int, str] | None:
     return start, end + len(BLOCK_END), mode
 
 
-def install_hg(repo) -> list[str]:
+def install_hg(repo: Backend) -> list[str]:
     path = hgrc_path(repo)
     existed = path.exists()
     text = path.read_bytes().decode("utf-8", "surrogateescape") if existed else ""
@@ -244,7 +248,7 @@ def _write_keeping_mode(path: Path, text: str) -> None:
         path.write_bytes(data)
 
 
-def uninstall_hg(repo) -> list[str]:
+def uninstall_hg(repo: Backend) -> list[str]:
     path = hgrc_path(repo)
     if not path.exists():
         return []
@@ -263,7 +267,7 @@ def uninstall_hg(repo) -> list[str]:
     return [f"{path}: rca hooks removed"]
 
 
-def status_hg(repo) -> list[HookState]:
+def status_hg(repo: Backend) -> list[HookState]:
     path = hgrc_path(repo)
     text = path.read_bytes().decode("utf-8", "surrogateescape") if path.exists() else ""
     installed = _find_block(text) is not None
@@ -272,13 +276,13 @@ def status_hg(repo) -> list[HookState]:
 
 # -- front door ------------------------------------------------------------------------------------
 
-def install(repo, force: bool = False) -> list[str]:
+def install(repo: Backend, force: bool = False) -> list[str]:
     return install_git(repo, force) if repo.kind == "git" else install_hg(repo)
 
 
-def uninstall(repo) -> list[str]:
+def uninstall(repo: Backend) -> list[str]:
     return uninstall_git(repo) if repo.kind == "git" else uninstall_hg(repo)
 
 
-def status(repo) -> list[HookState]:
+def status(repo: Backend) -> list[HookState]:
     return status_git(repo) if repo.kind == "git" else status_hg(repo)

@@ -36,8 +36,12 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rca_lsp.index.paths import WRITE_LOCK, index_dir
+
+if TYPE_CHECKING:
+    from rca_lsp.vcs.base import Backend
 
 LOG_NAME = "hooks.log"
 LAST_ERROR = "hooks.last-error"
@@ -70,7 +74,7 @@ def _log(meta_dir: str, hook: str, message: str) -> None:
         pass  # a log that cannot be written must not become the error
 
 
-def setting(repo, name: str) -> str:
+def setting(repo: Backend, name: str) -> str:
     key = "rca." + name.split("-")[0] + "".join(w.title() for w in name.split("-")[1:])
     try:
         value = repo.config(key if repo.kind == "git" else f"rca.{name}")
@@ -222,7 +226,7 @@ def _report_last_error(meta_dir: str) -> None:
 
 # -- checks against open failures -------------------------------------------------------------
 
-def _wait_for_index(repo, deadline: float) -> bool:
+def _wait_for_index(repo: Backend, deadline: float) -> bool:
     head = repo.head()
     while time.perf_counter() < deadline:
         state = indexed(repo.meta_dir)
@@ -247,7 +251,7 @@ def _print_findings(findings, what: str) -> None:
                 _say(f"       - {e.text}")
 
 
-def _check(repo, commits: set[str], top: int, deadline: float, what: str):
+def _check(repo: Backend, commits: set[str], top: int, deadline: float, what: str):
     from rca_lsp import service
 
     if not _wait_for_index(repo, deadline):
@@ -259,7 +263,7 @@ def _check(repo, commits: set[str], top: int, deadline: float, what: str):
     return findings
 
 
-def after_pull(repo, hook: str) -> None:
+def after_pull(repo: Backend, hook: str) -> None:
     check = hook in PULL_HOOKS and _has_open_failures(repo.meta_dir)
     before = indexed(repo.meta_dir) if check else None
     spawn_indexer(repo.root, hook)
@@ -274,7 +278,7 @@ def after_pull(repo, hook: str) -> None:
     _log(repo.meta_dir, hook, f"{len(arrived)} arrived; {len(found)} suspect(s) for open failures")
 
 
-def before_push(repo, hook: str, outgoing: set[str]) -> int:
+def before_push(repo: Backend, hook: str, outgoing: set[str]) -> int:
     """1 when an outgoing commit is a top suspect and the repository asks to block, else 0."""
     if not outgoing or not _has_open_failures(repo.meta_dir):
         return 0
@@ -293,7 +297,7 @@ def before_push(repo, hook: str, outgoing: set[str]) -> int:
     return 0
 
 
-def _git_outgoing(repo, lines: bytes) -> set[str]:
+def _git_outgoing(repo: Backend, lines: bytes) -> set[str]:
     """The commits a git push sends, from pre-push's input: `<local ref> <local sha> <remote ref> <remote sha>`."""
     import re
 

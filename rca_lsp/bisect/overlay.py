@@ -18,6 +18,10 @@ import os
 import stat
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rca_lsp.vcs.base import Backend
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +58,7 @@ class Overlay:
                 pass
 
 
-def from_worktree(repo, paths: tuple[str, ...]) -> Overlay:
+def from_worktree(repo: Backend, paths: tuple[str, ...]) -> Overlay:
     """The uncommitted files of the work tree at or under `paths` (root-relative)."""
     if not paths:
         return Overlay()

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from rca_lsp.bisect.command import TestCommand, candidate_paths, command_words, parse
 from rca_lsp.bisect.coverage import LineRecorder
@@ -26,6 +27,9 @@ from rca_lsp.bisect.search import BAD, GOOD, SKIP, Search
 from rca_lsp.bisect.workspace import open_checkout
 from rca_lsp.errors import BisectError, TraceError
 from rca_lsp.types import BisectOutcome, BisectRun, Commit, Suspect
+
+if TYPE_CHECKING:
+    from rca_lsp.vcs.base import Backend
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +48,7 @@ class BisectOptions:
     worktree_tests: bool = True  # lay the work tree's uncommitted versions of the named files into each checkout
 
 
-def bisect(repo, options: BisectOptions) -> BisectOutcome:
+def bisect(repo: Backend, options: BisectOptions) -> BisectOutcome:
     bad = repo.resolve(options.bad)
     goods = _check_goods(repo, bad, options.good)
     command = _test_command(repo, options.command)
@@ -76,14 +80,14 @@ def bisect(repo, options: BisectOptions) -> BisectOutcome:
                          tuple((f.path, f.state) for f in overlay.files), failure, tuple(features.items()))
 
 
-def _test_command(repo, text: str) -> TestCommand:
+def _test_command(repo: Backend, text: str) -> TestCommand:
     """The command, with the repository paths it names (tracked, or untracked and not ignored)."""
     if not candidate_paths(command_words(text)):
         return parse(text)
     return parse(text, [*repo.tracked_files(), *repo.untracked_files()])
 
 
-def _check_goods(repo, bad: str, revs: tuple[str, ...]) -> tuple[str, ...]:
+def _check_goods(repo: Backend, bad: str, revs: tuple[str, ...]) -> tuple[str, ...]:
     goods = tuple(dict.fromkeys(repo.resolve(rev) for rev in revs))
     for rev, good in zip(revs, goods):
         if good == bad:
@@ -128,7 +132,7 @@ def _last_line(output: str) -> str:
     return lines[-1][:200] if lines else ""
 
 
-def _find_good(repo, tester: Tester, bad: str) -> str:
+def _find_good(repo: Backend, tester: Tester, bad: str) -> str:
     """Test first-parent ancestors of BAD at distances 1, 2, 4, ... (and the root) until one passes."""
     chain = repo.first_parents(bad)
     distance = 1
@@ -153,7 +157,7 @@ def _find_good(repo, tester: Tester, bad: str) -> str:
                       hint="pass --good REV, a revision where the test passes")
 
 
-def _rank(repo, failure: str, window: list[str], options: BisectOptions,
+def _rank(repo: Backend, failure: str, window: list[str], options: BisectOptions,
           executed: dict[str, set[int]] | None = None) -> tuple[list[Suspect], list[str], dict]:
     """Retrieval's ranking of the range (after bringing the index up to date) and each candidate's
     features (a confirmed culprit's label keeps them); empty, with a warning, when the failure holds
@@ -172,6 +176,6 @@ def _rank(repo, failure: str, window: list[str], options: BisectOptions,
     return result.suspects, result.warnings, result.features
 
 
-def _commit(repo, sha: str, suspects: list[Suspect]) -> Commit:
+def _commit(repo: Backend, sha: str, suspects: list[Suspect]) -> Commit:
     found = next((s.commit for s in suspects if s.commit.hash == sha), None)
     return found if found is not None else next(iter(repo.log([sha]))).commit

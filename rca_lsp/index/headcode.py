@@ -7,15 +7,19 @@ Stored per blob, so a new HEAD re-parses only the files that changed. The work t
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from rca_lsp.index.store import Index
+
+if TYPE_CHECKING:
+    from rca_lsp.vcs.base import Backend
 
 log = logging.getLogger(__name__)
 
 MAX_BYTES = 2_000_000
 
 
-def refresh_head_code(repo, index: Index) -> int:
+def refresh_head_code(repo: Backend, index: Index) -> int:
     from rca_lsp.code.calls import analyze
     from rca_lsp.code.languages import language_for_path
 

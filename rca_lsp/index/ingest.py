@@ -9,17 +9,21 @@ from HEAD (rebase, amend, force-pull) are removed, so the index converges to a f
 from __future__ import annotations
 
 import itertools
-import os
 import logging
+import os
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from rca_lsp.index import queries
 from rca_lsp.index.store import Index, writer_lock
 from rca_lsp.index.symbols import SymbolCache, blobs_needed, changed_symbols
 from rca_lsp.text import searchable
 from rca_lsp.vcs.base import LoggedCommit
+
+if TYPE_CHECKING:
+    from rca_lsp.vcs.base import Backend
 
 log = logging.getLogger(__name__)
 
@@ -130,7 +134,7 @@ class _MissingNotes:
                         "this clone (no blob was fetched)", self.files, self.commits)
 
 
-def _arrived(repo, index: Index) -> set[str]:
+def _arrived(repo: Backend, index: Index) -> set[str]:
     """Commits indexed without some diffs whose missing versions are in the store now (fetched,
     restored): they are indexed again, so the index converges to a build from a full clone."""
     rows = index.conn.execute("SELECT c.hash, m.blob FROM missing_objects m JOIN commits c ON c.id = m.commit_id"
@@ -151,7 +155,7 @@ def _workers(new_commits: int) -> int:
     return min(os.cpu_count() or 1, 4)
 
 
-def update(repo, index: Index, progress: Progress | None = None, code: bool = True) -> IngestReport:
+def update(repo: Backend, index: Index, progress: Progress | None = None, code: bool = True) -> IngestReport:
     """Bring the index up to HEAD. Idempotent; safe to interrupt at any point."""
     started = time.perf_counter()
     with writer_lock(repo.meta_dir):

@@ -10,17 +10,20 @@ one commit is the old version in the next commit that changes it.
 from __future__ import annotations
 
 import bisect
-import os
 import logging
+import os
 import signal
 from collections import OrderedDict
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from rca_lsp.errors import IndexingStopped
-
 from rca_lsp.types import FileChange, Symbol
+
+if TYPE_CHECKING:
+    from rca_lsp.vcs.base import Backend, BlobReader
 
 log = logging.getLogger(__name__)
 
@@ -146,9 +149,9 @@ class SymbolCache:
     are parsed in parallel (`prefetch`); each worker reads blobs through its own `git cat-file`.
     """
 
-    def __init__(self, repo, workers: int = 0) -> None:
+    def __init__(self, repo: Backend, workers: int = 0) -> None:
         self._repo = repo
-        self._reader = None
+        self._reader: BlobReader | None = None
         self._tables: OrderedDict[str, SymbolTable] = OrderedDict()
         self._workers = workers
         self._pool: ProcessPoolExecutor | None = None

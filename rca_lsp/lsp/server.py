@@ -32,7 +32,7 @@ import dataclasses
 import logging
 import time
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from lsprotocol import types as lsp
 from pygls.lsp.server import LanguageServer
@@ -45,6 +45,9 @@ from rca_lsp.lsp import convert, work
 from rca_lsp.lsp.findings import Findings, Marker, locate_frames
 from rca_lsp.lsp.jobs import Cancelled, Job, Jobs, Progress
 from rca_lsp.lsp.options import Options, parse_options
+
+if TYPE_CHECKING:
+    from rca_lsp.vcs.base import Backend
 
 log = logging.getLogger(__name__)
 
@@ -153,7 +156,7 @@ class RcaServer(LanguageServer):
         if workspace and workspace.code_lens and workspace.code_lens.refresh_support:
             self.workspace_code_lens_refresh(None)
 
-    async def offer_index(self, repo) -> bool:
+    async def offer_index(self, repo: Backend) -> bool:
         try:
             choice = await self.window_show_message_request_async(lsp.ShowMessageRequestParams(
                 type=lsp.MessageType.Info, actions=[lsp.MessageActionItem(INDEX_NOW), lsp.MessageActionItem("Not now")],
@@ -163,7 +166,7 @@ class RcaServer(LanguageServer):
             return False
         return choice is not None and choice.title == INDEX_NOW
 
-    async def run_index(self, repo) -> dict:
+    async def run_index(self, repo: Backend) -> dict:
         job = self.jobs.start(self.protocol.msg_id, "indexing")
         try:
             async with Progress(self, job, f"rca: indexing {Path(repo.root).name}") as progress:
@@ -215,7 +218,7 @@ class RcaServer(LanguageServer):
         self.protocol.notify(SUSPECTS_NOTIFICATION, payload)
         return payload
 
-    async def model_stage(self, job: Job, repo, result, retrieval: Findings, seq: int, options: Options) -> None:
+    async def model_stage(self, job: Job, repo: Backend, result, retrieval: Findings, seq: int, options: Options) -> None:
         """Re-rank in a worker thread; a cancel answers at once (the thread's result is dropped)."""
         skipped = None
         try:

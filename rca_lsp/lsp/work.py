@@ -35,14 +35,14 @@ HASH = re.compile(r"^[0-9a-fA-F]{4,64}$")
 MAX_SHOW_BYTES = 2 * 1024 * 1024
 
 
-def index_state(repo) -> str:
+def index_state(repo: Backend) -> str:
     """missing (never completed), stale (behind HEAD) or current: the service's one rule."""
     from rca_lsp import service
 
     return service.index_state(repo)
 
 
-def run_index(repo, job: Job, report: Report) -> str:
+def run_index(repo: Backend, job: Job, report: Report) -> str:
     """Index in a child process (see `indexer`), relaying its progress; a cancel kills it."""
     job.check()
     report("reading history", None)
@@ -109,7 +109,7 @@ class Ranker:
         self._model: LogProbModel | None = None
         self._lock = threading.Lock()
 
-    def rerank(self, repo, result, query):
+    def rerank(self, repo: Backend, result, query):
         from rca_lsp import service
 
         with self._lock:
@@ -135,7 +135,7 @@ def query(text: str, options: Options):
                          rerank_top=options.rerank_top, model_weight=options.model_weight, device=options.device)
 
 
-def run_suspects(repo, text: str, options: Options, job: Job, report: Report, update_first: bool):
+def run_suspects(repo: Backend, text: str, options: Options, job: Job, report: Report, update_first: bool):
     """Retrieval's answer (the first stage), after bringing the index up to HEAD when asked."""
     from rca_lsp import service
 
@@ -150,7 +150,7 @@ def run_suspects(repo, text: str, options: Options, job: Job, report: Report, up
     return result
 
 
-def confirm_suspect(repo, text: str, commit: str) -> dict:
+def confirm_suspect(repo: Backend, text: str, commit: str) -> dict:
     """The editor's "this was it": the failure, its candidates and the culprit, stored as a label."""
     from rca_lsp import service
 
@@ -159,7 +159,7 @@ def confirm_suspect(repo, text: str, commit: str) -> dict:
             "ranker": label.ranker, "candidates": label.total}
 
 
-def rerank(ranker: Ranker, repo, text: str, result, options: Options, job: Job):
+def rerank(ranker: Ranker, repo: Backend, text: str, result, options: Options, job: Job):
     """The model's ranking of retrieval's `result`, cut to `top`; ModelError when it cannot run."""
     job.check()
     ranked = ranker.rerank(repo, result, query(text, options))

@@ -14,11 +14,15 @@ import logging
 import math
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from rca_lsp.kinds import EvidenceKind
 from rca_lsp.ranker import diffs, prompt
 from rca_lsp.ranker.score import FORMULATIONS, Budget, candidate_text
 from rca_lsp.types import Evidence, Suspect
+
+if TYPE_CHECKING:
+    from rca_lsp.vcs.base import Backend
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +46,7 @@ def fuse(retrieval: list[float], model: list[float], weight: float) -> list[floa
     return [r + weight * top * z for r, z in zip(retrieval, zscores(model))]
 
 
-def model_scores(model, result, failure_raw: str, repo, k: int, formulation: str = "likelihood",
+def model_scores(model, result, failure_raw: str, repo: Backend, k: int, formulation: str = "likelihood",
                  budget: Budget = Budget()) -> list[float]:
     """The model's score for each of retrieval's top `k` suspects, in retrieval's order; each
     suspect's patch comes from `repo` (a backend)."""
@@ -62,7 +66,7 @@ def _model_evidence(z: float, weight: float) -> Evidence:
                     f"the language model finds the failure {more} likely after this change ({z:+.2f} sd among the top)")
 
 
-def rerank(result, failure_text: str, repo, k: int = 20, model=None, fusion: Fusion = Fusion(),
+def rerank(result, failure_text: str, repo: Backend, k: int = 20, model=None, fusion: Fusion = Fusion(),
            budget: Budget = Budget(), device: str = "auto"):
     """A new Result: retrieval's top `k` re-ordered by the fused score, the rest after them unchanged.
     `device` (auto, cpu, cuda) picks where a model loaded here runs; a `model` given keeps its own."""

@@ -22,15 +22,25 @@ import logging
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING
 
 from rca_lsp.errors import RcaError
 from rca_lsp.index import queries
 from rca_lsp.kinds import EvidenceKind, Feature
 from rca_lsp.suspects.history import History
-from rca_lsp.suspects.owner_files import OwnersFile, codeowners_match, parse_codeowners, parse_owners, per_file_owners
+from rca_lsp.suspects.owner_files import (
+    OwnersFile,
+    codeowners_match,
+    parse_codeowners,
+    parse_owners,
+    per_file_owners,
+)
 from rca_lsp.suspects.targets import Target
 from rca_lsp.testpaths import is_test_path
 from rca_lsp.types import Evidence, Ownership, Trace
+
+if TYPE_CHECKING:
+    from rca_lsp.vcs.base import Backend
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +57,7 @@ FRAME_DECAY = 0.5  # the k-th file of the trace counts 1 / (1 + 0.5 k), as frame
 class Owners:
     """Owners of files of one repository at HEAD; owner files are read once, history per file."""
 
-    def __init__(self, repo, history: History, tracked: Iterable[str]) -> None:
+    def __init__(self, repo: Backend, history: History, tracked: Iterable[str]) -> None:
         self._history = history
         self._cache: dict[str, tuple[Ownership, ...]] = {}
         wanted = [p for p in tracked if p in CODEOWNERS_PATHS or p.rsplit("/", 1)[-1] == "OWNERS"]
@@ -113,7 +123,7 @@ class Owners:
                           f" counting more", names[key]) for key, w in ranked if w / total >= MIN_SHARE]
 
 
-def _read_head(repo, paths: list[str]) -> dict[str, str]:
+def _read_head(repo: Backend, paths: list[str]) -> dict[str, str]:
     """Committed contents of `paths` at HEAD; a file that cannot be read is skipped with a warning."""
     out: dict[str, str] = {}
     try:

@@ -23,6 +23,7 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rca_lsp.errors import RepositoryError
 from rca_lsp.index import queries
@@ -30,14 +31,17 @@ from rca_lsp.index.store import Index
 from rca_lsp.kinds import FEATURE_OF, OWNERSHIP, EvidenceKind, Feature
 from rca_lsp.suspects.code_view import CodeView, stem
 from rca_lsp.suspects.context import context_features
-from rca_lsp.suspects.learned import Model, learned_score
-from rca_lsp.suspects.history import History, line_before
 from rca_lsp.suspects.coupling import coupled_files, coupling_points, failing_test_files
+from rca_lsp.suspects.history import History, line_before
+from rca_lsp.suspects.learned import Model, learned_score
 from rca_lsp.suspects.owners import Owners, failing_files, owner_points
 from rca_lsp.suspects.targets import Target, TargetFinder
 from rca_lsp.suspects.words import failure_words, match, matched_terms
 from rca_lsp.testpaths import is_test_path
 from rca_lsp.types import Evidence, Frame, Suspect, Trace
+
+if TYPE_CHECKING:
+    from rca_lsp.vcs.base import Backend
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +98,7 @@ class _Board:
             self.evidence[commit_id].append(evidence)
 
 
-def ignore_revs(repo) -> set[str]:
+def ignore_revs(repo: Backend) -> set[str]:
     configured = repo.config("blame.ignoreRevsFile") if hasattr(repo, "config") else None
     candidates = [configured] if configured else [".git-blame-ignore-revs"]
     out: set[str] = set()
@@ -261,7 +265,7 @@ def score(table: dict[int, dict[Feature, float]], history: History, weights: Wei
     return ranked
 
 
-def _candidates(repo, since: str | None) -> list[str]:
+def _candidates(repo: Backend, since: str | None) -> list[str]:
     """The commits to rank; an empty `--since` range is the caller's mistake, not "no suspects"."""
     commits = repo.reachable(since)
     if since is not None and not commits:
@@ -282,7 +286,7 @@ def _from_elsewhere(traces: list[Trace], targets: list[Target]) -> bool:
     return not targets and not any(t.test and t.test.path for t in traces)
 
 
-def find_suspects(repo, index: Index, text: str, since: str | None = None, top: int = 20,
+def find_suspects(repo: Backend, index: Index, text: str, since: str | None = None, top: int = 20,
                   weights: Weights = Weights(), explain: bool = False, window: list[str] | None = None,
                   executed: dict[str, set[int]] | None = None, fusion: Model | None = None) -> Result:
     """Rank the commits reachable from HEAD (after `since`), or those of `window` (newest first, every

@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING
 
 from rca_lsp.errors import RepositoryError
 from rca_lsp.types import FileChange
@@ -22,13 +23,16 @@ from rca_lsp.vcs.base import LoggedCommit
 from rca_lsp.vcs.diffparse import log_records, strip_prefix
 from rca_lsp.vcs.gitlog import MissingObject
 
+if TYPE_CHECKING:
+    from rca_lsp.vcs.git import GitRepo
+
 log = logging.getLogger(__name__)
 
 _ZERO = "0" * 40
 _GITLINK = b"160000"
 
 
-def is_partial_clone(repo) -> bool:
+def is_partial_clone(repo: GitRepo) -> bool:
     """A repository with a promisor remote: git would fetch any object it lacks, one at a time."""
     proc = repo._run(["config", "--get-regexp", r"^(extensions[.]partialclone|remote[.].+[.]promisor)$"], check=False)
     for line in proc.stdout.decode("utf-8", "replace").splitlines():
@@ -46,7 +50,7 @@ class Presence:
     lists; a blob:none clone holds few (those of the checkout).
     """
 
-    def __init__(self, repo, partial: bool) -> None:
+    def __init__(self, repo: GitRepo, partial: bool) -> None:
         self._repo = repo
         self.partial = partial
         self._all: set[str] | None = None
@@ -104,7 +108,7 @@ def _parse_raw(stream, gitlinks: set[str]) -> Iterator[LoggedCommit]:
         yield LoggedCommit(commit, tuple(changes))
 
 
-def log_around_missing(repo, hashes: Sequence[str], presence: Presence, cause: str | None = None
+def log_around_missing(repo: GitRepo, hashes: Sequence[str], presence: Presence, cause: str | None = None
                        ) -> Iterator[LoggedCommit]:
     """`hashes` in order, each commit diffed as far as its blobs are present. `cause` is git's
     error that sent us here: when nothing is missing after all, it is raised as it was."""
@@ -125,19 +129,19 @@ def log_around_missing(repo, hashes: Sequence[str], presence: Presence, cause: s
     yield from _diffed(repo, run)
 
 
-def _raw(repo, hashes: Sequence[str], gitlinks: set[str]) -> list[LoggedCommit]:
+def _raw(repo: GitRepo, hashes: Sequence[str], gitlinks: set[str]) -> list[LoggedCommit]:
     """The commits with their file lists, from trees only. A clone that lacks trees too
     (--filter=tree:0) has those fetched, one round trip each: there is no history without them."""
     def parse(stream):
         return _parse_raw(stream, gitlinks)
 
     try:
-        return list(repo.log_stream(hashes, parse, "--raw", "--no-renames"))
+        return list(repo.log_stream(list(hashes), parse, "--raw", "--no-renames"))
     except MissingObject:
         log.warning("this partial clone lacks trees: fetching those of %d commit(s), one by one (slow; "
                     "a --filter=blob:none clone has them all)", len(hashes))
     try:
-        return list(repo.log_stream(hashes, parse, "--raw", "--no-renames", fetch=True))
+        return list(repo.log_stream(list(hashes), parse, "--raw", "--no-renames", fetch=True))
     except MissingObject as exc:
         raise RepositoryError(f"git log failed: {str(exc).strip().splitlines()[-1][:500]}",
                               hint="the promisor remote must be reachable to fetch missing trees") from exc
@@ -151,7 +155,7 @@ def _blobs_of(item: LoggedCommit) -> set[str]:
     return {b for c in item.changes for b in _blobs(c)}
 
 
-def _diffed(repo, hashes: list[str], *pathspec: str) -> Iterator[LoggedCommit]:
+def _diffed(repo: GitRepo, hashes: list[str], *pathspec: str) -> Iterator[LoggedCommit]:
     if not hashes:
         return
     try:
@@ -160,7 +164,7 @@ def _diffed(repo, hashes: list[str], *pathspec: str) -> Iterator[LoggedCommit]:
         raise RepositoryError(f"git log failed: {str(exc)[:500]}") from exc
 
 
-def _partial(repo, item: LoggedCommit, present: set[str]) -> LoggedCommit:
+def _partial(repo: GitRepo, item: LoggedCommit, present: set[str]) -> LoggedCommit:
     """One commit: the files whose versions are all present diffed (by path), the others bare."""
     whole = [c for c in item.changes if _blobs(c) <= present]
     gone = [c for c in item.changes if not _blobs(c) <= present]
