@@ -104,8 +104,10 @@ def index_cmd(repo: str, quiet: bool) -> None:
               help="Re-rank retrieval's top suspects with the language model (`rca model build` first).")
 @click.option("--rerank-top", default=20, show_default=True, type=click.IntRange(2, 20),
               help="How many of retrieval's suspects the model re-ranks.")
+@click.option("--coverage", "coverage", default=None, metavar="FILE",
+              help="The failing test's coverage: JaCoCo XML, Cobertura XML, LCOV or coverage.py JSON.")
 def suspects_cmd(repo: str, trace: str, since: str | None, top: int, fmt: str, no_update: bool,
-                 explain: bool, ranker: str, rerank_top: int) -> None:
+                 explain: bool, ranker: str, rerank_top: int, coverage: str | None) -> None:
     """Rank the commits that most likely caused the failure in TRACE."""
     from rca_lsp.index import Index
     from rca_lsp.render import to_json, to_text
@@ -123,12 +125,14 @@ def suspects_cmd(repo: str, trace: str, since: str | None, top: int, fmt: str, n
         if not no_update:
             raise
         stale = False  # a read-only index folder can still be queried as it is
+    executed, notes = _coverage(coverage, backend) if coverage else (None, [])
     if stale and not no_update:
         _index(backend, quiet=True)
     with Index.open(backend.meta_dir, readonly=True) as index:
         wanted = top if ranker == "none" or top <= 0 else max(top, rerank_top)
         result = find_suspects(backend, index, text, since=since, top=wanted, explain=explain,
-                               fusion=_tuned(backend.meta_dir))
+                               fusion=_tuned(backend.meta_dir), executed=executed)
+    result.warnings[:0] = notes
     if ranker == "llm":
         from rca_lsp.ranker import rerank
 
@@ -138,6 +142,14 @@ def suspects_cmd(repo: str, trace: str, since: str | None, top: int, fmt: str, n
     for warning in result.warnings:
         log.warning(warning)
     click.echo(to_json(result) if fmt == "json" else to_text(result))
+
+
+def _coverage(source: str, backend) -> tuple[dict[str, set[int]] | None, list[str]]:
+    """The executed lines of the failing test's coverage report, and the warnings it gives."""
+    from rca_lsp.traces.coverage import read_coverage
+
+    report = read_coverage(source, backend.tracked_files(), backend.root)
+    return report.executed() or None, report.warnings(source)
 
 
 def _tuned(meta_dir: str):
