@@ -185,6 +185,8 @@ def test_cobertura_roots_of_this_checkout_and_of_another_machine(tmp_path) -> No
     ('{"coverage": {"a.js": {}}}', "is JSON but not coverage.py's (`coverage json`): no files -> executed_lines"),
     ('<?xml version="1.0"?><!DOCTYPE coverage [<!ENTITY a "aaaa">]><coverage>&a;</coverage>',
      "XML declaring a DOCTYPE or entities is refused"),
+    ('<!DOCTYPE report PUBLIC "-//JACOCO//DTD Report 1.1//EN" "report.dtd" [<!ENTITY a "aa">]><report>&a;</report>',
+     "XML declaring a DOCTYPE or entities is refused"),
 ])
 def test_what_is_no_report_is_one_line_naming_the_file_and_the_problem(tmp_path, content, problem) -> None:
     path = tmp_path / "cov.out"
