@@ -4,6 +4,7 @@ mapped to the repository's files and fed to retrieval's executed feature."""
 from __future__ import annotations
 
 import json
+import random
 import os
 import shutil
 import subprocess
@@ -214,3 +215,47 @@ def test_the_cli_exits_5_on_a_bad_report_and_warns_when_it_covers_nothing_here(g
                "(1 file(s) with executed lines in it); ranked without coverage")
     assert foreign["warnings"] == [warning] and warning in proc.stderr
     assert len(foreign["suspects"]) == 1 and "executed" not in foreign["suspects"][0]["features"]
+
+
+def test_blame_of_many_lines_at_once_agrees_with_git_blame_and_with_blame_line_by_line(git_repo) -> None:
+    """A report names thousands of lines: retrieval blames them file by file (`blame_lines`), with
+    the answers of git blame (renames followed) and of `blame`, also across an ignored commit."""
+    from rca_lsp.index.ingest import update
+    from rca_lsp.index.store import Index
+    from rca_lsp.suspects.history import History
+    from rca_lsp.vcs.git import GitRepo
+
+    rng = random.Random(11)
+    lines = [f"line {i}" for i in range(40)]
+    git_repo.commit("start", {"f.txt": "\n".join(lines) + "\n"})
+    hashes = []
+    for step in range(40):
+        op, at = rng.choice(["edit", "insert", "delete", "reflow"]), rng.randrange(len(lines))
+        if op == "edit":
+            lines[at] = f"edit {step}"
+        elif op == "insert":
+            lines[at:at] = [f"new {step}.{k}" for k in range(rng.randint(1, 4))]
+        elif op == "reflow":
+            lines[at:at + 3] = [f"reflow {step}.{k}" for k in range(rng.randint(1, 5))]
+        elif len(lines) > 8:
+            del lines[at:at + rng.randint(1, 3)]
+        if step == 20:
+            git_repo.git("mv", "f.txt", "g.txt")
+        hashes.append(git_repo.commit(f"step {step}", {("g.txt" if step >= 20 else "f.txt"): "\n".join(lines) + "\n"}))
+    repo = GitRepo(git_repo.root)
+    porcelain = git_repo.git("blame", "--porcelain", "-M", "HEAD", "--", "g.txt")
+    expected = {int(p[2]): p[0] for p in (r.split() for r in porcelain.splitlines())
+                if len(p) >= 3 and len(p[0]) == 40 and p[1].isdigit()}
+    every = set(range(1, len(lines) + 3))  # and two lines past the end, which nothing wrote
+    with Index.open(repo.meta_dir) as index:
+        update(repo, index)
+        ids = dict(index.conn.execute("SELECT id, hash FROM commits"))
+        many = History(index, repo.reachable()).blame_lines("g.txt", every)
+        assert {line: ids[hit.commit_id] for line, hit in many.items()} == expected
+        ignored = {hashes[25], hashes[31]}
+        history = History(index, repo.reachable(), ignored)
+        one_by_one = {line: history.blame("g.txt", line) for line in every}
+        passed_over = History(index, repo.reachable(), ignored).blame_lines("g.txt", every)
+        assert passed_over == {line: hit for line, hit in one_by_one.items() if hit is not None}
+        assert {ids[many[line].commit_id] for line in many} & ignored  # what the ignored commits wrote
+        assert not {ids[hit.commit_id] for hit in passed_over.values()} & ignored  # is found before them
