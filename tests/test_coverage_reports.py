@@ -136,7 +136,7 @@ def test_the_jacoco_fixture_maps_each_covered_source_file_and_only_lines_that_ra
     tracked = [str(p.relative_to(JACOCO)) for p in (JACOCO / "src").rglob("*.java")] + ["pom.xml"]
     report = read_coverage(JACOCO / "jacoco.xml", tracked)
     base = "src/main/java/com/example/calc/"
-    assert report.format == "JaCoCo XML" and report.unmatched == [] and report.ambiguous == []
+    assert report.format == "JaCoCo XML" and report.unmatched == () and report.ambiguous == ()
     assert sorted(report.lines) == [base + "Calc.java", base + "steps/Inc.java", base + "steps/Twice.java"]
     assert report.lines[base + "steps/Twice.java"] == {6, 9, 10}  # 6: the implicit constructor; Neg never ran
     assert report.lines[base + "Calc.java"] == {9, 10, 11, 12, 13, 15}
@@ -155,7 +155,7 @@ def test_lcov_paths_absolute_elsewhere_relative_ambiguous_or_foreign_are_mapped_
     report = parse_coverage(text, SOURCES, name="cov.info")
     assert report.format == "LCOV" and report.files == 5
     assert report.executed() == {"src/app/core.py": {1, 3}, "setup.py": {7}, "tests/test_core.py": {2}}
-    assert report.ambiguous == ["util.py"] and report.unmatched == ["/usr/lib/python3.11/json/__init__.py"]
+    assert report.ambiguous == ("util.py",) and report.unmatched == ("/usr/lib/python3.11/json/__init__.py",)
     assert report.warnings("cov.info") == [
         "coverage report cov.info: 1 file(s) not tracked here, left out: /usr/lib/python3.11/json/__init__.py",
         "coverage report cov.info: 1 file(s) ambiguous, left out: util.py"]
@@ -172,7 +172,7 @@ def test_cobertura_roots_of_this_checkout_and_of_another_machine(tmp_path) -> No
     here = parse_coverage(xml.format(root=tmp_path), SOURCES, root=str(tmp_path))
     assert here.format == "Cobertura XML" and here.executed() == {"setup.py": {3}, "src/app/core.py": {5, 9}}
     there = parse_coverage(xml.format(root="/builds/x/src"), SOURCES, root=str(tmp_path))
-    assert there.executed() == here.executed() and there.unmatched == []
+    assert there.executed() == here.executed() and there.unmatched == ()
 
 
 @pytest.mark.parametrize(("content", "problem"), [

@@ -28,7 +28,7 @@ import os
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from rca_lsp.errors import TraceError
@@ -50,8 +50,8 @@ class Coverage:
     format: str
     lines: dict[str, frozenset[int]]
     files: int  # entries of the report with at least one executed line
-    unmatched: list[str] = field(default_factory=list)
-    ambiguous: list[str] = field(default_factory=list)
+    unmatched: tuple[str, ...] = ()
+    ambiguous: tuple[str, ...] = ()
 
     def executed(self) -> dict[str, set[int]]:
         """The shape retrieval takes (`find_suspects(executed=...)`)."""
@@ -193,7 +193,8 @@ def _map(kind: str, entries: list[Raw], tracked: Sequence[str], root: str | None
         lines.setdefault(hit, set()).update(executed)
     log.info("coverage (%s): %d file(s) with executed lines, %d mapped, %d not tracked, %d ambiguous",
              kind, files, files - len(unmatched) - len(ambiguous), len(unmatched), len(ambiguous))
-    return Coverage(kind, {p: frozenset(v) for p, v in sorted(lines.items())}, files, unmatched, ambiguous)
+    return Coverage(kind, {p: frozenset(v) for p, v in sorted(lines.items())}, files, tuple(unmatched),
+                    tuple(ambiguous))
 
 
 def _locate(index: PathIndex, candidates: list[str], top: str | None) -> tuple[str | None, str]:
