@@ -6,7 +6,8 @@ For each built case of `<dir>/cases.json` (scripts/pytrack_cases.py): a clone of
 repository (the case folder itself is not written to), its failing tests run at HEAD under
 `coverage run` with the case's own interpreter and arguments (coverage is made importable through
 a folder that holds only it, so the case's environment is otherwise untouched), `coverage json`,
-then `rca index` and `rca suspects --top 100000` without and with `--coverage`. A case whose
+then `rca index` and `rca suspects --top 100000` without and with `--coverage`, over the whole
+history and over the commits after the case's last good revision (`--since GOOD`). A case whose
 failing tests do not fail again under coverage is reported and left out of the figures.
 
     python scripts/bench_coverage.py --dir ~/.cache/rca-pytrack2 --limit 10 [--json out.json]
@@ -81,7 +82,9 @@ def one_case(case: dict, work: Path, only_coverage: Path) -> dict:
     files = json.loads(report.read_text())["files"]
     rca(clone, "index", "-q")
     query = ["suspects", "--trace", case["trace"], "--format", "json", "--top", "100000"]
-    for label, extra in (("plain", []), ("coverage", ["--coverage", str(report)])):
+    since = ["--since", case["good"]]
+    for label, extra in (("plain", []), ("coverage", ["--coverage", str(report)]),
+                         ("plain_since_good", since), ("coverage_since_good", [*since, "--coverage", str(report)])):
         started = time.monotonic()
         doc = rca(clone, *query, *extra)
         row[f"{label}_s"] = round(time.monotonic() - started, 3)
@@ -96,7 +99,7 @@ def summary(rows: list[dict], label: str) -> str:
     top = {n: sum(1 for k in ranks if k is not None and k <= n) / len(ranks) for n in (1, 5, 10)}
     mrr = statistics.mean(1 / k if k else 0.0 for k in ranks)
     secs = statistics.median(r[f"{label}_s"] for r in rows)
-    return (f"{label:9s} top-1 {top[1]:.1%}  top-5 {top[5]:.1%}  top-10 {top[10]:.1%}  MRR {mrr:.3f}  "
+    return (f"{label:19s} top-1 {top[1]:.1%}  top-5 {top[5]:.1%}  top-10 {top[10]:.1%}  MRR {mrr:.3f}  "
             f"median rca suspects {secs:.2f} s")
 
 
@@ -119,9 +122,8 @@ def main(argv: list[str] | None = None) -> int:
             print(json.dumps(row), flush=True)
     measured = [r for r in rows if not r["skipped"]]
     print(f"{len(measured)} of {len(rows)} cases measured (others: the failing tests did not fail again)")
-    if measured:
-        print(summary(measured, "plain"))
-        print(summary(measured, "coverage"))
+    for label in ("plain", "coverage", "plain_since_good", "coverage_since_good") if measured else ():
+        print(summary(measured, label))
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1))
     return 0

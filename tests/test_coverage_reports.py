@@ -142,6 +142,16 @@ def test_the_jacoco_fixture_maps_each_covered_source_file_and_only_lines_that_ra
     assert report.lines[base + "Calc.java"] == {9, 10, 11, 12, 13, 15}
 
 
+def test_jacoco_kotlin_files_outside_their_package_folders_are_found_by_name_java_files_are_not() -> None:
+    xml = ('<report name="x"><package name="com/example/app">'
+           '<sourcefile name="Util.kt"><line nr="3" mi="0" ci="2" mb="0" cb="0"/></sourcefile>'
+           '<sourcefile name="Main.java"><line nr="4" mi="0" ci="1" mb="0" cb="0"/></sourcefile>'
+           '</package></report>')
+    report = parse_coverage(xml, ["src/main/kotlin/Util.kt", "src/main/java/Main.java"])
+    assert report.executed() == {"src/main/kotlin/Util.kt": {3}}
+    assert report.unmatched == ("com/example/app/Main.java",)
+
+
 SOURCES = ["src/app/util.py", "lib/other/util.py", "src/app/core.py", "setup.py", "tests/test_core.py"]
 
 

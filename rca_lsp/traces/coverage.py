@@ -139,7 +139,9 @@ def _jacoco(tree: ET.Element) -> Iterator[Raw]:
         for source in package.iter("sourcefile"):
             lines = {int(line.get("nr", "0")) for line in source.iter("line") if _count(line.get("ci")) > 0}
             file = source.get("name") or ""
-            yield [f"{folder}/{file}" if folder else file], lines
+            paths = [f"{folder}/{file}"] if folder else []
+            # a .java file sits in its package's folders; Kotlin, Groovy or Scala files may sit anywhere
+            yield paths + ([file] if not paths or not file.endswith(".java") else []), lines
 
 
 def _cobertura(tree: ET.Element) -> Iterator[Raw]:
