@@ -12,6 +12,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from rca_lsp.errors import TraceError
 from rca_lsp.traces.coverage import parse_coverage, read_coverage
@@ -269,3 +271,25 @@ def test_blame_of_many_lines_at_once_agrees_with_git_blame_and_with_blame_line_b
         assert passed_over == {line: hit for line, hit in one_by_one.items() if hit is not None}
         assert {ids[many[line].commit_id] for line in many} & ignored  # what the ignored commits wrote
         assert not {ids[hit.commit_id] for hit in passed_over.values()} & ignored  # is found before them
+
+
+_PIECES = st.sampled_from([
+    "SF:", "DA:", "end_of_record\n", "TN:\n", "1,1\n", "0,0\n", "-3,x\n", "src/app/core.py\n", "/etc/shadow\n",
+    "../../etc/passwd\n", "util.py\n", '{"files": {', '"a.py": {"executed_lines": [1, 2]}', "}}", "[", "null",
+    "<coverage>", "</coverage>", "<report>", "</report>", "<package name='src/app'>", "</package>",
+    "<sourcefile name='core.py'>", "</sourcefile>", "<line nr='2' ci='1'/>", "<line number='x' hits='1e3'/>", "<line nr='-1' ci='inf'/>",
+    "<line number='7' hits='1'/>", "<line nr='1e999' ci='nan'/>", '"b.py": {"executed_lines": [-1, true, 3]}', '"c.py": {"executed_lines": 5}',
+    "<class filename='app/core.py'>", "</class>", "<source>/builds/x/src</source>", "<!ENTITY a 'b'>",
+    "<!DOCTYPE report>", "\x00", "\ufeff", " ", "\n"])
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.one_of(_PIECES, st.text(max_size=8)), max_size=40))
+def test_any_text_is_a_report_of_tracked_paths_or_one_trace_error(pieces) -> None:
+    try:
+        report = parse_coverage("".join(pieces), SOURCES, root="/work/repo", name="r")
+    except TraceError as exc:
+        assert "\n" not in str(exc).strip() and str(exc).startswith("coverage report r")
+        return
+    assert set(report.lines) <= set(SOURCES) and all(report.lines.values())
+    assert all(line > 0 for lines in report.lines.values() for line in lines)

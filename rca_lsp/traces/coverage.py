@@ -110,10 +110,11 @@ def _coverage_json(text: str, name: str) -> list[Raw]:
     except ValueError as exc:
         raise TraceError(f"coverage report {name} is malformed JSON: {exc}") from None
     files = doc.get("files") if isinstance(doc, dict) else None
-    if not isinstance(files, dict) or not all(isinstance(v, dict) and "executed_lines" in v for v in files.values()):
+    if not isinstance(files, dict) or not all(isinstance(v, dict) and isinstance(v.get("executed_lines"), list)
+                                              for v in files.values()):
         raise TraceError(f"coverage report {name} is JSON but not coverage.py's (`coverage json`): "
                          "no files -> executed_lines")
-    return [([str(path)], {int(n) for n in entry["executed_lines"] if isinstance(n, int)})
+    return [([str(path)], {n for n in entry["executed_lines"] if type(n) is int})
             for path, entry in files.items()]
 
 
@@ -137,7 +138,7 @@ def _jacoco(tree: ET.Element) -> Iterator[Raw]:
     for package in tree.iter("package"):
         folder = (package.get("name") or "").strip("/")
         for source in package.iter("sourcefile"):
-            lines = {int(line.get("nr", "0")) for line in source.iter("line") if _count(line.get("ci")) > 0}
+            lines = {_count(line.get("nr")) for line in source.iter("line") if _count(line.get("ci")) > 0}
             file = source.get("name") or ""
             paths = [f"{folder}/{file}"] if folder else []
             # a .java file sits in its package's folders; Kotlin, Groovy or Scala files may sit anywhere
@@ -149,7 +150,7 @@ def _cobertura(tree: ET.Element) -> Iterator[Raw]:
     merged: dict[str, set[int]] = {}
     for cls in tree.iter("class"):
         lines = merged.setdefault(cls.get("filename") or "", set())
-        lines.update(int(line.get("number", "0")) for line in cls.iter("line") if _count(line.get("hits")) > 0)
+        lines.update(_count(line.get("number")) for line in cls.iter("line") if _count(line.get("hits")) > 0)
     for file, lines in merged.items():
         yield [os.path.join(r, file) for r in roots] + [file], lines
 
@@ -172,23 +173,24 @@ def _lcov(text: str) -> Iterator[Raw]:
 
 
 def _count(value: str | None) -> int:
+    """A count or line number as a report writes it; 0 for anything else."""
     try:
         return int(float(value or 0))
-    except ValueError:
+    except (ValueError, OverflowError):
         return 0
 
 
 def _map(kind: str, entries: list[Raw], tracked: Sequence[str], root: str | None) -> Coverage:
     index = PathIndex(tracked)
-    top = os.path.realpath(root) if root else None
+    tops = sorted({os.path.normpath(root), os.path.realpath(root)}) if root else []
     lines: dict[str, set[int]] = {}
     unmatched, ambiguous, files = [], [], 0
-    for candidates, executed in entries:
-        executed.discard(0)
+    for candidates, numbers in entries:
+        executed = {n for n in numbers if n > 0}
         if not executed:
             continue
         files += 1
-        hit, why = _locate(index, candidates, top)
+        hit, why = _locate(index, candidates, tops)
         if hit is None:
             (ambiguous if why == "ambiguous" else unmatched).append(candidates[-1])
             continue
@@ -199,12 +201,13 @@ def _map(kind: str, entries: list[Raw], tracked: Sequence[str], root: str | None
                     tuple(ambiguous))
 
 
-def _locate(index: PathIndex, candidates: list[str], top: str | None) -> tuple[str | None, str]:
-    """The tracked file the first candidate that names one names; else why none did."""
+def _locate(index: PathIndex, candidates: list[str], tops: list[str]) -> tuple[str | None, str]:
+    """The tracked file the first candidate that names one names; else why none did. Pure string
+    work: a path the report names is never opened nor looked up on disk."""
     why = "unmatched"
     for printed in candidates:
-        if top and os.path.isabs(printed):
-            rel = os.path.relpath(os.path.realpath(printed), top).replace(os.sep, "/")
+        for top in tops if os.path.isabs(printed) else ():
+            rel = os.path.relpath(os.path.normpath(printed), top).replace(os.sep, "/")
             if rel in index.paths:
                 return rel, ""
         split = split_path(printed)
