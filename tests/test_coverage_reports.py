@@ -195,6 +195,8 @@ def test_cobertura_roots_of_this_checkout_and_of_another_machine(tmp_path) -> No
     ("<report><package name='a'>", "is malformed XML: no element found: line 1, column 26"),
     ("<testsuite name='x'/>", "is XML but neither JaCoCo (<report>) nor Cobertura (<coverage>): <testsuite>"),
     ('{"files": ', "is malformed JSON: Expecting value: line 1 column 11 (char 10)"),
+    pytest.param('{"a": ' + "[" * 100_000, "is malformed JSON: maximum recursion depth exceeded while decoding a "
+                 "JSON array from a unicode string", id="json-nested-100000-deep"),
     ('{"coverage": {"a.js": {}}}', "is JSON but not coverage.py's (`coverage json`): no files -> executed_lines"),
     ('<?xml version="1.0"?><!DOCTYPE coverage [<!ENTITY a "aaaa">]><coverage>&a;</coverage>',
      "XML declaring a DOCTYPE or entities is refused"),

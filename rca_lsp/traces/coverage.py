@@ -107,7 +107,7 @@ def _entries(text: str, name: str) -> tuple[str, list[Raw]]:
 def _coverage_json(text: str, name: str) -> list[Raw]:
     try:
         doc = json.loads(text)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise TraceError(f"coverage report {name} is malformed JSON: {exc}") from None
     files = doc.get("files") if isinstance(doc, dict) else None
     if not isinstance(files, dict) or not all(isinstance(v, dict) and isinstance(v.get("executed_lines"), list)
