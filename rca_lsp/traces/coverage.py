@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rca_lsp.errors import TraceError
-from rca_lsp.traces.resolve import _AMBIGUOUS, PathIndex, split_path
+from rca_lsp.traces.resolve import PathIndex, split_path
 
 log = logging.getLogger(__name__)
 
@@ -156,7 +156,8 @@ def _cobertura(tree: ET.Element) -> Iterator[Raw]:
 
 
 def _lcov(text: str) -> Iterator[Raw]:
-    path, lines = None, set()
+    path: str | None = None
+    lines: set[int] = set()
     for raw in text.splitlines():
         tag, _, value = raw.strip().partition(":")
         if tag == "SF":
@@ -184,7 +185,9 @@ def _map(kind: str, entries: list[Raw], tracked: Sequence[str], root: str | None
     index = PathIndex(tracked)
     tops = sorted({os.path.normpath(root), os.path.realpath(root)}) if root else []
     lines: dict[str, set[int]] = {}
-    unmatched, ambiguous, files = [], [], 0
+    unmatched: list[str] = []
+    ambiguous: list[str] = []
+    files = 0
     for candidates, numbers in entries:
         executed = {n for n in numbers if n > 0}
         if not executed:
@@ -216,15 +219,7 @@ def _locate(index: PathIndex, candidates: list[str], tops: list[str]) -> tuple[s
         hit = index.lookup(*split)
         if hit is not None:
             return hit, ""
-        if _is_ambiguous(index, split[0]):
+        if index.names_several(split[0]):
             why = "ambiguous"
     return None, why
 
-
-def _is_ambiguous(index: PathIndex, comps: list[str]) -> bool:
-    """Whether the longest suffix of `comps` that the repository knows names several files."""
-    for k in range(len(comps), 0, -1):
-        hit = index.suffixes.get("/".join(comps[-k:]))
-        if hit is not None:
-            return hit == _AMBIGUOUS
-    return False
