@@ -90,8 +90,10 @@ def index_cmd(repo: str, quiet: bool) -> None:
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True,
               help="Where the model runs: auto takes CUDA when onnxruntime-gpu has it, cuda warns and "
                    "falls back to the CPU where it has not.")
+@click.option("--coverage", "coverage", default=None, metavar="FILE",
+              help="The failing test's coverage: JaCoCo XML, Cobertura XML, LCOV or coverage.py JSON.")
 def suspects_cmd(repo: str, trace: str, since: str | None, top: int, fmt: str, no_update: bool,
-                 explain: bool, ranker: str, rerank_top: int, device: str) -> None:
+                 explain: bool, ranker: str, rerank_top: int, device: str, coverage: str | None) -> None:
     """Rank the commits that most likely caused the failure in TRACE."""
     from rca_lsp import service
     from rca_lsp.render import to_json, to_text
@@ -100,12 +102,22 @@ def suspects_cmd(repo: str, trace: str, since: str | None, top: int, fmt: str, n
 
     text = read_trace(trace)
     backend = open_repo(repo)
+    executed, notes = _coverage(coverage, backend) if coverage else (None, [])
     query = service.Query(text, since=since, top=top, ranker=ranker, rerank_top=rerank_top, explain=explain,
-                          device=device)
+                          device=device, executed=executed)
     result = service.rank(backend, query, update=not no_update)
+    result.warnings[:0] = notes
     for warning in result.warnings:
         log.warning(warning)
     click.echo(to_json(result) if fmt == "json" else to_text(result))
+
+
+def _coverage(source: str, backend: Backend) -> tuple[dict[str, set[int]] | None, list[str]]:
+    """The executed lines of the failing test's coverage report, and the warnings it gives."""
+    from rca_lsp.traces.coverage import read_coverage
+
+    report = read_coverage(source, backend.tracked_files(), backend.root)
+    return report.executed() or None, report.warnings(source)
 
 
 @main.group("model")

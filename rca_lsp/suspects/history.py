@@ -106,6 +106,55 @@ class History:
                 return None
         return None
 
+    def blame_lines(self, path: str, lines: set[int]) -> dict[int, BlameHit]:
+        """`blame` of many lines of one file: each change's hunks are read once for all of them.
+
+        A coverage report names thousands of lines of files changed in hundreds of commits: line by
+        line that was one query per line per commit walked (20 s for 2,000 lines of
+        more-itertools); the answers are the same."""
+        found: dict[int, BlameHit] = {}
+        pending = sorted((line, line) for line in lines if line > 0)  # (line now, line at HEAD)
+        after, steps = -1, 0
+        while pending and steps < MAX_STEPS:
+            rows = [r for r in self._rows_for(path) if r[0] > after]
+            renamed = False
+            for pos, file_id, status, old_path, commit_id in rows:
+                steps += 1
+                pending = _walk_back(self._hunks(file_id), pending, commit_id, commit_id in self.ignored, path, found)
+                if not pending or status == "A":
+                    return found
+                if status in ("R", "C") and old_path and old_path != path:
+                    path, after, renamed = old_path, pos, True
+                    break
+            if not renamed:
+                return found
+        return found
+
+
+def _walk_back(hunks: list[tuple[int, int, int, int]], pending: list[tuple[int, int]], commit_id: int,
+               ignored: bool, path: str, found: dict[int, BlameHit]) -> list[tuple[int, int]]:
+    """One change for all pending lines (sorted): those it wrote are found, the others move to their
+    number before it. The merge of sorted lines and sorted hunks gives what `_hunk_at` and `_shift`
+    give line by line."""
+    out: list[tuple[int, int]] = []
+    j, delta = 0, 0
+    for line, head in pending:
+        while j < len(hunks):
+            old_start, old_len, new_start, new_len = hunks[j]
+            if (new_start + new_len - 1 if new_len else new_start) >= line:
+                break
+            delta += old_len - new_len
+            j += 1
+        hit = hunks[j] if j < len(hunks) and hunks[j][3] and hunks[j][2] <= line else None
+        if hit is None:
+            out.append((line + delta, head))
+        elif not ignored or hit[1] == 0:
+            found[head] = BlameHit(commit_id, path, line, hit[2], hit[3])
+        else:
+            out.append((hit[0] + min(line - hit[2], hit[1] - 1), head))
+    out.sort()
+    return out
+
 
 def _hunk_at(hunks: list[tuple[int, int, int, int]], line: int) -> tuple[int, int, int, int] | None:
     for h in hunks:

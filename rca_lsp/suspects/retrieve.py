@@ -169,10 +169,8 @@ def _executed_features(board: _Board, history: History, executed: dict[str, set[
     for path in sorted(executed):
         if is_test_path(path):
             continue
-        for line in sorted(executed[path]):
-            hit = history.blame(path, line)
-            if hit is not None:
-                owned[hit.commit_id].append((path, line))
+        for line, hit in sorted(history.blame_lines(path, executed[path]).items()):
+            owned[hit.commit_id].append((path, line))
     for commit_id, lines in owned.items():
         where = ", ".join(f"{p}:{n}" for p, n in lines[:3]) + (f" and {len(lines) - 3} more" if len(lines) > 3 else "")
         path, line = lines[0]

@@ -60,6 +60,14 @@ class PathIndex:
             return None
         return None
 
+    def names_several(self, comps: list[str]) -> bool:
+        """Whether the longest suffix of `comps` that the repository knows names several files."""
+        for k in range(min(len(comps), _MAX_COMPONENTS), 0, -1):
+            hit = self.suffixes.get("/".join(comps[-k:]))
+            if hit is not None:
+                return hit == _AMBIGUOUS
+        return False
+
     def basename(self, name: str) -> str | None:
         hit = self.suffixes.get(name)
         return hit or None

@@ -1,0 +1,297 @@
+"""`rca suspects --coverage`: reports written by the real coverage.py and the real JaCoCo agent,
+mapped to the repository's files and fed to retrieval's executed feature."""
+
+from __future__ import annotations
+
+import json
+import random
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from rca_lsp.errors import TraceError
+from rca_lsp.traces.coverage import parse_coverage, read_coverage
+
+from conftest import GitRepoBuilder
+
+FIXTURES = Path(__file__).parent / "fixtures"
+JACOCO = FIXTURES / "jacoco"
+
+PIPELINE = '''"""Run a program of steps, each one a module of pkg.steps loaded by its name."""
+
+import importlib
+
+
+def run(program, value):
+    for name in program.split(","):
+        step = importlib.import_module(f"pkg.steps.{name}")
+        value = step.apply(value)
+    return value
+'''
+INC = "def apply(value):\n    return value + 1\n"
+TWICE = "def apply(value):\n    result = value * 2\n    return result\n"
+NEG = "def apply(value):\n    return -value\n"
+TEST = '''from pkg.pipeline import run
+
+
+def test_inc_then_twice():
+    assert run("inc,twice", 3) == 8
+'''
+
+
+def rca(repo: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "rca_lsp", *args, "--repo", str(repo)], cwd=repo,
+                          capture_output=True, text=True, timeout=300)
+
+
+def coverage_tool(repo: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "coverage", *args], cwd=repo, capture_output=True, text=True,
+                          timeout=300, env={**os.environ, "COVERAGE_FILE": str(repo / ".coverage")})
+
+
+@pytest.fixture(scope="module")
+def python_project(tmp_path_factory) -> dict:
+    """A package whose steps are loaded by name, a culprit commit in one step, the failing pytest
+    run under the real coverage.py, and its report in every format coverage.py writes."""
+    builder = GitRepoBuilder(tmp_path_factory.mktemp("py") / "repo")
+    builder.write(".gitignore", ".coverage\n*.json\n*.xml\n*.info\n.rca/\n")
+    builder.commit("Add the step pipeline", {"pkg/__init__.py": "", "pkg/steps/__init__.py": "",
+                                             "pkg/pipeline.py": PIPELINE, "pkg/steps/inc.py": INC,
+                                             "pkg/steps/twice.py": TWICE, "tests/test_pipeline.py": TEST})
+    builder.commit("Add a neg step", {"pkg/steps/neg.py": NEG}, author="Bob")
+    culprit = builder.commit("Reuse the product in the doubling step",
+                             {"pkg/steps/twice.py": TWICE.replace("value * 2", "value * value")}, author="Carol")
+    idle = builder.commit("Neg step: test twice that the run value stays an int, not a float",
+                   {"pkg/steps/neg.py": "def apply(value):\n    return -int(value)\n"}, author="Dan")
+    builder.commit("Pipeline: run steps named with spaces", {"pkg/pipeline.py": PIPELINE.replace(
+        'pkg.steps.{name}")', 'pkg.steps.{name.strip()}")')}, author="Erin")
+    root = builder.root
+    run = coverage_tool(root, "run", "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                        "tests/test_pipeline.py::test_inc_then_twice")
+    assert run.returncode == 1 and "assert 16 == 8" in run.stdout, run.stdout + run.stderr
+    (root / "trace.txt").write_text(run.stdout)
+    for fmt, name in (("json", "cov.json"), ("xml", "cov.xml"), ("lcov", "cov.info")):
+        made = coverage_tool(root, fmt, "-o", name)
+        assert made.returncode == 0, made.stderr
+    return {"root": root, "culprit": culprit, "idle": idle}
+
+
+def ranks(repo: Path, *extra: str) -> tuple[dict, subprocess.CompletedProcess]:
+    proc = rca(repo, "suspects", "--trace", "trace.txt", "--top", "0", "--format", "json", "--explain", *extra)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout), proc
+
+
+def position(result: dict, commit: str) -> int:
+    return [s["commit"] for s in result["suspects"]].index(commit) + 1
+
+
+@pytest.mark.parametrize("report", ["cov.json", "cov.xml", "cov.info"])
+def test_a_real_coverage_py_report_raises_the_culprit_that_no_call_graph_reaches(python_project, report) -> None:
+    """Without coverage the words of a newer commit to a step the test never runs (`neg`) put it
+    above the culprit; the report shows the culprit's line ran and neg's did not."""
+    root, culprit, idle = python_project["root"], python_project["culprit"], python_project["idle"]
+    plain, _ = ranks(root)
+    covered, proc = ranks(root, "--coverage", report)
+    suspect = next(s for s in covered["suspects"] if s["commit"] == culprit)
+    assert {"kind": "executed", "path": "pkg/steps/twice.py", "line": 2} == {
+        k: e[k] for e in suspect["evidence"] if e["kind"] == "executed" for k in ("kind", "path", "line")}
+    assert suspect["features"]["executed"] == 1.0
+    assert "executed" not in next(s for s in plain["suspects"] if s["commit"] == culprit)["features"]
+    assert position(plain, idle) < position(plain, culprit)
+    assert position(covered, culprit) < position(covered, idle)
+    assert position(covered, culprit) < position(plain, culprit)
+    assert all("executed" not in s["features"] for s in covered["suspects"] if "neg" in s["summary"].lower())
+    assert covered["warnings"] == [] and "coverage" not in proc.stderr
+
+
+def test_a_real_jacoco_report_maps_packages_to_the_source_tree_and_raises_the_culprit(git_repo) -> None:
+    """tests/fixtures/jacoco: the real agent's report of the failing CalcTest (PROVENANCE.md)."""
+    files = {str(p.relative_to(JACOCO)): p.read_text() for p in (JACOCO / "src").rglob("*.java")}
+    twice = "src/main/java/com/example/calc/steps/Twice.java"
+    neg = "src/main/java/com/example/calc/steps/Neg.java"
+    git_repo.commit("Add the calculator and its steps",
+                    {**files, twice: files[twice].replace("value * value", "value * 2")})
+    culprit = git_repo.commit("Twice: reuse the product", {twice: files[twice]}, author="Carol")
+    idle = git_repo.commit("Neg: refuse to negate the smallest int, expected by the calc test",
+                           {neg: files[neg].replace("cannot negate", "cannot negate the int")}, author="Dan")
+    shutil.copy(JACOCO / "trace.txt", git_repo.root / "trace.txt")
+    git_repo.write(".gitignore", "trace.txt\n.rca/\n")
+    plain, _ = ranks(git_repo.root)
+    covered, proc = ranks(git_repo.root, "--coverage", str(JACOCO / "jacoco.xml"))
+    suspect = next(s for s in covered["suspects"] if s["commit"] == culprit)
+    shown = [(e["path"], e["line"]) for e in suspect["evidence"] if e["kind"] == "executed"]
+    assert shown == [(twice, 9)] and suspect["features"]["executed"] == 1.0
+    assert "executed" not in next(s for s in covered["suspects"] if s["commit"] == idle)["features"]
+    assert position(plain, idle) < position(plain, culprit)
+    assert position(covered, culprit) < position(covered, idle)
+    assert covered["warnings"] == []
+
+
+def test_the_jacoco_fixture_maps_each_covered_source_file_and_only_lines_that_ran() -> None:
+    tracked = [str(p.relative_to(JACOCO)) for p in (JACOCO / "src").rglob("*.java")] + ["pom.xml"]
+    report = read_coverage(JACOCO / "jacoco.xml", tracked)
+    base = "src/main/java/com/example/calc/"
+    assert report.format == "JaCoCo XML" and report.unmatched == () and report.ambiguous == ()
+    assert sorted(report.lines) == [base + "Calc.java", base + "steps/Inc.java", base + "steps/Twice.java"]
+    assert report.lines[base + "steps/Twice.java"] == {6, 9, 10}  # 6: the implicit constructor; Neg never ran
+    assert report.lines[base + "Calc.java"] == {9, 10, 11, 12, 13, 15}
+
+
+def test_jacoco_kotlin_files_outside_their_package_folders_are_found_by_name_java_files_are_not() -> None:
+    xml = ('<report name="x"><package name="com/example/app">'
+           '<sourcefile name="Util.kt"><line nr="3" mi="0" ci="2" mb="0" cb="0"/></sourcefile>'
+           '<sourcefile name="Main.java"><line nr="4" mi="0" ci="1" mb="0" cb="0"/></sourcefile>'
+           '</package></report>')
+    report = parse_coverage(xml, ["src/main/kotlin/Util.kt", "src/main/java/Main.java"])
+    assert report.executed() == {"src/main/kotlin/Util.kt": {3}}
+    assert report.unmatched == ("com/example/app/Main.java",)
+
+
+SOURCES = ["src/app/util.py", "lib/other/util.py", "src/app/core.py", "setup.py", "tests/test_core.py"]
+
+
+def test_lcov_paths_absolute_elsewhere_relative_ambiguous_or_foreign_are_mapped_or_counted() -> None:
+    text = ("TN:\nSF:/home/ci/work/proj/src/app/core.py\nDA:1,1\nDA:2,0\nDA:3,4,abc\nend_of_record\n"
+            "SF:util.py\nDA:1,1\nend_of_record\n"
+            "SF:/usr/lib/python3.11/json/__init__.py\nDA:5,2\nend_of_record\n"
+            "SF:setup.py\nDA:7,1\nend_of_record\n"
+            "SF:src/app/never.py\nDA:1,0\nend_of_record\n"
+            "SF:tests/test_core.py\nDA:2,1\n")  # cut short: its lines still count
+    report = parse_coverage(text, SOURCES, name="cov.info")
+    assert report.format == "LCOV" and report.files == 5
+    assert report.executed() == {"src/app/core.py": {1, 3}, "setup.py": {7}, "tests/test_core.py": {2}}
+    assert report.ambiguous == ("util.py",) and report.unmatched == ("/usr/lib/python3.11/json/__init__.py",)
+    assert report.warnings("cov.info") == [
+        "coverage report cov.info: 1 file(s) not tracked here, left out: /usr/lib/python3.11/json/__init__.py",
+        "coverage report cov.info: 1 file(s) ambiguous, left out: util.py"]
+
+
+def test_cobertura_roots_of_this_checkout_and_of_another_machine(tmp_path) -> None:
+    xml = ('<?xml version="1.0" ?>\n<coverage version="7.0"><sources><source>{root}</source></sources>'
+           '<packages><package name="."><classes>'
+           '<class name="setup.py" filename="setup.py"><lines><line number="3" hits="1"/></lines></class>'
+           '<class name="core" filename="app/core.py"><lines><line number="4" hits="0"/>'
+           '<line number="5" hits="2" branch="true"/></lines></class>'
+           '<class name="core2" filename="app/core.py"><lines><line number="9" hits="1"/></lines></class>'
+           '</classes></package></packages></coverage>')
+    here = parse_coverage(xml.format(root=tmp_path), SOURCES, root=str(tmp_path))
+    assert here.format == "Cobertura XML" and here.executed() == {"setup.py": {3}, "src/app/core.py": {5, 9}}
+    there = parse_coverage(xml.format(root="/builds/x/src"), SOURCES, root=str(tmp_path))
+    assert there.executed() == here.executed() and there.unmatched == ()
+
+
+@pytest.mark.parametrize(("content", "problem"), [
+    ("", "is empty"),
+    ("  \n\n", "is empty"),
+    ("hello, this is a log\n",
+     "is not a coverage report: expected JaCoCo XML, Cobertura XML, LCOV or coverage.py JSON"),
+    ("<report><package name='a'>", "is malformed XML: no element found: line 1, column 26"),
+    ("<testsuite name='x'/>", "is XML but neither JaCoCo (<report>) nor Cobertura (<coverage>): <testsuite>"),
+    ('{"files": ', "is malformed JSON: Expecting value: line 1 column 11 (char 10)"),
+    pytest.param('{"a": ' + "[" * 100_000, "is malformed JSON: maximum recursion depth exceeded while decoding a "
+                 "JSON array from a unicode string", id="json-nested-100000-deep"),
+    ('{"coverage": {"a.js": {}}}', "is JSON but not coverage.py's (`coverage json`): no files -> executed_lines"),
+    ('<?xml version="1.0"?><!DOCTYPE coverage [<!ENTITY a "aaaa">]><coverage>&a;</coverage>',
+     "XML declaring a DOCTYPE or entities is refused"),
+    ('<!DOCTYPE report PUBLIC "-//JACOCO//DTD Report 1.1//EN" "report.dtd" [<!ENTITY a "aa">]><report>&a;</report>',
+     "XML declaring a DOCTYPE or entities is refused"),
+])
+def test_what_is_no_report_is_one_line_naming_the_file_and_the_problem(tmp_path, content, problem) -> None:
+    path = tmp_path / "cov.out"
+    path.write_text(content)
+    with pytest.raises(TraceError) as caught:
+        read_coverage(path, SOURCES)
+    assert str(caught.value) == f"coverage report {path} {problem}".replace(f"{path} XML", f"{path}: XML")
+
+
+def test_the_cli_exits_5_on_a_bad_report_and_warns_when_it_covers_nothing_here(git_repo) -> None:
+    git_repo.commit("Start", {"lib.py": "def f():\n    return 1\n"})
+    git_repo.write(".gitignore", "*.txt\n*.info\n*.xml\n.rca/\n")
+    git_repo.write("trace.txt", 'Traceback (most recent call last):\n  File "lib.py", line 2, in f\nValueError: x\n')
+    git_repo.write("bad.xml", "<coverage><class filename='lib.py'>")
+    git_repo.write("other.info", "SF:/elsewhere/project/main.c\nDA:3,1\nend_of_record\n")
+    bad = rca(git_repo.root, "suspects", "--trace", "trace.txt", "--coverage", "bad.xml")
+    missing = rca(git_repo.root, "suspects", "--trace", "trace.txt", "--coverage", "nope.info")
+    assert bad.returncode == 5 and bad.stdout == ""
+    assert bad.stderr.startswith("rca: error: coverage report bad.xml is malformed XML: ")
+    assert len(bad.stderr.splitlines()) == 1
+    assert missing.returncode == 5
+    assert missing.stderr == "rca: error: coverage report nope.info does not exist or is not a file\n"
+    foreign, proc = ranks(git_repo.root, "--coverage", "other.info")
+    warning = ("coverage report other.info (LCOV) covers no tracked file of this repository "
+               "(1 file(s) with executed lines in it); ranked without coverage")
+    assert foreign["warnings"] == [warning] and warning in proc.stderr
+    assert len(foreign["suspects"]) == 1 and "executed" not in foreign["suspects"][0]["features"]
+
+
+def test_blame_of_many_lines_at_once_agrees_with_git_blame_and_with_blame_line_by_line(git_repo) -> None:
+    """A report names thousands of lines: retrieval blames them file by file (`blame_lines`), with
+    the answers of git blame (renames followed) and of `blame`, also across an ignored commit."""
+    from rca_lsp.index.ingest import update
+    from rca_lsp.index.store import Index
+    from rca_lsp.suspects.history import History
+    from rca_lsp.vcs.git import GitRepo
+
+    rng = random.Random(11)
+    lines = [f"line {i}" for i in range(40)]
+    git_repo.commit("start", {"f.txt": "\n".join(lines) + "\n"})
+    hashes = []
+    for step in range(40):
+        op, at = rng.choice(["edit", "insert", "delete", "reflow"]), rng.randrange(len(lines))
+        if op == "edit":
+            lines[at] = f"edit {step}"
+        elif op == "insert":
+            lines[at:at] = [f"new {step}.{k}" for k in range(rng.randint(1, 4))]
+        elif op == "reflow":
+            lines[at:at + 3] = [f"reflow {step}.{k}" for k in range(rng.randint(1, 5))]
+        elif len(lines) > 8:
+            del lines[at:at + rng.randint(1, 3)]
+        if step == 20:
+            git_repo.git("mv", "f.txt", "g.txt")
+        hashes.append(git_repo.commit(f"step {step}", {("g.txt" if step >= 20 else "f.txt"): "\n".join(lines) + "\n"}))
+    repo = GitRepo(git_repo.root)
+    porcelain = git_repo.git("blame", "--porcelain", "-M", "HEAD", "--", "g.txt")
+    expected = {int(p[2]): p[0] for p in (r.split() for r in porcelain.splitlines())
+                if len(p) >= 3 and len(p[0]) == 40 and p[1].isdigit()}
+    every = set(range(1, len(lines) + 3))  # and two lines past the end, which nothing wrote
+    with Index.open(repo.meta_dir) as index:
+        update(repo, index)
+        ids = dict(index.conn.execute("SELECT id, hash FROM commits"))
+        many = History(index, repo.reachable()).blame_lines("g.txt", every)
+        assert {line: ids[hit.commit_id] for line, hit in many.items()} == expected
+        ignored = {hashes[25], hashes[31]}
+        history = History(index, repo.reachable(), ignored)
+        one_by_one = {line: history.blame("g.txt", line) for line in every}
+        passed_over = History(index, repo.reachable(), ignored).blame_lines("g.txt", every)
+        assert passed_over == {line: hit for line, hit in one_by_one.items() if hit is not None}
+        assert {ids[many[line].commit_id] for line in many} & ignored  # what the ignored commits wrote
+        assert not {ids[hit.commit_id] for hit in passed_over.values()} & ignored  # is found before them
+
+
+_PIECES = st.sampled_from([
+    "SF:", "DA:", "end_of_record\n", "TN:\n", "1,1\n", "0,0\n", "-3,x\n", "src/app/core.py\n", "/etc/shadow\n",
+    "../../etc/passwd\n", "util.py\n", '{"files": {', '"a.py": {"executed_lines": [1, 2]}', "}}", "[", "null",
+    "<coverage>", "</coverage>", "<report>", "</report>", "<package name='src/app'>", "</package>",
+    "<sourcefile name='core.py'>", "</sourcefile>", "<line nr='2' ci='1'/>", "<line number='x' hits='1e3'/>", "<line nr='-1' ci='inf'/>",
+    "<line number='7' hits='1'/>", "<line nr='1e999' ci='nan'/>", '"b.py": {"executed_lines": [-1, true, 3]}', '"c.py": {"executed_lines": 5}',
+    "<class filename='app/core.py'>", "</class>", "<source>/builds/x/src</source>", "<!ENTITY a 'b'>",
+    "<!DOCTYPE report>", "\x00", "\ufeff", " ", "\n"])
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.one_of(_PIECES, st.text(max_size=8)), max_size=40))
+def test_any_text_is_a_report_of_tracked_paths_or_one_trace_error(pieces) -> None:
+    try:
+        report = parse_coverage("".join(pieces), SOURCES, root="/work/repo", name="r")
+    except TraceError as exc:
+        assert "\n" not in str(exc).strip() and str(exc).startswith("coverage report r")
+        return
+    assert set(report.lines) <= set(SOURCES) and all(report.lines.values())
+    assert all(line > 0 for lines in report.lines.values() for line in lines)
