@@ -108,3 +108,32 @@ def test_files_that_change_with_the_failing_test_raise_their_commits(git_repo) -
     suspect = next(s for s in result.suspects if s.commit.hash == culprit)
     assert any(e.kind == "coupling" and e.text == "changed filters.py, which changes with the failing test's file"
                " tests/test_render.py (100% of its commits)" for e in suspect.evidence)
+
+
+def test_equally_coupled_files_give_the_same_evidence_order_whatever_the_hash_seed(git_repo) -> None:
+    """Two files changed with the failing test's file equally often: their commit's two coupling
+    points tie, and their order once followed Python's string hashing (it changed from run to run)."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    app = "import importlib\n\ndef render(text):\n    return importlib.import_module('filters').run(text)\n"
+    test = "import app\n\ndef test_render():\n    assert app.render('x') == '<x>'\n"
+    names = [f"mod_{c}.py" for c in "qwertyuiop"]
+    git_repo.commit("Start", {"app.py": app, "filters.py": "def run(t):\n    return '<' + t + '>'\n",
+                              "tests/test_render.py": test, **{n: "A = 1\n" for n in names}})
+    git_repo.commit("Together", {"tests/test_render.py": test + "\n# 2\n", **{n: "A = 2\n" for n in names}})
+    both = git_repo.commit("All of them", {n: "A = 3\n" for n in names})
+    (git_repo.root / "crash.txt").write_text(PIPELINE_TRACE)
+    seen = set()
+    for seed in ("1", "2", "3", "4"):
+        proc = subprocess.run([sys.executable, "-m", "rca_lsp", "suspects", "--trace", "crash.txt", "--format", "json",
+                               "--top", "0"], cwd=git_repo.root, capture_output=True, text=True, check=False,
+                              env={**os.environ, "PYTHONHASHSEED": seed})
+        assert proc.returncode == 0, proc.stderr
+        suspect = next(s for s in json.loads(proc.stdout)["suspects"] if s["commit"] == both)
+        coupling = tuple(e["text"] for e in suspect["evidence"] if e["kind"] == "coupling")
+        assert len(coupling) >= 2  # evidence is capped per suspect: which ones are kept depends on the order too
+        seen.add(coupling)
+    assert len(seen) == 1

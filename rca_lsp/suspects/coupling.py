@@ -48,7 +48,7 @@ def coupled_files(history: History, tests: dict[str, float]) -> dict[str, tuple[
             if len(paths) > MAX_FILES:
                 continue
             counted += 1
-            together.update(p for p in set(paths) if not is_test_path(p))
+            together.update(p for p in sorted(set(paths)) if not is_test_path(p))  # sorted: the same evidence order on every run
         for path, n in together.items():
             value = weight * n / counted
             if n >= MIN_COMMITS and value > best.get(path, (0.0,))[0]:
