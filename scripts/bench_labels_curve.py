@@ -49,7 +49,7 @@ def extract(cases_json: Path, folder: Path, project: str | None) -> None:
             print(f"  {case['case_id']}: left out ({exc})", file=sys.stderr)
 
 
-def load(folder: Path, project: str | None) -> tuple[str, list[fit.Case], str]:
+def load(folder: Path, project: str | None, rows: str = "auto") -> tuple[str, list[fit.Case], str]:
     docs = []
     for path in sorted(folder.glob("*.json.gz")):
         with gzip.open(path, "rt", encoding="utf-8") as fh:
@@ -58,7 +58,8 @@ def load(folder: Path, project: str | None) -> tuple[str, list[fit.Case], str]:
         raise SystemExit(f"no case feature files in {folder}")
     counts = Counter(d["project"] for d in docs)
     project = project or counts.most_common(1)[0][0]
-    rows_key = "since" if all(d.get("since") for d in docs if d["project"] == project) else "whole"
+    rows_key = rows if rows != "auto" else (
+        "since" if all(d.get("since") for d in docs if d["project"] == project) else "whole")
     cases = []
     for d in docs:
         if d["project"] != project:
@@ -91,10 +92,13 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--min-test", type=int, default=5)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--rows", choices=["auto", "since", "whole"], default="auto",
+                    help="candidates since the last good revision, or the whole history (auto: since where "
+                         "every case has it)")
     args = ap.parse_args()
     if args.cases:
         extract(args.cases, args.features, args.project)
-    project, cases, rows_key = load(args.features, args.project)
+    project, cases, rows_key = load(args.features, args.project, args.rows)
     print(f"{project}: {len(cases)} cases ({rows_key} rows), {sum(c.bic is None for c in cases)} with the culprit "
           f"not ranked; {args.repeats} seeded draws per n", file=sys.stderr)
     sizes = [n for n in map(int, args.sizes.split(",")) if n <= len(cases) - args.min_test]
