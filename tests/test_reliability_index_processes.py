@@ -182,3 +182,46 @@ def test_a_killed_hg_command_server_stops_the_run_and_the_next_run_converges(tmp
     again = subprocess.run([*RCA, "index", "-q", "--repo", str(repo)], capture_output=True, text=True, timeout=600)
     assert again.returncode == 0, again.stderr
     assert common.diff_snapshots(common.snapshot(db), snap) == []
+
+
+def test_a_parser_pool_that_broke_leaves_no_worker_alive(tmp_path):
+    """In the indexer's own process: a parser worker SIGKILLed while a batch is parsed stops the
+    batch with IndexingStopped, and then no worker of the pool is left alive. Once in CI the pool's
+    manager thread died while failing the batch (CPython's `terminate_broken` raced `pool.map`
+    cancelling the rest), the other workers stayed, waiting for work, and `rca index` hung at
+    exit waiting for them. Several kill moments, each a fresh pool."""
+    import multiprocessing
+
+    from rca_lsp.errors import IndexingStopped
+    from rca_lsp.index.symbols import SymbolCache
+    from rca_lsp.vcs import open_repo
+
+    repo_path = load("make_synthetic_repo").make(600, tmp_path / "repo", seed=5)
+    listing = subprocess.run(["git", "rev-list", "--objects", "--all"], cwd=repo_path, capture_output=True,
+                             text=True, check=True).stdout.split("\n")
+    items = list(dict.fromkeys((line.split()[0], "python") for line in listing
+                               if len(line.split()) == 2 and line.endswith(".py")))
+    assert len(items) >= 500  # a batch long enough for the kill to land inside it
+    for delay in (0.0, 0.002, 0.01, 0.03):
+        cache = SymbolCache(open_repo(repo_path), workers=2)
+        killed: list[int] = []
+
+        def kill_one(delay=delay) -> None:
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                pool = cache._pool
+                procs = list((getattr(pool, "_processes", None) or {}).values()) if pool else []
+                if procs:
+                    time.sleep(delay)
+                    os.kill(procs[0].pid, signal.SIGKILL)
+                    killed.append(procs[0].pid)
+                    return
+                time.sleep(0.001)
+
+        killer = threading.Thread(target=kill_one)
+        killer.start()
+        with pytest.raises(IndexingStopped, match="parser worker"):
+            cache.prefetch(items)
+        killer.join()
+        cache.close()
+        assert killed and multiprocessing.active_children() == []

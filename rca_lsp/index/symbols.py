@@ -120,11 +120,22 @@ def _start_pool(workers: int, root: str):
 def _dead_worker(pool: ProcessPoolExecutor) -> str:
     """Which worker died and how, as far as the pool knew (its process table is private). The
     pool is shut down first: until its manager thread has joined the workers, an exit code read
-    here may race with that thread's own wait and come back empty."""
+    here may race with that thread's own wait and come back empty. Then any worker still alive is
+    ended here: when the manager thread itself died (CPython 3.11's `terminate_broken` can raise on
+    a future cancelled meanwhile), the workers it should have ended wait for work forever, and the
+    interpreter's exit would wait for them (CI saw `rca index` hang so, once)."""
     from rca_lsp.vcs.gitlog import how_it_ended
 
     workers = dict(getattr(pool, "_processes", None) or {})
     pool.shutdown(wait=True, cancel_futures=True)
+    for proc in workers.values():
+        if proc.is_alive():
+            proc.terminate()
+    for proc in workers.values():
+        proc.join(timeout=5)
+        if proc.is_alive():
+            proc.kill()
+            proc.join(timeout=5)
     for pid, proc in workers.items():
         code = proc.exitcode
         if code is not None and code not in (0, -signal.SIGTERM):  # SIGTERM: the pool ending the rest
@@ -140,6 +151,13 @@ def _parse_blob(item: tuple[str, str]) -> tuple[str, list[Symbol]]:
     if data is None or len(data) > MAX_BLOB_BYTES:
         return blob, []
     return blob, parse_symbols(data, language)
+
+
+def _parse_blobs(items: list[tuple[str, str]]) -> list[tuple[str, list[Symbol]]]:
+    return [_parse_blob(item) for item in items]
+
+
+CHUNK = 8  # blobs per task sent to a parser worker
 
 
 class SymbolCache:
@@ -169,8 +187,12 @@ class SymbolCache:
             self._pool = _start_pool(self._workers, self._repo.root)
         pool = self._pool
         try:
-            for blob, syms in pool.map(_parse_blob, todo, chunksize=8):
-                self._remember(blob, SymbolTable.build(syms))
+            # Futures of chunks, read in order, never cancelled from here: `pool.map` cancels the
+            # rest when one fails, racing the manager thread that is failing them (see _dead_worker).
+            futures = [pool.submit(_parse_blobs, todo[i:i + CHUNK]) for i in range(0, len(todo), CHUNK)]
+            for future in futures:
+                for blob, syms in future.result():
+                    self._remember(blob, SymbolTable.build(syms))
         except BrokenProcessPool as exc:
             # multiprocessing.Pool replaced a killed worker and waited forever for its task,
             # holding the writer lock; this pool notices the death at once.
