@@ -29,9 +29,10 @@ from lsprotocol import types as lsp
 from pygls.lsp.client import LanguageClient
 
 
-def rss_mb(pid: int) -> float:
+def rss_mb(pid: int, field: str = "VmRSS") -> float:
+    """A memory figure of /proc/PID/status in MB: VmRSS (resident now) or VmHWM (its peak)."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith(field + ":"):
             return int(line.split()[1]) / 1024
     return float("nan")
 
@@ -115,18 +116,11 @@ async def model_case(repo: Path, trace: Path, culprit: str, rerank_top: int) -> 
         uri=uri, language_id="plaintext", version=1, text=trace.read_text(errors="replace"))))
     cold = await _timed_request(client, stages, uri, culprit)
     warm = await _timed_request(client, stages, uri, culprit)
-    peak = _peak_mb(client._server.pid)
+    peak = rss_mb(client._server.pid, "VmHWM")
     await client.shutdown_async(None)
     client.exit(None)
     await client.stop()
     return {"cold": cold, "warm": warm, "peak_mb": peak}
-
-
-def _peak_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 async def one_case(repo: Path, trace: Path) -> dict:
