@@ -32,13 +32,14 @@ from rca_lsp.kinds import FEATURE_OF, OWNERSHIP, EvidenceKind, Feature
 from rca_lsp.suspects.code_view import CodeView, stem
 from rca_lsp.suspects.context import context_features
 from rca_lsp.suspects.coupling import coupled_files, coupling_points, failing_test_files
-from rca_lsp.suspects.history import History, line_before
+from rca_lsp.suspects.history import History
 from rca_lsp.suspects.learned import Model, learned_score
 from rca_lsp.suspects.owners import Owners, failing_files, owner_points
-from rca_lsp.suspects.targets import Target, TargetFinder
+from rca_lsp.suspects.reach import PointedFrame, frame_targets, pointed_frames, test_targets
+from rca_lsp.suspects.targets import Target
 from rca_lsp.suspects.words import failure_words, match, matched_terms
 from rca_lsp.testpaths import is_test_path
-from rca_lsp.types import Evidence, Frame, Suspect, Trace
+from rca_lsp.types import Evidence, Suspect, Trace
 
 if TYPE_CHECKING:
     from rca_lsp.vcs.base import Backend
@@ -69,7 +70,6 @@ class Weights:
 
 
 NEAR_LINES = 3
-FRAME_DECAY = 0.5  # each further in-repo frame counts 1 / (1 + 0.5 k)
 NEAR_DECAY = 1.0  # a line d away from the frame line counts 1 / (1 + d)
 FRAME_CAP = 1.5
 
@@ -113,53 +113,25 @@ def ignore_revs(repo: Backend) -> set[str]:
     return out
 
 
-def _frame_head_line(frame: Frame, worktree: dict[str, list[tuple[int, int, int, int]]]) -> int | None:
-    """The frame's work-tree line as a HEAD line; None when the line itself is uncommitted."""
-    hunks = worktree.get(frame.path or "", [])
-    line = frame.line or 0
-    for old_start, old_len, new_start, new_len in hunks:
-        if new_len and new_start <= line < new_start + new_len:
-            return None
-    return line_before(hunks, line)
-
-
-def _frame_features(board: _Board, history: History, view: CodeView, traces: list[Trace],
-                    worktree: dict[str, list[tuple[int, int, int, int]]]) -> list[Target]:
-    targets: list[Target] = []
-    seen: set[tuple[str, int]] = set()
-    rank = 0
-    for trace in traces:
-        for frame in trace.all_frames():
-            if frame.external or not frame.path or not frame.line or is_test_path(frame.path):
-                continue
-            if (frame.path, frame.line) in seen:
-                continue
-            seen.add((frame.path, frame.line))
-            weight = 1.0 / (1.0 + FRAME_DECAY * rank)
-            rank += 1
-            head_line = _frame_head_line(frame, worktree)
-            if head_line is None:
-                continue
-            for commit_id in history.file_commits(frame.path):
-                board.add(Feature.FILE, commit_id, weight, Evidence(
-                    EvidenceKind.FRAME_FILE, weight, f"changed {frame.path}, the file of frame {frame.index + 1} of the trace",
-                    frame.path, None, None, frame.index + 1), mode="max")
-            symbol = view.symbol_at(frame.path, head_line)
-            name = symbol.qualname if symbol else frame.function or Path(frame.path).name
-            for delta in range(0, NEAR_LINES + 1):
-                for line in {head_line - delta, head_line + delta}:
-                    hit = history.blame(frame.path, line) if line > 0 else None
-                    if hit is None:
-                        continue
-                    value = weight / (1.0 + NEAR_DECAY * delta)
-                    where = "at" if delta == 0 else f"{delta} line{'s' if delta > 1 else ''} from"
-                    board.add(Feature.FRAME, hit.commit_id, value, Evidence(
-                        EvidenceKind.FRAME_LINE, value,
-                        f"changed {name}, frame {frame.index + 1} of the trace, {where} line {frame.line}",
-                        frame.path, frame.line, name, frame.index + 1), mode="max")
-            if symbol is not None and symbol.kind != "class":
-                targets.append(Target(frame.path, symbol, weight, f"frame {frame.index + 1} of the trace", 0))
-    return targets
+def _frame_features(board: _Board, history: History, pointed: list[PointedFrame]) -> None:
+    for p in pointed:
+        frame, weight, head_line, path = p.frame, p.weight, p.head_line, p.frame.path or ""
+        for commit_id in history.file_commits(path):
+            board.add(Feature.FILE, commit_id, weight, Evidence(
+                EvidenceKind.FRAME_FILE, weight, f"changed {path}, the file of frame {frame.index + 1} of the trace",
+                path, None, None, frame.index + 1), mode="max")
+        name = p.symbol.qualname if p.symbol else frame.function or Path(path).name
+        for delta in range(0, NEAR_LINES + 1):
+            for line in {head_line - delta, head_line + delta}:
+                hit = history.blame(path, line) if line > 0 else None
+                if hit is None:
+                    continue
+                value = weight / (1.0 + NEAR_DECAY * delta)
+                where = "at" if delta == 0 else f"{delta} line{'s' if delta > 1 else ''} from"
+                board.add(Feature.FRAME, hit.commit_id, value, Evidence(
+                    EvidenceKind.FRAME_LINE, value,
+                    f"changed {name}, frame {frame.index + 1} of the trace, {where} line {frame.line}",
+                    path, frame.line, name, frame.index + 1), mode="max")
 
 
 def _executed_features(board: _Board, history: History, executed: dict[str, set[int]]) -> None:
@@ -309,10 +281,9 @@ def find_suspects(repo: Backend, index: Index, text: str, since: str | None = No
     worktree = repo.worktree_changes(frame_paths) if frame_paths and window is None else {}
     timings["setup"] = time.perf_counter() - started - timings["parse"]
     board = _Board()
-    targets = _frame_features(board, history, view, traces, worktree)
-    finder = TargetFinder(view)
-    for trace in traces:
-        targets.extend(finder.from_test(trace).values())
+    pointed = pointed_frames(view, traces, worktree)
+    _frame_features(board, history, pointed)
+    targets = frame_targets(pointed) + test_targets(view, traces)
     _code_features(board, history, targets)
     for feature, commit_id, value, evidence in owner_points(Owners(repo, history, tracked), history,
                                                             failing_files(traces, targets)):
