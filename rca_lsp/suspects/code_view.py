@@ -49,8 +49,11 @@ class CodeView:
         bases: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
         for path, qualname, base in queries.head_bases(self.index):
             bases[path][qualname].append(base)
+        types: dict[str, dict[str, str]] = defaultdict(dict)
+        for path, qualname, type_name in queries.head_types(self.index):
+            types[path][qualname] = type_name
         for path, syms in symbols.items():
-            self.graph.add_facts(path, language[path], syms, dict(bases.get(path, {})))
+            self.graph.add_facts(path, language[path], syms, dict(bases.get(path, {})), types=types.get(path, {}))
 
     def _add_live(self, path: str) -> bool:
         full = (self.root / path).resolve()
@@ -63,6 +66,13 @@ class CodeView:
         if blob is None:
             return []
         return [Call(*row) for row in queries.calls_in(self.index, blob)]
+
+    def source(self, path: str) -> str:
+        """The work tree's text of `path` ("" when it is not a readable file of the repository)."""
+        full = (self.root / path).resolve()
+        if not full.is_relative_to(self.root) or not full.is_file() or full.stat().st_size > MAX_LIVE_BYTES:
+            return ""
+        return full.read_text(encoding="utf-8", errors="replace")
 
     def paths_with_stem(self, name: str) -> list[str]:
         return list(self._by_stem.get(name, []))
