@@ -30,7 +30,6 @@ class FileFacts:
     symbols: list[Symbol] = field(default_factory=list)
     calls: list[Call] = field(default_factory=list)
     bases: dict[str, list[str]] = field(default_factory=dict)  # class qualname -> supertypes, in order
-    types: dict[str, str] = field(default_factory=dict)  # member qualname -> its type (a method's return type, a field's)
 
 
 def calls(source: bytes, language: str) -> list[Call]:
@@ -43,7 +42,7 @@ def analyze(source: bytes, language: str) -> FileFacts:
     tree = parse(source, language)
     if tree is None:
         return FileFacts(language)
-    defs, call_matches, decl_matches, base_matches, return_matches = [], [], [], [], []
+    defs, call_matches, decl_matches, base_matches = [], [], [], []
     for captures in matches(tree, language):
         if any(key in captures for key in _CALL_KEYS):
             call_matches.append(captures)
@@ -51,30 +50,14 @@ def analyze(source: bytes, language: str) -> FileFacts:
             decl_matches.append(captures)
         elif "base.of" in captures:
             base_matches.append(captures)
-        elif "ret.name" in captures:
-            return_matches.append(captures)
         else:
             defs.append(captures)
     outline = build_outline(defs)
     bases = _bases(outline, base_matches)
-    declarations = Declarations(outline, language, decl_matches)
-    typer = ReceiverTyper(outline, language, declarations, bases)
+    typer = ReceiverTyper(outline, language, Declarations(outline, language, decl_matches), bases)
     found = [c for c in (_call(m, outline, typer) for m in call_matches) if c is not None]
     found.sort(key=lambda pair: pair[0])
-    types = {**declarations.member_types(), **_return_types(outline, return_matches)}
-    return FileFacts(language, outline.symbols, [c for _, c in found], bases, types)
-
-
-def _return_types(outline: Outline, return_matches: list[dict[str, list[Any]]]) -> dict[str, str]:
-    """Method qualname -> the simple name of the type it returns (void and primitives left out)."""
-    by_name_byte = {d.name_byte: d.qualname for d in outline.definitions if d.kind != "class"}
-    out: dict[str, str] = {}
-    for captures in return_matches:
-        qualname = by_name_byte.get(captures["ret.name"][0].start_byte)
-        name = type_name(captures["ret.type"][0])
-        if qualname and is_type_like(name):
-            out.setdefault(qualname, name)
-    return out
+    return FileFacts(language, outline.symbols, [c for _, c in found], bases)
 
 
 def _bases(outline: Outline, base_matches: list[dict[str, list[Any]]]) -> dict[str, list[str]]:

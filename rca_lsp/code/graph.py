@@ -94,18 +94,18 @@ class CallGraph:
         if path in self._files:
             log.debug("replacing %s in the call graph", path)
         facts = analyze(source, language)
-        self.add_facts(path, language, facts.symbols, facts.bases, facts.calls, facts.types)
+        self.add_facts(path, language, facts.symbols, facts.bases, facts.calls)
         return True
 
     def add_facts(self, path: str, language: str, symbols: list[Symbol], bases: dict[str, list[str]],
-                  calls: Iterable[Call] | None = None, types: dict[str, str] | None = None) -> None:
+                  calls: Iterable[Call] | None = None) -> None:
         """Add (or replace) one file from facts already extracted (an index keeps them per blob).
 
         With ``calls`` None, the call sites are read through the graph's ``call_loader`` the first
         time a traversal needs them, so a graph over a whole repository loads only what it walks.
         """
         self._files[path] = _File(language, SymbolIndex(symbols), None if calls is None else _by_caller(calls))
-        self._resolver.add_file(path, symbols, bases, types)
+        self._resolver.add_file(path, symbols, bases)
         self._edges.clear()
 
     # -- lookups ---------------------------------------------------------------

@@ -13,9 +13,7 @@ from __future__ import annotations
 from typing import Any, Iterable
 
 from rca_lsp.code.outline import Outline
-from rca_lsp.code.parse import is_type_like, last_identifier, short_text, text, type_name
-
-MEMBER = "#"  # in a receiver type, "T#m": the type of T's member m (what it returns, or the field's type)
+from rca_lsp.code.parse import is_type_like, last_identifier, text, type_name
 
 _SELF_WORDS: dict[str, frozenset[str]] = {
     "java": frozenset({"this"}),
@@ -64,19 +62,6 @@ class Declarations:
         owner = self.outline.enclosing(name_node.start_byte)
         names = self.by_owner.setdefault(owner, {})
         names.setdefault(text(name_node), []).append((name_node.start_byte, declared))
-
-    def member_types(self) -> dict[str, str]:
-        """Field qualname (``Outer.field``) -> its declared type, for fields declared in a class body."""
-        out: dict[str, str] = {}
-        definitions = self.outline.definitions
-        for owner, names in self.by_owner.items():
-            if owner < 0 or definitions[owner].kind != "class":
-                continue
-            for name, entries in names.items():
-                declared = entries[0][1]
-                if is_type_like(declared):
-                    out[f"{definitions[owner].qualname}.{name}"] = declared
-        return out
 
     def lookup(self, name: str, byte: int, start: int | None = None) -> str:
         """The declared type of ``name`` as seen at ``byte``: innermost definition first."""
@@ -142,24 +127,11 @@ class ReceiverTyper:
             return last if self._class_like(last) else ""
         if kind in _NEW_NODES:
             return type_name(receiver.child_by_field_name(_NEW_NODES[kind]) or receiver)
-        if kind == "call" and self.language == "python":  # Foo(...).bar(), x.make().bar()
+        if kind == "call" and self.language == "python":  # Foo(...).bar()
             function = receiver.child_by_field_name("function")
             name = text(function) if function is not None and function.type == "identifier" else ""
-            if is_type_like(name):
-                return name
-            return self._returned(function, "object", "attribute", byte) if function is not None else ""
-        if kind == "method_invocation":  # x.make().bar(): what make returns
-            return self._returned(receiver, "object", "name", byte)
+            return name if is_type_like(name) else ""
         return ""
-
-    def _returned(self, node: Any, object_field: str, name_field: str, byte: int) -> str:
-        """``T#m``: the type method ``m`` of ``T`` returns, left for the resolver, which knows every
-        file's return types (`rca_lsp.code.resolve`); "" when the object's type is unknown."""
-        obj, name = node.child_by_field_name(object_field), node.child_by_field_name(name_field)
-        if obj is None or name is None:
-            return ""
-        owner = self.infer(obj, short_text(obj), byte)
-        return f"{owner}{MEMBER}{text(name)}" if owner else ""
 
     def _class_like(self, name: str) -> bool:
         return self.language not in _NO_CASE_RULE and is_type_like(name)
@@ -174,8 +146,4 @@ class ReceiverTyper:
                 return found
         if last.isidentifier() and self._class_like(last) and all(p.isidentifier() for p in head.split(".")):
             return last
-        obj = receiver.child_by_field_name("object") or receiver.child_by_field_name("operand")
-        if obj is not None and last.isidentifier():  # Foo.CONSTANT.bar(), x.field.bar(): the field's type
-            owner = self.infer(obj, short_text(obj), byte)
-            return f"{owner}{MEMBER}{last}" if owner else ""
         return ""

@@ -4,8 +4,7 @@ We have no type checker, so each call resolves by the strongest evidence the
 file gives, in this order, and stops at the first step that finds anything:
 
 1. ``receiver_type`` known (a declared local/field/parameter, ``this``/``self``,
-   a capitalised class name, ``new Foo``, or ``T#m``: what member m of T returns
-   or holds, looked up here in every file's member types): methods named
+   a capitalised class name, ``new Foo``): methods named
    ``callee`` in classes of that name and their overrides in subtypes down to
    ``SUBTYPE_DEPTH`` levels, else in the nearest supertypes (3 levels). ``new Foo``/``Foo(...)``
    resolves to Foo's constructors, else the class itself. A known type with
@@ -33,7 +32,6 @@ from collections import defaultdict
 from posixpath import basename, dirname, splitext
 from typing import Iterable
 
-from rca_lsp.code.receivers import MEMBER
 from rca_lsp.types import Call, Symbol
 
 Target = tuple[str, str]  # (path, qualname)
@@ -69,14 +67,10 @@ class Resolver:
         self.bases: dict[Target, list[str]] = {}
         self.subtypes: dict[str, list[Target]] = defaultdict(list)  # base simple name -> classes
         self.top_level: dict[str, list[str]] = defaultdict(list)  # name -> paths with it at top level
-        self.member_types: dict[tuple[str, str], list[str]] = defaultdict(list)  # (class, member) -> types
-        self.types_of: dict[str, list[tuple[tuple[str, str], str]]] = {}  # path -> its member_types entries
 
     def remove_file(self, path: str) -> None:
         """Forget one file's symbols (linear in the index; replacing files is rare)."""
         known = self.qualnames.pop(path, set())
-        for key, type_name in self.types_of.pop(path, []):
-            _drop(self.member_types, key, type_name)
         for qualname in known:
             name = qualname.rpartition(".")[2]
             owner = qualname.rpartition(".")[0]
@@ -89,10 +83,8 @@ class Resolver:
             for base in self.bases.pop((path, qualname), []):
                 _drop(self.subtypes, base, (path, qualname))
 
-    def add_file(self, path: str, symbols: Iterable[Symbol], bases: dict[str, list[str]],
-                 types: dict[str, str] | None = None) -> None:
-        """Index one file's symbols (overloads sharing a qualname are indexed once), its classes'
-        supertypes and its members' types (``Outer.m`` -> what m returns, or field m's type)."""
+    def add_file(self, path: str, symbols: Iterable[Symbol], bases: dict[str, list[str]]) -> None:
+        """Index one file's symbols (overloads sharing a qualname are indexed once)."""
         if path in self.qualnames:
             self.remove_file(path)
         known = self.qualnames[path]
@@ -113,20 +105,11 @@ class Resolver:
             self.bases[(path, qualname)] = names
             for base in names:
                 self.subtypes[base].append((path, qualname))
-        entries = []
-        for qualname, type_name in (types or {}).items():
-            owner, _, member = qualname.rpartition(".")
-            key = (owner.rpartition(".")[2], member)
-            if owner and type_name not in self.member_types[key]:
-                self.member_types[key].append(type_name)
-                entries.append((key, type_name))
-        self.types_of[path] = entries
 
     def resolve(self, path: str, caller: str, call: Call) -> list[tuple[Target, float]]:
         """Candidate targets of ``call`` made in ``caller`` of ``path``, with confidence factors."""
-        receiver_type = self.type_of(call.receiver_type) if MEMBER in call.receiver_type else call.receiver_type
-        if receiver_type:
-            return self._typed_call(receiver_type, call.callee, path)
+        if call.receiver_type:
+            return self._typed_call(call.receiver_type, call.callee, path)
         if not call.receiver or call.receiver in ("this", "self"):
             found = self._lexical(path, caller, call.callee)
             if found:
@@ -141,32 +124,6 @@ class Resolver:
         if len(candidates) > MAX_AMBIGUOUS:
             return []
         return [(t, 1.0 / len(candidates)) for t in candidates]
-
-    def type_of(self, expression: str) -> str:
-        """``T#a#b``: the type of member b of the type of member a of T ("" when unknown). A member
-        of a class is looked up in the class, then its supertypes; the first type found wins."""
-        parts = expression.split(MEMBER)
-        current = parts[0]
-        for member in parts[1:]:
-            current = self._member_type(current, member)
-            if not current:
-                return ""
-        return current
-
-    def _member_type(self, type_name: str, member: str) -> str:
-        seen: set[str] = set()
-        level = [type_name]
-        for _ in range(4):
-            for name in level:
-                found = self.member_types.get((name, member))
-                if found:
-                    return found[0]
-            seen.update(level)
-            level = [b for name in level for t in self.classes.get(name, []) for b in self.bases.get(t, [])]
-            level = [b for b in dict.fromkeys(level) if b not in seen]
-            if not level:
-                break
-        return ""
 
     def _typed_call(self, type_name: str, callee: str, path: str) -> list[tuple[Target, float]]:
         """A call on a receiver of a known type: the type's own member (the one in the caller's file

@@ -139,12 +139,6 @@ def head_bases(index: Index) -> list[tuple[str, str, str]]:
         " ORDER BY c.rowid").fetchall()
 
 
-def head_types(index: Index) -> list[tuple[str, str, str]]:
-    """(path, member qualname, its type) of HEAD's members: what a method returns, a field's type."""
-    return index.conn.execute(
-        "SELECT h.path, t.qualname, t.type FROM head_files h JOIN code_types t ON t.blob = h.blob").fetchall()
-
-
 def calls_in(index: Index, blob: str) -> list[CallRow]:
     return index.conn.execute(
         "SELECT caller, callee, line, receiver, receiver_type FROM code_calls WHERE blob = ?", (blob,)).fetchall()

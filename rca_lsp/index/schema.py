@@ -140,20 +140,4 @@ def m005_missing_objects(db: Database) -> None:
     """)
 
 
-@migrations()
-def m006_code_types(db: Database) -> None:
-    """Members' types (what a method returns, a field's declared type), so a call on `x.make()` or
-    on `Foo.CONSTANT` finds its receiver's class: the HEAD code cache restarts."""
-    db.executescript("""
-    CREATE TABLE code_types (blob TEXT NOT NULL, qualname TEXT NOT NULL, type TEXT NOT NULL);
-    CREATE INDEX code_types_blob ON code_types(blob);
-    DELETE FROM code_calls;
-    DELETE FROM code_symbols;
-    DELETE FROM code_bases;
-    DELETE FROM code_blobs;
-    DELETE FROM head_files;
-    DELETE FROM state WHERE key = 'head';
-    """)
-
-
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 5

@@ -49,11 +49,8 @@ class CodeView:
         bases: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
         for path, qualname, base in queries.head_bases(self.index):
             bases[path][qualname].append(base)
-        types: dict[str, dict[str, str]] = defaultdict(dict)
-        for path, qualname, type_name in queries.head_types(self.index):
-            types[path][qualname] = type_name
         for path, syms in symbols.items():
-            self.graph.add_facts(path, language[path], syms, dict(bases.get(path, {})), types=types.get(path, {}))
+            self.graph.add_facts(path, language[path], syms, dict(bases.get(path, {})))
 
     def _add_live(self, path: str) -> bool:
         full = (self.root / path).resolve()

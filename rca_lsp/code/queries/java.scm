@@ -6,7 +6,6 @@
 ;   @call.ctor                    this(...) / super(...)
 ;   @decl.name + @decl.type [+ @decl.value]   a typed variable, parameter or field
 ;   @base.of + @base.type         a class and one of its supertypes
-;   @ret.name + @ret.type         a method and the type it returns
 
 (class_declaration name: (identifier) @name) @def.class
 (interface_declaration name: (identifier) @name) @def.class
@@ -42,5 +41,3 @@
 (enum_declaration name: (identifier) @base.of
   interfaces: (super_interfaces (type_list (_) @base.type)))
 (interface_declaration name: (identifier) @base.of (extends_interfaces (type_list (_) @base.type)))
-
-(method_declaration type: (_) @ret.type name: (identifier) @ret.name)

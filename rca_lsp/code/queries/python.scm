@@ -18,5 +18,3 @@
 
 (class_definition name: (identifier) @base.of
   superclasses: (argument_list [(identifier) (attribute)] @base.type))
-
-(function_definition name: (identifier) @ret.name return_type: (type) @ret.type)
