@@ -182,8 +182,13 @@ class CallGraph:
         The weight of a symbol is the maximum over the paths reaching it; the
         start symbol itself is left out, and weights below ``min_weight`` are dropped.
         """
+        return {target: weight for target, (weight, _) in self.reach(path, qualname, hops, decay, min_weight).items()}
+
+    def reach(self, path: str, qualname: str, hops: int = 2, decay: float = DEFAULT_DECAY,
+              min_weight: float = MIN_WEIGHT) -> dict[Target, tuple[float, int]]:
+        """As ``callees``, with the number of calls of each symbol's best path."""
         start = (path, qualname)
-        best: dict[Target, float] = {}
+        best: dict[Target, tuple[float, int]] = {}
         frontier: dict[Target, float] = {start: 1.0}
         for hop in range(max(hops, 0)):
             step = 1.0 if hop == 0 else decay
@@ -191,8 +196,9 @@ class CallGraph:
             for node, weight in frontier.items():
                 for target, factor in self.edges(*node):
                     w = weight * step * factor
-                    if target != start and w >= min_weight and w > best.get(target, 0.0):
-                        best[target] = reached[target] = w
+                    if target != start and w >= min_weight and w > best.get(target, (0.0, 0))[0]:
+                        best[target] = (w, hop + 1)
+                        reached[target] = w
             frontier = reached
             if not frontier:
                 break

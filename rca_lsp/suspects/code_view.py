@@ -64,13 +64,6 @@ class CodeView:
             return []
         return [Call(*row) for row in queries.calls_in(self.index, blob)]
 
-    def source(self, path: str) -> str:
-        """The work tree's text of `path` ("" when it is not a readable file of the repository)."""
-        full = (self.root / path).resolve()
-        if not full.is_relative_to(self.root) or not full.is_file() or full.stat().st_size > MAX_LIVE_BYTES:
-            return ""
-        return full.read_text(encoding="utf-8", errors="replace")
-
     def paths_with_stem(self, name: str) -> list[str]:
         return list(self._by_stem.get(name, []))
 

@@ -1,0 +1,134 @@
+"""How far the failing test's walk reaches (issue #16, item 1): calls on a declared type reach every
+override below it, the walk follows four calls, and a test a class inherits from its base test
+class is walked from there. Real tree-sitter parses, real git repositories, the real ranking."""
+
+from __future__ import annotations
+
+from conftest import ranked
+
+from rca_lsp.code.graph import CallGraph
+from rca_lsp.vcs.git import GitRepo
+
+
+def test_a_typed_call_reaches_the_declared_member_and_the_overrides_of_every_level_below() -> None:
+    """`ESC.translate(s)` with ESC declared a Translator: Translator's own translate (a final
+    method the subclasses inherit), the override in the caller's own file, and the one two levels
+    down (Translator <- Escaper <- CsvEscaper) may all run. Before: the local override alone."""
+    graph = CallGraph.build([
+        ("Translator.java", b"abstract class Translator { public String translate(String s) { return s; } }"),
+        ("Escaper.java", b"abstract class Escaper extends Translator { }"),
+        ("CsvEscaper.java", b"class CsvEscaper extends Escaper { public String translate(String s) { return s; } }"),
+        ("Utils.java", b"class Utils {\n"
+                       b"  static Translator ESC = new CsvEscaper();\n"
+                       b"  static class Local extends Translator { public String translate(String s) { return s; } }\n"
+                       b"  String escape(String s) { return ESC.translate(s); }\n"
+                       b"}\n"),
+    ])
+    reached = graph.callees("Utils.java", "Utils.escape", hops=1)
+    assert reached == {("Translator.java", "Translator.translate"): 1.0,
+                       ("Utils.java", "Utils.Local.translate"): 0.5,
+                       ("CsvEscaper.java", "CsvEscaper.translate"): 0.5}
+
+
+CHAIN = '''\
+def a(x):
+    return b(x)
+
+
+def b(x):
+    return c(x)
+
+
+def c(x):
+    return d(x)
+
+
+def d(x):
+    return x.upper()
+'''
+
+CHAIN_TEST = "import lib\n\n\ndef test_a():\n    assert lib.a('x') == 'x'\n"
+
+CHAIN_TRACE = '''\
+=================================== FAILURES ===================================
+____________________________________ test_a ____________________________________
+
+    def test_a():
+>       assert lib.a('x') == 'x'
+E       AssertionError: assert 'X' == 'x'
+
+tests/test_lib.py:5: AssertionError
+=========================== short test summary info ============================
+FAILED tests/test_lib.py::test_a - AssertionError
+'''
+
+
+def test_the_walk_reaches_a_function_four_calls_from_the_failing_test(git_repo) -> None:
+    git_repo.commit("Add lib", {"lib.py": CHAIN.replace("x.upper()", "x"), "tests/test_lib.py": CHAIN_TEST,
+                                "other.py": "A = 1\n"})
+    culprit = git_repo.commit("Shout in d", {"lib.py": CHAIN}, author="Bob")
+    other = git_repo.commit("Other", {"other.py": "A = 2\n"}, author="Carol")
+    result = ranked(GitRepo(git_repo.root), CHAIN_TRACE)
+    assert result.features[culprit]["code"] > 0 and "code" not in result.features[other]
+    suspect = next(s for s in result.suspects if s.commit.hash == culprit)
+    assert any(e.text == "changed d (2 lines), which the failing test test_a reaches in 4 calls"
+               for e in suspect.evidence)
+
+
+BASE_TEST = '''\
+package org.ex;
+
+public abstract class ParserTestCase {
+    protected Parser parser = new Parser();
+
+    public void testGroup() {
+        assertEquals("bar", parser.parse("x"));
+    }
+}
+'''
+
+PARSER = '''\
+package org.ex;
+
+public class Parser {
+    public String parse(String s) {
+        return Groups.select(s);
+    }
+}
+'''
+
+GROUPS = '''\
+package org.ex;
+
+public class Groups {
+    public static String select(String s) {
+        return "bar";
+    }
+}
+'''
+
+INHERITED_TRACE = '''\
+--- org.ex.BasicParserTest::testGroup
+junit.framework.ComparisonFailure: expected:<bar> but was:<null>
+\tat junit.framework.Assert.assertEquals(Assert.java:100)
+\tat org.ex.ParserTestCase.testGroup(ParserTestCase.java:7)
+'''
+
+
+def test_a_test_the_failing_class_inherits_is_walked_from_its_base_class(git_repo) -> None:
+    """JUnit runs a base test class's tests for each subclass, and names the subclass: the test
+    method is not in the subclass's file. Before, the walk found no test method and reached nothing."""
+    git_repo.commit("Parser", {"src/main/org/ex/Parser.java": PARSER, "src/main/org/ex/Groups.java": GROUPS,
+                               "src/main/org/ex/Other.java": "package org.ex;\nclass Other { }\n",
+                               "src/test/org/ex/ParserTestCase.java": BASE_TEST,
+                               "src/test/org/ex/BasicParserTest.java":
+                                   "package org.ex;\n\npublic class BasicParserTest extends ParserTestCase { }\n"})
+    culprit = git_repo.commit("Groups: select nothing", {"src/main/org/ex/Groups.java": GROUPS.replace('"bar"', "null")},
+                              author="Bob")
+    other = git_repo.commit("Other", {"src/main/org/ex/Other.java": "package org.ex;\nclass Other { int a; }\n"},
+                            author="Carol")
+    result = ranked(GitRepo(git_repo.root), INHERITED_TRACE)
+    assert result.features[culprit]["code"] > 0 and "code" not in result.features[other]
+    suspect = next(s for s in result.suspects if s.commit.hash == culprit)
+    assert any(e.text == "changed Groups.select (2 lines), which the failing test ParserTestCase.testGroup"
+               " reaches in 2 calls" for e in suspect.evidence)
