@@ -61,18 +61,19 @@ def require_commits(repo: Backend, what: str = "suspect") -> str:
     return head
 
 
-def index_state(repo: Backend) -> IndexState:
-    """missing (never completed), stale (behind HEAD) or current. Migrates an older index."""
+def index_state(repo: Backend, head: str | None = None) -> IndexState:
+    """missing (never completed), stale (behind HEAD) or current. Migrates an older index. `head`:
+    HEAD's hash when the caller has just read it (each read starts a VCS process)."""
     from rca_lsp.index import Index
     from rca_lsp.index.paths import index_exists
 
     if not index_exists(repo.meta_dir):
         return "missing"
     with Index.open(repo.meta_dir) as index:
-        head = index.get_state("head")
-    if head is None:
+        indexed = index.get_state("head")
+    if indexed is None:
         return "missing"
-    return "current" if head == (repo.head() or "") else "stale"
+    return "current" if indexed == (head or repo.head() or "") else "stale"
 
 
 def update_index(repo: Backend, progress: Progress | None = None, thorough: bool = True):
@@ -98,20 +99,22 @@ def migrate_index(repo: Backend) -> None:
         pass
 
 
-def ensure_index(repo: Backend, progress: Progress | None = None):
+def ensure_index(repo: Backend, progress: Progress | None = None, head: str | None = None):
     """`update_index` unless the index is current; None when nothing had to be done."""
-    if index_state(repo) == "current":
+    if index_state(repo, head) == "current":
         return None
     return update_index(repo, progress)
 
 
-def retrieve(repo: Backend, query: Query):
-    """Retrieval's ranking over the index as it is (see `ensure_index`), cut to `query.wanted`."""
+def retrieve(repo: Backend, query: Query, head: str | None = None):
+    """Retrieval's ranking over the index as it is (see `ensure_index`), cut to `query.wanted`.
+    `head`: HEAD's hash, when the caller has checked that there is one."""
     from rca_lsp.index import Index
     from rca_lsp.labels.versions import current
     from rca_lsp.suspects import find_suspects
 
-    require_commits(repo)
+    if head is None:
+        require_commits(repo)
     fusion = current(repo.meta_dir) if query.tuned else None
     with Index.open(repo.meta_dir, readonly=True) as index:
         return find_suspects(repo, index, query.text, since=query.since, top=query.wanted, window=query.window,
@@ -135,12 +138,12 @@ def rerank(repo: Backend, result, query: Query, model=None):
 def rank(repo: Backend, query: Query, update: bool = True, model=None):
     """The whole pipeline: the index brought up to date (unless `update` is False), retrieval,
     the model stage when `query.ranker` is "llm", the first `query.top` suspects."""
-    require_commits(repo)
+    head = require_commits(repo)
     if update:
-        ensure_index(repo)
+        ensure_index(repo, head=head)
     else:
         migrate_index(repo)
-    result = retrieve(repo, query)
+    result = retrieve(repo, query, head)
     if query.ranker == "llm":
         return rerank(repo, result, query, model)
     return cut(result, query.top)

@@ -39,7 +39,7 @@ from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol
 from pygls.uris import to_fs_path
 
-from rca_lsp import __version__
+from rca_lsp import __version__, service
 from rca_lsp.errors import RcaError, RepositoryError, TraceError
 from rca_lsp.lsp import convert, work
 from rca_lsp.lsp.findings import Findings, Marker, locate_frames
@@ -186,7 +186,7 @@ class RcaServer(LanguageServer):
             uri = request.get("uri")
             repo = self.repo_for(uri)
             text, offset = await asyncio.to_thread(self.request_text, request)
-            state = await asyncio.to_thread(work.index_state, repo)
+            state = await asyncio.to_thread(service.index_state, repo)
             if state == "missing" and not await self.offer_index(repo):
                 raise RcaError(f"no index of {repo.root} yet", hint="run “RCA: Index repository” (or `rca index`)")
             update_first = state == "missing" or (state == "stale" and self.options.update_index)
@@ -194,7 +194,7 @@ class RcaServer(LanguageServer):
             async with Progress(self, job, "rca: finding suspects") as progress:
                 result = await asyncio.to_thread(work.run_suspects, repo, text, options, job,
                                                  progress.report, update_first)
-            findings = Findings(repo.root, work.cut(result, options.top), text, uri, offset)
+            findings = Findings(repo.root, service.cut(result, options.top), text, uri, offset)
             model_next = options.ranker == "llm" and len(result.suspects) >= 2 and seq == self._seq
             payload = self.settle(findings, seq, "retrieval", final=not model_next)
             if model_next:
@@ -356,7 +356,7 @@ async def _offer_missing_indexes(ls: RcaServer) -> None:
     for root in ls.roots():
         try:
             repo = ls.repo_for(Path(root).as_uri())
-            if repo.root in ls._offered or await asyncio.to_thread(work.index_state, repo) != "missing":
+            if repo.root in ls._offered or await asyncio.to_thread(service.index_state, repo) != "missing":
                 continue
         except RcaError:
             continue

@@ -35,13 +35,6 @@ HASH = re.compile(r"^[0-9a-fA-F]{4,64}$")
 MAX_SHOW_BYTES = 2 * 1024 * 1024
 
 
-def index_state(repo: Backend) -> str:
-    """missing (never completed), stale (behind HEAD) or current: the service's one rule."""
-    from rca_lsp import service
-
-    return service.index_state(repo)
-
-
 def run_index(repo: Backend, job: Job, report: Report) -> str:
     """Index in a child process (see `indexer`), relaying its progress; a cancel kills it."""
     job.check()
@@ -165,13 +158,6 @@ def rerank(ranker: Ranker, repo: Backend, text: str, result, options: Options, j
     ranked = ranker.rerank(repo, result, query(text, options))
     job.check()
     return ranked
-
-
-def cut(result, top: int):
-    """`result` with its first `top` suspects (all when `top` is 0)."""
-    from rca_lsp import service
-
-    return service.cut(result, top)
 
 
 def show_commit(repo: Backend, rev: str) -> str:
