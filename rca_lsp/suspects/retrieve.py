@@ -40,7 +40,7 @@ from rca_lsp.suspects.learned import Model, learned_score
 from rca_lsp.suspects.owners import Owners, failing_files, owner_points
 from rca_lsp.suspects.reach import PointedFrame, frame_targets, pointed_frames, test_targets
 from rca_lsp.suspects.targets import Target
-from rca_lsp.suspects.test_data import TestData, data_evidence, data_matches, failing_test_data
+from rca_lsp.suspects.test_data import FailingTestData, data_evidence, data_matches, failing_test_data
 from rca_lsp.suspects.words import failure_words, match, matched_terms
 from rca_lsp.testpaths import is_test_path
 from rca_lsp.types import Evidence, Suspect, Trace
@@ -195,7 +195,7 @@ def _word_features(board: _Board, history: History, traces: list[Trace]) -> list
 
 
 def _data_features(board: _Board, history: History, repo: Backend, view: CodeView, traces: list[Trace],
-                   terms: list[str]) -> TestData:
+                   terms: list[str]) -> FailingTestData:
     """The failing test's strings, less the failure's own words (the words feature has those)."""
     data = failing_test_data(view, traces, lambda blob: dict(repo.read_blobs([blob])).get(blob), set(terms))
     for commit_id, score in data_matches(history.index, data.terms).items():
@@ -333,7 +333,7 @@ def find_suspects(repo: Backend, index: Index, text: str, since: str | None = No
 
 
 def _suspects(ranked: list[tuple[float, int]], board: _Board, history: History, index: Index, terms: list[str],
-              data: TestData, weights: Weights, table: dict[int, dict[Feature, float]],
+              data: FailingTestData, weights: Weights, table: dict[int, dict[Feature, float]],
               context: dict[int, dict[Feature, float]] | None) -> tuple[list[Suspect], dict[str, dict[str, float]]]:
     """The ranked commits with their evidence, and (when `context` is given: --explain) each one's
     feature values."""

@@ -50,7 +50,7 @@ EMBEDDED = frozenset({"interpolation", "template_substitution"})  # code inside 
 
 
 @dataclass(frozen=True)
-class TestData:
+class FailingTestData:
     """The failing tests' strings and the words taken from them, most frequent first."""
 
     strings: tuple[str, ...]
@@ -131,10 +131,10 @@ def failing_test_strings(view: CodeView, traces: list[Trace], read_blob: BlobRea
 
 
 def failing_test_data(view: CodeView, traces: list[Trace], read_blob: BlobReader,
-                      exclude: set[str] | frozenset[str] = frozenset()) -> TestData:
+                      exclude: set[str] | frozenset[str] = frozenset()) -> FailingTestData:
     """The strings of the failing tests and their words, less `exclude` (the failure's words)."""
     strings = failing_test_strings(view, traces, read_blob)
-    return TestData(tuple(strings), tuple(data_words(strings, exclude)))
+    return FailingTestData(tuple(strings), tuple(data_words(strings, exclude)))
 
 
 def data_matches(index: Index, terms: tuple[str, ...], limit: int = 500) -> dict[int, float]:
@@ -159,7 +159,7 @@ def _shown(value: str, limit: int = 40) -> str:
     return repr(flat if len(flat) <= limit else flat[:limit - 1] + "…")
 
 
-def data_evidence(index: Index, commit_id: int, value: float, data: TestData) -> Evidence | None:
+def data_evidence(index: Index, commit_id: int, value: float, data: FailingTestData) -> Evidence | None:
     """Which words of which test strings the commit's changed names or diff contain."""
     found = matched_terms(index, commit_id, data.terms)[:MAX_SHOWN]
     if not found:
