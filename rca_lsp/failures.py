@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 from rca_lsp.errors import RcaError
 from rca_lsp.index.paths import index_dir
-from rca_lsp.kinds import OWNERSHIP
+from rca_lsp.kinds import OWNERSHIP, EvidenceKind
 from rca_lsp.types import Suspect
 
 if TYPE_CHECKING:
@@ -32,7 +32,9 @@ if TYPE_CHECKING:
 MAX_TRACE_CHARS = 1_000_000
 OPEN_MARKER = "open-failures"
 MAX_TITLE_CHARS = 160
-WEAK_EVIDENCE = OWNERSHIP  # a commit with only these is not reported by the hooks
+# A commit with only these is not reported by the hooks: who owns the code, and the failing test's
+# strings (shown, but they earn no points: BENCHMARKS.md).
+WEAK_EVIDENCE = OWNERSHIP | {EvidenceKind.TEST_DATA}
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS failures (
     id INTEGER PRIMARY KEY,

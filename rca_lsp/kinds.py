@@ -24,6 +24,7 @@ class Feature(StrEnum):
     OWNER = "owner"
     AUTHORSHIP = "authorship"
     EXECUTED = "executed"
+    DATA = "data"
     # the context of a candidate, used only by a learned fusion (see suspects.context)
     LOG_LINES = "log_lines"
     LOG_FILES = "log_files"
@@ -34,7 +35,7 @@ class Feature(StrEnum):
 
 
 SCORED = (Feature.FRAME, Feature.CODE, Feature.WORDS, Feature.RECENCY, Feature.COUPLING, Feature.FILE,
-          Feature.OWNER, Feature.AUTHORSHIP, Feature.EXECUTED)  # each has a weight (suspects.retrieve.Weights)
+          Feature.OWNER, Feature.AUTHORSHIP, Feature.EXECUTED, Feature.DATA)  # each has a weight (suspects.retrieve.Weights)
 CONTEXT = (Feature.LOG_LINES, Feature.LOG_FILES, Feature.LOG_AGE_DAYS, Feature.POSITION, Feature.LOG_CANDIDATES,
            Feature.DIRTY_TESTS)
 
@@ -47,6 +48,7 @@ class EvidenceKind(StrEnum):
     FRAME_FUNCTION = "frame-function"  # it changed the function a frame is in
     CALLEE = "callee"  # it changed a function the failing test or a frame calls
     WORDS = "words"  # its message, changed names or diff share the failure's words
+    TEST_DATA = "test-data"  # its changed names or diff share words of the failing test's strings
     COUPLING = "coupling"  # it changed a file that changes with the failing test's file
     EXECUTED = "executed"  # lines it last changed ran in the failing test (rca bisect)
     OWNER = "owner"  # its author owns failing code by CODEOWNERS or OWNERS
@@ -59,6 +61,7 @@ FEATURE_OF: dict[EvidenceKind, Feature] = {
     EvidenceKind.FRAME_FUNCTION: Feature.CODE, EvidenceKind.CALLEE: Feature.CODE, EvidenceKind.WORDS: Feature.WORDS,
     EvidenceKind.OWNER: Feature.OWNER, EvidenceKind.AUTHORSHIP: Feature.AUTHORSHIP,
     EvidenceKind.COUPLING: Feature.COUPLING, EvidenceKind.EXECUTED: Feature.EXECUTED,
+    EvidenceKind.TEST_DATA: Feature.DATA,
 }  # the model's evidence belongs to no retrieval feature
 
 # Who owns a file says nothing about what broke: a suspect with only this evidence is not reported by

@@ -64,6 +64,10 @@ class CodeView:
             return []
         return [Call(*row) for row in queries.calls_in(self.index, blob)]
 
+    def blob_of(self, path: str) -> str | None:
+        """HEAD's blob id of a committed file."""
+        return self._blob.get(path)
+
     def paths_with_stem(self, name: str) -> list[str]:
         return list(self._by_stem.get(name, []))
 

@@ -12,7 +12,10 @@ Features (each scaled to 0..1 across candidates, then weighted):
 - executed: lines the commit last changed ran in the failing test (only when the run was traced,
   as `rca bisect` does at BAD: see `rca_lsp.bisect.coverage`);
 - owner: the commit's author owns failing code by CODEOWNERS or OWNERS files (see `owners`);
-- authorship: the commit's author wrote much of the failing code's history (the same, from history).
+- authorship: the commit's author wrote much of the failing code's history (the same, from history);
+- data: the words of the failing test's string literals match the commit's changed names and diff
+  (see `test_data`): what a test whose subject is data (HTML, a command line, a pattern) is about.
+  Weight 0 (evidence only): it lowered the leave-one-project-out figures (BENCHMARKS.md).
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ from rca_lsp.suspects.learned import Model, learned_score
 from rca_lsp.suspects.owners import Owners, failing_files, owner_points
 from rca_lsp.suspects.reach import PointedFrame, frame_targets, pointed_frames, test_targets
 from rca_lsp.suspects.targets import Target
+from rca_lsp.suspects.test_data import FailingTestData, data_evidence, data_matches, failing_test_data
 from rca_lsp.suspects.words import failure_words, match, matched_terms
 from rca_lsp.testpaths import is_test_path
 from rca_lsp.types import Evidence, Suspect, Trace
@@ -63,6 +67,9 @@ class Weights:
     # quarter of a feature, enough to order otherwise equal candidates, never to outvote a frame.
     owner: float = 0.25
     authorship: float = 0.0  # fitted: folds chose 0 to 0.25, all 92 cases 0 (BENCHMARKS.md); evidence only
+    # The failing test's strings: folds chose 0.25 to 0.5 and the held-out projects lost (LOPO top-1
+    # 42.4% -> 40.2%, BENCHMARKS.md); computed and shown as evidence only.
+    data: float = 0.0
 
     def of(self, feature: Feature) -> float:
         """The weight of a scored feature (rca_lsp.kinds.SCORED: one field each)."""
@@ -187,6 +194,16 @@ def _word_features(board: _Board, history: History, traces: list[Trace]) -> list
     return terms
 
 
+def _data_features(board: _Board, history: History, repo: Backend, view: CodeView, traces: list[Trace],
+                   terms: list[str]) -> FailingTestData:
+    """The failing test's strings, less the failure's own words (the words feature has those)."""
+    data = failing_test_data(view, traces, lambda blob: dict(repo.read_blobs([blob])).get(blob), set(terms))
+    for commit_id, score in data_matches(history.index, data.terms).items():
+        if commit_id in history.position:
+            board.add(Feature.DATA, commit_id, score, None)
+    return data
+
+
 def _word_evidence(index: Index, commit_id: int, value: float, terms: list[str]) -> Evidence | None:
     found = matched_terms(index, commit_id, terms)
     if not found:
@@ -211,6 +228,7 @@ def features(board: _Board, history: History) -> dict[int, dict[Feature, float]]
               Feature.FILE: _normalise(points.get(Feature.FILE, {}), cap=1.0),
               Feature.CODE: _normalise(points.get(Feature.CODE, {})),
               Feature.WORDS: _normalise(points.get(Feature.WORDS, {})),
+              Feature.DATA: _normalise(points.get(Feature.DATA, {})),
               Feature.OWNER: _normalise(points.get(Feature.OWNER, {}), cap=1.0),
               Feature.AUTHORSHIP: _normalise(points.get(Feature.AUTHORSHIP, {}), cap=1.0),
               Feature.COUPLING: _normalise(points.get(Feature.COUPLING, {}), cap=1.0),
@@ -294,6 +312,9 @@ def find_suspects(repo: Backend, index: Index, text: str, since: str | None = No
     for commit_id, value, evidence in coupling_points(history, coupled):
         board.add(Feature.COUPLING, commit_id, value, evidence, mode="max")
     terms = _word_features(board, history, traces)
+    mark = time.perf_counter()
+    data = _data_features(board, history, repo, view, traces, terms)
+    timings["data"] = time.perf_counter() - mark
     table = features(board, history)
     context = context_features(history, live) if explain or fusion is not None else {}
     if fusion is not None and not executed:
@@ -301,7 +322,7 @@ def find_suspects(repo: Backend, index: Index, text: str, since: str | None = No
     else:
         ranked = score(table, history, weights)
     suspects, explained = _suspects(ranked[:len(ranked) if top <= 0 else top], board, history, index, terms,
-                                    weights, table, context if explain else None)
+                                    data, weights, table, context if explain else None)
     timings["total"] = time.perf_counter() - started
     warnings = []
     if history.missing:
@@ -311,8 +332,8 @@ def find_suspects(repo: Backend, index: Index, text: str, since: str | None = No
     return Result(suspects, history.candidates, traces, timings, warnings, explained)
 
 
-def _suspects(ranked: list[tuple[float, int]], board: _Board, history: History, index: Index, terms,
-              weights: Weights, table: dict[int, dict[Feature, float]],
+def _suspects(ranked: list[tuple[float, int]], board: _Board, history: History, index: Index, terms: list[str],
+              data: FailingTestData, weights: Weights, table: dict[int, dict[Feature, float]],
               context: dict[int, dict[Feature, float]] | None) -> tuple[list[Suspect], dict[str, dict[str, float]]]:
     """The ranked commits with their evidence, and (when `context` is given: --explain) each one's
     feature values."""
@@ -324,6 +345,10 @@ def _suspects(ranked: list[tuple[float, int]], board: _Board, history: History, 
         if words_value >= 0.3:
             found = _word_evidence(index, commit_id, words_value, terms)
             items += [found] if found else []
+        data_value = table[commit_id].get(Feature.DATA, 0.0)
+        if data_value >= 0.3:
+            found = data_evidence(index, commit_id, data_value, data)
+            items += [found] if found else []
         evidence = _evidence(items, shown_kinds(weights), unscored(weights))
         commit = history.commit(commit_id)
         suspects.append(Suspect(commit, round(value, 6), rank, evidence))
@@ -332,7 +357,7 @@ def _suspects(ranked: list[tuple[float, int]], board: _Board, history: History, 
     return suspects, explained
 
 
-ALWAYS_SHOWN = {EvidenceKind.FRAME_FILE} | OWNERSHIP  # worth reading even where their features earn no points
+ALWAYS_SHOWN = {EvidenceKind.FRAME_FILE, EvidenceKind.TEST_DATA} | OWNERSHIP  # worth reading even where their features earn no points
 
 
 def shown_kinds(weights: Weights) -> set[EvidenceKind]:
