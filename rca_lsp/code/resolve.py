@@ -4,9 +4,10 @@ We have no type checker, so each call resolves by the strongest evidence the
 file gives, in this order, and stops at the first step that finds anything:
 
 1. ``receiver_type`` known (a declared local/field/parameter, ``this``/``self``,
-   a capitalised class name, ``new Foo``): methods named
-   ``callee`` in classes of that name and their overrides in subtypes down to
-   ``SUBTYPE_DEPTH`` levels, else in the nearest supertypes (3 levels). ``new Foo``/``Foo(...)``
+   a capitalised class name, ``new Foo``): methods named ``callee`` in classes of
+   that name (the caller's file first) and, each 1/n, their overrides in subtypes
+   down to ``SUBTYPE_DEPTH`` levels (class-hierarchy analysis), else in the
+   nearest supertypes (3 levels). ``new Foo``/``Foo(...)``
    resolves to Foo's constructors, else the class itself. A known type with
    no such member in the repository (``String.valueOf``) resolves to nothing.
 2. No receiver: lexical scope in the caller's file (``A.m.inner``, then
@@ -140,8 +141,9 @@ class Resolver:
 
     def _typed(self, type_name: str, callee: str) -> list[Target]:
         """Members named ``callee`` of classes named ``type_name``, plus their overrides in
-        direct subtypes (an interface method has no body: its implementations run), else
-        the nearest supertypes' members."""
+        subtypes (an interface method has no body: its implementations run), else the nearest
+        supertypes' members: a constructor call, an inherited member, or (`_lexical`) a call on
+        the caller's own supertypes."""
         if callee == type_name:
             for ctor in (type_name, *_CTOR_NAMES):
                 found = self.by_member.get((type_name, ctor))
