@@ -34,6 +34,22 @@ class Target:
     hops: int
 
 
+@dataclass(frozen=True)
+class FailingTest:
+    path: str
+    symbol: Symbol
+    line: int | None  # the failing line inside it, when a frame of the trace shows it
+
+
+def _test_class(test: TestId) -> str:
+    """The simple name of the test's class (`a.b.FooTest$Inner` -> FooTest)."""
+    return test.container.split("::")[-1].rsplit(".", 1)[-1].split("$")[0]
+
+
+def _failing_line(trace: Trace, path: str, test: TestId) -> int | None:
+    return next((f.line for f in trace.all_frames() if f.path == path and f.function == test.name), None)
+
+
 def _owner_class(qualname: str) -> str:
     parts = qualname.split(".")
     return parts[-2] if len(parts) >= 2 else ""
@@ -64,13 +80,13 @@ class TargetFinder:
             holding = [s for s in found if s.start_line <= line <= s.end_line]
             if holding:
                 return holding[0]
-        owner = test.container.split("::")[-1].rsplit(".", 1)[-1].split("$")[0]
+        owner = _test_class(test)
         return min(found, key=lambda s: (_owner_class(s.qualname) != owner, s.qualname.count(".")), default=None)
 
     def inherited_test(self, path: str, test: TestId) -> tuple[str, Symbol | None]:
         """A test method the named class inherits (JUnit runs a base class's tests for each
         subclass): the supertypes' method of that name, through the call graph's resolver."""
-        owner = test.container.split("::")[-1].rsplit(".", 1)[-1].split("$")[0]
+        owner = _test_class(test)
         classes = [s for s in self.view.symbols(path) if s.kind == "class" and s.name == owner]
         for cls in classes:
             for (tpath, qualname), _ in self.view.graph.resolve(path, Call(cls.qualname, test.name, cls.start_line,
@@ -80,23 +96,25 @@ class TargetFinder:
                     return tpath, symbol
         return path, None
 
-    def from_test(self, trace: Trace) -> dict[tuple[str, str], Target]:
+    def locate(self, trace: Trace) -> FailingTest | None:
+        """The trace's failing test method: its file, the method (the named class's own, else the
+        one it inherits) and the failing line in it when a frame shows one."""
         test = trace.test
-        if test is None:
-            return {}
-        path = self.test_file(test, trace)
-        if path is None:
-            return {}
-        failing = next((f.line for f in trace.all_frames()
-                        if f.path == path and f.function == test.name), None)
-        sym = self.test_symbol(path, test, failing)
+        path = self.test_file(test, trace) if test else None
+        if test is None or path is None:
+            return None
+        sym = self.test_symbol(path, test, _failing_line(trace, path, test))
         if sym is None:
             path, sym = self.inherited_test(path, test)
-            failing = next((f.line for f in trace.all_frames() if f.path == path and f.function == test.name), None)
-        if sym is None:
+        return FailingTest(path, sym, _failing_line(trace, path, test)) if sym else None
+
+    def from_test(self, trace: Trace) -> dict[tuple[str, str], Target]:
+        found = self.locate(trace)
+        if found is None:
             return {}
-        label = f"{_owner_class(sym.qualname) + '.' if _owner_class(sym.qualname) else ''}{test.name}"
-        return self.walk(path, sym, failing, f"the failing test {label}")
+        owner = _owner_class(found.symbol.qualname)
+        label = f"{owner + '.' if owner else ''}{found.symbol.name}"
+        return self.walk(found.path, found.symbol, found.line, f"the failing test {label}")
 
     def walk(self, path: str, start: Symbol, failing_line: int | None, why: str) -> dict[tuple[str, str], Target]:
         """What `start` reaches in up to HOPS calls; calls made on the failing line count double."""

@@ -28,6 +28,7 @@ from rca_lsp.index.store import Index
 from rca_lsp.kinds import EvidenceKind
 from rca_lsp.suspects.code_view import CodeView
 from rca_lsp.suspects.targets import TargetFinder
+from rca_lsp.suspects.words import any_of, matched_terms
 from rca_lsp.text import STOPWORDS, words
 from rca_lsp.types import Evidence, Trace
 
@@ -117,16 +118,11 @@ def failing_test_strings(view: CodeView, traces: list[Trace], read_blob: BlobRea
     finder = TargetFinder(view)
     out: list[str] = []
     for trace in traces:
-        test = trace.test
-        path = finder.test_file(test, trace) if test else None
-        language = language_for_path(path) if path else None
-        if test is None or path is None or language is None:
-            continue
-        failing = next((f.line for f in trace.all_frames() if f.path == path and f.function == test.name), None)
-        symbol = finder.test_symbol(path, test, failing)
-        source = _source(view, read_blob, path) if symbol else None
-        if symbol and source:
-            out += string_literals(source, language, symbol.start_line, symbol.end_line)
+        found = finder.locate(trace)
+        language = language_for_path(found.path) if found else None
+        source = _source(view, read_blob, found.path) if found and language else None
+        if found and language and source:
+            out += string_literals(source, language, found.symbol.start_line, found.symbol.end_line)
     return out
 
 
@@ -141,17 +137,7 @@ def data_matches(index: Index, terms: tuple[str, ...], limit: int = 500) -> dict
     """commit id -> BM25 score of the test data's words in changed names and diffs."""
     if not terms:
         return {}
-    query = "{symbols diff} : (" + " OR ".join('"' + t.replace('"', "") + '"' for t in terms) + ")"
-    return queries.text_matches(index, query, COLUMN_WEIGHTS, limit)
-
-
-def matched_terms(index: Index, commit_id: int, terms: tuple[str, ...]) -> list[str]:
-    """The data's words that this commit's changed names or diff contain, in query order."""
-    row = queries.commit_words(index, commit_id)
-    if row is None:
-        return []
-    present = set(" ".join(row[1:]).split())
-    return [t for t in terms if t in present]
+    return queries.text_matches(index, "{symbols diff} : (" + any_of(terms) + ")", COLUMN_WEIGHTS, limit)
 
 
 def _shown(value: str, limit: int = 40) -> str:
@@ -161,7 +147,7 @@ def _shown(value: str, limit: int = 40) -> str:
 
 def data_evidence(index: Index, commit_id: int, value: float, data: FailingTestData) -> Evidence | None:
     """Which words of which test strings the commit's changed names or diff contain."""
-    found = matched_terms(index, commit_id, data.terms)[:MAX_SHOWN]
+    found = matched_terms(index, commit_id, data.terms, message=False)[:MAX_SHOWN]
     if not found:
         return None
     sources = list(dict.fromkeys(s for s in map(data.source_of, found) if s))[:2]

@@ -7,6 +7,7 @@ of in-repository frame functions, split like identifiers (`testLang747` -> lang,
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 
 from rca_lsp.index import queries
 from rca_lsp.index.store import Index
@@ -33,14 +34,19 @@ def match(index: Index, terms: list[str], limit: int = 500) -> dict[int, float]:
     """commit id -> BM25 score (higher is better) for the best `limit` commits."""
     if not terms:
         return {}
-    query = " OR ".join('"' + t.replace('"', "") + '"' for t in terms)
-    return queries.text_matches(index, query, COLUMN_WEIGHTS, limit)
+    return queries.text_matches(index, any_of(terms), COLUMN_WEIGHTS, limit)
 
 
-def matched_terms(index: Index, commit_id: int, terms: list[str]) -> list[str]:
-    """The failure's words that this commit's message, symbols or diff contain, in query order."""
+def any_of(terms: Sequence[str]) -> str:
+    """An FTS5 query matching any of `terms`, each quoted as one phrase."""
+    return " OR ".join('"' + t.replace('"', "") + '"' for t in terms)
+
+
+def matched_terms(index: Index, commit_id: int, terms: Sequence[str], message: bool = True) -> list[str]:
+    """The words of `terms` that this commit's message (unless `message` is False), changed names
+    or diff contain, in query order."""
     row = queries.commit_words(index, commit_id)
     if row is None:
         return []
-    present = set(" ".join(row).split())
+    present = set(" ".join(row if message else row[1:]).split())
     return [t for t in terms if t in present]
