@@ -132,3 +132,65 @@ def test_a_test_the_failing_class_inherits_is_walked_from_its_base_class(git_rep
     suspect = next(s for s in result.suspects if s.commit.hash == culprit)
     assert any(e.text == "changed Groups.select (2 lines), which the failing test ParserTestCase.testGroup"
                " reaches in 2 calls" for e in suspect.evidence)
+
+
+def test_a_static_import_names_the_class_of_a_bare_call_and_the_class_own_members_come_first() -> None:
+    """`import static org.ex.Strings.isBlank` makes `isBlank(s)` a call of Strings.isBlank, though
+    Other.isBlank shares the name; `.*` of the project's own class types the rest, JUnit's `.*` does
+    not, and a method of the test's own class hides the import, as in Java."""
+    graph = CallGraph.build([
+        ("src/org/ex/Strings.java", b"package org.ex;\nclass Strings { static boolean isBlank(String s) { return true; } }"),
+        ("src/org/ex/Other.java", b"package org.ex;\nclass Other { static boolean isBlank(String s) { return false; }\n"
+                                  b"  static int trim(String s) { return 0; } }"),
+        ("src/org/ex/Arrays2.java", b"package org.ex;\nclass Arrays2 { static int trim(String s) { return 1; }\n"
+                                    b"  static int size(int[] a) { return 1; } }"),
+        ("test/org/ex/T.java", b"package org.ex;\n"
+                               b"import static org.ex.Strings.isBlank;\n"
+                               b"import static org.ex.Arrays2.*;\n"
+                               b"import static org.junit.Assert.*;\n"
+                               b"class T {\n"
+                               b"  void test() { isBlank(\"\"); trim(\"\"); size(null); assertTrue(true); }\n"
+                               b"  int size(int[] a) { return 2; }\n"
+                               b"}\n"),
+    ])
+    assert graph.callees("test/org/ex/T.java", "T.test", hops=1) == {
+        ("src/org/ex/Strings.java", "Strings.isBlank"): 1.0,
+        ("src/org/ex/Arrays2.java", "Arrays2.trim"): 1.0,
+        ("test/org/ex/T.java", "T.size"): 1.0}
+
+
+def test_a_class_handed_over_as_foo_class_or_as_its_name_in_a_string_reaches_its_constructor() -> None:
+    """A serializer or runner builds the class it is given by reflection: `Bean.class` and
+    `"org.ex.Plugin"` reach the constructors as `new Bean()` would; `int.class` reaches nothing."""
+    graph = CallGraph.build([
+        ("src/org/ex/Bean.java", b"package org.ex;\nclass Bean { Bean() { init(); } void init() {} }"),
+        ("src/org/ex/Plugin.java", b"package org.ex;\nclass Plugin { Plugin() {} }"),
+        ("test/org/ex/T.java", b"package org.ex;\nclass T { void test() throws Exception {\n"
+                               b"  Object b = mapper.read(json, Bean.class);\n"
+                               b"  Class<?> p = Class.forName(\"org.ex.Plugin\");\n"
+                               b"  Object n = int.class; String s = \"not.a.Class name\";\n"
+                               b"} }\n"),
+    ])
+    assert graph.callees("test/org/ex/T.java", "T.test", hops=2) == {
+        ("src/org/ex/Bean.java", "Bean.Bean"): 1.0,
+        ("src/org/ex/Bean.java", "Bean.init"): 0.4,  # one call further: DEFAULT_DECAY
+        ("src/org/ex/Plugin.java", "Plugin.Plugin"): 1.0}
+
+
+def test_the_methods_of_an_enum_constant_body_run_when_the_enum_method_is_called() -> None:
+    """`state.process(tb)` on a State runs the body of whichever constant `state` is: those bodies
+    are State.process, so the builder's `insert` they call is reached. Before, their calls were
+    the enum's own and no walk reached them."""
+    graph = CallGraph.build([
+        ("State.java", b"enum State {\n"
+                       b"  INITIAL { boolean process(Builder tb) { tb.insert(); return true; } },\n"
+                       b"  IN_BODY { boolean process(Builder tb) { return tb.close(); } };\n"
+                       b"  abstract boolean process(Builder tb);\n"
+                       b"}\n"),
+        ("Builder.java", b"class Builder { State state;\n"
+                         b"  void insert() {}\n  boolean close() { return true; }\n"
+                         b"  boolean step() { return state.process(this); } }\n"),
+    ])
+    reached = graph.callees("Builder.java", "Builder.step", hops=2)
+    assert reached[("State.java", "State.process")] == 1.0
+    assert reached[("Builder.java", "Builder.insert")] > 0 and reached[("Builder.java", "Builder.close")] > 0

@@ -14,12 +14,12 @@ from typing import Any
 from rca_lsp.code.outline import Outline, build_outline
 from rca_lsp.code.parse import is_type_like, parse, short_text, start_line, text, type_name
 from rca_lsp.code.queries import matches
-from rca_lsp.code.receivers import Declarations, ReceiverTyper
+from rca_lsp.code.receivers import Declarations, ReceiverTyper, StaticImports
 from rca_lsp.types import Call, Symbol
 
 log = logging.getLogger(__name__)
 
-_CALL_KEYS = ("call.name", "new.type", "call.ref", "call.ctor")
+_CALL_KEYS = ("call.name", "new.type", "call.ref", "call.ctor", "ref.type")
 
 
 @dataclass
@@ -42,7 +42,7 @@ def analyze(source: bytes, language: str) -> FileFacts:
     tree = parse(source, language)
     if tree is None:
         return FileFacts(language)
-    defs, call_matches, decl_matches, base_matches = [], [], [], []
+    defs, call_matches, decl_matches, base_matches, import_matches = [], [], [], [], []
     for captures in matches(tree, language):
         if any(key in captures for key in _CALL_KEYS):
             call_matches.append(captures)
@@ -50,11 +50,14 @@ def analyze(source: bytes, language: str) -> FileFacts:
             decl_matches.append(captures)
         elif "base.of" in captures:
             base_matches.append(captures)
+        elif "import.static" in captures:
+            import_matches.append(captures)
         else:
             defs.append(captures)
     outline = build_outline(defs)
     bases = _bases(outline, base_matches)
-    typer = ReceiverTyper(outline, language, Declarations(outline, language, decl_matches), bases)
+    statics = StaticImports(outline, tree, import_matches) if import_matches else None
+    typer = ReceiverTyper(outline, language, Declarations(outline, language, decl_matches), bases, statics)
     found = [c for c in (_call(m, outline, typer) for m in call_matches) if c is not None]
     found.sort(key=lambda pair: pair[0])
     return FileFacts(language, outline.symbols, [c for _, c in found], bases)
@@ -89,6 +92,8 @@ def _call(captures: dict[str, list[Any]], outline: Outline, typer: ReceiverTyper
         return node.start_byte, Call(outline.caller(node.start_byte), name, start_line(node), "", name)
     if "call.ref" in captures:
         return _method_reference(captures["call.ref"][0], outline, typer)
+    if "ref.type" in captures:
+        return _class_reference(captures["ref.type"][0], outline)
     return _constructor_invocation(captures["call.ctor"][0], outline, typer)
 
 
@@ -110,7 +115,18 @@ def _plain_call(
         receiver_type = typer.infer(receiver_node, receiver, byte)
     elif typer.language == "python" and is_type_like(callee):
         receiver_type = callee  # Foo(...) constructs a Foo
+    else:
+        receiver_type = typer.bare(callee)  # a Java static import names the class
     return byte, Call(outline.caller(byte), callee, start_line(name_node), receiver, receiver_type)
+
+
+def _class_reference(node: Any, outline: Outline) -> tuple[int, Call] | None:
+    """``Foo.class`` or ``"pkg.Foo"`` hands a class to code that may construct it by reflection
+    (a serializer, a runner, ``Class.forName``): a call of Foo's constructors, like ``new Foo``."""
+    name = type_name(node) if node.type != "string_fragment" else text(node).rpartition(".")[2]
+    if not is_type_like(name) or not name.isidentifier():
+        return None  # int.class, void.class
+    return node.start_byte, Call(outline.caller(node.start_byte), name, start_line(node), "", name)
 
 
 def _method_reference(node: Any, outline: Outline, typer: ReceiverTyper) -> tuple[int, Call] | None:

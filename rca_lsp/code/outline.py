@@ -17,10 +17,12 @@ from rca_lsp.types import Symbol
 
 _CONSTRUCTOR_NAMES = frozenset({"__init__", "constructor"})
 _CLASSLIKE = frozenset({"class", "scope"})
-# (parent, grandparent) node types of bodies whose methods belong to no named class:
-# Java anonymous classes and enum constants with bodies. Their methods are attributed
-# to the enclosing method (as are lambdas everywhere).
-_ANONYMOUS_BODIES = frozenset({("class_body", "object_creation_expression"), ("class_body", "enum_constant")})
+# (parent, grandparent) node types of bodies whose methods belong to no named class: Java
+# anonymous classes. Their methods are attributed to the enclosing method (as are lambdas
+# everywhere). The methods of a Java enum constant's body are the enum's own: `State.process`
+# in `IN_BODY { boolean process(..) {..} }` overrides the enum's `process`, and a call on a
+# `State` runs it, so it shares that qualname as overloads do.
+_ANONYMOUS_BODIES = frozenset({("class_body", "object_creation_expression")})
 _QUALIFIED = frozenset({"qualified_identifier", "scoped_identifier"})
 
 

@@ -77,17 +77,65 @@ class Declarations:
             i = definitions[i].parent
 
 
+class StaticImports:
+    """Java's static imports: the class a bare call ``isBlank(s)`` is made on.
+
+    ``import static a.b.StringUtils.isBlank`` names the class of ``isBlank``. A ``.*`` import names
+    it for every bare call the file does not define itself, when exactly one such import is of the
+    file's own project (its package's first two parts, ``org.apache``): ``org.junit.Assert.*``
+    in the same test is a library, never the code under test.
+    """
+
+    def __init__(self, outline: Outline, tree: Any, import_matches: Iterable[dict[str, list[Any]]]) -> None:
+        self.members: dict[str, str] = {}
+        project = _package_root(tree)
+        everything: list[str] = []
+        for captures in import_matches:
+            path = text(captures["import.static"][0]).replace(" ", "")
+            if "import.all" in captures:
+                if project and path.startswith(project + "."):
+                    everything.append(last_identifier(path))
+            else:
+                owner, _, member = path.rpartition(".")
+                self.members[member] = last_identifier(owner)
+        self.defined = {s.name for s in outline.symbols}
+        self.everything = everything[0] if len(everything) == 1 else ""
+
+    def owner(self, callee: str) -> str:
+        if callee in self.members:
+            return self.members[callee]
+        return self.everything if callee not in self.defined else ""
+
+
+def _package_root(tree: Any) -> str:
+    """The first two parts of a Java file's package (``org.apache``), or ""."""
+    for node in tree.root_node.children:
+        if node.type == "package_declaration":
+            name = next((c for c in node.named_children if c.type in ("scoped_identifier", "identifier")), None)
+            parts = text(name).replace(" ", "").split(".") if name is not None else []
+            return ".".join(parts[:2]) if len(parts) >= 2 else ""
+        if node.type in ("class_declaration", "interface_declaration", "enum_declaration"):
+            break
+    return ""
+
+
 class ReceiverTyper:
     """Infers ``Call.receiver_type`` from a receiver node, per language."""
 
     def __init__(
-        self, outline: Outline, language: str, decls: Declarations, bases: dict[str, list[str]]
+        self, outline: Outline, language: str, decls: Declarations, bases: dict[str, list[str]],
+        statics: StaticImports | None = None,
     ) -> None:
         self.outline = outline
         self.language = language
         self.decls = decls
         self.bases = bases
+        self.statics = statics
         self.self_words = _SELF_WORDS.get(language, frozenset())
+
+    def bare(self, callee: str) -> str:
+        """The type a call without receiver is made on, when a static import says it, else ""."""
+        return self.statics.owner(callee) if self.statics is not None else ""
 
     def class_name(self, byte: int) -> str:
         """The class whose code is at ``byte``: Go/C++ out-of-line owners count."""

@@ -4,9 +4,10 @@ We have no type checker, so each call resolves by the strongest evidence the
 file gives, in this order, and stops at the first step that finds anything:
 
 1. ``receiver_type`` known (a declared local/field/parameter, ``this``/``self``,
-   a capitalised class name, ``new Foo``): methods named ``callee`` in classes of
-   that name (the caller's file first) and, each 1/n, their overrides in subtypes
-   down to ``SUBTYPE_DEPTH`` levels (class-hierarchy analysis), else in the
+   a capitalised class name, ``new Foo``, ``Foo.class``, a Java static import; a bare
+   call tries step 2 first, as Java's own and inherited members hide static imports):
+   methods named ``callee`` in classes of that name (the caller's file first) and,
+   each 1/n, their overrides in subtypes down to ``SUBTYPE_DEPTH`` levels (class-hierarchy analysis), else in the
    nearest supertypes (3 levels). ``new Foo``/``Foo(...)``
    resolves to Foo's constructors, else the class itself. A known type with
    no such member in the repository (``String.valueOf``) resolves to nothing.
@@ -110,6 +111,10 @@ class Resolver:
     def resolve(self, path: str, caller: str, call: Call) -> list[tuple[Target, float]]:
         """Candidate targets of ``call`` made in ``caller`` of ``path``, with confidence factors."""
         if call.receiver_type:
+            if not call.receiver and call.callee != call.receiver_type:
+                found = self._lexical(path, caller, call.callee)  # a bare call a static import types:
+                if found:  # the class's own and inherited members come first, as in Java
+                    return found
             return self._typed_call(call.receiver_type, call.callee, path)
         if not call.receiver or call.receiver in ("this", "self"):
             found = self._lexical(path, caller, call.callee)

@@ -140,4 +140,19 @@ def m005_missing_objects(db: Database) -> None:
     """)
 
 
-SCHEMA_VERSION = 5
+@migrations()
+def m006_code_java_references(db: Database) -> None:
+    """Java static imports, `Foo.class`, class names in strings and enum constants' methods now
+    reach code: the HEAD code cache restarts. (Changed functions of commits indexed before keep
+    their old names: an enum constant's method stays the enum's.)"""
+    db.executescript("""
+    DELETE FROM code_calls;
+    DELETE FROM code_symbols;
+    DELETE FROM code_bases;
+    DELETE FROM code_blobs;
+    DELETE FROM head_files;
+    DELETE FROM state WHERE key = 'head';
+    """)
+
+
+SCHEMA_VERSION = 6

@@ -4,6 +4,9 @@
 ;   @call.name [+ @call.receiver] a call by name;  @new.type  a constructor call
 ;   @call.ref                     a method reference (Foo::bar, Foo::new)
 ;   @call.ctor                    this(...) / super(...)
+;   @ref.type                     a class named as a value (Foo.class, "pkg.Foo" in a string):
+;                                 reflection may construct it, so it counts as a constructor call
+;   @import.static                a static import (its member, or its class with .*)
 ;   @decl.name + @decl.type [+ @decl.value]   a typed variable, parameter or field
 ;   @base.of + @base.type         a class and one of its supertypes
 
@@ -21,6 +24,10 @@
 (object_creation_expression type: (_) @new.type)
 (method_reference) @call.ref
 (explicit_constructor_invocation constructor: (_) @call.ctor)
+(class_literal (_) @ref.type)
+((string_fragment) @ref.type
+  (#match? @ref.type "^([a-z_][a-z0-9_]*[.])+[A-Z][A-Za-z0-9_]*$"))
+(import_declaration "static" (scoped_identifier) @import.static (asterisk)? @import.all)
 
 (local_variable_declaration type: (_) @decl.type
   declarator: (variable_declarator name: (identifier) @decl.name value: (_)? @decl.value))
