@@ -194,3 +194,60 @@ def test_the_methods_of_an_enum_constant_body_run_when_the_enum_method_is_called
     reached = graph.callees("Builder.java", "Builder.step", hops=2)
     assert reached[("State.java", "State.process")] == 1.0
     assert reached[("Builder.java", "Builder.insert")] > 0 and reached[("Builder.java", "Builder.close")] > 0
+
+
+CONSTRUCTS = '''\
+class Construct:
+    def build(self, obj):
+        return self._build(obj)
+
+    def _build(self, obj):
+        raise NotImplementedError
+
+
+class Padded(Construct):
+    def _build(self, obj):
+        return obj.ljust(4)
+
+
+class Bytes(Construct):
+    def _build(self, obj):
+        return obj
+
+
+class Flag(Construct):
+    def _build(self, obj):
+        return bool(obj)
+'''
+
+
+def test_a_method_inherited_by_the_receiver_type_calls_that_types_overrides_on_self() -> None:
+    """`Padded().build(x)` runs Construct.build with self a Padded: its `self._build` is
+    Padded._build, at full weight, and not the other subclasses' overrides. Before, the walk
+    reached every override of Construct._build at a third of the weight each."""
+    graph = CallGraph.build([
+        ("lib/core.py", CONSTRUCTS.encode()),
+        ("tests/test_core.py", b"from lib.core import Padded\n\n\ndef test_padded():\n"
+                               b"    assert Padded().build(b'x') == b'x   '\n"),
+    ])
+    reached = graph.callees("tests/test_core.py", "test_padded", hops=2)
+    assert reached[("lib/core.py", "Construct.build")] == 1.0
+    assert reached[("lib/core.py", "Padded._build")] == 0.4
+    assert ("lib/core.py", "Bytes._build") not in reached and ("lib/core.py", "Flag._build") not in reached
+
+
+def test_a_bare_call_in_an_inherited_java_method_runs_the_receivers_override() -> None:
+    """HtmlTreeBuilder.parse calls `super.parse()`; TreeBuilder's parse and runParser run on the
+    same HtmlTreeBuilder, so the bare `process()` there is HtmlTreeBuilder.process, not
+    XmlTreeBuilder's. Before, it stopped at the abstract TreeBuilder.process."""
+    graph = CallGraph.build([
+        ("TreeBuilder.java", b"abstract class TreeBuilder { void parse() { runParser(); }\n"
+                             b"  void runParser() { process(); }\n  abstract void process(); }"),
+        ("HtmlTreeBuilder.java", b"class HtmlTreeBuilder extends TreeBuilder { void parse() { super.parse(); }\n"
+                                 b"  void process() { insert(); }\n  void insert() {} }"),
+        ("XmlTreeBuilder.java", b"class XmlTreeBuilder extends TreeBuilder { void process() {} }"),
+        ("Parser.java", b"class Parser { void go() { HtmlTreeBuilder b = new HtmlTreeBuilder(); b.parse(); } }"),
+    ])
+    reached = graph.callees("Parser.java", "Parser.go", hops=4)
+    assert ("HtmlTreeBuilder.java", "HtmlTreeBuilder.process") in reached
+    assert ("XmlTreeBuilder.java", "XmlTreeBuilder.process") not in reached

@@ -52,6 +52,7 @@ class CallGraph:
         self._files: dict[str, _File] = {}
         self._resolver = Resolver()
         self._edges: dict[Target, list[tuple[Target, float]]] = {}
+        self._typed_edges: dict[tuple[Target, str], list[tuple[Target, float, str]]] = {}
         self._call_loader = call_loader
 
     @classmethod
@@ -107,6 +108,7 @@ class CallGraph:
         self._files[path] = _File(language, SymbolIndex(symbols), None if calls is None else _by_caller(calls))
         self._resolver.add_file(path, symbols, bases)
         self._edges.clear()
+        self._typed_edges.clear()
 
     # -- lookups ---------------------------------------------------------------
 
@@ -186,23 +188,74 @@ class CallGraph:
 
     def reach(self, path: str, qualname: str, hops: int = 2, decay: float = DEFAULT_DECAY,
               min_weight: float = MIN_WEIGHT) -> dict[Target, tuple[float, int]]:
-        """As ``callees``, with the number of calls of each symbol's best path."""
+        """As ``callees``, with the number of calls of each symbol's best path.
+
+        The walk carries what it knows of each method's ``self`` (`edges_as`): entered through a
+        call on a ``Padded``, the inherited ``Construct.build`` calls ``self._build`` on a Padded,
+        which is ``Padded._build``, not every override of ``Construct._build``."""
         start = (path, qualname)
         best: dict[Target, tuple[float, int]] = {}
-        frontier: dict[Target, float] = {start: 1.0}
+        seen: dict[tuple[Target, str], float] = {}
+        frontier: dict[tuple[Target, str], float] = {(start, ""): 1.0}
         for hop in range(max(hops, 0)):
             step = 1.0 if hop == 0 else decay
-            reached: dict[Target, float] = {}
-            for node, weight in frontier.items():
-                for target, factor in self.edges(*node):
+            reached: dict[tuple[Target, str], float] = {}
+            for (node, as_type), weight in frontier.items():
+                for target, factor, then in self.edges_as(node, as_type):
                     w = weight * step * factor
-                    if target != start and w >= min_weight and w > best.get(target, (0.0, 0))[0]:
+                    if target == start or w < min_weight or w <= seen.get((target, then), 0.0):
+                        continue
+                    seen[(target, then)] = reached[(target, then)] = w
+                    if w > best.get(target, (0.0, 0))[0]:
                         best[target] = (w, hop + 1)
-                        reached[target] = w
             frontier = reached
             if not frontier:
                 break
         return best
+
+    def edges_as(self, node: Target, as_type: str) -> list[tuple[Target, float, str]]:
+        """The callees of ``node`` when its ``self`` is known to be an ``as_type`` (a subtype of its
+        class; "" when unknown), each with what is known of the callee's ``self``: a call on self
+        (``self.m()``, ``this.m()``, ``super.m()``, a bare Java call of a member) passes the object
+        on, and a call on a receiver of a declared type that runs an inherited member passes that
+        type. A call on self resolves on ``as_type``: its member, or the one it inherits."""
+        key = (node, as_type)
+        cached = self._typed_edges.get(key)
+        if cached is not None:
+            return cached
+        path, qualname = node
+        entry = self._files.get(path)
+        owner = qualname.rpartition(".")[0].rpartition(".")[2]
+        known = as_type or owner
+        best: dict[tuple[Target, str], float] = {}
+        for call in self.calls_from(path, qualname):
+            on_self = call.receiver in _SELF_RECEIVERS or (
+                not call.receiver and not call.receiver_type and entry is not None and entry.language != "python")
+            found: list[tuple[Target, float]] = []
+            if on_self and as_type and as_type != owner and call.receiver not in _SUPER_RECEIVERS:
+                found = self._resolver.typed_call(as_type, call.callee, path)
+            found = found or self.resolve(path, call)
+            for target, factor in found:
+                then = ""
+                if on_self and known:
+                    then = known
+                elif call.receiver_type and call.callee != call.receiver_type:
+                    then = call.receiver_type
+                if then == _class_of(target) or (then and not self._resolver.inherits(then, _class_of(target))):
+                    then = ""  # its own class, an override below the type, or no member: nothing to add
+                if factor > best.get((target, then), 0.0):
+                    best[(target, then)] = factor
+        out = self._typed_edges[key] = sorted((t, f, then) for (t, then), f in best.items())
+        return out
+
+
+_SUPER_RECEIVERS = frozenset({"super", "super()"})
+_SELF_RECEIVERS = frozenset({"self", "this", "cls"}) | _SUPER_RECEIVERS
+
+
+def _class_of(target: Target) -> str:
+    """The simple name of the class a member belongs to ("" for a top-level function)."""
+    return target[1].rpartition(".")[0].rpartition(".")[2]
 
 
 def _by_caller(calls: Iterable[Call]) -> dict[str, list[Call]]:

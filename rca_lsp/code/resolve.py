@@ -131,6 +131,25 @@ class Resolver:
             return []
         return [(t, 1.0 / len(candidates)) for t in candidates]
 
+    def typed_call(self, type_name: str, callee: str, path: str) -> list[tuple[Target, float]]:
+        """A call of ``callee`` on an object of ``type_name`` (step 1)."""
+        return self._typed_call(type_name, callee, path)
+
+    def inherits(self, type_name: str, owner: str) -> bool:
+        """Whether ``type_name`` is ``owner`` or extends it (4 levels up, by simple names)."""
+        if not owner:
+            return False
+        level, seen = [type_name], {type_name}
+        for _ in range(5):
+            if owner in level:
+                return True
+            level = [b for name in level for t in self.classes.get(name, []) for b in self.bases.get(t, [])]
+            level = [b for b in dict.fromkeys(level) if b not in seen]
+            seen.update(level)
+            if not level:
+                break
+        return False
+
     def _typed_call(self, type_name: str, callee: str, path: str) -> list[tuple[Target, float]]:
         """A call on a receiver of a known type: the type's own member (the one in the caller's file
         when several classes share the name), and every override in its subtypes, each 1/n of them:
