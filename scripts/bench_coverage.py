@@ -10,7 +10,7 @@ then `rca index` and `rca suspects --top 100000` without and with `--coverage`, 
 history and over the commits after the case's last good revision (`--since GOOD`). A case whose
 failing tests do not fail again under coverage is reported and left out of the figures.
 
-    python scripts/bench_coverage.py --dir ~/.cache/rca-pytrack2 --limit 10 [--json out.json]
+    python scripts/bench_coverage.py --dir ~/.cache/rca-pytrack2 --limit 10 [--json out.json] [--work DIR]
 """
 
 from __future__ import annotations
@@ -53,7 +53,10 @@ def covered_run(case: dict, clone: Path, only_coverage: Path) -> tuple[Path | No
     argv = shlex.split(case["test_command"])
     if argv[1:3] != ["-m", "pytest"]:
         return None, f"test command is not `python -m pytest`: {case['test_command'][:80]}"
-    env = {**os.environ, "PYTHONPATH": str(only_coverage), "COVERAGE_FILE": str(clone / ".coverage-bench")}
+    empty = only_coverage / "coveragerc"  # the project's own coverage settings (plugins, say) left out
+    empty.touch()
+    env = {**os.environ, "PYTHONPATH": str(only_coverage), "COVERAGE_FILE": str(clone / ".coverage-bench"),
+           "COVERAGE_RCFILE": str(empty)}
     proc = run([argv[0], "-m", "coverage", "run", "-m", "pytest", "-p", "no:cacheprovider", *argv[3:]], clone, env)
     if proc.returncode != 1:
         return None, f"failing tests exited {proc.returncode} under coverage: {proc.stdout[-200:]!r}"
@@ -62,6 +65,20 @@ def covered_run(case: dict, clone: Path, only_coverage: Path) -> tuple[Path | No
     if proc.returncode != 0:
         return None, f"coverage json exited {proc.returncode}: {proc.stderr[-200:]}"
     return report, ""
+
+
+def copy_index(source: Path, clone: Path) -> None:
+    """Start the clone's index from the case repository's, when it has one (the same commits):
+    `rca index` then only brings it up to date instead of indexing the whole history again."""
+    import sqlite3
+
+    found = source / ".git" / "rca" / "index.db"
+    if not found.is_file():
+        return
+    target = clone / ".git" / "rca" / "index.db"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with sqlite3.connect(f"file:{found}?mode=ro", uri=True) as src, sqlite3.connect(target) as dst:
+        src.backup(dst)
 
 
 def rca(clone: Path, *args: str) -> dict:
@@ -74,8 +91,13 @@ def rca(clone: Path, *args: str) -> dict:
 
 def one_case(case: dict, work: Path, only_coverage: Path) -> dict:
     clone = work / case["case_id"]
-    run(["git", "clone", "-q", case["repo"], str(clone)], work)
-    report, why = covered_run(case, clone, only_coverage)
+    kept = clone.parent / f"{clone.name}.cov.json"
+    if clone.exists() and kept.exists():  # a kept --work folder: clone, report and index are reused
+        report, why = kept, ""
+    else:
+        run(["git", "clone", "-q", case["repo"], str(clone)], work)
+        copy_index(Path(case["repo"]), clone)
+        report, why = covered_run(case, clone, only_coverage)
     row = {"case": case["case_id"], "commits": case.get("commits"), "skipped": why}
     if report is None:
         return row
@@ -109,12 +131,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", help="Comma-separated case ids or projects.")
     parser.add_argument("--limit", type=int, default=0, help="At most this many cases (0: all).")
     parser.add_argument("--json", type=Path, help="Write the rows here.")
+    parser.add_argument("--work", type=Path, help="Keep clones, reports and indexes here and reuse them "
+                        "(default: a temporary folder, removed at the end).")
     args = parser.parse_args(argv)
     cases = load_cases(args.dir, parse_only(args.only))
     cases = cases[:args.limit] if args.limit > 0 else cases
     rows = []
     with tempfile.TemporaryDirectory(prefix="rca-bench-cov-") as tmp:
-        work = Path(tmp)
+        work = args.work or Path(tmp)
+        work.mkdir(parents=True, exist_ok=True)
         only_coverage = coverage_only_path(work)
         for case in cases:
             row = one_case(case, work, only_coverage)

@@ -295,3 +295,47 @@ def test_any_text_is_a_report_of_tracked_paths_or_one_trace_error(pieces) -> Non
         return
     assert set(report.lines) <= set(SOURCES) and all(report.lines.values())
     assert all(line > 0 for lines in report.lines.values() for line in lines)
+
+
+UTIL = '''LIMIT = 3
+
+
+def used(value, scale=2):
+    return value * scale
+
+
+def unused(value):
+    return value
+'''
+UTIL_TEST = '''from pkg.util import used
+
+
+def test_used_doubles():
+    assert used(3) == 6
+'''
+
+
+def test_a_report_counts_what_the_test_called_not_what_importing_the_module_ran(git_repo) -> None:
+    """coverage.py marks a module's top level and every `def` line as run whenever the module is
+    imported. Commits that changed only those (a module constant, the header of a function the test
+    never calls) are no evidence; the default argument of the function the test did call is."""
+    git_repo.write(".gitignore", ".coverage\n*.json\n")
+    git_repo.commit("Add util", {"pkg/__init__.py": "", "pkg/util.py": UTIL, "tests/test_util.py": UTIL_TEST})
+    constant = git_repo.commit("Raise the limit", {"pkg/util.py": UTIL.replace("LIMIT = 3", "LIMIT = 4")}, author="Bob")
+    header = git_repo.commit("unused takes an option", {"pkg/util.py": UTIL.replace("LIMIT = 3", "LIMIT = 4").replace(
+        "def unused(value):", "def unused(value, option=None):")}, author="Carol")
+    culprit = git_repo.commit("Scale by three by default", {"pkg/util.py": UTIL.replace("LIMIT = 3", "LIMIT = 4").replace(
+        "def unused(value):", "def unused(value, option=None):").replace("scale=2", "scale=3")}, author="Dan")
+    root = Path(git_repo.root)
+    run = coverage_tool(root, "run", "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_util.py")
+    assert run.returncode == 1 and "assert 9 == 6" in run.stdout, run.stdout + run.stderr
+    assert coverage_tool(root, "json", "-o", "cov.json").returncode == 0
+    report = json.loads((root / "cov.json").read_text())["files"]["pkg/util.py"]["executed_lines"]
+    assert {1, 4, 8} <= set(report)  # LIMIT, def used, def unused: run by the import
+    (root / "trace.txt").write_text(run.stdout)
+    covered, _ = ranks(root, "--coverage", "cov.json")
+    by_commit = {s["commit"]: s for s in covered["suspects"]}
+    assert "executed" not in by_commit[constant]["features"]
+    assert "executed" not in by_commit[header]["features"]
+    assert by_commit[culprit]["features"]["executed"] == 1.0
+    assert position(covered, culprit) < min(position(covered, constant), position(covered, header))

@@ -7,8 +7,8 @@ file gives, in this order, and stops at the first step that finds anything:
    a capitalised class name, ``new Foo``, ``Foo.class``, a Java static import; a bare
    call tries step 2 first, as Java's own and inherited members hide static imports):
    methods named ``callee`` in classes of that name (the caller's file first) and,
-   each 1/n, their overrides in subtypes down to ``SUBTYPE_DEPTH`` levels (class-hierarchy analysis), else in the
-   nearest supertypes (3 levels). ``new Foo``/``Foo(...)``
+   each 1/n, their overrides in subtypes down to ``SUBTYPE_DEPTH`` levels
+   (class-hierarchy analysis), else in the nearest supertypes (3 levels). ``new Foo``/``Foo(...)``
    resolves to Foo's constructors, else the class itself. A known type with
    no such member in the repository (``String.valueOf``) resolves to nothing.
 2. No receiver: lexical scope in the caller's file (``A.m.inner``, then
@@ -32,7 +32,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from posixpath import basename, dirname, splitext
-from typing import Iterable
+from typing import Iterable, Iterator
 
 from rca_lsp.types import Call, Symbol
 
@@ -137,18 +137,19 @@ class Resolver:
 
     def inherits(self, type_name: str, owner: str) -> bool:
         """Whether ``type_name`` is ``owner`` or extends it (4 levels up, by simple names)."""
-        if not owner:
-            return False
-        level, seen = [type_name], {type_name}
-        for _ in range(5):
-            if owner in level:
-                return True
+        return bool(owner) and any(owner in level for level in self._supertypes(type_name))
+
+    def _supertypes(self, type_name: str, levels: int = 4) -> Iterator[list[str]]:
+        """``[type_name]``, then its direct supertypes, theirs, ... (simple names, each once)."""
+        seen: set[str] = set()
+        level = [type_name]
+        for _ in range(levels + 1):
+            yield level
+            seen.update(level)
             level = [b for name in level for t in self.classes.get(name, []) for b in self.bases.get(t, [])]
             level = [b for b in dict.fromkeys(level) if b not in seen]
-            seen.update(level)
             if not level:
                 break
-        return False
 
     def _typed_call(self, type_name: str, callee: str, path: str) -> list[tuple[Target, float]]:
         """A call on a receiver of a known type: the type's own member (the one in the caller's file
@@ -177,17 +178,10 @@ class Resolver:
         own = self.by_member.get((type_name, callee), [])
         if own:
             return own + self._overrides(type_name, callee)
-        seen: set[str] = set()
-        level = [type_name]
-        for _ in range(4):
+        for level in self._supertypes(type_name, levels=3):
             found = [t for name in level for t in self.by_member.get((name, callee), [])]
             if found:
                 return found
-            seen.update(level)
-            level = [b for name in level for t in self.classes.get(name, []) for b in self.bases.get(t, [])]
-            level = [b for b in dict.fromkeys(level) if b not in seen]
-            if not level:
-                break
         return []
 
     def _overrides(self, type_name: str, callee: str) -> list[Target]:

@@ -23,11 +23,13 @@ from __future__ import annotations
 import logging
 import math
 import time
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from rca_lsp.code.languages import language_for_path
 from rca_lsp.errors import RepositoryError
 from rca_lsp.index import queries
 from rca_lsp.index.store import Index
@@ -141,14 +143,51 @@ def _frame_features(board: _Board, history: History, pointed: list[PointedFrame]
                     path, frame.line, name, frame.index + 1), mode="max")
 
 
-def _executed_features(board: _Board, history: History, executed: dict[str, set[int]]) -> None:
-    """Commits that last changed lines the failing run executed (blame of each such line): half a
-    point for any, the other half by the share of the code lines it added that ran."""
+def run_by_the_test(view: CodeView, path: str, lines: set[int]) -> set[int]:
+    """The executed lines of a Python file that ran because the test called something: those of
+    functions whose body ran, their header (decorators, the `def` line with its defaults, which
+    the call used) included. A module's top level, class bodies and the headers of functions that
+    never ran run when the module is imported, and coverage counts them for every test that imports
+    it: they say the module was loaded, not what the test ran. Other languages' lines are kept."""
+    if language_for_path(path) != "python":
+        return lines
+    functions = [s for s in view.symbols(path) if s.kind in ("function", "method", "constructor")]
+    if not functions:
+        return lines
+    headers = _header_lines(view.root / path, lines)
+    ordered = sorted(lines)
+    kept: set[int] = set()
+    for s in functions:
+        span = ordered[bisect_left(ordered, s.start_line):bisect_right(ordered, s.end_line)]
+        if any(n not in headers for n in span):
+            kept.update(span)
+    return kept
+
+
+def _header_lines(file: Path, lines: set[int]) -> set[int]:
+    """Which of `lines` of a Python file are decorators, `def` or `class` lines (read from the work
+    tree, whose lines the report numbers)."""
+    try:
+        text = file.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return set()
+    return {n for n in lines if 0 < n <= len(text) and text[n - 1].lstrip().startswith(_HEADERS)}
+
+
+_HEADERS = ("@", "def ", "async def ", "class ")
+
+
+def _executed_features(board: _Board, history: History, executed: dict[str, set[int]],
+                       view: CodeView | None) -> None:
+    """Commits that last changed lines the failing run executed (blame of each such line; with a
+    `view`, in Python only the lines `run_by_the_test` keeps): half a point for any, the other half
+    by the share of the code lines it added that ran."""
     owned: dict[int, list[tuple[str, int]]] = defaultdict(list)
     for path in sorted(executed):
         if is_test_path(path):
             continue
-        for line, hit in sorted(history.blame_lines(path, executed[path]).items()):
+        ran = run_by_the_test(view, path, executed[path]) if view is not None else executed[path]
+        for line, hit in sorted(history.blame_lines(path, ran).items()):
             owned[hit.commit_id].append((path, line))
     for commit_id, lines in owned.items():
         where = ", ".join(f"{p}:{n}" for p, n in lines[:3]) + (f" and {len(lines) - 3} more" if len(lines) > 3 else "")
@@ -307,7 +346,9 @@ def find_suspects(repo: Backend, index: Index, text: str, since: str | None = No
                                                             failing_files(traces, targets)):
         board.add(feature, commit_id, value, evidence, mode="max")
     if executed:
-        _executed_features(board, history, executed)
+        # A coverage report (`--coverage`) keeps what the test itself ran; `rca bisect`'s traced
+        # window keeps every line (import-time lines not measured there, BENCHMARKS.md).
+        _executed_features(board, history, executed, view if window is None else None)
     coupled = coupled_files(history, failing_test_files(traces, set(tracked) | live))
     for commit_id, value, evidence in coupling_points(history, coupled):
         board.add(Feature.COUPLING, commit_id, value, evidence, mode="max")
