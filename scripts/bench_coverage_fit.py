@@ -24,9 +24,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import bench_tune  # noqa: E402
 from bench_common import PROJECT_ROOT, load_cases  # noqa: E402
 from bench_metrics import summarize  # noqa: E402
 
@@ -74,23 +73,9 @@ def gather(spec: str, cache: dict) -> list[dict]:
     return out
 
 
-def _matrix(case: dict) -> tuple[np.ndarray, np.ndarray, int | None]:
-    if "_matrix" not in case:
-        table = np.array([[f.get(k, 0.0) for k in FEATURES] for _, f in case["rows"]], dtype=float)
-        table = table.reshape(-1, len(FEATURES))
-        mine = next((i for i, (commit, _) in enumerate(case["rows"]) if commit == case["bic"]), None)
-        case["_matrix"] = (table, table[:, FEATURES.index("recency")].copy(), mine)
-    return case["_matrix"]
-
-
 def rank(case: dict, weights: dict[str, float]) -> int | None:
     """The culprit's 1-based rank under `weights` (ties broken by recency, as rca does)."""
-    table, recency, mine = _matrix(case)
-    if mine is None:
-        return None
-    scores = table @ np.array([weights[k] for k in FEATURES])
-    ahead = (scores > scores[mine]) | ((scores == scores[mine]) & (recency > recency[mine]))
-    return 1 + int(ahead.sum())
+    return bench_tune.rank(case, weights, FEATURES)
 
 
 def fit(cases: list[dict]) -> dict[str, float]:

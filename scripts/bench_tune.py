@@ -55,21 +55,23 @@ def collect(case: dict, since_good: bool = False) -> dict:
             "rows": [(s["commit"], s.get("features", {})) for s in doc["suspects"]]}
 
 
-def _matrix(case: dict) -> tuple[np.ndarray, np.ndarray, int | None]:
-    """Features of every candidate (rows) by FEATURES (columns), recency, and the BIC's row."""
-    if "_matrix" not in case:
-        table = np.array([[f.get(k, 0.0) for k in FEATURES] for _, f in case["rows"]], dtype=float).reshape(-1, len(FEATURES))
+def _matrix(case: dict, features: tuple[str, ...] = FEATURES) -> tuple[np.ndarray, np.ndarray, int | None]:
+    """Features of every candidate (rows) by `features` (columns), recency, and the BIC's row."""
+    key = "_matrix:" + ",".join(features)
+    if key not in case:
+        table = np.array([[f.get(k, 0.0) for k in features] for _, f in case["rows"]], dtype=float)
+        table = table.reshape(-1, len(features))
         mine = next((i for i, (commit, _) in enumerate(case["rows"]) if commit == case["bic"]), None)
-        case["_matrix"] = (table, table[:, FEATURES.index("recency")].copy(), mine)
-    return case["_matrix"]
+        case[key] = (table, table[:, features.index("recency")].copy(), mine)
+    return case[key]
 
 
-def rank(case: dict, weights: dict[str, float]) -> int | None:
+def rank(case: dict, weights: dict[str, float], features: tuple[str, ...] = FEATURES) -> int | None:
     """The BIC's 1-based rank under `weights` (ties broken by recency, as rca does)."""
-    table, recency, mine = _matrix(case)
+    table, recency, mine = _matrix(case, features)
     if mine is None:
         return None
-    scores = table @ np.array([weights[k] for k in FEATURES])
+    scores = table @ np.array([weights[k] for k in features])
     ahead = (scores > scores[mine]) | ((scores == scores[mine]) & (recency > recency[mine]))
     return 1 + int(ahead.sum())
 

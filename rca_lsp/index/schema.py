@@ -113,17 +113,21 @@ def m003_code_bases(db: Database) -> None:
     """)
 
 
-@migrations()
-def m004_code_python_module_constructors(db: Database) -> None:
-    """`x = module.Foo()` now types `x` as Foo in Python: the HEAD code cache restarts."""
-    db.executescript("""
+# What a change to the code layer's extraction runs: HEAD's symbols and calls are parsed again.
+_RESTART_HEAD_CODE = """
     DELETE FROM code_calls;
     DELETE FROM code_symbols;
     DELETE FROM code_bases;
     DELETE FROM code_blobs;
     DELETE FROM head_files;
     DELETE FROM state WHERE key = 'head';
-    """)
+    """
+
+
+@migrations()
+def m004_code_python_module_constructors(db: Database) -> None:
+    """`x = module.Foo()` now types `x` as Foo in Python: the HEAD code cache restarts."""
+    db.executescript(_RESTART_HEAD_CODE)
 
 
 @migrations()
@@ -145,14 +149,7 @@ def m006_code_java_references(db: Database) -> None:
     """Java static imports, `Foo.class`, class names in strings and enum constants' methods now
     reach code: the HEAD code cache restarts. (Changed functions of commits indexed before keep
     their old names: an enum constant's method stays the enum's.)"""
-    db.executescript("""
-    DELETE FROM code_calls;
-    DELETE FROM code_symbols;
-    DELETE FROM code_bases;
-    DELETE FROM code_blobs;
-    DELETE FROM head_files;
-    DELETE FROM state WHERE key = 'head';
-    """)
+    db.executescript(_RESTART_HEAD_CODE)
 
 
 SCHEMA_VERSION = 6
