@@ -186,8 +186,10 @@ def card(root: Path, specs: list[RepoSpec], out: Path) -> int:
         shown = ", ".join(f"{w['base'][:8]}..{w['end'][:8]} ({w['size']}: {len(w['cases'])})" for w in wins.values())
         lines.append(f"| {spec.name} | {spec.upstream} @ {spec.head[:12]} | {spec.since} | "
                      f"{', '.join(spec.deps) or '-'} | {shown or 'not built yet'} | {n} |")
-    text = [f"Seed {state.doc['seed']}; {total} cases from {sum(1 for s in specs if state.windows(s.name))} "
-            f"of {len(specs)} repositories.", "", *lines, "", "Cases by regression shape: " +
+    with_cases = sum(1 for s in specs if any(w["cases"] for w in state.windows(s.name).values()))
+    tried = sum(1 for s in specs if state.windows(s.name))
+    text = [f"Seed {state.doc['seed']}; {total} cases from {with_cases} repositories ({tried} of {len(specs)} "
+            f"tried so far).", "", *lines, "", "Cases by regression shape: " +
             ", ".join(f"{k} {v}" for k, v in sorted(ops.items(), key=lambda kv: -kv[1])) + ".", "",
             "Candidates rejected, and why: " + "; ".join(f"{k}: {v}" for k, v in sorted(why.items(), key=lambda kv: -kv[1])) + "."]
     out.write_text("\n".join(text) + "\n")
