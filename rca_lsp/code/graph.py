@@ -230,7 +230,7 @@ class CallGraph:
         best: dict[tuple[Target, str], float] = {}
         for call in self.calls_from(path, qualname):
             on_self = call.receiver in _SELF_RECEIVERS or (
-                not call.receiver and not call.receiver_type and entry is not None and entry.language != "python")
+                not call.receiver and not call.receiver_type and entry is not None and entry.language in _IMPLICIT_THIS)
             found: list[tuple[Target, float]] = []
             if on_self and as_type and as_type != owner and call.receiver not in _SUPER_RECEIVERS:
                 found = self._resolver.typed_call(as_type, call.callee, path)
@@ -250,6 +250,7 @@ class CallGraph:
 
 
 _SUPER_RECEIVERS = frozenset({"super", "super()"})
+_IMPLICIT_THIS = frozenset({"java", "cpp"})  # where a bare call inside a method may be a call on this
 _SELF_RECEIVERS = frozenset({"self", "this", "cls"}) | _SUPER_RECEIVERS
 
 
