@@ -18,6 +18,11 @@ is written after every window; an interrupted run starts again at the window it 
     python scripts/dataset_build.py --only click,attrs --windows 2
     python scripts/dataset_build.py --status                # what is built, by repository
     python scripts/dataset_build.py --hours 2.5             # start no window after 2.5 h
+    python scripts/dataset_build.py --deep 8                # + up to 8 old-culprit cases per built window
+
+Deep cases (scripts/dataset_deep.py) take a built window's end and seed the regression in an
+older commit, before the window, so that culprits lie at every depth of the history and not only
+in its last 100 commits; their ids end in `-dNN` and state.json keeps them under "<window>d".
 
 Repositories are taken breadth first: a window with cases from each, then a second from each, ...
 
@@ -46,6 +51,7 @@ from dataset_features import extract_case  # noqa: E402
 from pytrack_cases import REJECTED, WINDOW_SPARES, RepoSpec, Window, build_window, choose_windows  # noqa: E402
 import pytrack_git  # noqa: E402
 from pytrack_mutations import ALL_OPERATORS  # noqa: E402
+from dataset_deep import build_deep_window  # noqa: E402
 
 REPOS_FILE = Path(__file__).resolve().parent / "dataset_repos.json"
 DEFAULT_SEED = 1
@@ -101,8 +107,11 @@ class State:
     def windows(self, name: str) -> dict[str, dict]:
         return self.doc["repos"].setdefault(name, {"windows": {}})["windows"]
 
-    def record(self, name: str, win: Window, cases: list[dict], seconds: float, rejected: dict[str, int]) -> None:
-        self.windows(name)[str(win.index)] = {"base": win.base, "end": win.end, "size": len(win.commits),
+    def record(self, name: str, win: Window, cases: list[dict], seconds: float, rejected: dict[str, int],
+               deep: bool = False) -> None:
+        """A window's cases; its deep cases (older culprits, scripts/dataset_deep.py) are kept
+        under the key "<index>d"."""
+        self.windows(name)[f"{win.index}{'d' if deep else ''}"] = {"base": win.base, "end": win.end, "size": len(win.commits),
                                               "cases": cases, "seconds": round(seconds, 1), "rejected": rejected}
         tmp = self.path.with_suffix(".tmp")
         tmp.write_text(json.dumps(self.doc, indent=1) + "\n")
@@ -133,7 +142,10 @@ def build_repo(spec: RepoSpec, args: argparse.Namespace, state: State, specs: li
     most = args.windows or spec.windows
     windows = choose_windows(spec, mirror, rng, most * WINDOW_SPARES)
     done = state.windows(spec.name)
-    good = sum(1 for w in done.values() if w["cases"])
+    if args.deep:
+        build_deep(spec, args, state, specs, deadline, windows, mirror, python)
+        return
+    good = sum(1 for k, w in done.items() if w["cases"] and not k.endswith("d"))
     for win in windows:
         if good >= min(want, most) or time.monotonic() > deadline:
             break
@@ -152,15 +164,40 @@ def build_repo(spec: RepoSpec, args: argparse.Namespace, state: State, specs: li
         log(f"[{spec.name}] w{win.index}: {len(got)} cases in {time.monotonic() - t0:.0f}s; {total} cases in all")
 
 
+def build_deep(spec: RepoSpec, args: argparse.Namespace, state: State, specs: list[RepoSpec], deadline: float,
+               windows: list[Window], mirror: Path, python: Path) -> None:
+    """Deep cases at the end of the next window that gave window cases and has none yet (one window
+    a call, so that rounds stay breadth first)."""
+    done = state.windows(spec.name)
+    for win in windows:
+        if time.monotonic() > deadline:
+            break
+        if not done.get(str(win.index), {}).get("cases") or f"{win.index}d" in done:
+            continue
+        t0 = time.monotonic()
+        before = dict(REJECTED)
+        got = build_deep_window(spec, mirror, win, args.dir, python, args.seed, args.deep, args.max_tries,
+                                ALL_OPERATORS)
+        for case in got:  # force: a run stopped before recording the window left other cases of these ids
+            extract_case(case, args.dir / "features", force=True)
+        rejected = {k: v - before.get(k, 0) for k, v in REJECTED.items() if v > before.get(k, 0)}
+        state.record(spec.name, win, got, time.monotonic() - t0, rejected, deep=True)
+        total = len(write_index(args.dir, state, specs))
+        log(f"[{spec.name}] w{win.index} deep: {len(got)} cases in {time.monotonic() - t0:.0f}s; {total} cases in all")
+        return
+
+
 def status(root: Path, specs: list[RepoSpec]) -> int:
     state = State(root, json.loads((root / "state.json").read_text())["seed"]) if (root / "state.json").exists() else None
     total = 0
     for spec in specs:
         wins = state.windows(spec.name) if state else {}
         n = sum(len(w["cases"]) for w in wins.values())
+        deep = sum(len(w["cases"]) for k, w in wins.items() if k.endswith("d"))
         total += n
-        print(f"{spec.name:24} {len(wins):3} windows tried, {sum(1 for w in wins.values() if w['cases']):3} "
-              f"with cases, {n:4} cases")
+        plain = [w for k, w in wins.items() if not k.endswith("d")]
+        print(f"{spec.name:24} {len(plain):3} windows tried, {sum(1 for w in plain if w['cases']):3} "
+              f"with cases, {n:4} cases ({deep} deep)")
     print(f"{total} cases in {root}")
     return 0
 
@@ -183,13 +220,21 @@ def card(root: Path, specs: list[RepoSpec], out: Path) -> int:
                 why[k] = why.get(k, 0) + v
         n = sum(len(w["cases"]) for w in wins.values())
         total += n
-        shown = ", ".join(f"{w['base'][:8]}..{w['end'][:8]} ({w['size']}: {len(w['cases'])})" for w in wins.values())
+        shown = ", ".join(f"{w['base'][:8]}..{w['end'][:8]} ({w['size']}: {len(w['cases'])})" if not k.endswith("d")
+                          else f"older culprits at {w['end'][:8]}: {len(w['cases'])}" for k, w in wins.items())
         lines.append(f"| {spec.name} | {spec.upstream} @ {spec.head[:12]} | {spec.since} | "
                      f"{', '.join(spec.deps) or '-'} | {shown or 'not built yet'} | {n} |")
     with_cases = sum(1 for s in specs if any(w["cases"] for w in state.windows(s.name).values()))
     tried = sum(1 for s in specs if state.windows(s.name))
+    deep = [c for s in specs for k, w in state.windows(s.name).items() if k.endswith("d") for c in w["cases"]]
+    back = sorted(c["bic_distance"] for c in deep)
+    near = sorted(c["bic_distance"] for s in specs for k, w in state.windows(s.name).items() if not k.endswith("d")
+                  for c in w["cases"])
+    depth = (f" {len(deep)} of them have an older culprit (commits from the culprit to the end: median "
+             f"{back[len(back) // 2]}, {back[0]} to {back[-1]}; the window cases' median {near[len(near) // 2]}, "
+             f"{near[0]} to {near[-1]})." if back and near else "")
     text = [f"Seed {state.doc['seed']}; {total} cases from {with_cases} repositories ({tried} of {len(specs)} "
-            f"tried so far).", "", *lines, "", "Cases by regression shape: " +
+            f"tried so far).{depth}", "", *lines, "", "Cases by regression shape: " +
             ", ".join(f"{k} {v}" for k, v in sorted(ops.items(), key=lambda kv: -kv[1])) + ".", "",
             "Candidates rejected, and why: " + "; ".join(f"{k}: {v}" for k, v in sorted(why.items(), key=lambda kv: -kv[1])) + "."]
     out.write_text("\n".join(text) + "\n")
@@ -207,6 +252,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--windows", type=int, help="windows that must give cases, per repository")
     ap.add_argument("--per-window", type=int, default=12, help="cases per window at most")
     ap.add_argument("--max-tries", type=int, default=50, help="candidates tried per window at most")
+    ap.add_argument("--deep", type=int, default=0, metavar="N",
+                    help="instead of new windows: up to N cases per built window whose culprit is older than "
+                         "the window (scripts/dataset_deep.py)")
     ap.add_argument("--hours", type=float, default=1e9, help="start no new window after this many hours")
     ap.add_argument("--status", action="store_true", help="print what is built and exit")
     ap.add_argument("--card", type=Path, help="write the data card's tables (markdown) here and exit")

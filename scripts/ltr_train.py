@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -232,17 +233,46 @@ def save(model, path: Path, params: dict, train: list[Case]) -> None:
     print(f"saved {path} ({path.stat().st_size} bytes, {len(doc['trees'])} trees)", file=sys.stderr)
 
 
+def is_deep(case: Case) -> bool:
+    """A dataset case whose culprit is older than its window (scripts/dataset_deep.py)."""
+    return re.search(r"-w\d+-d\d+$", case.case_id) is not None
+
+
+def keep(cases: list[Case], which: str) -> list[Case]:
+    return [c for c in cases if which == "all" or (which == "deep") == is_deep(c)]
+
+
+def dataset_loro(data: list[Case], which: tuple[str, ...]) -> None:
+    """Inside the dataset, leave one repository out: fitted on the others, measured on the held-out
+    repository's window cases (recent culprits) and deep cases (old ones) apart."""
+    ranks: dict[str, dict[str, list]] = {"window": {}, "deep": {}}
+    for project in sorted({c.project for c in data}):
+        train = [c for c in data if c.project != project]
+        test = [c for c in data if c.project == project]
+        for name, rank in systems(train, lambda c: c.project, which).items():
+            for kind in ranks:
+                ranks[kind].setdefault(name, []).extend(rank([c for c in test if is_deep(c) == (kind == "deep")]))
+        print(f"  dataset fold {project} done", file=sys.stderr)
+    for kind, found in ranks.items():
+        if any(found.values()):
+            report(f"Python dataset ({kind} cases), leave one repository out", found)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--dev", type=Path, help="dev-split features (scripts/ltr_collect.py)")
     ap.add_argument("--data", type=Path, help="the dataset's features (scripts/dataset_build.py)")
     ap.add_argument("--track", type=Path, help="Python-track features (held-out libraries)")
     ap.add_argument("--systems", default="linear,listwise,lambdarank")
+    ap.add_argument("--data-cases", choices=("all", "window", "deep"), default="all",
+                    help="which dataset cases to train on: all, only those seeded in a window (recent "
+                         "culprits), or only the deep ones (older culprits)")
+    ap.add_argument("--loro", action="store_true", help="also leave one repository out inside the dataset")
     ap.add_argument("--save", type=Path, help="train lambdarank on everything given and save it here (JSON)")
     args = ap.parse_args(argv)
     which = tuple(args.systems.split(","))
     dev = load_dir(args.dev) if args.dev else []
-    data = load_dir(args.data) if args.data else []
+    data = keep(load_dir(args.data), args.data_cases) if args.data else []
     print(f"{len(dev)} dev cases, {len(data)} dataset cases "
           f"({len({c.project for c in data})} repositories)", file=sys.stderr)
     if dev:
@@ -256,12 +286,16 @@ def main(argv: list[str] | None = None) -> int:
             report("Dev split, trained on the Python dataset alone (no Defects4J case)", ranks)
     if data and args.track:
         for key in ("whole", "since"):
-            train = load_dir(args.data, key)
+            # A deep case's good revision is drawn just before its culprit (scripts/dataset_deep.py),
+            # so since it the culprit is nearly the oldest commit: only window cases train `since`.
+            train = keep(load_dir(args.data, key), args.data_cases if key == "whole" else "window")
             track = load_dir(args.track, key)
             ranks = {}
             for name, rank in systems(train, lambda c: c.project, which).items():
                 ranks[name] = rank(track)
             report(f"Python track ({key}), held out by repository; trained on {len(train)} dataset cases", ranks)
+    if data and args.loro:
+        dataset_loro(keep(load_dir(args.data), "all") if args.data_cases == "all" else data, which)
     if args.save:
         train = dev + data
         nall = list(range(len(COLUMNS)))

@@ -189,9 +189,11 @@ class CaseRecord:
     seconds: float = 0.0
 
 
-def build_window(spec: RepoSpec, mirror: Path, win: Window, bench: Path, python: Path, seed: int,
-                 per_window: int, max_tries: int, operators: tuple[str, ...] = OPERATORS,
-                 balance: bool = False) -> list[dict]:
+def prepare_window(spec: RepoSpec, mirror: Path, win: Window, bench: Path,
+                   python: Path) -> tuple[Path, Path, list[str], set[str]] | None:
+    """The window linearised in a clone (`work`), a worktree beside it (`scratch`), the rebuilt
+    commits (the base first) and the tests that pass at the end; None (and why, counted) where the
+    replay conflicts or too few tests pass."""
     work = bench / "work" / f"{spec.name}-w{win.index}"
     scratch = bench / "work" / f"{spec.name}-w{win.index}-scratch"
     shutil.rmtree(work, ignore_errors=True)
@@ -201,7 +203,7 @@ def build_window(spec: RepoSpec, mirror: Path, win: Window, bench: Path, python:
     if rebuilt_tail is None:
         log(f"  {spec.name} w{win.index}: replay conflicts; window dropped")
         REJECTED["window: replay conflicts"] = REJECTED.get("window: replay conflicts", 0) + 1
-        return []
+        return None
     rebuilt = [win.base, *rebuilt_tail]
     end = rebuilt[-1]
     same_tree = out(["rev-parse", f"{end}^{{tree}}"], cwd=work) == out(["rev-parse", f"{win.end}^{{tree}}"], cwd=work)
@@ -211,7 +213,19 @@ def build_window(spec: RepoSpec, mirror: Path, win: Window, bench: Path, python:
         f"end tree {'=' if same_tree else '!='} upstream, {len(passed_end)} tests pass at end, {failed_end} fail")
     if len(passed_end) < 20:
         REJECTED["window: under 20 tests pass at its end"] = REJECTED.get("window: under 20 tests pass at its end", 0) + 1
+        run_git(["worktree", "remove", "--force", str(scratch)], cwd=work, check=False)
+        return None
+    return work, scratch, rebuilt, passed_end
+
+
+def build_window(spec: RepoSpec, mirror: Path, win: Window, bench: Path, python: Path, seed: int,
+                 per_window: int, max_tries: int, operators: tuple[str, ...] = OPERATORS,
+                 balance: bool = False) -> list[dict]:
+    prepared = prepare_window(spec, mirror, win, bench, python)
+    if prepared is None:
         return []
+    work, scratch, rebuilt, passed_end = prepared
+    end = rebuilt[-1]
     rng = random.Random(f"{seed}:{spec.name}:{win.index}")
     cases: list[dict] = []
     used_k: set[int] = set()

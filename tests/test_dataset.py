@@ -127,3 +127,59 @@ def test_uncommitted_test_files_are_counted(git_repo):
     git_repo.write("src/m.py", "x = 2\n")
     assert df.dirty_tests(str(git_repo.root)) == 2
     assert math.isclose(math.log1p(df.dirty_tests(str(git_repo.root))), math.log1p(2))
+
+
+dd = load("dataset_deep")
+
+
+def test_an_old_culprits_mutation_is_carried_through_merges_to_the_end(make_git_repo):
+    """dataset_deep.carry_mutation: the culprit and every commit descending from it get the mutated
+    line, a branch that does not descend from it keeps its trees, and nothing else changes."""
+    repo = make_git_repo("deep")
+    root = repo.root
+    repo.commit("base", {"lib.py": "def f(x):\n    return x + 1\n"})
+    culprit = repo.commit("add g", {"lib.py": "def f(x):\n    return x + 1\n\n\ndef g(x):\n    return x > 0\n"})
+    repo.git("checkout", "-q", "-b", "side", culprit + "^")  # a branch from before the culprit
+    side = repo.commit("side", {"other.py": "y = 2\n"})
+    repo.git("checkout", "-q", "main")
+    repo.commit("later", {"lib.py": "import os\n\n\ndef f(x):\n    return x + 1\n\n\ndef g(x):\n    return x > 0\n"})
+    repo.git("merge", "-q", "--no-ff", "-m", "merge side", "side")
+    end = repo.commit("last", {"README": "r\n"})
+    bad, bic = dd.carry_mutation(root, culprit, end, "    return x > 0", "    return x >= 0")
+    assert repo.git("show", f"{bic}:lib.py").endswith("def g(x):\n    return x >= 0\n")
+    assert repo.git("log", "-1", "--format=%s%n%an%n%at", bic) == repo.git("log", "-1", "--format=%s%n%an%n%at", culprit)
+    assert repo.git("rev-parse", f"{bic}^") == repo.git("rev-parse", f"{culprit}^")  # the parent is the same commit
+    assert repo.git("diff", "--numstat", end, bad) == "1\t1\tlib.py\n"
+    assert repo.git("show", f"{bad}:lib.py").startswith("import os\n")
+    assert repo.git("rev-list", "--count", bad) == repo.git("rev-list", "--count", end)
+    merged = repo.git("rev-parse", f"{bad}^^2").strip()
+    assert merged == side  # the merged branch does not descend from the culprit: the very same commit
+    # a line that a later version holds twice cannot be carried unambiguously
+    twice = repo.commit("twice", {"lib.py": "def g(x):\n    return x > 0\n\n\ndef h(x):\n    return x > 0\n"})
+    try:
+        dd.carry_mutation(root, culprit, twice, "    return x > 0", "    return x >= 0")
+    except dd.NotCarried as why:
+        assert "twice" in str(why)
+    else:
+        raise AssertionError("carried a line that occurs twice")
+
+
+def test_deep_candidates_are_older_than_the_window_and_stand_at_its_end(make_git_repo):
+    """Culprits drawn before the window, each a line it added that stands unchanged at the end, in
+    a function its good revision already had; a line the end holds twice is never offered."""
+    import random
+
+    repo = make_git_repo("deepc")
+    repo.commit("f", {"pkg/m.py": "def f(x):\n    return x\n"})
+    old = repo.commit("f grows", {"pkg/m.py": "def f(x):\n    y = x + 1\n    return y\n"})
+    dup = repo.commit("g", {"pkg/m.py": "def f(x):\n    y = x + 1\n    return y\n\n\ndef g(x):\n    return x\n"})
+    base = repo.commit("docs", {"README": "r\n"})
+    end = repo.commit("window", {"pkg/m.py": "def f(x):\n    y = x + 1\n    return y\n\n\ndef g(x):\n    return x * 2\n"})
+    spec = pc.RepoSpec("m", "x/m", end, ("pkg",), "2000-01-01")
+    rng = random.Random(1)
+    found = list(dd.deep_candidates(repo.root, spec, end, [base, end], rng, mu.ALL_OPERATORS))
+    assert found and {c.commit for c in found} == {old}  # dup's `def g` is in no function its good revision had
+    for c in found:
+        assert c.end_path == "pkg/m.py" and c.end_line in (2, 3)
+        assert repo.git("merge-base", "--is-ancestor", c.good, old) == ""
+        assert c.mutation.before in ("    y = x + 1", "    return y")
