@@ -187,6 +187,42 @@ def build_deep(spec: RepoSpec, args: argparse.Namespace, state: State, specs: li
         return
 
 
+def merge(root: Path, other: Path, specs: list[RepoSpec]) -> int:
+    """Take in the repositories another build folder made (two builders run side by side on
+    disjoint repositories, each in its own --dir): their state, cases, traces, features and
+    virtual environments move here, and the cases' paths are rewritten. A repository this folder
+    has already tried is refused (nothing is moved)."""
+    theirs = json.loads((other / "state.json").read_text())
+    state = State(root, theirs["seed"])
+    clash = sorted(name for name, repo in theirs["repos"].items() if repo["windows"] and state.windows(name))
+    if clash:
+        raise SystemExit(f"both folders built {', '.join(clash)}: nothing merged")
+    for name, repo in theirs["repos"].items():
+        if not repo["windows"]:
+            continue
+        for win in repo["windows"].values():
+            for case in win["cases"]:
+                cid = case["case_id"]
+                for src, dst in ((other / "cases" / cid, root / "cases" / cid),
+                                 (other / "cases" / f"{cid}.trace", root / "cases" / f"{cid}.trace"),
+                                 (other / "features" / f"{cid}.json.gz", root / "features" / f"{cid}.json.gz")):
+                    if src.exists():
+                        dst.parent.mkdir(parents=True, exist_ok=True)
+                        shutil.rmtree(dst, ignore_errors=True) if dst.is_dir() else dst.unlink(missing_ok=True)
+                        shutil.move(str(src), str(dst))
+                case["repo"], case["trace"] = str(root / "cases" / cid), str(root / "cases" / f"{cid}.trace")
+                case["test_command"] = case["test_command"].replace(str(other / "venvs"), str(root / "venvs"))
+        venv = other / "venvs" / name
+        if venv.exists() and not (root / "venvs" / name).exists():
+            shutil.move(str(venv), str(root / "venvs" / name))
+        state.doc["repos"][name] = repo
+    tmp = state.path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(state.doc, indent=1) + "\n")
+    os.replace(tmp, state.path)
+    print(f"merged {other} into {root}: {len(write_index(root, state, specs))} cases in all")
+    return 0
+
+
 def status(root: Path, specs: list[RepoSpec]) -> int:
     state = State(root, json.loads((root / "state.json").read_text())["seed"]) if (root / "state.json").exists() else None
     total = 0
@@ -257,6 +293,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                          "the window (scripts/dataset_deep.py)")
     ap.add_argument("--hours", type=float, default=1e9, help="start no new window after this many hours")
     ap.add_argument("--status", action="store_true", help="print what is built and exit")
+    ap.add_argument("--merge", type=Path, metavar="DIR", help="take in the repositories another --dir built, and exit")
     ap.add_argument("--card", type=Path, help="write the data card's tables (markdown) here and exit")
     return ap.parse_args(argv)
 
@@ -270,6 +307,8 @@ def main(argv: list[str] | None = None) -> int:
         return status(args.dir, specs)
     if args.card:
         return card(args.dir, specs, args.card)
+    if args.merge:
+        return merge(args.dir, args.merge.expanduser(), specs)
     (args.dir / "cases").mkdir(parents=True, exist_ok=True)
     state = State(args.dir, args.seed)
     only = set(args.only.split(",")) if args.only else None
