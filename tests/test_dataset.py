@@ -5,6 +5,7 @@ and the uncommitted-tests count, on real source, real git and real pytest."""
 from __future__ import annotations
 
 import ast
+import json
 import math
 import sys
 from pathlib import Path
@@ -183,3 +184,49 @@ def test_deep_candidates_are_older_than_the_window_and_stand_at_its_end(make_git
         assert c.end_path == "pkg/m.py" and c.end_line in (2, 3)
         assert repo.git("merge-base", "--is-ancestor", c.good, old) == ""
         assert c.mutation.before in ("    y = x + 1", "    return y")
+
+
+db = load("dataset_build")
+
+
+def _built(root: Path, repo: str, case_id: str) -> dict:
+    """A build folder as dataset_build leaves it, with one window of one case for `repo`."""
+    (root / "cases" / case_id).mkdir(parents=True)
+    (root / "cases" / f"{case_id}.trace").write_text("E   assert 1 == 2\n")
+    (root / "features").mkdir(exist_ok=True)
+    (root / "features" / f"{case_id}.json.gz").write_bytes(b"x")
+    (root / "venvs" / repo / "bin").mkdir(parents=True)
+    case = {"case_id": case_id, "project": repo, "repo": str(root / "cases" / case_id),
+            "trace": str(root / "cases" / f"{case_id}.trace"), "bic_distance": 3,
+            "test_command": f"{root}/venvs/{repo}/bin/python -m pytest -x -q tests/test_a.py::test_a"}
+    state = {"seed": 1, "repos": {repo: {"windows": {"1": {"base": "a" * 40, "end": "b" * 40, "size": 60,
+                                                          "cases": [case], "seconds": 1.0, "rejected": {}}}}}}
+    (root / "state.json").write_text(json.dumps(state))
+    return case
+
+
+def test_merge_takes_in_another_folders_repositories_and_refuses_a_clash(tmp_path: Path):
+    ours, theirs = tmp_path / "ours", tmp_path / "theirs"
+    _built(ours, "tinydb", "tinydb-w1-01")
+    _built(theirs, "loguru", "loguru-w1-01")
+    specs = [pc.RepoSpec("tinydb", "m/tinydb", "0" * 40, ("tinydb",), "2018-01-01"),
+             pc.RepoSpec("loguru", "D/loguru", "0" * 40, ("loguru",), "2022-01-01")]
+    assert db.merge(ours, theirs, specs) == 0
+    index = {c["case_id"]: c for c in json.loads((ours / "cases.json").read_text())["cases"]}
+    moved = index["loguru-w1-01"]
+    assert moved["repo"] == str(ours / "cases" / "loguru-w1-01") and Path(moved["repo"]).is_dir()
+    assert Path(moved["trace"]).read_text() == "E   assert 1 == 2\n"
+    assert moved["test_command"].startswith(f"{ours}/venvs/loguru/bin/python ")
+    assert (ours / "features" / "loguru-w1-01.json.gz").exists() and (ours / "venvs" / "loguru").is_dir()
+    assert not (theirs / "cases" / "loguru-w1-01").exists()
+    assert set(index) == {"tinydb-w1-01", "loguru-w1-01"}
+    # a repository both folders built: nothing is moved
+    again = tmp_path / "again"
+    _built(again, "tinydb", "tinydb-w1-01")
+    try:
+        db.merge(ours, again, specs)
+    except SystemExit as e:
+        assert "tinydb" in str(e)
+    else:
+        raise AssertionError("merged a repository both folders built")
+    assert (again / "cases" / "tinydb-w1-01").is_dir()
