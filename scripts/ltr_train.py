@@ -242,13 +242,14 @@ def keep(cases: list[Case], which: str) -> list[Case]:
     return [c for c in cases if which == "all" or (which == "deep") == is_deep(c)]
 
 
-def dataset_loro(data: list[Case], which: tuple[str, ...]) -> None:
-    """Inside the dataset, leave one repository out: fitted on the others, measured on the held-out
-    repository's window cases (recent culprits) and deep cases (old ones) apart."""
+def dataset_loro(data: list[Case], every: list[Case], which: tuple[str, ...]) -> None:
+    """Inside the dataset, leave one repository out: fitted on the others' cases of `data`,
+    measured on all the held-out repository's cases (`every`), its window cases (recent culprits)
+    and deep cases (old ones) apart."""
     ranks: dict[str, dict[str, list]] = {"window": {}, "deep": {}}
-    for project in sorted({c.project for c in data}):
+    for project in sorted({c.project for c in every}):
         train = [c for c in data if c.project != project]
-        test = [c for c in data if c.project == project]
+        test = [c for c in every if c.project == project]
         for name, rank in systems(train, lambda c: c.project, which).items():
             for kind in ranks:
                 ranks[kind].setdefault(name, []).extend(rank([c for c in test if is_deep(c) == (kind == "deep")]))
@@ -295,7 +296,7 @@ def main(argv: list[str] | None = None) -> int:
                 ranks[name] = rank(track)
             report(f"Python track ({key}), held out by repository; trained on {len(train)} dataset cases", ranks)
     if data and args.loro:
-        dataset_loro(keep(load_dir(args.data), "all") if args.data_cases == "all" else data, which)
+        dataset_loro(data, load_dir(args.data), which)
     if args.save:
         train = dev + data
         nall = list(range(len(COLUMNS)))
