@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pytrack_candidates import enclosing_functions, is_library_file
+from pytrack_candidates import blame_origins, enclosing_functions
 from pytrack_git import git_env, out, run_git
 from pytrack_mutations import Mutation, mutations_of_line
 
@@ -53,19 +53,8 @@ class DeepCandidate:
 def _blame_origins(repo: Path, spec: RepoSpec, end: str) -> dict[str, list[tuple[str, int, str, int]]]:
     """{commit: [(path at commit, line there, end path, end line)]} for every library line at `end`."""
     by_commit: dict[str, list[tuple[str, int, str, int]]] = {}
-    for path in out(["ls-tree", "-r", "--name-only", end], cwd=repo).split():
-        if not is_library_file(spec, path):
-            continue
-        files: dict[str, str] = {}
-        cur = None
-        for raw in out(["blame", "--porcelain", end, "--", path], cwd=repo).splitlines():
-            m = re.match(r"^([0-9a-f]{40}) (\d+) (\d+)", raw)
-            if m:
-                cur = (m.group(1), int(m.group(2)), int(m.group(3)))
-            elif raw.startswith("filename ") and cur:
-                files[cur[0]] = raw[len("filename "):]
-            elif raw.startswith("\t") and cur:
-                by_commit.setdefault(cur[0], []).append((files.get(cur[0], path), cur[1], path, cur[2]))
+    for commit, path, line, end_path, end_line in blame_origins(repo, spec, end):
+        by_commit.setdefault(commit, []).append((path, line, end_path, end_line))
     return by_commit
 
 

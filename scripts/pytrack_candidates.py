@@ -9,6 +9,7 @@ from __future__ import annotations
 import ast
 import random
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -36,11 +37,9 @@ def is_library_file(spec: RepoSpec, path: str) -> bool:
             and "/tests/" not in path and not name.startswith("test_"))
 
 
-def blame_window_lines(repo: Path, spec: RepoSpec, end: str, rebuilt: list[str]) -> dict[int, list[tuple[str, int, str, int]]]:
-    """{k: [(path at culprit, line there, end path, end line)]}: lines at the window's end
-    that window commit k added (git blame)."""
-    pos = {c: k for k, c in enumerate(rebuilt)}  # rebuilt[0] is the base
-    by_k: dict[int, list[tuple[str, int, str, int]]] = {}
+def blame_origins(repo: Path, spec: RepoSpec, end: str) -> Iterator[tuple[str, str, int, str, int]]:
+    """(commit, path at that commit, line there, end path, end line) for every library line at
+    `end`: the commit that added it (git blame)."""
     for path in out(["ls-tree", "-r", "--name-only", end], cwd=repo).split():
         if not is_library_file(spec, path):
             continue
@@ -54,9 +53,18 @@ def blame_window_lines(repo: Path, spec: RepoSpec, end: str, rebuilt: list[str])
             elif raw.startswith("filename ") and cur:
                 files[cur[0]] = raw[len("filename "):]
             elif raw.startswith("\t") and cur:
-                k = pos.get(cur[0], 0)
-                if k > 0:
-                    by_k.setdefault(k, []).append((files.get(cur[0], path), cur[1], path, cur[2]))
+                yield cur[0], files.get(cur[0], path), cur[1], path, cur[2]
+
+
+def blame_window_lines(repo: Path, spec: RepoSpec, end: str, rebuilt: list[str]) -> dict[int, list[tuple[str, int, str, int]]]:
+    """{k: [(path at culprit, line there, end path, end line)]}: lines at the window's end
+    that window commit k added (git blame)."""
+    pos = {c: k for k, c in enumerate(rebuilt)}  # rebuilt[0] is the base
+    by_k: dict[int, list[tuple[str, int, str, int]]] = {}
+    for commit, path, line, end_path, end_line in blame_origins(repo, spec, end):
+        k = pos.get(commit, 0)
+        if k > 0:
+            by_k.setdefault(k, []).append((path, line, end_path, end_line))
     return by_k
 
 
