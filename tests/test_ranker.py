@@ -170,7 +170,7 @@ def test_kv_prefix_reuse_and_batching_give_the_same_log_probs(tiny):
 
 
 @needs_export
-@pytest.mark.parametrize("formulation", ["likelihood", "choice"])
+@pytest.mark.parametrize("formulation", ["likelihood", "choice", "relevance"])
 def test_crafted_commit_text_gains_nothing(tiny, formulation):
     from rca_lsp.ranker.score import FORMULATIONS, candidate_text
 

@@ -101,7 +101,8 @@ def _int8(src: Path, dest: Path) -> None:
 
 
 def export_model(model, tokenizer_json: str, dest: Path, source: dict, name: str,
-                 variants: tuple[str, ...] = ("fp32", "int8", "fp16"), progress: Progress = _quiet) -> Manifest:
+                 variants: tuple[str, ...] = ("fp32", "int8", "fp16"), progress: Progress = _quiet,
+                 extra: dict | None = None) -> Manifest:
     """Write `dest` (which must not exist yet): ONNX variants, tokenizer.json and the manifest."""
     _require_export()
     import torch
@@ -136,7 +137,8 @@ def export_model(model, tokenizer_json: str, dest: Path, source: dict, name: str
     progress("hashing files for the manifest")
     every = ["tokenizer.json", *(rel for rels in files.values() for rel in rels)]
     manifest = Manifest(name=name, source=source, versions=_versions(), shape=_shape(model.config, tokenizer_json),
-                        variants=files, files=describe_files(dest, every), licence=source.get("licence", ""))
+                        variants=files, files=describe_files(dest, every), licence=source.get("licence", ""),
+                        extra=dict(extra or {}))
     (dest / MANIFEST).write_text(manifest.to_json(), encoding="utf-8")
     progress(f"done in {time.perf_counter() - started:.0f} s")
     return manifest
@@ -153,22 +155,46 @@ def _replace(tmp: Path, final: Path) -> None:
         shutil.rmtree(old)
 
 
-def build(name: str = DEFAULT_MODEL, force: bool = False, progress: Progress = _quiet) -> tuple[Path, bool]:
-    """Build the default model into the cache; (directory, built). Idempotent: an intact, current build is kept."""
+def tuned_extra(adapter: Path) -> dict:
+    """What a tuned build's manifest records: the adapter's digest and the formulation it was trained for."""
+    from rca_lsp.ranker.tune import adapter_digest
+
+    config = json.loads((adapter / "adapter_config.json").read_text(encoding="utf-8"))
+    return {"adapter": {"sha256": adapter_digest(adapter), "rank": config.get("r"),
+                        "targets": sorted(config.get("target_modules") or [])},
+            "formulation": "relevance"}
+
+
+def export_tuned(model, tokenizer_json: str, adapter: Path, dest: Path, source: dict, name: str,
+                 variants: tuple[str, ...] = ("fp32", "int8", "fp16"), progress: Progress = _quiet) -> Manifest:
+    """The base `model` with the LoRA `adapter` merged into it, exported like the base (`export_model`)."""
+    from rca_lsp.ranker.tune import merge
+
+    extra = tuned_extra(adapter)
+    progress(f"merging the adapter {adapter} (sha256 {extra['adapter']['sha256'][:12]})")
+    return export_model(merge(model, adapter), tokenizer_json, dest, source, name, variants, progress, extra)
+
+
+def build(name: str = DEFAULT_MODEL, force: bool = False, progress: Progress = _quiet,
+          adapter: Path | None = None) -> tuple[Path, bool]:
+    """Build the default model into the cache; (directory, built). With `adapter` (a LoRA adapter
+    from scripts/llm_train.py), the tuned model: the adapter merged into the base from the GGUF.
+    Idempotent: an intact build of the same source and adapter is kept."""
     if name != DEFAULT_MODEL:
         raise ModelError(f"unknown model {name!r}; the one that can be built is {DEFAULT_MODEL}")
     final = model_dir(name)
     gguf = find_gguf()
     progress(f"source: {gguf.name} from {SOURCE_PACKAGE} {metadata.version(SOURCE_PACKAGE)}")
     source_sha = sha256_file(gguf)
+    wanted = tuned_extra(adapter).get("adapter") if adapter is not None else None
     if final.exists() and not force:
         try:
             manifest = Manifest.read(final)
-            if manifest.source.get("sha256") == source_sha:
+            if manifest.source.get("sha256") == source_sha and manifest.extra.get("adapter") == wanted:
                 progress("verifying the existing build")
                 verify(final, manifest)
                 return final, False
-            progress("the source changed: rebuilding")
+            progress("the source or the adapter changed: rebuilding")
         except ModelError as exc:
             progress(f"the existing build is unusable ({exc}): rebuilding")
     _require_export()
@@ -185,12 +211,28 @@ def build(name: str = DEFAULT_MODEL, force: bool = False, progress: Progress = _
     if tmp.exists():
         shutil.rmtree(tmp)
     try:
-        export_model(model, tokenizer.backend_tokenizer.to_str(), tmp, source, name, progress=progress)
+        tokenizer_json = tokenizer.backend_tokenizer.to_str()
+        if adapter is not None:
+            export_tuned(model, tokenizer_json, adapter, tmp, source, name, progress=progress)
+        else:
+            export_model(model, tokenizer_json, tmp, source, name, progress=progress)
         _replace(tmp, final)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
     return final, True
+
+
+def load_base(progress: Progress = _quiet):
+    """(model, tokenizer.json text) of the default model from the GGUF: what tuning starts from."""
+    _require_export()
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    gguf = find_gguf()
+    progress(f"loading {gguf.name} with transformers (dequantising)")
+    tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+    model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name, dtype="float32")
+    return model, tokenizer.backend_tokenizer.to_str()
 
 
 # --- a tiny random Llama, for tests ---------------------------------------------------------------
@@ -208,8 +250,8 @@ def tiny_tokenizer_json() -> str:
     return tok.to_str()
 
 
-def build_tiny(dest: Path, seed: int = 0, variants: tuple[str, ...] = ("fp32", "int8")) -> Manifest:
-    """A 2-layer Llama with random weights through the same export as the real model (seconds)."""
+def tiny_model(seed: int = 0):
+    """A 2-layer Llama with random weights (torch), sized for the byte-level tiny tokenizer."""
     _require_export()
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM
@@ -218,6 +260,10 @@ def build_tiny(dest: Path, seed: int = 0, variants: tuple[str, ...] = ("fp32", "
     config = LlamaConfig(vocab_size=259, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
                          num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=2048,
                          bos_token_id=256, eos_token_id=256, tie_word_embeddings=True)
-    model = LlamaForCausalLM(config)
+    return LlamaForCausalLM(config)
+
+
+def build_tiny(dest: Path, seed: int = 0, variants: tuple[str, ...] = ("fp32", "int8")) -> Manifest:
+    """The tiny random Llama through the same export as the real model (seconds)."""
     source = {"kind": "random", "seed": seed, "licence": LICENCE}
-    return export_model(model, tiny_tokenizer_json(), dest, source, "tiny-llama", variants=variants)
+    return export_model(tiny_model(seed), tiny_tokenizer_json(), dest, source, "tiny-llama", variants=variants)

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from rca_lsp.kinds import EvidenceKind
 from rca_lsp.ranker import diffs, prompt
-from rca_lsp.ranker.score import FORMULATIONS, Budget, candidate_text
+from rca_lsp.ranker.score import FORMULATIONS, Budget, candidate_text, relevance
 from rca_lsp.types import Evidence, Suspect
 
 if TYPE_CHECKING:
@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class Fusion:
     weight: float = 0.0  # fitted on all dev cases by scripts/bench_ranker.py: the model earns no weight yet (models/README.md)
-    formulation: str = "likelihood"
+    formulation: str = ""  # "" = the model's own: its manifest's `extra.formulation` (a tuned model's), else likelihood
 
 
 def zscores(values: list[float]) -> list[float]:
@@ -50,6 +50,11 @@ def model_scores(model, result, failure_raw: str, repo: Backend, k: int, formula
                  budget: Budget = Budget()) -> list[float]:
     """The model's score for each of retrieval's top `k` suspects, in retrieval's order; each
     suspect's patch comes from `repo` (a backend)."""
+    if formulation == "relevance":
+        from rca_lsp.ranker.inputs import case_texts
+
+        case = case_texts(result, failure_raw, repo, k, model, budget)
+        return relevance(model, case.failure, case.candidates, case.test)
     failure = prompt.failure_text(result.traces, failure_raw)
     per = budget.candidate_tokens if formulation == "likelihood" else budget.choice_tokens
     texts = []
@@ -77,8 +82,9 @@ def rerank(result, failure_text: str, repo: Backend, k: int = 20, model=None, fu
     if len(head) < 2:
         return result
     model = model or LogProbModel(device=device)
-    raw = model_scores(model, result, failure_text, repo, len(head), fusion.formulation, budget)
-    if fusion.formulation == "choice":
+    formulation = fusion.formulation or model.manifest.extra.get("formulation", "likelihood")
+    raw = model_scores(model, result, failure_text, repo, len(head), formulation, budget)
+    if formulation == "choice":
         order = sorted(range(len(raw)), key=lambda i: (-raw[i], i))
         raw = [0.0] * len(raw)
         for pos, i in enumerate(order):
@@ -93,6 +99,6 @@ def rerank(result, failure_text: str, repo: Backend, k: int = 20, model=None, fu
     for s in result.suspects[len(head):]:
         out.append(dataclasses.replace(s, rank=len(out) + 1))
     timings = dict(result.timings, rerank=time.perf_counter() - started)
-    log.info("re-ranked %d suspects with %s on %s (%s) in %.2f s", len(head), fusion.formulation, model.provider,
+    log.info("re-ranked %d suspects with %s on %s (%s) in %.2f s", len(head), formulation, model.provider,
              model.variant, timings["rerank"])
     return dataclasses.replace(result, suspects=out, timings=timings)

@@ -69,6 +69,23 @@ def ql_change(candidate: str) -> str:
     return f"Commit:\n{OPEN}\n{candidate}\n{CLOSE}\n\nFailure:\n"
 
 
+# --- (c) relevance: log P(" yes") - log P(" no") after one candidate, the scorer that is trained --
+REL_HEADER = ("A test failed. Below are the failure, the failing test's code and one commit, each a data "
+              "block. Did this commit cause the failure?\n\nFailure:\n")
+REL_NA = "N/A"  # the failure, replaced: the shortcut check (a model that ignores the failure scores alike)
+ANSWERS = (" yes", " no")
+
+
+def rel_prefix(failure: str, test: str) -> str:
+    """What every candidate of one case shares (its KV cache is computed once)."""
+    code = f"Failing test:\n{OPEN}\n{test}\n{CLOSE}\n\n" if test else ""
+    return f"{REL_HEADER}{OPEN}\n{failure}\n{CLOSE}\n\n{code}"
+
+
+def rel_candidate(candidate: str) -> str:
+    return f"Commit:\n{OPEN}\n{candidate}\n{CLOSE}\n\nDid this commit cause the failure? Answer:"
+
+
 # --- (a) labelled choice: log P(label) as the answer -------------------------------------------
 CHOICE_HEADER = ("A test failed. Below are the failure and candidate commits, each a data block. "
                  "Which commit caused the failure?\n\nFailure:\n")

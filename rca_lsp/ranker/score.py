@@ -24,6 +24,21 @@ class Budget:
     failure_tokens: int = 48
     candidate_tokens: int = 96  # per candidate, formulation (b)
     choice_tokens: int = 40  # per candidate, formulation (a)
+    rel_failure_tokens: int = 96  # formulation (c): the failure and the test's code, in the shared prefix
+    test_tokens: int = 128
+
+
+class Codec:
+    """The model's tokenizer alone (what `candidate_text` needs), for making training data."""
+
+    def __init__(self, tokenizer_json: str, special_tokens: list[str] | tuple[str, ...] = ()) -> None:
+        from tokenizers import Tokenizer
+
+        self.tokenizer = Tokenizer.from_str(tokenizer_json)
+        self.special_tokens = list(special_tokens)
+
+    def encode(self, text: str) -> list[int]:
+        return self.tokenizer.encode(text, add_special_tokens=False).ids
 
 
 def candidate_text(model, message: str, hunks: list[DiffHunk], budget: int) -> str:
@@ -99,4 +114,30 @@ def label_choice(model, failure: str, candidates: list[str], final: int = 5) -> 
     return [round(v, 6) for v in out]
 
 
-FORMULATIONS: dict[str, Callable[..., list[float]]] = {"likelihood": query_likelihood, "choice": label_choice}
+def answer_tokens(codec) -> list[int]:
+    """The ids of " yes" and " no" (their first tokens), or of "yes" and "no" where those coincide
+    (a byte-level tokenizer without merges)."""
+    for words in (prompt.ANSWERS, tuple(w.strip() for w in prompt.ANSWERS)):
+        ids = [codec.encode(w)[0] for w in words]
+        if len(set(ids)) == len(ids):
+            return ids
+    raise ValueError("the tokenizer cannot tell the answers apart")
+
+
+def relevance_ids(codec, failure: str, test: str, candidates: list[str]) -> tuple[list[int], list[list[int]]]:
+    """Token ids of the shared prefix and of each candidate's part: what scoring runs and training
+    learns from, encoded the same way in both."""
+    return codec.encode(prompt.rel_prefix(failure, test)), [codec.encode(prompt.rel_candidate(c)) for c in candidates]
+
+
+def relevance(model, failure: str, candidates: list[str], test: str = "") -> list[float]:
+    """Per candidate, log P(" yes") - log P(" no") as the answer to "did this commit cause the
+    failure?": the formulation a tuned model is trained for (scripts/llm_train.py)."""
+    head_ids, parts = relevance_ids(model, failure, test, candidates)
+    yes, no = answer_tokens(model)
+    rows = model.final_logprobs(model.prefix(head_ids), parts, [yes, no])
+    return [round(r[0] - r[1], 6) for r in rows]
+
+
+FORMULATIONS: dict[str, Callable[..., list[float]]] = {"likelihood": query_likelihood, "choice": label_choice,
+                                                  "relevance": relevance}

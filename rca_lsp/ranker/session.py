@@ -142,6 +142,41 @@ class LogProbModel:
             batch = [i] if i is not None else []
         return [row or [] for row in out]
 
+    def final_logprobs(self, prefix: Prefix, sequences: list[list[int]], tokens: list[int]) -> list[list[float]]:
+        """For each (non-empty) sequence after `prefix`, log P(t | prefix, sequence) of each of
+        `tokens`: the answer's log-probabilities at the sequence's last position."""
+        out: list[list[float] | None] = [None] * len(sequences)
+        order = sorted(range(len(sequences)), key=lambda i: (len(sequences[i]), i))
+        batch: list[int] = []
+        for i in order + [None]:
+            if i is not None:
+                width = max([len(sequences[j]) for j in batch] + [len(sequences[i])])
+                if not batch or width * (len(batch) + 1) <= MAX_BATCH_TOKENS:
+                    batch.append(i)
+                    continue
+            self._final_batch(prefix, [sequences[j] for j in batch], tokens, out, batch)
+            batch = [i] if i is not None else []
+        return [row or [] for row in out]
+
+    def _final_batch(self, prefix: Prefix, seqs: list[list[int]], tokens: list[int], out: list,
+                     slots: list[int]) -> None:
+        np = self._np
+        width = max(len(s) for s in seqs)
+        ids = np.zeros((len(seqs), width), dtype=np.int64)
+        mask = np.zeros((len(seqs), prefix.length + width), dtype=np.int64)
+        mask[:, :prefix.length] = 1
+        for row, seq in enumerate(seqs):
+            ids[row, :len(seq)] = seq
+            mask[row, prefix.length:prefix.length + len(seq)] = 1
+        positions = np.broadcast_to(np.arange(prefix.length, prefix.length + width, dtype=np.int64),
+                                    (len(seqs), width)).copy()
+        past = tuple(np.repeat(p, len(seqs), axis=0) for p in prefix.past)
+        logits, _ = self._run(ids, mask, positions, past)
+        last = np.stack([logits[row, len(seq) - 1] for row, seq in enumerate(seqs)]).astype(np.float32)
+        rows = _log_softmax(np, last)[:, tokens]
+        for row in range(len(seqs)):
+            out[slots[row]] = rows[row].astype(float).tolist()
+
     def _score_batch(self, prefix: Prefix, seqs: list[list[int]], starts: list[int], out: list,
                      slots: list[int]) -> None:
         np = self._np

@@ -1,0 +1,286 @@
+"""Tuning the Llama scorer: LoRA on the relevance formulation, trained listwise, in resumable chunks.
+
+One training step takes one case: its culprit and up to `group - 1` other candidates of retrieval's
+top K (sampled), each scored exactly as ranking scores it (`score.relevance`: the shared prefix of
+the failure and the test's code, then the candidate, then log P(" yes") - log P(" no") at its last
+token), and the loss is the softmax cross-entropy of the culprit among them (listwise). The order of
+cases and the candidates sampled depend only on (seed, step), and the state (adapter, optimiser,
+step) is written atomically every `save_every` steps, so a run stopped at any point carries on from
+its last checkpoint to the same weights an unbroken run reaches.
+
+`merge` folds an adapter into its base (peft's merge_and_unload): `export.build(adapter=...)` then
+exports the tuned model to ONNX like the base one. Needs the `export` extra and peft (`train`);
+nothing here is imported when ranking.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import random
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from rca_lsp.errors import ModelError
+
+CHECKPOINT = "checkpoint.pt"
+ADAPTER_FILES = ("adapter_config.json", "adapter_model.safetensors")
+TRAIN_HINT = "pip install 'rca-lsp[export,train]'"
+
+
+@dataclass(frozen=True)
+class Example:
+    """One case as the model reads it (rca_lsp.ranker.inputs.case_texts) and which text is the culprit."""
+
+    case_id: str
+    project: str
+    failure: str
+    test: str
+    candidates: list[str]
+    label: int  # index of the culprit in `candidates`
+    retrieval_rank: int = 0  # the culprit's rank by retrieval (above K: it was put in at the K-th place)
+    culprit_clean: str = ""  # a seeded case's culprit as it was before the mutation (the shortcut check)
+
+    @classmethod
+    def from_json(cls, doc: dict) -> Example:
+        return cls(doc["case_id"], doc.get("project", ""), doc["failure"], doc.get("test", ""),
+                   list(doc["candidates"]), int(doc["label"]), int(doc.get("retrieval_rank") or 0),
+                   doc.get("culprit_clean", ""))
+
+    @property
+    def within(self) -> bool:
+        """Whether retrieval put the culprit among the candidates the model re-orders."""
+        return not self.retrieval_rank or self.retrieval_rank <= len(self.candidates)
+
+
+@dataclass
+class Settings:
+    rank: int = 8
+    alpha: int = 16
+    dropout: float = 0.05
+    targets: list[str] = field(default_factory=lambda: ["q_proj", "k_proj", "v_proj", "o_proj"])
+    lr: float = 2e-4
+    group: int = 8  # the culprit and up to group - 1 others per step
+    seed: int = 1
+    save_every: int = 25
+
+
+def read_examples(path: Path) -> list[Example]:
+    """Examples from a JSON-lines file (scripts/llm_data.py); a line that is not one names its number."""
+    out = []
+    with path.open(encoding="utf-8") as fh:
+        for n, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                ex = Example.from_json(json.loads(line))
+            except (ValueError, KeyError, TypeError) as exc:
+                raise ValueError(f"{path}:{n}: not a training example ({exc})") from exc
+            if not 0 <= ex.label < len(ex.candidates):
+                raise ValueError(f"{path}:{n}: label {ex.label} outside its {len(ex.candidates)} candidates")
+            out.append(ex)
+    return out
+
+
+def pick(examples: list[Example], step: int, settings: Settings) -> tuple[Example, list[int]]:
+    """The case of `step` (a seeded shuffle per pass over the data) and the candidates it trains on:
+    the culprit and a seeded sample of the others, in their retrieval order."""
+    n = len(examples)
+    epoch, i = divmod(step, n)
+    order = list(range(n))
+    random.Random(f"{settings.seed}:{epoch}").shuffle(order)
+    ex = examples[order[i]]
+    others = [j for j in range(len(ex.candidates)) if j != ex.label]
+    chosen = random.Random(f"{settings.seed}:{step}:neg").sample(others, min(len(others), settings.group - 1))
+    return ex, sorted([ex.label, *chosen])
+
+
+def _require() -> None:
+    missing = [m for m in ("torch", "transformers", "peft") if not _importable(m)]
+    if missing:
+        raise ModelError(f"tuning needs {', '.join(missing)}", hint=TRAIN_HINT)
+
+
+def _importable(module: str) -> bool:
+    try:
+        __import__(module)
+        return True
+    except ImportError:
+        return False
+
+
+def with_lora(model, settings: Settings):
+    """`model` with fresh LoRA adapters (peft) on the attention projections."""
+    _require()
+    import torch
+    from peft import LoraConfig, get_peft_model
+
+    torch.manual_seed(settings.seed)
+    config = LoraConfig(r=settings.rank, lora_alpha=settings.alpha, lora_dropout=settings.dropout,
+                        target_modules=list(settings.targets), task_type="CAUSAL_LM")
+    return get_peft_model(model, config)
+
+
+def group_scores(model, codec, ex: Example, which: list[int], failure: str | None = None):
+    """Torch scores (with gradients) of candidates `which` of `ex`: log P(" yes") - log P(" no"),
+    the same quantity `score.relevance` computes with ONNX Runtime."""
+    import torch
+
+    from rca_lsp.ranker.score import answer_tokens, relevance_ids
+
+    head, parts = relevance_ids(codec, ex.failure if failure is None else failure, ex.test,
+                                [ex.candidates[j] for j in which])
+    yes, no = answer_tokens(codec)
+    device = model.device
+    # the shared prefix runs once and its KV cache is repeated for the group, as ranking does
+    # (gradients flow through it): on a CPU this is about 2.5 times cheaper than whole sequences
+    cache = model(input_ids=torch.tensor([head], device=device), use_cache=True).past_key_values
+    cache.batch_repeat_interleave(len(parts))
+    width = max(len(p) for p in parts)
+    ids = torch.zeros((len(parts), width), dtype=torch.long)
+    mask = torch.zeros((len(parts), len(head) + width), dtype=torch.long)
+    mask[:, :len(head)] = 1
+    for row, part in enumerate(parts):
+        ids[row, :len(part)] = torch.tensor(part)
+        mask[row, len(head):len(head) + len(part)] = 1
+    positions = torch.arange(len(head), len(head) + width).expand(len(parts), width)
+    logits = model(input_ids=ids.to(device), attention_mask=mask.to(device), position_ids=positions.to(device),
+                   past_key_values=cache, use_cache=True).logits
+    last = torch.stack([logits[row, len(part) - 1] for row, part in enumerate(parts)]).float()
+    return last[:, yes] - last[:, no], len(head) + sum(len(p) for p in parts)
+
+
+@dataclass
+class Progress:
+    step: int = 0
+    tokens: int = 0
+    seconds: float = 0.0
+    losses: list[float] = field(default_factory=list)  # one per step, all steps so far
+
+    @property
+    def tokens_per_s(self) -> float:
+        return self.tokens / self.seconds if self.seconds else 0.0
+
+
+def _save(out: Path, model, optimiser, progress: Progress, settings: Settings) -> None:
+    import torch
+    from peft import get_peft_model_state_dict
+
+    out.mkdir(parents=True, exist_ok=True)
+    state = {"adapter": get_peft_model_state_dict(model), "optimiser": optimiser.state_dict(),
+             "progress": asdict(progress), "settings": asdict(settings)}
+    tmp = out / (CHECKPOINT + ".tmp")
+    torch.save(state, tmp)
+    os.replace(tmp, out / CHECKPOINT)
+
+
+def train(model, codec, examples: list[Example], out: Path, steps: int, settings: Settings,
+          say: Callable[[str], None] = lambda _: None, deadline: float | None = None) -> Progress:
+    """Train `model` (with LoRA, `with_lora`) until `steps` steps are done in all, resuming from
+    `out`'s checkpoint when there is one (its settings must match). Writes the checkpoint every
+    `settings.save_every` steps and at the end, and the adapter (`save_adapter`) at the end. Past
+    `deadline` (time.monotonic()) it stops cleanly after the step in progress: a chunk."""
+    _require()
+    import torch
+    from peft import set_peft_model_state_dict
+
+    if not examples:
+        raise ValueError("no training examples")
+    optimiser = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=settings.lr)
+    progress = Progress()
+    ckpt = out / CHECKPOINT
+    if ckpt.is_file():
+        state = torch.load(ckpt, weights_only=False)
+        if state["settings"] != asdict(settings):
+            raise ValueError(f"{ckpt} was trained with other settings: {state['settings']}")
+        set_peft_model_state_dict(model, state["adapter"])
+        optimiser.load_state_dict(state["optimiser"])
+        progress = Progress(**state["progress"])
+        say(f"resumed at step {progress.step} from {ckpt}")
+    model.train()
+    while progress.step < steps:
+        ex, which = pick(examples, progress.step, settings)
+        torch.manual_seed(settings.seed * 1_000_003 + progress.step)  # dropout, the same on a resumed run
+        started = time.perf_counter()
+        scores, tokens = group_scores(model, codec, ex, which)
+        target = torch.tensor([which.index(ex.label)], device=scores.device)
+        loss = torch.nn.functional.cross_entropy(scores[None, :], target)
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+        progress.step += 1
+        progress.tokens += tokens
+        progress.seconds += time.perf_counter() - started
+        progress.losses.append(round(loss.item(), 6))
+        late = deadline is not None and time.monotonic() > deadline
+        if progress.step % settings.save_every == 0 or progress.step == steps or late:
+            _save(out, model, optimiser, progress, settings)
+            recent = progress.losses[-settings.save_every:]
+            say(f"step {progress.step}/{steps}: loss {sum(recent) / len(recent):.4f} (last {len(recent)}), "
+                f"{progress.tokens_per_s:.0f} tokens/s")
+        if late:
+            say(f"stopped at step {progress.step} (time is up); run again to carry on")
+            break
+    save_adapter(model, out / "adapter")
+    return progress
+
+
+def save_adapter(model, dest: Path) -> dict[str, str]:
+    """The adapter's files (peft's save_pretrained) and their sha256s, written beside them."""
+    model.save_pretrained(str(dest))
+    sums = {name: hashlib.sha256((dest / name).read_bytes()).hexdigest() for name in ADAPTER_FILES}
+    (dest / "SHA256SUMS").write_text("".join(f"{h}  {n}\n" for n, h in sums.items()), encoding="utf-8")
+    return sums
+
+
+def adapter_digest(adapter: Path) -> str:
+    """One sha256 over the adapter's files (names and contents): what a build records and checks."""
+    missing = [n for n in ADAPTER_FILES if not (adapter / n).is_file()]
+    if missing:
+        raise ModelError(f"{adapter} is not a LoRA adapter: {', '.join(missing)} missing")
+    h = hashlib.sha256()
+    for name in ADAPTER_FILES:
+        h.update(name.encode() + b"\0" + (adapter / name).read_bytes())
+    return h.hexdigest()
+
+
+def merge(model, adapter: Path):
+    """`model` (the base) with the adapter folded into its weights: a plain model again."""
+    _require()
+    from peft import PeftModel
+
+    adapter_digest(adapter)
+    return PeftModel.from_pretrained(model, str(adapter)).merge_and_unload()
+
+
+def clean_check(model, codec, examples: list[Example]) -> Iterator[tuple[Example, float, float]]:
+    """(example, the culprit's score, the score of the same commit before the mutation) for each
+    example that has the clean text: a scorer that reads the failure scores the mutant higher."""
+    import torch
+
+    model.eval()
+    with torch.no_grad():
+        for ex in examples:
+            if not ex.culprit_clean:
+                continue
+            pair = Example(ex.case_id, ex.project, ex.failure, ex.test,
+                           [ex.candidates[ex.label], ex.culprit_clean], 0)
+            scores, _ = group_scores(model, codec, pair, [0, 1])
+            yield ex, float(scores[0]), float(scores[1])
+
+
+def evaluate(model, codec, examples: list[Example], failure: str | None = None) -> Iterator[tuple[Example, int]]:
+    """(example, rank of its culprit among all its candidates) by the torch model; `failure`
+    replaces every failure text (the shortcut check: "N/A")."""
+    import torch
+
+    model.eval()
+    with torch.no_grad():
+        for ex in examples:
+            scores, _ = group_scores(model, codec, ex, list(range(len(ex.candidates))), failure)
+            values = scores.tolist()
+            rank = 1 + sum(1 for j, v in enumerate(values) if v > values[ex.label] or (v == values[ex.label] and j < ex.label))
+            yield ex, rank

@@ -1,0 +1,131 @@
+#!/usr/bin/env python3
+"""Tune SmolLM2-135M as a relevance scorer (LoRA, listwise), measure it, and check its shortcuts.
+
+    # examples: scripts/llm_data.py; every repository trained on is listed in models/DATA.md
+    python scripts/llm_train.py train --data train.jsonl --out RUN --steps 2000 [--minutes 170] [--device cuda]
+    python scripts/llm_train.py eval --data held.jsonl [--adapter RUN/adapter] [--failure-na]
+    rca model build --adapter RUN/adapter --force          # the tuned model, ONNX, what `--ranker llm` loads
+
+`train` resumes from RUN's checkpoint (the same settings), stops cleanly after `--minutes`, and
+prints tokens/s. `--exclude` leaves repositories out (held out by repository). `eval` ranks every
+candidate of each example with the torch model (the base alone without `--adapter`) and prints
+top-1 / top-5 / MRR beside retrieval's (a culprit retrieval left below K keeps its rank for both); `--failure-na` replaces the
+failure by "N/A": a scorer that reads the failure must fall toward chance there (the shortcut check);
+`--clean-check` scores each seeded culprit against the same commit before its mutation (the other one).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+
+def metrics(ranks: list[int]) -> str:
+    n = len(ranks) or 1
+    return (f"top-1 {100 * sum(r == 1 for r in ranks) / n:.1f}%  top-5 {100 * sum(r <= 5 for r in ranks) / n:.1f}%  "
+            f"MRR {sum(1 / r for r in ranks) / n:.3f}  ({len(ranks)} cases)")
+
+
+def chance(examples) -> str:
+    n = len(examples) or 1
+    top1 = sum(1 / len(e.candidates) for e in examples) / n
+    mrr = sum(sum(1 / r for r in range(1, len(e.candidates) + 1)) / len(e.candidates) for e in examples) / n
+    return f"top-1 {100 * top1:.1f}%  MRR {mrr:.3f}"
+
+
+def load(args):
+    from rca_lsp.ranker.export import load_base, tiny_model, tiny_tokenizer_json
+    from rca_lsp.ranker.score import Codec
+
+    if args.base == "tiny":  # for trying the pipeline in seconds
+        return tiny_model(0), Codec(tiny_tokenizer_json())
+    model, tokenizer_json = load_base(progress=lambda line: print(line, file=sys.stderr))
+    specials = [t["content"] for t in json.loads(tokenizer_json).get("added_tokens", []) if t.get("special")]
+    return model, Codec(tokenizer_json, specials)
+
+
+def select(examples, exclude: str):
+    out = {p for p in exclude.split(",") if p}
+    return [e for e in examples if e.project not in out]
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    for name in ("train", "eval"):
+        p = sub.add_parser(name)
+        p.add_argument("--data", type=Path, required=True, help="examples, JSON lines (scripts/llm_data.py)")
+        p.add_argument("--base", choices=["smollm2", "tiny"], default="smollm2")
+        p.add_argument("--device", default="cpu", help="cpu or cuda (bf16 autocast on cuda)")
+        p.add_argument("--exclude", default="", help="projects to leave out, comma-separated")
+        p.add_argument("--threads", type=int, default=0)
+    t = sub.choices["train"]
+    t.add_argument("--out", type=Path, required=True)
+    t.add_argument("--steps", type=int, required=True, help="steps in all (one case per step)")
+    t.add_argument("--minutes", type=float, help="stop cleanly after this long (a chunk)")
+    t.add_argument("--rank", type=int, default=8)
+    t.add_argument("--lr", type=float, default=2e-4)
+    t.add_argument("--group", type=int, default=8)
+    t.add_argument("--seed", type=int, default=1)
+    t.add_argument("--save-every", type=int, default=25)
+    e = sub.choices["eval"]
+    e.add_argument("--adapter", type=Path)
+    e.add_argument("--failure-na", action="store_true")
+    e.add_argument("--clean-check", action="store_true",
+                   help="score each seeded culprit against its own commit before the mutation")
+    args = ap.parse_args(argv)
+
+    import torch
+
+    from rca_lsp.ranker import tune
+    from rca_lsp.ranker.prompt import REL_NA
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    examples = select(tune.read_examples(args.data), args.exclude)
+    model, codec = load(args)
+    if args.cmd == "train":
+        settings = tune.Settings(rank=args.rank, alpha=2 * args.rank, lr=args.lr, group=args.group, seed=args.seed,
+                                 save_every=args.save_every)
+        model = tune.with_lora(model, settings).to(args.device)
+        deadline = time.monotonic() + 60 * args.minutes if args.minutes else None
+        with torch.autocast(args.device, dtype=torch.bfloat16, enabled=args.device == "cuda"):
+            progress = tune.train(model, codec, examples, args.out, args.steps, settings, print, deadline)
+        print(f"{progress.step} steps, {progress.tokens} tokens in {progress.seconds:.0f} s: "
+              f"{progress.tokens_per_s:.1f} tokens/s; adapter: {args.out / 'adapter'}")
+        return 0
+    if args.adapter:
+        from peft import PeftModel
+
+        model = PeftModel.from_pretrained(model, str(args.adapter))
+    model = model.to(args.device)
+    if args.clean_check:
+        pairs = list(tune.clean_check(model, codec, examples))
+        above = sum(m > c for _, m, c in pairs)
+        gaps = [m - c for _, m, c in pairs]
+        print(f"the mutant scores above the commit before it in {above} of {len(pairs)} cases "
+              f"(median gap {statistics.median(gaps or [0.0]):+.3f}; a scorer blind to the failure: about half, gap 0)")
+        return 0
+    started = time.perf_counter()
+    with torch.autocast(args.device, dtype=torch.bfloat16, enabled=args.device == "cuda"):
+        ranks = [r if e.within else e.retrieval_rank
+                 for e, r in tune.evaluate(model, codec, examples, REL_NA if args.failure_na else None)]
+    seconds = time.perf_counter() - started
+    # a culprit retrieval left below K keeps its rank: re-ranking the top K cannot reach it
+    retrieval = [e.retrieval_rank or e.label + 1 for e in examples]
+    print(f"model{' (failure N/A)' if args.failure_na else ''}: {metrics(ranks)}")
+    print(f"retrieval's order of the same candidates: {metrics(retrieval)}")
+    print(f"chance: {chance(examples)}")
+    won = sum(m == 1 and r != 1 for m, r in zip(ranks, retrieval))
+    lost = sum(m != 1 and r == 1 for m, r in zip(ranks, retrieval))
+    print(f"top-1 won / lost against retrieval: {won} / {lost}; "
+          f"{seconds / max(len(examples), 1):.2f} s per case (median rank {statistics.median(ranks or [0])})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

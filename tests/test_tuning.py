@@ -1,0 +1,165 @@
+"""Tuning the Llama scorer (rca_lsp/ranker/tune.py) on a tiny random Llama, with real peft, real
+optimum export and real ONNX Runtime: training resumes to the same weights, the merged export scores
+exactly what the trained torch model scores, and the relevance formulation is what both compute."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+pytest.importorskip("peft")
+pytest.importorskip("optimum.exporters.onnx")
+
+from rca_lsp.ranker import tune  # noqa: E402
+from rca_lsp.ranker.export import export_tuned, tiny_model, tiny_tokenizer_json  # noqa: E402
+from rca_lsp.ranker.score import Codec, answer_tokens, relevance  # noqa: E402
+
+WORDS = ["parse", "split", "join", "trim", "pad", "strip", "index", "count"]
+
+
+def examples(n: int = 6) -> list[tune.Example]:
+    """Cases whose culprit is the candidate that names the failing function: learnable in a few steps."""
+    out = []
+    for i in range(n):
+        word = WORDS[i % len(WORDS)]
+        cands = [f"Change {w}\n--- a.py\n@@ -1 +1 @@\n-{w}(x)\n+{w}(y)" for w in WORDS if w != word][:4]
+        label = i % 5
+        cands.insert(label, f"Change {word}\n--- a.py\n@@ -1 +1 @@\n-{word}(x)\n+{word}(y)")
+        out.append(tune.Example(f"c{i}", "p", f"AssertionError in {word}\n  at {word}(a.py:1)",
+                                f"def test_{word}():\n    assert {word}(1) == 2", cands, label))
+    return out
+
+
+@pytest.fixture()
+def codec():
+    return Codec(tiny_tokenizer_json())
+
+
+def settings(**kw) -> tune.Settings:
+    return tune.Settings(rank=4, alpha=8, dropout=0.1, targets=["q_proj", "v_proj"], lr=1e-2, group=4,
+                         save_every=2, **kw)
+
+
+def test_examples_round_trip_and_bad_lines_are_named(tmp_path):
+    path = tmp_path / "ex.jsonl"
+    rows = examples(2)
+    path.write_text("".join(json.dumps(e.__dict__) + "\n" for e in rows), encoding="utf-8")
+    assert tune.read_examples(path) == rows
+    path.write_text(json.dumps({**rows[0].__dict__, "label": 9}) + "\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"ex.jsonl:1: label 9 outside its 5 candidates"):
+        tune.read_examples(path)
+
+
+def test_pick_always_keeps_the_culprit_and_depends_only_on_the_step():
+    exs, s = examples(), settings()
+    for step in range(20):
+        ex, which = tune.pick(exs, step, s)
+        assert ex.label in which and len(which) == s.group and which == sorted(which)
+        assert tune.pick(exs, step, s) == (ex, which)
+    # one pass over the data visits every case once
+    assert sorted(tune.pick(exs, step, s)[0].case_id for step in range(6)) == sorted(e.case_id for e in exs)
+
+
+def test_a_resumed_run_reaches_the_weights_of_an_unbroken_one(tmp_path, codec):
+    import torch
+
+    exs = examples()
+    straight = tune.with_lora(tiny_model(3), settings())
+    done = tune.train(straight, codec, exs, tmp_path / "a", 6, settings())
+    broken = tune.with_lora(tiny_model(3), settings())
+    tune.train(broken, codec, exs, tmp_path / "b", 4, settings())  # stopped after 4 steps
+    resumed = tune.with_lora(tiny_model(3), settings())  # a new process: fresh model, state from disk
+    said: list[str] = []
+    again = tune.train(resumed, codec, exs, tmp_path / "b", 6, settings(), say=said.append)
+    assert said[0].startswith("resumed at step 4")
+    assert again.losses == pytest.approx(done.losses, abs=1e-6) and again.step == 6
+    a = {k: v for k, v in straight.state_dict().items() if "lora" in k}
+    b = {k: v for k, v in resumed.state_dict().items() if "lora" in k}
+    assert a and all(torch.allclose(a[k], b[k], atol=1e-6) for k in a)
+    with pytest.raises(ValueError, match="other settings"):
+        tune.train(tune.with_lora(tiny_model(3), settings(seed=2)), codec, exs, tmp_path / "b", 8, settings(seed=2))
+
+
+def test_training_teaches_the_tiny_model_and_the_merged_onnx_scores_what_torch_scores(tmp_path, codec):
+    import torch
+
+    from rca_lsp.ranker.session import LogProbModel
+
+    exs = examples()
+    model = tune.with_lora(tiny_model(5), settings())
+    before = sum(r for _, r in tune.evaluate(model, codec, exs))
+    progress = tune.train(model, codec, exs, tmp_path / "run", 60, settings())
+    after = sum(r for _, r in tune.evaluate(model, codec, exs))
+    assert progress.tokens > 0 and progress.tokens_per_s > 0
+    assert sum(progress.losses[-12:]) < sum(progress.losses[:12])  # the loss falls
+    assert after < before  # and the culprits rise (sum of ranks over the cases)
+    adapter = tmp_path / "run" / "adapter"
+    sums = (adapter / "SHA256SUMS").read_text()
+    assert all(name in sums for name in tune.ADAPTER_FILES)
+
+    # what the trained torch model scores ...
+    model.eval()
+    with torch.no_grad():
+        want = tune.group_scores(model, codec, exs[0], list(range(5)))[0].tolist()
+    # ... the tuned export (a fresh base with the saved adapter merged) scores through ONNX Runtime
+    manifest = export_tuned(tiny_model(5), tiny_tokenizer_json(), adapter, tmp_path / "m", {"kind": "random"},
+                            "tiny-tuned", variants=("fp32", "int8"))
+    assert manifest.extra["formulation"] == "relevance"
+    assert manifest.extra["adapter"]["sha256"] == tune.adapter_digest(adapter)
+    onnx = LogProbModel(tmp_path / "m", variant="fp32")
+    got = relevance(onnx, exs[0].failure, exs[0].candidates, exs[0].test)
+    assert got == pytest.approx(want, abs=1e-4)
+    assert answer_tokens(onnx) == answer_tokens(codec)
+
+
+def test_merge_refuses_what_is_not_an_adapter(tmp_path):
+    from rca_lsp.errors import ModelError
+
+    (tmp_path / "adapter_config.json").write_text("{}")
+    with pytest.raises(ModelError, match="adapter_model.safetensors missing"):
+        tune.merge(tiny_model(0), tmp_path)
+
+
+def test_examples_from_a_real_case_hold_the_failure_the_test_and_the_culprit(tmp_path, codec):
+    """scripts/llm_data.py on the demo repository (real git history, the developer's real failing
+    pytest run): what ranking would show the model, with the culprit labelled."""
+    import subprocess
+    import sys
+
+    from _reliability import load
+
+    demo, llm_data = load("demo_repo"), load("llm_data")
+    info = demo.build(tmp_path / "datespan")
+    run = subprocess.run([sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", info["test"]],
+                         cwd=info["repo"], capture_output=True, text=True, check=False)
+    assert run.returncode == 1, run.stdout
+    trace = tmp_path / "failure.txt"
+    trace.write_text(run.stdout, encoding="utf-8")
+    case = {"case_id": "demo", "project": "datespan", "repo": info["repo"], "trace": str(trace), "bic": info["culprit"]}
+    row = llm_data.case_example(case, codec, k=5)
+    ex = tune.Example.from_json(json.loads(json.dumps(row)))
+    assert len(ex.candidates) == 5 and row["hashes"][ex.label] == info["culprit"]
+    assert ex.retrieval_rank == ex.label + 1 and ex.within
+    assert ex.failure.startswith("ValueError: day is out of range for month")
+    assert ex.test.startswith("def test_parse_february_of_a_century_year():")
+    assert ex.candidates[ex.label].startswith("Speed up month_span with a table of month lengths")
+    # with k=1 and the culprit below it, the culprit takes the one place and says where it was
+    if ex.retrieval_rank > 1:
+        one = llm_data.case_example(case, codec, k=1)
+        assert one["hashes"] == [info["culprit"]] and one["retrieval_rank"] == ex.retrieval_rank
+
+
+def test_the_clean_check_undoes_the_seeded_line_only_where_the_model_sees_it(codec):
+    from _reliability import load
+
+    llm_data = load("llm_data")
+    text = "Speed up parse\n--- a.py\n@@ -3,2 +3,2 @@\n def parse(s):\n-    return s\n+    return s.strip()"
+    mutation = {"before": "    return s.strip()", "after": "    return s.strip(' ')"}
+    mutant = text.replace("s.strip()", "s.strip(' ')")
+    assert llm_data.clean_text(mutant, mutation) == text
+    assert llm_data.clean_text(text, mutation) == ""  # the line was cut from what the model reads
+    assert llm_data.clean_text(mutant, {}) == ""
+    ex = tune.Example("c", "p", "AssertionError", "", ["Docs", mutant], 1, 1, text)
+    [(got, mine, clean)] = list(tune.clean_check(tune.with_lora(tiny_model(1), settings()), codec, [ex]))
+    assert got is ex and mine != clean
