@@ -52,7 +52,7 @@ def case_example(case: dict, codec, k: int = K, since_good: bool = False) -> dic
     label = chosen.index(case["bic"])
     return {"culprit_clean": clean_text(texts.candidates[label], case.get("mutation") or {}),"case_id": case["case_id"], "project": case.get("project", ""), "failure": texts.failure,
             "test": texts.test, "candidates": texts.candidates, "label": label,
-            "hashes": chosen, "retrieval_rank": rank, "candidates_total": len(hashes)}
+            "hashes": chosen, "scores": [s.score for s in top], "retrieval_rank": rank, "candidates_total": len(hashes)}
 
 
 def clean_text(culprit: str, mutation: dict) -> str:

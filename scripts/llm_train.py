@@ -24,6 +24,9 @@ import time
 from pathlib import Path
 
 
+WEIGHTS = (0.25, 0.5, 1.0)
+
+
 def metrics(ranks: list[int]) -> str:
     n = len(ranks) or 1
     return (f"top-1 {100 * sum(r == 1 for r in ranks) / n:.1f}%  top-5 {100 * sum(r <= 5 for r in ranks) / n:.1f}%  "
@@ -75,6 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     e = sub.choices["eval"]
     e.add_argument("--adapter", type=Path)
     e.add_argument("--failure-na", action="store_true")
+    e.add_argument("--json", type=Path, help="write each case's model scores here")
     e.add_argument("--clean-check", action="store_true",
                    help="score each seeded culprit against its own commit before the mutation")
     args = ap.parse_args(argv)
@@ -112,19 +116,33 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     started = time.perf_counter()
     with torch.autocast(args.device, dtype=torch.bfloat16, enabled=args.device == "cuda"):
-        ranks = [r if e.within else e.retrieval_rank
-                 for e, r in tune.evaluate(model, codec, examples, REL_NA if args.failure_na else None)]
+        scored = list(tune.evaluate(model, codec, examples, REL_NA if args.failure_na else None))
     seconds = time.perf_counter() - started
     # a culprit retrieval left below K keeps its rank: re-ranking the top K cannot reach it
     retrieval = [e.retrieval_rank or e.label + 1 for e in examples]
-    print(f"model{' (failure N/A)' if args.failure_na else ''}: {metrics(ranks)}")
-    print(f"retrieval's order of the same candidates: {metrics(retrieval)}")
-    print(f"chance: {chance(examples)}")
-    won = sum(m == 1 and r != 1 for m, r in zip(ranks, retrieval))
-    lost = sum(m != 1 and r == 1 for m, r in zip(ranks, retrieval))
-    print(f"top-1 won / lost against retrieval: {won} / {lost}; "
-          f"{seconds / max(len(examples), 1):.2f} s per case (median rank {statistics.median(ranks or [0])})")
+    ranks = [tune.rank_of(v, e.label) if e.within else e.retrieval_rank for e, v in scored]
+    print(f"model alone in the top K{' (failure N/A)' if args.failure_na else ''}: {metrics(ranks)}")
+    print(f"retrieval: {metrics(retrieval)}")
+    print(f"chance in the top K: {chance(examples)}")
+    print(f"top-1 won / lost against retrieval: {wins(ranks, retrieval)}; {seconds / max(len(examples), 1):.2f} s per case")
+    if all(e.scores for e in examples):
+        from rca_lsp.ranker.fusion import fuse
+
+        for weight in WEIGHTS:  # not fitted: every weight shown, none chosen by these cases
+            fused = [tune.rank_of(fuse(list(e.scores), v, weight), e.label) if e.within else e.retrieval_rank
+                     for e, v in scored]
+            print(f"fused, weight {weight}: {metrics(fused)}; top-1 won / lost {wins(fused, retrieval)}")
+    if args.json:
+        args.json.write_text(json.dumps([{"case_id": e.case_id, "project": e.project, "model": v,
+                                          "label": e.label, "retrieval_rank": e.retrieval_rank}
+                                         for e, v in scored]), encoding="utf-8")
     return 0
+
+
+def wins(ranks: list[int], base: list[int]) -> str:
+    won = sum(m == 1 and r != 1 for m, r in zip(ranks, base))
+    lost = sum(m != 1 and r == 1 for m, r in zip(ranks, base))
+    return f"{won} / {lost}"
 
 
 if __name__ == "__main__":

@@ -129,22 +129,38 @@ class LogProbModel:
 
         Only the wanted positions go through the log-softmax, which over a 49k vocabulary is not free."""
         starts = starts or [0] * len(sequences)
-        out: list[list[float] | None] = [None] * len(sequences)
-        order = sorted(range(len(sequences)), key=lambda i: (len(sequences[i]), i))
-        batch: list[int] = []
-        for i in order + [None]:
-            if i is not None:
-                width = max([len(sequences[j]) for j in batch] + [len(sequences[i])])
-                if not batch or width * (len(batch) + 1) <= MAX_BATCH_TOKENS:
-                    batch.append(i)
-                    continue
-            self._score_batch(prefix, [sequences[j] for j in batch], [starts[j] for j in batch], out, batch)
-            batch = [i] if i is not None else []
-        return [row or [] for row in out]
+        np = self._np
+
+        def rows(batch: list[int], logits) -> list[list[float]]:
+            out = []
+            for row, i in enumerate(batch):
+                seq, start = sequences[i], starts[i]
+                values: list[float] = []
+                if start == 0 and seq:
+                    values.append(float(prefix.last[seq[0]]))
+                first = max(start, 1)
+                if len(seq) > first:  # token t is predicted by the logits at t - 1
+                    logp = _log_softmax(np, logits[row, first - 1:len(seq) - 1].astype(np.float32))
+                    values += logp[np.arange(len(seq) - first), seq[first:]].astype(float).tolist()
+                out.append(values)
+            return out
+
+        return self._batched(prefix, sequences, rows)
 
     def final_logprobs(self, prefix: Prefix, sequences: list[list[int]], tokens: list[int]) -> list[list[float]]:
         """For each (non-empty) sequence after `prefix`, log P(t | prefix, sequence) of each of
         `tokens`: the answer's log-probabilities at the sequence's last position."""
+        np = self._np
+
+        def rows(batch: list[int], logits) -> list[list[float]]:
+            last = np.stack([logits[row, len(sequences[i]) - 1] for row, i in enumerate(batch)]).astype(np.float32)
+            return _log_softmax(np, last)[:, tokens].astype(float).tolist()
+
+        return self._batched(prefix, sequences, rows)
+
+    def _batched(self, prefix: Prefix, sequences: list[list[int]], rows) -> list[list[float]]:
+        """Run `sequences` after `prefix` in batches of similar length (at most MAX_BATCH_TOKENS
+        logits rows each); `rows(batch, logits)` turns one batch's logits into its rows of values."""
         out: list[list[float] | None] = [None] * len(sequences)
         order = sorted(range(len(sequences)), key=lambda i: (len(sequences[i]), i))
         batch: list[int] = []
@@ -154,31 +170,13 @@ class LogProbModel:
                 if not batch or width * (len(batch) + 1) <= MAX_BATCH_TOKENS:
                     batch.append(i)
                     continue
-            self._final_batch(prefix, [sequences[j] for j in batch], tokens, out, batch)
+            for slot, values in zip(batch, rows(batch, self._run_after(prefix, [sequences[j] for j in batch]))):
+                out[slot] = values
             batch = [i] if i is not None else []
         return [row or [] for row in out]
 
-    def _final_batch(self, prefix: Prefix, seqs: list[list[int]], tokens: list[int], out: list,
-                     slots: list[int]) -> None:
-        np = self._np
-        width = max(len(s) for s in seqs)
-        ids = np.zeros((len(seqs), width), dtype=np.int64)
-        mask = np.zeros((len(seqs), prefix.length + width), dtype=np.int64)
-        mask[:, :prefix.length] = 1
-        for row, seq in enumerate(seqs):
-            ids[row, :len(seq)] = seq
-            mask[row, prefix.length:prefix.length + len(seq)] = 1
-        positions = np.broadcast_to(np.arange(prefix.length, prefix.length + width, dtype=np.int64),
-                                    (len(seqs), width)).copy()
-        past = tuple(np.repeat(p, len(seqs), axis=0) for p in prefix.past)
-        logits, _ = self._run(ids, mask, positions, past)
-        last = np.stack([logits[row, len(seq) - 1] for row, seq in enumerate(seqs)]).astype(np.float32)
-        rows = _log_softmax(np, last)[:, tokens]
-        for row in range(len(seqs)):
-            out[slots[row]] = rows[row].astype(float).tolist()
-
-    def _score_batch(self, prefix: Prefix, seqs: list[list[int]], starts: list[int], out: list,
-                     slots: list[int]) -> None:
+    def _run_after(self, prefix: Prefix, seqs: list[list[int]]):
+        """Logits of `seqs` (right-padded) run after `prefix`'s KV cache."""
         np = self._np
         width = max(1, max(len(s) for s in seqs))
         ids = np.zeros((len(seqs), width), dtype=np.int64)
@@ -191,15 +189,7 @@ class LogProbModel:
                                     (len(seqs), width)).copy()
         past = tuple(np.repeat(p, len(seqs), axis=0) for p in prefix.past)
         logits, _ = self._run(ids, mask, positions, past)
-        for row, (seq, start) in enumerate(zip(seqs, starts)):
-            values: list[float] = []
-            if start == 0 and seq:
-                values.append(float(prefix.last[seq[0]]))
-            first = max(start, 1)
-            if len(seq) > first:  # token t is predicted by the logits at t - 1
-                rows = _log_softmax(np, logits[row, first - 1:len(seq) - 1].astype(np.float32))
-                values += rows[np.arange(len(seq) - first), seq[first:]].astype(float).tolist()
-            out[slots[row]] = values
+        return logits
 
 
 def _log_softmax(np, x):

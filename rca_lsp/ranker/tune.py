@@ -43,12 +43,13 @@ class Example:
     label: int  # index of the culprit in `candidates`
     retrieval_rank: int = 0  # the culprit's rank by retrieval (above K: it was put in at the K-th place)
     culprit_clean: str = ""  # a seeded case's culprit as it was before the mutation (the shortcut check)
+    scores: tuple[float, ...] = ()  # retrieval's scores of the candidates (for fusing)
 
     @classmethod
     def from_json(cls, doc: dict) -> Example:
         return cls(doc["case_id"], doc.get("project", ""), doc["failure"], doc.get("test", ""),
                    list(doc["candidates"]), int(doc["label"]), int(doc.get("retrieval_rank") or 0),
-                   doc.get("culprit_clean", ""))
+                   doc.get("culprit_clean", ""), tuple(doc.get("scores") or ()))
 
     @property
     def within(self) -> bool:
@@ -272,15 +273,18 @@ def clean_check(model, codec, examples: list[Example]) -> Iterator[tuple[Example
             yield ex, float(scores[0]), float(scores[1])
 
 
-def evaluate(model, codec, examples: list[Example], failure: str | None = None) -> Iterator[tuple[Example, int]]:
-    """(example, rank of its culprit among all its candidates) by the torch model; `failure`
-    replaces every failure text (the shortcut check: "N/A")."""
+def rank_of(values: list[float], label: int) -> int:
+    """1-based rank of `label` by `values`, ties broken by position (retrieval's order)."""
+    return 1 + sum(1 for j, v in enumerate(values) if v > values[label] or (v == values[label] and j < label))
+
+
+def evaluate(model, codec, examples: list[Example], failure: str | None = None) -> Iterator[tuple[Example, list[float]]]:
+    """(example, the torch model's score of each of its candidates); `failure` replaces every
+    failure text (the shortcut check: "N/A")."""
     import torch
 
     model.eval()
     with torch.no_grad():
         for ex in examples:
             scores, _ = group_scores(model, codec, ex, list(range(len(ex.candidates))), failure)
-            values = scores.tolist()
-            rank = 1 + sum(1 for j, v in enumerate(values) if v > values[ex.label] or (v == values[ex.label] and j < ex.label))
-            yield ex, rank
+            yield ex, [float(v) for v in scores.tolist()]
