@@ -163,3 +163,18 @@ def test_the_clean_check_undoes_the_seeded_line_only_where_the_model_sees_it(cod
     ex = tune.Example("c", "p", "AssertionError", "", ["Docs", mutant], 1, 1, text)
     [(got, mine, clean)] = list(tune.clean_check(tune.with_lora(tiny_model(1), settings()), codec, [ex]))
     assert got is ex and mine != clean
+
+
+def test_the_failure_is_said_once_when_two_tests_fail_alike():
+    from rca_lsp.ranker.prompt import failure_text
+    from rca_lsp.traces import parse as parse_traces
+
+    one = ("_______ test_a _______\n\n    def test_a():\n>       assert f(1) == 2\nE       assert 3 == 2\n\n"
+           "tests/test_x.py:4: AssertionError\n")
+    raw = ("=================================== FAILURES ===================================\n" + one
+           + one.replace("test_a", "test_b") + "=========================== short test summary info ============================\n"
+           "FAILED tests/test_x.py::test_a - assert 3 == 2\nFAILED tests/test_x.py::test_b - assert 3 == 2\n")
+    traces = parse_traces(raw)
+    assert len(traces) >= 2
+    text = failure_text(traces, raw)
+    assert text.count("AssertionError") == 1 and "test_a" in text

@@ -44,7 +44,14 @@ def sanitise(text: str, specials: list[str] | tuple[str, ...] = ()) -> str:
 def failure_text(traces: list[Trace], raw: str, max_frames: int = 6, max_chars: int = 1200) -> str:
     """The failure as the model reads it: exception, message, test, and the in-repository frames first."""
     lines: list[str] = []
-    for trace in traces[:2]:
+    seen: set[tuple[str, str]] = set()
+    for trace in traces:
+        key = (trace.exception, " ".join(trace.message.split()))
+        if key in seen:  # two tests failing alike (pytest's summary, parametrised cases): said once
+            continue
+        seen.add(key)
+        if len(seen) > 2:
+            break
         for t in (trace, *trace.causes[:1]):
             message = " ".join(t.message.split())[:240]
             lines.append(f"{t.exception}: {message}" if message else t.exception)
