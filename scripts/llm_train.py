@@ -51,6 +51,10 @@ def load(args):
     return model, Codec(tokenizer_json, specials)
 
 
+def say(line: str) -> None:
+    print(line, flush=True)  # a long run's log is read while it runs
+
+
 def select(examples, exclude: str):
     out = {p for p in exclude.split(",") if p}
     return [e for e in examples if e.project not in out]
@@ -98,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
         model = tune.with_lora(model, settings).to(args.device)
         deadline = time.monotonic() + 60 * args.minutes if args.minutes else None
         with torch.autocast(args.device, dtype=torch.bfloat16, enabled=args.device == "cuda"):
-            progress = tune.train(model, codec, examples, args.out, args.steps, settings, print, deadline)
+            progress = tune.train(model, codec, examples, args.out, args.steps, settings, say, deadline)
         print(f"{progress.step} steps, {progress.tokens} tokens in {progress.seconds:.0f} s: "
               f"{progress.tokens_per_s:.1f} tokens/s; adapter: {args.out / 'adapter'}")
         return 0
