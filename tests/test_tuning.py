@@ -178,3 +178,47 @@ def test_the_failure_is_said_once_when_two_tests_fail_alike():
     assert len(traces) >= 2
     text = failure_text(traces, raw)
     assert text.count("AssertionError") == 1 and "test_a" in text
+
+
+def test_a_tuned_build_ranks_with_the_formulation_it_was_trained_for(tmp_path, codec):
+    """rerank with the default Fusion reads the manifest: a tuned model scores by relevance (the
+    demo repository, real git and pytest; a tiny adapter merged and exported through optimum)."""
+    import subprocess
+    import sys
+
+    from _reliability import load
+
+    from rca_lsp import service
+    from rca_lsp.kinds import EvidenceKind
+    from rca_lsp.ranker.fusion import Fusion, rerank
+    from rca_lsp.ranker.inputs import case_texts
+    from rca_lsp.ranker.session import LogProbModel
+    from rca_lsp.vcs import open_repo
+
+    info = load("demo_repo").build(tmp_path / "datespan")
+    run = subprocess.run([sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", info["test"]],
+                         cwd=info["repo"], capture_output=True, text=True, check=False)
+    model = tune.with_lora(tiny_model(2), settings())
+    tune.train(model, codec, examples(), tmp_path / "run", 2, settings())
+    export_tuned(tiny_model(2), tiny_tokenizer_json(), tmp_path / "run" / "adapter", tmp_path / "m",
+                 {"kind": "random"}, "tiny-tuned", variants=("fp32",))
+    onnx = LogProbModel(tmp_path / "m", variant="fp32")
+    repo = open_repo(info["repo"])
+    try:
+        result = service.rank(repo, service.Query(run.stdout, top=0))
+        ranked = rerank(result, run.stdout, repo, k=5, model=onnx, fusion=Fusion(weight=1.0))
+        case = case_texts(result, run.stdout, repo, 5, onnx)
+    finally:
+        repo.close()
+    want = relevance(onnx, case.failure, case.candidates, case.test)
+    order = sorted(range(5), key=lambda i: (-(result.suspects[i].score + result.suspects[0].score
+                                              * _z(want)[i]), i))
+    assert [s.commit.hash for s in ranked.suspects[:5]] == [result.suspects[i].commit.hash for i in order]
+    said = [e.text for e in ranked.suspects[0].evidence if e.kind == EvidenceKind.MODEL]
+    assert said and "tuned language model" in said[0]
+
+
+def _z(values: list[float]) -> list[float]:
+    from rca_lsp.ranker.fusion import zscores
+
+    return zscores(values)
