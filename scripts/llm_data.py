@@ -19,6 +19,7 @@ The tokenizer is the built model's (`rca model build`), or `--tokenizer tokenize
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import time
@@ -45,7 +46,7 @@ def case_example(case: dict, codec, k: int = K, since_good: bool = False) -> dic
         top = result.suspects[:k]
         if rank > k:
             top = [*top[:k - 1], result.suspects[rank - 1]]
-        texts = case_texts(type(result)(top, result.candidates, result.traces), text, repo, len(top), codec)
+        texts = case_texts(dataclasses.replace(result, suspects=top), text, repo, len(top), codec)
     finally:
         repo.close()
     chosen = [s.commit.hash for s in top]

@@ -90,22 +90,36 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     from rca_lsp.ranker import tune
-    from rca_lsp.ranker.prompt import REL_NA
 
     if args.threads:
         torch.set_num_threads(args.threads)
     examples = select(tune.read_examples(args.data), args.exclude)
     model, codec = load(args)
-    if args.cmd == "train":
-        settings = tune.Settings(rank=args.rank, alpha=2 * args.rank, lr=args.lr, group=args.group, seed=args.seed,
-                                 save_every=args.save_every)
-        model = tune.with_lora(model, settings).to(args.device)
-        deadline = time.monotonic() + 60 * args.minutes if args.minutes else None
-        with torch.autocast(args.device, dtype=torch.bfloat16, enabled=args.device == "cuda"):
-            progress = tune.train(model, codec, examples, args.out, args.steps, settings, say, deadline)
-        print(f"{progress.step} steps, {progress.tokens} tokens in {progress.seconds:.0f} s: "
-              f"{progress.tokens_per_s:.1f} tokens/s; adapter: {args.out / 'adapter'}")
-        return 0
+    return (train_cmd if args.cmd == "train" else eval_cmd)(args, model, codec, examples)
+
+
+def train_cmd(args, model, codec, examples) -> int:
+    import torch
+
+    from rca_lsp.ranker import tune
+
+    settings = tune.Settings(rank=args.rank, alpha=2 * args.rank, lr=args.lr, group=args.group, seed=args.seed,
+                             save_every=args.save_every)
+    model = tune.with_lora(model, settings).to(args.device)
+    deadline = time.monotonic() + 60 * args.minutes if args.minutes else None
+    with torch.autocast(args.device, dtype=torch.bfloat16, enabled=args.device == "cuda"):
+        progress = tune.train(model, codec, examples, args.out, args.steps, settings, say, deadline)
+    print(f"{progress.step} steps, {progress.tokens} tokens in {progress.seconds:.0f} s: "
+          f"{progress.tokens_per_s:.1f} tokens/s; adapter: {args.out / 'adapter'}")
+    return 0
+
+
+def eval_cmd(args, model, codec, examples) -> int:
+    import torch
+
+    from rca_lsp.ranker import tune
+    from rca_lsp.ranker.prompt import REL_NA
+
     if args.adapter:
         from peft import PeftModel
 

@@ -197,12 +197,7 @@ def build(name: str = DEFAULT_MODEL, force: bool = False, progress: Progress = _
             progress("the source or the adapter changed: rebuilding")
         except ModelError as exc:
             progress(f"the existing build is unusable ({exc}): rebuilding")
-    _require_export()
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    progress("loading the GGUF with transformers (dequantising)")
-    tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
-    model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name, dtype="float32")
+    model, tokenizer_json = load_base(progress)
     source = {"kind": "gguf", "package": SOURCE_PACKAGE, "version": metadata.version(SOURCE_PACKAGE),
               "file": gguf.name, "sha256": source_sha, "model": "HuggingFaceTB/SmolLM2-135M-Instruct",
               "licence": LICENCE}
@@ -211,7 +206,6 @@ def build(name: str = DEFAULT_MODEL, force: bool = False, progress: Progress = _
     if tmp.exists():
         shutil.rmtree(tmp)
     try:
-        tokenizer_json = tokenizer.backend_tokenizer.to_str()
         if adapter is not None:
             export_tuned(model, tokenizer_json, adapter, tmp, source, name, progress=progress)
         else:
@@ -224,7 +218,8 @@ def build(name: str = DEFAULT_MODEL, force: bool = False, progress: Progress = _
 
 
 def load_base(progress: Progress = _quiet):
-    """(model, tokenizer.json text) of the default model from the GGUF: what tuning starts from."""
+    """(model, tokenizer.json text) of the default model from the GGUF: what a build exports and
+    what tuning starts from."""
     _require_export()
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
