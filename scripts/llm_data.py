@@ -58,15 +58,17 @@ def case_example(case: dict, codec, k: int = K, since_good: bool = False) -> dic
 
 def clean_text(culprit: str, mutation: dict) -> str:
     """The culprit's text with its seeded mutation undone (the line the commit really added), or ""
-    when the mutated line is not in what the model reads (cut by the budget) or the case has none."""
-    before, after = mutation.get("before"), mutation.get("after")
+    when the mutated line is not in what the model reads (cut by the budget) or the case has none.
+    Lines are matched without their indentation: what the model reads is dedented."""
+    before, after = (mutation.get("before") or "").strip(), (mutation.get("after") or "").strip()
     if not before or not after or before == after:
         return ""
     lines = culprit.split("\n")
-    hits = [i for i, line in enumerate(lines) if line == "+" + after]
+    hits = [i for i, line in enumerate(lines) if line.startswith("+") and line[1:].strip() == after]
     if len(hits) != 1:
         return ""
-    lines[hits[0]] = "+" + before
+    line = lines[hits[0]]
+    lines[hits[0]] = line[:len(line) - len(line[1:].lstrip())] + before  # "+" and the indentation kept
     return "\n".join(lines)
 
 

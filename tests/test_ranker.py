@@ -64,6 +64,30 @@ def test_diff_parse_and_order_puts_evidence_hunks_first():
         diffs.show(".", "--output=/tmp/x")
 
 
+def test_compact_hunks_show_the_changed_lines_dedented_without_context_or_comments(tiny):
+    from rca_lsp.ranker.score import candidate_text
+
+    body = "".join(f"         ctx{i} = {i}\n" for i in range(3))
+    text = ("diff --git a/pkg/q.py b/pkg/q.py\n--- a/pkg/q.py\n+++ b/pkg/q.py\n"
+            f"@@ -160,7 +162,9 @@ class Query(Base):\n{body}-        return getattr(self, item)\n+\n"
+            "+        # we cannot call getattr here\n+        if item is None:\n+            return self.path\n"
+            f"{body}")
+    [hunk] = diffs.parse(text)
+    assert diffs.compact(hunk) == ("@@ 162 class Query(Base):\n-return getattr(self, item)\n"
+                                   "+if item is None:\n+    return self.path")
+    # within one budget the compact text reaches the added lines where the whole hunk does not
+    full, short = (candidate_text(tiny, "Fix getitem", [hunk], 130, compact=c) for c in (False, True))
+    assert "+    return self.path" in short and "return self.path" not in full
+
+
+def test_hunks_of_source_files_come_before_documents_for_the_tuned_scorer():
+    from rca_lsp.ranker.inputs import code_first
+
+    hunks = [diffs.DiffHunk("docs/usage.rst", 1, 1, "@@"), diffs.DiffHunk("pkg/q.py", 1, 1, "@@"),
+             diffs.DiffHunk("CHANGES", 1, 1, "@@"), diffs.DiffHunk("pkg/r.py", 1, 1, "@@")]
+    assert [h.path for h in code_first(hunks)] == ["pkg/q.py", "pkg/r.py", "docs/usage.rst", "CHANGES"]
+
+
 @pytest.mark.parametrize("kind", ["git", "hg"])
 def test_candidate_diffs_come_from_the_backend_on_git_and_hg(kind, tmp_path):
     """The model reads each candidate's patch through the repository's backend: on Mercurial it

@@ -160,6 +160,8 @@ def test_the_clean_check_undoes_the_seeded_line_only_where_the_model_sees_it(cod
     assert llm_data.clean_text(mutant, mutation) == text
     assert llm_data.clean_text(text, mutation) == ""  # the line was cut from what the model reads
     assert llm_data.clean_text(mutant, {}) == ""
+    # what the tuned scorer reads is dedented (diffs.compact): the line is found without its indentation
+    assert llm_data.clean_text("Fix\n+    if a:\n+return s.strip(' ')", mutation) == "Fix\n+    if a:\n+return s.strip()"
     ex = tune.Example("c", "p", "AssertionError", "", ["Docs", mutant], 1, 1, text)
     [(got, mine, clean)] = list(tune.clean_check(tune.with_lora(tiny_model(1), settings()), codec, [ex]))
     assert got is ex and mine != clean
@@ -222,3 +224,34 @@ def _z(values: list[float]) -> list[float]:
     from rca_lsp.ranker.fusion import zscores
 
     return zscores(values)
+
+
+def test_loro_chooses_on_the_training_repositories_and_scores_the_held_out_once(tmp_path, capsys):
+    """scripts/llm_loro.py on the tiny model: each fold scores only its own repository's cases, the
+    full run and the base score the held-out cases three ways, and the choice reads the folds alone."""
+    from _reliability import load
+
+    loro = load("llm_loro")
+    rows = [dict(e.__dict__, project=f"repo{i % 2}", scores=[1.0 - 0.1 * j for j in range(len(e.candidates))])
+            for i, e in enumerate(examples(4))]
+    train, held = tmp_path / "train.jsonl", tmp_path / "held.jsonl"
+    train.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    held.write_text("".join(json.dumps(dict(r, case_id="h" + r["case_id"], project="other")) + "\n" for r in rows[:2]),
+                    encoding="utf-8")
+    out = tmp_path / "run"
+    common = ["--train", str(train), "--held", str(held), "--out", str(out)]
+    assert loro.main(["run", *common, "--base", "tiny", "--epochs", "1,2", "--jobs", "2", "--group", "3"]) == 0
+    results = {p.parent.name: json.loads(p.read_text()) for p in out.glob("*/result.json")}
+    assert sorted(results) == ["base", "fold-repo0", "fold-repo1", "full"]
+    assert set(results["fold-repo0"]["stages"]["2"]["scores"]) == {"c0", "c2"}
+    assert results["fold-repo0"]["train_cases"] == 2 and results["full"]["train_cases"] == 4
+    full = results["full"]["stages"]
+    assert list(full) == ["1", "2"] and full["2"]["steps"] == 8 and set(full["1"]["na"]) == {"hc0", "hc1"}
+    assert (out / "full" / "adapter-e1" / "adapter_model.safetensors").is_file()
+    stage, weight, table = loro.choose(tune.read_examples(train), {r["job"]: r for r in results.values()})
+    assert stage in ("1", "2") and weight in loro.WEIGHTS and table[stage][weight]["n"] == 4
+    assert table[stage][weight]["mrr"] == max(row[w]["mrr"] for row in table.values() for w in loro.WEIGHTS)
+    assert loro.main(["report", *common]) == 0
+    said = capsys.readouterr().out
+    assert f"chosen on the training repositories: {stage} epochs, weight {weight}" in said and "(chosen)" in said
+    assert loro.main(["run", *common, "--base", "tiny"]) == 0  # every job done: nothing runs again

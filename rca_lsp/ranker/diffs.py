@@ -16,6 +16,7 @@ from rca_lsp.vcs.base import Backend
 _HASH = re.compile(r"^[0-9a-f]{7,64}$")
 _HUNK = re.compile(r"^@@+ [^@]*?\+(\d+)(?:,(\d+))? @@+")
 MAX_DIFF_BYTES = 4 * 1024 * 1024
+_COMMENTS = ("# ", "#!", "// ", "/*", "* ", "*/")  # lines that are a comment alone (compact)
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,18 @@ def parse(diff: str) -> list[DiffHunk]:
             body.append(line)
     flush()
     return hunks
+
+
+def compact(h: DiffHunk) -> str:
+    """The hunk as the tuned scorer reads it: a short header (new start line and the section git
+    names), then its changed lines alone, blank and comment-only ones dropped, dedented together. Context lines and
+    common indentation spent most of a 96-token budget before any added line was reached."""
+    lines = h.text.split("\n")
+    section = lines[0].rsplit("@@", 1)[-1].strip() if lines[0].startswith("@@") else ""
+    body = [ln for ln in lines[1:] if ln[:1] in ("+", "-") and ln[1:].strip()
+            and not ln[1:].lstrip().startswith(_COMMENTS)]
+    indent = min((len(ln) - 1 - len(ln[1:].lstrip()) for ln in body), default=0)
+    return "\n".join([f"@@ {h.new_start} {section}".rstrip(), *(ln[0] + ln[1 + indent:] for ln in body)])
 
 
 def order(hunks: list[DiffHunk], evidence: tuple[Evidence, ...]) -> list[DiffHunk]:

@@ -37,9 +37,13 @@ def _quiet(_: str) -> None:
     pass
 
 
-def _require_export() -> None:
+EXPORTING = ("torch", "transformers", "optimum.exporters.onnx", "gguf", "onnx", "onnxruntime")
+LOADING = ("torch", "transformers", "gguf")  # enough to load the base (tuning needs no exporter)
+
+
+def _require_export(modules: tuple[str, ...] = EXPORTING) -> None:
     missing = []
-    for module in ("torch", "transformers", "optimum.exporters.onnx", "gguf", "onnx", "onnxruntime"):
+    for module in modules:
         try:
             __import__(module)
         except ImportError:
@@ -220,7 +224,7 @@ def build(name: str = DEFAULT_MODEL, force: bool = False, progress: Progress = _
 def load_base(progress: Progress = _quiet):
     """(model, tokenizer.json text) of the default model from the GGUF: what a build exports and
     what tuning starts from."""
-    _require_export()
+    _require_export(LOADING)
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     gguf = find_gguf()

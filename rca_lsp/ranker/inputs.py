@@ -2,7 +2,7 @@
 
 `case_texts(result, failure_raw, repo, k, codec, budget)` gives the failure (exception, message,
 in-repository frames), the failing test's own code, and each of retrieval's top `k` suspects as its
-summary and its hunks nearest the evidence, every part cut to its token budget with the model's own
+summary and the changed lines of its hunks nearest the evidence (`diffs.compact`), every part cut to its token budget with the model's own
 tokenizer. `scripts/llm_data.py` writes these texts for training; `fusion.model_scores` scores them.
 """
 
@@ -62,6 +62,14 @@ def test_code(traces: list[Trace], root: str) -> str:
     return ""
 
 
+def code_first(hunks: list[diffs.DiffHunk]) -> list[diffs.DiffHunk]:
+    """Hunks of source files (a language the tool parses) before documents and data, each group in
+    the evidence's order."""
+    from rca_lsp.code.languages import language_for_path
+
+    return sorted(hunks, key=lambda h: language_for_path(h.path) is None)
+
+
 def cut(codec, text: str, tokens: int) -> str:
     """`text` cut to its first `tokens` tokens."""
     ids = codec.encode(text)
@@ -73,6 +81,6 @@ def case_texts(result, failure_raw: str, repo: Backend, k: int, codec, budget: B
     `codec` has the model's `encode`, `tokenizer` and `special_tokens` (a LogProbModel or a Codec)."""
     failure = cut(codec, prompt.failure_text(result.traces, failure_raw), budget.rel_failure_tokens)
     test = cut(codec, test_code(result.traces, repo.root), budget.test_tokens) if budget.test_tokens else ""
-    texts = [candidate_text(codec, s.commit.message, diffs.hunks(repo, s.commit.hash, s.evidence),
-                            budget.candidate_tokens) for s in result.suspects[:k]]
+    texts = [candidate_text(codec, s.commit.message, code_first(diffs.hunks(repo, s.commit.hash, s.evidence)),
+                            budget.rel_candidate_tokens, compact=True) for s in result.suspects[:k]]
     return CaseTexts(failure, test, texts)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from rca_lsp.ranker import prompt
 from rca_lsp.ranker.diffs import DiffHunk
+from rca_lsp.ranker.diffs import compact as compact_hunk
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,7 @@ class Budget:
     choice_tokens: int = 40  # per candidate, formulation (a)
     rel_failure_tokens: int = 96  # formulation (c): the failure and the test's code, in the shared prefix
     test_tokens: int = 128
+    rel_candidate_tokens: int = 128  # formulation (c), per candidate: compact hunks (diffs.compact)
 
 
 class Codec:
@@ -41,8 +43,9 @@ class Codec:
         return self.tokenizer.encode(text, add_special_tokens=False).ids
 
 
-def candidate_text(model, message: str, hunks: list[DiffHunk], budget: int) -> str:
-    """The commit's summary and the hunks in the order given, cut to `budget` tokens."""
+def candidate_text(model, message: str, hunks: list[DiffHunk], budget: int, compact: bool = False) -> str:
+    """The commit's summary and the hunks in the order given, cut to `budget` tokens; `compact`
+    gives each hunk's changed lines alone (`diffs.compact`, what the tuned scorer reads)."""
     specials = model.special_tokens
     summary = prompt.sanitise(message, specials).split("\n", 1)[0][:200]
     parts = [summary]
@@ -50,7 +53,7 @@ def candidate_text(model, message: str, hunks: list[DiffHunk], budget: int) -> s
     last_path = None
     for h in hunks:
         head = f"--- {h.path}\n" if h.path != last_path else ""
-        piece = prompt.sanitise(head + h.text, specials)
+        piece = prompt.sanitise(head + (compact_hunk(h) if compact else h.text), specials)
         if not piece:
             continue
         ids = model.encode(piece)
