@@ -67,6 +67,11 @@ def test_a_commit_changing_code_named_in_the_failing_tests_strings_gets_the_evid
     assert texts == ["its changed names or diff share words of the failing test's strings"
                      " ('<table><td>x</td></table>'): table"], texts
     assert _evidence(result, lists, EvidenceKind.TEST_DATA) == []
+    # the failing method's own code travels on the result (what the tuned scorer reads), not its
+    # neighbour's, read from the work tree where the test is not committed yet
+    assert result.test_code == ("""    public void testNested() {
+        assertEquals("<table><td>x</td></table>", HtmlFixer.fix("<table><td>x"));
+    }""",)
 
 
 DATES = '''\
@@ -117,6 +122,7 @@ def test_a_committed_python_tests_strings_point_at_the_function_they_name(git_re
     assert _evidence(result, weekday, EvidenceKind.TEST_DATA) == [
         "its changed names or diff share words of the failing test's strings ('weekday', 'Mon'): weekday, mon"]
     assert _evidence(result, month, EvidenceKind.TEST_DATA) == []
+    assert result.test_code == (DATES_TEST[DATES_TEST.index("def test_short"):].rstrip("\n"),)  # from HEAD
 
 
 def test_string_literals_of_a_method_read_by_tree_sitter() -> None:

@@ -91,6 +91,7 @@ class Result:
     timings: dict[str, float] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     features: dict[str, dict[str, float]] = field(default_factory=dict)  # hash -> feature -> 0..1
+    test_code: tuple[str, ...] = ()  # the failing test methods' code (what the tuned scorer reads)
 
 
 class _Board:
@@ -370,7 +371,7 @@ def find_suspects(repo: Backend, index: Index, text: str, since: str | None = No
         warnings.append(f"{history.missing} commit(s) reachable from HEAD are not indexed yet; run `rca index`")
     if _from_elsewhere(traces, targets):
         warnings.append(FROM_ELSEWHERE)
-    return Result(suspects, history.candidates, traces, timings, warnings, explained)
+    return Result(suspects, history.candidates, traces, timings, warnings, explained, data.code)
 
 
 def _suspects(ranked: list[tuple[float, int]], board: _Board, history: History, index: Index, terms: list[str],

@@ -52,10 +52,12 @@ EMBEDDED = frozenset({"interpolation", "template_substitution"})  # code inside 
 
 @dataclass(frozen=True)
 class FailingTestData:
-    """The failing tests' strings and the words taken from them, most frequent first."""
+    """The failing tests' strings and the words taken from them, most frequent first, and each
+    failing test method's own code (what the tuned scorer reads: rca_lsp/ranker/inputs.py)."""
 
     strings: tuple[str, ...]
     terms: tuple[str, ...]
+    code: tuple[str, ...] = ()
 
     def source_of(self, term: str) -> str | None:
         """The first string that holds `term`, for people to read."""
@@ -113,24 +115,29 @@ def _source(view: CodeView, read_blob: BlobReader, path: str) -> bytes | None:
     return read_blob(blob) if blob else None
 
 
-def failing_test_strings(view: CodeView, traces: list[Trace], read_blob: BlobReader) -> list[str]:
-    """The string literals of each trace's failing test method (work tree first, else HEAD)."""
+def failing_tests(view: CodeView, traces: list[Trace], read_blob: BlobReader) -> list[tuple[bytes, str, int, int]]:
+    """(source, language, first line, last line) of each trace's failing test method, found by
+    retrieval's TargetFinder (work tree first, else HEAD)."""
     finder = TargetFinder(view)
-    out: list[str] = []
+    out = []
     for trace in traces:
         found = finder.locate(trace)
         language = language_for_path(found.path) if found else None
         source = _source(view, read_blob, found.path) if found and language else None
         if found and language and source:
-            out += string_literals(source, language, found.symbol.start_line, found.symbol.end_line)
+            out.append((source, language, found.symbol.start_line, found.symbol.end_line))
     return out
 
 
 def failing_test_data(view: CodeView, traces: list[Trace], read_blob: BlobReader,
                       exclude: set[str] | frozenset[str] = frozenset()) -> FailingTestData:
-    """The strings of the failing tests and their words, less `exclude` (the failure's words)."""
-    strings = failing_test_strings(view, traces, read_blob)
-    return FailingTestData(tuple(strings), tuple(data_words(strings, exclude)))
+    """The strings of the failing tests and their words, less `exclude` (the failure's words), and
+    the tests' code (each method once)."""
+    tests = failing_tests(view, traces, read_blob)
+    strings = [s for source, language, start, end in tests for s in string_literals(source, language, start, end)]
+    code = tuple(dict.fromkeys("\n".join(source.decode("utf-8", "replace").split("\n")[start - 1:end])
+                               for source, _, start, end in tests))
+    return FailingTestData(tuple(strings), tuple(data_words(strings, exclude)), code)
 
 
 def data_matches(index: Index, terms: tuple[str, ...], limit: int = 500) -> dict[int, float]:
