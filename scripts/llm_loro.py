@@ -10,7 +10,8 @@ on repositories it never saw.
   commit before the mutation (the other one);
 - `base`: the base model alone scores the held-out examples the same three ways.
 Each training job goes through the stages of `--epochs` (5,15: the later stage resumes from the
-earlier one's checkpoint, which is the same as an unbroken run) and scores at every stage.
+earlier one's checkpoint, which is the same as an unbroken run) and scores at every stage; each
+stage's scores are written as it ends, so a stopped run keeps them and `run` again does the rest.
 
 `report` then chooses the stage and the fusion weight by the out-of-fold figures alone (the
 training repositories), and gives the held-out figures for that choice with paired tests against
@@ -34,7 +35,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-WEIGHTS = (0.0, 0.1, 0.25, 0.5, 1.0)  # the fusion weights the out-of-fold figures choose among
+WEIGHTS = (0.0, 0.05, 0.1, 0.25, 0.5, 1.0)  # the fusion weights the out-of-fold figures choose among
 
 
 def jobs(train, held: bool) -> list[str]:
@@ -89,8 +90,19 @@ def run_job(job: str, args: argparse.Namespace) -> str:
         stage["eval_seconds_per_case"] = round((time.perf_counter() - started) / max(len(test), 1), 3)
         result["stages"][str(epochs)] = stage
         say(f"stage {epochs} epochs done")
-    (out / "result.json").write_text(json.dumps(result), encoding="utf-8")
+        _write(out / "result.json", result)  # each stage as it ends: a run stopped later keeps it
+    _write(out / "result.json", dict(result, complete=True))
     return job
+
+
+def _write(path: Path, doc: dict) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(doc), encoding="utf-8")
+    tmp.replace(path)
+
+
+def _complete(path: Path) -> bool:
+    return path.is_file() and bool(json.loads(path.read_text(encoding="utf-8")).get("complete"))
 
 
 def _mean(values: list[float]) -> float:
@@ -111,8 +123,7 @@ def run(args: argparse.Namespace) -> int:
     from rca_lsp.ranker import tune
 
     train = tune.read_examples(args.train)
-    todo = [j for j in jobs(train, bool(args.held))
-            if not (args.out / j.replace(":", "-") / "result.json").is_file()]
+    todo = [j for j in jobs(train, bool(args.held)) if not _complete(args.out / j.replace(":", "-") / "result.json")]
     print(f"{len(todo)} jobs: {', '.join(todo)}", flush=True)
     started = time.perf_counter()
     failed = 0
@@ -155,7 +166,9 @@ def choose(train, results: dict) -> tuple[str, float, dict]:
     smaller weight, then the earlier stage), and the out-of-fold table it was chosen from."""
     folds = [r for job, r in results.items() if job.startswith("fold:")]
     table = {}
-    for stage in folds[0]["stages"]:
+    # a stopped run: the stages every fold and the full run reached
+    reached = [s for s in folds[0]["stages"] if all(s in r["stages"] for r in [*folds, results["full"]])]
+    for stage in reached:
         scores = {k: v for r in folds for k, v in r["stages"][stage]["scores"].items()}
         covered = [e for e in train if e.case_id in scores]
         table[stage] = {"model": figures(ranks_for(covered, scores, None))}
@@ -167,6 +180,7 @@ def choose(train, results: dict) -> tuple[str, float, dict]:
 
 
 def report(args: argparse.Namespace) -> int:
+    from llm_train import chance
     from ltr_train import paired
     from rca_lsp.ranker import tune
 
@@ -176,13 +190,14 @@ def report(args: argparse.Namespace) -> int:
     stage, weight, table = choose(train, results)
     retrieval_oof = figures([e.retrieval_rank or e.label + 1 for e in train])
     print(f"out-of-fold, training repositories ({len(train)} cases, {len({e.project for e in train})} repositories): "
-          f"retrieval {retrieval_oof}")
+          f"retrieval {retrieval_oof}; chance in the top K {chance(train)}")
     for s, row in table.items():
         print(f"  {s} epochs: model alone {row['model']}; " +
               "; ".join(f"w={w}: {row[w]['top1']}% / {row[w]['mrr']}" for w in WEIGHTS))
     print(f"chosen on the training repositories: {stage} epochs, weight {weight}")
     retrieval = [e.retrieval_rank or e.label + 1 for e in held]
-    print(f"\nheld out ({len(held)} cases of {', '.join(sorted({e.project for e in held}))}): retrieval {figures(retrieval)}")
+    print(f"\nheld out ({len(held)} cases of {', '.join(sorted({e.project for e in held}))}): retrieval {figures(retrieval)}; "
+          f"chance in the top K {chance(held)}")
     full, base = results["full"]["stages"], results.get("base", {}).get("stages", {})
     for name, stages in (("base", base), ("tuned", full)):
         for s, st in stages.items():
