@@ -148,9 +148,12 @@ def group_scores(model, codec, ex: Example, which: list[int], failure: str | Non
         ids[row, :len(part)] = torch.tensor(part)
         mask[row, len(head):len(head) + len(part)] = 1
     positions = torch.arange(len(head), len(head) + width).expand(len(parts), width)
+    # the vocabulary's logits only where a candidate ends (the LM head over every position cost
+    # more than a tenth of a step, and its gradient as much again)
+    keep = sorted({len(part) - 1 for part in parts})
     logits = model(input_ids=ids.to(device), attention_mask=mask.to(device), position_ids=positions.to(device),
-                   past_key_values=cache, use_cache=True).logits
-    last = torch.stack([logits[row, len(part) - 1] for row, part in enumerate(parts)]).float()
+                   past_key_values=cache, use_cache=True, logits_to_keep=torch.tensor(keep, device=device)).logits
+    last = torch.stack([logits[row, keep.index(len(part) - 1)] for row, part in enumerate(parts)]).float()
     return last[:, yes] - last[:, no], len(head) + sum(len(p) for p in parts)
 
 
