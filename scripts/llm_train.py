@@ -4,6 +4,7 @@
     # examples: scripts/llm_data.py; every repository trained on is listed in models/DATA.md
     python scripts/llm_train.py train --data train.jsonl --out RUN --steps 2000 [--minutes 170] [--device cuda]
     python scripts/llm_train.py eval --data held.jsonl [--adapter RUN/adapter] [--failure-na]
+    python scripts/llm_train.py eval --data held.jsonl --onnx MODEL_DIR [--variant int8]   # as ranking scores
     rca model build --adapter RUN/adapter --force          # the tuned model, ONNX, what `--ranker llm` loads
 
 `train` resumes from RUN's checkpoint (the same settings), stops cleanly after `--minutes`, and
@@ -81,6 +82,10 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--save-every", type=int, default=25)
     e = sub.choices["eval"]
     e.add_argument("--adapter", type=Path)
+    e.add_argument("--onnx", type=Path, metavar="MODEL_DIR",
+                   help="score through a built model (rca model build [--adapter]) with ONNX Runtime, as ranking "
+                        "does, and time each case, instead of torch")
+    e.add_argument("--variant", default="auto", help="with --onnx: int8, fp16 or fp32")
     e.add_argument("--failure-na", action="store_true")
     e.add_argument("--json", type=Path, help="write each case's model scores here")
     e.add_argument("--clean-check", action="store_true",
@@ -94,6 +99,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     examples = select(tune.read_examples(args.data), args.exclude)
+    if args.cmd == "eval" and args.onnx:
+        return onnx_eval_cmd(args, examples)
     model, codec = load(args)
     return (train_cmd if args.cmd == "train" else eval_cmd)(args, model, codec, examples)
 
@@ -154,6 +161,31 @@ def eval_cmd(args, model, codec, examples) -> int:
         args.json.write_text(json.dumps([{"case_id": e.case_id, "project": e.project, "model": v,
                                           "label": e.label, "retrieval_rank": e.retrieval_rank}
                                          for e, v in scored]), encoding="utf-8")
+    return 0
+
+
+def onnx_eval_cmd(args, examples) -> int:
+    """The built model through ONNX Runtime, exactly as `--ranker llm` scores (score.relevance, the
+    prefix's KV cache once per case): its ranks and the time each case's K candidates take."""
+    from rca_lsp.ranker import tune
+    from rca_lsp.ranker.prompt import REL_NA
+    from rca_lsp.ranker.score import relevance
+    from rca_lsp.ranker.session import LogProbModel
+
+    started = time.perf_counter()
+    model = LogProbModel(args.onnx, variant=args.variant, threads=args.threads, device=args.device)
+    load_s = time.perf_counter() - started
+    ranks, seconds = [], []
+    for e in examples:
+        t = time.perf_counter()
+        values = relevance(model, REL_NA if args.failure_na else e.failure, e.candidates, e.test)
+        seconds.append(time.perf_counter() - t)
+        ranks.append(tune.rank_of(values, e.label) if e.within else e.retrieval_rank)
+    print(f"{model.variant} on {model.provider}: model alone in the top K"
+          f"{' (failure N/A)' if args.failure_na else ''}: {metrics(ranks)}")
+    print(f"retrieval: {metrics([e.retrieval_rank or e.label + 1 for e in examples])}")
+    print(f"K={len(examples[0].candidates) if examples else 0}: {statistics.median(seconds or [0.0]):.3f} s median a case "
+          f"(min {min(seconds or [0.0]):.3f}, max {max(seconds or [0.0]):.3f}); model load {load_s:.2f} s")
     return 0
 
 

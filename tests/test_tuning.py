@@ -182,7 +182,7 @@ def test_the_failure_is_said_once_when_two_tests_fail_alike():
     assert text.count("AssertionError") == 1 and "test_a" in text
 
 
-def test_a_tuned_build_ranks_with_the_formulation_it_was_trained_for(tmp_path, codec):
+def test_a_tuned_build_ranks_with_the_formulation_it_was_trained_for(tmp_path, codec, capsys):
     """rerank with the default Fusion reads the manifest: a tuned model scores by relevance (the
     demo repository, real git and pytest; a tiny adapter merged and exported through optimum)."""
     import subprocess
@@ -218,6 +218,13 @@ def test_a_tuned_build_ranks_with_the_formulation_it_was_trained_for(tmp_path, c
     assert [s.commit.hash for s in ranked.suspects[:5]] == [result.suspects[i].commit.hash for i in order]
     said = [e.text for e in ranked.suspects[0].evidence if e.kind == EvidenceKind.MODEL]
     assert said and "tuned language model" in said[0]
+    # llm_train eval --onnx ranks the held-out examples through the built model as ranking does
+    data = tmp_path / "held.jsonl"
+    data.write_text("".join(json.dumps(e.__dict__) + "\n" for e in examples(3)), encoding="utf-8")
+    assert load("llm_train").main(["eval", "--data", str(data), "--onnx", str(tmp_path / "m"), "--base", "tiny"]) == 0
+    printed = capsys.readouterr().out
+    assert "fp32 on CPUExecutionProvider: model alone in the top K" in printed and "(3 cases)" in printed
+    assert "K=5:" in printed and "s median a case" in printed
 
 
 def _z(values: list[float]) -> list[float]:
