@@ -47,7 +47,7 @@ def run_job(job: str, args: argparse.Namespace) -> str:
     """One job (see the module docstring); writes OUT/<job>/result.json and returns its name."""
     import torch
 
-    from llm_train import load
+    from llm_train import autocast, load
     from rca_lsp.ranker import tune
     from rca_lsp.ranker.prompt import REL_NA
 
@@ -69,20 +69,19 @@ def run_job(job: str, args: argparse.Namespace) -> str:
     settings = tune.Settings(rank=args.rank, alpha=2 * args.rank, lr=args.lr, group=args.group, seed=args.seed,
                              save_every=10**9)
     result: dict = {"job": job, "train_cases": len(fit), "test_cases": [e.case_id for e in test], "stages": {}}
-    cast = dict(device_type=args.device, dtype=torch.bfloat16, enabled=args.device == "cuda")
     if kind != "base":
         model = tune.with_lora(model, settings)
     model = model.to(args.device)
     for epochs in ([0] if kind == "base" else args.epochs):
         stage: dict = {}
         if kind != "base":
-            with torch.autocast(**cast):
+            with autocast(args):
                 progress = tune.train(model, codec, fit, out, epochs * len(fit), settings, say)
             stage.update(steps=progress.step, tokens_per_s=round(progress.tokens_per_s, 1),
                          train_seconds=round(progress.seconds, 1), loss_last_epoch=_mean(progress.losses[-len(fit):]))
             shutil.copytree(out / "adapter", out / f"adapter-e{epochs}", dirs_exist_ok=True)
         started = time.perf_counter()
-        with torch.autocast(**cast):
+        with autocast(args):
             stage["scores"] = {e.case_id: v for e, v in tune.evaluate(model, codec, test)}
             if kind != "fold":
                 stage["na"] = {e.case_id: v for e, v in tune.evaluate(model, codec, test, REL_NA)}
@@ -227,6 +226,7 @@ def main(argv: list[str] | None = None) -> int:
         q.add_argument("--out", type=Path, required=True)
     r.add_argument("--epochs", type=lambda s: sorted(int(x) for x in s.split(",")), default=[5, 15])
     r.add_argument("--device", default="cpu")
+    r.add_argument("--precision", choices=["fp32", "bf16"], default="fp32", help="see llm_train.py")
     r.add_argument("--jobs", type=int, default=1)
     r.add_argument("--threads", type=int, default=1, help="torch threads per job")
     r.add_argument("--base", choices=["smollm2", "tiny"], default="smollm2")

@@ -52,6 +52,15 @@ def load(args):
     return model, Codec(tokenizer_json, specials)
 
 
+def autocast(args):
+    """bf16 autocast where asked for; else full precision (TF32 matrix products on a GPU)."""
+    import torch
+
+    if args.device == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = True
+    return torch.autocast(args.device, dtype=torch.bfloat16, enabled=args.precision == "bf16")
+
+
 def say(line: str) -> None:
     print(line, flush=True)  # a long run's log is read while it runs
 
@@ -68,7 +77,11 @@ def main(argv: list[str] | None = None) -> int:
         p = sub.add_parser(name)
         p.add_argument("--data", type=Path, required=True, help="examples, JSON lines (scripts/llm_data.py)")
         p.add_argument("--base", choices=["smollm2", "tiny"], default="smollm2")
-        p.add_argument("--device", default="cpu", help="cpu or cuda (bf16 autocast on cuda)")
+        p.add_argument("--device", default="cpu", help="cpu or cuda")
+        p.add_argument("--precision", choices=["fp32", "bf16"], default="fp32",
+                       help="bf16: autocast (cuda). Not the default: a LoRA update starts far below one bf16 step "
+                            "of the activation it is added to, and the first GPU run in bf16 stayed near chance "
+                            "(BENCHMARKS.md)")
         p.add_argument("--exclude", default="", help="projects to leave out, comma-separated")
         p.add_argument("--threads", type=int, default=0)
     t = sub.choices["train"]
@@ -114,7 +127,7 @@ def train_cmd(args, model, codec, examples) -> int:
                              save_every=args.save_every)
     model = tune.with_lora(model, settings).to(args.device)
     deadline = time.monotonic() + 60 * args.minutes if args.minutes else None
-    with torch.autocast(args.device, dtype=torch.bfloat16, enabled=args.device == "cuda"):
+    with autocast(args):
         progress = tune.train(model, codec, examples, args.out, args.steps, settings, say, deadline)
     print(f"{progress.step} steps, {progress.tokens} tokens in {progress.seconds:.0f} s: "
           f"{progress.tokens_per_s:.1f} tokens/s; adapter: {args.out / 'adapter'}")
@@ -140,7 +153,7 @@ def eval_cmd(args, model, codec, examples) -> int:
               f"(median gap {statistics.median(gaps or [0.0]):+.3f}; a scorer blind to the failure: about half, gap 0)")
         return 0
     started = time.perf_counter()
-    with torch.autocast(args.device, dtype=torch.bfloat16, enabled=args.device == "cuda"):
+    with autocast(args):
         scored = list(tune.evaluate(model, codec, examples, REL_NA if args.failure_na else None))
     seconds = time.perf_counter() - started
     # a culprit retrieval left below K keeps its rank: re-ranking the top K cannot reach it
