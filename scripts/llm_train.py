@@ -101,6 +101,8 @@ def main(argv: list[str] | None = None) -> int:
     e.add_argument("--variant", default="auto", help="with --onnx: int8, fp16 or fp32")
     e.add_argument("--failure-na", action="store_true")
     e.add_argument("--json", type=Path, help="write each case's model scores here")
+    e.add_argument("--weights", type=lambda v: [float(x) for x in v.split(",")], default=list(WEIGHTS),
+                   help="fusion weights to show (fixed, never fitted on these cases)")
     e.add_argument("--clean-check", action="store_true",
                    help="score each seeded culprit against its own commit before the mutation")
     args = ap.parse_args(argv)
@@ -156,17 +158,32 @@ def eval_cmd(args, model, codec, examples) -> int:
     with autocast(args):
         scored = list(tune.evaluate(model, codec, examples, REL_NA if args.failure_na else None))
     seconds = time.perf_counter() - started
-    # a culprit retrieval left below K keeps its rank: re-ranking the top K cannot reach it
+    print(f"model alone in the top K{' (failure N/A)' if args.failure_na else ''}: "
+          f"{metrics(ranks_of(scored))}; {seconds / max(len(examples), 1):.2f} s per case")
+    return report(args, examples, scored)
+
+
+def ranks_of(scored) -> list[int]:
+    """The culprit's rank by the model; a culprit retrieval left below K keeps its rank (re-ranking
+    the top K cannot reach it)."""
+    from rca_lsp.ranker import tune
+
+    return [tune.rank_of(v, e.label) if e.within else e.retrieval_rank for e, v in scored]
+
+
+def report(args, examples, scored) -> int:
+    """Retrieval, chance, wins and losses, the fusion at fixed weights, and the scores (--json)."""
+    from rca_lsp.ranker import tune
+
     retrieval = [e.retrieval_rank or e.label + 1 for e in examples]
-    ranks = [tune.rank_of(v, e.label) if e.within else e.retrieval_rank for e, v in scored]
-    print(f"model alone in the top K{' (failure N/A)' if args.failure_na else ''}: {metrics(ranks)}")
+    ranks = ranks_of(scored)
     print(f"retrieval: {metrics(retrieval)}")
     print(f"chance in the top K: {chance(examples)}")
-    print(f"top-1 won / lost against retrieval: {wins(ranks, retrieval)}; {seconds / max(len(examples), 1):.2f} s per case")
+    print(f"top-1 won / lost against retrieval: {wins(ranks, retrieval)}")
     if all(e.scores for e in examples):
         from rca_lsp.ranker.fusion import fuse
 
-        for weight in WEIGHTS:  # not fitted: every weight shown, none chosen by these cases
+        for weight in args.weights:  # not fitted here: every weight asked for is shown
             fused = [tune.rank_of(fuse(list(e.scores), v, weight), e.label) if e.within else e.retrieval_rank
                      for e, v in scored]
             print(f"fused, weight {weight}: {metrics(fused)}; top-1 won / lost {wins(fused, retrieval)}")
@@ -180,7 +197,6 @@ def eval_cmd(args, model, codec, examples) -> int:
 def onnx_eval_cmd(args, examples) -> int:
     """The built model through ONNX Runtime, exactly as `--ranker llm` scores (score.relevance, the
     prefix's KV cache once per case): its ranks and the time each case's K candidates take."""
-    from rca_lsp.ranker import tune
     from rca_lsp.ranker.prompt import REL_NA
     from rca_lsp.ranker.score import relevance
     from rca_lsp.ranker.session import LogProbModel
@@ -188,18 +204,16 @@ def onnx_eval_cmd(args, examples) -> int:
     started = time.perf_counter()
     model = LogProbModel(args.onnx, variant=args.variant, threads=args.threads, device=args.device)
     load_s = time.perf_counter() - started
-    ranks, seconds = [], []
+    scored, seconds = [], []
     for e in examples:
         t = time.perf_counter()
-        values = relevance(model, REL_NA if args.failure_na else e.failure, e.candidates, e.test)
+        scored.append((e, relevance(model, REL_NA if args.failure_na else e.failure, e.candidates, e.test)))
         seconds.append(time.perf_counter() - t)
-        ranks.append(tune.rank_of(values, e.label) if e.within else e.retrieval_rank)
     print(f"{model.variant} on {model.provider}: model alone in the top K"
-          f"{' (failure N/A)' if args.failure_na else ''}: {metrics(ranks)}")
-    print(f"retrieval: {metrics([e.retrieval_rank or e.label + 1 for e in examples])}")
+          f"{' (failure N/A)' if args.failure_na else ''}: {metrics(ranks_of(scored))}")
     print(f"K={len(examples[0].candidates) if examples else 0}: {statistics.median(seconds or [0.0]):.3f} s median a case "
           f"(min {min(seconds or [0.0]):.3f}, max {max(seconds or [0.0]):.3f}); model load {load_s:.2f} s")
-    return 0
+    return report(args, examples, scored)
 
 
 def wins(ranks: list[int], base: list[int]) -> str:
