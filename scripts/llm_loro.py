@@ -139,19 +139,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def ranks_for(examples, scores: dict, weight: float | None) -> list[int]:
-    """Each example's culprit rank: by the model alone (weight None) or fused with retrieval; a
-    culprit retrieval left below K keeps its rank (re-ranking the top K cannot reach it)."""
+    """`tune.culprit_ranks` for examples whose scores are keyed by case."""
     from rca_lsp.ranker import tune
-    from rca_lsp.ranker.fusion import fuse
 
-    out = []
-    for e in examples:
-        if not e.within:
-            out.append(e.retrieval_rank)
-            continue
-        v = scores[e.case_id]
-        out.append(tune.rank_of(v if weight is None else fuse(list(e.scores), v, weight), e.label))
-    return out
+    return tune.culprit_ranks([(e, scores.get(e.case_id)) for e in examples], weight)
 
 
 def figures(ranks: list[int]) -> dict:

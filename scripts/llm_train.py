@@ -159,16 +159,8 @@ def eval_cmd(args, model, codec, examples) -> int:
         scored = list(tune.evaluate(model, codec, examples, REL_NA if args.failure_na else None))
     seconds = time.perf_counter() - started
     print(f"model alone in the top K{' (failure N/A)' if args.failure_na else ''}: "
-          f"{metrics(ranks_of(scored))}; {seconds / max(len(examples), 1):.2f} s per case")
+          f"{metrics(tune.culprit_ranks(scored))}; {seconds / max(len(examples), 1):.2f} s per case")
     return report(args, examples, scored)
-
-
-def ranks_of(scored) -> list[int]:
-    """The culprit's rank by the model; a culprit retrieval left below K keeps its rank (re-ranking
-    the top K cannot reach it)."""
-    from rca_lsp.ranker import tune
-
-    return [tune.rank_of(v, e.label) if e.within else e.retrieval_rank for e, v in scored]
 
 
 def report(args, examples, scored) -> int:
@@ -176,16 +168,13 @@ def report(args, examples, scored) -> int:
     from rca_lsp.ranker import tune
 
     retrieval = [e.retrieval_rank or e.label + 1 for e in examples]
-    ranks = ranks_of(scored)
+    ranks = tune.culprit_ranks(scored)
     print(f"retrieval: {metrics(retrieval)}")
     print(f"chance in the top K: {chance(examples)}")
     print(f"top-1 won / lost against retrieval: {wins(ranks, retrieval)}")
     if all(e.scores for e in examples):
-        from rca_lsp.ranker.fusion import fuse
-
         for weight in args.weights:  # not fitted here: every weight asked for is shown
-            fused = [tune.rank_of(fuse(list(e.scores), v, weight), e.label) if e.within else e.retrieval_rank
-                     for e, v in scored]
+            fused = tune.culprit_ranks(scored, weight)
             print(f"fused, weight {weight}: {metrics(fused)}; top-1 won / lost {wins(fused, retrieval)}")
     if args.json:
         args.json.write_text(json.dumps([{"case_id": e.case_id, "project": e.project, "model": v,
@@ -197,6 +186,7 @@ def report(args, examples, scored) -> int:
 def onnx_eval_cmd(args, examples) -> int:
     """The built model through ONNX Runtime, exactly as `--ranker llm` scores (score.relevance, the
     prefix's KV cache once per case): its ranks and the time each case's K candidates take."""
+    from rca_lsp.ranker import tune
     from rca_lsp.ranker.prompt import REL_NA
     from rca_lsp.ranker.score import relevance
     from rca_lsp.ranker.session import LogProbModel
@@ -210,7 +200,7 @@ def onnx_eval_cmd(args, examples) -> int:
         scored.append((e, relevance(model, REL_NA if args.failure_na else e.failure, e.candidates, e.test)))
         seconds.append(time.perf_counter() - t)
     print(f"{model.variant} on {model.provider}: model alone in the top K"
-          f"{' (failure N/A)' if args.failure_na else ''}: {metrics(ranks_of(scored))}")
+          f"{' (failure N/A)' if args.failure_na else ''}: {metrics(tune.culprit_ranks(scored))}")
     print(f"K={len(examples[0].candidates) if examples else 0}: {statistics.median(seconds or [0.0]):.3f} s median a case "
           f"(min {min(seconds or [0.0]):.3f}, max {max(seconds or [0.0]):.3f}); model load {load_s:.2f} s")
     return report(args, examples, scored)

@@ -67,8 +67,8 @@ def parse(diff: str) -> list[DiffHunk]:
 
 def compact(h: DiffHunk) -> str:
     """The hunk as the tuned scorer reads it: a short header (new start line and the section git
-    names), then its changed lines alone, blank and comment-only ones dropped, dedented together. Context lines and
-    common indentation spent most of a 96-token budget before any added line was reached."""
+    names), then its changed lines alone, blank and comment-only ones dropped, dedented together.
+    Context lines and common indentation spent most of a 96-token budget before any added line."""
     lines = h.text.split("\n")
     section = lines[0].rsplit("@@", 1)[-1].strip() if lines[0].startswith("@@") else ""
     body = [ln for ln in lines[1:] if ln[:1] in ("+", "-") and ln[1:].strip()

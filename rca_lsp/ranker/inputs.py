@@ -3,7 +3,8 @@
 `case_texts(result, failure_raw, repo, k, codec, budget)` gives the failure (exception, message,
 in-repository frames), the failing test's own code (as retrieval found it), and each of retrieval's
 top `k` suspects as its summary and the changed lines of its hunks nearest the evidence
-(`diffs.compact`), every part cut to its token budget with the model's own tokenizer. `scripts/llm_data.py` writes these texts for training; `fusion.model_scores` scores them.
+(`diffs.compact`), every part cut to its token budget with the model's own tokenizer.
+`scripts/llm_data.py` writes these texts for training; `fusion.model_scores` scores them.
 """
 
 from __future__ import annotations

@@ -283,6 +283,16 @@ def rank_of(values: list[float], label: int) -> int:
     return 1 + sum(1 for j, v in enumerate(values) if v > values[label] or (v == values[label] and j < label))
 
 
+def culprit_ranks(scored, weight: float | None = None) -> list[int]:
+    """Each (example, model scores)'s culprit rank: by the model alone (`weight` None) or fused with
+    retrieval's scores at `weight`; a culprit retrieval left below K keeps its rank (re-ranking the
+    top K cannot reach it)."""
+    from rca_lsp.ranker.fusion import fuse
+
+    return [rank_of(v if weight is None else fuse(list(e.scores), v, weight), e.label) if e.within
+            else e.retrieval_rank for e, v in scored]
+
+
 def evaluate(model, codec, examples: list[Example], failure: str | None = None) -> Iterator[tuple[Example, list[float]]]:
     """(example, the torch model's score of each of its candidates); `failure` replaces every
     failure text (the shortcut check: "N/A")."""
