@@ -140,7 +140,9 @@ def model_build_cmd(force: bool, adapter: Path | None) -> None:
 
 
 @model_group.command("info")
-@click.option("--verify", "check", is_flag=True, help="Hash every file of the model, not only the manifest.")
+@click.option("--verify", "check", is_flag=True,
+              help="Hash every file of the model again, not only the manifest (loading trusts a file hashed "
+                   "before while its size and modification time stay the same).")
 def model_info_cmd(check: bool) -> None:
     """The model's manifest and which provider and variant scoring would use."""
     from rca_lsp.ranker.store import Manifest, model_dir, verify
@@ -148,7 +150,7 @@ def model_info_cmd(check: bool) -> None:
     path = model_dir()
     manifest = Manifest.read(path)
     if check:
-        verify(path, manifest)
+        verify(path, manifest, rehash=True)
     try:
         import onnxruntime
 

@@ -67,7 +67,7 @@ def run_job(job: str, args: argparse.Namespace) -> str:
 
     model, codec = load(args)
     settings = tune.Settings(rank=args.rank, alpha=2 * args.rank, lr=args.lr, group=args.group, seed=args.seed,
-                             save_every=10**9)
+                             save_every=10**9, contrast=args.contrast)
     result: dict = {"job": job, "train_cases": len(fit), "test_cases": [e.case_id for e in test], "stages": {}}
     if kind != "base":
         model = tune.with_lora(model, settings)
@@ -225,6 +225,7 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--lr", type=float, default=2e-4)
     r.add_argument("--group", type=int, default=8)
     r.add_argument("--seed", type=int, default=1)
+    r.add_argument("--contrast", type=int, default=0, help="see llm_train.py train --contrast")
     args = ap.parse_args(argv)
     if args.cmd == "report" and not args.held:
         ap.error("report needs --held")

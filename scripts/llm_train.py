@@ -93,6 +93,9 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--group", type=int, default=8)
     t.add_argument("--seed", type=int, default=1)
     t.add_argument("--save-every", type=int, default=25)
+    t.add_argument("--contrast", type=int, default=0,
+                   help="also read each culprit under this many other cases' failures (same project first), "
+                        "as negatives in its group: a prior over commits alone cannot lower the loss")
     e = sub.choices["eval"]
     e.add_argument("--adapter", type=Path)
     e.add_argument("--onnx", type=Path, metavar="MODEL_DIR",
@@ -126,7 +129,7 @@ def train_cmd(args, model, codec, examples) -> int:
     from rca_lsp.ranker import tune
 
     settings = tune.Settings(rank=args.rank, alpha=2 * args.rank, lr=args.lr, group=args.group, seed=args.seed,
-                             save_every=args.save_every)
+                             save_every=args.save_every, contrast=args.contrast)
     model = tune.with_lora(model, settings).to(args.device)
     deadline = time.monotonic() + 60 * args.minutes if args.minutes else None
     with autocast(args):

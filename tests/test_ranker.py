@@ -9,6 +9,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,7 @@ import pytest
 from rca_lsp.errors import ModelError
 from rca_lsp.ranker import diffs, prompt
 from rca_lsp.ranker.fusion import fuse, zscores
-from rca_lsp.ranker.store import DEFAULT_MODEL, Manifest, model_dir, verify
+from rca_lsp.ranker.store import DEFAULT_MODEL, VERIFIED, Manifest, model_dir, verify
 from rca_lsp.types import Evidence
 
 EXPORT_MODULES = ("torch", "transformers", "optimum.exporters.onnx", "gguf", "onnx", "onnxruntime", "tokenizers")
@@ -163,10 +164,13 @@ def test_manifest_lists_every_file_and_a_changed_file_is_named(tiny_root, tmp_pa
     copy = tmp_path / "m"
     shutil.copytree(tiny_root / DEFAULT_MODEL, copy)
     manifest = Manifest.read(copy)
-    assert set(manifest.files) == {"tokenizer.json", "fp32/model.onnx", "int8/model.onnx"}
+    assert set(manifest.files) == {"tokenizer.json", "embed.npy", "fp32/model.onnx", "int8/model.onnx"}
     assert manifest.source["kind"] == "random" and "torch" in manifest.versions
+    for rel in manifest.files:  # built a minute ago: old enough for the hash to be remembered
+        os.utime(copy / rel, ns=(time.time_ns() - 60 * 10**9,) * 2)
     verify(copy, manifest)
-    with open(copy / "int8" / "model.onnx", "r+b") as fh:
+    assert set(json.loads((copy / VERIFIED).read_text())) == set(manifest.files)
+    with open(copy / "int8" / "model.onnx", "r+b") as fh:  # same size, new mtime: hashed again
         fh.seek(100)
         byte = fh.read(1)
         fh.seek(100)
@@ -176,9 +180,48 @@ def test_manifest_lists_every_file_and_a_changed_file_is_named(tiny_root, tmp_pa
     LogProbModel(copy, variant="fp32")  # the untouched variant still loads
     with pytest.raises(ModelError, match=r"int8/model\.onnx does not match its sha256"):
         LogProbModel(copy, variant="int8")
+    # the trade-off, as git's: a change that puts the size and mtime back is seen only by a rehash
+    stamp = json.loads((copy / VERIFIED).read_text())["fp32/model.onnx"]
+    with open(copy / "fp32" / "model.onnx", "r+b") as fh:
+        fh.seek(100)
+        byte = fh.read(1)
+        fh.seek(100)
+        fh.write(bytes([byte[0] ^ 0xFF]))
+    os.utime(copy / "fp32" / "model.onnx", ns=(stamp[2], stamp[2]))
+    verify(copy, manifest, ["fp32/model.onnx"])
+    with pytest.raises(ModelError, match=r"fp32/model\.onnx does not match its sha256"):
+        verify(copy, manifest, ["fp32/model.onnx"], rehash=True)
     (copy / "tokenizer.json").unlink()
     with pytest.raises(ModelError, match=r"tokenizer\.json is missing"):
         LogProbModel(copy, variant="fp32")
+
+
+@needs_export
+@pytest.mark.parametrize("tied", [True, False])
+def test_the_graph_is_the_body_and_the_session_scores_what_torch_does(tmp_path, tied):
+    """The export's graph takes embeddings and gives hidden states; the session's own lookup and head
+    (embed.npy, and head.npy where the head is not tied) give torch's log-probabilities."""
+    import onnx
+    import torch
+
+    from rca_lsp.ranker.export import export_model, tiny_model, tiny_tokenizer_json
+    from rca_lsp.ranker.session import LogProbModel
+
+    model = tiny_model(7, tied=tied)
+    manifest = export_model(model, tiny_tokenizer_json(), tmp_path / "m", {"kind": "random"}, "tiny",
+                            variants=("fp32",))
+    tables = {"embed.npy"} if tied else {"embed.npy", "head.npy"}
+    assert set(manifest.variants["fp32"]) == {"fp32/model.onnx", *tables} and manifest.shape["hidden_size"] == 32
+    graph = onnx.load(str(tmp_path / "m" / "fp32" / "model.onnx")).graph
+    assert graph.input[0].name == "inputs_embeds" and graph.output[0].name == "hidden"
+    assert not any(node.op_type == "Gather" and "input_ids" in node.input for node in graph.node)
+    session = LogProbModel(tmp_path / "m", variant="fp32")
+    ids = session.encode("def parse(s):\n    return int(s)")
+    got = session.continuation_logprobs(session.prefix(ids[:3]), [ids[3:]])[0]
+    with torch.no_grad():
+        logp = torch.log_softmax(model(input_ids=torch.tensor([ids])).logits[0].float(), dim=-1)
+    want = [float(logp[t - 1, ids[t]]) for t in range(3, len(ids))]
+    assert got == pytest.approx(want, abs=1e-4)
 
 
 @needs_export

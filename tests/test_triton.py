@@ -63,11 +63,13 @@ def test_triton_config_matches_the_onnx_graph(tiny_root, tmp_path):
     inputs, outputs = _graph(folder / "1" / "model.onnx")
     assert _parse(text, "input") == inputs and _parse(text, "output") == outputs
     names = [n for n, _, _ in inputs]
-    assert {"input_ids", "attention_mask", "position_ids"} <= set(names)
+    assert {"inputs_embeds", "attention_mask", "position_ids"} <= set(names)
     assert any(n.startswith("past_key_values.") for n in names)
-    assert ("logits", "TYPE_FP32") in [(n, t) for n, t, _ in outputs]
-    ids = dict((n, d) for n, _, d in inputs)["input_ids"]
-    assert ids == [-1, -1]  # batch and sequence are dynamic
+    assert ("hidden", "TYPE_FP32") in [(n, t) for n, t, _ in outputs]
+    embeds = dict((n, d) for n, _, d in inputs)["inputs_embeds"]
+    assert embeds == [-1, -1, 32]  # batch and sequence are dynamic; the tiny model's hidden size
+    # the body's client looks tokens up in the model's own embedding, copied beside the config
+    assert (folder / "embed.npy").read_bytes() == (tiny_root / DEFAULT_MODEL / "embed.npy").read_bytes()
     src = (tiny_root / DEFAULT_MODEL / "fp32" / "model.onnx").read_bytes()
     assert (folder / "1" / "model.onnx").read_bytes() == src
 

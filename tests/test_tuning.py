@@ -81,6 +81,58 @@ def test_a_resumed_run_reaches_the_weights_of_an_unbroken_one(tmp_path, codec):
         tune.train(tune.with_lora(tiny_model(3), settings(seed=2)), codec, exs, tmp_path / "b", 8, settings(seed=2))
 
 
+def test_foreign_failures_come_from_the_same_project_and_depend_only_on_the_step():
+    exs = examples(6) + [tune.Example("q0", "q", "KeyError: 'x'", "", ["c"], 0)]
+    s = settings(contrast=2)
+    for step in range(10):
+        got = tune.foreign(exs, exs[0], step, s)
+        assert len(got) == 2 and all(e.project == "p" and e.case_id != "c0" for e in got)
+        assert got == tune.foreign(exs, exs[0], step, s)
+    assert tune.foreign(exs, exs[-1], 0, s)  # the only case of its project: others' failures then
+    assert tune.foreign(exs, exs[0], 0, settings()) == []  # off by default: no draws at all
+
+
+def test_a_checkpoint_from_before_a_setting_existed_resumes_with_its_default(tmp_path, codec):
+    import torch
+
+    exs = examples()
+    tune.train(tune.with_lora(tiny_model(3), settings()), codec, exs, tmp_path, 2, settings())
+    state = torch.load(tmp_path / tune.CHECKPOINT, weights_only=False)
+    del state["settings"]["contrast"]  # as an older version wrote it
+    torch.save(state, tmp_path / tune.CHECKPOINT)
+    said: list[str] = []
+    tune.train(tune.with_lora(tiny_model(3), settings()), codec, exs, tmp_path, 3, settings(), say=said.append)
+    assert said[0].startswith("resumed at step 2")
+    with pytest.raises(ValueError, match="other settings"):  # but a real difference still refuses
+        tune.train(tune.with_lora(tiny_model(3), settings(contrast=1)), codec, exs, tmp_path, 4, settings(contrast=1))
+
+
+def test_contrast_teaches_the_culprit_to_score_under_its_own_failure_above_others(tmp_path, codec):
+    import torch
+
+    exs = examples()
+    model = tune.with_lora(tiny_model(5), settings(contrast=2))
+
+    def gaps() -> list[float]:
+        """The culprit's score under its own failure less its score under the next case's."""
+        model.eval()
+        out = []
+        with torch.no_grad():
+            for i, ex in enumerate(exs):
+                other = exs[(i + 1) % len(exs)]
+                own = tune.group_scores(model, codec, ex, [ex.label])[0].item()
+                swapped = tune.Example(ex.case_id, ex.project, other.failure, other.test, [ex.candidates[ex.label]], 0)
+                out.append(own - tune.group_scores(model, codec, swapped, [0])[0].item())
+        model.train()
+        return out
+
+    before = gaps()
+    progress = tune.train(model, codec, exs, tmp_path / "run", 60, settings(contrast=2))
+    after = gaps()
+    assert progress.tokens > 0
+    assert sum(after) > sum(before) + 1 and sum(g > 0 for g in after) > len(exs) / 2
+
+
 def test_training_teaches_the_tiny_model_and_the_merged_onnx_scores_what_torch_scores(tmp_path, codec):
     import torch
 

@@ -87,6 +87,83 @@ def _shape(config, tokenizer_json: str) -> dict:
             "special_tokens": special}
 
 
+def _body(path: Path, hidden_size: int) -> None:
+    """Rewrite the exported graph (in place) as the transformer's body: `inputs_embeds` in place of
+    `input_ids` and the token embedding, `hidden` (the final norm's output) in place of the LM head's
+    `logits`. The embedding and the head become arrays the session reads itself (`_tables`): a
+    formulation needs the vocabulary's logits at a few positions, never at all of them, and the
+    graph holds only what runs everywhere (on 2 cores the head was a fifth of a candidate's time,
+    and loading the embedding's 113 MB into the graph most of the load)."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    model = onnx.load(str(path))
+    graph = model.graph
+    made = {out: node for node in graph.node for out in node.output}
+    head = made.get("logits")
+    lookup = [node for node in graph.node if "input_ids" in node.input]
+    if head is None or len(lookup) != 1 or lookup[0].op_type != "Gather":
+        raise ModelError(f"{path}: not the graph an LM export makes (logits from a head, input_ids into a Gather)")
+    graph.node.remove(head)
+    graph.node.remove(lookup[0])
+    for node in graph.node:
+        for k, name in enumerate(node.input):
+            if name == lookup[0].output[0]:
+                node.input[k] = "inputs_embeds"
+        for k, name in enumerate(node.output):
+            if name == head.input[0]:
+                node.output[k] = "hidden"
+    embeds = helper.make_tensor_value_info("inputs_embeds", TensorProto.FLOAT, ["batch_size", "sequence_length", hidden_size])
+    hidden = helper.make_tensor_value_info("hidden", TensorProto.FLOAT, ["batch_size", "sequence_length", hidden_size])
+    inputs = [embeds, *(i for i in graph.input if i.name != "input_ids")]
+    outputs = [hidden, *(o for o in graph.output if o.name != "logits")]
+    del graph.input[:], graph.output[:]
+    graph.input.extend(inputs)
+    graph.output.extend(outputs)
+    while True:  # what only the head and the lookup used (the transposed embedding, the embedding)
+        used = {name for node in graph.node for name in node.input} | {o.name for o in graph.output}
+        dead = [node for node in graph.node if not any(out in used for out in node.output)]
+        if not dead:
+            break
+        for node in dead:
+            graph.node.remove(node)
+    used = {name for node in graph.node for name in node.input}
+    keep = [init for init in graph.initializer if init.name in used]
+    del graph.initializer[:]
+    graph.initializer.extend(keep)
+    onnx.save(model, str(path))
+
+
+def _tables(model, dest: Path) -> list[str]:
+    """The token embedding (`embed.npy`, [vocab, hidden] float32) and, where the model does not tie
+    it to the embedding, the LM head (`head.npy`): what the session gathers and multiplies itself."""
+    import numpy as np
+    import torch
+
+    with torch.no_grad():
+        embed = model.get_input_embeddings().weight.detach().float().cpu().numpy()
+        head = model.get_output_embeddings().weight.detach().float().cpu().numpy()
+    np.save(dest / "embed.npy", embed)
+    if np.array_equal(embed, head):
+        return ["embed.npy"]
+    np.save(dest / "head.npy", head)
+    return ["embed.npy", "head.npy"]
+
+
+def _optimised(path: Path) -> None:
+    """Replace an int8 graph by ONNX Runtime's own optimisation of it (constants folded, nodes
+    fused; the portable level, not the layouts of this CPU): a session loads it in a fraction of
+    the time it takes to optimise it again on every load."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED
+    options.optimized_model_filepath = str(path.with_name(path.name + ".opt"))
+    options.log_severity_level = 3
+    ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    path.with_name(path.name + ".opt").replace(path)
+
+
 def _fp16(src: Path, dest: Path) -> None:
     import onnx
     from onnxruntime.transformers.float16 import convert_float_to_float16
@@ -125,11 +202,14 @@ def export_model(model, tokenizer_json: str, dest: Path, source: dict, name: str
             shutil.move(str(item), dest / "fp32" / item.name)
             files["fp32"].append(f"fp32/{item.name}")
     shutil.rmtree(work)
+    _body(dest / "fp32" / "model.onnx", model.config.hidden_size)
+    tables = _tables(model, dest)
     progress(f"  fp32 done in {time.perf_counter() - started:.0f} s")
     (dest / "tokenizer.json").write_text(tokenizer_json, encoding="utf-8")
     if "int8" in variants:
         progress("quantising to int8 (for CPU)")
         _int8(dest / "fp32" / "model.onnx", dest / "int8" / "model.onnx")
+        _optimised(dest / "int8" / "model.onnx")
         files["int8"] = ["int8/model.onnx"]
     if "fp16" in variants:
         progress("converting to fp16 (for CUDA)")
@@ -138,9 +218,11 @@ def export_model(model, tokenizer_json: str, dest: Path, source: dict, name: str
     if "fp32" not in variants:
         shutil.rmtree(dest / "fp32")
         files.pop("fp32")
+    files = {variant: [*rels, *tables] for variant, rels in files.items()}
     progress("hashing files for the manifest")
-    every = ["tokenizer.json", *(rel for rels in files.values() for rel in rels)]
-    manifest = Manifest(name=name, source=source, versions=_versions(), shape=_shape(model.config, tokenizer_json),
+    every = sorted({"tokenizer.json", *(rel for rels in files.values() for rel in rels)})
+    manifest = Manifest(name=name, source=source, versions=_versions(),
+                        shape={**_shape(model.config, tokenizer_json), "hidden_size": model.config.hidden_size},
                         variants=files, files=describe_files(dest, every), licence=source.get("licence", ""),
                         extra=dict(extra or {}))
     (dest / MANIFEST).write_text(manifest.to_json(), encoding="utf-8")
@@ -249,8 +331,9 @@ def tiny_tokenizer_json() -> str:
     return tok.to_str()
 
 
-def tiny_model(seed: int = 0):
-    """A 2-layer Llama with random weights (torch), sized for the byte-level tiny tokenizer."""
+def tiny_model(seed: int = 0, tied: bool = True):
+    """A 2-layer Llama with random weights (torch), sized for the byte-level tiny tokenizer; `tied`:
+    its head is its embedding (as SmolLM2's is)."""
     _require_export()
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM
@@ -258,7 +341,7 @@ def tiny_model(seed: int = 0):
     torch.manual_seed(seed)
     config = LlamaConfig(vocab_size=259, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
                          num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=2048,
-                         bos_token_id=256, eos_token_id=256, tie_word_embeddings=True)
+                         bos_token_id=256, eos_token_id=256, tie_word_embeddings=tied)
     return LlamaForCausalLM(config)
 
 

@@ -92,11 +92,11 @@ def query_likelihood(model, failure: str, candidates: list[str], budget: Budget 
 def _choice_round(model, failure: str, candidates: list[str]) -> list[float]:
     text = prompt.choice_prompt(failure, candidates)
     ids = model.encode(text)
-    state = model.prefix(ids)
+    after = model.after(model.prefix(ids))
     out = []
     for i in range(len(candidates)):
         token = model.token_id(prompt.LABELS[i])
-        out.append(float(state.last[token]) if token is not None else -1e9)
+        out.append(float(after[token]) if token is not None else -1e9)
     return out
 
 
@@ -138,7 +138,7 @@ def relevance(model, failure: str, candidates: list[str], test: str = "") -> lis
     failure?": the formulation a tuned model is trained for (scripts/llm_train.py)."""
     head_ids, parts = relevance_ids(model, failure, test, candidates)
     yes, no = answer_tokens(model)
-    rows = model.final_logprobs(model.prefix(head_ids), parts, [yes, no])
+    rows = model.final_logits(model.prefix(head_ids), parts, [yes, no])  # the normaliser cancels
     return [round(r[0] - r[1], 6) for r in rows]
 
 

@@ -3,8 +3,12 @@
 Imports onnxruntime, tokenizers and numpy only, lazily (the `ranker` extra, or `gpu` for CUDA).
 The `device` setting (`rca suspects --device`, the editor's `device`) picks the provider: "cpu" the
 CPU provider with the int8 variant; "cuda" the CUDA provider with fp16, or, where onnxruntime has no
-CUDA provider (no onnxruntime-gpu, no GPU), a warning and the CPU; "auto" CUDA when there, else CPU. A shared prompt prefix is run once and its KV cache is repeated across
-the batch; sequences are batched by a token budget so the logits stay small.
+CUDA provider (no onnxruntime-gpu, no GPU), a warning and the CPU; "auto" CUDA when there, else CPU.
+A shared prompt prefix is run once and its KV cache is repeated across the batch; sequences are
+batched by a token budget. The graph is the transformer's body (export._body): the session looks
+the tokens up in the embedding and multiplies the head itself, only at the positions a formulation
+reads (a candidate's last token for relevance), so the vocabulary's logits are never made for every
+position, nor shipped from a GPU.
 """
 
 from __future__ import annotations
@@ -19,7 +23,9 @@ from rca_lsp.ranker.store import DEFAULT_MODEL, Manifest, model_dir, variant_fil
 
 log = logging.getLogger(__name__)
 RANKER_HINT = "pip install 'rca-lsp[ranker]' (or 'rca-lsp[gpu]' for CUDA)"
-MAX_BATCH_TOKENS = 512  # logits of one run: tokens x vocab x 4 bytes (100 MB for SmolLM2)
+# tokens of one run. Not raised with the head out of the graph: int8 graphs quantise activations per
+# batch, so a score depends on what shares its batch, and the built models' figures were measured at 512
+MAX_BATCH_TOKENS = 512
 DEVICES = ("auto", "cpu", "cuda")
 CPU, CUDA = "CPUExecutionProvider", "CUDAExecutionProvider"
 
@@ -54,11 +60,12 @@ def cuda_missing(available: list[str]) -> str:
 
 @dataclass(frozen=True)
 class Prefix:
-    """A prompt prefix run once: its KV cache (batch 1), its length, and the log-probs after its last token."""
+    """A prompt prefix run once: its KV cache (batch 1), its length, and the hidden state of its last
+    token (`LogProbModel.after` gives the log-probabilities that follow it)."""
 
     past: tuple
     length: int
-    last: Any  # numpy array [vocab] of log-probabilities
+    hidden: Any  # numpy array [hidden]
 
 
 class LogProbModel:
@@ -86,6 +93,9 @@ class LogProbModel:
         self.provider = self.session.get_providers()[0]
         self.variant = variant
         self.tokenizer = Tokenizer.from_file(str(self.directory / "tokenizer.json"))
+        # mapped, not read: a lookup touches its rows, the head is read where logits are wanted
+        self._embed = np.load(self.directory / "embed.npy", mmap_mode="r")
+        self._head = np.load(self.directory / "head.npy", mmap_mode="r") if "head.npy" in files else self._embed
         self.special_tokens: list[str] = list(self.manifest.shape.get("special_tokens", []))
         self._np = np
         self._past_names = [i.name for i in self.session.get_inputs() if i.name.startswith("past_key_values.")]
@@ -105,8 +115,10 @@ class LogProbModel:
 
     # -- running ----------------------------------------------------------------------------
     def _run(self, ids, mask, positions, past: tuple | None):
+        """(hidden states [batch, tokens, hidden] as float32, the present KV cache) of `ids` after `past`."""
         np = self._np
-        feeds = {"input_ids": ids, "attention_mask": mask, "position_ids": positions}
+        embeds = np.asarray(self._embed[ids], dtype=np.float32)
+        feeds = {"inputs_embeds": embeds, "attention_mask": mask, "position_ids": positions}
         batch = ids.shape[0]
         for k, name in enumerate(self._past_names):
             if past is None:
@@ -115,13 +127,22 @@ class LogProbModel:
                 value = past[k].astype(self._past_dtype[name], copy=False)
             feeds[name] = value
         outputs = self.session.run(None, feeds)
-        return outputs[0], tuple(outputs[1:])
+        return outputs[0].astype(np.float32, copy=False), tuple(outputs[1:])
+
+    def _logprobs(self, hidden):
+        """Log-probabilities over the vocabulary after each row of `hidden` [rows, hidden]."""
+        np = self._np
+        return _log_softmax(np, np.asarray(hidden, dtype=np.float32) @ self._head.T)
 
     def prefix(self, ids: list[int]) -> Prefix:
         np = self._np
         arr = np.asarray([ids], dtype=np.int64)
-        logits, present = self._run(arr, np.ones_like(arr), np.arange(len(ids), dtype=np.int64)[None, :], None)
-        return Prefix(present, len(ids), _log_softmax(np, logits[0, -1].astype(np.float32)))
+        hidden, present = self._run(arr, np.ones_like(arr), np.arange(len(ids), dtype=np.int64)[None, :], None)
+        return Prefix(present, len(ids), hidden[0, -1])
+
+    def after(self, prefix: Prefix):
+        """Log-probabilities over the vocabulary of the token after `prefix`."""
+        return self._logprobs(prefix.hidden[None, :])[0]
 
     def continuation_logprobs(self, prefix: Prefix, sequences: list[list[int]],
                               starts: list[int] | None = None) -> list[list[float]]:
@@ -130,38 +151,42 @@ class LogProbModel:
         Only the wanted positions go through the log-softmax, which over a 49k vocabulary is not free."""
         starts = starts or [0] * len(sequences)
         np = self._np
+        first_token = self.after(prefix)  # what predicts a sequence's first token (starts at 0)
 
-        def rows(batch: list[int], logits) -> list[list[float]]:
+        def rows(batch: list[int], hidden) -> list[list[float]]:
             out = []
             for row, i in enumerate(batch):
                 seq, start = sequences[i], starts[i]
                 values: list[float] = []
                 if start == 0 and seq:
-                    values.append(float(prefix.last[seq[0]]))
+                    values.append(float(first_token[seq[0]]))
                 first = max(start, 1)
-                if len(seq) > first:  # token t is predicted by the logits at t - 1
-                    logp = _log_softmax(np, logits[row, first - 1:len(seq) - 1].astype(np.float32))
+                if len(seq) > first:  # token t is predicted after t - 1
+                    logp = self._logprobs(hidden[row, first - 1:len(seq) - 1])
                     values += logp[np.arange(len(seq) - first), seq[first:]].astype(float).tolist()
                 out.append(values)
             return out
 
         return self._batched(prefix, sequences, rows)
 
-    def final_logprobs(self, prefix: Prefix, sequences: list[list[int]], tokens: list[int]) -> list[list[float]]:
-        """For each (non-empty) sequence after `prefix`, log P(t | prefix, sequence) of each of
-        `tokens`: the answer's log-probabilities at the sequence's last position."""
+    def final_logits(self, prefix: Prefix, sequences: list[list[int]], tokens: list[int]) -> list[list[float]]:
+        """For each (non-empty) sequence after `prefix`, the logits of `tokens` at its last position:
+        unnormalised (the head's rows for `tokens` alone), which is enough for a difference of two
+        answers' log-probabilities, where the normaliser cancels."""
         np = self._np
+        if not sequences:
+            return []
+        rows = np.asarray(self._head[tokens], dtype=np.float32)
 
-        def rows(batch: list[int], logits) -> list[list[float]]:
-            last = np.stack([logits[row, len(sequences[i]) - 1] for row, i in enumerate(batch)]).astype(np.float32)
-            return _log_softmax(np, last)[:, tokens].astype(float).tolist()
+        def last(batch: list[int], hidden) -> list:
+            return [hidden[row, len(sequences[i]) - 1] for row, i in enumerate(batch)]
 
-        return self._batched(prefix, sequences, rows)
+        return (np.stack(self._batched(prefix, sequences, last)) @ rows.T).astype(float).tolist()
 
-    def _batched(self, prefix: Prefix, sequences: list[list[int]], rows) -> list[list[float]]:
+    def _batched(self, prefix: Prefix, sequences: list[list[int]], rows) -> list:
         """Run `sequences` after `prefix` in batches of similar length (at most MAX_BATCH_TOKENS
-        logits rows each); `rows(batch, logits)` turns one batch's logits into its rows of values."""
-        out: list[list[float] | None] = [None] * len(sequences)
+        tokens each); `rows(batch, hidden)` turns one batch's hidden states into its rows of values."""
+        out: list = [None] * len(sequences)
         order = sorted(range(len(sequences)), key=lambda i: (len(sequences[i]), i))
         batch: list[int] = []
         for i in order + [None]:
@@ -173,10 +198,10 @@ class LogProbModel:
             for slot, values in zip(batch, rows(batch, self._run_after(prefix, [sequences[j] for j in batch]))):
                 out[slot] = values
             batch = [i] if i is not None else []
-        return [row or [] for row in out]
+        return [[] if row is None else row for row in out]
 
     def _run_after(self, prefix: Prefix, seqs: list[list[int]]):
-        """Logits of `seqs` (right-padded) run after `prefix`'s KV cache."""
+        """Hidden states of `seqs` (right-padded) run after `prefix`'s KV cache."""
         np = self._np
         width = max(1, max(len(s) for s in seqs))
         ids = np.zeros((len(seqs), width), dtype=np.int64)
@@ -188,8 +213,8 @@ class LogProbModel:
         positions = np.broadcast_to(np.arange(prefix.length, prefix.length + width, dtype=np.int64),
                                     (len(seqs), width)).copy()
         past = tuple(np.repeat(p, len(seqs), axis=0) for p in prefix.past)
-        logits, _ = self._run(ids, mask, positions, past)
-        return logits
+        hidden, _ = self._run(ids, mask, positions, past)
+        return hidden
 
 
 def _log_softmax(np, x):

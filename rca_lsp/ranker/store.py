@@ -4,12 +4,16 @@ Layout of `<root>/<name>/` (root: `$RCA_MODEL_DIR`, else `~/.cache/rca-lsp/model
 
     manifest.json          source, versions, model shape, sha256 and size of every file below
     tokenizer.json         the tokenizer, taken from the GGUF at export time
-    fp32/model.onnx        the exported graph with a KV cache (text-generation-with-past)
-    int8/model.onnx        dynamically quantised MatMuls, for CPU
+    embed.npy              the token embedding [vocab, hidden], float32; the LM head where it is tied
+    head.npy               the LM head [vocab, hidden], where it is not tied to the embedding
+    fp32/model.onnx        the exported transformer body with a KV cache (inputs_embeds -> hidden)
+    int8/model.onnx        the same with dynamically quantised MatMuls, optimised for CPU
     fp16/model.onnx        half precision, for CUDA
 
 Loading hashes the files it is about to use and refuses a mismatch with an error naming the file:
-a wrong or half-written model is never scored with silently. Standard library only.
+a wrong or half-written model is never scored with silently. A file hashed once is trusted while
+its size and modification time stay what they were (`VERIFIED`, as git trusts its index), so a
+load does not read 200 MB to hash them again. Standard library only.
 """
 
 from __future__ import annotations
@@ -17,13 +21,16 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from rca_lsp.errors import ModelError
 
 MANIFEST = "manifest.json"
-FORMAT = 1
+VERIFIED = ".verified.json"  # rel -> [sha256, bytes, mtime_ns] of files whose hash was checked
+RACY_NS = 2 * 10**9  # as git's racy check: a stamp is kept only for files older than this
+FORMAT = 2  # 2: the graph is the body (inputs_embeds -> hidden), embedding and head beside it
 DEFAULT_MODEL = "smollm2-135m-instruct"
 VARIANTS = ("fp32", "int8", "fp16")
 BUILD_HINT = "run `rca model build` (needs `pip install 'rca-lsp[export]'`)"
@@ -86,8 +93,12 @@ def describe_files(directory: Path, relpaths: list[str]) -> dict[str, dict]:
             for rel in sorted(relpaths)}
 
 
-def verify(directory: Path, manifest: Manifest, relpaths: list[str] | None = None) -> None:
-    """Hash `relpaths` (default: every file of the manifest); a missing or changed file is an error naming it."""
+def verify(directory: Path, manifest: Manifest, relpaths: list[str] | None = None, rehash: bool = False) -> None:
+    """Hash `relpaths` (default: every file of the manifest); a missing or changed file is an error
+    naming it. A file whose hash was checked before and whose size and mtime are unchanged is not
+    hashed again, unless `rehash` (`rca model info --verify`)."""
+    seen = {} if rehash else _verified(directory)
+    changed = False
     for rel in relpaths if relpaths is not None else sorted(manifest.files):
         expected = manifest.files.get(rel)
         path = directory / rel
@@ -95,9 +106,36 @@ def verify(directory: Path, manifest: Manifest, relpaths: list[str] | None = Non
             raise ModelError(f"model file {path} is not listed in {directory / MANIFEST}", hint=BUILD_HINT)
         if not path.is_file():
             raise ModelError(f"model file {path} is missing", hint="rebuild with `rca model build --force`")
-        if path.stat().st_size != expected["bytes"] or sha256_file(path) != expected["sha256"]:
+        stat = path.stat()
+        stamp = [expected["sha256"], stat.st_size, stat.st_mtime_ns]
+        if seen.get(rel) == stamp:
+            continue
+        if stat.st_size != expected["bytes"] or sha256_file(path) != expected["sha256"]:
             raise ModelError(f"model file {path} does not match its sha256 in {directory / MANIFEST}",
                              hint="it was changed or half-written: rebuild with `rca model build --force`")
+        if time.time_ns() - stat.st_mtime_ns > RACY_NS:  # a file written just now may change within its mtime's tick
+            seen[rel] = stamp
+            changed = True
+    if changed:
+        _remember(directory, seen)
+
+
+def _verified(directory: Path) -> dict:
+    try:
+        doc = json.loads((directory / VERIFIED).read_text(encoding="utf-8"))
+        return doc if isinstance(doc, dict) else {}
+    except (OSError, ValueError):
+        return {}
+
+
+def _remember(directory: Path, seen: dict) -> None:
+    """Write the stamps atomically; a directory that cannot be written just hashes again next time."""
+    tmp = directory / f"{VERIFIED}.{os.getpid()}.tmp"
+    try:
+        tmp.write_text(json.dumps(seen, sort_keys=True), encoding="utf-8")
+        os.replace(tmp, directory / VERIFIED)
+    except OSError:
+        tmp.unlink(missing_ok=True)
 
 
 def variant_files(manifest: Manifest, variant: str) -> list[str]:

@@ -60,7 +60,9 @@ def config_text(name: str, onnx_path: Path, kind: str = "KIND_GPU") -> str:
 
 
 def write_repository(dest: Path, onnx_path: Path, name: str = "rca-ranker", kind: str = "KIND_GPU") -> Path:
-    """`dest/name/` laid out for Triton (version 1: the graph and its external-data files)."""
+    """`dest/name/` laid out for Triton (version 1: the graph and its external-data files), with the
+    model directory's embedding and head tables beside the config: the graph is the transformer's
+    body (inputs_embeds -> hidden), so a client looks tokens up and multiplies the head itself."""
     if not onnx_path.is_file():
         raise ModelError(f"no ONNX graph at {onnx_path}", hint="run `rca model build`, or pass --onnx")
     text = config_text(name, onnx_path, kind)
@@ -70,5 +72,8 @@ def write_repository(dest: Path, onnx_path: Path, name: str = "rca-ranker", kind
     for item in onnx_path.parent.iterdir():  # the graph and any external data saved beside it
         if item.is_file() and item.name.startswith(onnx_path.name):
             shutil.copy2(item, version / item.name.replace(onnx_path.name, "model.onnx", 1))
+    for table in ("embed.npy", "head.npy"):
+        if (onnx_path.parent.parent / table).is_file():
+            shutil.copy2(onnx_path.parent.parent / table, folder / table)
     (folder / "config.pbtxt").write_text(text)
     return folder

@@ -3,7 +3,10 @@
 One training step takes one case: its culprit and up to `group - 1` other candidates of retrieval's
 top K (sampled), each scored exactly as ranking scores it (`score.relevance`: the shared prefix of
 the failure and the test's code, then the candidate, then log P(" yes") - log P(" no") at its last
-token), and the loss is the softmax cross-entropy of the culprit among them (listwise). The order of
+token), and the loss is the softmax cross-entropy of the culprit among them (listwise). With
+`contrast` > 0 the group also holds the culprit read under that many *other* cases' failures (of the
+same project where it has others): a negative that only the failure tells apart, so a prior over
+what a culprit looks like (a seeded mutation's shape) cannot lower the loss. The order of
 cases and the candidates sampled depend only on (seed, step), and the state (adapter, optimiser,
 step) is written atomically every `save_every` steps, so a run stopped at any point carries on from
 its last checkpoint to the same weights an unbroken run reaches.
@@ -67,6 +70,18 @@ class Settings:
     group: int = 8  # the culprit and up to group - 1 others per step
     seed: int = 1
     save_every: int = 25
+    contrast: int = 0  # the culprit under this many other cases' failures, as negatives
+
+
+def foreign(examples: list[Example], ex: Example, step: int, settings: Settings) -> list[Example]:
+    """`settings.contrast` other cases whose failure (and test) the culprit of `ex` is also read under
+    at `step`: of the same project where it has others (a mismatch of project would be too easy to
+    see), seeded by (seed, step) alone; none when there is no other case."""
+    if not settings.contrast:
+        return []
+    others = [e for e in examples if e.case_id != ex.case_id and e.failure != ex.failure]
+    near = [e for e in others if e.project == ex.project] or others
+    return random.Random(f"{settings.seed}:{step}:foreign").sample(near, min(len(near), settings.contrast))
 
 
 def read_examples(path: Path) -> list[Example]:
@@ -198,7 +213,7 @@ def train(model, codec, examples: list[Example], out: Path, steps: int, settings
     ckpt = out / CHECKPOINT
     if ckpt.is_file():
         state = torch.load(ckpt, weights_only=False)
-        if state["settings"] != asdict(settings):
+        if asdict(Settings(**state["settings"])) != asdict(settings):  # a setting added since: its default
             raise ValueError(f"{ckpt} was trained with other settings: {state['settings']}")
         set_peft_model_state_dict(model, state["adapter"])
         optimiser.load_state_dict(state["optimiser"])
@@ -210,6 +225,10 @@ def train(model, codec, examples: list[Example], out: Path, steps: int, settings
         torch.manual_seed(settings.seed * 1_000_003 + progress.step)  # dropout, the same on a resumed run
         started = time.perf_counter()
         scores, tokens = group_scores(model, codec, ex, which)
+        for other in foreign(examples, ex, progress.step, settings):
+            swapped = Example(ex.case_id, ex.project, other.failure, other.test, [ex.candidates[ex.label]], 0)
+            extra, more = group_scores(model, codec, swapped, [0])
+            scores, tokens = torch.cat([scores, extra]), tokens + more
         target = torch.tensor([which.index(ex.label)], device=scores.device)
         loss = torch.nn.functional.cross_entropy(scores[None, :], target)
         optimiser.zero_grad()
