@@ -35,6 +35,8 @@ loaded = time.perf_counter()
 out = {"import_s": imported - started, "load_s": loaded - imported, "provider": model.provider}
 if sys.argv[4]:
     examples = [json.loads(line) for line in open(sys.argv[4], encoding="utf-8") if line.strip()][:int(sys.argv[5])]
+    for ex in examples:
+        ex["candidates"] = ex["candidates"][:int(sys.argv[6])]
     times, scores = [], []
     for ex in examples:
         t = time.perf_counter()
@@ -53,7 +55,7 @@ def child(directory: str, pythonpath: str | None, args, data: str = "") -> dict:
     if pythonpath:
         env["RCA_BENCH_CODE"] = pythonpath
     proc = subprocess.run([sys.executable, "-c", CHILD, directory, args.variant, str(args.threads), data,
-                           str(args.cases)], env=env, capture_output=True, text=True, timeout=3600)
+                           str(args.cases), str(args.k)], env=env, capture_output=True, text=True, timeout=3600)
     if proc.returncode:
         raise SystemExit(f"{directory}: {proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else proc.returncode}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -64,6 +66,7 @@ def main() -> int:
     ap.add_argument("--model", action="append", required=True, help="DIR or DIR=PYTHONPATH")
     ap.add_argument("--data", required=True, help="examples (scripts/llm_data.py)")
     ap.add_argument("--cases", type=int, default=12)
+    ap.add_argument("--k", type=int, default=20, help="the first K candidates of each example")
     ap.add_argument("--loads", type=int, default=5, help="fresh processes that only load, per model")
     ap.add_argument("--rounds", type=int, default=2, help="passes over the cases, models alternating")
     ap.add_argument("--variant", default="int8")

@@ -51,8 +51,8 @@ def case_example(case: dict, codec, k: int = K, since_good: bool = False) -> dic
         repo.close()
     chosen = [s.commit.hash for s in top]
     label = chosen.index(case["bic"])
-    return {"culprit_clean": clean_text(texts.candidates[label], case.get("mutation") or {}),"case_id": case["case_id"], "project": case.get("project", ""), "failure": texts.failure,
-            "test": texts.test, "candidates": texts.candidates, "label": label,
+    return {"case_id": case["case_id"], "project": case.get("project", ""), "failure": texts.failure,
+            "culprit_clean": clean_text(texts.candidates[label], case.get("mutation") or {}), "test": texts.test, "candidates": texts.candidates, "label": label,
             "hashes": chosen, "scores": [s.score for s in top], "retrieval_rank": rank, "candidates_total": len(hashes)}
 
 
