@@ -3,8 +3,9 @@
 on repositories it never saw.
 
 `run` starts these jobs side by side (`--jobs`; one GPU takes them all, a CPU one or two):
-- one fold per training repository: a LoRA trained on the other repositories scores that
-  repository's cases (out-of-fold scores);
+- one fold per training repository (or `--folds N`: the repositories dealt into N groups, in
+  name order): a LoRA trained on the other repositories scores that fold's cases (out-of-fold
+  scores);
 - `full`: a LoRA trained on every training example scores the held-out examples: with the failure,
   with the failure replaced by "N/A" (the shortcut check) and each seeded culprit against its own
   commit before the mutation (the other one);
@@ -38,9 +39,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 WEIGHTS = (0.0, 0.05, 0.1, 0.25, 0.5, 1.0)  # the fusion weights the out-of-fold figures choose among
 
 
-def jobs(train, held: bool) -> list[str]:
-    out = [f"fold:{p}" for p in sorted({e.project for e in train})] + ["full"]
-    return out + (["base"] if held else [])
+def folds(train, n: int = 0) -> list[list[str]]:
+    """The training repositories in `n` groups (0: one each), dealt in name order: each a fold's held part."""
+    projects = sorted({e.project for e in train})
+    n = n or len(projects)
+    return [g for g in (projects[i::n] for i in range(n)) if g]
+
+
+def jobs(train, held: bool, n_folds: int = 0, base: bool = True) -> list[str]:
+    out = [f"fold:{'+'.join(g)}" for g in folds(train, n_folds)] + ["full"]
+    return out + (["base"] if held and base else [])
 
 
 def run_job(job: str, args: argparse.Namespace) -> str:
@@ -54,9 +62,10 @@ def run_job(job: str, args: argparse.Namespace) -> str:
     torch.set_num_threads(args.threads)
     train = tune.read_examples(args.train)
     held = tune.read_examples(args.held) if args.held else []
-    kind, _, project = job.partition(":")
-    fit = [e for e in train if e.project != project] if kind == "fold" else train
-    test = [e for e in train if e.project == project] if kind == "fold" else held
+    kind, _, names = job.partition(":")
+    part = set(names.split("+"))
+    fit = [e for e in train if e.project not in part] if kind == "fold" else train
+    test = [e for e in train if e.project in part] if kind == "fold" else held
     out = args.out / job.replace(":", "-")
     out.mkdir(parents=True, exist_ok=True)
     log = (out / "log.txt").open("a", encoding="utf-8")
@@ -67,7 +76,7 @@ def run_job(job: str, args: argparse.Namespace) -> str:
 
     model, codec = load(args)
     settings = tune.Settings(rank=args.rank, alpha=2 * args.rank, lr=args.lr, group=args.group, seed=args.seed,
-                             save_every=10**9, contrast=args.contrast)
+                             save_every=10**9, contrast=args.contrast, clean=args.clean, flat=args.flat)
     result: dict = {"job": job, "train_cases": len(fit), "test_cases": [e.case_id for e in test], "stages": {}}
     if kind != "base":
         model = tune.with_lora(model, settings)
@@ -122,7 +131,7 @@ def run(args: argparse.Namespace) -> int:
     from rca_lsp.ranker import tune
 
     train = tune.read_examples(args.train)
-    todo = [j for j in jobs(train, bool(args.held)) if not _complete(args.out / j.replace(":", "-") / "result.json")]
+    todo = [j for j in jobs(train, bool(args.held), args.folds, not args.no_base) if not _complete(args.out / j.replace(":", "-") / "result.json")]
     print(f"{len(todo)} jobs: {', '.join(todo)}", flush=True)
     started = time.perf_counter()
     failed = 0
@@ -226,6 +235,10 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--group", type=int, default=8)
     r.add_argument("--seed", type=int, default=1)
     r.add_argument("--contrast", type=int, default=0, help="see llm_train.py train --contrast")
+    r.add_argument("--clean", action="store_true", help="see llm_train.py train --clean")
+    r.add_argument("--flat", action="store_true", help="see llm_train.py train --flat")
+    r.add_argument("--no-base", action="store_true", help="leave out the base model's job (another run has it)")
+    r.add_argument("--folds", type=int, default=0, help="repositories dealt into this many folds (0: one each)")
     args = ap.parse_args(argv)
     if args.cmd == "report" and not args.held:
         ap.error("report needs --held")

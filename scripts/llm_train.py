@@ -96,6 +96,12 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--contrast", type=int, default=0,
                    help="also read each culprit under this many other cases' failures (same project first), "
                         "as negatives in its group: a prior over commits alone cannot lower the loss")
+    t.add_argument("--clean", action="store_true",
+                   help="also read each seeded culprit's commit before its mutation, under its own failure, "
+                        "as a negative: only the mutated line tells the two apart")
+    t.add_argument("--flat", action="store_true",
+                   help="run each step's sequences whole in one batch (a GPU: fewer launches) instead of "
+                        "sharing the failure's prefix (a CPU: less arithmetic)")
     e = sub.choices["eval"]
     e.add_argument("--adapter", type=Path)
     e.add_argument("--onnx", type=Path, metavar="MODEL_DIR",
@@ -129,7 +135,7 @@ def train_cmd(args, model, codec, examples) -> int:
     from rca_lsp.ranker import tune
 
     settings = tune.Settings(rank=args.rank, alpha=2 * args.rank, lr=args.lr, group=args.group, seed=args.seed,
-                             save_every=args.save_every, contrast=args.contrast)
+                             save_every=args.save_every, contrast=args.contrast, clean=args.clean, flat=args.flat)
     model = tune.with_lora(model, settings).to(args.device)
     deadline = time.monotonic() + 60 * args.minutes if args.minutes else None
     with autocast(args):

@@ -92,6 +92,56 @@ def test_foreign_failures_come_from_the_same_project_and_depend_only_on_the_step
     assert tune.foreign(exs, exs[0], 0, settings()) == []  # off by default: no draws at all
 
 
+def test_whole_sequences_in_one_batch_score_what_the_shared_prefix_scores(codec):
+    import torch
+
+    exs = examples()
+    model = tiny_model(4).eval()
+    with torch.no_grad():
+        for ex in exs[:3]:
+            which = list(range(len(ex.candidates)))
+            shared, n_shared = tune.group_scores(model, codec, ex, which)
+            # rows of different lengths, so the padding and the per-row last token are exercised
+            rows = [(ex.failure, ex.test, ex.candidates[j]) for j in which] + [(exs[5].failure, "", "x")]
+            flat, n_flat = tune.flat_scores(model, codec, rows)
+            assert torch.allclose(shared, flat[:-1], atol=1e-4)
+            assert n_flat > n_shared  # the prefix counted once a row
+            alone, _ = tune.flat_scores(model, codec, rows[-1:])
+            assert torch.allclose(alone, flat[-1:], atol=1e-4)  # the padding of the others changes nothing
+
+
+def test_negatives_hold_the_foreign_failures_then_the_clean_commit_where_there_is_one():
+    exs = examples()
+    seeded = tune.Example("s", "p", "IndexError", "def test(): pass", ["good", "bad(x)"], 1, culprit_clean="bad(y)")
+    exs.append(seeded)
+    assert tune.negatives(exs, seeded, 0, settings()) == []
+    assert tune.negatives(exs, seeded, 0, settings(clean=True)) == [("IndexError", "def test(): pass", "bad(y)")]
+    rows = tune.negatives(exs, seeded, 3, settings(contrast=2, clean=True))
+    assert len(rows) == 3 and all(r[2] == "bad(x)" and r[0] != "IndexError" for r in rows[:2])
+    assert rows[2] == ("IndexError", "def test(): pass", "bad(y)")
+    assert tune.negatives(exs, exs[0], 0, settings(clean=True)) == []  # no clean text: nothing drawn
+
+
+@pytest.mark.parametrize("flat", [False, True])
+def test_a_run_with_every_negative_resumes_to_the_weights_of_an_unbroken_one(tmp_path, codec, flat):
+    import torch
+
+    exs = [tune.Example(e.case_id, e.project, e.failure, e.test, e.candidates, e.label,
+                        culprit_clean=e.candidates[e.label].replace("(y)", "(x)")) for e in examples()]
+    s = settings(contrast=1, clean=True, flat=flat)
+    straight = tune.with_lora(tiny_model(3), s)
+    done = tune.train(straight, codec, exs, tmp_path / "a", 5, s)
+    tune.train(tune.with_lora(tiny_model(3), s), codec, exs, tmp_path / "b", 2, s)
+    resumed = tune.with_lora(tiny_model(3), s)
+    again = tune.train(resumed, codec, exs, tmp_path / "b", 5, s)
+    assert again.losses == pytest.approx(done.losses, abs=1e-6)
+    a = {k: v for k, v in straight.state_dict().items() if "lora" in k}
+    b = {k: v for k, v in resumed.state_dict().items() if "lora" in k}
+    assert all(torch.allclose(a[k], b[k], atol=1e-6) for k in a)
+    # a group of 4 candidates, one foreign failure and the clean commit: chance is ln 6
+    assert abs(done.losses[0] - __import__("math").log(6)) < 1.0
+
+
 def test_a_checkpoint_from_before_a_setting_existed_resumes_with_its_default(tmp_path, codec):
     import torch
 
@@ -127,7 +177,7 @@ def test_contrast_teaches_the_culprit_to_score_under_its_own_failure_above_other
         return out
 
     before = gaps()
-    progress = tune.train(model, codec, exs, tmp_path / "run", 60, settings(contrast=2))
+    progress = tune.train(model, codec, exs, tmp_path / "run", 120, settings(contrast=2))
     after = gaps()
     assert progress.tokens > 0
     assert sum(after) > sum(before) + 1 and sum(g > 0 for g in after) > len(exs) / 2
@@ -314,3 +364,14 @@ def test_loro_chooses_on_the_training_repositories_and_scores_the_held_out_once(
     said = capsys.readouterr().out
     assert f"chosen on the training repositories: {stage} epochs, weight {weight}" in said and "(chosen)" in said
     assert loro.main(["run", *common, "--base", "tiny"]) == 0  # every job done: nothing runs again
+
+
+def test_loro_deals_repositories_into_folds_and_a_fold_holds_out_all_of_its_repositories():
+    from _reliability import load
+
+    loro = load("llm_loro")
+    train = [tune.Example(f"c{i}", f"r{i % 5}", "f", "", ["a", "b"], 0) for i in range(10)]
+    assert loro.folds(train) == [["r0"], ["r1"], ["r2"], ["r3"], ["r4"]]
+    assert loro.folds(train, 2) == [["r0", "r2", "r4"], ["r1", "r3"]]
+    assert loro.folds(train, 9) == loro.folds(train)  # never an empty fold
+    assert loro.jobs(train, True, 2) == ["fold:r0+r2+r4", "fold:r1+r3", "full", "base"]

@@ -6,7 +6,11 @@ the failure and the test's code, then the candidate, then log P(" yes") - log P(
 token), and the loss is the softmax cross-entropy of the culprit among them (listwise). With
 `contrast` > 0 the group also holds the culprit read under that many *other* cases' failures (of the
 same project where it has others): a negative that only the failure tells apart, so a prior over
-what a culprit looks like (a seeded mutation's shape) cannot lower the loss. The order of
+what a culprit looks like (a seeded mutation's shape) cannot lower the loss. With `clean` the group
+also holds the culprit's own commit as it was before its seeded mutation, under its own failure: a
+negative that only the mutated line tells apart. With `flat` every sequence of a step runs whole in
+one batch (no shared prefix): on a GPU, where a step is bound by launches, that is the faster way;
+the scores are the same up to rounding. The order of
 cases and the candidates sampled depend only on (seed, step), and the state (adapter, optimiser,
 step) is written atomically every `save_every` steps, so a run stopped at any point carries on from
 its last checkpoint to the same weights an unbroken run reaches.
@@ -71,6 +75,8 @@ class Settings:
     seed: int = 1
     save_every: int = 25
     contrast: int = 0  # the culprit under this many other cases' failures, as negatives
+    clean: bool = False  # the culprit's commit before its seeded mutation (where known), as a negative
+    flat: bool = False  # each step's sequences whole, in one batch (a GPU), instead of a shared prefix
 
 
 def foreign(examples: list[Example], ex: Example, step: int, settings: Settings) -> list[Example]:
@@ -82,6 +88,16 @@ def foreign(examples: list[Example], ex: Example, step: int, settings: Settings)
     others = [e for e in examples if e.case_id != ex.case_id and e.failure != ex.failure]
     near = [e for e in others if e.project == ex.project] or others
     return random.Random(f"{settings.seed}:{step}:foreign").sample(near, min(len(near), settings.contrast))
+
+
+def negatives(examples: list[Example], ex: Example, step: int, settings: Settings) -> list[tuple[str, str, str]]:
+    """The extra negatives of `ex`'s group at `step`, as (failure, test, candidate): its culprit under
+    other cases' failures (`foreign`), then its clean commit under its own failure (`settings.clean`)."""
+    culprit = ex.candidates[ex.label]
+    rows = [(other.failure, other.test, culprit) for other in foreign(examples, ex, step, settings)]
+    if settings.clean and ex.culprit_clean and ex.culprit_clean != culprit:
+        rows.append((ex.failure, ex.test, ex.culprit_clean))
+    return rows
 
 
 def read_examples(path: Path) -> list[Example]:
@@ -172,6 +188,47 @@ def group_scores(model, codec, ex: Example, which: list[int], failure: str | Non
     return last[:, yes] - last[:, no], len(head) + sum(len(p) for p in parts)
 
 
+def flat_scores(model, codec, rows: list[tuple[str, str, str]]):
+    """Torch scores (with gradients) of (failure, test, candidate) rows, each its own whole sequence,
+    all in one right-padded batch: the same quantity as `group_scores`, for rows that share no prefix
+    (or on a GPU, where one larger batch beats two passes)."""
+    import torch
+
+    from rca_lsp.ranker.score import answer_tokens, relevance_ids
+
+    seqs = []
+    for failure, test, candidate in rows:
+        head, parts = relevance_ids(codec, failure, test, [candidate])
+        seqs.append(head + parts[0])
+    yes, no = answer_tokens(codec)
+    width = max(len(s) for s in seqs)
+    ids = torch.zeros((len(seqs), width), dtype=torch.long)
+    mask = torch.zeros((len(seqs), width), dtype=torch.long)
+    for row, seq in enumerate(seqs):
+        ids[row, :len(seq)] = torch.tensor(seq)
+        mask[row, :len(seq)] = 1
+    keep = sorted({len(s) - 1 for s in seqs})
+    device = model.device
+    logits = model(input_ids=ids.to(device), attention_mask=mask.to(device),
+                   logits_to_keep=torch.tensor(keep, device=device)).logits
+    last = torch.stack([logits[row, keep.index(len(s) - 1)] for row, s in enumerate(seqs)]).float()
+    return last[:, yes] - last[:, no], sum(len(s) for s in seqs)
+
+
+def step_scores(model, codec, examples: list[Example], ex: Example, which: list[int], step: int, settings: Settings):
+    """The scores of one step's group: candidates `which` of `ex`, then its `negatives`."""
+    import torch
+
+    extra = negatives(examples, ex, step, settings)
+    if settings.flat:
+        return flat_scores(model, codec, [(ex.failure, ex.test, ex.candidates[j]) for j in which] + extra)
+    scores, tokens = group_scores(model, codec, ex, which)
+    if not extra:
+        return scores, tokens
+    more, count = flat_scores(model, codec, extra)
+    return torch.cat([scores, more]), tokens + count
+
+
 @dataclass
 class Progress:
     step: int = 0
@@ -224,11 +281,7 @@ def train(model, codec, examples: list[Example], out: Path, steps: int, settings
         ex, which = pick(examples, progress.step, settings)
         torch.manual_seed(settings.seed * 1_000_003 + progress.step)  # dropout, the same on a resumed run
         started = time.perf_counter()
-        scores, tokens = group_scores(model, codec, ex, which)
-        for other in foreign(examples, ex, progress.step, settings):
-            swapped = Example(ex.case_id, ex.project, other.failure, other.test, [ex.candidates[ex.label]], 0)
-            extra, more = group_scores(model, codec, swapped, [0])
-            scores, tokens = torch.cat([scores, extra]), tokens + more
+        scores, tokens = step_scores(model, codec, examples, ex, which, progress.step, settings)
         target = torch.tensor([which.index(ex.label)], device=scores.device)
         loss = torch.nn.functional.cross_entropy(scores[None, :], target)
         optimiser.zero_grad()
