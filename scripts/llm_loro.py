@@ -190,6 +190,11 @@ def report(args: argparse.Namespace) -> int:
     retrieval_oof = figures([e.retrieval_rank or e.label + 1 for e in train])
     print(f"out-of-fold, training repositories ({len(train)} cases, {len({e.project for e in train})} repositories): "
           f"retrieval {retrieval_oof}; chance in the top K {chance(train)}")
+    scored = {k for job, r in results.items() if job.startswith("fold:") for st in r["stages"].values() for k in st["scores"]}
+    unscored = sorted({e.project for e in train if e.case_id not in scored})
+    if unscored:  # a fold that failed or has not run: the choice below reads fewer cases than it should
+        print(f"  WARNING: out-of-fold scores for {len(scored)} of {len(train)} cases only; none for "
+              f"{', '.join(unscored)} (run again to finish the missing folds)")
     for s, row in table.items():
         print(f"  {s} epochs: model alone {row['model']}; " +
               "; ".join(f"w={w}: {row[w]['top1']}% / {row[w]['mrr']}" for w in WEIGHTS))

@@ -364,6 +364,10 @@ def test_loro_chooses_on_the_training_repositories_and_scores_the_held_out_once(
     said = capsys.readouterr().out
     assert f"chosen on the training repositories: {stage} epochs, weight {weight}" in said and "(chosen)" in said
     assert loro.main(["run", *common, "--base", "tiny"]) == 0  # every job done: nothing runs again
+    (out / "fold-repo1" / "result.json").unlink()  # a fold that failed (out of memory, say)
+    capsys.readouterr()
+    assert loro.main(["report", *common]) == 0
+    assert "WARNING: out-of-fold scores for 2 of 4 cases only; none for repo1" in capsys.readouterr().out
 
 
 def test_loro_deals_repositories_into_folds_and_a_fold_holds_out_all_of_its_repositories():
