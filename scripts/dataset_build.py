@@ -49,6 +49,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_common import DEFAULT_MIRRORS, find_mirror  # noqa: E402
 from dataset_features import extract_case  # noqa: E402
 from pytrack_cases import REJECTED, WINDOW_SPARES, RepoSpec, Window, build_window, choose_windows  # noqa: E402
+import pytrack_cases  # noqa: E402
 import pytrack_git  # noqa: E402
 from pytrack_mutations import ALL_OPERATORS  # noqa: E402
 from dataset_deep import build_deep_window  # noqa: E402
@@ -73,25 +74,41 @@ def load_specs(path: Path = REPOS_FILE) -> list[RepoSpec]:
     for r in json.loads(path.read_text())["repos"]:
         specs.append(RepoSpec(r["name"], r["upstream"], r["head"], tuple(r["packages"]), r["since"],
                               windows=r.get("windows", 3), pytest_args=tuple(r.get("pytest_args", ())),
-                              deps=tuple(r.get("deps", ()))))
+                              deps=tuple(r.get("deps", ())), dist=r.get("dist", "")))
     return specs
 
 
 def ensure_venv(root: Path, spec: RepoSpec) -> Path:
     """<root>/venvs/<name> with pytest 8 and the repository's test dependencies (not the library
-    itself: tests import it from the checkout). Rebuilt when the requirements change."""
+    itself: tests import it from the checkout). Rebuilt when the requirements change. A library
+    that reads its own version from its installed metadata at import (`spec.dist`: prettytable's
+    pkg_resources.get_distribution) gets that metadata alone, no code."""
     venv = root / "venvs" / spec.name
     python = venv / "bin" / "python"
     reqs = [PYTEST_REQ, *spec.deps]
     stamp = venv / "rca-requirements.txt"
-    want = "\n".join(reqs) + "\n"
+    want = "\n".join(reqs) + "\n" + (f"# metadata of {spec.dist}\n" if spec.dist else "")
     if python.exists() and stamp.exists() and stamp.read_text() == want:
         return python
     shutil.rmtree(venv, ignore_errors=True)
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     subprocess.run([str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", *reqs], check=True)
+    if spec.dist:
+        add_metadata(python, spec.dist)
     stamp.write_text(want)
     return python
+
+
+def add_metadata(python: Path, dist: str) -> None:
+    """A `.dist-info` of `dist` (version 0.0.0, no files) in the venv of `python`: importlib.metadata
+    and pkg_resources find the distribution, while its code is still imported from the checkout."""
+    site = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                          check=True, capture_output=True, text=True).stdout.strip()
+    info = Path(site) / f"{dist.replace('-', '_')}-0.0.0.dist-info"
+    info.mkdir(parents=True, exist_ok=True)
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: 0.0.0\n")
+    (info / "INSTALLER").write_text("rca-dataset\n")
+    (info / "RECORD").write_text("")
 
 
 class State:
@@ -302,6 +319,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     args.dir = args.dir.expanduser()
     pytrack_git.RESOLVE_NON_CODE = True
+    pytrack_cases.WIDER_FAILING = True
     specs = load_specs(args.repos)
     if args.status:
         return status(args.dir, specs)

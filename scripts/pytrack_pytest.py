@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from pytrack_cases import RepoSpec
 
 TEST_TIMEOUT = 30.0  # CPU seconds: a mutation may loop forever (the suites take under 20 s)
+SUITE_TIMEOUT = 120.0  # CPU seconds for a whole suite (some take over 30 s)
 WALL_FACTOR = 10  # the wall-clock limit, a multiple of the CPU limit: a loaded machine is slow, not looping
 
 
@@ -87,5 +88,7 @@ def collected(python: Path, repo: Path, spec: RepoSpec, nodeids: list[str]) -> s
     files = sorted({n.split("::", 1)[0] for n in nodeids if (repo / n.split("::", 1)[0]).is_file()})
     if not files:
         return set()
-    r = run_pytest(python, repo, spec, files, ["-q", "--collect-only"])
-    return {line.strip() for line in r.output.splitlines() if "::" in line}
+    # --verbosity=-1, not -q: -q only lowers the verbosity that a repository's own addopts set, and
+    # a configured -v (marshmallow's setup.cfg) with -q prints the <Module>/<Function> tree, no ids
+    r = run_pytest(python, repo, spec, files, ["--collect-only", "--continue-on-collection-errors", "--verbosity=-1"])
+    return {line.strip() for line in r.output.splitlines() if "::" in line and not line.startswith(" ")}

@@ -230,3 +230,98 @@ def test_merge_takes_in_another_folders_repositories_and_refuses_a_clash(tmp_pat
     else:
         raise AssertionError("merged a repository both folders built")
     assert (again / "cases" / "tinydb-w1-01").is_dir()
+
+
+def test_collected_reads_node_ids_whatever_verbosity_the_repository_configures(git_repo):
+    """pytrack_pytest.collected: a repository whose own config adds -v (marshmallow's setup.cfg,
+    `addopts = -v --tb=short`) still gives node ids, not the <Module>/<Function> tree, which gave
+    none and rejected every marshmallow candidate as "ground truth fails at base"."""
+    git_repo.commit("suite", {
+        "setup.cfg": "[tool:pytest]\naddopts = -v --tb=short\n",
+        "tests/test_m.py": "import pytest\n\n\n@pytest.mark.parametrize('u', ['http://[2001::1]:8329'])\n"
+                           "def test_url(u):\n    pass\n\n\nclass TestK:\n    def test_k(self):\n        pass\n",
+        "tests/test_broken.py": "import no_such_module_here\n\n\ndef test_b():\n    pass\n"})
+    spec = pc.RepoSpec("toy", "toy/toy", "HEAD", ("lib",), "2000-01-01")
+    ids = ["tests/test_m.py::test_url[http://[2001::1]:8329]", "tests/test_m.py::TestK::test_k"]
+    assert py.collected(Path(sys.executable), git_repo.root, spec, [*ids, "tests/test_broken.py::test_b"]) == set(ids)
+
+
+def _spread_suite(repo: GitRepoBuilder) -> tuple[str, object, set[str]]:
+    """A single-module library whose test named after it does not test `clamp`, a test file with
+    another name that does, and a test module that fails to collect: (end, spec, tests passing)."""
+    end = repo.commit("lib", {
+        "lib.py": "def clamp(x, lo, hi):\n    if x < lo:\n        return lo\n    return min(x, hi)\n\n\n"
+                  "def name():\n    return 'lib'\n",
+        "tests/test_lib.py": "from lib import name\n\n\ndef test_name():\n    assert name() == 'lib'\n",
+        "tests/test_bounds.py": "from lib import clamp\n\n\ndef test_low():\n    assert clamp(-5, 0, 9) == 0\n",
+        "tests/test_old.py": "from collections import Mapping\n\n\ndef test_old():\n    pass\n"})
+    spec = pc.RepoSpec("toy", "toy/toy", end, ("lib.py",), "2000-01-01")
+    passed, _ = py.passing_tests(Path(sys.executable), repo.root, spec)
+    return end, spec, passed
+
+
+def test_a_mutation_its_modules_tests_miss_is_tried_on_the_whole_suite_for_training_data(git_repo):
+    """With WIDER_FAILING (the training-data builder's), a mutation that lib.py's own test file
+    does not catch is tried on the whole suite, and a test module that fails to collect does not
+    hide the others; the benchmark's rule (off) rejects it as before."""
+    end, spec, passed = _spread_suite(git_repo)
+    assert passed == {"tests/test_lib.py::test_name", "tests/test_bounds.py::test_low"}
+    src = git_repo.root.joinpath("lib.py").read_text()
+    m = next(m for m in mu.mutations_of_line(src, 2, mu.ALL_OPERATORS) if m.operator == "cmp_flip")
+    cand = pc.Candidate(1, "lib.py", 2, "lib.py", 2, m)
+    python = Path(sys.executable)
+    assert py.relevant_tests(git_repo.root, spec, "lib.py") == ["tests/test_lib.py"]
+    try:
+        pc.WIDER_FAILING = False
+        try:
+            pc._failing_at_end(spec, git_repo.root, end, passed, cand, python)
+            raise AssertionError("the benchmark's rule should reject it")
+        except pc.Rejected as why:
+            assert str(why) == "no test fails"
+        pc.WIDER_FAILING = True
+        assert pc._failing_at_end(spec, git_repo.root, end, passed, cand, python) == ["tests/test_bounds.py::test_low"]
+    finally:
+        pc.WIDER_FAILING = False
+
+
+def test_a_whole_suite_run_survives_a_module_that_fails_to_collect(git_repo):
+    """A module no test file is named after runs the whole suite: one uncollectable test module
+    (loguru's tests/test_type_hinting.py, jmespath's nose-based compliance tests) stopped that run
+    before any test, so every such candidate was "no test fails"."""
+    end, spec, passed = _spread_suite(git_repo)
+    git_repo.git("mv", "lib.py", "bounds_util.py")
+    for f in ("tests/test_lib.py", "tests/test_bounds.py"):
+        git_repo.write(f, git_repo.root.joinpath(f).read_text().replace("from lib ", "from bounds_util "))
+    end = git_repo.commit("rename")
+    spec = pc.RepoSpec("toy", "toy/toy", end, ("bounds_util.py",), "2000-01-01")
+    passed, failed = py.passing_tests(Path(sys.executable), git_repo.root, spec)
+    assert len(passed) == 2 and failed == 1
+    src = git_repo.root.joinpath("bounds_util.py").read_text()
+    m = next(m for m in mu.mutations_of_line(src, 2, mu.ALL_OPERATORS) if m.operator == "cmp_flip")
+    cand = pc.Candidate(1, "bounds_util.py", 2, "bounds_util.py", 2, m)
+    assert py.relevant_tests(git_repo.root, spec, "bounds_util.py") == []  # the whole suite
+    try:
+        pc.WIDER_FAILING = True
+        assert pc._failing_at_end(spec, git_repo.root, end, passed, cand, Path(sys.executable)) == [
+            "tests/test_bounds.py::test_low"]
+    finally:
+        pc.WIDER_FAILING = False
+
+
+db = load("dataset_build")
+
+
+def test_a_library_gets_its_metadata_but_not_its_code(tmp_path: Path):
+    """dataset_build.add_metadata: a library that reads its version from its installed metadata at
+    import (prettytable) finds a distribution in the test venv, while nothing of its code is there."""
+    import subprocess
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    db.add_metadata(python, "toy-lib")
+    probe = ("import importlib.metadata as m, importlib.util as u; "
+             "print(m.version('toy-lib'), m.version('toy_lib'), u.find_spec('toy_lib'))")
+    got = subprocess.run([str(python), "-c", probe], check=True, capture_output=True, text=True, cwd=tmp_path)
+    assert got.stdout.split() == ["0.0.0", "0.0.0", "None"]
+    spec = db.load_specs()
+    assert {s.name: s.dist for s in spec}["prettytable"] == "prettytable"
