@@ -16,7 +16,10 @@ stage's scores are written as it ends, so a stopped run keeps them and `run` aga
 
 `report` then chooses the stage and the fusion weight by the out-of-fold figures alone (the
 training repositories), and gives the held-out figures for that choice with paired tests against
-retrieval, beside every other stage and weight (labelled as not chosen).
+retrieval, beside every other stage and weight (labelled as not chosen). It also fits a learned
+fusion (a conditional logit over retrieval's score, the model's z-score and whether each is the
+candidate's first) on the out-of-fold scores, its stage chosen out of fold too; `fuse` applies it
+to held-out examples that another command scored (`llm_train.py eval --onnx ... --json`).
 
     python scripts/llm_loro.py run --train train.jsonl --held track.jsonl --out RUN --device cuda --jobs 9
     python scripts/llm_loro.py report --out RUN [--markdown]
@@ -178,6 +181,66 @@ def choose(train, results: dict) -> tuple[str, float, dict]:
     return best[0], best[1], table
 
 
+# --- a learned fusion over the top K -----------------------------------------------------------
+
+FUSION_FEATURES = ("retrieval score / the case's best", "model z-score", "retrieval's first", "the model's first")
+FUSION_L2 = (0.01, 0.1, 1.0)
+
+
+def fusion_rows(e, values: list[float]):
+    """Per candidate of `e`, the learned fusion's features (FUSION_FEATURES): it can learn when to
+    follow the model's first choice over retrieval's, which a fixed weight on z-scores cannot."""
+    import numpy as np
+
+    from rca_lsp.ranker.fusion import zscores
+
+    top = max(e.scores) or 1.0
+    first_r = max(range(len(e.scores)), key=lambda j: (e.scores[j], -j))
+    first_m = max(range(len(values)), key=lambda j: (values[j], -j))
+    z = zscores(values)
+    return np.array([[e.scores[j] / top, z[j], j == first_r, j == first_m] for j in range(len(values))], dtype=float)
+
+
+def fit_fusion(examples, scores: dict, groups: dict, l2: float | None = None) -> dict:
+    """A conditional logit (scripts/ltr_train.py's) over `fusion_rows`, fitted on the examples whose
+    culprit is in the top K; the L2 penalty chosen by leave-one-group-out MRR unless given."""
+    from types import SimpleNamespace
+
+    from ltr_train import clogit_fit
+
+    usable = [e for e in examples if e.case_id in scores and e.within and e.scores]
+    if not usable:
+        raise ValueError("no example to fit the fusion on (none has its culprit in the top K and scores)")
+    if l2 is None and len({groups[e.case_id] for e in usable}) < 2:
+        l2 = FUSION_L2[1]  # one group: nothing to leave out
+    if l2 is None:
+        best = None
+        for value in FUSION_L2:
+            ranks = []
+            for g in sorted({groups[e.case_id] for e in usable}):
+                model = fit_fusion([e for e in usable if groups[e.case_id] != g], scores, groups, value)
+                ranks += fusion_ranks(model, [e for e in usable if groups[e.case_id] == g], scores)
+            mrr = sum(1 / r for r in ranks) / len(ranks)
+            best = max(best or (mrr, value), (mrr, value), key=lambda t: (t[0], -t[1]))
+        l2 = best[1]
+    cases = [SimpleNamespace(X=fusion_rows(e, scores[e.case_id]), bic=e.label) for e in usable]
+    return dict(clogit_fit(cases, list(range(len(FUSION_FEATURES))), l2), l2=l2)
+
+
+def fusion_ranks(model: dict, examples, scores: dict) -> list[int]:
+    """Each example's culprit rank under the fitted fusion (a culprit below K keeps retrieval's rank)."""
+    from rca_lsp.ranker import tune
+
+    out = []
+    for e in examples:
+        if not e.within:
+            out.append(e.retrieval_rank)
+            continue
+        x = (fusion_rows(e, scores[e.case_id]) - model["mean"]) / model["scale"]
+        out.append(tune.rank_of(list(x @ model["weights"]), e.label))
+    return out
+
+
 def report(args: argparse.Namespace) -> int:
     from llm_train import chance
     from ltr_train import paired
@@ -217,6 +280,68 @@ def report(args: argparse.Namespace) -> int:
                     fused = ranks_for(held, st["scores"], w)
                     mark = " <- chosen" if (s == stage and w == weight) else ""
                     print(f"    fused w={w}: {figures(fused)}; vs retrieval: {paired(fused, retrieval)}{mark}")
+    learned_stage, fits = learned(train, results)
+    print(f"\nlearned fusion ({', '.join(FUSION_FEATURES)}; conditional logit): out of fold, leave one fold out"
+          + ("" if fits else ": needs the results of two folds at least"))
+    for s, (oof, model) in fits.items():
+        fused = fusion_ranks(model, held, full[s]["scores"])
+        mark = " <- chosen (best out of fold)" if s == learned_stage else ""
+        print(f"  {s} epochs: out of fold {figures(oof)}; weights {[round(float(w), 3) for w in model['weights']]}, "
+              f"l2 {model['l2']}; held out {figures(fused)}; vs retrieval: {paired(fused, retrieval)}{mark}")
+    return 0
+
+
+def oof_scores(results: dict, stage: str) -> tuple[dict, dict]:
+    """The folds' out-of-fold scores at `stage`, and each case's fold."""
+    scores, groups = {}, {}
+    for job, r in results.items():
+        if job.startswith("fold:") and stage in r["stages"]:
+            for k, v in r["stages"][stage]["scores"].items():
+                scores[k], groups[k] = v, job
+    return scores, groups
+
+
+def learned(train, results: dict) -> tuple[str, dict]:
+    """For each stage every fold reached: the learned fusion's out-of-fold ranks (fitted with one
+    fold left out, then scoring it) and the fusion fitted on every fold's scores; the stage chosen
+    is the one with the best out-of-fold MRR."""
+    folds = [r for job, r in results.items() if job.startswith("fold:")]
+    if len(folds) < 2:
+        return "", {}  # nothing to leave out
+    reached = [s for s in folds[0]["stages"] if all(s in r["stages"] for r in folds)]
+    fits = {}
+    for stage in reached:
+        scores, groups = oof_scores(results, stage)
+        covered = [e for e in train if e.case_id in scores]
+        ranks = []
+        for g in sorted(set(groups.values())):
+            model = fit_fusion([e for e in covered if groups[e.case_id] != g], scores, groups)
+            ranks += fusion_ranks(model, [e for e in covered if groups[e.case_id] == g], scores)
+        fits[stage] = (ranks, fit_fusion(covered, scores, groups))
+    best = max(fits, key=lambda s: (figures(fits[s][0])["mrr"], -int(s)))
+    return best, fits
+
+
+def fuse_cmd(args: argparse.Namespace) -> int:
+    """The learned fusion fitted on RUN's out-of-fold scores at `--stage`, applied to other held-out
+    examples scored by the full run's model elsewhere (`llm_train.py eval --onnx ... --json`)."""
+    from ltr_train import paired
+    from rca_lsp.ranker import tune
+
+    results = {json.loads(p.read_text())["job"]: json.loads(p.read_text()) for p in args.out.glob("*/result.json")}
+    train = tune.read_examples(args.train)
+    held = tune.read_examples(args.held)
+    given = {d["case_id"]: d["model"] for d in json.loads(args.scores.read_text(encoding="utf-8"))}
+    scores, groups = oof_scores(results, args.stage)
+    model = fit_fusion([e for e in train if e.case_id in scores], scores, groups)
+    retrieval = [e.retrieval_rank or e.label + 1 for e in held]
+    print(f"held out ({len(held)} cases of {', '.join(sorted({e.project for e in held}))}): retrieval {figures(retrieval)}")
+    print(f"  model alone: {figures(ranks_for(held, given, None))}")
+    for w in WEIGHTS[1:]:
+        fused = ranks_for(held, given, w)
+        print(f"  fused w={w}: {figures(fused)}; vs retrieval: {paired(fused, retrieval)}")
+    fused = fusion_ranks(model, held, given)
+    print(f"  learned fusion ({args.stage} epochs, l2 {model['l2']}): {figures(fused)}; vs retrieval: {paired(fused, retrieval)}")
     return 0
 
 
@@ -244,10 +369,16 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--flat", action="store_true", help="see llm_train.py train --flat")
     r.add_argument("--no-base", action="store_true", help="leave out the base model's job (another run has it)")
     r.add_argument("--folds", type=int, default=0, help="repositories dealt into this many folds (0: one each)")
+    f = sub.add_parser("fuse", help="the learned fusion on other held-out examples (scores from llm_train.py eval --json)")
+    f.add_argument("--train", type=Path, required=True)
+    f.add_argument("--held", type=Path, required=True)
+    f.add_argument("--out", type=Path, required=True)
+    f.add_argument("--scores", type=Path, required=True)
+    f.add_argument("--stage", required=True, help="the stage (epochs) whose out-of-fold scores it is fitted on")
     args = ap.parse_args(argv)
     if args.cmd == "report" and not args.held:
         ap.error("report needs --held")
-    return run(args) if args.cmd == "run" else report(args)
+    return {"run": run, "report": report, "fuse": fuse_cmd}[args.cmd](args)
 
 
 if __name__ == "__main__":

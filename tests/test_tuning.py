@@ -363,6 +363,7 @@ def test_loro_chooses_on_the_training_repositories_and_scores_the_held_out_once(
     assert loro.main(["report", *common]) == 0
     said = capsys.readouterr().out
     assert f"chosen on the training repositories: {stage} epochs, weight {weight}" in said and "(chosen)" in said
+    assert "learned fusion (" in said and "<- chosen (best out of fold)" in said
     assert loro.main(["run", *common, "--base", "tiny"]) == 0  # every job done: nothing runs again
     (out / "fold-repo1" / "result.json").unlink()  # a fold that failed (out of memory, say)
     capsys.readouterr()
@@ -379,3 +380,19 @@ def test_loro_deals_repositories_into_folds_and_a_fold_holds_out_all_of_its_repo
     assert loro.folds(train, 2) == [["r0", "r2", "r4"], ["r1", "r3"]]
     assert loro.folds(train, 9) == loro.folds(train)  # never an empty fold
     assert loro.jobs(train, True, 2) == ["fold:r0+r2+r4", "fold:r1+r3", "full", "base"]
+
+
+def test_the_learned_fusion_learns_to_follow_whichever_signal_finds_the_culprit():
+    from _reliability import load
+
+    loro = load("llm_loro")
+    # retrieval always puts the culprit second; the model puts it first: the fusion must learn to follow the model
+    exs = [tune.Example(f"c{i}", f"r{i % 3}", "f", "", ["a", "b", "c", "d"], 1, scores=(4.0, 3.0 + 0.1 * (i % 2), 2.0, 1.0))
+           for i in range(12)]
+    scores = {e.case_id: [0.1, 2.0 + (i % 3) * 0.1, -1.0, 0.3] for i, e in enumerate(exs)}
+    groups = {e.case_id: e.project for e in exs}
+    model = loro.fit_fusion(exs, scores, groups)
+    assert model["l2"] in loro.FUSION_L2 and model["weights"][1] > 0
+    assert loro.fusion_ranks(model, exs, scores) == [1] * 12
+    below = tune.Example("x", "r0", "f", "", ["a", "b"], 1, retrieval_rank=30, scores=(2.0, 1.0))
+    assert loro.fusion_ranks(model, [below], {"x": [0.0, 1.0]}) == [30]  # below K: retrieval's rank stays
