@@ -207,11 +207,13 @@ def build_deep(spec: RepoSpec, args: argparse.Namespace, state: State, specs: li
 def merge(root: Path, other: Path, specs: list[RepoSpec]) -> int:
     """Take in the repositories another build folder made (two builders run side by side on
     disjoint repositories, each in its own --dir): their state, cases, traces, features and
-    virtual environments move here, and the cases' paths are rewritten. A repository this folder
-    has already tried is refused (nothing is moved)."""
+    virtual environments move here, and the cases' paths are rewritten. A repository that has
+    cases here too is refused (nothing is moved); one whose windows here all gave none (tried by an
+    older builder, say) takes the other folder's windows in their place."""
     theirs = json.loads((other / "state.json").read_text())
     state = State(root, theirs["seed"])
-    clash = sorted(name for name, repo in theirs["repos"].items() if repo["windows"] and state.windows(name))
+    clash = sorted(name for name, repo in theirs["repos"].items()
+                   if repo["windows"] and any(w["cases"] for w in state.windows(name).values()))
     if clash:
         raise SystemExit(f"both folders built {', '.join(clash)}: nothing merged")
     for name, repo in theirs["repos"].items():

@@ -230,6 +230,17 @@ def test_merge_takes_in_another_folders_repositories_and_refuses_a_clash(tmp_pat
     else:
         raise AssertionError("merged a repository both folders built")
     assert (again / "cases" / "tinydb-w1-01").is_dir()
+    # a repository whose windows here gave no case (an older builder's): the other folder's replace them
+    state = json.loads((ours / "state.json").read_text())
+    state["repos"]["marshmallow"] = {"windows": {"1": {"base": "c" * 40, "end": "d" * 40, "size": 70, "cases": [],
+                                                       "seconds": 9.0, "rejected": {"ground truth fails at base": 26}}}}
+    (ours / "state.json").write_text(json.dumps(state))
+    newer = tmp_path / "newer"
+    _built(newer, "marshmallow", "marshmallow-w1-01")
+    assert db.merge(ours, newer, [*specs, pc.RepoSpec("marshmallow", "m/m", "0" * 40, ("src/marshmallow",), "2020-06-01")]) == 0
+    merged = json.loads((ours / "state.json").read_text())["repos"]["marshmallow"]["windows"]
+    assert [c["case_id"] for c in merged["1"]["cases"]] == ["marshmallow-w1-01"]
+    assert "marshmallow-w1-01" in {c["case_id"] for c in json.loads((ours / "cases.json").read_text())["cases"]}
 
 
 def test_collected_reads_node_ids_whatever_verbosity_the_repository_configures(git_repo):
