@@ -222,6 +222,13 @@ def test_the_graph_is_the_body_and_the_session_scores_what_torch_does(tmp_path, 
         logp = torch.log_softmax(model(input_ids=torch.tensor([ids])).logits[0].float(), dim=-1)
     want = [float(logp[t - 1, ids[t]]) for t in range(3, len(ids))]
     assert got == pytest.approx(want, abs=1e-4)
+    # no NaN guard in the attention (two passes a layer over its weights): every query sees the
+    # prefix's keys, even an empty row's padding
+    assert not [node for node in graph.node if node.op_type == "IsNaN"]
+    hidden = session._run_after(session.prefix(ids[:1]), [ids[1:5], []])
+    assert session._np.isfinite(hidden).all()
+    rows = session.continuation_logprobs(session.prefix(ids[:3]), [ids[3:], ids[3:5]])
+    assert rows[0] == pytest.approx(want, abs=1e-4) and rows[1] == pytest.approx(want[:2], abs=1e-4)  # padded beside a longer row
 
 
 @needs_export

@@ -120,6 +120,7 @@ def _body(path: Path, hidden_size: int) -> None:
     del graph.input[:], graph.output[:]
     graph.input.extend(inputs)
     graph.output.extend(outputs)
+    _drop_nan_guards(graph, made)
     while True:  # what only the head and the lookup used (the transposed embedding, the embedding)
         used = {name for node in graph.node for name in node.input} | {o.name for o in graph.output}
         dead = [node for node in graph.node if not any(out in used for out in node.output)]
@@ -132,6 +133,22 @@ def _body(path: Path, hidden_size: int) -> None:
     del graph.initializer[:]
     graph.initializer.extend(keep)
     onnx.save(model, str(path))
+
+
+def _drop_nan_guards(graph, made: dict) -> int:
+    """Remove each attention's guard `Where(IsNaN(w), 0, w)` over its softmax weights: it is there
+    for a query that may see no key, which the session never makes (every row follows a non-empty
+    prefix, `session._run_after`), and it is two passes over [batch, heads, queries, keys] in every layer, a sixth of
+    the graph's time on 2 cores (BENCHMARKS.md). The IsNaN goes with the dead-node sweep."""
+    guards = [node for node in graph.node if node.op_type == "Where" and node.input[0] in made
+              and made[node.input[0]].op_type == "IsNaN" and made[node.input[0]].input[0] == node.input[2]]
+    for guard in guards:
+        for node in graph.node:
+            for k, name in enumerate(node.input):
+                if name == guard.output[0]:
+                    node.input[k] = guard.input[2]
+        graph.node.remove(guard)
+    return len(guards)
 
 
 def _tables(model, dest: Path) -> list[str]:

@@ -201,7 +201,9 @@ class LogProbModel:
         return [[] if row is None else row for row in out]
 
     def _run_after(self, prefix: Prefix, seqs: list[list[int]]):
-        """Hidden states of `seqs` (right-padded) run after `prefix`'s KV cache."""
+        """Hidden states of `seqs` (right-padded) run after `prefix`'s KV cache. Every query sees the
+        prefix's keys (a prefix is never empty: the graph refuses a zero-length run), which the
+        graph relies on: its attention has no guard for a query that sees no key."""
         np = self._np
         width = max(1, max(len(s) for s in seqs))
         ids = np.zeros((len(seqs), width), dtype=np.int64)
