@@ -21,8 +21,10 @@ fusion (a conditional logit over retrieval's score, the model's z-score and whet
 candidate's first) on the out-of-fold scores, its stage chosen out of fold too; `fuse` applies it
 to held-out examples that another command scored (`llm_train.py eval --onnx ... --json`).
 
-    python scripts/llm_loro.py run --train train.jsonl --held track.jsonl --out RUN --device cuda --jobs 9
-    python scripts/llm_loro.py report --out RUN [--markdown]
+    python scripts/llm_loro.py run --train train.jsonl --held track.jsonl --out RUN --device cuda --jobs 9 \
+        --folds 7 --contrast 2 --flat       # on one H200 at fp32 a job holds 7-13 GB: 17 did not fit
+    python scripts/llm_loro.py report --train train.jsonl --held track.jsonl --out RUN
+    python scripts/llm_loro.py fuse --train train.jsonl --held other.jsonl --out RUN --scores other.json --stage 6
 
 Examples come from scripts/llm_data.py; every repository trained on is listed in models/DATA.md.
 """
