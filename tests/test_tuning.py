@@ -365,6 +365,14 @@ def test_loro_chooses_on_the_training_repositories_and_scores_the_held_out_once(
     assert f"chosen on the training repositories: {stage} epochs, weight {weight}" in said and "(chosen)" in said
     assert "learned fusion (" in said and "<- chosen (best out of fold)" in said
     assert loro.main(["run", *common, "--base", "tiny"]) == 0  # every job done: nothing runs again
+    # the learned fusion on held-out examples scored elsewhere (llm_train.py eval --json's shape)
+    scored = tmp_path / "scored.json"
+    scored.write_text(json.dumps([{"case_id": "h" + r["case_id"], "model": [0.0] * len(r["candidates"])}
+                                  for r in rows[:2]]), encoding="utf-8")
+    capsys.readouterr()
+    assert loro.main(["fuse", *common, "--scores", str(scored), "--stage", "2"]) == 0
+    said = capsys.readouterr().out
+    assert "held out (2 cases of other)" in said and "learned fusion (2 epochs, l2 " in said
     (out / "fold-repo1" / "result.json").unlink()  # a fold that failed (out of memory, say)
     capsys.readouterr()
     assert loro.main(["report", *common]) == 0
