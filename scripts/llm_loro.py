@@ -173,7 +173,7 @@ def choose(train, results: dict) -> tuple[str, float, dict]:
     # a stopped run: the stages every fold and the full run reached
     reached = [s for s in folds[0]["stages"] if all(s in r["stages"] for r in [*folds, results["full"]])]
     for stage in reached:
-        scores = {k: v for r in folds for k, v in r["stages"][stage]["scores"].items()}
+        scores, _ = oof_scores(results, stage)
         covered = [e for e in train if e.case_id in scores]
         table[stage] = {"model": figures(ranks_for(covered, scores, None))}
         for w in WEIGHTS:

@@ -106,10 +106,8 @@ def _body(path: Path, hidden_size: int) -> None:
         raise ModelError(f"{path}: not the graph an LM export makes (logits from a head, input_ids into a Gather)")
     graph.node.remove(head)
     graph.node.remove(lookup[0])
+    _rewire(graph, lookup[0].output[0], "inputs_embeds")
     for node in graph.node:
-        for k, name in enumerate(node.input):
-            if name == lookup[0].output[0]:
-                node.input[k] = "inputs_embeds"
         for k, name in enumerate(node.output):
             if name == head.input[0]:
                 node.output[k] = "hidden"
@@ -135,20 +133,25 @@ def _body(path: Path, hidden_size: int) -> None:
     onnx.save(model, str(path))
 
 
-def _drop_nan_guards(graph, made: dict) -> int:
+def _rewire(graph, old: str, new: str) -> None:
+    """Every node that read `old` reads `new` instead."""
+    for node in graph.node:
+        for k, name in enumerate(node.input):
+            if name == old:
+                node.input[k] = new
+
+
+def _drop_nan_guards(graph, made: dict) -> None:
     """Remove each attention's guard `Where(IsNaN(w), 0, w)` over its softmax weights: it is there
     for a query that may see no key, which the session never makes (every row follows a non-empty
-    prefix, `session._run_after`), and it is two passes over [batch, heads, queries, keys] in every layer, a sixth of
-    the graph's time on 2 cores (BENCHMARKS.md). The IsNaN goes with the dead-node sweep."""
+    prefix, `session._run_after`), and it is two passes over [batch, heads, queries, keys] in every
+    layer, a sixth of the graph's time on 2 cores (BENCHMARKS.md). The IsNaN goes with the dead-node
+    sweep."""
     guards = [node for node in graph.node if node.op_type == "Where" and node.input[0] in made
               and made[node.input[0]].op_type == "IsNaN" and made[node.input[0]].input[0] == node.input[2]]
     for guard in guards:
-        for node in graph.node:
-            for k, name in enumerate(node.input):
-                if name == guard.output[0]:
-                    node.input[k] = guard.input[2]
+        _rewire(graph, guard.output[0], guard.input[2])
         graph.node.remove(guard)
-    return len(guards)
 
 
 def _tables(model, dest: Path) -> list[str]:

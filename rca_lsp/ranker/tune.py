@@ -161,58 +161,66 @@ def group_scores(model, codec, ex: Example, which: list[int], failure: str | Non
     the same quantity `score.relevance` computes with ONNX Runtime."""
     import torch
 
-    from rca_lsp.ranker.score import answer_tokens, relevance_ids
+    from rca_lsp.ranker.score import relevance_ids
 
     head, parts = relevance_ids(codec, ex.failure if failure is None else failure, ex.test,
                                 [ex.candidates[j] for j in which])
-    yes, no = answer_tokens(codec)
     device = model.device
     # the shared prefix runs once and its KV cache is repeated for the group, as ranking does
     # (gradients flow through it): on a CPU this is about 2.5 times cheaper than whole sequences
     cache = model(input_ids=torch.tensor([head], device=device), use_cache=True).past_key_values
     cache.batch_repeat_interleave(len(parts))
-    width = max(len(p) for p in parts)
-    ids = torch.zeros((len(parts), width), dtype=torch.long)
-    mask = torch.zeros((len(parts), len(head) + width), dtype=torch.long)
-    mask[:, :len(head)] = 1
-    for row, part in enumerate(parts):
-        ids[row, :len(part)] = torch.tensor(part)
-        mask[row, len(head):len(head) + len(part)] = 1
+    ids, mask = _padded(parts, before=len(head))
+    width = ids.shape[1]
     positions = torch.arange(len(head), len(head) + width).expand(len(parts), width)
-    # the vocabulary's logits only where a candidate ends (the LM head over every position cost
-    # more than a tenth of a step, and its gradient as much again)
-    keep = sorted({len(part) - 1 for part in parts})
-    logits = model(input_ids=ids.to(device), attention_mask=mask.to(device), position_ids=positions.to(device),
-                   past_key_values=cache, use_cache=True, logits_to_keep=torch.tensor(keep, device=device)).logits
-    last = torch.stack([logits[row, keep.index(len(part) - 1)] for row, part in enumerate(parts)]).float()
-    return last[:, yes] - last[:, no], len(head) + sum(len(p) for p in parts)
+    scores = _answers(model, codec, ids, mask, [len(p) - 1 for p in parts], position_ids=positions.to(device),
+                      past_key_values=cache, use_cache=True)
+    return scores, len(head) + sum(len(p) for p in parts)
+
+
+def _padded(seqs: list[list[int]], before: int = 0):
+    """Right-padded ids of `seqs` and their attention mask, which also covers `before` cached positions."""
+    import torch
+
+    width = max(len(s) for s in seqs)
+    ids = torch.zeros((len(seqs), width), dtype=torch.long)
+    mask = torch.zeros((len(seqs), before + width), dtype=torch.long)
+    mask[:, :before] = 1
+    for row, seq in enumerate(seqs):
+        ids[row, :len(seq)] = torch.tensor(seq)
+        mask[row, before:before + len(seq)] = 1
+    return ids, mask
+
+
+def _answers(model, codec, ids, mask, ends: list[int], **feeds):
+    """log P(" yes") - log P(" no") at each row's position `ends[row]` (the normaliser cancels). The
+    vocabulary's logits only where a candidate ends: the LM head over every position cost more than
+    a tenth of a step, and its gradient as much again."""
+    import torch
+
+    from rca_lsp.ranker.score import answer_tokens
+
+    yes, no = answer_tokens(codec)
+    device = model.device
+    keep = sorted(set(ends))
+    logits = model(input_ids=ids.to(device), attention_mask=mask.to(device),
+                   logits_to_keep=torch.tensor(keep, device=device), **feeds).logits
+    last = torch.stack([logits[row, keep.index(end)] for row, end in enumerate(ends)]).float()
+    return last[:, yes] - last[:, no]
 
 
 def flat_scores(model, codec, rows: list[tuple[str, str, str]]):
     """Torch scores (with gradients) of (failure, test, candidate) rows, each its own whole sequence,
     all in one right-padded batch: the same quantity as `group_scores`, for rows that share no prefix
     (or on a GPU, where one larger batch beats two passes)."""
-    import torch
-
-    from rca_lsp.ranker.score import answer_tokens, relevance_ids
+    from rca_lsp.ranker.score import relevance_ids
 
     seqs = []
     for failure, test, candidate in rows:
         head, parts = relevance_ids(codec, failure, test, [candidate])
         seqs.append(head + parts[0])
-    yes, no = answer_tokens(codec)
-    width = max(len(s) for s in seqs)
-    ids = torch.zeros((len(seqs), width), dtype=torch.long)
-    mask = torch.zeros((len(seqs), width), dtype=torch.long)
-    for row, seq in enumerate(seqs):
-        ids[row, :len(seq)] = torch.tensor(seq)
-        mask[row, :len(seq)] = 1
-    keep = sorted({len(s) - 1 for s in seqs})
-    device = model.device
-    logits = model(input_ids=ids.to(device), attention_mask=mask.to(device),
-                   logits_to_keep=torch.tensor(keep, device=device)).logits
-    last = torch.stack([logits[row, keep.index(len(s) - 1)] for row, s in enumerate(seqs)]).float()
-    return last[:, yes] - last[:, no], sum(len(s) for s in seqs)
+    ids, mask = _padded(seqs)
+    return _answers(model, codec, ids, mask, [len(s) - 1 for s in seqs]), sum(len(s) for s in seqs)
 
 
 def step_scores(model, codec, examples: list[Example], ex: Example, which: list[int], step: int, settings: Settings):
