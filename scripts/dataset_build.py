@@ -57,6 +57,7 @@ from dataset_deep import build_deep_window  # noqa: E402
 REPOS_FILE = Path(__file__).resolve().parent / "dataset_repos.json"
 DEFAULT_SEED = 1
 PYTEST_REQ = "pytest>=8,<9"
+COVERAGE_REQ = "pytest-cov>=5"  # which tests run which line (pytrack_cases.COVERAGE_GUIDED)
 
 
 def log(msg: str) -> None:
@@ -85,7 +86,7 @@ def ensure_venv(root: Path, spec: RepoSpec) -> Path:
     pkg_resources.get_distribution) gets that metadata alone, no code."""
     venv = root / "venvs" / spec.name
     python = venv / "bin" / "python"
-    reqs = [PYTEST_REQ, *spec.deps]
+    reqs = [PYTEST_REQ, COVERAGE_REQ, *spec.deps]
     stamp = venv / "rca-requirements.txt"
     want = "\n".join(reqs) + "\n" + (f"# metadata of {spec.dist}\n" if spec.dist else "")
     if python.exists() and stamp.exists() and stamp.read_text() == want:
@@ -172,13 +173,28 @@ def build_repo(spec: RepoSpec, args: argparse.Namespace, state: State, specs: li
         before = dict(REJECTED)
         got = build_window(spec, mirror, win, args.dir, python, args.seed, args.per_window, args.max_tries,
                            operators=ALL_OPERATORS, balance=True)
-        for case in got:
-            extract_case(case, args.dir / "features")
+        got = with_features(got, args.dir / "features")
         rejected = {k: v - before.get(k, 0) for k, v in REJECTED.items() if v > before.get(k, 0)}
         state.record(spec.name, win, got, time.monotonic() - t0, rejected)
         good += bool(got)
         total = len(write_index(args.dir, state, specs))
         log(f"[{spec.name}] w{win.index}: {len(got)} cases in {time.monotonic() - t0:.0f}s; {total} cases in all")
+
+
+def with_features(cases: list[dict], folder: Path, force: bool = False) -> list[dict]:
+    """The cases whose candidates' features were extracted; one where `rca suspects` fails or
+    runs out of time is dropped (logged and counted) rather than stopping the build."""
+    kept = []
+    for case in cases:
+        try:
+            extract_case(case, folder, force=force)
+        except (RuntimeError, subprocess.TimeoutExpired) as e:
+            why = "features: rca suspects failed or timed out"
+            log(f"    {case['case_id']}: dropped: {why}: {str(e)[-200:]}")
+            REJECTED[why] = REJECTED.get(why, 0) + 1
+            continue
+        kept.append(case)
+    return kept
 
 
 def build_deep(spec: RepoSpec, args: argparse.Namespace, state: State, specs: list[RepoSpec], deadline: float,
@@ -195,8 +211,8 @@ def build_deep(spec: RepoSpec, args: argparse.Namespace, state: State, specs: li
         before = dict(REJECTED)
         got = build_deep_window(spec, mirror, win, args.dir, python, args.seed, args.deep, args.max_tries,
                                 ALL_OPERATORS)
-        for case in got:  # force: a run stopped before recording the window left other cases of these ids
-            extract_case(case, args.dir / "features", force=True)
+        # force: a run stopped before recording the window left other cases of these ids
+        got = with_features(got, args.dir / "features", force=True)
         rejected = {k: v - before.get(k, 0) for k, v in REJECTED.items() if v > before.get(k, 0)}
         state.record(spec.name, win, got, time.monotonic() - t0, rejected, deep=True)
         total = len(write_index(args.dir, state, specs))
@@ -322,6 +338,7 @@ def main(argv: list[str] | None = None) -> int:
     args.dir = args.dir.expanduser()
     pytrack_git.RESOLVE_NON_CODE = True
     pytrack_cases.WIDER_FAILING = True
+    pytrack_cases.COVERAGE_GUIDED = True
     specs = load_specs(args.repos)
     if args.status:
         return status(args.dir, specs)

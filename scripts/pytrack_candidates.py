@@ -9,7 +9,7 @@ from __future__ import annotations
 import ast
 import random
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -93,11 +93,13 @@ def by_operator(cands: list[Candidate]) -> list[Candidate]:
 
 
 def candidates(repo: Path, spec: RepoSpec, end: str, rebuilt: list[str], rng: random.Random,
-               operators: tuple[str, ...] = OPERATORS, balance: bool = False) -> list[Candidate]:
+               operators: tuple[str, ...] = OPERATORS, balance: bool = False,
+               keep: Callable[[str, int], bool] | None = None) -> list[Candidate]:
     """Seeded order of (commit, line, mutation): commits shuffled, one line and one
     mutation drawn at a time per commit, round-robin over the commits. Only lines in
     functions that already existed at the window's base: a new function's tests are new
-    too, so they cannot pass at the base (a rule each case must meet)."""
+    too, so they cannot pass at the base (a rule each case must meet). `keep` (end path, end
+    line) leaves other lines out before their mutations are made."""
     by_k = blame_window_lines(repo, spec, end, rebuilt)
     per_k: dict[int, tuple[list[Candidate], list[Candidate]]] = {}
     cache: dict[str, str] = {}
@@ -107,6 +109,8 @@ def candidates(repo: Path, spec: RepoSpec, end: str, rebuilt: list[str], rng: ra
         old: list[Candidate] = []
         new: list[Candidate] = []
         for path, line, end_path, end_line in by_k[k]:
+            if keep is not None and not keep(end_path, end_line):
+                continue
             if end_path not in cache:
                 cache[end_path] = out(["show", f"{end}:{end_path}"], cwd=repo)
                 funcs[end_path] = enclosing_functions(cache[end_path])

@@ -55,7 +55,16 @@ from pytrack_git import (
 from pytrack_candidates import Candidate, by_operator, candidates  # noqa: F401  (by_operator: tests)
 from pytrack_candidates import blame_window_lines, is_library_file  # noqa: F401  (tests, dataset_build)
 from pytrack_mutations import OPERATORS, Mutation, apply_mutation
-from pytrack_pytest import SUITE_TIMEOUT, TEST_TIMEOUT, collected, passing_tests, relevant_tests, run_pytest
+from pytrack_pytest import (
+    SUITE_TIMEOUT,
+    TEST_TIMEOUT,
+    Coverage,
+    collected,
+    covering_tests,
+    passing_tests,
+    relevant_tests,
+    run_pytest,
+)
 
 DEFAULT_SEED = 1
 WINDOW_MIN, WINDOW_MAX = 50, 100
@@ -231,20 +240,75 @@ def build_window(spec: RepoSpec, mirror: Path, win: Window, bench: Path, python:
     cases: list[dict] = []
     used_k: set[int] = set()
     tries = 0
-    for cand in candidates(work, spec, end, rebuilt, rng, operators, balance):
+    targets = guided_targets(spec, work, end, rebuilt[0], passed_end, python) if COVERAGE_GUIDED else None
+    keep = (lambda path, line: (path, line) in targets) if targets is not None else None
+    order = candidates(work, spec, end, rebuilt, rng, operators, balance, keep)
+    if targets is not None:
+        log(f"  {spec.name} w{win.index}: {len(order)} candidates on lines that tests passing at base and end run")
+    for cand in order:
         if len(cases) >= per_window or tries >= max_tries or (not cases and tries >= BARREN_TRIES):
             break
         if cand.k in used_k:
             continue
         tries += 1
         rec = try_candidate(spec, win, work, scratch, rebuilt, passed_end, cand, bench, python, seed,
-                            f"{spec.name}-w{win.index}-{len(cases) + 1:02d}")
+                            f"{spec.name}-w{win.index}-{len(cases) + 1:02d}",
+                            targets.get((cand.end_path, cand.end_line)) if targets is not None else None)
         if rec is not None:
             used_k.add(cand.k)
             cases.append(rec)
     log(f"  {spec.name} w{win.index}: {len(cases)} cases from {tries} tries")
     run_git(["worktree", "remove", "--force", str(scratch)], cwd=work, check=False)
     return cases
+
+
+# The training-data builder (scripts/dataset_build.py) sets this; the benchmark leaves it off. On:
+# one whole-suite run under coverage at the window's end says which tests run each line, and only
+# lines that some test runs, a test that passes at the end and whose function is already in its
+# file at the window's base, become candidates; each is tried on those tests alone. Off, two
+# candidates in three were "no test fails" (the line no test runs) and one in five "ground truth
+# fails at base" (only a test added in the window runs it), each after a test run.
+COVERAGE_GUIDED = False
+MAX_TARGETS = 200  # more covering tests than this: their files are run instead
+
+
+def guided_targets(spec: RepoSpec, work: Path, end: str, base: str,
+                   passed_end: set[str], python: Path) -> dict[tuple[str, int], list[str]] | None:
+    """(end path, end line) -> the tests to try a mutation of that library line on: those that run
+    it (covering_tests at `end`), pass at `end`, and whose test function is already in its file at
+    `base`. Lines without such a test are left out. None (the unguided rule) where coverage could
+    not be measured."""
+    checkout(work, end)
+    covered: Coverage | None = covering_tests(python, work, spec)
+    if covered is None:
+        log(f"  {spec.name}: coverage could not be measured; candidates are tried unguided")
+        return None
+    texts: dict[tuple[str, str], str] = {}
+    known: dict[str, bool] = {}
+
+    def text(rev: str, path: str) -> str:
+        if (rev, path) not in texts:
+            shown = run_git(["show", f"{rev}:{path}"], cwd=work, check=False)
+            texts[(rev, path)] = shown.stdout if shown.returncode == 0 else ""
+        return texts[(rev, path)]
+
+    def existed(nodeid: str) -> bool:
+        """Passes at the end, and its function is in its file at the base; or its file does not
+        define it at all (lark's tests/__main__.py imports its test classes): the ground-truth
+        runs then decide."""
+        if nodeid not in known:
+            path = nodeid.split("::", 1)[0]
+            define = f"def {nodeid.split('::')[-1].split('[', 1)[0]}("
+            known[nodeid] = nodeid in passed_end and (define in text(base, path) or define not in text(end, path))
+        return known[nodeid]
+
+    result: dict[tuple[str, int], list[str]] = {}
+    for key, tests in covered.items():
+        if is_library_file(spec, key[0]):
+            kept = sorted(t for t in tests if existed(t))
+            if kept:
+                result[key] = kept
+    return result
 
 
 class Rejected(Exception):
@@ -256,11 +320,11 @@ REJECTED: dict[str, int] = {}  # why candidates were rejected, counted over the 
 
 def try_candidate(spec: RepoSpec, win: Window, work: Path, scratch: Path, rebuilt: list[str],
                   passed_end: set[str], cand: Candidate, bench: Path, python: Path, seed: int,
-                  case_id: str) -> dict | None:
+                  case_id: str, covering: list[str] | None = None) -> dict | None:
     t0 = time.monotonic()
     label = f"    k={cand.k} {cand.end_path}:{cand.end_line} {cand.mutation.operator}"
     try:
-        failing = _failing_at_end(spec, work, rebuilt[-1], passed_end, cand, python)
+        failing = _failing_at_end(spec, work, rebuilt[-1], passed_end, cand, python, covering)
         bic = _amend_culprit(work, rebuilt[cand.k], cand)
         chosen = _ground_truth(spec, scratch, python, failing[:20], rebuilt[0], rebuilt[cand.k - 1], bic)
         bad = _replay_rest(work, rebuilt, bic, cand)
@@ -290,11 +354,18 @@ def try_candidate(spec: RepoSpec, win: Window, work: Path, scratch: Path, rebuil
 
 
 def _failing_at_end(spec: RepoSpec, work: Path, end: str, passed_end: set[str], cand: Candidate,
-                    python: Path) -> list[str]:
-    """1. The mutation at the clean end: which passing tests of the module fail?"""
+                    python: Path, covering: list[str] | None = None) -> list[str]:
+    """1. The mutation at the clean end: which passing tests of the module (or, guided, of those
+    that run the line: `covering`) fail?"""
     checkout(work, end)
     end_src = (work / cand.end_path).read_text(encoding="utf-8")
     write_file(work, cand.end_path, apply_mutation(end_src, cand.mutation))
+    if covering:
+        targets = covering if len(covering) <= MAX_TARGETS else sorted({t.split("::", 1)[0] for t in covering})
+        failing = _failing_in(spec, work, passed_end, python, targets)
+        if not failing:
+            raise Rejected("no test fails")
+        return failing
     targets = relevant_tests(work, spec, cand.end_path)  # [] runs the whole suite
     failing = _failing_in(spec, work, passed_end, python, targets)
     if not failing and targets and WIDER_FAILING:

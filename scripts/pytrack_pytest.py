@@ -6,11 +6,13 @@ out on CPU time, since a mutation may loop forever. Standard library only.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import resource
 import signal
 import subprocess
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -42,9 +44,9 @@ class TestRun:
 
 
 def run_pytest(python: Path, repo: Path, spec: RepoSpec, targets: list[str], extra: list[str] | None = None,
-               timeout: float = TEST_TIMEOUT) -> TestRun:
+               timeout: float = TEST_TIMEOUT, env_extra: dict[str, str] | None = None) -> TestRun:
     cmd = [str(python), "-m", "pytest", "-p", "no:cacheprovider", *spec.pytest_args, *(extra or []), *targets]
-    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1", PYTHONHASHSEED="0")
+    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1", PYTHONHASHSEED="0", **(env_extra or {}))
     env.pop("PYTHONPATH", None)
     try:
         proc = subprocess.run(cmd, check=False, cwd=repo, capture_output=True, text=True, errors="replace", env=env,
@@ -68,6 +70,40 @@ def passing_tests(python: Path, repo: Path, spec: RepoSpec) -> tuple[set[str], i
                      timeout=600)
     passed = {m.group(1) for m in re.finditer(r"^PASSED (\S+?(?:\[.*?\])?)(?: - .*)?$", run.output, re.MULTILINE)}
     return passed, len(run.failed)
+
+
+Coverage = dict[tuple[str, int], frozenset[str]]  # (path, line) -> node ids of the tests that run it
+
+
+def covering_tests(python: Path, repo: Path, spec: RepoSpec) -> Coverage | None:
+    """Which tests run each line of `repo`'s checkout: one whole-suite run under coverage.py with a
+    context per test (pytest-cov's `--cov-context=test`, in the venv of `python`), read back with
+    `coverage json --show-contexts`. Lines run only at import (no test's context) are left out.
+    The repository's own coverage settings are replaced by an empty file (a plugin it configures
+    may be missing). None where the run or the report fails."""
+    with tempfile.TemporaryDirectory(prefix="rca-cov-") as tmp:
+        rc, data, report = Path(tmp) / "coveragerc", Path(tmp) / "data", Path(tmp) / "cov.json"
+        rc.write_text("[run]\n")
+        run = run_pytest(python, repo, spec, [], ["-q", "--tb=no", "--continue-on-collection-errors", "--cov=.",
+                                                  f"--cov-config={rc}", "--cov-context=test", "--cov-report="],
+                         timeout=600, env_extra={"COVERAGE_FILE": str(data)})
+        if run.timed_out or not data.exists():
+            return None
+        made = subprocess.run([str(python), "-m", "coverage", "json", "--show-contexts", f"--rcfile={rc}",
+                               f"--data-file={data}", "-o", str(report)], cwd=repo, capture_output=True, text=True,
+                              check=False)
+        if made.returncode != 0 or not report.exists():
+            return None
+        files = json.loads(report.read_text(encoding="utf-8")).get("files", {})
+    root = str(repo.resolve()) + os.sep
+    result: Coverage = {}
+    for name, info in files.items():
+        path = name[len(root):] if name.startswith(root) else name
+        for line, contexts in info.get("contexts", {}).items():
+            tests = frozenset(c.rsplit("|", 1)[0] for c in contexts if c)
+            if tests:
+                result[(path.replace(os.sep, "/"), int(line))] = tests
+    return result
 
 
 def test_files(repo: Path, spec: RepoSpec) -> list[str]:

@@ -186,6 +186,33 @@ def test_deep_candidates_are_older_than_the_window_and_stand_at_its_end(make_git
         assert c.mutation.before in ("    y = x + 1", "    return y")
 
 
+def test_coverage_guides_training_candidates_to_lines_that_old_passing_tests_run(git_repo):
+    """COVERAGE_GUIDED (the training-data builder's): one run under real coverage.py (pytest-cov)
+    says which tests run each line; a line no test runs, and a line only a test added after the
+    window's base runs, are not tried; a covered line is tried on its covering tests alone."""
+    lib = ("def clamp(x, lo, hi):\n    if x < lo:\n        return lo\n    return min(x, hi)\n\n\n"
+           "def name():\n    return 'lib'\n\n\ndef unused():\n    return 1\n")
+    base = git_repo.commit("base", {
+        "lib.py": lib,
+        "tests/test_bounds.py": "from lib import clamp\n\n\ndef test_low():\n    assert clamp(-5, 0, 9) == 0\n"})
+    end = git_repo.commit("a test of name", {
+        "tests/test_names.py": "from lib import name\n\n\ndef test_name():\n    assert name() == 'lib'\n"})
+    spec = pc.RepoSpec("toy", "toy/toy", end, ("lib.py",), "2000-01-01", pytest_args=("-o", "pythonpath=."))
+    python = Path(sys.executable)
+    passed, _ = py.passing_tests(python, git_repo.root, spec)
+    assert passed == {"tests/test_bounds.py::test_low", "tests/test_names.py::test_name"}
+    covered = py.covering_tests(python, git_repo.root, spec)
+    assert covered[("lib.py", 2)] == {"tests/test_bounds.py::test_low"}
+    assert covered[("lib.py", 8)] == {"tests/test_names.py::test_name"}
+    assert ("lib.py", 12) not in covered  # `unused` runs in no test
+    targets = pc.guided_targets(spec, git_repo.root, end, base, passed, python)
+    assert targets == {(f, n): ["tests/test_bounds.py::test_low"] for f, n in (("lib.py", 2), ("lib.py", 3))}
+    cmp = next(m for m in mu.mutations_of_line(lib, 2, mu.ALL_OPERATORS) if m.operator == "cmp_flip")
+    cand = pc.Candidate(1, "lib.py", 2, "lib.py", 2, cmp)
+    assert pc._failing_at_end(spec, git_repo.root, end, passed, cand, python, targets[("lib.py", 2)]) == [
+        "tests/test_bounds.py::test_low"]
+
+
 db = load("dataset_build")
 
 
