@@ -19,7 +19,7 @@ import random
 import re
 import subprocess
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -59,11 +59,13 @@ def _blame_origins(repo: Path, spec: RepoSpec, end: str) -> dict[str, list[tuple
 
 
 def deep_candidates(repo: Path, spec: RepoSpec, end: str, rebuilt: list[str], rng: random.Random,
-                    operators: tuple[str, ...]) -> Iterator[DeepCandidate]:
+                    operators: tuple[str, ...],
+                    keep: Callable[[str, int], bool] | None = None) -> Iterator[DeepCandidate]:
     """Seeded candidates, one per culprit commit in a shuffled order: commits before the window
     (not its base's own merge), after `spec.since`, with one parent, whose added lines stand at
     `end`. The line must be in a function that already existed at the good revision (its tests
-    must pass there) and its text must occur once in the end's file. Shapes are taken in turn."""
+    must pass there) and its text must occur once in the end's file. Shapes are taken in turn.
+    `keep` (end path, end line), when given, leaves other lines out (coverage guidance)."""
     window = set(rebuilt[1:])
     since = out(["log", "-1", "--format=%ct", f"--until={spec.since}", "--first-parent", rebuilt[0]], cwd=repo).strip()
     floor = int(since) if since else 0
@@ -86,7 +88,7 @@ def deep_candidates(repo: Path, spec: RepoSpec, end: str, rebuilt: list[str], rn
             continue
         found: list[DeepCandidate] = []
         at_good: dict[str, str] = {}
-        lines_of = list(origins[commit])
+        lines_of = [o for o in origins[commit] if keep is None or keep(o[2], o[3])]
         rng.shuffle(lines_of)
         for path, line, end_path, end_line in lines_of[:LINES_PER_COMMIT]:  # parsing a big module per line is slow
             if end_path not in end_text:
@@ -216,12 +218,17 @@ def build_deep_window(spec: RepoSpec, mirror: Path, win, bench: Path, python: Pa
     rng = random.Random(f"{seed}:{spec.name}:{win.index}:deep")
     cases: list[dict] = []
     tries = 0
-    for cand in deep_candidates(work, spec, rebuilt[-1], rebuilt, rng, operators):
+    # guided (training data): lines a passing test runs at the end; the test's existence at each
+    # candidate's good revision is left to the ground-truth runs
+    targets = pc.guided_targets(spec, work, rebuilt[-1], None, passed_end, python) if pc.COVERAGE_GUIDED else None
+    keep = (lambda path, line: (path, line) in targets) if targets is not None else None
+    for cand in deep_candidates(work, spec, rebuilt[-1], rebuilt, rng, operators, keep):
         if len(cases) >= per_window or tries >= max_tries or (not cases and tries >= pc.BARREN_TRIES):
             break
         tries += 1
         rec = try_deep(spec, win, work, scratch, rebuilt, passed_end, cand, bench, python, seed,
-                       f"{spec.name}-w{win.index}-d{len(cases) + 1:02d}")
+                       f"{spec.name}-w{win.index}-d{len(cases) + 1:02d}",
+                       targets.get((cand.end_path, cand.end_line)) if targets is not None else None)
         if rec is not None:
             cases.append(rec)
     pc.log(f"  {spec.name} w{win.index}: {len(cases)} deep cases from {tries} tries")
@@ -230,7 +237,8 @@ def build_deep_window(spec: RepoSpec, mirror: Path, win, bench: Path, python: Pa
 
 
 def try_deep(spec: RepoSpec, win, work: Path, scratch: Path, rebuilt: list[str], passed_end: set[str],
-             cand: DeepCandidate, bench: Path, python: Path, seed: int, case_id: str) -> dict | None:
+             cand: DeepCandidate, bench: Path, python: Path, seed: int, case_id: str,
+             covering: list[str] | None = None) -> dict | None:
     """One deep candidate through the same checks as a window's (pytrack_cases.try_candidate)."""
     import shlex
     import time
@@ -242,7 +250,7 @@ def try_deep(spec: RepoSpec, win, work: Path, scratch: Path, rebuilt: list[str],
     end = rebuilt[-1]
     label = f"    {cand.commit[:8]} {cand.end_path}:{cand.end_line} {cand.mutation.operator}"
     try:
-        failing = pc._failing_at_end(spec, work, end, passed_end, cand, python)
+        failing = pc._failing_at_end(spec, work, end, passed_end, cand, python, covering)
         amended = pc._amend_culprit(work, cand.commit, cand)
         parent = out(["rev-parse", f"{cand.commit}^"], cwd=work).strip()
         chosen = pc._ground_truth(spec, scratch, python, failing[:20], cand.good, parent, amended)

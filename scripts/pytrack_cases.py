@@ -272,12 +272,12 @@ COVERAGE_GUIDED = False
 MAX_TARGETS = 200  # more covering tests than this: their files are run instead
 
 
-def guided_targets(spec: RepoSpec, work: Path, end: str, base: str,
+def guided_targets(spec: RepoSpec, work: Path, end: str, base: str | None,
                    passed_end: set[str], python: Path) -> dict[tuple[str, int], list[str]] | None:
     """(end path, end line) -> the tests to try a mutation of that library line on: those that run
     it (covering_tests at `end`), pass at `end`, and whose test function is already in its file at
-    `base`. Lines without such a test are left out. None (the unguided rule) where coverage could
-    not be measured."""
+    `base` (when given). Lines without such a test are left out. None (the unguided rule) where
+    coverage could not be measured."""
     checkout(work, end)
     covered: Coverage | None = covering_tests(python, work, spec)
     if covered is None:
@@ -299,7 +299,8 @@ def guided_targets(spec: RepoSpec, work: Path, end: str, base: str,
         if nodeid not in known:
             path = nodeid.split("::", 1)[0]
             define = f"def {nodeid.split('::')[-1].split('[', 1)[0]}("
-            known[nodeid] = nodeid in passed_end and (define in text(base, path) or define not in text(end, path))
+            known[nodeid] = nodeid in passed_end and (base is None or define in text(base, path)
+                                                      or define not in text(end, path))
         return known[nodeid]
 
     result: dict[tuple[str, int], list[str]] = {}
