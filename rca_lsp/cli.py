@@ -92,7 +92,8 @@ def index_cmd(repo: str, quiet: bool) -> None:
               help="Where the model runs: auto takes CUDA when onnxruntime-gpu has it, cuda warns and "
                    "falls back to the CPU where it has not.")
 @click.option("--coverage", "coverage", default=None, metavar="FILE",
-              help="The failing test's coverage: JaCoCo XML, Cobertura XML, LCOV or coverage.py JSON.")
+              help="The failing test's coverage: JaCoCo XML, Cobertura XML, LCOV or coverage.py JSON; "
+                   "or the whole suite's, coverage.py JSON with a context per test (--show-contexts).")
 def suspects_cmd(repo: str, trace: str, since: str | None, top: int, fmt: str, no_update: bool,
                  explain: bool, ranker: str, rerank_top: int, device: str, coverage: str | None) -> None:
     """Rank the commits that most likely caused the failure in TRACE."""
@@ -103,9 +104,11 @@ def suspects_cmd(repo: str, trace: str, since: str | None, top: int, fmt: str, n
 
     text = read_trace(trace)
     backend = open_repo(repo)
-    executed, notes = _coverage(coverage, backend) if coverage else (None, [])
+    report, notes = _coverage(coverage, backend) if coverage else (None, [])
+    per_test = report.per_test if report is not None else None  # the suite's run, a context per test
+    executed = (report.executed() or None) if report is not None and per_test is None else None
     query = service.Query(text, since=since, top=top, ranker=ranker, rerank_top=rerank_top, explain=explain,
-                          device=device, executed=executed)
+                          device=device, executed=executed, per_test=per_test)
     result = service.rank(backend, query, update=not no_update)
     result.warnings[:0] = notes
     for warning in result.warnings:
@@ -113,12 +116,13 @@ def suspects_cmd(repo: str, trace: str, since: str | None, top: int, fmt: str, n
     click.echo(to_json(result) if fmt == "json" else to_text(result))
 
 
-def _coverage(source: str, backend: Backend) -> tuple[dict[str, set[int]] | None, list[str]]:
-    """The executed lines of the failing test's coverage report, and the warnings it gives."""
+def _coverage(source: str, backend: Backend) -> tuple[Coverage, list[str]]:
+    """The coverage report (the failing test's run, or the suite's with a context per test), and
+    the warnings it gives."""
     from rca_lsp.traces.coverage import read_coverage
 
     report = read_coverage(source, backend.tracked_files(), backend.root)
-    return report.executed() or None, report.warnings(source)
+    return report, report.warnings(source)
 
 
 @main.group("model")
@@ -204,6 +208,7 @@ from rca_lsp.commands.labels import labels_group  # noqa: E402
 from rca_lsp.commands.model import COMMANDS as MODEL_COMMANDS  # noqa: E402
 
 if TYPE_CHECKING:
+    from rca_lsp.traces.coverage import Coverage
     from rca_lsp.vcs.base import Backend
 
 main.add_command(hooks_group)

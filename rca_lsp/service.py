@@ -20,10 +20,13 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from rca_lsp.errors import ModelError, RepositoryError
 from rca_lsp.vcs.base import Backend
+
+if TYPE_CHECKING:
+    from rca_lsp.traces.coverage import PerTest
 
 Progress = Callable[[int, int], None]
 IndexState = Literal["missing", "stale", "current"]
@@ -43,6 +46,7 @@ class Query:
     explain: bool = False  # each suspect's feature values
     window: list[str] | None = None  # only these commits (a bisection's range)
     executed: dict[str, set[int]] | None = None  # lines the failing run executed (a traced run)
+    per_test: PerTest | None = None  # a coverage report's tests per line: executed and suspicion from it
     tuned: bool = True  # this repository's tuned fusion (`rca model tune`) when it has one
 
     @property
@@ -118,7 +122,8 @@ def retrieve(repo: Backend, query: Query, head: str | None = None):
     fusion = current(repo.meta_dir) if query.tuned else None
     with Index.open(repo.meta_dir, readonly=True) as index:
         return find_suspects(repo, index, query.text, since=query.since, top=query.wanted, window=query.window,
-                             executed=query.executed, explain=query.explain, fusion=fusion)
+                             executed=query.executed, explain=query.explain, fusion=fusion,
+                             per_test=query.per_test)
 
 
 def rerank(repo: Backend, result, query: Query, model=None):

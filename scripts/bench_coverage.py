@@ -10,7 +10,12 @@ then `rca index` and `rca suspects --top 100000` without and with `--coverage`, 
 history and over the commits after the case's last good revision (`--since GOOD`). A case whose
 failing tests do not fail again under coverage is reported and left out of the figures.
 
-    python scripts/bench_coverage.py --dir ~/.cache/rca-pytrack2 --limit 10 [--json out.json] [--work DIR]
+`--per-test` also runs the case's whole suite at HEAD under coverage with a context per test
+(coverage's `dynamic_context = test_function`; `coverage json --show-contexts`) and ranks with that
+report (`per_test`, `per_test_since_good`): the failing tests' lines weighted by how many passing
+tests ran them too (rca_lsp.traces.coverage.PerTest). The figures are over the cases measured both ways.
+
+    python scripts/bench_coverage.py --dir ~/.cache/rca-pytrack2 --limit 10 [--json out.json] [--work DIR] [--per-test]
 """
 
 from __future__ import annotations
@@ -67,6 +72,32 @@ def covered_run(case: dict, clone: Path, only_coverage: Path) -> tuple[Path | No
     return report, ""
 
 
+def suite_run(case: dict, clone: Path, only_coverage: Path) -> tuple[Path | None, str]:
+    """The coverage.py JSON report, a context per test, of the whole suite's run in `clone`."""
+    report = clone.parent / f"{clone.name}.pertest.json"
+    if report.exists():
+        return report, ""
+    argv = shlex.split(case["test_command"])
+    failing = set(case["failing_tests"])
+    args = [a for a in argv[3:] if a not in failing and a != "-x"]
+    rc = only_coverage / "per-test.rc"
+    rc.write_text("[run]\ndynamic_context = test_function\n")
+    env = {**os.environ, "PYTHONPATH": str(only_coverage), "COVERAGE_FILE": str(clone / ".coverage-suite"),
+           "COVERAGE_RCFILE": str(rc)}
+    try:
+        proc = run([argv[0], "-m", "coverage", "run", "-m", "pytest", "-p", "no:cacheprovider",
+                    "--continue-on-collection-errors", *args], clone, env,
+                   timeout=1800)
+    except subprocess.TimeoutExpired:
+        return None, "the suite timed out under coverage"
+    if proc.returncode not in (0, 1):
+        return None, f"the suite exited {proc.returncode} under coverage: {proc.stdout[-200:]!r}"
+    proc = run([argv[0], "-m", "coverage", "json", "--show-contexts", "-o", str(report)], clone, env)
+    if proc.returncode != 0:
+        return None, f"coverage json exited {proc.returncode}: {proc.stderr[-200:]}"
+    return report, ""
+
+
 def copy_index(source: Path, clone: Path) -> None:
     """Start the clone's index from the case repository's, when it has one (the same commits):
     `rca index` then only brings it up to date instead of indexing the whole history again."""
@@ -89,7 +120,7 @@ def rca(clone: Path, *args: str) -> dict:
     return json.loads(proc.stdout) if args[0] == "suspects" else {}
 
 
-def one_case(case: dict, work: Path, only_coverage: Path) -> dict:
+def one_case(case: dict, work: Path, only_coverage: Path, per_test: bool = False) -> dict:
     clone = work / case["case_id"]
     kept = clone.parent / f"{clone.name}.cov.json"
     if clone.exists() and kept.exists():  # a kept --work folder: clone, report and index are reused
@@ -105,8 +136,14 @@ def one_case(case: dict, work: Path, only_coverage: Path) -> dict:
     rca(clone, "index", "-q")
     query = ["suspects", "--trace", case["trace"], "--format", "json", "--top", "100000"]
     since = ["--since", case["good"]]
-    for label, extra in (("plain", []), ("coverage", ["--coverage", str(report)]),
-                         ("plain_since_good", since), ("coverage_since_good", [*since, "--coverage", str(report)])):
+    runs = [("plain", []), ("coverage", ["--coverage", str(report)]),
+            ("plain_since_good", since), ("coverage_since_good", [*since, "--coverage", str(report)])]
+    if per_test:
+        suite, why = suite_run(case, clone, only_coverage)
+        row["per_test_skipped"] = why
+        if suite is not None:
+            runs += [("per_test", ["--coverage", str(suite)]), ("per_test_since_good", [*since, "--coverage", str(suite)])]
+    for label, extra in runs:
         started = time.monotonic()
         doc = rca(clone, *query, *extra)
         row[f"{label}_s"] = round(time.monotonic() - started, 3)
@@ -133,6 +170,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="Write the rows here.")
     parser.add_argument("--work", type=Path, help="Keep clones, reports and indexes here and reuse them "
                         "(default: a temporary folder, removed at the end).")
+    parser.add_argument("--per-test", action="store_true", help="Also rank with the whole suite's coverage, "
+                        "a context per test.")
     args = parser.parse_args(argv)
     cases = load_cases(args.dir, parse_only(args.only))
     cases = cases[:args.limit] if args.limit > 0 else cases
@@ -142,12 +181,15 @@ def main(argv: list[str] | None = None) -> int:
         work.mkdir(parents=True, exist_ok=True)
         only_coverage = coverage_only_path(work)
         for case in cases:
-            row = one_case(case, work, only_coverage)
+            row = one_case(case, work, only_coverage, args.per_test)
             rows.append(row)
             print(json.dumps(row), flush=True)
-    measured = [r for r in rows if not r["skipped"]]
-    print(f"{len(measured)} of {len(rows)} cases measured (others: the failing tests did not fail again)")
-    for label in ("plain", "coverage", "plain_since_good", "coverage_since_good") if measured else ():
+    measured = [r for r in rows if not r["skipped"] and (not args.per_test or "per_test" in r)]
+    print(f"{len(measured)} of {len(rows)} cases measured (others: the failing tests did not fail again"
+          f"{', or the suite could not run under coverage' if args.per_test else ''})")
+    labels = ["plain", "coverage", "plain_since_good", "coverage_since_good"]
+    labels += ["per_test", "per_test_since_good"] if args.per_test else []
+    for label in labels if measured else ():
         print(summary(measured, label))
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1))

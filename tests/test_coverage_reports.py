@@ -16,7 +16,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from rca_lsp.errors import TraceError
-from rca_lsp.traces.coverage import parse_coverage, read_coverage
+from rca_lsp.traces.coverage import PerTest, context_key, parse_coverage, read_coverage
+from rca_lsp.types import TestId as Tid
 
 from conftest import GitRepoBuilder
 
@@ -339,3 +340,133 @@ def test_a_report_counts_what_the_test_called_not_what_importing_the_module_ran(
     assert "executed" not in by_commit[header]["features"]
     assert by_commit[culprit]["features"]["executed"] == 1.0
     assert position(covered, culprit) < min(position(covered, constant), position(covered, header))
+
+
+TEXT = "def clean(word):\n    return word.strip().lower()\n"
+CALC = "from pkg.text import clean\n\n\ndef total(words):\n    return sum(len(clean(w)) for w in words)\n"
+TEXT_TESTS = '''from pkg.text import clean
+
+
+def test_strip():
+    assert clean(" a ") == "a"
+
+
+def test_lower():
+    assert clean("AB") == "ab"
+
+
+class TestMixed:
+    def test_both(self):
+        assert clean(" Ab ") == "ab"
+'''
+CALC_TEST = '''from pkg.calc import total
+
+
+def test_total():
+    assert total([" ab ", "c"]) == 3
+'''
+
+
+@pytest.fixture(scope="module")
+def per_test_project(tmp_path_factory) -> dict:
+    """The whole suite run once under the real coverage.py with a context per test, both ways a
+    user gets one: pytest-cov's `--cov-context=test` and coverage's `dynamic_context = test_function`."""
+    builder = GitRepoBuilder(tmp_path_factory.mktemp("pertest") / "repo")
+    builder.write(".gitignore", ".coverage*\n*.json\n*.rc\n")
+    builder.commit("Add words", {"pkg/__init__.py": "", "pkg/text.py": TEXT, "pkg/calc.py": CALC,
+                                 "tests/test_text.py": TEXT_TESTS, "tests/test_calc.py": CALC_TEST})
+    culprit = builder.commit("Count the separator", {"pkg/calc.py": CALC.replace("for w in words)", "for w in words) + 1")},
+                             author="Carol")
+    idle = builder.commit("Casefold words", {"pkg/text.py": TEXT.replace("lower()", "casefold()")}, author="Dan")
+    aside = builder.commit("Shout", {"pkg/shout.py": "def shout(word):\n    return word.upper() + '!'\n",
+                                     "tests/test_shout.py": "from pkg.shout import shout\n\n\ndef test_shout():\n"
+                                                            "    assert shout('a') == 'A!'\n"}, author="Eve")
+    root = builder.root
+    env = {**os.environ, "COVERAGE_FILE": str(root / ".coverage-cov")}
+    run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--cov=.", "--cov-context=test",
+                          "--cov-report=", "tests"], cwd=root, capture_output=True, text=True, timeout=300, env=env)
+    assert run.returncode == 1 and "1 failed, 4 passed" in run.stdout, run.stdout + run.stderr
+    (root / "trace.txt").write_text(run.stdout)
+    made = subprocess.run([sys.executable, "-m", "coverage", "json", "--show-contexts", "-o", "cov-pytest.json"],
+                          cwd=root, capture_output=True, text=True, timeout=300, env=env)
+    assert made.returncode == 0, made.stderr
+    (root / "functions.rc").write_text("[run]\ndynamic_context = test_function\n")
+    env = {**os.environ, "COVERAGE_FILE": str(root / ".coverage-fn"), "COVERAGE_RCFILE": str(root / "functions.rc")}
+    for args in (["run", "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"],
+                 ["json", "--show-contexts", "-o", "cov-functions.json"]):
+        subprocess.run([sys.executable, "-m", "coverage", *args], cwd=root, capture_output=True, text=True,
+                       timeout=300, env=env)
+    assert (root / "cov-functions.json").is_file()
+    return {"root": root, "culprit": culprit, "idle": idle, "aside": aside}
+
+
+@pytest.mark.parametrize("report", ["cov-pytest.json", "cov-functions.json"])
+def test_the_passing_tests_runs_lower_a_line_they_share_with_the_failing_test(per_test_project, report) -> None:
+    """The failing test ran the culprit's line and the newer commit's line alike; three passing
+    tests ran the newer one too. The report's contexts give the failing test's lines (not the
+    suite's), the same as a report of the failing test alone, and Ochiai gives the culprit's line 1
+    and the shared one 1/sqrt(1 * 4) = 0.5, which the evidence says."""
+    root, culprit, idle = per_test_project["root"], per_test_project["culprit"], per_test_project["idle"]
+    aside = per_test_project["aside"]
+    doc = json.loads((root / report).read_text())
+    assert any(len(names) > 1 for f in doc["files"].values() for names in f["contexts"].values())
+    tracked = subprocess.run(["git", "ls-files"], cwd=root, capture_output=True, text=True).stdout.split()
+    spectrum = read_coverage(root / report, tracked, str(root)).per_test.resolve([
+        Tid("tests/test_calc.py", "test_total")])
+    assert (spectrum.failing, spectrum.passing) == (1, 4)
+    assert spectrum.suspicion["pkg/calc.py"][5] == 1.0 and spectrum.suspicion["pkg/text.py"][2] == 0.5
+    assert 2 in spectrum.executed["pkg/text.py"]
+    covered, proc = ranks(root, "--coverage", report)
+    by_commit = {s["commit"]: s for s in covered["suspects"]}
+    executed = {s["commit"]: s["features"]["executed"] for s in covered["suspects"] if "executed" in s["features"]}
+    assert executed[culprit] == executed[idle] == 1.0 and aside not in executed
+    assert any("most suspicious line 0.50" in e["text"] for e in by_commit[idle]["evidence"] if e["kind"] == "executed")
+    assert any("most suspicious line 1.00" in e["text"] for e in by_commit[culprit]["evidence"] if e["kind"] == "executed")
+    assert position(covered, culprit) < position(covered, idle) and covered["warnings"] == []
+    assert spectrum.executed["pkg/shout.py"] == {1}  # its `def` line ran at import; its body only in a passing test
+    # the same report without its contexts is read as one run: every test's lines, shout's too
+    for f in doc["files"].values():
+        del f["contexts"]
+    (root / "suite.json").write_text(json.dumps(doc))
+    assert read_coverage(root / "suite.json", tracked, str(root)).per_test is None
+    suite, _ = ranks(root, "--coverage", "suite.json")
+    assert "executed" in next(s for s in suite["suspects"] if s["commit"] == aside)["features"]
+    assert "executed" not in by_commit[aside]["features"]
+
+
+def test_contexts_that_name_no_failing_test_leave_coverage_out_with_a_warning(per_test_project) -> None:
+    root = per_test_project["root"]
+    doc = json.loads((root / "cov-pytest.json").read_text())
+    for f in doc["files"].values():
+        f["contexts"] = {line: [n.replace("test_total", "test_other") for n in names]
+                         for line, names in f["contexts"].items()}
+    (root / "renamed.json").write_text(json.dumps(doc))
+    covered, _ = ranks(root, "--coverage", "renamed.json")
+    assert all("executed" not in s["features"] for s in covered["suspects"])
+    assert covered["warnings"] == ["the coverage report's 5 test contexts name none of the trace's failing tests; "
+                                   "ranked without coverage"]
+
+
+@pytest.mark.parametrize("name, key", [
+    ("tests/test_a.py::TestK::test_x[1-b]|run", ("test_a", "TestK", "test_x", "[1-b]")),
+    ("tests/test_a.py::test_y|setup", ("test_a", None, "test_y", None)),
+    ("test_a.TestK.test_x", ("test_a", "TestK", "test_x", None)),
+    ("pkg.tests.test_a.test_y", ("test_a", None, "test_y", None)),
+    ("test_y", (None, None, "test_y", None)),
+    ("", None),
+])
+def test_a_context_names_its_test_as_pytest_cov_or_coverage_writes_it(name, key) -> None:
+    assert context_key(name) == key
+
+
+def test_a_parametrised_failing_case_is_told_from_its_passing_cases() -> None:
+    """pytest-cov names each case; the trace's failing case is the failing context, its other
+    cases are passing ones. coverage's function contexts name the function: all its cases fail."""
+    names = ("tests/test_a.py::test_x[1]|run", "tests/test_a.py::test_x[2]|run", "test_b.test_z")
+    per_test = PerTest(names, {"lib.py": {3: frozenset({0, 1}), 4: frozenset({0}), 9: frozenset({2})}})
+    spectrum = per_test.resolve([Tid("tests/test_a.py", "test_x", params="[1]")])
+    assert (spectrum.failing, spectrum.passing) == (1, 2)
+    assert spectrum.executed == {"lib.py": {3, 4}}
+    assert spectrum.suspicion["lib.py"] == {3: 1 / 2 ** 0.5, 4: 1.0}
+    assert per_test.resolve([Tid("tests/test_b.py", "test_z")]).executed == {"lib.py": {9}}
+    assert per_test.resolve([Tid("tests/test_c.py", "test_x")]) is None  # another module's test_x

@@ -48,6 +48,7 @@ from rca_lsp.testpaths import is_test_path
 from rca_lsp.types import Evidence, Suspect, Trace
 
 if TYPE_CHECKING:
+    from rca_lsp.traces.coverage import PerTest
     from rca_lsp.vcs.base import Backend
 
 log = logging.getLogger(__name__)
@@ -179,10 +180,14 @@ _HEADERS = ("@", "def ", "async def ", "class ")
 
 
 def _executed_features(board: _Board, history: History, executed: dict[str, set[int]],
-                       view: CodeView | None) -> None:
+                       view: CodeView | None, suspicion: dict[str, dict[int, float]] | None = None) -> None:
     """Commits that last changed lines the failing run executed (blame of each such line; with a
     `view`, in Python only the lines `run_by_the_test` keeps): half a point for any, the other half
-    by the share of the code lines it added that ran."""
+    by the share of the code lines it added that ran. With the passing tests' runs too
+    (`suspicion`: each line's Ochiai, rca_lsp.traces.coverage.PerTest) the evidence names the
+    commit's most suspicious line first; the value is not scaled by it: on the training data
+    (BENCHMARKS.md) a seeded culprit's line ran in many passing tests too, and scaling by Ochiai
+    ranked no better than the failing tests' lines alone."""
     owned: dict[int, list[tuple[str, int]]] = defaultdict(list)
     for path in sorted(executed):
         if is_test_path(path):
@@ -191,13 +196,19 @@ def _executed_features(board: _Board, history: History, executed: dict[str, set[
         for line, hit in sorted(history.blame_lines(path, ran).items()):
             owned[hit.commit_id].append((path, line))
     for commit_id, lines in owned.items():
+        if suspicion is not None:
+            lines.sort(key=lambda pl: -suspicion.get(pl[0], {}).get(pl[1], 0.0))
         where = ", ".join(f"{p}:{n}" for p, n in lines[:3]) + (f" and {len(lines) - 3} more" if len(lines) > 3 else "")
         path, line = lines[0]
         added = sum(a for p, a in queries.lines_added(history.index, commit_id) if not is_test_path(p))
         value = 0.5 + 0.5 * min(1.0, len(lines) / max(added, 1))  # a commit that ran in full: a mass edit ran in part
+        note = ""
+        if suspicion is not None:
+            top = suspicion.get(path, {}).get(line, 0.0)
+            note = f"; its most suspicious line {top:.2f} (Ochiai over the failing and passing tests' runs)"
         board.add(Feature.EXECUTED, commit_id, value, Evidence(
             EvidenceKind.EXECUTED, value, f"{len(lines)} line{'s' if len(lines) > 1 else ''} it last changed ran in the failing"
-            f" test ({where})", path, line))
+            f" test ({where}){note}", path, line))
 
 
 def _relation(target: Target) -> str:
@@ -316,14 +327,17 @@ def _from_elsewhere(traces: list[Trace], targets: list[Target]) -> bool:
 
 def find_suspects(repo: Backend, index: Index, text: str, since: str | None = None, top: int = 20,
                   weights: Weights = Weights(), explain: bool = False, window: list[str] | None = None,
-                  executed: dict[str, set[int]] | None = None, fusion: Model | None = None) -> Result:
+                  executed: dict[str, set[int]] | None = None, fusion: Model | None = None,
+                  per_test: PerTest | None = None) -> Result:
     """Rank the commits reachable from HEAD (after `since`), or those of `window` (newest first, every
     commit before its parents) when given. A failure ranked over a window happened at the window's
     newest commit, not in the work tree (`rca bisect` ran it in a checkout of that commit), so the
     work tree's uncommitted changes and files are then left out. `executed` (path -> lines) is what
     the failing run executed, when it was run under the line tracer (`rca bisect`). `fusion`, a
     learned model (rca_lsp.suspects.learned), replaces the weighted sum, except where lines were
-    traced (it never saw the executed feature)."""
+    traced (it never saw the executed feature). `per_test` (a coverage report with a context per
+    test) gives `executed` from the contexts that name the trace's failing tests, each line weighted
+    by its suspiciousness against the passing tests' runs."""
     from rca_lsp.traces import parse, resolve
 
     timings: dict[str, float] = {}
@@ -333,6 +347,15 @@ def find_suspects(repo: Backend, index: Index, text: str, since: str | None = No
     tracked = repo.tracked_files()
     traces = resolve(traces, sorted(set(tracked) | live))
     timings["parse"] = time.perf_counter() - started
+    warnings = []
+    suspicion = None
+    if per_test is not None:
+        spectrum = per_test.resolve([t.test for t in traces if t.test is not None])
+        if spectrum is None:
+            warnings.append(f"the coverage report's {len(per_test.names)} test contexts name none of the trace's "
+                            "failing tests; ranked without coverage")
+        else:
+            executed, suspicion = spectrum.executed, spectrum.suspicion
     history = History(index, window if window is not None else _candidates(repo, since), ignore_revs(repo))
     view = CodeView(index, repo.root, live)
     frame_paths = sorted({f.path for t in traces for f in t.all_frames() if f.path and not f.external})
@@ -349,7 +372,7 @@ def find_suspects(repo: Backend, index: Index, text: str, since: str | None = No
     if executed:
         # A coverage report (`--coverage`) keeps what the test itself ran; `rca bisect`'s traced
         # window keeps every line (import-time lines not measured there, BENCHMARKS.md).
-        _executed_features(board, history, executed, view if window is None else None)
+        _executed_features(board, history, executed, view if window is None else None, suspicion)
     coupled = coupled_files(history, failing_test_files(traces, set(tracked) | live))
     for commit_id, value, evidence in coupling_points(history, coupled):
         board.add(Feature.COUPLING, commit_id, value, evidence, mode="max")
@@ -366,7 +389,6 @@ def find_suspects(repo: Backend, index: Index, text: str, since: str | None = No
     suspects, explained = _suspects(ranked[:len(ranked) if top <= 0 else top], board, history, index, terms,
                                     data, weights, table, context if explain else None)
     timings["total"] = time.perf_counter() - started
-    warnings = []
     if history.missing:
         warnings.append(f"{history.missing} commit(s) reachable from HEAD are not indexed yet; run `rca index`")
     if _from_elsewhere(traces, targets):

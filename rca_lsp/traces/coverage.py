@@ -10,7 +10,15 @@ the file name:
                       (coverage.py `coverage xml`, Istanbul, gcovr, Gradle/Maven plugins)
     LCOV              SF:<path>, DA:<line>,<hits> with hits > 0 (coverage.py `coverage lcov`,
                       Istanbul, geninfo, cargo-llvm-cov)
-    coverage.py JSON  `coverage json`: files -> executed_lines
+    coverage.py JSON  `coverage json`: files -> executed_lines; with `--show-contexts`, the tests
+                      that ran each line (below)
+
+A coverage.py JSON report with a context per test (`pytest --cov=. --cov-context=test` then
+`coverage json --show-contexts`, or coverage's own `dynamic_context = test_function`) holds the
+whole suite's run: which tests ran each line. The failing tests are then those contexts that name
+a test of the trace, their lines are the executed ones, and each line is weighted by how much more
+the failing tests ran it than the passing ones (Ochiai's suspiciousness, `PerTest.resolve`), as in
+spectrum-based fault localisation.
 
 Report paths are absolute, relative to some source root, or (JaCoCo) package directories; each is
 mapped to the repository's tracked files by its longest suffix that names exactly one of them
@@ -24,15 +32,18 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from rca_lsp.errors import TraceError
+from rca_lsp.traces.base import split_params
 from rca_lsp.traces.resolve import PathIndex, split_path
+from rca_lsp.types import TestId
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +52,97 @@ _JACOCO_DOCTYPE = re.compile(r'<!DOCTYPE\s+report\s+PUBLIC\s+"[^"<>\[\]]*"\s+"[^
 _DECLARATION = re.compile(r"<!(?:DOCTYPE|ENTITY)", re.IGNORECASE)
 
 Raw = tuple[list[str], set[int]]  # the paths a report entry may mean (best first), its executed lines
+Contexts = dict[int, list[str]]  # line -> the contexts (tests; "": none) that ran it, as the report names them
+
+
+@dataclass(frozen=True)
+class Spectrum:
+    """What the failing tests ran, from a report with a context per test (`PerTest.resolve`)."""
+
+    executed: dict[str, set[int]]  # lines some failing test ran
+    suspicion: dict[str, dict[int, float]]  # Ochiai of each of those lines, 0..1
+    failing: int  # contexts that name a failing test
+    passing: int  # the other contexts
+
+
+@dataclass(frozen=True)
+class PerTest:
+    """Which tests (contexts, by index into `names`) ran each line, per tracked path, and the lines
+    that ran outside any test (the empty context: imports, collection)."""
+
+    names: tuple[str, ...]
+    lines: dict[str, dict[int, frozenset[int]]]
+    imported: dict[str, frozenset[int]] = field(default_factory=dict)
+
+    def resolve(self, tests: Sequence[TestId]) -> Spectrum | None:
+        """The failing tests' lines and their suspiciousness; None where no context names one of
+        `tests`. The lines that ran outside any test are executed too, as in a report of the
+        failing test alone: a `def` line runs once, when its module is imported, never in a test's
+        context, and retrieval keeps the header of a function whose body ran (`run_by_the_test`).
+        Ochiai: ef / sqrt(F * (ef + ep)), with ef and ep the failing and passing contexts that ran
+        the line and F the failing contexts: 1 for a line every failing test ran and no passing
+        one, less the more passing tests ran it too."""
+        wanted = [w for w in (_test_key(t) for t in tests) if w is not None]
+        failing = {i for i, name in enumerate(self.names)
+                   if (key := context_key(name)) is not None and any(_same_test(key, w) for w in wanted)}
+        if not failing:
+            return None
+        executed: dict[str, set[int]] = {path: set(lines) for path, lines in self.imported.items()}
+        suspicion: dict[str, dict[int, float]] = {}
+        for path, by_line in self.lines.items():
+            for line, ran in by_line.items():
+                ef = len(ran & failing)
+                if ef:
+                    executed.setdefault(path, set()).add(line)
+                    suspicion.setdefault(path, {})[line] = ef / math.sqrt(len(failing) * len(ran))
+        return Spectrum(executed, suspicion, len(failing), len(self.names) - len(failing))
+
+
+TestKey = tuple[str | None, str | None, str, str | None]  # module stem, class, function, parameters
+
+
+def context_key(name: str) -> TestKey | None:
+    """A context as (module stem, class, function, parameters or None): pytest-cov's node ids
+    (`tests/test_a.py::TestK::test_x[1]|run`) and coverage's `test_function` names
+    (`test_a.TestK.test_x`, `pkg.tests.test_a.test_y`: a class is told by its capital)."""
+    head, bar, phase = name.rpartition("|")
+    if bar and phase in ("run", "setup", "teardown"):
+        name = head
+    if not name:
+        return None
+    if "::" in name:
+        parts = name.split("::")
+        func, params = split_params(parts[-1])
+        cls = parts[-2] if len(parts) >= 3 else None
+        return _stem(parts[0]), cls, func, params or None
+    parts = name.split(".")
+    func = parts[-1]
+    if len(parts) >= 3 and parts[-2][:1].isupper():
+        return parts[-3], parts[-2], func, None
+    return (parts[-2] if len(parts) >= 2 else None), None, func, None
+
+
+def _test_key(test: TestId) -> TestKey | None:
+    container = test.container
+    if "::" in container:
+        file, _, cls = container.partition("::")
+        return _stem(file), cls.rpartition("::")[2] or None, test.name, test.params.strip() or None
+    if "/" in container or "\\" in container or container.endswith(".py"):
+        return _stem(container), None, test.name, test.params.strip() or None
+    key = context_key(f"{container}.{test.name}")
+    return None if key is None else (key[0], key[1], key[2], test.params.strip() or None)
+
+
+def _same_test(context: TestKey, test: TestKey) -> bool:
+    """The same function of the same class and module; the same case where both name one."""
+    return (context[2] == test[2] and context[1] == test[1]
+            and (context[0] is None or test[0] is None or context[0] == test[0])
+            and (context[3] is None or test[3] is None or context[3] == test[3]))
+
+
+def _stem(path: str) -> str:
+    name = path.replace("\\", "/").rpartition("/")[2]
+    return name[:-3] if name.endswith(".py") else name
 
 
 @dataclass(frozen=True)
@@ -52,6 +154,7 @@ class Coverage:
     files: int  # entries of the report with at least one executed line
     unmatched: tuple[str, ...] = ()
     ambiguous: tuple[str, ...] = ()
+    per_test: PerTest | None = None  # the tests that ran each line, where the report names them
 
     def executed(self) -> dict[str, set[int]]:
         """The shape retrieval takes (`find_suspects(executed=...)`)."""
@@ -87,15 +190,16 @@ def read_coverage(path: str | os.PathLike, tracked: Sequence[str], root: str | N
 
 def parse_coverage(text: str, tracked: Sequence[str], root: str | None = None, name: str = "-") -> Coverage:
     """The executed lines of a report's text; see the module docstring for the formats."""
-    kind, entries = _entries(text.lstrip("\ufeff \t\r\n"), name)
-    return _map(kind, entries, tracked, root)
+    contexts: list[Contexts] = []
+    kind, entries = _entries(text.lstrip("\ufeff \t\r\n"), name, contexts)
+    return _map(kind, entries, tracked, root, contexts)
 
 
-def _entries(text: str, name: str) -> tuple[str, list[Raw]]:
+def _entries(text: str, name: str, contexts: list[Contexts]) -> tuple[str, list[Raw]]:
     if not text.strip():
         raise TraceError(f"coverage report {name} is empty")
     if text.startswith("{"):
-        return "coverage.py JSON", _coverage_json(text, name)
+        return "coverage.py JSON", _coverage_json(text, name, contexts)
     if text.startswith("<"):
         return _xml(text, name)
     if re.match(r"(?:TN|SF):", text):
@@ -104,7 +208,8 @@ def _entries(text: str, name: str) -> tuple[str, list[Raw]]:
                      "LCOV or coverage.py JSON")
 
 
-def _coverage_json(text: str, name: str) -> list[Raw]:
+def _coverage_json(text: str, name: str, contexts: list[Contexts]) -> list[Raw]:
+    """The entries; each one's contexts (`--show-contexts`) appended to `contexts`, in order."""
     try:
         doc = json.loads(text)
     except (ValueError, RecursionError) as exc:
@@ -114,8 +219,14 @@ def _coverage_json(text: str, name: str) -> list[Raw]:
                                               for v in files.values()):
         raise TraceError(f"coverage report {name} is JSON but not coverage.py's (`coverage json`): "
                          "no files -> executed_lines")
-    return [([str(path)], {n for n in entry["executed_lines"] if type(n) is int})
-            for path, entry in files.items()]
+    entries: list[Raw] = []
+    for path, entry in files.items():
+        entries.append(([str(path)], {n for n in entry["executed_lines"] if type(n) is int}))
+        shown = entry.get("contexts")
+        contexts.append({int(line): [c for c in names if isinstance(c, str)]
+                         for line, names in shown.items() if str(line).isdigit() and isinstance(names, list)}
+                        if isinstance(shown, dict) else {})
+    return entries
 
 
 def _xml(text: str, name: str) -> tuple[str, list[Raw]]:
@@ -181,14 +292,18 @@ def _count(value: str | None) -> int:
         return 0
 
 
-def _map(kind: str, entries: list[Raw], tracked: Sequence[str], root: str | None) -> Coverage:
+def _map(kind: str, entries: list[Raw], tracked: Sequence[str], root: str | None,
+         contexts: list[Contexts]) -> Coverage:
     index = PathIndex(tracked)
     tops = sorted({os.path.normpath(root), os.path.realpath(root)}) if root else []
     lines: dict[str, set[int]] = {}
     unmatched: list[str] = []
     ambiguous: list[str] = []
+    names: dict[str, int] = {}
+    ran: dict[str, dict[int, set[int]]] = {}
+    imported: dict[str, set[int]] = {}
     files = 0
-    for candidates, numbers in entries:
+    for i, (candidates, numbers) in enumerate(entries):
         executed = {n for n in numbers if n > 0}
         if not executed:
             continue
@@ -198,10 +313,21 @@ def _map(kind: str, entries: list[Raw], tracked: Sequence[str], root: str | None
             (ambiguous if why == "ambiguous" else unmatched).append(candidates[-1])
             continue
         lines.setdefault(hit, set()).update(executed)
+        for line, tests in (contexts[i] if i < len(contexts) else {}).items():
+            if line not in executed:
+                continue
+            if "" in tests:
+                imported.setdefault(hit, set()).add(line)
+            if any(tests):
+                ran.setdefault(hit, {}).setdefault(line, set()).update(
+                    names.setdefault(t, len(names)) for t in tests if t)
     log.info("coverage (%s): %d file(s) with executed lines, %d mapped, %d not tracked, %d ambiguous",
              kind, files, files - len(unmatched) - len(ambiguous), len(unmatched), len(ambiguous))
+    per_test = (PerTest(tuple(names), {p: {n: frozenset(t) for n, t in by.items()} for p, by in ran.items()},
+                        {p: frozenset(v) for p, v in imported.items()})
+                if names else None)
     return Coverage(kind, {p: frozenset(v) for p, v in sorted(lines.items())}, files, tuple(unmatched),
-                    tuple(ambiguous))
+                    tuple(ambiguous), per_test)
 
 
 def _locate(index: PathIndex, candidates: list[str], tops: list[str]) -> tuple[str | None, str]:
