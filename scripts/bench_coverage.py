@@ -12,8 +12,10 @@ failing tests do not fail again under coverage is reported and left out of the f
 
 `--per-test` also runs the case's whole suite at HEAD under coverage with a context per test
 (coverage's `dynamic_context = test_function`; `coverage json --show-contexts`) and ranks with that
-report (`per_test`, `per_test_since_good`): the failing tests' lines weighted by how many passing
-tests ran them too (rca_lsp.traces.coverage.PerTest). The figures are over the cases measured both ways.
+report (`per_test`, `per_test_since_good`: the contexts that name a failing test give the executed
+lines, rca_lsp.traces.coverage.PerTest), and with the same report stripped of its contexts
+(`suite_as_one_run`: every line the suite ran counts as the failing test's, which is what a report
+without contexts says). The figures are over the cases measured every way.
 
     python scripts/bench_coverage.py --dir ~/.cache/rca-pytrack2 --limit 10 [--json out.json] [--work DIR] [--per-test]
 """
@@ -142,7 +144,13 @@ def one_case(case: dict, work: Path, only_coverage: Path, per_test: bool = False
         suite, why = suite_run(case, clone, only_coverage)
         row["per_test_skipped"] = why
         if suite is not None:
-            runs += [("per_test", ["--coverage", str(suite)]), ("per_test_since_good", [*since, "--coverage", str(suite)])]
+            union = suite.with_suffix(".union.json")  # the same report read as one run: no contexts
+            doc = json.loads(suite.read_text())
+            for entry in doc["files"].values():
+                entry.pop("contexts", None)
+            union.write_text(json.dumps(doc))
+            runs += [("per_test", ["--coverage", str(suite)]), ("per_test_since_good", [*since, "--coverage", str(suite)]),
+                     ("suite_as_one_run", ["--coverage", str(union)])]
     for label, extra in runs:
         started = time.monotonic()
         doc = rca(clone, *query, *extra)
@@ -188,7 +196,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{len(measured)} of {len(rows)} cases measured (others: the failing tests did not fail again"
           f"{', or the suite could not run under coverage' if args.per_test else ''})")
     labels = ["plain", "coverage", "plain_since_good", "coverage_since_good"]
-    labels += ["per_test", "per_test_since_good"] if args.per_test else []
+    labels += ["per_test", "per_test_since_good", "suite_as_one_run"] if args.per_test else []
     for label in labels if measured else ():
         print(summary(measured, label))
     if args.json:

@@ -363,3 +363,19 @@ def test_a_library_gets_its_metadata_but_not_its_code(tmp_path: Path):
     assert got.stdout.split() == ["0.0.0", "0.0.0", "None"]
     spec = db.load_specs()
     assert {s.name: s.dist for s in spec}["prettytable"] == "prettytable"
+
+
+def test_a_case_whose_features_cannot_be_extracted_is_dropped_and_counted(git_repo, tmp_path: Path):
+    """dataset_build.with_features: where the real `rca suspects` fails on a case (here its trace
+    file is gone), the case is dropped and the reason counted, and the build goes on."""
+    git_repo.commit("lib", {"lib.py": "def f():\n    return 1\n"})
+    trace = tmp_path / "kept.trace"
+    trace.write_text("Traceback (most recent call last):\n  File \"lib.py\", line 2, in f\nValueError: x\n")
+    good = {"case_id": "toy-w1-01", "project": "toy", "bic": "", "repo": str(git_repo.root), "trace": str(trace)}
+    lost = dict(good, case_id="toy-w1-02", trace=str(tmp_path / "gone.trace"))
+    before = dict(pc.REJECTED)
+    kept = db.with_features([good, lost], tmp_path / "features")
+    assert [c["case_id"] for c in kept] == ["toy-w1-01"]
+    assert (tmp_path / "features" / "toy-w1-01.json.gz").is_file()
+    why = "features: rca suspects failed or timed out"
+    assert pc.REJECTED.get(why, 0) == before.get(why, 0) + 1
