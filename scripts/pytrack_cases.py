@@ -270,6 +270,7 @@ def build_window(spec: RepoSpec, mirror: Path, win: Window, bench: Path, python:
 # fails at base" (only a test added in the window runs it), each after a test run.
 COVERAGE_GUIDED = False
 MAX_TARGETS = 200  # more covering tests than this: their files are run instead
+MANY_TARGETS = 20  # more covering tests than this: they get a whole suite's CPU time
 
 
 def guided_targets(spec: RepoSpec, work: Path, end: str, base: str | None,
@@ -363,7 +364,9 @@ def _failing_at_end(spec: RepoSpec, work: Path, end: str, passed_end: set[str], 
     write_file(work, cand.end_path, apply_mutation(end_src, cand.mutation))
     if covering:
         targets = covering if len(covering) <= MAX_TARGETS else sorted({t.split("::", 1)[0] for t in covering})
-        failing = _failing_in(spec, work, passed_end, python, targets)
+        # many tests run a hot line: give them a whole suite's time (prompt_toolkit's timed out at 30 s)
+        failing = _failing_in(spec, work, passed_end, python, targets,
+                              SUITE_TIMEOUT if len(covering) > MANY_TARGETS else TEST_TIMEOUT)
         if not failing:
             raise Rejected("no test fails")
         return failing
@@ -384,13 +387,15 @@ def _failing_at_end(spec: RepoSpec, work: Path, end: str, passed_end: set[str], 
 WIDER_FAILING = False
 
 
-def _failing_in(spec: RepoSpec, work: Path, passed_end: set[str], python: Path, targets: list[str]) -> list[str]:
+def _failing_in(spec: RepoSpec, work: Path, passed_end: set[str], python: Path, targets: list[str],
+                timeout: float | None = None) -> list[str]:
     """The tests of `targets` ([]: the whole suite) that pass at the clean end and fail now."""
     extra = ["-q", "-rfE", "--tb=no"]
     if WIDER_FAILING:
         extra.append("--continue-on-collection-errors")
-    run = run_pytest(python, work, spec, targets, extra,
-                     timeout=SUITE_TIMEOUT if WIDER_FAILING and not targets else TEST_TIMEOUT)
+    if timeout is None:
+        timeout = SUITE_TIMEOUT if WIDER_FAILING and not targets else TEST_TIMEOUT
+    run = run_pytest(python, work, spec, targets, extra, timeout=timeout)
     if run.timed_out:
         raise Rejected("tests time out")
     return [t for t in run.failed if t in passed_end]
