@@ -55,12 +55,11 @@ from pytrack_git import (
 from pytrack_candidates import Candidate, by_operator, candidates  # noqa: F401  (by_operator: tests)
 from pytrack_candidates import blame_window_lines, is_library_file  # noqa: F401  (tests, dataset_build)
 from pytrack_mutations import OPERATORS, Mutation, apply_mutation
+from pytrack_guided import MANY_TARGETS, MAX_TARGETS, guided_targets  # noqa: F401  (guided_targets: dataset_deep, tests)
 from pytrack_pytest import (
     SUITE_TIMEOUT,
     TEST_TIMEOUT,
-    Coverage,
     collected,
-    covering_tests,
     passing_tests,
     relevant_tests,
     run_pytest,
@@ -269,48 +268,6 @@ def build_window(spec: RepoSpec, mirror: Path, win: Window, bench: Path, python:
 # candidates in three were "no test fails" (the line no test runs) and one in five "ground truth
 # fails at base" (only a test added in the window runs it), each after a test run.
 COVERAGE_GUIDED = False
-MAX_TARGETS = 200  # more covering tests than this: their files are run instead
-MANY_TARGETS = 20  # more covering tests than this: they get a whole suite's CPU time
-
-
-def guided_targets(spec: RepoSpec, work: Path, end: str, base: str | None,
-                   passed_end: set[str], python: Path) -> dict[tuple[str, int], list[str]] | None:
-    """(end path, end line) -> the tests to try a mutation of that library line on: those that run
-    it (covering_tests at `end`), pass at `end`, and whose test function is already in its file at
-    `base` (when given). Lines without such a test are left out. None (the unguided rule) where
-    coverage could not be measured."""
-    checkout(work, end)
-    covered: Coverage | None = covering_tests(python, work, spec)
-    if covered is None:
-        log(f"  {spec.name}: coverage could not be measured; candidates are tried unguided")
-        return None
-    texts: dict[tuple[str, str], str] = {}
-    known: dict[str, bool] = {}
-
-    def text(rev: str, path: str) -> str:
-        if (rev, path) not in texts:
-            shown = run_git(["show", f"{rev}:{path}"], cwd=work, check=False)
-            texts[(rev, path)] = shown.stdout if shown.returncode == 0 else ""
-        return texts[(rev, path)]
-
-    def existed(nodeid: str) -> bool:
-        """Passes at the end, and its function is in its file at the base; or its file does not
-        define it at all (lark's tests/__main__.py imports its test classes): the ground-truth
-        runs then decide."""
-        if nodeid not in known:
-            path = nodeid.split("::", 1)[0]
-            define = f"def {nodeid.split('::')[-1].split('[', 1)[0]}("
-            known[nodeid] = nodeid in passed_end and (base is None or define in text(base, path)
-                                                      or define not in text(end, path))
-        return known[nodeid]
-
-    result: dict[tuple[str, int], list[str]] = {}
-    for key, tests in covered.items():
-        if is_library_file(spec, key[0]):
-            kept = sorted(t for t in tests if existed(t))
-            if kept:
-                result[key] = kept
-    return result
 
 
 class Rejected(Exception):
