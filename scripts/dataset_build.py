@@ -126,11 +126,14 @@ class State:
         return self.doc["repos"].setdefault(name, {"windows": {}})["windows"]
 
     def record(self, name: str, win: Window, cases: list[dict], seconds: float, rejected: dict[str, int],
-               deep: bool = False) -> None:
+               deep: bool = False, shape_cap: int = 0) -> None:
         """A window's cases; its deep cases (older culprits, scripts/dataset_deep.py) are kept
-        under the key "<index>d"."""
-        self.windows(name)[f"{win.index}{'d' if deep else ''}"] = {"base": win.base, "end": win.end, "size": len(win.commits),
-                                              "cases": cases, "seconds": round(seconds, 1), "rejected": rejected}
+        under the key "<index>d". A window built with a shape cap records it (a rebuild needs it)."""
+        rec = {"base": win.base, "end": win.end, "size": len(win.commits),
+               "cases": cases, "seconds": round(seconds, 1), "rejected": rejected}
+        if shape_cap:
+            rec["shape_cap"] = shape_cap
+        self.windows(name)[f"{win.index}{'d' if deep else ''}"] = rec
         tmp = self.path.with_suffix(".tmp")
         tmp.write_text(json.dumps(self.doc, indent=1) + "\n")
         os.replace(tmp, self.path)
@@ -172,10 +175,10 @@ def build_repo(spec: RepoSpec, args: argparse.Namespace, state: State, specs: li
         t0 = time.monotonic()
         before = dict(REJECTED)
         got = build_window(spec, mirror, win, args.dir, python, args.seed, args.per_window, args.max_tries,
-                           operators=ALL_OPERATORS, balance=True)
+                           operators=ALL_OPERATORS, balance=True, shape_cap=args.shape_cap)
         got = with_features(got, args.dir / "features")
         rejected = {k: v - before.get(k, 0) for k, v in REJECTED.items() if v > before.get(k, 0)}
-        state.record(spec.name, win, got, time.monotonic() - t0, rejected)
+        state.record(spec.name, win, got, time.monotonic() - t0, rejected, shape_cap=args.shape_cap)
         good += bool(got)
         total = len(write_index(args.dir, state, specs))
         log(f"[{spec.name}] w{win.index}: {len(got)} cases in {time.monotonic() - t0:.0f}s; {total} cases in all")
@@ -323,6 +326,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--windows", type=int, help="windows that must give cases, per repository")
     ap.add_argument("--per-window", type=int, default=12, help="cases per window at most")
     ap.add_argument("--max-tries", type=int, default=50, help="candidates tried per window at most")
+    ap.add_argument("--shape-cap", type=int, default=0, metavar="N",
+                    help="cases of one regression shape per window at most (0: no cap; windows built "
+                         "before the eleventh sitting had none, and wrong_var was 115 of 265 cases)")
     ap.add_argument("--deep", type=int, default=0, metavar="N",
                     help="instead of new windows: up to N cases per built window whose culprit is older than "
                          "the window (scripts/dataset_deep.py)")

@@ -92,6 +92,11 @@ def by_operator(cands: list[Candidate]) -> list[Candidate]:
     return result
 
 
+def shape_full(cases: list[dict], operator: str, cap: int) -> bool:
+    """Whether a window's `cases` already hold `cap` of this regression shape (0: no cap)."""
+    return cap > 0 and sum(c["mutation"]["operator"] == operator for c in cases) >= cap
+
+
 def candidates(repo: Path, spec: RepoSpec, end: str, rebuilt: list[str], rng: random.Random,
                operators: tuple[str, ...] = OPERATORS, balance: bool = False,
                keep: Callable[[str, int], bool] | None = None) -> list[Candidate]:

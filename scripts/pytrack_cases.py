@@ -52,7 +52,7 @@ from pytrack_git import (
     run_git,
     window_commits,
 )
-from pytrack_candidates import Candidate, by_operator, candidates  # noqa: F401  (by_operator: tests)
+from pytrack_candidates import Candidate, by_operator, candidates, shape_full  # noqa: F401  (by_operator: tests)
 from pytrack_candidates import blame_window_lines, is_library_file  # noqa: F401  (tests, dataset_build)
 from pytrack_mutations import OPERATORS, Mutation, apply_mutation
 from pytrack_guided import MANY_TARGETS, MAX_TARGETS, guided_targets  # noqa: F401  (guided_targets: dataset_deep, tests)
@@ -229,7 +229,8 @@ def prepare_window(spec: RepoSpec, mirror: Path, win: Window, bench: Path,
 
 def build_window(spec: RepoSpec, mirror: Path, win: Window, bench: Path, python: Path, seed: int,
                  per_window: int, max_tries: int, operators: tuple[str, ...] = OPERATORS,
-                 balance: bool = False) -> list[dict]:
+                 balance: bool = False, shape_cap: int = 0) -> list[dict]:
+    """Up to `per_window` cases, one per culprit commit, at most `shape_cap` of a shape (0: any)."""
     prepared = prepare_window(spec, mirror, win, bench, python)
     if prepared is None:
         return []
@@ -248,6 +249,8 @@ def build_window(spec: RepoSpec, mirror: Path, win: Window, bench: Path, python:
         if len(cases) >= per_window or tries >= max_tries or (not cases and tries >= BARREN_TRIES):
             break
         if cand.k in used_k:
+            continue
+        if shape_full(cases, cand.mutation.operator, shape_cap):
             continue
         tries += 1
         rec = try_candidate(spec, win, work, scratch, rebuilt, passed_end, cand, bench, python, seed,

@@ -73,6 +73,13 @@ def test_shapes_are_taken_in_turn():
     assert ops[:3] == ["wrong_var", "cmp_flip", "drop_stmt"] and ops[3:] == ["wrong_var"] * 4
 
 
+def test_a_window_takes_at_most_the_cap_of_one_shape():
+    cases = [{"mutation": {"operator": op}} for op in ["wrong_var", "wrong_var", "drop_stmt"]]
+    assert pc.shape_full(cases, "wrong_var", 2) and not pc.shape_full(cases, "drop_stmt", 2)
+    assert not pc.shape_full(cases, "wrong_var", 3) and not pc.shape_full(cases, "cmp_flip", 1)
+    assert not pc.shape_full(cases, "wrong_var", 0)  # 0: no cap, as windows built before the cap
+
+
 def _conflicting(repo: GitRepoBuilder, path: str) -> tuple[str, str]:
     """main and a side branch both change `path` after a common base; (main's head, side's commit)."""
     repo.commit("base", {"CHANGES.rst": "v1\n", "lib.py": "x = 1\n"})
