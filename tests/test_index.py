@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import sqlite3
 import subprocess
+import sys
 
 from rca_lsp.index import Index, update
 from rca_lsp.suspects.history import History
@@ -181,3 +182,25 @@ def test_shallow_clone_indexes_without_its_boundary_diff(git_repo, tmp_path):
     files = dict(index.conn.execute("SELECT message, files FROM commits"))
     assert files == {"c3": 0, "c4": 1, "c5": 1}  # the boundary's own diff would be the whole tree
     index.close()
+
+
+def test_opening_the_index_imports_neither_numpy_nor_pandas_and_leaves_them_importable(git_repo):
+    """sqlite-utils probes for numpy and pandas at import (a third of `rca suspects`' import time
+    was numpy); the index hides them while it imports sqlite-utils, and gives them back."""
+    git_repo.commit("first", {"a.py": "x = 1\n"})
+    script = (
+        "import sys\n"
+        "from rca_lsp.index import Index, update\n"
+        "from rca_lsp.vcs.git import GitRepo\n"
+        "repo = GitRepo(sys.argv[1])\n"
+        "index = Index.open(repo.meta_dir)\n"
+        "update(repo, index)\n"
+        "n = index.conn.execute('SELECT count(*) FROM commits').fetchone()[0]\n"
+        "print(n, 'numpy' in sys.modules, 'pandas' in sys.modules)\n"
+        "import numpy\n"
+        "print(numpy.float64(1.5) + 1)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script, str(git_repo.root)], capture_output=True, text=True,
+                         check=True).stdout.split("\n")
+    assert out[0] == "1 False False"
+    assert out[1] == "2.5"

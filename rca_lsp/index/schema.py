@@ -6,8 +6,7 @@ an index built by an older rca is upgraded in place, step by step, each step in 
 
 from __future__ import annotations
 
-from sqlite_utils import Database
-from sqlite_utils.migrations import Migrations
+from rca_lsp.index.sqlite import Database, Migrations
 
 migrations = Migrations("rca_lsp.index")
 

@@ -17,7 +17,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from sqlite_utils import Database
+from rca_lsp.index.sqlite import Database
 
 from rca_lsp.errors import IndexError_
 from rca_lsp.index.paths import INDEX_NAME, WRITE_LOCK, index_dir
