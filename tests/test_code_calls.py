@@ -192,6 +192,69 @@ def test_python_calls_self_super_typed_params_and_constructors() -> None:
     ]
 
 
+def test_python_from_imports_name_the_module_a_bare_call_runs() -> None:
+    source = b"""from pyupgrade._main import main
+from ._data import visit as run_visit
+from . import errors
+from .tokens import Token
+
+
+def test_main():
+    assert main(()) == 0
+    run_visit(tree)
+    Token("x")
+"""
+    assert _rows(calls(source, "python")) == [
+        ("test_main", "main", 8, "_main", ""),  # step 3 finds _main.py's main
+        ("test_main", "visit", 9, "_data", ""),  # the alias calls the imported name
+        ("test_main", "Token", 10, "", "Token"),  # a class stays a constructor call
+    ]
+
+
+def test_python_functions_handed_over_as_arguments_count_as_calls() -> None:
+    source = b"""import json
+from rsa.common import bit_size
+from yapf.yapflib import yapf_api
+from . import errors
+
+
+def _key(item):
+    return item
+
+
+class Parser:
+    pass
+
+
+def test_it(data, helper):
+    self.assertRaises(TypeError, bit_size, [])
+    self.assertRaises(errors.YapfError, yapf_api.FormatCode, data)
+    sorted(data, key=_key)
+    register(Parser, Parser.parse, json.loads)
+    apply(helper, data, local_name)
+
+
+class Square(Shape, metaclass=Meta):
+    pass
+"""
+    assert _rows(calls(source, "python")) == [
+        ("test_it", "assertRaises", 16, "self", ""),
+        ("test_it", "bit_size", 16, "common", ""),
+        ("test_it", "assertRaises", 17, "self", ""),
+        ("test_it", "YapfError", 17, "errors", ""),  # step 3: errors.py
+        ("test_it", "FormatCode", 17, "yapf_api", ""),
+        ("test_it", "sorted", 18, "", ""),
+        ("test_it", "_key", 18, "", ""),  # the file's own function
+        ("test_it", "register", 19, "", ""),
+        ("test_it", "Parser", 19, "", "Parser"),
+        ("test_it", "parse", 19, "Parser", "Parser"),
+        ("test_it", "loads", 19, "json", ""),
+        ("test_it", "apply", 20, "", ""),
+        # parameters and unknown names (helper, data, local_name) are not functions the file names;
+        # a class's bases and keywords (Shape, Meta) are no call
+    ]
+
+
 def test_javascript_calls_this_new_and_static() -> None:
     assert _rows(calls(JAVASCRIPT, "javascript")) == [
         ("Store.constructor", "load", 6, "this", "Store"),

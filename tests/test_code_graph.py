@@ -272,6 +272,33 @@ def test_python_modules_self_and_inheritance() -> None:
     }
 
 
+def test_python_imports_and_callbacks_reach_the_library() -> None:
+    """`main` is too common a name to guess, `bit_size` is never called by the test: the import
+    names main's module, and a function handed to assertRaises is called by it."""
+    graph = CallGraph.build({
+        "tool/_main.py": b"def main(argv):\n    return _run(argv)\n\n\ndef _run(argv):\n    return 0\n",
+        "tool/other.py": b"def main(argv):\n    return 1\n",
+        "tool/common.py": b"def bit_size(n):\n    return n.bit_length()\n",
+        "tests/main_test.py": b"""import unittest
+from tool._main import main
+from tool.common import bit_size
+
+
+def test_main_trivial():
+    assert main(()) == 0
+
+
+class TestBitSize(unittest.TestCase):
+    def test_bad_type(self):
+        self.assertRaises(TypeError, bit_size, [])
+""",
+    }.items())
+    assert _rounded(graph.callees("tests/main_test.py", "test_main_trivial", hops=2)) == {
+        ("tool/_main.py", "main"): 1.0, ("tool/_main.py", "_run"): 0.4}
+    assert _rounded(graph.callees("tests/main_test.py", "TestBitSize.test_bad_type", hops=2)) == {
+        ("tool/common.py", "bit_size"): 1.0}
+
+
 def test_go_packages_by_directory_and_same_package_calls() -> None:
     graph = CallGraph.build(GO_FILES.items())
     found = _rounded(graph.callees("cmd/main.go", "main"))

@@ -14,12 +14,12 @@ from typing import Any
 from rca_lsp.code.outline import Outline, build_outline
 from rca_lsp.code.parse import is_type_like, parse, short_text, start_line, text, type_name
 from rca_lsp.code.queries import matches
-from rca_lsp.code.receivers import Declarations, ReceiverTyper, StaticImports
+from rca_lsp.code.receivers import Declarations, FromImports, ReceiverTyper, StaticImports
 from rca_lsp.types import Call, Symbol
 
 log = logging.getLogger(__name__)
 
-_CALL_KEYS = ("call.name", "new.type", "call.ref", "call.ctor", "ref.type")
+_CALL_KEYS = ("call.name", "new.type", "call.ref", "call.ctor", "ref.type", "ref.arg")
 
 
 @dataclass
@@ -42,9 +42,11 @@ def analyze(source: bytes, language: str) -> FileFacts:
     tree = parse(source, language)
     if tree is None:
         return FileFacts(language)
-    defs, call_matches, decl_matches, base_matches, import_matches = [], [], [], [], []
+    defs, call_matches, decl_matches, base_matches, import_matches, from_matches = [], [], [], [], [], []
     for captures in matches(tree, language):
-        if any(key in captures for key in _CALL_KEYS):
+        if "import.from" in captures or "import.module" in captures:
+            from_matches.append(captures)
+        elif any(key in captures for key in _CALL_KEYS):
             call_matches.append(captures)
         elif "decl.name" in captures:
             decl_matches.append(captures)
@@ -57,7 +59,9 @@ def analyze(source: bytes, language: str) -> FileFacts:
     outline = build_outline(defs)
     bases = _bases(outline, base_matches)
     statics = StaticImports(outline, tree, import_matches) if import_matches else None
-    typer = ReceiverTyper(outline, language, Declarations(outline, language, decl_matches), bases, statics)
+    from_imports = FromImports(outline, from_matches) if from_matches else None
+    typer = ReceiverTyper(outline, language, Declarations(outline, language, decl_matches), bases, statics,
+                          from_imports)
     found = [c for c in (_call(m, outline, typer) for m in call_matches) if c is not None]
     found.sort(key=lambda pair: pair[0])
     return FileFacts(language, outline.symbols, [c for _, c in found], bases)
@@ -92,6 +96,8 @@ def _call(captures: dict[str, list[Any]], outline: Outline, typer: ReceiverTyper
         return node.start_byte, Call(outline.caller(node.start_byte), name, start_line(node), "", name)
     if "call.ref" in captures:
         return _method_reference(captures["call.ref"][0], outline, typer)
+    if "ref.arg" in captures:
+        return _argument_reference(captures, outline, typer)
     if "ref.type" in captures:
         return _class_reference(captures["ref.type"][0], outline)
     return _constructor_invocation(captures["call.ctor"][0], outline, typer)
@@ -115,9 +121,39 @@ def _plain_call(
         receiver_type = typer.infer(receiver_node, receiver, byte)
     elif typer.language == "python" and is_type_like(callee):
         receiver_type = callee  # Foo(...) constructs a Foo
+    elif typer.from_imports is not None and (imported := typer.from_imports.module_of(callee)):
+        receiver, callee = imported  # `from m import f as g; g(x)` runs m's f
     else:
         receiver_type = typer.bare(callee)  # a Java static import names the class
     return byte, Call(outline.caller(byte), callee, start_line(name_node), receiver, receiver_type)
+
+
+def _argument_reference(
+    captures: dict[str, list[Any]], outline: Outline, typer: ReceiverTyper
+) -> tuple[int, Call] | None:
+    """A Python function handed over as an argument, which the callee calls (a callback): kept
+    where the file says what it is, a top-level function or class of the file, a from-imported
+    name, or a member of a from-imported module or of a class (`errors.Check`, `Foo.parse`). A
+    plain local or parameter (`f(x, data)`) is left out: nothing says it is a function."""
+    node = captures["ref.arg"][0]
+    name, byte = text(node), node.start_byte
+    imports = typer.from_imports
+    receiver_node = (captures.get("ref.receiver") or [None])[0]
+    if receiver_node is not None:
+        receiver = text(receiver_node)
+        if not (imports is not None and imports.imported(receiver)) and not is_type_like(receiver):
+            return None
+        return byte, Call(outline.caller(byte), name, start_line(node), receiver,
+                          typer.infer(receiver_node, receiver, byte))
+    imported = imports.module_of(name) if imports is not None else None
+    if imported is not None:
+        module, real = imported
+        receiver_type = real if is_type_like(real) else ""
+        return byte, Call(outline.caller(byte), real, start_line(node), "" if receiver_type else module,
+                          receiver_type)
+    if not any(s.qualname == name for s in outline.symbols):
+        return None
+    return byte, Call(outline.caller(byte), name, start_line(node), "", name if is_type_like(name) else "")
 
 
 def _class_reference(node: Any, outline: Outline) -> tuple[int, Call] | None:

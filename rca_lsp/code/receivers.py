@@ -107,6 +107,45 @@ class StaticImports:
         return self.everything if callee not in self.defined else ""
 
 
+class FromImports:
+    """Python's imports: the module a bare call runs, and which names are modules.
+
+    `from M import f [as g]`: the call `g(...)` becomes `f` on a receiver named for M's last part
+    (`from ._main import main` -> `_main`), which the resolver's step 3 finds by file stem or
+    folder. A name the file itself defines hides the import, as in Python. `import a.b [as c]` and
+    `from . import x` bind modules, so `c.f` or `x.f` handed over as an argument names a function.
+    """
+
+    def __init__(self, outline: Outline, import_matches: Iterable[dict[str, list[Any]]]) -> None:
+        self.names: dict[str, tuple[str, str]] = {}  # local name -> (module's last part, imported name)
+        self.modules: set[str] = set()  # local names bound to modules
+        for captures in import_matches:
+            alias = text(captures["import.alias"][0]) if "import.alias" in captures else ""
+            if "import.module" in captures:
+                dotted = text(captures["import.module"][0]).replace(" ", "")
+                self.modules.add(alias or dotted.partition(".")[0])
+                continue
+            module = text(captures["import.from"][0]).replace(" ", "").strip(".").rpartition(".")[2]
+            name = text(captures["import.name"][0]).rpartition(".")[2]
+            if not name.isidentifier():
+                continue
+            if module.isidentifier():
+                self.names[alias or name] = (module, name)
+            else:
+                self.modules.add(alias or name)
+        for symbol in outline.symbols:
+            if "." not in symbol.qualname:
+                self.names.pop(symbol.name, None)
+                self.modules.discard(symbol.name)
+
+    def module_of(self, local: str) -> tuple[str, str] | None:
+        """(module part, the imported name) of a from-imported `local`, else None."""
+        return self.names.get(local)
+
+    def imported(self, local: str) -> bool:
+        return local in self.names or local in self.modules
+
+
 def _package_root(tree: Any) -> str:
     """The first two parts of a Java file's package (``org.apache``), or ""."""
     for node in tree.root_node.children:
@@ -124,13 +163,14 @@ class ReceiverTyper:
 
     def __init__(
         self, outline: Outline, language: str, decls: Declarations, bases: dict[str, list[str]],
-        statics: StaticImports | None = None,
+        statics: StaticImports | None = None, from_imports: FromImports | None = None,
     ) -> None:
         self.outline = outline
         self.language = language
         self.decls = decls
         self.bases = bases
         self.statics = statics
+        self.from_imports = from_imports
         self.self_words = _SELF_WORDS.get(language, frozenset())
 
     def bare(self, callee: str) -> str:

@@ -151,4 +151,11 @@ def m006_code_java_references(db: Database) -> None:
     db.executescript(_RESTART_HEAD_CODE)
 
 
-SCHEMA_VERSION = 6
+@migrations()
+def m007_code_python_imports(db: Database) -> None:
+    """Python `from M import f` makes a bare `f(...)` a call of M's f, and a function handed over as
+    an argument (a callback) counts as called: the HEAD code cache restarts."""
+    db.executescript(_RESTART_HEAD_CODE)
+
+
+SCHEMA_VERSION = 7

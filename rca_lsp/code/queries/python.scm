@@ -10,6 +10,23 @@
 (call function: (identifier) @call.name)
 (call function: (attribute object: (_) @call.receiver attribute: (identifier) @call.name))
 
+; `from M import f [as g]`: a bare `g(...)` runs M's f (receivers.FromImports).
+(import_from_statement module_name: (_) @import.from name: (dotted_name) @import.name)
+(import_from_statement module_name: (_) @import.from
+  name: (aliased_import name: (dotted_name) @import.name alias: (identifier) @import.alias))
+(import_statement name: (dotted_name) @import.module)
+(import_statement name: (aliased_import name: (dotted_name) @import.module alias: (identifier) @import.alias))
+
+; A function handed over as an argument is called by its callee (`assertRaises(E, f, x)`,
+; `sorted(xs, key=_key)`, `runner.invoke(cli, args)`); calls.py keeps only the file's own top-level
+; functions, from-imported names and members of from-imported modules or of classes.
+(call arguments: (argument_list (identifier) @ref.arg))
+(call arguments: (argument_list (keyword_argument value: (identifier) @ref.arg)))
+(call arguments: (argument_list
+  (attribute object: (identifier) @ref.receiver attribute: (identifier) @ref.arg)))
+(call arguments: (argument_list
+  (keyword_argument value: (attribute object: (identifier) @ref.receiver attribute: (identifier) @ref.arg))))
+
 (typed_parameter (identifier) @decl.name type: (type) @decl.type)
 (typed_default_parameter name: (identifier) @decl.name type: (type) @decl.type)
 (assignment left: (identifier) @decl.name type: (type) @decl.type)
