@@ -139,54 +139,6 @@ def test_equally_coupled_files_give_the_same_evidence_order_whatever_the_hash_se
     assert len(seen) == 1
 
 
-GENERATED_TESTS = '''\
-import lib
-
-
-def make(text, expected):
-    def method(self):
-        assert lib.render(text) == expected
-    return method
-
-
-class TestData:
-    pass
-
-
-for i, (text, expected) in enumerate([("a", "<a>"), ("b", "<b>")]):
-    setattr(TestData, f"test_case_{i:03d}", make(text, expected))
-'''
-
-GENERATED_TRACE = '''\
-=================================== FAILURES ===================================
-____________________________ TestData.test_case_000 ____________________________
-
-self = <tests.test_cases.TestData object at 0x7f0>
-
-    def method(self):
->       assert lib.render(text) == expected
-E       AssertionError: assert '[a]' == '<a>'
-
-tests/test_cases.py:6: AssertionError
-=========================== short test summary info ============================
-FAILED tests/test_cases.py::TestData::test_case_000 - AssertionError
-'''
-
-
-def test_a_generated_test_is_walked_from_its_frames_in_test_code(git_repo) -> None:
-    """No file defines `test_case_000` (a loop over data makes it): the walk starts at the
-    trace's frame in test code, `make.method`, which calls lib.render."""
-    lib = "def render(t):\n    return '<' + t + '>'\n\n\ndef other(t):\n    return t\n"
-    git_repo.commit("Start", {"lib.py": lib, "tests/test_cases.py": GENERATED_TESTS})
-    culprit = git_repo.commit("Brackets", {"lib.py": lib.replace("'<' + t + '>'", "'[' + t + ']'")}, author="Bob")
-    other = git_repo.commit("Other", {"lib.py": lib.replace("'<' + t + '>'", "'[' + t + ']'").replace(
-        "return t\n", "return t * 1\n")}, author="Carol")
-    result = ranked(GitRepo(git_repo.root), GENERATED_TRACE)
-    assert result.features[culprit]["code"] > 0 and "code" not in result.features[other]
-    suspect = next(s for s in result.suspects if s.commit.hash == culprit)
-    assert any("test code method" in e.text for e in suspect.evidence if e.kind == "callee")
-
-
 RUNNER_TRACE = '''\
 =================================== FAILURES ===================================
 ___________________________ TestGrammar.test_widths ____________________________

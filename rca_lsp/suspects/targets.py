@@ -120,27 +120,10 @@ class TargetFinder:
     def from_test(self, trace: Trace) -> dict[tuple[str, str], Target]:
         found = self.locate(trace)
         if found is None:
-            return self.from_test_frames(trace)
+            return {}
         owner = _owner_class(found.symbol.qualname)
         label = f"{owner + '.' if owner else ''}{found.symbol.name}"
         return self.walk(found.path, found.symbol, found.line, f"the failing test {label}")
-
-    def from_test_frames(self, trace: Trace) -> dict[tuple[str, str], Target]:
-        """A test no file defines under its name (made by a decorator, a metaclass, a loop over
-        data files: `TestPlugin1_table.test_misc_table_001`) is walked from the trace's frames
-        in test code instead, each a start of its own; a target keeps its best weight."""
-        out: dict[tuple[str, str], Target] = {}
-        for frame in trace.all_frames():
-            if frame.external or not frame.path or not frame.line or not is_test_path(frame.path):
-                continue
-            symbol = self.view.symbol_at(frame.path, frame.line) if self.view.has(frame.path) else None
-            if symbol is None or symbol.kind == "class":
-                continue
-            why = f"the test code {symbol.name} (frame {frame.index + 1})"
-            for key, target in self.walk(frame.path, symbol, frame.line, why).items():
-                if key not in out or target.weight > out[key].weight:
-                    out[key] = target
-        return out
 
     def walk(self, path: str, start: Symbol, failing_line: int | None, why: str) -> dict[tuple[str, str], Target]:
         """What `start` reaches in up to HOPS calls; calls made on the failing line count double."""
