@@ -14,7 +14,7 @@ from typing import Any
 from rca_lsp.code.outline import Outline, build_outline
 from rca_lsp.code.parse import is_type_like, parse, short_text, start_line, text, type_name
 from rca_lsp.code.queries import matches
-from rca_lsp.code.receivers import Declarations, FromImports, ReceiverTyper, StaticImports
+from rca_lsp.code.receivers import Declarations, PythonImports, ReceiverTyper, StaticImports
 from rca_lsp.types import Call, Symbol
 
 log = logging.getLogger(__name__)
@@ -42,10 +42,10 @@ def analyze(source: bytes, language: str) -> FileFacts:
     tree = parse(source, language)
     if tree is None:
         return FileFacts(language)
-    defs, call_matches, decl_matches, base_matches, import_matches, from_matches = [], [], [], [], [], []
+    defs, call_matches, decl_matches, base_matches, import_matches, python_import_matches = [], [], [], [], [], []
     for captures in matches(tree, language):
         if "import.from" in captures or "import.module" in captures:
-            from_matches.append(captures)
+            python_import_matches.append(captures)
         elif any(key in captures for key in _CALL_KEYS):
             call_matches.append(captures)
         elif "decl.name" in captures:
@@ -59,9 +59,9 @@ def analyze(source: bytes, language: str) -> FileFacts:
     outline = build_outline(defs)
     bases = _bases(outline, base_matches)
     statics = StaticImports(outline, tree, import_matches) if import_matches else None
-    from_imports = FromImports(outline, from_matches) if from_matches else None
+    python_imports = PythonImports(outline, python_import_matches) if python_import_matches else None
     typer = ReceiverTyper(outline, language, Declarations(outline, language, decl_matches), bases, statics,
-                          from_imports)
+                          python_imports)
     found = [c for c in (_call(m, outline, typer) for m in call_matches) if c is not None]
     found.sort(key=lambda pair: pair[0])
     return FileFacts(language, outline.symbols, [c for _, c in found], bases)
@@ -121,7 +121,7 @@ def _plain_call(
         receiver_type = typer.infer(receiver_node, receiver, byte)
     elif typer.language == "python" and is_type_like(callee):
         receiver_type = callee  # Foo(...) constructs a Foo
-    elif typer.from_imports is not None and (imported := typer.from_imports.module_of(callee)):
+    elif typer.python_imports is not None and (imported := typer.python_imports.module_of(callee)):
         receiver, callee = imported  # `from m import f as g; g(x)` runs m's f
     else:
         receiver_type = typer.bare(callee)  # a Java static import names the class
@@ -133,11 +133,11 @@ def _argument_reference(
 ) -> tuple[int, Call] | None:
     """A Python function handed over as an argument, which the callee calls (a callback): kept
     where the file says what it is, a top-level function or class of the file, a from-imported
-    name, or a member of a from-imported module or of a class (`errors.Check`, `Foo.parse`). A
+    name, or a member of an imported module or of a class (`errors.Check`, `Foo.parse`). A
     plain local or parameter (`f(x, data)`) is left out: nothing says it is a function."""
     node = captures["ref.arg"][0]
     name, byte = text(node), node.start_byte
-    imports = typer.from_imports
+    imports = typer.python_imports
     receiver_node = (captures.get("ref.receiver") or [None])[0]
     if receiver_node is not None:
         receiver = text(receiver_node)

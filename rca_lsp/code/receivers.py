@@ -107,7 +107,7 @@ class StaticImports:
         return self.everything if callee not in self.defined else ""
 
 
-class FromImports:
+class PythonImports:
     """Python's imports: the module a bare call runs, and which names are modules.
 
     `from M import f [as g]`: the call `g(...)` becomes `f` on a receiver named for M's last part
@@ -163,14 +163,14 @@ class ReceiverTyper:
 
     def __init__(
         self, outline: Outline, language: str, decls: Declarations, bases: dict[str, list[str]],
-        statics: StaticImports | None = None, from_imports: FromImports | None = None,
+        statics: StaticImports | None = None, python_imports: PythonImports | None = None,
     ) -> None:
         self.outline = outline
         self.language = language
         self.decls = decls
         self.bases = bases
         self.statics = statics
-        self.from_imports = from_imports
+        self.python_imports = python_imports
         self.self_words = _SELF_WORDS.get(language, frozenset())
 
     def bare(self, callee: str) -> str:

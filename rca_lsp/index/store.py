@@ -17,11 +17,10 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from rca_lsp.index.sqlite import Database
-
 from rca_lsp.errors import IndexError_
 from rca_lsp.index.paths import INDEX_NAME, WRITE_LOCK, index_dir
 from rca_lsp.index.schema import migrations
+from rca_lsp.index.sqlite import Database
 
 log = logging.getLogger(__name__)
 

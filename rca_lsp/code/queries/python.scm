@@ -10,7 +10,7 @@
 (call function: (identifier) @call.name)
 (call function: (attribute object: (_) @call.receiver attribute: (identifier) @call.name))
 
-; `from M import f [as g]`: a bare `g(...)` runs M's f (receivers.FromImports).
+; `from M import f [as g]`: a bare `g(...)` runs M's f (receivers.PythonImports).
 (import_from_statement module_name: (_) @import.from name: (dotted_name) @import.name)
 (import_from_statement module_name: (_) @import.from
   name: (aliased_import name: (dotted_name) @import.name alias: (identifier) @import.alias))
