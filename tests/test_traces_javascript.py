@@ -1,4 +1,4 @@
-"""JavaScript stacks: Node 20, ESM, causes, Firefox, Jest and Mocha."""
+"""JavaScript stacks: Node 20, ESM, causes, Firefox, Jest, Mocha and node:test."""
 
 from __future__ import annotations
 
@@ -162,6 +162,124 @@ def test_mocha_failure():
     assert trace.test.name == "should return -1 when the value is not present"
     assert trace.exception == "AssertionError"
     assert trace.frames[0].line == 5
+
+
+# The real output of `node --test --test-reporter=spec test/node.test.js` (Node 20.20.2, 2026-12-05):
+# the failure is printed in the tree and again under "failing tests:", after `test at <file>`.
+NODE_TEST_SPEC = """\
+▶ text
+  ▶ whisper
+    ✖ lowers the case (1.689249ms)
+      AssertionError [ERR_ASSERTION]: Expected values to be strictly equal:
+      
+      'A' !== 'a'
+      
+          at TestContext.<anonymous> (/tmp/s12/probe/test/node.test.js:9:14)
+          at Test.runInAsyncScope (node:async_hooks:206:9)
+          at Test.run (node:internal/test_runner/test:796:25)
+          at Test.start (node:internal/test_runner/test:702:17)
+          at node:internal/test_runner/test:1133:71
+          at node:internal/per_context/primordials:482:82
+          at new Promise (<anonymous>)
+          at new SafePromise (node:internal/per_context/primordials:450:29)
+          at node:internal/per_context/primordials:482:9
+          at Array.map (<anonymous>) {
+        generatedMessage: true,
+        code: 'ERR_ASSERTION',
+        actual: 'A',
+        expected: 'a',
+        operator: 'strictEqual'
+      }
+
+  ✖ whisper (2.173298ms)
+✖ text (2.79376ms)
+ℹ tests 1
+ℹ suites 2
+ℹ pass 0
+ℹ fail 1
+ℹ cancelled 0
+ℹ skipped 0
+ℹ todo 0
+ℹ duration_ms 103.218651
+
+✖ failing tests:
+
+test at test/node.test.js:8:5
+✖ lowers the case (1.689249ms)
+  AssertionError [ERR_ASSERTION]: Expected values to be strictly equal:
+  
+  'A' !== 'a'
+  
+      at TestContext.<anonymous> (/tmp/s12/probe/test/node.test.js:9:14)
+      at Test.runInAsyncScope (node:async_hooks:206:9)
+      at Test.run (node:internal/test_runner/test:796:25)
+      at Test.start (node:internal/test_runner/test:702:17)
+      at node:internal/test_runner/test:1133:71
+      at node:internal/per_context/primordials:482:82
+      at new Promise (<anonymous>)
+      at new SafePromise (node:internal/per_context/primordials:450:29)
+      at node:internal/per_context/primordials:482:9
+      at Array.map (<anonymous>) {
+    generatedMessage: true,
+    code: 'ERR_ASSERTION',
+    actual: 'A',
+    expected: 'a',
+    operator: 'strictEqual'
+  }
+"""
+
+
+def test_node_test_spec_reporter_names_the_failing_test():
+    traces = parse(NODE_TEST_SPEC)
+    assert [t.test.name for t in traces] == ["lowers the case", "lowers the case"]
+    assert traces[-1].test.path == "test/node.test.js"
+    assert traces[0].exception == "AssertionError"
+    assert (traces[0].frames[0].file, traces[0].frames[0].line) == ("/tmp/s12/probe/test/node.test.js", 9)
+
+
+def test_mocha_suite_title_ending_in_a_colon():
+    # From the real Mocha 10 output of picomatch's suite (`describe('matching:', ..)`), 2026-12-05.
+    text = """\
+  1944 passing (530ms)
+  33 failing
+
+  1) picomatch
+       matching:
+         should match slashes:
+
+      AssertionError [ERR_ASSERTION]: The expression evaluated to a falsy value:
+
+  assert(isMatch('deep/foo/bar/baz/', '**/bar/*{,/}'))
+
+      + expected - actual
+
+      -false
+      +true
+      
+      at Context.<anonymous> (test/api.picomatch.js:253:7)
+      at process.processImmediate (node:internal/timers:483:21)
+
+"""
+    [trace] = parse(text)
+    assert (trace.test.container, trace.test.name) == ("picomatch matching:", "should match slashes")
+    assert trace.frames[0].line == 253
+    # js-yaml's (Mocha 10, 2026-12-05): the error follows the title with no blank line between.
+    text = """\
+  7 failing
+
+  1) Loader
+       construct-map:
+     YAMLException: unknown tag !<tag:yaml.org,2002:map> in "test/samples-common/construct-map.yml" (3:9)
+
+ 1 | # Unordered set of key: value pairs.
+ 2 | Block style: !!map
+      at generateError (lib/loader.js:199:10)
+      at Object.loadAll (lib/loader.js:1707:19)
+      at Context.<anonymous> (test/10-loader.js:24:12)
+"""
+    [trace] = parse(text)
+    assert (trace.test.container, trace.test.name) == ("Loader", "construct-map")
+    assert (trace.exception, trace.message[:11]) == ("YAMLException", "unknown tag")
 
 
 def test_rust_at_lines_are_not_javascript():

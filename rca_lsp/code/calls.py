@@ -14,7 +14,7 @@ from typing import Any
 from rca_lsp.code.outline import Outline, build_outline
 from rca_lsp.code.parse import is_type_like, parse, short_text, start_line, text, type_name
 from rca_lsp.code.queries import matches
-from rca_lsp.code.receivers import Declarations, PythonImports, ReceiverTyper, StaticImports
+from rca_lsp.code.receivers import Declarations, PythonImports, ReceiverTyper, ScriptImports, StaticImports
 from rca_lsp.types import Call, Symbol
 
 log = logging.getLogger(__name__)
@@ -43,9 +43,12 @@ def analyze(source: bytes, language: str) -> FileFacts:
     if tree is None:
         return FileFacts(language)
     defs, call_matches, decl_matches, base_matches, import_matches, python_import_matches = [], [], [], [], [], []
+    script_import_matches = []
     for captures in matches(tree, language):
         if "import.from" in captures or "import.module" in captures:
             python_import_matches.append(captures)
+        elif "import.source" in captures:
+            script_import_matches.append(captures)
         elif any(key in captures for key in _CALL_KEYS):
             call_matches.append(captures)
         elif "decl.name" in captures:
@@ -60,8 +63,9 @@ def analyze(source: bytes, language: str) -> FileFacts:
     bases = _bases(outline, base_matches)
     statics = StaticImports(outline, tree, import_matches) if import_matches else None
     python_imports = PythonImports(outline, python_import_matches) if python_import_matches else None
+    script_imports = ScriptImports(outline, script_import_matches) if script_import_matches else None
     typer = ReceiverTyper(outline, language, Declarations(outline, language, decl_matches), bases, statics,
-                          python_imports)
+                          python_imports, script_imports)
     found = [c for c in (_call(m, outline, typer) for m in call_matches) if c is not None]
     found.sort(key=lambda pair: pair[0])
     return FileFacts(language, outline.symbols, [c for _, c in found], bases)
@@ -119,10 +123,14 @@ def _plain_call(
     if receiver_node is not None:
         receiver = short_text(receiver_node)
         receiver_type = typer.infer(receiver_node, receiver, byte)
+        module = typer.script_imports.receiver(receiver) if typer.script_imports is not None else None
+        receiver = module or receiver  # `loader.load()` on `require("./loader")`: the module's stem
     elif typer.language == "python" and is_type_like(callee):
         receiver_type = callee  # Foo(...) constructs a Foo
     elif typer.python_imports is not None and (imported := typer.python_imports.module_of(callee)):
         receiver, callee = imported  # `from m import f as g; g(x)` runs m's f
+    elif typer.script_imports is not None and (imported := typer.script_imports.module_of(callee)):
+        receiver, callee = imported  # `const {f: g} = require("./m"); g(x)` runs m's f
     else:
         receiver_type = typer.bare(callee)  # a Java static import names the class
     return byte, Call(outline.caller(byte), callee, start_line(name_node), receiver, receiver_type)

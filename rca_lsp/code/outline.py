@@ -24,6 +24,7 @@ _CLASSLIKE = frozenset({"class", "scope"})
 # `State` runs it, so it shares that qualname as overloads do.
 _ANONYMOUS_BODIES = frozenset({("class_body", "object_creation_expression")})
 _QUALIFIED = frozenset({"qualified_identifier", "scoped_identifier"})
+_STRINGS = frozenset({"string", "template_string"})  # names that are titles: JS test callbacks, dict keys
 
 
 @dataclass
@@ -83,10 +84,15 @@ def _split_name(node: Any) -> tuple[str, str]:
             break
         owner = type_name(scope) if scope is not None else owner
         node = inner
-    name = text(node)
-    if node.type == "string":
-        name = name.strip("'\"`")
-    return owner, name
+    return owner, _unquoted(node) if node.type in _STRINGS else text(node)
+
+
+def _unquoted(node: Any) -> str:
+    """A string literal's text without its quotes: a JS test's title (`it("loads a \"map\"")`)."""
+    raw = text(node)
+    if len(raw) < 2 or raw[0] != raw[-1] or raw[0] not in "'\"`":
+        return raw
+    return raw[1:-1].replace("\\" + raw[0], raw[0])
 
 
 def _is_anonymous_member(node: Any) -> bool:
@@ -107,7 +113,7 @@ def _definition(captures: dict[str, list[Any]]) -> Definition | None:
     if name_node is None or _is_anonymous_member(node):
         return None
     owner, name = _split_name(name_node)
-    if kind == "scope":
+    if kind == "scope" and name_node.type not in _STRINGS:
         name = type_name(name_node)
     if "owner" in captures:
         owner = type_name(captures["owner"][0])

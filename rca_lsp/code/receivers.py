@@ -146,6 +146,57 @@ class PythonImports:
         return local in self.names or local in self.modules
 
 
+class ScriptImports:
+    """JavaScript/TypeScript module bindings: which names are modules, and what a bare call runs.
+
+    `const m = require("./lib/loader")` (or `import m from`, `import * as m from`) binds `m` to a
+    module, so `m.load()` is a call into that module, not a static call on a class named `m` (`R`,
+    `Yaml`: the capitalised-name rule does not apply), made on a receiver named for the module's
+    file (`loader`), which the resolver's step 3 finds by stem. `const {load: read} =
+    require("./loader")` or `import {load as read}` makes `read(...)` the module's `load`.
+    """
+
+    def __init__(self, outline: Outline, import_matches: Iterable[dict[str, list[Any]]]) -> None:
+        self.modules: dict[str, str] = {}  # local name -> the module's file stem ("" when none)
+        self.names: dict[str, tuple[str, str]] = {}  # local name -> (module's stem, its member)
+        for captures in import_matches:
+            module = _module_stem(text(captures["import.source"][0]))
+            if "import.binding" in captures:
+                self.modules[text(captures["import.binding"][0])] = module
+            elif "import.member" in captures:
+                member = text(captures["import.member"][0])
+                local = text(captures["import.alias"][0]) if "import.alias" in captures else member
+                if module and member.isidentifier():
+                    self.names[local] = (module, member)
+        for symbol in outline.symbols:
+            if "." not in symbol.qualname:  # the file's own definition hides the import
+                self.names.pop(symbol.name, None)
+                self.modules.pop(symbol.name, None)
+
+    def module_of(self, local: str) -> tuple[str, str] | None:
+        """(module stem, member) that a bare call of `local` runs, else None."""
+        return self.names.get(local)
+
+    def receiver(self, local: str) -> str | None:
+        """The receiver to name for a call on `local`: its module's stem ("" keeps the name as
+        written), or None when `local` is not a module binding."""
+        return self.modules.get(local)
+
+
+_SCRIPT_EXTENSIONS = (".js", ".mjs", ".cjs", ".jsx", ".ts", ".mts", ".cts", ".tsx", ".json")
+
+
+def _module_stem(source: str) -> str:
+    """`"./lib/loader.js"` -> `loader`; a folder or package root (`".."`, `"."`) -> ""."""
+    spec = source.strip("'\"`").rstrip("/")
+    last = spec.rpartition("/")[2]
+    for extension in _SCRIPT_EXTENSIONS:
+        if last.endswith(extension):
+            last = last[: -len(extension)]
+            break
+    return last if last.replace("-", "_").isidentifier() else ""
+
+
 def _package_root(tree: Any) -> str:
     """The first two parts of a Java file's package (``org.apache``), or ""."""
     for node in tree.root_node.children:
@@ -164,6 +215,7 @@ class ReceiverTyper:
     def __init__(
         self, outline: Outline, language: str, decls: Declarations, bases: dict[str, list[str]],
         statics: StaticImports | None = None, python_imports: PythonImports | None = None,
+        script_imports: ScriptImports | None = None,
     ) -> None:
         self.outline = outline
         self.language = language
@@ -171,6 +223,7 @@ class ReceiverTyper:
         self.bases = bases
         self.statics = statics
         self.python_imports = python_imports
+        self.script_imports = script_imports
         self.self_words = _SELF_WORDS.get(language, frozenset())
 
     def bare(self, callee: str) -> str:
@@ -206,6 +259,8 @@ class ReceiverTyper:
             return self.super_name(byte)
         kind = receiver.type
         if kind in _NAME_NODES:
+            if self.script_imports is not None and self.script_imports.receiver(receiver_text) is not None:
+                return ""  # a module, not a class
             found = self.decls.lookup(receiver_text, byte)
             return found or (receiver_text if self._class_like(receiver_text) else "")
         if kind in _MEMBER_NODES:

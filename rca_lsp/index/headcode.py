@@ -21,13 +21,13 @@ MAX_BYTES = 2_000_000
 
 def refresh_head_code(repo: Backend, index: Index) -> int:
     from rca_lsp.code.calls import analyze
-    from rca_lsp.code.languages import language_for_path
+    from rca_lsp.code.languages import is_copied_code, language_for_path
 
     files: dict[str, str] = {}
     languages: dict[str, str] = {}
     for path, blob in repo.head_blobs().items():
         language = language_for_path(path)
-        if language:
+        if language and not is_copied_code(path):
             files[path], languages[path] = blob, language
     known = {row[0] for row in index.conn.execute("SELECT blob FROM code_blobs")}
     todo = sorted({(b, languages[p]) for p, b in files.items() if b not in known})

@@ -46,8 +46,15 @@ def _test_class(test: TestId) -> str:
     return test.container.split("::")[-1].rsplit(".", 1)[-1].split("$")[0]
 
 
-def _failing_line(trace: Trace, path: str, test: TestId) -> int | None:
-    return next((f.line for f in trace.all_frames() if f.path == path and f.function == test.name), None)
+def _failing_line(trace: Trace, path: str, test: TestId, symbols: list[Symbol]) -> int | None:
+    """The line of the test's frame: the one that names the test's function, else one inside a
+    function of the test's name (a JS test is an anonymous callback: `Context.<anonymous>`)."""
+    lines = [(f.line, f.function) for f in trace.all_frames() if f.path == path and f.line is not None]
+    named = next((line for line, function in lines if function == test.name), None)
+    if named is not None:
+        return named
+    spans = [(s.start_line, s.end_line) for s in symbols if s.name == test.name and s.kind != "class"]
+    return next((line for line, _ in lines if any(a <= line <= b for a, b in spans)), None)
 
 
 def _owner_class(qualname: str) -> str:
@@ -69,6 +76,11 @@ class TargetFinder:
             return named
         for frame in trace.all_frames():
             if frame.path and frame.function == test.name and self.view.has(frame.path):
+                return frame.path
+        for frame in trace.all_frames():  # a frame inside a function of the test's name (a JS title)
+            if frame.path and frame.line is not None and self.view.has(frame.path) and any(
+                    s.name == test.name and s.start_line <= frame.line <= s.end_line
+                    for s in self.view.symbols(frame.path)):
                 return frame.path
         if named:
             return named
@@ -112,10 +124,12 @@ class TargetFinder:
         path = self.test_file(test, trace) if test else None
         if test is None or path is None:
             return None
-        sym = self.test_symbol(path, test, _failing_line(trace, path, test))
+        line = _failing_line(trace, path, test, self.view.symbols(path))
+        sym = self.test_symbol(path, test, line)
         if sym is None:
             path, sym = self.inherited_test(path, test)
-        return FailingTest(path, sym, _failing_line(trace, path, test)) if sym else None
+            line = _failing_line(trace, path, test, self.view.symbols(path))
+        return FailingTest(path, sym, line) if sym else None
 
     def from_test(self, trace: Trace) -> dict[tuple[str, str], Target]:
         found = self.locate(trace)

@@ -1,4 +1,5 @@
-"""JavaScript stacks: V8/Node (`at fn (file.js:1:2)`), Firefox (`fn@file.js:1:2`), Jest and Mocha.
+"""JavaScript stacks: V8/Node (`at fn (file.js:1:2)`), Firefox (`fn@file.js:1:2`), Jest, Mocha and
+node:test's spec reporter (`✖ title (1.2ms)`, after `test at file.js:8:5` in its summary).
 
 V8 prints the innermost frame first, so frames keep their order. A Node 16+
 `[cause]:` block inside the trailing `{ ... }` becomes `causes[0]`. A frame is only
@@ -32,6 +33,8 @@ _EVAL = re.compile(r"\(([^()\s]{1,4096}:\d{1,9}:\d{1,9})\)")
 _JEST_FILE = re.compile(r"FAIL\s{1,10}(?P<file>\S{1,4096}\.[cm]?[jt]sx?)(?:\s.{0,200})?")
 _JEST_CODE = re.compile(r"\d{1,9} \|.{0,8192}|\|.{0,8192}")
 _MOCHA_HEADER = re.compile(r"\d{1,6}\) (?P<title>.{1,2000})")
+_NODE_TEST_FILE = re.compile(r"test at (?P<file>\S{1,4096}?\.[cm]?[jt]sx?):\d{1,9}:\d{1,9}")
+_NODE_TEST_FAILED = re.compile(r"\u2716 (?P<title>.{1,2000}) \(\d{1,9}(?:\.\d{1,9})?m?s\)")
 _MAX_PROPS = 200
 
 
@@ -175,20 +178,34 @@ def _test_line(st: _State, i: int, s: str) -> bool:
             st.test = (i, TestId(container=container, name=parts[-1], path=st.test_file))
         st.jest_message, st.pending, st.code_seen = [], None, False
         return True
+    if s.startswith("test at ") and (m := _NODE_TEST_FILE.fullmatch(s)):
+        st.test_file = m.group("file")
+        return True
+    if s.startswith("\u2716 ") and (m := _NODE_TEST_FAILED.fullmatch(s)):  # node:test: a suite or a test
+        st.test = (i, TestId(container=st.test_file or "", name=m.group("title"), path=st.test_file))
+        st.jest_message, st.pending, st.code_seen = [], None, False
+        return True
     if s.endswith(" failing") and s.split(" ", 1)[0].isdigit():
         st.failing_seen = True
         return True
     if st.failing_seen and (m := _MOCHA_HEADER.fullmatch(s)):
         st.mocha = [m.group("title")]
-    elif st.mocha is not None and s and len(st.mocha) < 20:
-        st.mocha.append(s)
-    else:
+        return True
+    if st.mocha is None:
         return False
-    if st.mocha[-1].endswith(":"):
+    exc = header(s) if s else None
+    if st.mocha[-1].endswith(":") and (not s or exc):
+        # A blank line or the error's first line ends the titles; the last, with its colon, is the
+        # test's (a suite's title may end with a colon too: `describe("matching:", ..)`).
         parts = st.mocha[:-1] + [st.mocha[-1][:-1]]
-        st.test = (i, TestId(container=" ".join(parts[:-1]), name=parts[-1], path=st.test_file))
+        st.test = (i - 1 if exc else i, TestId(container=" ".join(parts[:-1]), name=parts[-1], path=st.test_file))
         st.mocha, st.pending, st.jest_message = None, None, []
-    return True
+        return not exc  # the error's line goes on to open the trace
+    if s and len(st.mocha) < 20:
+        st.mocha.append(s)
+        return True
+    st.mocha = None
+    return False
 
 
 def _outside(st: _State, i: int, s: str) -> None:

@@ -14,9 +14,26 @@
 (variable_declarator name: (identifier) @name value: (class)) @def.class
 (assignment_expression left: [(identifier) @name (member_expression property: (_) @name)]
   right: [(arrow_function) (function_expression)]) @def.function
+; A named function expression, and a wrapped one: `var add = _curry2(function add(a, b) {..})`,
+; `const View = memo((props) => ..)`.
+(function_expression name: (identifier) @name) @def.function
+(variable_declarator name: (identifier) @name
+  value: (call_expression arguments: (arguments [(arrow_function) (function_expression !name)]))) @def.function
 (pair key: [(property_identifier) (string)] @name
   value: [(arrow_function) (function_expression)]) @def.function
 (internal_module name: (_) @scope.name) @scope
+
+; Test callbacks of Mocha, Jest, Jasmine, Vitest and node:test: `it("title", () => {..})` is a
+; function named by its title (the name a runner prints), `describe("suite", ..)` a scope, so the
+; failing test has a body to walk from and the calls in it have a caller.
+(call_expression
+  function: [(identifier) @_test (member_expression object: (identifier) @_test)]
+  arguments: (arguments . [(string) (template_string)] @name . [(arrow_function) (function_expression)])
+  (#match? @_test "^(it|test|specify)$")) @def.function
+(call_expression
+  function: [(identifier) @_suite (member_expression object: (identifier) @_suite)]
+  arguments: (arguments . [(string) (template_string)] @scope.name . [(arrow_function) (function_expression)])
+  (#match? @_suite "^(describe|context|suite)$")) @scope
 
 (call_expression function: (identifier) @call.name)
 (call_expression function: (member_expression object: (_) @call.receiver property: (_) @call.name))
@@ -31,3 +48,19 @@
 (class_declaration name: (_) @base.of (class_heritage (extends_clause value: (_) @base.type)))
 (class_declaration name: (_) @base.of (class_heritage (implements_clause (_) @base.type)))
 (abstract_class_declaration name: (_) @base.of (class_heritage (extends_clause value: (_) @base.type)))
+
+; Modules: `const x = require("./m")`, `import x from "./m"`, `import * as x from "./m"` bind x to
+; module m; `const {f, g: h} = require("./m")`, `import {f, g as h} from "./m"` bind h to m's g
+; (receivers.ScriptImports).
+(variable_declarator name: (identifier) @import.binding
+  value: (call_expression function: (identifier) @_require arguments: (arguments . (string) @import.source))
+  (#eq? @_require "require"))
+(variable_declarator
+  name: (object_pattern [(shorthand_property_identifier_pattern) @import.member
+                         (pair_pattern key: (_) @import.member value: (identifier) @import.alias)])
+  value: (call_expression function: (identifier) @_require arguments: (arguments . (string) @import.source))
+  (#eq? @_require "require"))
+(import_statement (import_clause (identifier) @import.binding) source: (string) @import.source)
+(import_statement (import_clause (namespace_import (identifier) @import.binding)) source: (string) @import.source)
+(import_statement (import_clause (named_imports (import_specifier name: (identifier) @import.member
+  alias: (identifier)? @import.alias))) source: (string) @import.source)

@@ -1,0 +1,306 @@
+#!/usr/bin/env python3
+"""Build the Go-track benchmark: seeded regressions with real failing `go test` output.
+
+Per repository (REPOS): a scratch clone at the mirror's HEAD (work/<name>) gets a baseline
+`go test -count=1 -v` run that says which tests pass (a failing baseline skips the repository).
+Candidates: lines of the non-test files that `go list` says the tested packages compile (less
+vendor/, testdata/, examples/, cmd/) inside a function body, holding exactly one mutable token
+outside comments, strings and runes (== != && || "+ 1" "- 1" true false, and < > <= >= only
+between spaces; lines with `<-` are left out), tried in random.Random(seed) order (apply in the
+scratch clone, `go test -count=1`, revert) until 12 cases or 40 tries; a build failure is no case.
+A try failing some baseline-passing test becomes cases/<name>-NN/: a fresh clone at HEAD (no
+remote, other refs or reflog) plus ONE commit with the mutation (the culprit, "bic"); the same
+command's raw output there is cases/<name>-NN.trace (no failure there: dropped). cases.json
+({"cases": [...]}) is written after each case, reruns skip built ones; repos.json says per
+repository its baseline, candidates, tries and cases, or why it was skipped. GOCACHE and GOPATH
+live under work/, the module proxy is off and the local toolchain is used. Default output
+~/.cache/rca-gotrack (--dir).
+
+    nice -n 5 python scripts/gotrack_cases.py                 # all repositories, seed 1
+    python scripts/gotrack_cases.py --only pflag --cases 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_common import DEFAULT_MIRRORS, find_mirror
+from jstrack_cases import AUTHOR, SWAPS, Candidate, apply, clone_head, log  # the same tokens and swaps
+from pytrack_git import out, run_git
+
+SKIP_DIRS = {"vendor", "testdata", "examples", "example", "cmd"}
+
+
+@dataclass(frozen=True)
+class RepoSpec:
+    name: str
+    upstream: str
+    packages: tuple[str, ...] = ("./...",)  # "." where subpackages need modules not to be had here
+
+    @property
+    def test_command(self) -> str:
+        return " ".join(["go", "test", "-count=1", *self.packages])
+
+
+REPOS = [
+    RepoSpec("pflag", "spf13/pflag"),
+    RepoSpec("toml", "BurntSushi/toml"),
+    RepoSpec("mux", "gorilla/mux"),
+    RepoSpec("jsonparser", "buger/jsonparser"),
+]
+
+# == != && || "+ 1" "- 1" true false anywhere; < > <= >= only with a space on both sides
+TOKEN = re.compile(r"(?<![=!<>:])[=!]=(?!=)|(?<= )(?:<=|>=|<|>)(?= )|&&|\|\||(?<![+\w.])\+ 1(?![\w.])"
+                   r"|(?<![-\w.])- 1(?![\w.])|(?<![\w.])(?:true|false)(?!\w)")
+FAIL = re.compile(r"^\s*--- FAIL: (\S+)", re.M)
+PASS = re.compile(r"^\s*--- PASS: (\S+)", re.M)
+FUNC_HEAD = re.compile(r"(?:^|[^\]\w.])\s*func\s*[(\w]")
+
+
+def mask_go(src: str) -> str:
+    """`src` with comments, interpreted and raw strings and rune literals blanked (newlines kept)."""
+    res, i, n = list(src), 0, len(src)
+    while i < n:
+        c, nxt = src[i], src[i + 1:i + 2]
+        if c == "/" and nxt in ("/", "*"):
+            end = src.find("\n" if nxt == "/" else "*/", i + 2)
+            j = n if end < 0 else end + (2 if nxt == "*" else 0)
+        elif c == "`":
+            end = src.find("`", i + 1)
+            j = n if end < 0 else end + 1
+        elif c in "'\"":
+            j = i + 1
+            while j < n and src[j] not in (c, "\n"):
+                j += 2 if src[j] == "\\" else 1
+            j = min(n, j + 1)
+        else:
+            i += 1
+            continue
+        res[i:j] = [ch if ch == "\n" else " " for ch in res[i:j]]
+        i = j
+    return "".join(res)
+
+
+def opens_function(masked: str, i: int) -> bool:
+    """Is the `{` at `i` a function body? Its header (back to the previous `{`, `}`, `;`, line break
+    or unclosed bracket outside brackets) names `func`, and not as a type after `]` (`[]func() {`)."""
+    level, k = 0, i - 1
+    while k >= 0:
+        ch = masked[k]
+        if ch in ")]":
+            level += 1
+        elif ch in "([":
+            if level == 0:
+                break
+            level -= 1
+        elif level == 0 and ch in "{};\n":
+            break
+        k -= 1
+    return bool(FUNC_HEAD.search(masked[k + 1:i]))
+
+
+def function_depths(masked: str) -> list[int]:
+    """For each offset, how many function bodies (declarations and literals) enclose it."""
+    depths, stack, depth = [0] * len(masked), [], 0
+    for i, c in enumerate(masked):
+        if c == "{":
+            stack.append(opens_function(masked, i))
+            depth += stack[-1]
+        elif c == "}" and stack:
+            depth -= stack.pop()
+        depths[i] = depth
+    return depths
+
+
+def go_env(bench: Path) -> dict[str, str]:
+    work = bench / "work"
+    return dict(os.environ, GOCACHE=str(work / "gocache"), GOPATH=str(work / "gopath"),
+                GOMODCACHE=str(work / "gopath" / "pkg" / "mod"), GOFLAGS="-mod=mod", GOPROXY="off",
+                GOSUMDB="off", GONOSUMDB="*", GOTOOLCHAIN="local", GOTELEMETRY="off", LC_ALL="C")
+
+
+def run_suite(repo: Path, spec: RepoSpec, bench: Path, timeout: float, *flags: str) -> tuple[str, int | None]:
+    """`go test -count=1 [flags] packages`: combined stdout+stderr, exit code (None: timed out)."""
+    proc = subprocess.Popen(["go", "test", "-count=1", *flags, *spec.packages], cwd=repo, env=go_env(bench),
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                            start_new_session=True)
+    try:
+        return proc.communicate(timeout=timeout)[0].decode("utf-8", "replace"), proc.returncode
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        return proc.communicate()[0].decode("utf-8", "replace"), None
+
+
+def broken_build(output: str) -> bool:
+    return bool(re.search(r"\[(?:build|setup) failed\]", output))
+
+
+def failing(output: str, baseline: set[str]) -> list[str]:
+    """Baseline-passing tests that `--- FAIL:` lines name, in order, once each."""
+    return list(dict.fromkeys(t for t in FAIL.findall(output) if t in baseline))
+
+
+def candidates(repo: Path, spec: RepoSpec, bench: Path) -> list[Candidate]:
+    """Lines of compiled library files inside a function body that hold exactly one mutable token."""
+    listing = subprocess.run(["go", "list", "-f", '{{.Dir}}{{"\\t"}}{{join .GoFiles " "}}', *spec.packages],
+                             cwd=repo, env=go_env(bench), capture_output=True, text=True, check=True).stdout
+    paths = sorted(os.path.relpath(Path(d) / f, repo) for d, _, files in (ln.partition("\t") for ln in
+                   listing.splitlines()) for f in files.split())
+    found = []
+    for path in paths:
+        if path.startswith("..") or path.endswith("_test.go") or SKIP_DIRS & set(path.split("/")[:-1]):
+            continue
+        masked = mask_go((repo / path).read_text(encoding="utf-8"))
+        depths, offset = function_depths(masked), 0
+        for no, line in enumerate(masked.split("\n"), 1):
+            hits = list(TOKEN.finditer(line))
+            if len(hits) == 1 and "<-" not in line and depths[offset + hits[0].start()] > 0:
+                found.append(Candidate(path, no, hits[0].start(), hits[0].group()))
+            offset += len(line) + 1
+    return found
+
+
+def build_case(spec: RepoSpec, mirror: Path, bench: Path, dest: Path, cand: Candidate, baseline: set[str],
+               timeout: float) -> tuple[str, list[str], str] | None:
+    """A fresh clone at HEAD (its branch only) with the mutation committed on top, and the suite run
+    there: (the commit's hash, the baseline-passing tests that fail, the output); None if none fails."""
+    shutil.rmtree(dest, ignore_errors=True)
+    clone_head(mirror, dest)
+    run_git(["remote", "remove", "origin"], cwd=dest)
+    branch = out(["symbolic-ref", "HEAD"], cwd=dest).strip()
+    for ref in out(["for-each-ref", "--format=%(refname)", "refs/heads", "refs/tags"], cwd=dest).split():
+        if ref != branch:
+            run_git(["update-ref", "-d", ref], cwd=dest)
+    run_git(["reflog", "expire", "--expire=now", "--all"], cwd=dest)
+    operator = apply(dest, cand)[1]
+    run_git(["add", "--", cand.file], cwd=dest)
+    tree = out(["write-tree", "--missing-ok"], cwd=dest).strip()  # plain `commit` refuses missing blobs
+    msg = f"Seeded regression: {operator} in {cand.file}:{cand.line}"
+    bic = run_git(["commit-tree", tree, "-p", "HEAD", "-m", msg], cwd=dest, env=AUTHOR).stdout.strip()
+    run_git(["update-ref", "-m", "seeded regression", "HEAD", bic], cwd=dest)
+    output, code = run_suite(dest, spec, bench, timeout)
+    failed = failing(output, baseline)
+    if code is None or not failed or broken_build(output):
+        shutil.rmtree(dest, ignore_errors=True)
+        return None
+    return bic, failed, output
+
+
+def build_repo(spec: RepoSpec, args: argparse.Namespace, bench: Path, cases: list[dict], save) -> dict:
+    """Tries of one repository until `args.cases` cases or `args.tries` tries; its summary."""
+    t0 = time.monotonic()
+    mirror, work = find_mirror(args.mirrors, spec.upstream), bench / "work" / spec.name
+    summary = {"project": spec.name, "upstream": spec.upstream, "test_command": spec.test_command,
+               "head": out(["rev-parse", "HEAD"], git_dir=mirror).strip()}
+    if (work / ".git").is_dir():
+        run_git(["checkout", "-q", "-f", "--", "."], cwd=work, check=False)
+    else:
+        shutil.rmtree(work, ignore_errors=True)
+        clone_head(mirror, work)
+    output, code = run_suite(work, spec, bench, args.timeout, "-v")
+    baseline, failed = set(PASS.findall(output)), set(FAIL.findall(output))
+    summary.update(baseline_passed=len(baseline), baseline_failed=len(failed))
+    log(f"{spec.name}: baseline {len(baseline)} passing tests, {len(failed)} failing, exit {code}")
+    if code != 0 or not baseline:
+        tail = " | ".join(ln for ln in output.strip().splitlines()[-6:])
+        version = subprocess.run(["go", "env", "GOVERSION"], env=go_env(bench), capture_output=True, text=True)
+        why = "suite times out at HEAD" if code is None else "no test passes at HEAD" if code == 0 else (
+            f"baseline `{spec.test_command}` fails at HEAD with {version.stdout.strip()}: {tail[-500:]}")
+        return {**summary, "skipped": why}
+    done = {(c["mutation"]["file"], c["mutation"]["line"]): c["case_id"] for c in cases if c["project"] == spec.name}
+    order = candidates(work, spec, bench)
+    random.Random(args.seed).shuffle(order)
+    summary["candidates"], tries, built, outcomes = len(order), 0, 0, {}
+    for cand in order[:args.tries]:
+        if built >= args.cases:
+            break
+        tries, c0 = tries + 1, time.monotonic()
+        label = f"  try {tries}: {cand.file}:{cand.line} {cand.token!r}->{SWAPS[cand.token][1]!r}"
+        if (cand.file, cand.line) in done:
+            built += 1
+            log(f"{label}: already {done[cand.file, cand.line]}")
+            continue
+        original, operator, before, after = apply(work, cand)
+        try:
+            output, code = run_suite(work, spec, bench, args.timeout)
+        finally:
+            (work / cand.file).write_text(original, encoding="utf-8")
+        why = "timed out" if code is None else "build failed" if broken_build(output) else (
+            "no baseline-passing test fails" if not failing(output, baseline) else "")
+        if why:
+            outcomes[why] = outcomes.get(why, 0) + 1
+            log(f"{label}: {why} ({time.monotonic() - c0:.0f}s)")
+            continue
+        case_id = f"{spec.name}-{built + 1:02d}"
+        dest, trace = bench / "cases" / case_id, bench / "cases" / f"{case_id}.trace"
+        if (got := build_case(spec, mirror, bench, dest, cand, baseline, args.timeout)) is None:
+            outcomes["not reproduced"] = outcomes.get("not reproduced", 0) + 1
+            log(f"{label}: does not reproduce in the case repository; dropped")
+            continue
+        bic, failed, output = got
+        trace.write_text(output, encoding="utf-8")
+        built += 1
+        cases.append({"case_id": case_id, "project": spec.name, "upstream": spec.upstream, "bic": bic,
+                      "repo": str(dest), "trace": str(trace), "built": True, "reason": "",
+                      "test_command": spec.test_command, "failing_tests": failed,
+                      "mutation": {"file": cand.file, "line": cand.line, "operator": operator,
+                                   "before": before, "after": after},
+                      "seed": args.seed, "seconds": round(time.monotonic() - c0, 1)})
+        save()
+        log(f"{label}: case {case_id}, {len(failed)} failing ({time.monotonic() - c0:.0f}s)")
+    log(f"{spec.name}: {built} cases from {tries} tries ({time.monotonic() - t0:.0f}s)")
+    return {**summary, "tries": tries, "cases": built, "no_case": outcomes,
+            "seconds": round(time.monotonic() - t0, 1)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--dir", type=Path, default=Path.home() / ".cache" / "rca-gotrack")
+    ap.add_argument("--mirrors", type=Path, default=DEFAULT_MIRRORS)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--only", help="comma-separated repository names")
+    ap.add_argument("--cases", type=int, default=12, help="cases per repository")
+    ap.add_argument("--tries", type=int, default=40, help="mutations tried per repository at most")
+    ap.add_argument("--timeout", type=float, default=300, help="seconds per suite run")
+    args = ap.parse_args(argv)
+    bench = args.dir.expanduser().resolve()
+    (bench / "cases").mkdir(parents=True, exist_ok=True)
+    index, repos_path = bench / "cases.json", bench / "repos.json"
+    cases = json.loads(index.read_text())["cases"] if index.exists() else []
+    repos = {r["project"]: r for r in json.loads(repos_path.read_text())} if repos_path.exists() else {}
+
+    def save() -> None:
+        index.write_text(json.dumps({"cases": cases}, indent=1) + "\n")
+        repos_path.write_text(json.dumps(list(repos.values()), indent=1) + "\n")
+
+    start = time.monotonic()
+    for spec in REPOS:
+        if args.only and spec.name not in args.only.split(","):
+            continue
+        if sum(c["project"] == spec.name for c in cases) >= args.cases:
+            log(f"{spec.name}: {args.cases} cases already built; skipped")
+            continue
+        repos[spec.name] = build_repo(spec, args, bench, cases, save)
+        if "skipped" in repos[spec.name]:
+            log(f"{spec.name}: skipped: {repos[spec.name]['skipped']}")
+        save()
+    by = {s.name: sum(c["project"] == s.name for c in cases) for s in REPOS}
+    log(f"done in {time.monotonic() - start:.0f}s: {by} in {index}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

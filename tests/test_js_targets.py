@@ -1,0 +1,141 @@
+"""JavaScript failing tests are walked from their own bodies: a Mocha/Jest test is an anonymous
+callback named by its title (`it("lowers the case", ..)` inside `describe("whisper", ..)`), which the
+runner prints and the stack shows only as `Context.<anonymous>`."""
+
+from __future__ import annotations
+
+from conftest import ranked
+
+from rca_lsp.code.calls import analyze
+from rca_lsp.code.languages import is_copied_code
+from rca_lsp.index.store import Index
+from rca_lsp.suspects.code_view import CodeView
+from rca_lsp.vcs.git import GitRepo
+
+LIB = """\
+'use strict';
+
+function shout(text) {
+  return text.toUpperCase();
+}
+
+function whisper(text) {
+  return text.toLowerCase();
+}
+
+module.exports = { shout, whisper };
+"""
+
+TESTS = """\
+'use strict';
+const assert = require('assert');
+const text = require('../lib/text');
+
+describe('text', function () {
+  describe('shout', function () {
+    it('raises the case', function () {
+      assert.strictEqual(text.shout('a'), 'A');
+    });
+  });
+
+  describe('whisper', function () {
+    it('lowers the case', () => {
+      assert.strictEqual(text.whisper('A'), 'a');
+    });
+  });
+});
+"""
+
+# The real output of `npx mocha --reporter spec` (Mocha 10.8.2, Node 20.20.2) on these two files
+# at the "Whisper" commit below, taken 2026-12-05.
+TRACE = """\
+
+
+  text
+    shout
+      \u2714 raises the case
+    whisper
+      1) lowers the case
+
+
+  1 passing (4ms)
+  1 failing
+
+  1) text
+       whisper
+         lowers the case:
+
+      AssertionError [ERR_ASSERTION]: Expected values to be strictly equal:
+
+'A' !== 'a'
+
+      + expected - actual
+
+      -A
+      +a
+      
+      at Context.<anonymous> (test/text.js:14:14)
+      at process.processImmediate (node:internal/timers:483:21)
+
+
+
+"""
+
+
+def test_test_callbacks_are_functions_named_by_their_titles() -> None:
+    source = b"""describe('Loader utils', function () {
+  it('loads a "map"', () => { yaml.load('a: 1'); });
+  it.only(`handles tabs`, async function () { helper(); });
+  test('it\\'s fine', () => {});
+});
+const table = {'key': () => 1};
+"""
+    facts = analyze(source, "javascript")
+    assert [(s.name, s.qualname) for s in facts.symbols] == [
+        ('loads a "map"', 'Loader utils.loads a "map"'),
+        ("handles tabs", "Loader utils.handles tabs"),
+        ("it's fine", "Loader utils.it's fine"),
+        ("key", "key"),
+    ]
+    callers = {c.callee: c.caller for c in facts.calls}
+    assert callers["load"] == 'Loader utils.loads a "map"' and callers["helper"] == "Loader utils.handles tabs"
+    ts = analyze(b"describe('Parser', () => { it('parses', () => { parse(1 as number); }); });\n", "typescript")
+    assert [s.qualname for s in ts.symbols] == ["Parser.parses"]
+    assert {c.callee: c.caller for c in ts.calls}["parse"] == "Parser.parses"
+
+
+def test_module_bindings_name_the_module_not_a_class() -> None:
+    source = b"""const R = require('../source/index.js');
+const { load, dump: write } = require('./loader');
+import * as ns from "../lib/ns.mjs";
+import { scan as s } from './parse';
+import yaml from '..';
+function run() { R.add(1); write(2); load(3); ns.go(); s(4); yaml.load(5); Foo.bar(); }
+"""
+    calls = {(c.callee, c.receiver, c.receiver_type) for c in analyze(source, "javascript").calls if c.caller == "run"}
+    assert calls == {("add", "index", ""), ("dump", "loader", ""), ("load", "loader", ""), ("go", "ns", ""),
+                     ("scan", "parse", ""), ("load", "yaml", ""), ("bar", "Foo", "Foo")}
+
+
+def test_bundles_and_vendored_code_are_copies() -> None:
+    assert is_copied_code("dist/js-yaml.js") and is_copied_code("lib/x.min.js") and is_copied_code("a/vendor/b.go")
+    assert not is_copied_code("lib/distance.js") and not is_copied_code("src/dist.py")
+
+
+def test_a_failing_mocha_test_is_walked_from_its_callback(git_repo) -> None:
+    # dist/text.js, a committed bundle of the library, would split every walk with copies.
+    git_repo.commit("Add text", {"lib/text.js": LIB, "test/text.js": TESTS, "dist/text.js": LIB})
+    shout = git_repo.commit("Shout louder", {"lib/text.js": LIB.replace("text.toUpperCase()", "text.toUpperCase() + ''")},
+                            author="Bob")
+    whisper = git_repo.commit("Whisper", {"lib/text.js": LIB.replace("toLowerCase", "toUpperCase")}, author="Carol")
+    git_repo.commit("Docs", {"README": "text\n"})
+    result = ranked(GitRepo(git_repo.root), TRACE)
+    assert result.features[whisper]["code"] > 0 and "code" not in result.features[shout]
+    suspect = next(s for s in result.suspects if s.commit.hash == whisper)
+    assert any(e.text == "changed whisper (2 lines), which the failing test whisper.lowers the case calls"
+               for e in suspect.evidence), [e.text for e in suspect.evidence]
+    order = [s.commit.hash for s in result.suspects]
+    assert order.index(whisper) < order.index(shout)
+    with Index.open(GitRepo(git_repo.root).meta_dir, readonly=True) as index:
+        view = CodeView(index, git_repo.root, set())
+        assert view.has("lib/text.js") and not view.has("dist/text.js")
