@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Build the Go-track benchmark: seeded regressions with real failing `go test` output.
 
-Per repository (REPOS): a scratch clone at the mirror's HEAD (work/<name>) gets a baseline
+Per repository (REPOS): a scratch clone at its pinned commit (work/<name>) gets a baseline
 `go test -count=1 -v` run that says which tests pass (a failing baseline skips the repository).
 Candidates: lines of the non-test files that `go list` says the tested packages compile (less
 vendor/, testdata/, examples/, cmd/) inside a function body, holding exactly one mutable token
@@ -49,6 +49,7 @@ class RepoSpec:
     name: str
     upstream: str
     packages: tuple[str, ...] = ("./...",)  # "." where subpackages need modules not to be had here
+    head: str = ""  # the pinned commit cases are built on (the upstream's HEAD when fetched, 2026-12-05)
 
     @property
     def test_command(self) -> str:
@@ -56,10 +57,10 @@ class RepoSpec:
 
 
 REPOS = [
-    RepoSpec("pflag", "spf13/pflag"),
-    RepoSpec("toml", "BurntSushi/toml"),
-    RepoSpec("mux", "gorilla/mux"),
-    RepoSpec("jsonparser", "buger/jsonparser"),
+    RepoSpec("pflag", "spf13/pflag", head="5fdac2d16c16d60605cb8baa887e8c5c38ef623f"),
+    RepoSpec("toml", "BurntSushi/toml", head="d733fc535e4a9f3c454e421a87b90ade5d49bf31"),  # needs Go 1.21
+    RepoSpec("mux", "gorilla/mux", head="db9d1d0073d27a0a2d9a8c1bc52aa0af4374d265"),
+    RepoSpec("jsonparser", "buger/jsonparser", head="6454f95de679fdd0c623a6183f7cff82da56b442"),  # tests need 1.20
 ]
 
 # == != && || "+ 1" "- 1" true false anywhere; < > <= >= only with a space on both sides
@@ -178,7 +179,7 @@ def build_case(spec: RepoSpec, mirror: Path, bench: Path, dest: Path, cand: Cand
     """A fresh clone at HEAD (its branch only) with the mutation committed on top, and the suite run
     there: (the commit's hash, the baseline-passing tests that fail, the output); None if none fails."""
     shutil.rmtree(dest, ignore_errors=True)
-    clone_head(mirror, dest)
+    clone_head(mirror, dest, spec.head)
     run_git(["remote", "remove", "origin"], cwd=dest)
     branch = out(["symbolic-ref", "HEAD"], cwd=dest).strip()
     for ref in out(["for-each-ref", "--format=%(refname)", "refs/heads", "refs/tags"], cwd=dest).split():
@@ -209,7 +210,7 @@ def build_repo(spec: RepoSpec, args: argparse.Namespace, bench: Path, cases: lis
         run_git(["checkout", "-q", "-f", "--", "."], cwd=work, check=False)
     else:
         shutil.rmtree(work, ignore_errors=True)
-        clone_head(mirror, work)
+        clone_head(mirror, work, spec.head)
     output, code = run_suite(work, spec, bench, args.timeout, "-v")
     baseline, failed = set(PASS.findall(output)), set(FAIL.findall(output))
     summary.update(baseline_passed=len(baseline), baseline_failed=len(failed))

@@ -139,8 +139,8 @@ def _plain_call(
 def _argument_reference(
     captures: dict[str, list[Any]], outline: Outline, typer: ReceiverTyper
 ) -> tuple[int, Call] | None:
-    """A Python function handed over as an argument, which the callee calls (a callback): kept
-    where the file says what it is, a top-level function or class of the file, a from-imported
+    """A function handed over as an argument, which the callee calls (a callback; Python and Go):
+    kept where the file says what it is, a top-level function or class of the file, a from-imported
     name, or a member of an imported module or of a class (`errors.Check`, `Foo.parse`). A
     plain local or parameter (`f(x, data)`) is left out: nothing says it is a function."""
     node = captures["ref.arg"][0]
@@ -159,9 +159,10 @@ def _argument_reference(
         receiver_type = real if is_type_like(real) else ""
         return byte, Call(outline.caller(byte), real, start_line(node), "" if receiver_type else module,
                           receiver_type)
-    if not any(s.qualname == name for s in outline.symbols):
+    own = next((s for s in outline.symbols if s.qualname == name), None)
+    if own is None:
         return None
-    return byte, Call(outline.caller(byte), name, start_line(node), "", name if is_type_like(name) else "")
+    return byte, Call(outline.caller(byte), name, start_line(node), "", name if own.kind == "class" else "")
 
 
 def _class_reference(node: Any, outline: Outline) -> tuple[int, Call] | None:

@@ -162,7 +162,8 @@ def m007_code_python_imports(db: Database) -> None:
 def m008_code_js_tests(db: Database) -> None:
     """A JavaScript/TypeScript test callback (`it("title", ..)`, in `describe("suite", ..)`) is a
     function named by its title, so a failing JS test is walked from, and committed bundles and
-    vendored code (`dist/`, `*.min.js`, `vendor/`) leave the call graph: the HEAD code cache restarts.
+    vendored code (`dist/`, `*.min.js`, `vendor/`) leave the call graph; a Go function handed over
+    as an argument counts as called: the HEAD code cache restarts.
     (Commits indexed before keep their old changed functions: a test file's titles are not among
     them.)"""
     db.executescript(_RESTART_HEAD_CODE)

@@ -15,3 +15,7 @@
   right: (expression_list . (composite_literal type: (_) @decl.type)))
 (short_var_declaration left: (expression_list . (identifier) @decl.name)
   right: (expression_list . (unary_expression operand: (composite_literal type: (_) @decl.type))))
+
+; A function handed over as an argument, which the callee calls: `f.getFlagType(name, "int32",
+; int32Conv)`, `sort.Slice(xs, less)`. Kept only where the file defines it (calls._argument_reference).
+(call_expression arguments: (argument_list (identifier) @ref.arg))
