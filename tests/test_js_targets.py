@@ -139,3 +139,77 @@ def test_a_failing_mocha_test_is_walked_from_its_callback(git_repo) -> None:
     with Index.open(GitRepo(git_repo.root).meta_dir, readonly=True) as index:
         view = CodeView(index, git_repo.root, set())
         assert view.has("lib/text.js") and not view.has("dist/text.js")
+
+
+TS_LIB = """\
+export function shout(text: string): string {
+  return text.toUpperCase();
+}
+
+export function whisper(text: string): string {
+  return text.toLowerCase();
+}
+"""
+
+TS_TESTS = """\
+import { describe, it, expect } from 'vitest';
+import { shout, whisper } from '../src/text';
+
+describe('text', () => {
+  describe('whisper', () => {
+    it('lowers the case', () => {
+      expect(whisper('A')).toBe('a');
+    });
+  });
+  it('raises the case', () => {
+    expect(shout('a')).toBe('A');
+  });
+});
+"""
+
+# The real output of `npx vitest run` (Vitest 2.1.9, Node 20.20.2) at the "Whisper" commit below, 2026-12-05.
+VITEST_TRACE = """\
+
+ RUN  v2.1.9 /tmp/s12/vprobe
+
+ ❯ test/text.test.ts (2 tests | 1 failed) 7ms
+   × text > whisper > lowers the case 5ms
+     → expected 'A' to be 'a' // Object.is equality
+
+⎯⎯⎯⎯⎯⎯⎯ Failed Tests 1 ⎯⎯⎯⎯⎯⎯⎯
+
+ FAIL  test/text.test.ts > text > whisper > lowers the case
+AssertionError: expected 'A' to be 'a' // Object.is equality
+
+Expected: "a"
+Received: "A"
+
+ ❯ test/text.test.ts:7:28
+      5|   describe('whisper', () => {
+      6|     it('lowers the case', () => {
+      7|       expect(whisper('A')).toBe('a');
+       |                            ^
+      8|     });
+      9|   });
+
+⎯⎯⎯⎯⎯⎯⎯⎯⎯⎯⎯⎯⎯⎯⎯⎯⎯⎯⎯⎯⎯⎯⎯⎯[1/1]⎯
+
+ Test Files  1 failed (1)
+      Tests  1 failed | 1 passed (2)
+   Start at  03:46:34
+   Duration  412ms (transform 54ms, setup 0ms, collect 44ms, tests 7ms, environment 0ms, prepare 89ms)
+
+"""
+
+
+def test_a_failing_vitest_test_is_walked_from_its_callback_through_named_imports(git_repo) -> None:
+    git_repo.commit("Add text", {"src/text.ts": TS_LIB, "test/text.test.ts": TS_TESTS})
+    shout = git_repo.commit("Shout louder", {"src/text.ts": TS_LIB.replace("text.toUpperCase()", 'text.toUpperCase() + ""')},
+                            author="Bob")
+    whisper = git_repo.commit("Whisper", {"src/text.ts": TS_LIB.replace("toLowerCase", "toUpperCase")}, author="Carol")
+    git_repo.commit("Docs", {"README": "text\n"})
+    result = ranked(GitRepo(git_repo.root), VITEST_TRACE)
+    assert result.features[whisper]["code"] > 0 and "code" not in result.features[shout]
+    suspect = next(s for s in result.suspects if s.commit.hash == whisper)
+    assert any(e.text == "changed whisper (2 lines), which the failing test whisper.lowers the case calls"
+               for e in suspect.evidence), [e.text for e in suspect.evidence]

@@ -1,4 +1,4 @@
-"""JavaScript stacks: Node 20, ESM, causes, Firefox, Jest, Mocha and node:test."""
+"""JavaScript stacks: Node 20, ESM, causes, Firefox, Jest, Mocha, node:test and Vitest."""
 
 from __future__ import annotations
 
@@ -280,6 +280,48 @@ def test_mocha_suite_title_ending_in_a_colon():
     [trace] = parse(text)
     assert (trace.test.container, trace.test.name) == ("Loader", "construct-map")
     assert (trace.exception, trace.message[:11]) == ("YAMLException", "unknown tag")
+
+
+# The real output of `npx vitest run` (Vitest 2.1.9, Node 20.20.2, 2026-12-05): the test is named on
+# the FAIL line, frames are `❯ [function] file:line:col`, each followed by an excerpt of its code.
+VITEST = """\
+
+ RUN  v2.1.9 /tmp/s12/vprobe
+
+ ❯ test/deep.test.ts (1 test | 1 failed) 4ms
+   × checks two 4ms
+     → bad 2
+
+⎯⎯⎯⎯⎯⎯⎯ Failed Tests 1 ⎯⎯⎯⎯⎯⎯⎯
+
+ FAIL  test/deep.test.ts > checks two
+RangeError: bad 2
+ ❯ Module.check src/deep.ts:3:11
+      1| export function check(n: number): number {
+      2|   if (n > 1) {
+      3|     throw new RangeError(`bad ${n}`);
+       |           ^
+      4|   }
+      5|   return n;
+ ❯ test/deep.test.ts:4:3
+
+⎯⎯⎯⎯⎯⎯⎯⎯⎯⎯⎯⎯⎯⎯⎯⎯⎯⎯⎯⎯⎯⎯⎯⎯[1/1]⎯
+
+ Test Files  1 failed (1)
+      Tests  1 failed (1)
+   Start at  03:45:51
+   Duration  394ms (transform 66ms, setup 0ms, collect 47ms, tests 4ms, environment 0ms, prepare 80ms)
+
+"""
+
+
+def test_vitest_failure():
+    [trace] = parse(VITEST)
+    assert (trace.test.container, trace.test.name, trace.test.path) == (
+        "test/deep.test.ts", "checks two", "test/deep.test.ts")
+    assert (trace.exception, trace.message) == ("RangeError", "bad 2")
+    assert [(f.file, f.line, f.function) for f in trace.frames] == [
+        ("src/deep.ts", 3, "check"), ("test/deep.test.ts", 4, None)]
 
 
 def test_rust_at_lines_are_not_javascript():

@@ -1,5 +1,6 @@
-"""JavaScript stacks: V8/Node (`at fn (file.js:1:2)`), Firefox (`fn@file.js:1:2`), Jest, Mocha and
-node:test's spec reporter (`✖ title (1.2ms)`, after `test at file.js:8:5` in its summary).
+"""JavaScript stacks: V8/Node (`at fn (file.js:1:2)`), Firefox (`fn@file.js:1:2`), Jest, Mocha,
+node:test's spec reporter (`✖ title (1.2ms)`, after `test at file.js:8:5` in its summary) and
+Vitest (`FAIL  file.ts > suite > title`, frames `❯ fn file.ts:3:11` with code excerpts between).
 
 V8 prints the innermost frame first, so frames keep their order. A Node 16+
 `[cause]:` block inside the trailing `{ ... }` becomes `causes[0]`. A frame is only
@@ -30,8 +31,9 @@ HEADER = re.compile(
 )
 _EXTENSIONS = (".js", ".mjs", ".cjs", ".jsx", ".ts", ".mts", ".cts", ".tsx", ".vue", ".svelte", ".coffee")
 _EVAL = re.compile(r"\(([^()\s]{1,4096}:\d{1,9}:\d{1,9})\)")
-_JEST_FILE = re.compile(r"FAIL\s{1,10}(?P<file>\S{1,4096}\.[cm]?[jt]sx?)(?:\s.{0,200})?")
+_JEST_FILE = re.compile(r"FAIL\s{1,10}(?P<file>\S{1,4096}\.[cm]?[jt]sx?)(?:\s(?P<rest>.{0,2000}))?")
 _JEST_CODE = re.compile(r"\d{1,9} \|.{0,8192}|\|.{0,8192}")
+_VITEST_CODE = re.compile(r"\d{1,9}\|.{0,8192}|\|?\s{0,8192}\^")  # `  7|   expect(..)`, `   |   ^` under a frame
 _MOCHA_HEADER = re.compile(r"\d{1,6}\) (?P<title>.{1,2000})")
 _NODE_TEST_FILE = re.compile(r"test at (?P<file>\S{1,4096}?\.[cm]?[jt]sx?):\d{1,9}:\d{1,9}")
 _NODE_TEST_FAILED = re.compile(r"\u2716 (?P<title>.{1,2000}) \(\d{1,9}(?:\.\d{1,9})?m?s\)")
@@ -78,6 +80,10 @@ def parse_frame(stripped: str) -> Frame | None:
         body = s[3:].strip()
         p = body.find(" (")
         name, loc = (body[:p], body[p + 2:-1]) if body.endswith(")") and p > 0 else (None, body)
+    elif s.startswith("\u276f "):  # Vitest: `❯ Module.check src/deep.ts:3:11`, `❯ test/x.test.ts:4:3`
+        body = s[2:].strip()
+        name, _, loc = body.rpartition(" ")
+        name = name or None
     elif "@" in s and " " not in s:
         name, _, loc = s.partition("@")
     else:
@@ -170,6 +176,11 @@ def _test_line(st: _State, i: int, s: str) -> bool:
     """Jest (`FAIL file`, `● Suite › name`) and Mocha (`1) Suite ... name:`) test lines."""
     if s.startswith("FAIL ") and (m := _JEST_FILE.fullmatch(s)):
         st.test_file = m.group("file")
+        rest = (m.group("rest") or "").strip()
+        if rest.startswith("> "):  # Vitest names the test on the file's line: `FAIL  f.ts > suite > title`
+            parts = [part.strip() for part in rest[2:].split(" > ")]
+            st.test = (i, TestId(container=" > ".join(parts[:-1]) or st.test_file, name=parts[-1], path=st.test_file))
+            st.jest_message, st.pending, st.code_seen = [], None, False
         return True
     if s.startswith("● "):
         parts = [p.strip() for p in s[2:].split(" › ")]
@@ -227,7 +238,7 @@ def find(doc: Doc) -> list[Found]:
     st = _State()
     for i, raw in enumerate(doc.plain):
         s = raw.strip()
-        frame = parse_frame(s) if ("at " in s or "@" in s) else None
+        frame = parse_frame(s) if ("at " in s or "@" in s or s.startswith("\u276f ")) else None
         if frame:
             section = st.sections[-1] if st.sections else _begin(st, i)
             section.frames.append(frame)
@@ -237,6 +248,8 @@ def find(doc: Doc) -> list[Found]:
             continue
         if st.sections and _in_trace(st, i, s):
             continue
+        if st.sections and _VITEST_CODE.fullmatch(s) and st.sections[-1].frames[-1].raw.startswith("\u276f "):
+            continue  # Vitest's excerpt of the frame's code
         st.cut = bool(st.sections) and s.startswith("at ") and at_end(doc.plain, i + 1)
         st.close()
         _outside(st, i, s)
