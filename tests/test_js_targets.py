@@ -213,3 +213,29 @@ def test_a_failing_vitest_test_is_walked_from_its_callback_through_named_imports
     suspect = next(s for s in result.suspects if s.commit.hash == whisper)
     assert any(e.text == "changed whisper (2 lines), which the failing test whisper.lowers the case calls"
                for e in suspect.evidence), [e.text for e in suspect.evidence]
+
+
+def test_upgrading_reads_the_changed_functions_of_js_commits_again(git_repo) -> None:
+    """Indexes built before named function expressions were functions (schema 7) have no changed
+    function for `var add = _curry2(function add(a, b) {..})`; migration m008 has every commit that
+    touched a JS/TS file read again at the next update, and only those."""
+    from rca_lsp.index import update
+    from rca_lsp.index.schema import m008_code_js_tests
+
+    wrapped = "var add = _curry2(function add(a, b) {\n  return a + b;\n});\nmodule.exports = add;\n"
+    js = git_repo.commit("Add add", {"source/add.js": wrapped})
+    py = git_repo.commit("Add a script", {"tools/x.py": "def x():\n    return 1\n"})
+    repo = GitRepo(git_repo.root)
+    with Index.open(repo.meta_dir) as index:
+        update(repo, index)
+        changed = "SELECT cs.qualname FROM changed_symbols cs JOIN commits c ON c.id = cs.commit_id WHERE c.hash = ?"
+        assert [r[0] for r in index.conn.execute(changed, (js,))] == ["add"]
+        with index.write() as conn:  # what an index built by the code before has
+            conn.execute("DELETE FROM changed_symbols WHERE commit_id = (SELECT id FROM commits WHERE hash = ?)", (js,))
+        py_id = index.conn.execute("SELECT id FROM commits WHERE hash = ?", (py,)).fetchone()[0]
+        m008_code_js_tests(index.db)
+        assert index.get_state("redo") == js
+        update(repo, index)
+        assert [r[0] for r in index.conn.execute(changed, (js,))] == ["add"]
+        assert index.conn.execute("SELECT id FROM commits WHERE hash = ?", (py,)).fetchone()[0] == py_id
+        assert not index.get_state("redo")

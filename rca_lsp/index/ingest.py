@@ -168,6 +168,7 @@ def update(repo: Backend, index: Index, progress: Progress | None = None, code: 
         # deepened (`git fetch --deepen/--unshallow`) it has, so it is indexed again.
         redo = {h for h in (index.get_state("shallow") or "").split() if h not in boundary}
         redo |= _arrived(repo, index)
+        redo |= set((index.get_state("redo") or "").split())  # a migration's: commits to read again
         _prune(index, (cid for h, cid in known.items() if h not in reach_set or h in redo))
         removed = sum(1 for h in known if h not in reach_set)
         known = {h: cid for h, cid in known.items() if h in reach_set and h not in redo}
@@ -177,6 +178,7 @@ def update(repo: Backend, index: Index, progress: Progress | None = None, code: 
                     index.set_state(conn, "shallow", " ".join(sorted(boundary)))
                 else:
                     conn.execute("DELETE FROM state WHERE key = 'shallow'")
+                conn.execute("DELETE FROM state WHERE key = 'redo'")  # pruned: they are new commits now
         new = [h for h in reversed(reachable) if h not in known]
         if boundary:
             log.warning("shallow clone: history before %d boundary commit(s) is missing; "

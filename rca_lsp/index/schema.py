@@ -163,10 +163,18 @@ def m008_code_js_tests(db: Database) -> None:
     """A JavaScript/TypeScript test callback (`it("title", ..)`, in `describe("suite", ..)`) is a
     function named by its title, so a failing JS test is walked from, and committed bundles and
     vendored code (`dist/`, `*.min.js`, `vendor/`) leave the call graph; a Go function handed over
-    as an argument counts as called: the HEAD code cache restarts.
-    (Commits indexed before keep their old changed functions: a test file's titles are not among
-    them.)"""
+    as an argument counts as called: the HEAD code cache restarts. The changed functions of every
+    indexed commit that touched a JavaScript or TypeScript file are read again at the next update
+    (state `redo`): a named function expression is a function now, and in a library written so
+    (`var add = _curry2(function add(a, b) {..})`) most changes were in none before."""
     db.executescript(_RESTART_HEAD_CODE)
+    db.execute(
+        "INSERT OR REPLACE INTO state(key, value) SELECT 'redo', group_concat(hash, ' ') FROM (SELECT DISTINCT"
+        " c.hash FROM commits c JOIN files f ON f.commit_id = c.id WHERE " +
+        " OR ".join(f"f.path LIKE '%{ext}'" for ext in _SCRIPT_EXTENSIONS) + ") HAVING count(*) > 0")
+
+
+_SCRIPT_EXTENSIONS = (".js", ".jsx", ".mjs", ".cjs", ".ts", ".mts", ".cts", ".tsx")
 
 
 SCHEMA_VERSION = 8
