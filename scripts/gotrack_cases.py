@@ -37,8 +37,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_common import DEFAULT_MIRRORS, find_mirror
-from jstrack_cases import AUTHOR, SWAPS, Candidate, apply, clone_head, log  # the same tokens and swaps
+from bench_common import find_mirror
+from jstrack_cases import AUTHOR, SWAPS, Candidate, apply, clone_head, log, run_track  # the same tokens and swaps
 from pytrack_git import out, run_git
 
 SKIP_DIRS = {"vendor", "testdata", "examples", "example", "cmd"}
@@ -268,40 +268,7 @@ def build_repo(spec: RepoSpec, args: argparse.Namespace, bench: Path, cases: lis
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--dir", type=Path, default=Path.home() / ".cache" / "rca-gotrack")
-    ap.add_argument("--mirrors", type=Path, default=DEFAULT_MIRRORS)
-    ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--only", help="comma-separated repository names")
-    ap.add_argument("--cases", type=int, default=12, help="cases per repository")
-    ap.add_argument("--tries", type=int, default=40, help="mutations tried per repository at most")
-    ap.add_argument("--timeout", type=float, default=300, help="seconds per suite run")
-    args = ap.parse_args(argv)
-    bench = args.dir.expanduser().resolve()
-    (bench / "cases").mkdir(parents=True, exist_ok=True)
-    index, repos_path = bench / "cases.json", bench / "repos.json"
-    cases = json.loads(index.read_text())["cases"] if index.exists() else []
-    repos = {r["project"]: r for r in json.loads(repos_path.read_text())} if repos_path.exists() else {}
-
-    def save() -> None:
-        index.write_text(json.dumps({"cases": cases}, indent=1) + "\n")
-        repos_path.write_text(json.dumps(list(repos.values()), indent=1) + "\n")
-
-    start = time.monotonic()
-    for spec in REPOS:
-        if args.only and spec.name not in args.only.split(","):
-            continue
-        if sum(c["project"] == spec.name for c in cases) >= args.cases:
-            log(f"{spec.name}: {args.cases} cases already built; skipped")
-            continue
-        repos[spec.name] = build_repo(spec, args, bench, cases, save)
-        if "skipped" in repos[spec.name]:
-            log(f"{spec.name}: skipped: {repos[spec.name]['skipped']}")
-        save()
-    by = {s.name: sum(c["project"] == s.name for c in cases) for s in REPOS}
-    log(f"done in {time.monotonic() - start:.0f}s: {by} in {index}")
-    return 0
-
+    return run_track(__doc__, "rca-gotrack", REPOS, build_repo, argv)
 
 if __name__ == "__main__":
     sys.exit(main())

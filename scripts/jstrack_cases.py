@@ -321,9 +321,11 @@ def build_repo(spec: RepoSpec, args: argparse.Namespace, bench: Path, cases: lis
     return {**summary, "tries": tries, "cases": built, "seconds": round(time.monotonic() - t0, 1)}
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--dir", type=Path, default=Path.home() / ".cache" / "rca-jstrack")
+def run_track(doc: str | None, default_dir: str, specs: list, build_repo, argv: list[str] | None) -> int:
+    """The command line of a track builder (this one and gotrack_cases.py): each repository of `specs`
+    through `build_repo` until it has its cases, cases.json and repos.json saved as they come."""
+    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--dir", type=Path, default=Path.home() / ".cache" / default_dir)
     ap.add_argument("--mirrors", type=Path, default=DEFAULT_MIRRORS)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--only", help="comma-separated repository names")
@@ -342,7 +344,7 @@ def main(argv: list[str] | None = None) -> int:
         repos_path.write_text(json.dumps(list(repos.values()), indent=1) + "\n")
 
     start = time.monotonic()
-    for spec in REPOS:
+    for spec in specs:
         if args.only and spec.name not in args.only.split(","):
             continue
         if sum(c["project"] == spec.name for c in cases) >= args.cases:
@@ -352,10 +354,14 @@ def main(argv: list[str] | None = None) -> int:
         if "skipped" in repos[spec.name]:
             log(f"{spec.name}: skipped: {repos[spec.name]['skipped']}")
         save()
-    by = {s.name: sum(c["project"] == s.name for c in cases) for s in REPOS}
+    by = {s.name: sum(c["project"] == s.name for c in cases) for s in specs}
     log(f"done in {time.monotonic() - start:.0f}s: {by} in {index}")
     return 0
 
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run_track(__doc__, "rca-jstrack", REPOS, build_repo, argv)
 
 if __name__ == "__main__":
     sys.exit(main())

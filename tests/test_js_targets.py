@@ -124,18 +124,7 @@ def test_bundles_and_vendored_code_are_copies() -> None:
 
 def test_a_failing_mocha_test_is_walked_from_its_callback(git_repo) -> None:
     # dist/text.js, a committed bundle of the library, would split every walk with copies.
-    git_repo.commit("Add text", {"lib/text.js": LIB, "test/text.js": TESTS, "dist/text.js": LIB})
-    shout = git_repo.commit("Shout louder", {"lib/text.js": LIB.replace("text.toUpperCase()", "text.toUpperCase() + ''")},
-                            author="Bob")
-    whisper = git_repo.commit("Whisper", {"lib/text.js": LIB.replace("toLowerCase", "toUpperCase")}, author="Carol")
-    git_repo.commit("Docs", {"README": "text\n"})
-    result = ranked(GitRepo(git_repo.root), TRACE)
-    assert result.features[whisper]["code"] > 0 and "code" not in result.features[shout]
-    suspect = next(s for s in result.suspects if s.commit.hash == whisper)
-    assert any(e.text == "changed whisper (2 lines), which the failing test whisper.lowers the case calls"
-               for e in suspect.evidence), [e.text for e in suspect.evidence]
-    order = [s.commit.hash for s in result.suspects]
-    assert order.index(whisper) < order.index(shout)
+    _walked_to_whisper(git_repo, "lib/text.js", LIB, {"test/text.js": TESTS, "dist/text.js": LIB}, TRACE)
     with Index.open(GitRepo(git_repo.root).meta_dir, readonly=True) as index:
         view = CodeView(index, git_repo.root, set())
         assert view.has("lib/text.js") and not view.has("dist/text.js")
@@ -203,16 +192,7 @@ Received: "A"
 
 
 def test_a_failing_vitest_test_is_walked_from_its_callback_through_named_imports(git_repo) -> None:
-    git_repo.commit("Add text", {"src/text.ts": TS_LIB, "test/text.test.ts": TS_TESTS})
-    shout = git_repo.commit("Shout louder", {"src/text.ts": TS_LIB.replace("text.toUpperCase()", 'text.toUpperCase() + ""')},
-                            author="Bob")
-    whisper = git_repo.commit("Whisper", {"src/text.ts": TS_LIB.replace("toLowerCase", "toUpperCase")}, author="Carol")
-    git_repo.commit("Docs", {"README": "text\n"})
-    result = ranked(GitRepo(git_repo.root), VITEST_TRACE)
-    assert result.features[whisper]["code"] > 0 and "code" not in result.features[shout]
-    suspect = next(s for s in result.suspects if s.commit.hash == whisper)
-    assert any(e.text == "changed whisper (2 lines), which the failing test whisper.lowers the case calls"
-               for e in suspect.evidence), [e.text for e in suspect.evidence]
+    _walked_to_whisper(git_repo, "src/text.ts", TS_LIB, {"test/text.test.ts": TS_TESTS}, VITEST_TRACE)
 
 
 def test_upgrading_reads_the_changed_functions_of_js_commits_again(git_repo) -> None:
@@ -239,3 +219,20 @@ def test_upgrading_reads_the_changed_functions_of_js_commits_again(git_repo) -> 
         assert [r[0] for r in index.conn.execute(changed, (js,))] == ["add"]
         assert index.conn.execute("SELECT id FROM commits WHERE hash = ?", (py,)).fetchone()[0] == py_id
         assert not index.get_state("redo")
+
+
+def _walked_to_whisper(git_repo, lib_path: str, lib: str, others: dict[str, str], trace: str) -> None:
+    """History: the library and its tests, a change to shout, the culprit changing whisper, docs.
+    The failing test's walk reaches whisper (code feature and evidence) and not shout."""
+    git_repo.commit("Add text", {lib_path: lib, **others})
+    shout = git_repo.commit("Shout louder", {lib_path: lib.replace("text.toUpperCase()", "text.toUpperCase() + ''")},
+                            author="Bob")
+    whisper = git_repo.commit("Whisper", {lib_path: lib.replace("toLowerCase", "toUpperCase")}, author="Carol")
+    git_repo.commit("Docs", {"README": "text\n"})
+    result = ranked(GitRepo(git_repo.root), trace)
+    assert result.features[whisper]["code"] > 0 and "code" not in result.features[shout]
+    suspect = next(s for s in result.suspects if s.commit.hash == whisper)
+    assert any(e.text == "changed whisper (2 lines), which the failing test whisper.lowers the case calls"
+               for e in suspect.evidence), [e.text for e in suspect.evidence]
+    order = [s.commit.hash for s in result.suspects]
+    assert order.index(whisper) < order.index(shout)
