@@ -55,6 +55,7 @@ from pytrack_git import (
 from pytrack_candidates import Candidate, by_operator, candidates, shape_full  # noqa: F401  (by_operator: tests)
 from pytrack_candidates import blame_window_lines, is_library_file  # noqa: F401  (tests, dataset_build)
 from pytrack_mutations import OPERATORS, Mutation, apply_mutation
+from pytrack_repos import REPOS, RepoSpec  # noqa: F401  (RepoSpec: other scripts import it from here)
 from pytrack_guided import MANY_TARGETS, MAX_TARGETS, guided_targets  # noqa: F401  (guided_targets: dataset_deep, tests)
 from pytrack_pytest import (
     SUITE_TIMEOUT,
@@ -69,33 +70,6 @@ DEFAULT_SEED = 1
 WINDOW_MIN, WINDOW_MAX = 50, 100
 MAX_FAILING = 3  # failing tests kept per case (the first ones pytest reports)
 BARREN_TRIES = 20  # a window whose first 20 candidates gave no case is given up
-
-
-@dataclass(frozen=True)
-class RepoSpec:
-    name: str
-    upstream: str
-    head: str  # pinned upstream commit: windows are chosen on its first-parent history
-    packages: tuple[str, ...]  # folders of the library's code, or single-module files (`parse.py`)
-    since: str  # windows start after this date (code that runs on this Python)
-    windows: int = 3  # windows that must give cases; conflicting or barren ones are replaced
-    pytest_args: tuple[str, ...] = ()
-    deps: tuple[str, ...] = ()  # pip requirements of its tests besides pytest (never the library itself)
-    dist: str = ""  # a distribution whose metadata alone the test venv gets (a library that reads its version from it)
-
-
-REPOS = [
-    RepoSpec("more-itertools", "more-itertools/more-itertools", "2fe1b2eeb9d75f994113fe3ac76d14b6bcd6fb10",
-             ("more_itertools",), "2020-01-01"),
-    RepoSpec("boltons", "mahmoud/boltons", "967864f89791509f9eb36b22b4579d36b72a6df2",
-             ("boltons",), "2019-01-01"),  # before: few tests pass on 3.11 (ABCs from `collections`)
-    RepoSpec("sqlparse", "andialbrecht/sqlparse", "60cdc649726bf1bc4f1b336050560b336da715ec",
-             ("sqlparse",), "2017-01-01"),
-    RepoSpec("cachetools", "tkem/cachetools", "28d4506f2a49d781ffbcecb095fa7aba5bb80aff",
-             ("src/cachetools", "cachetools"), "2016-01-01", pytest_args=("-o", "pythonpath=src")),
-    RepoSpec("toolz", "pytoolz/toolz", "568c2b8393973cd172a466546c9d95779c452438",
-             ("toolz", "tlz"), "2018-01-01", windows=3),  # before 2018 the suite fails to collect on 3.11
-]
 
 
 def log(msg: str) -> None:
