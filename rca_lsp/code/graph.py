@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterable, Iterator
 
 from rca_lsp.code.calls import analyze
-from rca_lsp.code.languages import known_extensions, language_for_path
+from rca_lsp.code.languages import COPIED_DIRS, known_extensions, language_for_path
 from rca_lsp.code.resolve import Resolver, Target
 from rca_lsp.code.symbols import SymbolIndex
 from rca_lsp.types import Call, Symbol
@@ -30,9 +30,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_DECAY = 0.4
 MIN_WEIGHT = 0.01
-_SKIP_DIRS = frozenset(
-    {"node_modules", "__pycache__", "target", "build", "dist", "vendor", "venv", "site-packages"}
-)
+_SKIP_DIRS = frozenset({"__pycache__", "target", "build", "venv", "site-packages"}) | COPIED_DIRS
 
 
 @dataclass

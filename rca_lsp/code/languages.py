@@ -77,7 +77,7 @@ def language_for_path(path: str) -> str | None:
 # Folders and names of code that is built or copied in, not written here (GitHub Linguist's
 # vendored and generated rules): a committed bundle repeats every function of the library under
 # its own or minified names, so a walk into it splits its weight with copies no commit edits.
-_COPIED_DIRS = frozenset({"node_modules", "dist", "vendor", "bower_components"})
+COPIED_DIRS = frozenset({"node_modules", "dist", "vendor", "bower_components"})
 
 
 def is_copied_code(path: str) -> bool:
@@ -85,7 +85,7 @@ def is_copied_code(path: str) -> bool:
     `x.min.js`, `node_modules/..`, `vendor/..`), whose symbols the call graph leaves out."""
     parts = path.replace("\\", "/").split("/")
     name = parts[-1].lower()
-    return any(p in _COPIED_DIRS for p in parts[:-1]) or ".min." in name or name.endswith("-min.js")
+    return any(p in COPIED_DIRS for p in parts[:-1]) or ".min." in name or name.endswith("-min.js")
 
 
 def supported_languages() -> list[str]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
+from rca_lsp.code.languages import known_extensions
 from rca_lsp.code.outline import Outline
 from rca_lsp.code.parse import is_type_like, last_identifier, text, type_name
 
@@ -183,17 +184,12 @@ class ScriptImports:
         return self.modules.get(local)
 
 
-_SCRIPT_EXTENSIONS = (".js", ".mjs", ".cjs", ".jsx", ".ts", ".mts", ".cts", ".tsx", ".json")
-
-
 def _module_stem(source: str) -> str:
     """`"./lib/loader.js"` -> `loader`; a folder or package root (`".."`, `"."`) -> ""."""
-    spec = source.strip("'\"`").rstrip("/")
-    last = spec.rpartition("/")[2]
-    for extension in _SCRIPT_EXTENSIONS:
-        if last.endswith(extension):
-            last = last[: -len(extension)]
-            break
+    last = source.strip("'\"`").rstrip("/").rpartition("/")[2]
+    stem, dot, extension = last.rpartition(".")
+    if dot and stem and ("." + extension in known_extensions() or extension == "json"):
+        last = stem
     return last if last.replace("-", "_").isidentifier() else ""
 
 

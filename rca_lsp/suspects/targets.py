@@ -53,8 +53,12 @@ def _failing_line(trace: Trace, path: str, test: TestId, symbols: list[Symbol]) 
     named = next((line for line, function in lines if function == test.name), None)
     if named is not None:
         return named
-    spans = [(s.start_line, s.end_line) for s in symbols if s.name == test.name and s.kind != "class"]
-    return next((line for line, _ in lines if any(a <= line <= b for a, b in spans)), None)
+    return next((line for line, _ in lines if _in_test_function(symbols, test, line)), None)
+
+
+def _in_test_function(symbols: list[Symbol], test: TestId, line: int) -> bool:
+    """Whether `line` lies in a function named like the test (a JS test is its titled callback)."""
+    return any(s.name == test.name and s.kind != "class" and s.start_line <= line <= s.end_line for s in symbols)
 
 
 def _owner_class(qualname: str) -> str:
@@ -78,9 +82,8 @@ class TargetFinder:
             if frame.path and frame.function == test.name and self.view.has(frame.path):
                 return frame.path
         for frame in trace.all_frames():  # a frame inside a function of the test's name (a JS title)
-            if frame.path and frame.line is not None and self.view.has(frame.path) and any(
-                    s.name == test.name and s.start_line <= frame.line <= s.end_line
-                    for s in self.view.symbols(frame.path)):
+            if frame.path and frame.line is not None and self.view.has(frame.path) and _in_test_function(
+                    self.view.symbols(frame.path), test, frame.line):
                 return frame.path
         if named:
             return named

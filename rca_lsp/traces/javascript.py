@@ -173,7 +173,8 @@ def _in_trace(st: _State, i: int, s: str) -> bool:
 
 
 def _test_line(st: _State, i: int, s: str) -> bool:
-    """Jest (`FAIL file`, `● Suite › name`) and Mocha (`1) Suite ... name:`) test lines."""
+    """Test lines: Jest (`FAIL file`, `● Suite › name`), Vitest (`FAIL  file > suite > name`),
+    node:test (`test at file:8:5`, `✖ name (1.2ms)`) and Mocha (`1) Suite ... name:`)."""
     if s.startswith("FAIL ") and (m := _JEST_FILE.fullmatch(s)):
         st.test_file = m.group("file")
         rest = (m.group("rest") or "").strip()
@@ -196,6 +197,11 @@ def _test_line(st: _State, i: int, s: str) -> bool:
         st.test = (i, TestId(container=st.test_file or "", name=m.group("title"), path=st.test_file))
         st.jest_message, st.pending, st.code_seen = [], None, False
         return True
+    return _mocha_line(st, i, s)
+
+
+def _mocha_line(st: _State, i: int, s: str) -> bool:
+    """Mocha's `N failing`, then per failure `1) Suite`, nested titles, and the test's `title:`."""
     if s.endswith(" failing") and s.split(" ", 1)[0].isdigit():
         st.failing_seen = True
         return True
