@@ -23,9 +23,7 @@ live under work/, the module proxy is off and the local toolchain is used. Defau
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import random
 import re
 import shutil
 import signal
@@ -38,7 +36,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_common import find_mirror
-from jstrack_cases import AUTHOR, SWAPS, Candidate, apply, clone_head, log, run_track  # the same tokens and swaps
+from jstrack_cases import Candidate, clone_head, log, run_track, seed_commit, try_candidates  # the same tokens and swaps
 from pytrack_git import out, run_git
 
 SKIP_DIRS = {"vendor", "testdata", "examples", "example", "cmd"}
@@ -176,22 +174,9 @@ def candidates(repo: Path, spec: RepoSpec, bench: Path) -> list[Candidate]:
 
 def build_case(spec: RepoSpec, mirror: Path, bench: Path, dest: Path, cand: Candidate, baseline: set[str],
                timeout: float) -> tuple[str, list[str], str] | None:
-    """A fresh clone at HEAD (its branch only) with the mutation committed on top, and the suite run
-    there: (the commit's hash, the baseline-passing tests that fail, the output); None if none fails."""
-    shutil.rmtree(dest, ignore_errors=True)
-    clone_head(mirror, dest, spec.head)
-    run_git(["remote", "remove", "origin"], cwd=dest)
-    branch = out(["symbolic-ref", "HEAD"], cwd=dest).strip()
-    for ref in out(["for-each-ref", "--format=%(refname)", "refs/heads", "refs/tags"], cwd=dest).split():
-        if ref != branch:
-            run_git(["update-ref", "-d", ref], cwd=dest)
-    run_git(["reflog", "expire", "--expire=now", "--all"], cwd=dest)
-    operator = apply(dest, cand)[1]
-    run_git(["add", "--", cand.file], cwd=dest)
-    tree = out(["write-tree", "--missing-ok"], cwd=dest).strip()  # plain `commit` refuses missing blobs
-    msg = f"Seeded regression: {operator} in {cand.file}:{cand.line}"
-    bic = run_git(["commit-tree", tree, "-p", "HEAD", "-m", msg], cwd=dest, env=AUTHOR).stdout.strip()
-    run_git(["update-ref", "-m", "seeded regression", "HEAD", bic], cwd=dest)
+    """The seeded commit in a fresh clone and the suite run there: (the commit's hash, the
+    baseline-passing tests that fail, the output); None if none fails."""
+    bic = seed_commit(mirror, spec.head, dest, cand)
     output, code = run_suite(dest, spec, bench, timeout)
     failed = failing(output, baseline)
     if code is None or not failed or broken_build(output):
@@ -221,49 +206,16 @@ def build_repo(spec: RepoSpec, args: argparse.Namespace, bench: Path, cases: lis
         why = "suite times out at HEAD" if code is None else "no test passes at HEAD" if code == 0 else (
             f"baseline `{spec.test_command}` fails at HEAD with {version.stdout.strip()}: {tail[-500:]}")
         return {**summary, "skipped": why}
-    done = {(c["mutation"]["file"], c["mutation"]["line"]): c["case_id"] for c in cases if c["project"] == spec.name}
-    order = candidates(work, spec, bench)
-    random.Random(args.seed).shuffle(order)
-    summary["candidates"], tries, built, outcomes = len(order), 0, 0, {}
-    for cand in order[:args.tries]:
-        if built >= args.cases:
-            break
-        tries, c0 = tries + 1, time.monotonic()
-        label = f"  try {tries}: {cand.file}:{cand.line} {cand.token!r}->{SWAPS[cand.token][1]!r}"
-        if (cand.file, cand.line) in done:
-            built += 1
-            log(f"{label}: already {done[cand.file, cand.line]}")
-            continue
-        original, operator, before, after = apply(work, cand)
-        try:
-            output, code = run_suite(work, spec, bench, args.timeout)
-        finally:
-            (work / cand.file).write_text(original, encoding="utf-8")
-        why = "timed out" if code is None else "build failed" if broken_build(output) else (
+    def attempt(cand: Candidate) -> str:
+        output, code = run_suite(work, spec, bench, args.timeout)
+        return "timed out" if code is None else "build failed" if broken_build(output) else (
             "no baseline-passing test fails" if not failing(output, baseline) else "")
-        if why:
-            outcomes[why] = outcomes.get(why, 0) + 1
-            log(f"{label}: {why} ({time.monotonic() - c0:.0f}s)")
-            continue
-        case_id = f"{spec.name}-{built + 1:02d}"
-        dest, trace = bench / "cases" / case_id, bench / "cases" / f"{case_id}.trace"
-        if (got := build_case(spec, mirror, bench, dest, cand, baseline, args.timeout)) is None:
-            outcomes["not reproduced"] = outcomes.get("not reproduced", 0) + 1
-            log(f"{label}: does not reproduce in the case repository; dropped")
-            continue
-        bic, failed, output = got
-        trace.write_text(output, encoding="utf-8")
-        built += 1
-        cases.append({"case_id": case_id, "project": spec.name, "upstream": spec.upstream, "bic": bic,
-                      "repo": str(dest), "trace": str(trace), "built": True, "reason": "",
-                      "test_command": spec.test_command, "failing_tests": failed,
-                      "mutation": {"file": cand.file, "line": cand.line, "operator": operator,
-                                   "before": before, "after": after},
-                      "seed": args.seed, "seconds": round(time.monotonic() - c0, 1)})
-        save()
-        log(f"{label}: case {case_id}, {len(failed)} failing ({time.monotonic() - c0:.0f}s)")
-    log(f"{spec.name}: {built} cases from {tries} tries ({time.monotonic() - t0:.0f}s)")
-    return {**summary, "tries": tries, "cases": built, "no_case": outcomes,
+
+    order = candidates(work, spec, bench)
+    summary["candidates"] = len(order)
+    return {**summary, **try_candidates(spec, args, bench, cases, save, work, order, attempt,
+                                        lambda cand, dest: build_case(spec, mirror, bench, dest, cand, baseline,
+                                                                      args.timeout)),
             "seconds": round(time.monotonic() - t0, 1)}
 
 

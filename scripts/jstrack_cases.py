@@ -234,27 +234,38 @@ def prepare_scratch(spec: RepoSpec, mirror: Path, work: Path) -> None:
         raise RuntimeError(f"npm install failed: {proc.stderr.strip()[-400:]}")
 
 
-def build_case(spec: RepoSpec, mirror: Path, work: Path, dest: Path, cand: Candidate, baseline: set[str],
-               timeout: float) -> tuple[str, list[str], str] | None:
-    """A fresh clone at HEAD (its branch only) with the mutation committed on top, and the suite run
-    there: (the commit's hash, the baseline-passing tests that fail, the output); None if none fails."""
+def seed_commit(mirror: Path, head: str, dest: Path, cand: Candidate, prepare=None) -> str:
+    """A fresh clone at `head` (its branch only: no remote, other refs or reflog), `prepare(dest)` run
+    in it, and the mutation committed on top as the culprit; its hash."""
     shutil.rmtree(dest, ignore_errors=True)
-    clone_head(mirror, dest, spec.head)
+    clone_head(mirror, dest, head)
     run_git(["remote", "remove", "origin"], cwd=dest)
     branch = out(["symbolic-ref", "HEAD"], cwd=dest).strip()
     for ref in out(["for-each-ref", "--format=%(refname)", "refs/heads", "refs/tags"], cwd=dest).split():
         if ref != branch:
             run_git(["update-ref", "-d", ref], cwd=dest)
     run_git(["reflog", "expire", "--expire=now", "--all"], cwd=dest)
-    (dest / "node_modules").symlink_to(work / "node_modules")
-    with open(dest / ".git" / "info" / "exclude", "a", encoding="utf-8") as fh:
-        fh.write("/node_modules\n")
+    if prepare is not None:
+        prepare(dest)
     operator = apply(dest, cand)[1]
     run_git(["add", "--", cand.file], cwd=dest)
     tree = out(["write-tree", "--missing-ok"], cwd=dest).strip()  # plain `commit` refuses missing blobs
     msg = f"Seeded regression: {operator} in {cand.file}:{cand.line}"
     bic = run_git(["commit-tree", tree, "-p", "HEAD", "-m", msg], cwd=dest, env=AUTHOR).stdout.strip()
     run_git(["update-ref", "-m", "seeded regression", "HEAD", bic], cwd=dest)
+    return bic
+
+
+def build_case(spec: RepoSpec, mirror: Path, work: Path, dest: Path, cand: Candidate, baseline: set[str],
+               timeout: float) -> tuple[str, list[str], str] | None:
+    """The seeded commit in a fresh clone (node_modules linked from the scratch clone) and the suite
+    run there: (the commit's hash, the baseline-passing tests that fail, the output); None if none fails."""
+    def link_modules(repo: Path) -> None:
+        (repo / "node_modules").symlink_to(work / "node_modules")
+        with open(repo / ".git" / "info" / "exclude", "a", encoding="utf-8") as fh:
+            fh.write("/node_modules\n")
+
+    bic = seed_commit(mirror, spec.head, dest, cand, link_modules)
     output, timed_out = run_suite(dest, spec, timeout)
     failed = list(dict.fromkeys(t for t in parse_spec(output)[1] if t in baseline))
     if timed_out or not failed:
@@ -278,10 +289,35 @@ def build_repo(spec: RepoSpec, args: argparse.Namespace, bench: Path, cases: lis
     log(f"{spec.name}: baseline {len(baseline)} passing titles, {len(failing)} failing")
     if timed_out or not baseline:
         return {**summary, "skipped": "suite times out at HEAD" if timed_out else "no test passes at HEAD"}
-    done = {(c["mutation"]["file"], c["mutation"]["line"]): c["case_id"] for c in cases if c["project"] == spec.name}
+
+    def attempt(cand: Candidate) -> str:
+        output, timed_out = run_suite(work, spec, args.timeout)
+        if timed_out:
+            return "timed out"
+        if not [t for t in parse_spec(output)[1] if t in baseline]:
+            crashed = not re.search(r"^\s+\d+ passing", output, re.M)
+            return "no baseline-passing test fails" + (" (the suite did not finish)" if crashed else "")
+        return ""
+
     order = candidates(work, spec)
+    summary["candidates"] = len(order)
+    return {**summary, **try_candidates(spec, args, bench, cases, save, work, order, attempt,
+                                        lambda cand, dest: build_case(spec, mirror, work, dest, cand, baseline,
+                                                                      args.timeout)),
+            "seconds": round(time.monotonic() - t0, 1)}
+
+
+def try_candidates(spec, args: argparse.Namespace, bench: Path, cases: list[dict], save, work: Path,
+                   order: list[Candidate], attempt, build) -> dict:
+    """The candidates in seeded order, each applied in the scratch clone `work` and run there
+    (`attempt(cand)`: why it gives no case, "" when a baseline-passing test fails), then built as a
+    case (`build(cand, dest)`: (bic, failing tests, output) or None), until `args.cases` cases or
+    `args.tries` tries; cases.json entries appended and saved as they come. (JS and Go tracks.)"""
+    t0 = time.monotonic()
+    done = {(c["mutation"]["file"], c["mutation"]["line"]): c["case_id"] for c in cases if c["project"] == spec.name}
+    order = list(order)
     random.Random(args.seed).shuffle(order)
-    summary["candidates"], tries, built = len(order), 0, 0
+    tries, built, outcomes = 0, 0, {}
     for cand in order[:args.tries]:
         if built >= args.cases:
             break
@@ -293,18 +329,16 @@ def build_repo(spec: RepoSpec, args: argparse.Namespace, bench: Path, cases: lis
             continue
         original, operator, before, after = apply(work, cand)
         try:
-            output, timed_out = run_suite(work, spec, args.timeout)
+            why = attempt(cand)
         finally:
             (work / cand.file).write_text(original, encoding="utf-8")
-        if timed_out or not [t for t in parse_spec(output)[1] if t in baseline]:
-            crashed = not timed_out and not re.search(r"^\s+\d+ passing", output, re.M)
-            log(f"{label}: {'timed out' if timed_out else 'no baseline-passing test fails'}"
-                f"{' (the suite did not finish)' if crashed else ''}")
-            continue
         case_id = f"{spec.name}-{built + 1:02d}"
         dest, trace = bench / "cases" / case_id, bench / "cases" / f"{case_id}.trace"
-        if (got := build_case(spec, mirror, work, dest, cand, baseline, args.timeout)) is None:
-            log(f"{label}: does not reproduce in the case repository; dropped")
+        got = None if why else build(cand, dest)
+        if got is None:
+            why = why or "not reproduced in the case repository"
+            outcomes[why] = outcomes.get(why, 0) + 1
+            log(f"{label}: {why} ({time.monotonic() - c0:.0f}s)")
             continue
         bic, failed, output = got
         trace.write_text(output, encoding="utf-8")
@@ -318,7 +352,7 @@ def build_repo(spec: RepoSpec, args: argparse.Namespace, bench: Path, cases: lis
         save()
         log(f"{label}: case {case_id}, {len(failed)} failing ({time.monotonic() - c0:.0f}s)")
     log(f"{spec.name}: {built} cases from {tries} tries ({time.monotonic() - t0:.0f}s)")
-    return {**summary, "tries": tries, "cases": built, "seconds": round(time.monotonic() - t0, 1)}
+    return {"tries": tries, "cases": built, "no_case": outcomes}
 
 
 def run_track(doc: str | None, default_dir: str, specs: list, build_repo, argv: list[str] | None) -> int:
