@@ -47,6 +47,7 @@ def snapshot(db: Path) -> dict[str, Counter]:
             "code_symbols": "SELECT blob, name, qualname, kind, start_line, end_line FROM code_symbols",
             "code_calls": "SELECT blob, caller, callee, line, receiver, receiver_type FROM code_calls",
             "code_bases": "SELECT blob, qualname, base FROM code_bases",
+            "code_exports": "SELECT blob, name, qualname FROM code_exports",
             "state": "SELECT key, value FROM state WHERE key != 'indexed_at'",
             "missing_objects": "SELECT c.hash, m.path, m.blob FROM missing_objects m"
                                " JOIN commits c ON c.id = m.commit_id",

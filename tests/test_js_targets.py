@@ -7,6 +7,7 @@ from __future__ import annotations
 from conftest import ranked
 
 from rca_lsp.code.calls import analyze
+from rca_lsp.code.graph import CallGraph
 from rca_lsp.code.languages import is_copied_code
 from rca_lsp.index.store import Index
 from rca_lsp.suspects.code_view import CodeView
@@ -193,6 +194,76 @@ Received: "A"
 
 def test_a_failing_vitest_test_is_walked_from_its_callback_through_named_imports(git_repo) -> None:
     _walked_to_whisper(git_repo, "src/text.ts", TS_LIB, {"test/text.test.ts": TS_TESTS}, VITEST_TRACE)
+
+
+DEFAULT_LIB = """\
+'use strict';
+
+function shout(text) {
+  return text.toUpperCase();
+}
+
+function whisper(text) {
+  return text.toLowerCase();
+}
+
+module.exports = whisper;
+module.exports.shout = shout;
+"""
+
+DEFAULT_TESTS = """\
+'use strict';
+const assert = require('assert');
+const lower = require('../lib/text');
+
+describe('text', function () {
+  describe('shout', function () {
+    it('raises the case', function () {
+      assert.strictEqual(lower.shout('a'), 'A');
+    });
+  });
+
+  describe('whisper', function () {
+    it('lowers the case', () => {
+      assert.strictEqual(lower('A'), 'a');
+    });
+  });
+});
+"""
+
+# The real output of `npx mocha --reporter spec test/text.js` (Mocha 10.8.2, Node 20.20.2) on these two
+# files at the "Whisper" commit below, taken 2026-12-05.
+DEFAULT_TRACE = "\n\n  text\n    shout\n      ✔ raises the case\n    whisper\n      1) lowers the case\n\n\n  1 passing (12ms)\n  1 failing\n\n  1) text\n       whisper\n         lowers the case:\n\n      AssertionError [ERR_ASSERTION]: Expected values to be strictly equal:\n\n'A' !== 'a'\n\n      + expected - actual\n\n      -A\n      +a\n      \n      at Context.<anonymous> (test/text.js:14:14)\n      at process.processImmediate (node:internal/timers:483:21)\n\n\n\n"
+
+
+def test_default_exports_are_what_a_module_binding_runs() -> None:
+    forms = {
+        b"function f(a) {}\nfunction g() {}\nmodule.exports = f;\nmodule.exports.g = g;\n": "f",
+        b"module.exports = function f(a) { return a; };\n": "exports.f",
+        b"function f() {}\nexport default f;\n": "f",
+        b"export default function f() {}\nexport function g() {}\n": "f",
+        b"function f() {}\nmodule.exports = { f };\n": "",  # an object of members, no default function
+        b"const x = 1;\nexport default x;\n": "",  # not a function of the file
+    }
+    for source, default in forms.items():
+        assert analyze(source, "javascript").default == default, source
+        assert analyze(source, "typescript").default == default, source
+    calls = analyze(b"const snip = require('../lib/snippet');\nimport lib from '../lib';\n"
+                    b"function run() { snip(1); lib(2); other(3); }\n", "javascript").calls
+    assert {(c.callee, c.receiver, c.receiver_type) for c in calls if c.caller == "run"} == {
+        ("snip", "snippet", "<module>"), ("lib", "lib", "<module>"), ("other", "", "")}
+    graph = CallGraph.build([("lib/snippet.js", b"function makeSnippet() {}\nmodule.exports = makeSnippet;\n"),
+                             ("lib/index.js", b"export default function main() {}\n"),
+                             ("test/run.js", b"const snip = require('../lib/snippet');\nimport lib from '../lib';\n"
+                                             b"function run() { snip(1); lib(2); }\n")])
+    assert sorted(t for t, _ in graph.edges("test/run.js", "run")) == [
+        ("lib/index.js", "main"), ("lib/snippet.js", "makeSnippet")]
+
+
+def test_a_failing_mocha_test_reaches_the_default_export_it_calls(git_repo) -> None:
+    """`const lower = require('../lib/text'); lower('A')` runs whisper, which text.js exports as
+    the module itself; before, the call named no function and the walk stopped."""
+    _walked_to_whisper(git_repo, "lib/text.js", DEFAULT_LIB, {"test/text.js": DEFAULT_TESTS}, DEFAULT_TRACE)
 
 
 def test_upgrading_reads_the_changed_functions_of_js_commits_again(git_repo) -> None:

@@ -15,6 +15,7 @@ from rca_lsp.code.outline import Outline, build_outline
 from rca_lsp.code.parse import is_type_like, parse, short_text, start_line, text, type_name
 from rca_lsp.code.queries import matches
 from rca_lsp.code.receivers import Declarations, PythonImports, ReceiverTyper, ScriptImports, StaticImports
+from rca_lsp.code.resolve import MODULE_ITSELF
 from rca_lsp.types import Call, Symbol
 
 log = logging.getLogger(__name__)
@@ -30,6 +31,7 @@ class FileFacts:
     symbols: list[Symbol] = field(default_factory=list)
     calls: list[Call] = field(default_factory=list)
     bases: dict[str, list[str]] = field(default_factory=dict)  # class qualname -> supertypes, in order
+    default: str = ""  # the function a JS/TS module exports as its default (`module.exports = f`), if any
 
 
 def calls(source: bytes, language: str) -> list[Call]:
@@ -43,9 +45,11 @@ def analyze(source: bytes, language: str) -> FileFacts:
     if tree is None:
         return FileFacts(language)
     defs, call_matches, decl_matches, base_matches, import_matches, python_import_matches = [], [], [], [], [], []
-    script_import_matches = []
+    script_import_matches, exports = [], []
     for captures in matches(tree, language):
-        if "import.from" in captures or "import.module" in captures:
+        if "export.default" in captures:
+            exports.append(text(captures["export.default"][0]))
+        elif "import.from" in captures or "import.module" in captures:
             python_import_matches.append(captures)
         elif "import.source" in captures:
             script_import_matches.append(captures)
@@ -68,7 +72,19 @@ def analyze(source: bytes, language: str) -> FileFacts:
                           python_imports, script_imports)
     found = [c for c in (_call(m, outline, typer) for m in call_matches) if c is not None]
     found.sort(key=lambda pair: pair[0])
-    return FileFacts(language, outline.symbols, [c for _, c in found], bases)
+    return FileFacts(language, outline.symbols, [c for _, c in found], bases, _default(outline, exports))
+
+
+def _default(outline: Outline, exported: list[str]) -> str:
+    """The function a module exports as its default, when the file defines it: the last export
+    wins, and a top-level definition before a nested one (`module.exports = function f(..)` is
+    also a function `exports` around `exports.f`, which holds the body's lines)."""
+    for name in reversed(exported):
+        found = sorted((s.qualname.count("."), s.qualname) for s in outline.symbols
+                       if s.kind == "function" and s.name == name)
+        if found:
+            return found[0][1]
+    return ""
 
 
 def _bases(outline: Outline, base_matches: list[dict[str, list[Any]]]) -> dict[str, list[str]]:
@@ -131,6 +147,8 @@ def _plain_call(
         receiver, callee = imported  # `from m import f as g; g(x)` runs m's f
     elif typer.script_imports is not None and (imported := typer.script_imports.module_of(callee)):
         receiver, callee = imported  # `const {f: g} = require("./m"); g(x)` runs m's f
+    elif typer.script_imports is not None and (module := typer.script_imports.receiver(callee)):
+        receiver, receiver_type = module, MODULE_ITSELF  # `const m = require("./m"); m(x)` calls the module
     else:
         receiver_type = typer.bare(callee)  # a Java static import names the class
     return byte, Call(outline.caller(byte), callee, start_line(name_node), receiver, receiver_type)

@@ -93,18 +93,18 @@ class CallGraph:
         if path in self._files:
             log.debug("replacing %s in the call graph", path)
         facts = analyze(source, language)
-        self.add_facts(path, language, facts.symbols, facts.bases, facts.calls)
+        self.add_facts(path, language, facts.symbols, facts.bases, facts.calls, facts.default)
         return True
 
     def add_facts(self, path: str, language: str, symbols: list[Symbol], bases: dict[str, list[str]],
-                  calls: Iterable[Call] | None = None) -> None:
+                  calls: Iterable[Call] | None = None, default: str = "") -> None:
         """Add (or replace) one file from facts already extracted (an index keeps them per blob).
 
         With ``calls`` None, the call sites are read through the graph's ``call_loader`` the first
         time a traversal needs them, so a graph over a whole repository loads only what it walks.
         """
         self._files[path] = _File(language, SymbolIndex(symbols), None if calls is None else _by_caller(calls))
-        self._resolver.add_file(path, symbols, bases)
+        self._resolver.add_file(path, symbols, bases, default)
         self._edges.clear()
         self._typed_edges.clear()
 

@@ -17,7 +17,10 @@ file gives, in this order, and stops at the first step that finds anything:
    the same directory (a Go package, a Python package).
 3. A receiver of unknown type that names a module or package (``fmt.Println``,
    ``utils.helper()``): top-level functions named ``callee`` in files whose
-   stem or directory is that name.
+   stem or directory is that name. A JS/TS module binding called as a function
+   (``m(x)`` on ``m = require("./m")``: ``receiver_type`` ``MODULE_ITSELF``) runs
+   the module's top-level function of that name, else the function it exports as
+   its default, else what step 4 finds.
 4. Otherwise every same-named symbol in the repository, each weighted 1/n,
    and nothing when there are more than ``MAX_AMBIGUOUS`` of them.
 
@@ -51,6 +54,7 @@ COMMON_NAMES = frozenset(
     clone init main""".split()
 )
 _CTOR_NAMES = ("__init__", "constructor", "new")
+MODULE_ITSELF = "<module>"  # the receiver type of a call of a module itself (`m(x)` on `m = require("./m")`)
 
 
 def is_common(name: str) -> bool:
@@ -69,10 +73,12 @@ class Resolver:
         self.bases: dict[Target, list[str]] = {}
         self.subtypes: dict[str, list[Target]] = defaultdict(list)  # base simple name -> classes
         self.top_level: dict[str, list[str]] = defaultdict(list)  # name -> paths with it at top level
+        self.defaults: dict[str, str] = {}  # path -> qualname of the function the module exports as default
 
     def remove_file(self, path: str) -> None:
         """Forget one file's symbols (linear in the index; replacing files is rare)."""
         known = self.qualnames.pop(path, set())
+        self.defaults.pop(path, None)
         for qualname in known:
             name = qualname.rpartition(".")[2]
             owner = qualname.rpartition(".")[0]
@@ -85,11 +91,14 @@ class Resolver:
             for base in self.bases.pop((path, qualname), []):
                 _drop(self.subtypes, base, (path, qualname))
 
-    def add_file(self, path: str, symbols: Iterable[Symbol], bases: dict[str, list[str]]) -> None:
-        """Index one file's symbols (overloads sharing a qualname are indexed once)."""
+    def add_file(self, path: str, symbols: Iterable[Symbol], bases: dict[str, list[str]], default: str = "") -> None:
+        """Index one file's symbols (overloads sharing a qualname are indexed once) and the function
+        it exports as its default."""
         if path in self.qualnames:
             self.remove_file(path)
         known = self.qualnames[path]
+        if default:
+            self.defaults[path] = default
         for s in symbols:
             if s.qualname in known:
                 continue
@@ -110,6 +119,9 @@ class Resolver:
 
     def resolve(self, path: str, caller: str, call: Call) -> list[tuple[Target, float]]:
         """Candidate targets of ``call`` made in ``caller`` of ``path``, with confidence factors."""
+        if call.receiver_type == MODULE_ITSELF:
+            modules = self._module(call.receiver, call.callee) or self._default(call.receiver)
+            return _spread(modules, path) if modules else self._by_name(call.callee)
         if call.receiver_type:
             if not call.receiver and call.callee != call.receiver_type:
                 found = self._lexical(path, caller, call.callee)  # a bare call a static import types:
@@ -124,9 +136,13 @@ class Resolver:
             in_module = self._module(call.receiver, call.callee)
             if in_module:
                 return _spread(in_module, path)
-        if is_common(call.callee):
+        return self._by_name(call.callee)
+
+    def _by_name(self, callee: str) -> list[tuple[Target, float]]:
+        """Step 4: every symbol so named, unless the name is common or too ambiguous."""
+        if is_common(callee):
             return []
-        candidates = self.by_name.get(call.callee, [])
+        candidates = self.by_name.get(callee, [])
         if len(candidates) > MAX_AMBIGUOUS:
             return []
         return [(t, 1.0 / len(candidates)) for t in candidates]
@@ -236,6 +252,12 @@ class Resolver:
             for p in self.top_level.get(callee, [])
             if splitext(basename(p))[0] == module or basename(dirname(p)) == module
         ]
+
+    def _default(self, receiver: str) -> list[Target]:
+        """The function a module exports as its default: `require("./snippet")` names snippet.js,
+        `require("./lib")` lib/index.js."""
+        return [(p, q) for p, q in self.defaults.items() if splitext(basename(p))[0] == receiver
+                or (splitext(basename(p))[0] == "index" and basename(dirname(p)) == receiver)]
 
 
 def _drop(index: dict, key: object, value: object) -> None:

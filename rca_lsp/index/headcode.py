@@ -37,10 +37,10 @@ def refresh_head_code(repo: Backend, index: Index) -> int:
             with index.write() as conn:
                 for blob, language in todo[start:start + 200]:
                     data = reader.get(blob) if reader else None
-                    syms, calls, bases = [], [], {}
+                    syms, calls, bases, default = [], [], {}, ""
                     if data is not None and len(data) <= MAX_BYTES:
                         facts = analyze(data, language)
-                        syms, calls, bases = facts.symbols, facts.calls, facts.bases
+                        syms, calls, bases, default = facts.symbols, facts.calls, facts.bases, facts.default
                     conn.execute("INSERT OR IGNORE INTO code_blobs(blob, language) VALUES (?, ?)", (blob, language))
                     conn.executemany(
                         "INSERT INTO code_symbols(blob, name, qualname, kind, start_line, end_line) VALUES (?,?,?,?,?,?)",
@@ -50,6 +50,9 @@ def refresh_head_code(repo: Backend, index: Index) -> int:
                         [(blob, c.caller, c.callee, c.line, c.receiver, c.receiver_type) for c in calls])
                     conn.executemany("INSERT INTO code_bases(blob, qualname, base) VALUES (?,?,?)",
                                      [(blob, q, b) for q, names in bases.items() for b in names])
+                    if default:
+                        conn.execute("INSERT INTO code_exports(blob, name, qualname) VALUES (?, 'default', ?)",
+                                     (blob, default))
     finally:
         if reader:
             reader.close()
@@ -59,5 +62,6 @@ def refresh_head_code(repo: Backend, index: Index) -> int:
         conn.execute("DELETE FROM code_symbols WHERE blob NOT IN (SELECT blob FROM head_files)")
         conn.execute("DELETE FROM code_calls WHERE blob NOT IN (SELECT blob FROM head_files)")
         conn.execute("DELETE FROM code_bases WHERE blob NOT IN (SELECT blob FROM head_files)")
+        conn.execute("DELETE FROM code_exports WHERE blob NOT IN (SELECT blob FROM head_files)")
         conn.execute("DELETE FROM code_blobs WHERE blob NOT IN (SELECT blob FROM head_files)")
     return len(files)

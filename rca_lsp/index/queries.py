@@ -139,6 +139,13 @@ def head_bases(index: Index) -> list[tuple[str, str, str]]:
         " ORDER BY c.rowid").fetchall()
 
 
+def head_defaults(index: Index) -> dict[str, str]:
+    """path -> the function a HEAD JS/TS module exports as its default."""
+    return dict(index.conn.execute(
+        "SELECT h.path, e.qualname FROM head_files h JOIN code_exports e ON e.blob = h.blob"
+        " WHERE e.name = 'default'").fetchall())
+
+
 def calls_in(index: Index, blob: str) -> list[CallRow]:
     return index.conn.execute(
         "SELECT caller, callee, line, receiver, receiver_type FROM code_calls WHERE blob = ?", (blob,)).fetchall()

@@ -177,4 +177,19 @@ def m008_code_js_tests(db: Database) -> None:
 _SCRIPT_EXTENSIONS = (".js", ".jsx", ".mjs", ".cjs", ".ts", ".mts", ".cts", ".tsx")
 
 
-SCHEMA_VERSION = 8
+# From m009 on, a restart of the HEAD code cache also clears the exports (earlier indexes lack the table).
+_RESTART_HEAD_CODE_9 = _RESTART_HEAD_CODE + "    DELETE FROM code_exports;\n"
+
+
+@migrations()
+def m009_code_default_exports(db: Database) -> None:
+    """The function a JavaScript/TypeScript module exports as its default (`module.exports = f`,
+    `export default f`), which a binding of the module runs when called: the HEAD code cache
+    restarts with it."""
+    db.executescript("""
+    CREATE TABLE code_exports (blob TEXT NOT NULL, name TEXT NOT NULL, qualname TEXT NOT NULL);
+    CREATE INDEX code_exports_blob ON code_exports(blob);
+    """ + _RESTART_HEAD_CODE_9)
+
+
+SCHEMA_VERSION = 9

@@ -49,8 +49,9 @@ class CodeView:
         bases: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
         for path, qualname, base in queries.head_bases(self.index):
             bases[path][qualname].append(base)
+        defaults = queries.head_defaults(self.index)
         for path, syms in symbols.items():
-            self.graph.add_facts(path, language[path], syms, dict(bases.get(path, {})))
+            self.graph.add_facts(path, language[path], syms, dict(bases.get(path, {})), None, defaults.get(path, ""))
 
     def _add_live(self, path: str) -> bool:
         full = (self.root / path).resolve()

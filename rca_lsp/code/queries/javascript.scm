@@ -53,3 +53,13 @@
 (import_statement (import_clause (namespace_import (identifier) @import.binding)) source: (string) @import.source)
 (import_statement (import_clause (named_imports (import_specifier name: (identifier) @import.member
   alias: (identifier)? @import.alias))) source: (string) @import.source)
+
+; A module's default export, what a binding of the module runs when called (`const snippet =
+; require("./snippet"); snippet(..)`): `module.exports = f`, `module.exports = function f(..)`,
+; `export default f`, `export default function f(..)`.
+(assignment_expression
+  left: (member_expression object: (identifier) @_module property: (property_identifier) @_exports)
+  right: [(identifier) @export.default (function_expression name: (identifier) @export.default)]
+  (#eq? @_module "module") (#eq? @_exports "exports"))
+(export_statement value: (identifier) @export.default)
+(export_statement "default" declaration: (function_declaration name: (identifier) @export.default))
