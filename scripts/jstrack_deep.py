@@ -38,6 +38,10 @@ from jstrack_cases import REPOS, WHO, clone_head, log, parse_spec, run_suite  # 
 from pytrack_git import git_env, out, run_git  # noqa: E402
 
 HORIZON, NEAR, TRIES = 300, 3, 5
+# The culprit's message names nothing of the code: until the thirteenth sitting it was "Seeded
+# regression: <operator> in <file>:<line>", whose file name the words feature matched against the
+# failure (lib/snippet.js for a failing "Snippet" test), a hint no real culprit is sure to give.
+CULPRIT_MESSAGE = b"Minor changes"
 HUNK = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@", re.M)
 DIFF = ["diff", "--no-color", "--no-ext-diff", "--no-textconv", "--src-prefix=a/", "--dst-prefix=b/"]
 
@@ -113,7 +117,7 @@ def build_repo(case: dict, mirror: Path, dest: Path, chain: list[str], k: int, l
     when = datetime.fromisoformat(commit_env(dest, c)["GIT_COMMITTER_DATE"]) + timedelta(seconds=1)
     env = {f"GIT_{r}_{f}": v for r in ("AUTHOR", "COMMITTER") for f, v in zip(("NAME", "EMAIL", "DATE"),
                                                                                 (*WHO, when.isoformat()))}
-    bic = commit(dest, f"Seeded regression: {mut['operator']} in {mut['file']}:{line_c}".encode(), env)
+    bic = commit(dest, CULPRIT_MESSAGE, env)
     for x in reversed(chain[:k]):
         patch = git_bytes([*DIFF, "--binary", "--full-index", f"{x}^1", x], dest)
         if patch.returncode:
