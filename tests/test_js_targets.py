@@ -265,7 +265,159 @@ def test_upgrading_reads_the_changed_functions_of_js_commits_again(git_repo) -> 
         assert not index.get_state("redo")
 
 
-def _walked_to_whisper(git_repo, lib_path: str, lib: str, others: dict[str, str], trace: str) -> None:
+LOOP_TESTS = """\
+'use strict';
+const assert = require('assert');
+const text = require('../lib/text');
+
+describe('text', function () {
+  ['A', 'B'].forEach(function (letter) {
+    it(letter + ' lowers', function () {
+      assert.strictEqual(text.whisper(letter), letter.toLowerCase());
+    });
+  });
+});
+"""
+
+# The real output of `npx mocha --reporter spec test/loop.js` (Mocha 10.8.2, Node 20.20.2) on LIB and
+# these tests at the "Whisper" commit below, taken 2026-12-05.
+LOOP_TRACE = """\
+
+
+  text
+    1) A lowers
+    2) B lowers
+
+
+  0 passing (4ms)
+  2 failing
+
+  1) text
+       A lowers:
+
+      AssertionError [ERR_ASSERTION]: Expected values to be strictly equal:
+
+'A' !== 'a'
+
+      + expected - actual
+
+      -A
+      +a
+      
+      at Context.<anonymous> (test/loop.js:8:14)
+      at process.processImmediate (node:internal/timers:483:21)
+
+  2) text
+       B lowers:
+
+      AssertionError [ERR_ASSERTION]: Expected values to be strictly equal:
+
+'B' !== 'b'
+
+      + expected - actual
+
+      -B
+      +b
+      
+      at Context.<anonymous> (test/loop.js:8:14)
+      at process.processImmediate (node:internal/timers:483:21)
+
+
+
+"""
+
+EACH_TESTS = """\
+'use strict';
+const text = require('../lib/text');
+
+describe('text', () => {
+  test.each([['A', 'a'], ['B', 'b']])('whisper(%s) is %s', (input, expected) => {
+    expect(text.whisper(input)).toBe(expected);
+  });
+});
+"""
+
+# The real output of `npx jest test/each.test.js` (Jest 29.7.0, Node 20.20.2) on LIB and these tests at
+# the "Whisper" commit below, taken 2026-12-05.
+EACH_TRACE = """\
+FAIL test/each.test.js
+  text
+    ✕ whisper(A) is a (3 ms)
+    ✕ whisper(B) is b (1 ms)
+
+  ● text › whisper(A) is a
+
+    expect(received).toBe(expected) // Object.is equality
+
+    Expected: "a"
+    Received: "A"
+
+      4 | describe('text', () => {
+      5 |   test.each([['A', 'a'], ['B', 'b']])('whisper(%s) is %s', (input, expected) => {
+    > 6 |     expect(text.whisper(input)).toBe(expected);
+        |                                 ^
+      7 |   });
+      8 | });
+      9 |
+
+      at toBe (test/each.test.js:6:33)
+
+  ● text › whisper(B) is b
+
+    expect(received).toBe(expected) // Object.is equality
+
+    Expected: "b"
+    Received: "B"
+
+      4 | describe('text', () => {
+      5 |   test.each([['A', 'a'], ['B', 'b']])('whisper(%s) is %s', (input, expected) => {
+    > 6 |     expect(text.whisper(input)).toBe(expected);
+        |                                 ^
+      7 |   });
+      8 | });
+      9 |
+
+      at toBe (test/each.test.js:6:33)
+
+Test Suites: 1 failed, 1 total
+Tests:       2 failed, 2 total
+Snapshots:   0 total
+Time:        0.232 s
+Ran all test suites matching /test\\/each.test.js/i.
+"""
+
+
+def test_titles_made_in_a_loop_or_from_a_table_are_patterns() -> None:
+    from rca_lsp.suspects.targets import _titled
+
+    source = b"""describe('Loader', function () {
+  files.forEach(function (f) {
+    it(path.basename(f, '.js'), function () { yaml.load(f); });
+  });
+  it(`loads ${name}`, () => { load(name); });
+  test.each([[1, 1, 2]])('adds %i + %i', (a, b, c) => { add(a, b); });
+  it.each([{a: 1, b: 2}])('adds $a + $b', ({a, b}) => { add(a, b); });
+});
+"""
+    for language in ("javascript", "typescript"):
+        assert [s.qualname for s in analyze(source, language).symbols] == [
+            "Loader.${}", "Loader.loads ${}", "Loader.adds %i + %i", "Loader.adds $a + $b"]
+    assert _titled("${}", "construct-map") and _titled("loads ${}", "loads a.yml")
+    assert _titled("adds %i + %i", "adds 1 + 1")
+    assert _titled("adds $a + $b", "adds 1 + 2") and not _titled("loads ${}", "dumps a") and not _titled("a.b", "axb")
+
+
+def test_a_failing_mocha_test_titled_in_a_loop_is_the_callback_its_frame_is_in(git_repo) -> None:
+    _walked_to_whisper(git_repo, "lib/text.js", LIB, {"test/loop.js": LOOP_TESTS}, LOOP_TRACE, "text.${}")
+
+
+def test_a_failing_jest_each_test_is_the_callback_its_title_fits(git_repo) -> None:
+    _walked_to_whisper(git_repo, "lib/text.js", LIB, {"test/each.test.js": EACH_TESTS}, EACH_TRACE,
+                       "text.whisper(%s) is %s")
+
+
+def _walked_to_whisper(git_repo, lib_path: str, lib: str, others: dict[str, str], trace: str,
+                       test: str = "whisper.lowers the case") -> None:
     """History: the library and its tests, a change to shout, the culprit changing whisper, docs.
     The failing test's walk reaches whisper (code feature and evidence) and not shout."""
     git_repo.commit("Add text", {lib_path: lib, **others})
@@ -276,7 +428,7 @@ def _walked_to_whisper(git_repo, lib_path: str, lib: str, others: dict[str, str]
     result = ranked(GitRepo(git_repo.root), trace)
     assert result.features[whisper]["code"] > 0 and "code" not in result.features[shout]
     suspect = next(s for s in result.suspects if s.commit.hash == whisper)
-    assert any(e.text == "changed whisper (2 lines), which the failing test whisper.lowers the case calls"
+    assert any(e.text == f"changed whisper (2 lines), which the failing test {test} calls"
                for e in suspect.evidence), [e.text for e in suspect.evidence]
     order = [s.commit.hash for s in result.suspects]
     assert order.index(whisper) < order.index(shout)

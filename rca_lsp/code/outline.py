@@ -8,6 +8,7 @@ attributed to their enclosing symbol exactly, even when two methods share a line
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any, Iterable
 
@@ -95,6 +96,20 @@ def _unquoted(node: Any) -> str:
     return raw[1:-1].replace("\\" + raw[0], raw[0])
 
 
+COMPUTED = "${}"  # what a test title shows of an expression: `it(path.basename(f), ..)`, `${name}`
+
+
+def test_title(node: Any) -> str:
+    """A JS test's title as written: a string's text, a template's with each substitution as
+    COMPUTED, and COMPUTED alone for any other expression (a title made in a loop). A title with
+    COMPUTED or a Jest table placeholder (`%i`, `$a`) is a pattern of the titles the runner prints."""
+    if node.type == "string":
+        return _unquoted(node)
+    if node.type == "template_string":
+        return re.sub(r"\$\{[^}]*\}", COMPUTED, _unquoted(node))
+    return COMPUTED
+
+
 def _is_anonymous_member(node: Any) -> bool:
     parent = node.parent
     grand = parent.parent if parent is not None else None
@@ -113,6 +128,8 @@ def _definition(captures: dict[str, list[Any]]) -> Definition | None:
     if name_node is None or _is_anonymous_member(node):
         return None
     owner, name = _split_name(name_node)
+    if node.type == "call_expression" and kind != "scope":  # a test callback, named by its title
+        name = test_title(name_node)
     if kind == "scope" and name_node.type not in _STRINGS:
         name = type_name(name_node)
     if "owner" in captures:

@@ -184,8 +184,9 @@ _RESTART_HEAD_CODE_9 = _RESTART_HEAD_CODE + "    DELETE FROM code_exports;\n"
 @migrations()
 def m009_code_default_exports(db: Database) -> None:
     """The function a JavaScript/TypeScript module exports as its default (`module.exports = f`,
-    `export default f`), which a binding of the module runs when called: the HEAD code cache
-    restarts with it."""
+    `export default f`), which a binding of the module runs when called, and JS tests whose titles
+    are computed (`it(name, ..)` in a loop, Jest's `test.each`), now functions named by a pattern:
+    the HEAD code cache restarts with them."""
     db.executescript("""
     CREATE TABLE code_exports (blob TEXT NOT NULL, name TEXT NOT NULL, qualname TEXT NOT NULL);
     CREATE INDEX code_exports_blob ON code_exports(blob);

@@ -12,8 +12,10 @@ and 93% at 4, and top-1 did not fall (BENCHMARKS.md, "Reach"; chosen on the dev 
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 
+from rca_lsp.code.outline import COMPUTED
 from rca_lsp.suspects.code_view import CodeView, stem
 from rca_lsp.testpaths import is_test_path
 from rca_lsp.types import Call, Symbol, TestId, Trace
@@ -57,8 +59,25 @@ def _failing_line(trace: Trace, path: str, test: TestId, symbols: list[Symbol]) 
 
 
 def _in_test_function(symbols: list[Symbol], test: TestId, line: int) -> bool:
-    """Whether `line` lies in a function named like the test (a JS test is its titled callback)."""
-    return any(s.name == test.name and s.kind != "class" and s.start_line <= line <= s.end_line for s in symbols)
+    """Whether `line` lies in a function named like the test (a JS test is its titled callback,
+    whose title may be a pattern: outline.test_title)."""
+    return any(s.kind != "class" and s.start_line <= line <= s.end_line and _titled(s.name, test.name)
+               for s in symbols)
+
+
+def _titled(name: str, title: str) -> bool:
+    """Whether a function `name`d so is the test the runner printed as `title`: the same text, or
+    a pattern it fits (a computed part, `%i`/`%s` and `$a` of Jest's `test.each`, each any text)."""
+    if name == title:
+        return True
+    if COMPUTED not in name and "%" not in name and "$" not in name:
+        return False
+    pattern = _PLACEHOLDER.sub(lambda m: "\x00", name)
+    regex = ".*".join(re.escape(part) for part in pattern.split("\x00"))
+    return re.fullmatch(regex, title, re.DOTALL) is not None
+
+
+_PLACEHOLDER = re.compile(re.escape(COMPUTED) + r"|%[sdifjoOp#]|\$[A-Za-z_]\w*")
 
 
 def _owner_class(qualname: str) -> str:
@@ -104,6 +123,10 @@ class TargetFinder:
             holding = [s for s in found if s.start_line <= line <= s.end_line]
             if holding:
                 return holding[0]
+            if not found:  # a JS test whose title is a pattern: the one the failing line is in
+                patterned = [s for s in self.view.symbols(path) if s.kind != "class"
+                             and s.start_line <= line <= s.end_line and _titled(s.name, test.name)]
+                return min(patterned, key=lambda s: s.end_line - s.start_line, default=None)
         owner = _test_class(test)
         return min(found, key=lambda s: (_owner_class(s.qualname) != owner, s.qualname.count(".")), default=None)
 

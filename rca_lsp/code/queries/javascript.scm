@@ -23,8 +23,15 @@
 ; failing test has a body to walk from and the calls in it have a caller.
 (call_expression
   function: [(identifier) @_test (member_expression object: (identifier) @_test)]
-  arguments: (arguments . [(string) (template_string)] @name . [(arrow_function) (function_expression)])
+  arguments: (arguments . (_) @name . [(arrow_function) (function_expression)])
   (#match? @_test "^(it|test|specify)$")) @def.function
+; A title the test computes (`it(path.basename(file), ..)` in a loop) or fills from a table (Jest's
+; `test.each(rows)("adds %i", ..)`): the name is a pattern (outline.test_title), found by the frames
+; inside it.
+(call_expression
+  function: (call_expression function: (member_expression object: (identifier) @_test property: (property_identifier) @_each))
+  arguments: (arguments . (_) @name . [(arrow_function) (function_expression)])
+  (#match? @_test "^(it|test)$") (#eq? @_each "each")) @def.function
 (call_expression
   function: [(identifier) @_suite (member_expression object: (identifier) @_suite)]
   arguments: (arguments . [(string) (template_string)] @scope.name . [(arrow_function) (function_expression)])
