@@ -59,10 +59,15 @@ def _failing_line(trace: Trace, path: str, test: TestId, symbols: list[Symbol]) 
 
 
 def _in_test_function(symbols: list[Symbol], test: TestId, line: int) -> bool:
-    """Whether `line` lies in a function named like the test (a JS test is its titled callback,
-    whose title may be a pattern: outline.test_title)."""
-    return any(s.kind != "class" and s.start_line <= line <= s.end_line and _titled(s.name, test.name)
-               for s in symbols)
+    """Whether `line` lies in a function named like the test."""
+    return bool(_test_functions_at(symbols, test, line))
+
+
+def _test_functions_at(symbols: list[Symbol], test: TestId, line: int) -> list[Symbol]:
+    """The functions named like the test that hold `line` (a JS test is its titled callback, whose
+    title may be a pattern: outline.test_title)."""
+    return [s for s in symbols if s.kind != "class" and s.start_line <= line <= s.end_line
+            and _titled(s.name, test.name)]
 
 
 def _titled(name: str, title: str) -> bool:
@@ -72,7 +77,7 @@ def _titled(name: str, title: str) -> bool:
         return True
     if COMPUTED not in name and "%" not in name and "$" not in name:
         return False
-    pattern = _PLACEHOLDER.sub(lambda m: "\x00", name)
+    pattern = _PLACEHOLDER.sub("\x00", name)
     regex = ".*".join(re.escape(part) for part in pattern.split("\x00"))
     return re.fullmatch(regex, title, re.DOTALL) is not None
 
@@ -123,9 +128,8 @@ class TargetFinder:
             holding = [s for s in found if s.start_line <= line <= s.end_line]
             if holding:
                 return holding[0]
-            if not found:  # a JS test whose title is a pattern: the one the failing line is in
-                patterned = [s for s in self.view.symbols(path) if s.kind != "class"
-                             and s.start_line <= line <= s.end_line and _titled(s.name, test.name)]
+            if not found:  # a JS test whose title is a pattern: the innermost the failing line is in
+                patterned = _test_functions_at(self.view.symbols(path), test, line)
                 return min(patterned, key=lambda s: s.end_line - s.start_line, default=None)
         owner = _test_class(test)
         return min(found, key=lambda s: (_owner_class(s.qualname) != owner, s.qualname.count(".")), default=None)
