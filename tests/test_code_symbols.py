@@ -202,6 +202,7 @@ def test_go_functions_methods_receivers() -> None:
     assert _rows(symbols(GO, "go")) == [
         ("Server", "class", 5, 7),
         ("Handler", "class", 9, 11),
+        ("Handler.Serve", "method", 10, 10),  # an interface's method: what a call on a Handler runs
         ("New", "function", 13, 15),
         ("Server.Start", "method", 17, 20),
         ("Server.Name", "method", 22, 22),

@@ -67,12 +67,20 @@ def analyze(source: bytes, language: str) -> FileFacts:
     bases = _bases(outline, base_matches)
     statics = StaticImports(outline, tree, import_matches) if import_matches else None
     python_imports = PythonImports(outline, python_import_matches) if python_import_matches else None
-    script_imports = ScriptImports(outline, script_import_matches) if script_import_matches else None
+    script_imports = ScriptImports(outline, script_import_matches, _member_definitions(defs)) \
+        if script_import_matches else None
     typer = ReceiverTyper(outline, language, Declarations(outline, language, decl_matches), bases, statics,
                           python_imports, script_imports)
     found = [c for c in (_call(m, outline, typer) for m in call_matches) if c is not None]
     found.sort(key=lambda pair: pair[0])
     return FileFacts(language, outline.symbols, [c for _, c in found], bases, _default(outline, exports))
+
+
+def _member_definitions(defs: list[dict[str, list[Any]]]) -> set[int]:
+    """Where the names of definitions made on an object start (JS `picomatch.parse = (..) => ..`):
+    such a definition binds no local name, so it hides no import of that name."""
+    return {node.start_byte for captures in defs for node in captures.get("name", [])
+            if node.parent is not None and node.parent.type == "member_expression"}
 
 
 def _default(outline: Outline, exported: list[str]) -> str:

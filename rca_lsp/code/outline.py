@@ -149,12 +149,14 @@ def _definition(captures: dict[str, list[Any]]) -> Definition | None:
 
 
 def _dedupe(definitions: Iterable[Definition]) -> list[Definition]:
-    """One definition per name node, the widest (a decorated def over its bare def)."""
+    """One definition per name node, the widest (a decorated def over its bare def), and of two
+    as wide the one that names an owner (a JS prototype's method over the plain assignment)."""
     best: dict[tuple[int, bool], Definition] = {}
     for d in definitions:
         key = (d.name_byte, d.kind == "scope")
         kept = best.get(key)
-        if kept is None or d.end_byte - d.start_byte > kept.end_byte - kept.start_byte:
+        if kept is None or (d.end_byte - d.start_byte, bool(d.owner)) > (kept.end_byte - kept.start_byte,
+                                                                          bool(kept.owner)):
             best[key] = d
     return sorted(best.values(), key=lambda d: (d.start_byte, -d.end_byte))
 

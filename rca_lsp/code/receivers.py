@@ -157,7 +157,8 @@ class ScriptImports:
     require("./loader")` or `import {load as read}` makes `read(...)` the module's `load`.
     """
 
-    def __init__(self, outline: Outline, import_matches: Iterable[dict[str, list[Any]]]) -> None:
+    def __init__(self, outline: Outline, import_matches: Iterable[dict[str, list[Any]]],
+                 member_definitions: frozenset[int] | set[int] = frozenset()) -> None:
         self.modules: dict[str, str] = {}  # local name -> the module's file stem ("" when none)
         self.names: dict[str, tuple[str, str]] = {}  # local name -> (module's stem, its member)
         for captures in import_matches:
@@ -167,12 +168,13 @@ class ScriptImports:
             elif "import.member" in captures:
                 member = text(captures["import.member"][0])
                 local = text(captures["import.alias"][0]) if "import.alias" in captures else member
+                module = module or _folder_module(text(captures["import.source"][0]))
                 if module and member.isidentifier():
                     self.names[local] = (module, member)
-        for symbol in outline.symbols:
-            if "." not in symbol.qualname:  # the file's own definition hides the import
-                self.names.pop(symbol.name, None)
-                self.modules.pop(symbol.name, None)
+        for d in outline.definitions:  # the file's own definition hides the import; `obj.f = ..` binds no `f`
+            if d.is_symbol and "." not in d.qualname and d.name_byte not in member_definitions:
+                self.names.pop(d.name, None)
+                self.modules.pop(d.name, None)
 
     def module_of(self, local: str) -> tuple[str, str] | None:
         """(module stem, member) that a bare call of `local` runs, else None."""
@@ -182,6 +184,15 @@ class ScriptImports:
         """The receiver to name for a call on `local`: its module's stem ("" keeps the name as
         written), or None when `local` is not a module binding."""
         return self.modules.get(local)
+
+
+def _folder_module(source: str) -> str:
+    """The module a folder's import names: `require("..")`, `from "../.."` load the package's entry,
+    its `index` file where package.json names no other (then the member is found by name). So a
+    `const {isMatch} = require("..")` in a test is the package's isMatch, never a same-named helper
+    of another test file in the same folder."""
+    bare = source.strip("'\"`")
+    return "index" if bare and set(bare) <= {".", "/"} else ""
 
 
 def _module_stem(source: str) -> str:

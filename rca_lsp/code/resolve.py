@@ -8,7 +8,9 @@ file gives, in this order, and stops at the first step that finds anything:
    call tries step 2 first, as Java's own and inherited members hide static imports):
    methods named ``callee`` in classes of that name (the caller's file first) and,
    each 1/n, their overrides in subtypes down to ``SUBTYPE_DEPTH`` levels
-   (class-hierarchy analysis), else in the nearest supertypes (3 levels). ``new Foo``/``Foo(...)``
+   (class-hierarchy analysis; a Go interface's subtypes are the types whose methods
+   include all of its own, since Go declares no ``implements``), else in the nearest
+   supertypes (3 levels). ``new Foo``/``Foo(...)``
    resolves to Foo's constructors, else the class itself. A known type with
    no such member in the repository (``String.valueOf``) resolves to nothing.
 2. No receiver: lexical scope in the caller's file (``A.m.inner``, then
@@ -74,11 +76,16 @@ class Resolver:
         self.subtypes: dict[str, list[Target]] = defaultdict(list)  # base simple name -> classes
         self.top_level: dict[str, list[str]] = defaultdict(list)  # name -> paths with it at top level
         self.defaults: dict[str, str] = {}  # path -> qualname of the function the module exports as default
+        self.interfaces: dict[Target, frozenset[str]] = {}  # a Go interface -> the names of its methods
+        self._implemented: dict[tuple[str, str], list[Target]] = {}  # (interface, method) -> implementations
 
     def remove_file(self, path: str) -> None:
         """Forget one file's symbols (linear in the index; replacing files is rare)."""
         known = self.qualnames.pop(path, set())
         self.defaults.pop(path, None)
+        self._implemented.clear()
+        for qualname in known:
+            self.interfaces.pop((path, qualname), None)
         for qualname in known:
             name = qualname.rpartition(".")[2]
             owner = qualname.rpartition(".")[0]
@@ -116,6 +123,9 @@ class Resolver:
             self.bases[(path, qualname)] = names
             for base in names:
                 self.subtypes[base].append((path, qualname))
+        if path.endswith(".go"):
+            self._implemented.clear()
+            self.interfaces.update(_go_interfaces(path, symbols))
 
     def resolve(self, path: str, caller: str, call: Call) -> list[tuple[Target, float]]:
         """Candidate targets of ``call`` made in ``caller`` of ``path``, with confidence factors."""
@@ -189,8 +199,8 @@ class Resolver:
             for ctor in (type_name, *_CTOR_NAMES):
                 found = self.by_member.get((type_name, ctor))
                 if found:
-                    return found
-            return self.classes.get(type_name, [])
+                    return found  # a JS constructor function (`function _Set() {..}`; `new _Set()`) is its own
+            return self.classes.get(type_name) or [(p, type_name) for p in self.top_level.get(type_name, [])]
         own = self.by_member.get((type_name, callee), [])
         if own:
             return own + self._overrides(type_name, callee)
@@ -203,7 +213,7 @@ class Resolver:
     def _overrides(self, type_name: str, callee: str) -> list[Target]:
         """Members named ``callee`` of the classes that extend ``type_name``, directly or through
         up to ``SUBTYPE_DEPTH`` levels (an interface, its abstract base, the concrete classes)."""
-        out: list[Target] = []
+        out: list[Target] = self._implementations(type_name, callee) if self.interfaces else []
         seen = {type_name}
         level = [type_name]
         for _ in range(SUBTYPE_DEPTH):
@@ -219,6 +229,33 @@ class Resolver:
                         below.append(simple)
             level = below
         return list(dict.fromkeys(out))
+
+    def _implementations(self, type_name: str, callee: str) -> list[Target]:
+        """Go: the methods named ``callee`` of the types that implement the interface ``type_name``,
+        those whose own or promoted (embedded) methods include every method of the interface and
+        of the interfaces it embeds."""
+        key = (type_name, callee)
+        found = self._implemented.get(key)
+        if found is not None:
+            return found
+        methods: set[str] = set()
+        for level in self._supertypes(type_name):
+            for name in level:
+                for target in self.classes.get(name, []):
+                    methods |= self.interfaces.get(target, frozenset())
+        found = []
+        if callee in methods:
+            for path, qualname in self.by_name.get(callee, []):
+                owner = qualname.rpartition(".")[0]
+                if (path.endswith(".go") and owner and owner != type_name and (path, owner) not in self.interfaces
+                        and all(self._has_member(owner, m) for m in methods)):
+                    found.append((path, qualname))
+        self._implemented[key] = found
+        return found
+
+    def _has_member(self, type_name: str, member: str) -> bool:
+        """Whether ``type_name`` or a type it embeds (extends) has a method ``member``."""
+        return any((name, member) in self.by_member for level in self._supertypes(type_name) for name in level)
 
     def _lexical(self, path: str, caller: str, callee: str) -> list[tuple[Target, float]]:
         """Steps 2: enclosing scopes, supertypes, same file, same directory."""
@@ -258,6 +295,21 @@ class Resolver:
         `require("./lib")` lib/index.js."""
         return [(p, q) for p, q in self.defaults.items() if splitext(basename(p))[0] == receiver
                 or (splitext(basename(p))[0] == "index" and basename(dirname(p)) == receiver)]
+
+
+def _go_interfaces(path: str, symbols: Iterable[Symbol]) -> dict[Target, frozenset[str]]:
+    """The interfaces of a Go file and their methods' names: a type whose methods lie inside its
+    own declaration (a struct's methods are declared outside it; an interface's inside)."""
+    listed = list(symbols)
+    out: dict[Target, frozenset[str]] = {}
+    for c in listed:
+        if c.kind != "class":
+            continue
+        inside = frozenset(s.name for s in listed if s.qualname == f"{c.qualname}.{s.name}"
+                           and c.start_line <= s.start_line <= s.end_line <= c.end_line)
+        if inside:
+            out[(path, c.qualname)] = inside
+    return out
 
 
 def _drop(index: dict, key: object, value: object) -> None:

@@ -193,4 +193,24 @@ def m009_code_default_exports(db: Database) -> None:
     """ + _RESTART_HEAD_CODE_9)
 
 
-SCHEMA_VERSION = 9
+@migrations()
+def m010_code_go_interfaces(db: Database) -> None:
+    """A Go interface's methods are its members and the types whose methods include them implement
+    it; an embedded type is a base. A JavaScript method put on a prototype (`_Set.prototype.add =
+    function ..`) is its constructor's (`_Set.add`, was `add`); a definition made on an object
+    (`picomatch.parse = (..) => parse(..)`) no longer hides the module binding of its name, and a
+    member imported from a folder (`const {isMatch} = require("..")`) is the package's. The HEAD
+    code cache restarts, and every indexed commit that touched a Go, JavaScript or TypeScript file
+    is read again at the next update (their changed functions take the new names), with any commits
+    an earlier migration left to read."""
+    db.executescript(_RESTART_HEAD_CODE_9)
+    touched = " OR ".join(f"f.path LIKE '%{ext}'" for ext in (".go", *_SCRIPT_EXTENSIONS))
+    redo = [r[0] for r in db.execute(
+        f"SELECT DISTINCT c.hash FROM commits c JOIN files f ON f.commit_id = c.id WHERE {touched}")]
+    if redo:
+        pending = (db.execute("SELECT value FROM state WHERE key = 'redo'").fetchone() or ("",))[0] or ""
+        hashes = " ".join(dict.fromkeys([*pending.split(), *redo]))
+        db.execute("INSERT OR REPLACE INTO state(key, value) VALUES ('redo', ?)", (hashes,))
+
+
+SCHEMA_VERSION = 10

@@ -76,8 +76,10 @@ def _string_text(node: Any) -> str:
 def string_literals(source: bytes, language: str, start_line: int, end_line: int) -> list[str]:
     """The text of each string literal on lines start_line..end_line, in source order."""
     tree = parse(source, language)
-    if tree is None:
-        return []
+    return _strings_in(tree, start_line, end_line) if tree is not None else []
+
+
+def _strings_in(tree: Any, start_line: int, end_line: int) -> list[str]:
     out: list[str] = []
     stack = [tree.root_node]
     while stack and len(out) < MAX_STRINGS:
@@ -115,28 +117,40 @@ def _source(view: CodeView, read_blob: BlobReader, path: str) -> bytes | None:
     return read_blob(blob) if blob else None
 
 
-def failing_tests(view: CodeView, traces: list[Trace], read_blob: BlobReader) -> list[tuple[bytes, str, int, int]]:
-    """(source, language, first line, last line) of each trace's failing test method, found by
-    retrieval's TargetFinder (work tree first, else HEAD)."""
+def failing_tests(view: CodeView, traces: list[Trace], read_blob: BlobReader) -> list[tuple[str, bytes, str, int, int]]:
+    """(path, source, language, first line, last line) of each trace's failing test method, found by
+    retrieval's TargetFinder (work tree first, else HEAD). Each file is read once: a whole suite
+    failing is thousands of traces in a few files."""
     finder = TargetFinder(view)
+    sources: dict[str, bytes | None] = {}
     out = []
     for trace in traces:
         found = finder.locate(trace)
         language = language_for_path(found.path) if found else None
-        source = _source(view, read_blob, found.path) if found and language else None
-        if found and language and source:
-            out.append((source, language, found.symbol.start_line, found.symbol.end_line))
+        if found is None or language is None:
+            continue
+        if found.path not in sources:
+            sources[found.path] = _source(view, read_blob, found.path)
+        source = sources[found.path]
+        if source:
+            out.append((found.path, source, language, found.symbol.start_line, found.symbol.end_line))
     return out
 
 
 def failing_test_data(view: CodeView, traces: list[Trace], read_blob: BlobReader,
                       exclude: set[str] | frozenset[str] = frozenset()) -> FailingTestData:
     """The strings of the failing tests and their words, less `exclude` (the failure's words), and
-    the tests' code (each method once)."""
+    the tests' code (each method once). Each file is parsed once."""
     tests = failing_tests(view, traces, read_blob)
-    strings = [s for source, language, start, end in tests for s in string_literals(source, language, start, end)]
+    trees: dict[str, Any] = {}
+    strings: list[str] = []
+    for path, source, language, start, end in tests:
+        if path not in trees:
+            trees[path] = parse(source, language)
+        if trees[path] is not None:
+            strings.extend(_strings_in(trees[path], start, end))
     code = tuple(dict.fromkeys("\n".join(source.decode("utf-8", "replace").split("\n")[start - 1:end])
-                               for source, _, start, end in tests))
+                               for _, source, _, start, end in tests))
     return FailingTestData(tuple(strings), tuple(data_words(strings, exclude)), code)
 
 

@@ -127,6 +127,8 @@ class _State:
     jest_message: list[str] = field(default_factory=list)
     code_seen: bool = False
     mocha: list[str] | None = None  # title lines of a Mocha failure being read
+    mocha_indent: int = 0  # how far the last of those lines is indented
+    indent: int = 0  # how far the line being read is indented
     failing_seen: bool = False
     cut: bool = False  # the input stopped inside the trace being read
 
@@ -206,20 +208,28 @@ def _mocha_line(st: _State, i: int, s: str) -> bool:
         st.failing_seen = True
         return True
     if st.failing_seen and (m := _MOCHA_HEADER.fullmatch(s)):
-        st.mocha = [m.group("title")]
+        st.mocha, st.mocha_indent = [m.group("title")], st.indent
         return True
     if st.mocha is None:
         return False
     exc = header(s) if s else None
-    if st.mocha[-1].endswith(":") and (not s or exc):
+    # Nested titles are indented 7 spaces and more, the error's message 5: a line that steps back
+    # is the message even when it names no error (fast-check's `Property failed after 1 tests`).
+    message = bool(s) and not exc and st.indent < st.mocha_indent
+    if st.mocha[-1].endswith(":") and (not s or exc or message):
         # A blank line or the error's first line ends the titles; the last, with its colon, is the
         # test's (a suite's title may end with a colon too: `describe("matching:", ..)`).
         parts = st.mocha[:-1] + [st.mocha[-1][:-1]]
-        st.test = (i - 1 if exc else i, TestId(container=" ".join(parts[:-1]), name=parts[-1], path=st.test_file))
+        st.test = (i - 1 if exc or message else i,
+                   TestId(container=" ".join(parts[:-1]), name=parts[-1], path=st.test_file))
         st.mocha, st.pending, st.jest_message = None, None, []
+        if message:
+            st.pending = (i, _Section("Error", s))
+            return True
         return not exc  # the error's line goes on to open the trace
     if s and len(st.mocha) < 20:
         st.mocha.append(s)
+        st.mocha_indent = st.indent
         return True
     st.mocha = None
     return False
@@ -244,6 +254,7 @@ def find(doc: Doc) -> list[Found]:
     st = _State()
     for i, raw in enumerate(doc.plain):
         s = raw.strip()
+        st.indent = len(raw) - len(raw.lstrip())
         frame = parse_frame(s) if ("at " in s or "@" in s or s.startswith("\u276f ")) else None
         if frame:
             section = st.sections[-1] if st.sections else _begin(st, i)

@@ -14,11 +14,25 @@
 (variable_declarator name: (identifier) @name value: (class)) @def.class
 (assignment_expression left: [(identifier) @name (member_expression property: (_) @name)]
   right: [(arrow_function) (function_expression)]) @def.function
+; A method put on a constructor's prototype (`_Set.prototype.add = function (item) {..}`) is the
+; constructor's member, `_Set.add`, which a call on a `new _Set()` runs.
+(assignment_expression
+  left: (member_expression
+    object: (member_expression object: (identifier) @owner property: (property_identifier) @_prototype)
+    property: (_) @name)
+  right: [(arrow_function) (function_expression)]
+  (#eq? @_prototype "prototype")) @def.method
 ; A named function expression, and a wrapped one: `var add = _curry2(function add(a, b) {..})`,
-; `const View = memo((props) => ..)`.
+; `const View = memo((props) => ..)`, `React.memo(..)`, `_.debounce(..)`. A method of a value given a
+; callback (`const kept = xs.filter((x) => ..)`) makes a value, not a function.
 (function_expression name: (identifier) @name) @def.function
 (variable_declarator name: (identifier) @name
-  value: (call_expression arguments: (arguments [(arrow_function) (function_expression !name)]))) @def.function
+  value: (call_expression function: (identifier)
+    arguments: (arguments [(arrow_function) (function_expression !name)]))) @def.function
+(variable_declarator name: (identifier) @name
+  value: (call_expression function: (member_expression object: (identifier) @_namespace)
+    arguments: (arguments [(arrow_function) (function_expression !name)]))
+  (#match? @_namespace "^[A-Z_$]")) @def.function
 (pair key: [(property_identifier) (string)] @name
   value: [(arrow_function) (function_expression)]) @def.function
 (internal_module name: (_) @scope.name) @scope
