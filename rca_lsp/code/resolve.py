@@ -12,7 +12,8 @@ file gives, in this order, and stops at the first step that finds anything:
    include all of its own, since Go declares no ``implements``), else in the nearest
    supertypes (3 levels). ``new Foo``/``Foo(...)``
    resolves to Foo's constructors, else the class itself. A known type with
-   no such member in the repository (``String.valueOf``) resolves to nothing.
+   no such member in the repository (``String.valueOf``) resolves to nothing, unless it
+   forwards unknown members (a Python ``__getattr__``): then by name, as in step 4.
 2. No receiver: lexical scope in the caller's file (``A.m.inner``, then
    ``A.helper``, then ``helper``), then the caller's supertypes, then any
    same-named symbol in the same file, then same-named top-level functions in
@@ -57,6 +58,9 @@ COMMON_NAMES = frozenset(
 )
 _CTOR_NAMES = ("__init__", "constructor", "new")
 MODULE_ITSELF = "<module>"  # the receiver type of a call of a module itself (`m(x)` on `m = require("./m")`)
+# Members that make a class answer any attribute (Python): a call of a member it lacks goes to whatever
+# they hand it on to (TinyDB's `__getattr__` forwards `db.remove(..)` to its default Table).
+_FORWARDS = ("__getattr__", "__getattribute__")
 
 
 def is_common(name: str) -> bool:
@@ -148,9 +152,9 @@ class Resolver:
                 return _spread(in_module, path)
         return self._by_name(call.callee)
 
-    def _by_name(self, callee: str) -> list[tuple[Target, float]]:
-        """Step 4: every symbol so named, unless the name is common or too ambiguous."""
-        if is_common(callee):
+    def _by_name(self, callee: str, common: bool = False) -> list[tuple[Target, float]]:
+        """Step 4: every symbol so named, unless the name is common (and not allowed) or too ambiguous."""
+        if is_common(callee) and not common:
             return []
         candidates = self.by_name.get(callee, [])
         if len(candidates) > MAX_AMBIGUOUS:
@@ -183,7 +187,10 @@ class Resolver:
         which one runs depends on the object, so all of them may (class-hierarchy analysis)."""
         own = self.by_member.get((type_name, callee), []) if callee != type_name else []
         if not own:
-            return _spread(self._typed(type_name, callee), path)
+            typed = self._typed(type_name, callee)
+            if not typed and callee != type_name and any(self._has_member(type_name, hook) for hook in _FORWARDS):
+                return self._by_name(callee, common=True)  # `__getattr__` hands the call on: to what, only names say
+            return _spread(typed, path)
         found = dict(_spread(own, path))
         overrides = self._overrides(type_name, callee)
         for target in overrides:
