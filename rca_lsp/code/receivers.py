@@ -61,6 +61,8 @@ class Declarations:
         if language == "python" and type_node.type == "identifier" and not is_type_like(declared):
             return  # x = make() says nothing; x = Foo() does
         owner = self.outline.enclosing(name_node.start_byte)
+        if name_node.parent is not None and name_node.parent.type == "attribute":  # `self.x = Foo()`: the class's
+            owner = self.outline.enclosing_class(name_node.start_byte)
         names = self.by_owner.setdefault(owner, {})
         names.setdefault(text(name_node), []).append((name_node.start_byte, declared))
 

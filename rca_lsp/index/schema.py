@@ -199,8 +199,8 @@ def m010_code_go_interfaces(db: Database) -> None:
     it; an embedded type is a base. A JavaScript method put on a prototype (`_Set.prototype.add =
     function ..`) is its constructor's (`_Set.add`, was `add`); a definition made on an object
     (`picomatch.parse = (..) => parse(..)`) no longer hides the module binding of its name, and a
-    member imported from a folder (`const {isMatch} = require("..")`) is the package's. The HEAD
-    code cache restarts, and every indexed commit that touched a Go, JavaScript or TypeScript file
+    member imported from a folder (`const {isMatch} = require("..")`) is the package's. A Python
+    `self.x = Foo()` types `self.x` in every method of the class. The HEAD code cache restarts, and every indexed commit that touched a Go, JavaScript or TypeScript file
     is read again at the next update (their changed functions take the new names), with any commits
     an earlier migration left to read."""
     db.executescript(_RESTART_HEAD_CODE_9)

@@ -32,6 +32,14 @@
 (assignment left: (identifier) @decl.name type: (type) @decl.type)
 (assignment left: (identifier) @decl.name right: (call function: (identifier) @decl.type))
 (assignment left: (identifier) @decl.name right: (call function: (attribute attribute: (identifier) @decl.type)))
+; `self.factory = factory.ArrowFactory()` in `setUp` or `__init__` types `self.factory` in every method
+; of the class (receivers.Declarations files it under the class).
+(assignment left: (attribute object: (identifier) @_self attribute: (identifier) @decl.name)
+  type: (type) @decl.type (#eq? @_self "self"))
+(assignment left: (attribute object: (identifier) @_self attribute: (identifier) @decl.name)
+  right: (call function: (identifier) @decl.type) (#eq? @_self "self"))
+(assignment left: (attribute object: (identifier) @_self attribute: (identifier) @decl.name)
+  right: (call function: (attribute attribute: (identifier) @decl.type)) (#eq? @_self "self"))
 
 (class_definition name: (identifier) @base.of
   superclasses: (argument_list [(identifier) (attribute)] @base.type))
