@@ -11,7 +11,8 @@ file gives, in this order, and stops at the first step that finds anything:
    (class-hierarchy analysis; a Go interface's subtypes are the types whose methods
    include all of its own, since Go declares no ``implements``), else in the nearest
    supertypes (3 levels). ``new Foo``/``Foo(...)``
-   resolves to Foo's constructors, else the class itself. A known type with
+   resolves to Foo's constructors, else the class itself, else a function Foo
+   (a JavaScript constructor function, whose prototype's methods are Foo's). A known type with
    no such member in the repository (``String.valueOf``) resolves to nothing, unless it
    forwards unknown members (a Python ``__getattr__``): then by name, as in step 4.
 2. No receiver: lexical scope in the caller's file (``A.m.inner``, then
@@ -206,7 +207,8 @@ class Resolver:
             for ctor in (type_name, *_CTOR_NAMES):
                 found = self.by_member.get((type_name, ctor))
                 if found:
-                    return found  # a JS constructor function (`function _Set() {..}`; `new _Set()`) is its own
+                    return found
+            # No class so named: a JS constructor function (`function _Set() {..}`; `new _Set()`).
             return self.classes.get(type_name) or [(p, type_name) for p in self.top_level.get(type_name, [])]
         own = self.by_member.get((type_name, callee), [])
         if own:
