@@ -31,8 +31,11 @@ _GRAMMARS: dict[str, tuple[str, str]] = {
 }
 
 # The .scm file each language's queries live in (TSX shares TypeScript's).
-QUERY_FILE: dict[str, str] = {lang: lang for lang in _GRAMMARS}
-QUERY_FILE["tsx"] = "typescript"
+# The queries/<name>.scm files of each language, read in order: JavaScript and TypeScript share
+# ecmascript.scm and add what only their grammar has.
+QUERY_FILES: dict[str, tuple[str, ...]] = {lang: (lang,) for lang in _GRAMMARS}
+QUERY_FILES["javascript"] = ("ecmascript", "javascript")
+QUERY_FILES["typescript"] = QUERY_FILES["tsx"] = ("ecmascript", "typescript")
 
 _EXTENSIONS: dict[str, str] = {
     ".java": "java",

@@ -16,7 +16,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any, Iterator
 
-from rca_lsp.code.languages import QUERY_FILE, language_object
+from rca_lsp.code.languages import QUERY_FILES, language_object
 
 log = logging.getLogger(__name__)
 
@@ -25,15 +25,15 @@ _SYMBOL_CAPTURES = ("@def.", "@scope")
 
 
 def query_source(language: str) -> str:
-    """The text of the language's .scm file ("" when there is none)."""
-    name = QUERY_FILE.get(language)
-    if name is None:
-        return ""
-    try:
-        return resources.files("rca_lsp.code").joinpath("queries", f"{name}.scm").read_text("utf-8")
-    except (FileNotFoundError, OSError) as exc:
-        log.warning("no query file for %s: %s", language, exc)
-        return ""
+    """The text of the language's .scm files, one after the other ("" when there is none)."""
+    parts = []
+    for name in QUERY_FILES.get(language, ()):
+        try:
+            parts.append(resources.files("rca_lsp.code").joinpath("queries", f"{name}.scm").read_text("utf-8"))
+        except (FileNotFoundError, OSError) as exc:
+            log.warning("no query file %s.scm for %s: %s", name, language, exc)
+            return ""
+    return "\n".join(parts)
 
 
 @lru_cache(maxsize=None)

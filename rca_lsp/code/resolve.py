@@ -80,14 +80,15 @@ class Resolver:
         self.bases: dict[Target, list[str]] = {}
         self.subtypes: dict[str, list[Target]] = defaultdict(list)  # base simple name -> classes
         self.top_level: dict[str, list[str]] = defaultdict(list)  # name -> paths with it at top level
-        self.defaults: dict[str, str] = {}  # path -> qualname of the function the module exports as default
+        self.defaults: dict[str, list[Target]] = defaultdict(list)  # a binding's name -> modules' default exports
         self.interfaces: dict[Target, frozenset[str]] = {}  # a Go interface -> the names of its methods
         self._implemented: dict[tuple[str, str], list[Target]] = {}  # (interface, method) -> implementations
 
     def remove_file(self, path: str) -> None:
         """Forget one file's symbols (linear in the index; replacing files is rare)."""
         known = self.qualnames.pop(path, set())
-        self.defaults.pop(path, None)
+        for name in _binding_names(path):
+            self.defaults[name] = [t for t in self.defaults.get(name, []) if t[0] != path]
         self._implemented.clear()
         for qualname in known:
             self.interfaces.pop((path, qualname), None)
@@ -110,7 +111,8 @@ class Resolver:
             self.remove_file(path)
         known = self.qualnames[path]
         if default:
-            self.defaults[path] = default
+            for name in _binding_names(path):
+                self.defaults[name].append((path, default))
         for s in symbols:
             if s.qualname in known:
                 continue
@@ -302,22 +304,32 @@ class Resolver:
     def _default(self, receiver: str) -> list[Target]:
         """The function a module exports as its default: `require("./snippet")` names snippet.js,
         `require("./lib")` lib/index.js."""
-        return [(p, q) for p, q in self.defaults.items() if splitext(basename(p))[0] == receiver
-                or (splitext(basename(p))[0] == "index" and basename(dirname(p)) == receiver)]
+        return list(self.defaults.get(receiver, []))
+
+
+def _binding_names(path: str) -> tuple[str, ...]:
+    """The names under which a module binding can run a file's default export: its stem
+    (`require("./snippet")`), and for an index file its folder's (`require("./lib")`)."""
+    stem = splitext(basename(path))[0]
+    return (stem, basename(dirname(path))) if stem == "index" and dirname(path) else (stem,)
 
 
 def _go_interfaces(path: str, symbols: Iterable[Symbol]) -> dict[Target, frozenset[str]]:
     """The interfaces of a Go file and their methods' names: a type whose methods lie inside its
     own declaration (a struct's methods are declared outside it; an interface's inside)."""
     listed = list(symbols)
+    members: dict[str, list[Symbol]] = defaultdict(list)
+    for s in listed:
+        owner = s.qualname.rpartition(".")[0]
+        if owner:
+            members[owner].append(s)
     out: dict[Target, frozenset[str]] = {}
     for c in listed:
-        if c.kind != "class":
-            continue
-        inside = frozenset(s.name for s in listed if s.qualname == f"{c.qualname}.{s.name}"
-                           and c.start_line <= s.start_line <= s.end_line <= c.end_line)
-        if inside:
-            out[(path, c.qualname)] = inside
+        if c.kind == "class":
+            inside = frozenset(s.name for s in members.get(c.qualname, [])
+                               if c.start_line <= s.start_line <= s.end_line <= c.end_line)
+            if inside:
+                out[(path, c.qualname)] = inside
     return out
 
 
