@@ -24,6 +24,7 @@ def to_json(result: Result) -> str:
         "candidates": result.candidates,
         "timings": {k: round(v, 4) for k, v in result.timings.items()},
         "warnings": result.warnings,
+        "notes": result.notes,
     }, indent=2, ensure_ascii=False)
 
 
@@ -39,4 +40,5 @@ def to_text(result: Result) -> str:
         lines.append("no suspects: no commit of the candidate window is indexed")
     lines.append(f"{len(result.suspects)} of {result.candidates} candidate commits shown "
                  f"in {result.timings.get('total', 0.0):.2f} s")
+    lines += [f"note: {note}" for note in result.notes]
     return "\n".join(lines)

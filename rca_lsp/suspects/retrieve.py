@@ -16,6 +16,9 @@ Features (each scaled to 0..1 across candidates, then weighted):
 - data: the words of the failing test's string literals match the commit's changed names and diff
   (see `test_data`): what a test whose subject is data (HTML, a command line, a pattern) is about.
   Weight 0 (evidence only): it lowered the leave-one-project-out figures (BENCHMARKS.md).
+- since_test: the commit is no older than the newest change to a committed failing test, which
+  passed when it was changed (see `test_change`); 0 for every candidate where no such change is
+  known. A prior like recency, not evidence: the result says where the line was drawn (`notes`).
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ from rca_lsp.suspects.learned import Model, learned_score
 from rca_lsp.suspects.owners import Owners, failing_files, owner_points
 from rca_lsp.suspects.reach import PointedFrame, frame_targets, pointed_frames, test_targets
 from rca_lsp.suspects.targets import Target
+from rca_lsp.suspects.test_change import last_test_change
 from rca_lsp.suspects.test_data import FailingTestData, data_evidence, data_matches, failing_test_data
 from rca_lsp.suspects.words import failure_words, match, matched_terms
 from rca_lsp.testpaths import is_test_path
@@ -73,6 +77,9 @@ class Weights:
     # The failing test's strings: folds chose 0.25 to 0.5 and the held-out projects lost (LOPO top-1
     # 42.4% -> 40.2%, BENCHMARKS.md); computed and shown as evidence only.
     data: float = 0.0
+    # Not fitted on the dev split, where no failing test is committed and changed before HEAD: set from
+    # the Python training data (models/DATA.md), leave-one-repository-out (BENCHMARKS.md).
+    since_test: float = 1.5
 
     def of(self, feature: Feature) -> float:
         """The weight of a scored feature (rca_lsp.kinds.SCORED: one field each)."""
@@ -93,6 +100,7 @@ class Result:
     warnings: list[str] = field(default_factory=list)
     features: dict[str, dict[str, float]] = field(default_factory=dict)  # hash -> feature -> 0..1
     test_code: tuple[str, ...] = ()  # the failing test methods' code (what the tuned scorer reads)
+    notes: list[str] = field(default_factory=list)  # how the ranking was made, where the user should know
 
 
 class _Board:
@@ -283,7 +291,8 @@ def features(board: _Board, history: History) -> dict[int, dict[Feature, float]]
               Feature.OWNER: _normalise(points.get(Feature.OWNER, {}), cap=1.0),
               Feature.AUTHORSHIP: _normalise(points.get(Feature.AUTHORSHIP, {}), cap=1.0),
               Feature.COUPLING: _normalise(points.get(Feature.COUPLING, {}), cap=1.0),
-              Feature.EXECUTED: _normalise(points.get(Feature.EXECUTED, {}), cap=1.0)}
+              Feature.EXECUTED: _normalise(points.get(Feature.EXECUTED, {}), cap=1.0),
+              Feature.SINCE_TEST: points.get(Feature.SINCE_TEST, {})}
     total = max(history.candidates, 1)
     out: dict[int, dict[Feature, float]] = {}
     for commit_id, pos in history.position.items():
@@ -376,6 +385,16 @@ def find_suspects(repo: Backend, index: Index, text: str, since: str | None = No
     coupled = coupled_files(history, failing_test_files(traces, set(tracked) | live))
     for commit_id, value, evidence in coupling_points(history, coupled):
         board.add(Feature.COUPLING, commit_id, value, evidence, mode="max")
+    notes = []
+    # Not inside a range the user bounded (`--since`, a bisect window): there, on the training
+    # repositories, the tests edited while they failed cost more than the bound gave (BENCHMARKS.md).
+    boundary = last_test_change(view, history, traces, live) if since is None and window is None else None
+    if boundary is not None:
+        for commit_id, position in history.position.items():
+            if position <= boundary.position:
+                board.add(Feature.SINCE_TEST, commit_id, 1.0, None, mode="max")
+        if weights.since_test > 0:
+            notes.append(boundary.note(history))
     terms = _word_features(board, history, traces)
     mark = time.perf_counter()
     data = _data_features(board, history, repo, view, traces, terms)
@@ -393,7 +412,7 @@ def find_suspects(repo: Backend, index: Index, text: str, since: str | None = No
         warnings.append(f"{history.missing} commit(s) reachable from HEAD are not indexed yet; run `rca index`")
     if _from_elsewhere(traces, targets):
         warnings.append(FROM_ELSEWHERE)
-    return Result(suspects, history.candidates, traces, timings, warnings, explained, data.code)
+    return Result(suspects, history.candidates, traces, timings, warnings, explained, data.code, notes)
 
 
 def _suspects(ranked: list[tuple[float, int]], board: _Board, history: History, index: Index, terms: list[str],
