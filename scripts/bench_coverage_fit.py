@@ -31,10 +31,11 @@ from bench_metrics import summarize  # noqa: E402
 
 from rca_lsp.suspects.retrieve import Weights  # noqa: E402
 
-FEATURES = ("frame", "code", "words", "recency", "file", "owner", "authorship", "coupling", "data", "executed")
+FEATURES = ("frame", "code", "words", "recency", "file", "owner", "authorship", "coupling", "data", "executed",
+            "since_test")
 GRID = {"frame": (1.0, 1.5, 2.0), "code": (1.0,), "words": (0.5, 1.0), "recency": (0.2, 0.4, 0.7, 1.0, 1.5, 2.0),
         "file": (0.0, 0.25), "owner": (0.25,), "authorship": (0.0, 0.25, 0.5), "coupling": (0.0, 0.5, 1.0),
-        "data": (0.0,), "executed": (0.5, 1.0, 2.0, 3.0)}
+        "data": (0.0,), "executed": (0.5, 1.0, 2.0, 3.0), "since_test": (0.75, 1.5, 3.0)}
 
 
 def as_dict(weights: Weights = Weights()) -> dict[str, float]:

@@ -30,13 +30,15 @@ from bench_metrics import print_table, summarize  # noqa: E402
 from rca_lsp.kinds import Feature  # noqa: E402
 from rca_lsp.suspects.retrieve import Weights  # noqa: E402
 
-FEATURES = ("frame", "code", "words", "recency", "file", "owner", "authorship", "coupling", "data")
+FEATURES = ("frame", "code", "words", "recency", "file", "owner", "authorship", "coupling", "data", "since_test")
 HAND = {"frame": 1.0, "code": 1.0, "words": 0.5, "recency": 0.05, "file": 0.0, "owner": 0.0, "authorship": 0.0,
-        "coupling": 0.0, "data": 0.0}
+        "coupling": 0.0, "data": 0.0, "since_test": 0.0}
 GRID = {"frame": (1.0, 1.5, 2.0, 3.0), "code": (1.0,), "words": (0.5, 1.0, 1.5), "recency": (0.2, 0.4, 0.7, 1.0),
         "file": (0.0, 0.25, 0.5), "owner": (0.25,),
         "authorship": (0.0, 0.1, 0.25, 0.5, 1.0), "coupling": (0.0, 0.25, 0.5, 1.0),
-        "data": (0.0,)}  # owner: no dev case has owner files, nothing to fit
+        "data": (0.0,), "since_test": (1.5,)}
+# owner: no dev case has owner files, nothing to fit; since_test: no dev case has a committed failing test
+# changed before HEAD, set on the Python training repositories (scripts/bench_test_change.py)
 # Features fitted once and held at 0 since, with the grid they were fitted over: `--try data` fits it
 # again. data (the failing test's strings): the folds chose 0.25 to 0.5 and the held-out projects lost.
 TRIED = {"data": (0.0, 0.25, 0.5, 1.0)}
