@@ -9,6 +9,7 @@ import subprocess
 import sys
 
 from conftest import ranked
+from test_lsp_nvim import PRELUDE, _run, needs_nvim
 
 from rca_lsp.render import to_json, to_text
 from rca_lsp.suspects import Weights
@@ -106,3 +107,26 @@ def test_no_line_is_drawn_inside_a_range_the_user_bounded(git_repo) -> None:
     result = ranked(GitRepo(git_repo.root), _pytest_output(git_repo.root), since=first)
     assert result.notes == [] and not any("since_test" in row for row in result.features.values())
     assert culprit in result.features and first not in result.features
+
+
+NVIM_SCRIPT = r"""
+vim.notify = function(msg) table.insert(out.messages, msg) end
+vim.lsp.enable('rca')
+vim.cmd.edit(vim.env.RCA_TEST_REPO .. '/failure.txt')
+wait('attach', 20000, function() return #vim.lsp.get_clients({ name = 'rca', bufnr = 0 }) > 0 end)
+vim.cmd('Rca suspects')
+wait('quickfix', 30000, function() return #vim.fn.getqflist() > 0 end)
+wait('message', 10000, function() return #out.messages > 0 end)
+vim.fn.writefile({ vim.json.encode(out) }, vim.env.RCA_TEST_OUT)
+vim.cmd('qa!')
+"""
+
+
+@needs_nvim
+def test_neovim_says_where_the_line_was_drawn(git_repo, tmp_path) -> None:
+    _, test_change, _ = _history(git_repo)
+    (git_repo.root / "failure.txt").write_text(_pytest_output(git_repo.root))  # untracked: the test file is not
+    subprocess.run([sys.executable, "-m", "rca_lsp", "index", "--repo", str(git_repo.root), "-q"], check=True)
+    out = _run(PRELUDE + "out.messages = {}\n" + NVIM_SCRIPT, tmp_path, git_repo.root)
+    summary = next(m for m in out["messages"] if "suspect(s) of" in m)
+    assert f"ranked lower: the 2 commits older than {test_change[:10]}" in summary, out["messages"]

@@ -2,7 +2,7 @@
 import * as vscode from 'vscode';
 import { ExecuteCommandRequest, LanguageClient, LanguageClientOptions, ServerOptions } from 'vscode-languageclient/node';
 import {
-  COMMIT_SCHEME, PickItem, SuspectsPayload, commitDocumentUri, isCommitHash, parseCommitDocumentUri, pickTitle,
+  COMMIT_SCHEME, PickItem, SuspectsPayload, commitDocumentUri, isCommitHash, parseCommitDocumentUri, pickNotes, pickTitle,
   quickPickItems, serverOptions, suspectsArgument, supersedes, validateSettings,
 } from './pure';
 
@@ -73,6 +73,7 @@ function showPick(result: SuspectsPayload) {
 function fillPick(pick: vscode.QuickPick<PickItem & vscode.QuickPickItem>, result: SuspectsPayload) {
   pick.items = quickPickItems(result.suspects);
   pick.title = pickTitle(result);
+  pick.placeholder = pickNotes(result);
   pick.busy = result.final === false;
 }
 

@@ -131,6 +131,7 @@ export interface SuspectsPayload {
   stage?: 'retrieval' | 'model';
   final?: boolean; // false while the model's ranking is still to come
   skipped?: string; // why the model's ranking did not replace retrieval's
+  notes?: string[]; // how the ranking was drawn (the failing test's last change): shown under the title
 }
 
 /** Whether `update` should replace what is `shown`: a newer request, or a later stage of the same one. */
@@ -138,6 +139,11 @@ export function supersedes(shown: SuspectsPayload | undefined, update: SuspectsP
   if (!shown || shown.seq === undefined || update.seq === undefined) return true;
   if (update.seq !== shown.seq) return update.seq > shown.seq;
   return !shown.final || (update.final === true && update.stage === 'model' && shown.stage !== 'model');
+}
+
+/** The quick pick's placeholder: the ranking's notes, so that a line drawn through history is never silent. */
+export function pickNotes(p: SuspectsPayload): string {
+  return (p.notes ?? []).join(' ');
 }
 
 /** The quick pick's title for a stage: the count, and whether the model's ranking is coming, came, or was skipped. */

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  DEFAULTS, SuspectsPayload, commitDocumentUri, parseCommitDocumentUri, pickTitle, quickPickItems, serverOptions,
+  DEFAULTS, SuspectsPayload, commitDocumentUri, parseCommitDocumentUri, pickNotes, pickTitle, quickPickItems, serverOptions,
   suspectsArgument, supersedes, validateSettings,
 } from '../src/pure';
 
@@ -75,4 +75,10 @@ test('stage titles', () => {
   assert.equal(pickTitle({ suspects: [one, one], root: '/r', final: true, stage: 'retrieval', skipped: 'the model stage was cancelled' }),
     "RCA: 2 suspects (retrieval's order: the model stage was cancelled)");
   assert.equal(pickTitle({ suspects: [one], root: '/r' }), 'RCA: 1 suspect');
+});
+
+test('notes become the placeholder', () => {
+  assert.equal(pickNotes({ suspects: [], root: '/r' }), '');
+  const note = 'ranked lower: the 812 commits older than 1a2b3c4d5e (Test February), which last changed the failing test test_days';
+  assert.equal(pickNotes({ suspects: [], root: '/r', notes: [note] }), note);
 });

@@ -248,7 +248,9 @@ function M.suspects(opts)
     to_quickfix(result)
     M.refresh_lenses()
     local more = result.final == false and '; re-ranking with the model' or ''
-    notify(('%d suspect(s) of %d commits%s'):format(n, result.candidates or 0, more))
+    -- how the ranking was drawn (the failing test's last change): never silent
+    local notes = (result.notes and #result.notes > 0) and ('\n' .. table.concat(result.notes, '\n')) or ''
+    notify(('%d suspect(s) of %d commits%s'):format(n, result.candidates or 0, more) .. notes)
     if n > 0 and vim.g.rca_open_quickfix ~= false then
       vim.cmd('botright copen')
       vim.cmd('wincmd p')
