@@ -81,9 +81,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rows", type=Path, required=True)
     ap.add_argument("--since", action="store_true", help="rank the rows after the last good revision")
     ap.add_argument("--fixed", type=float, help="measure this weight only (no fit)")
+    ap.add_argument("--deep", choices=("only", "none", "both"), default="both",
+                    help="the dataset's deep cases (older culprits, ids `<window>-dNN`): only them, none, or both")
     args = ap.parse_args(argv)
     cases = []
     for case in load_cases(args.dir):
+        last = case["case_id"].rsplit("-", 1)[-1]
+        deep = last.startswith("d") and last[1:].isdigit()
+        if (args.deep == "only" and not deep) or (args.deep == "none" and deep):
+            continue
         path = args.rows / f"{case['case_id']}.json.gz"
         if not path.exists():
             continue
