@@ -8,11 +8,13 @@ import json
 import subprocess
 import sys
 
+from _hg import HgRepoBuilder, needs_hg
 from conftest import ranked
 from test_lsp_nvim import PRELUDE, _run, needs_nvim
 
 from rca_lsp.render import to_json, to_text
 from rca_lsp.suspects import Weights
+from rca_lsp.vcs import open_repo
 from rca_lsp.vcs.git import GitRepo
 
 CALENDAR = '''\
@@ -130,3 +132,13 @@ def test_neovim_says_where_the_line_was_drawn(git_repo, tmp_path) -> None:
     out = _run(PRELUDE + "out.messages = {}\n" + NVIM_SCRIPT, tmp_path, git_repo.root)
     summary = next(m for m in out["messages"] if "suspect(s) of" in m)
     assert f"ranked lower: the 2 commits older than {test_change[:10]}" in summary, out["messages"]
+
+
+@needs_hg
+def test_mercurial_draws_the_same_line(tmp_path) -> None:
+    hg = HgRepoBuilder(tmp_path / "hgrepo")
+    first, test_change, culprit = _history(hg)
+    result = ranked(open_repo(str(hg.root)), _pytest_output(hg.root))
+    assert [s.commit.hash for s in result.suspects][0] == culprit
+    assert "since_test" not in result.features[first] and result.features[test_change]["since_test"] == 1.0
+    assert len(result.notes) == 1 and test_change[:10] in result.notes[0]
