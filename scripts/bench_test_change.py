@@ -67,6 +67,12 @@ def rank(rows: list, culprit: str, limit: int | None, weight: float) -> int | No
     return next((i for i, (_, _, sha) in enumerate(scored, 1) if sha == culprit), None)
 
 
+def _back(case: tuple) -> float:
+    """How far back in history the culprit lies (0 = HEAD, 1 = the first commit)."""
+    _, _, culprit, rows, _ = case
+    return next((row["position"] for sha, row in rows if sha == culprit), 1.0)
+
+
 def figures(ranks: list[int | None]) -> str:
     n = len(ranks) or 1
     top1 = sum(r == 1 for r in ranks) / n * 100
@@ -107,6 +113,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"without since_test: {figures([rank(r, b, None, 0.0) for _, _, b, r, _ in cases])}")
     if args.fixed is not None:
         print(f"since_test {args.fixed}: {figures([rank(r, b, lim, args.fixed) for _, _, b, r, lim in cases])}")
+        for label, low, high in (("the newest 10%", 0.0, 0.1), ("10% to 20%", 0.1, 0.2), ("20% and older", 0.2, 1.01)):
+            part = [c for c in cases if low <= _back(c) < high]
+            if part:
+                print(f"  culprit {label} back ({len(part)}): without {figures([rank(r, b, None, 0.0) for _, _, b, r, _ in part])}; "
+                      f"with {figures([rank(r, b, lim, args.fixed) for _, _, b, r, lim in part])}")
         return 0
     for weight in GRID:
         print(f"  in-sample, since_test {weight}: {figures([rank(r, b, lim, weight) for _, _, b, r, lim in cases])}")
