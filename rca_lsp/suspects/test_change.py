@@ -26,7 +26,7 @@ from rca_lsp.types import Trace
 
 
 @dataclass(frozen=True)
-class TestChange:
+class LastTestChange:
     """The newest commit that changed a failing test's function, with that test."""
 
     commit_id: int
@@ -42,10 +42,10 @@ class TestChange:
                 f"{self.test} ({self.path}): it passed then, so what broke it came later")
 
 
-def last_test_change(view: CodeView, history: History, traces: list[Trace], live: set[str]) -> TestChange | None:
+def last_test_change(view: CodeView, history: History, traces: list[Trace], live: set[str]) -> LastTestChange | None:
     """The newest last change among the failing tests that were committed and changed before HEAD."""
     finder = TargetFinder(view)
-    best: TestChange | None = None
+    best: LastTestChange | None = None
     for trace in traces:
         found = finder.locate(trace)
         if found is None or found.path in live:
@@ -59,5 +59,5 @@ def last_test_change(view: CodeView, history: History, traces: list[Trace], live
         if position == 0:  # changed at HEAD, where it fails: it may never have passed
             continue
         if best is None or position < best.position:
-            best = TestChange(commit_id, position, found.path, found.symbol.qualname)
+            best = LastTestChange(commit_id, position, found.path, found.symbol.qualname)
     return best
