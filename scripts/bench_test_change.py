@@ -21,11 +21,11 @@ import argparse
 import gzip
 import json
 import sys
-from dataclasses import fields
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import bench_tune  # noqa: E402
 from bench_common import load_cases  # noqa: E402
 
 from rca_lsp import service  # noqa: E402
@@ -53,24 +53,30 @@ def boundary(case: dict) -> tuple[int | None, int]:
         return (found.position if found else None), history.candidates
 
 
-def rank(rows: list, culprit: str, limit: int | None, weight: float) -> int | None:
-    base = {f.name: f.default for f in fields(Weights)}
-    scored = []
+BASE = {k: float(getattr(Weights(), k)) for k in bench_tune.FEATURES}
+
+
+def rank(case: dict, weight: float) -> int | None:
+    """The culprit's rank under the shipped weights with since_test at `weight` (bench_tune's ranking)."""
+    return bench_tune.rank(case, {**BASE, "since_test": weight})
+
+
+def with_limit(rows: list, limit: int | None) -> list:
+    """The rows with since_test as the tool sets it: 1 from the test's last change on (rows collected
+    by code without the feature lack it; those with it are set again from `limit`)."""
     n = len(rows)
+    out = []
     for sha, row in rows:
-        value = sum(base.get(k, 0.0) * v for k, v in row.items() if k != "since_test")
-        position = round(row["position"] * n)
-        if limit is not None and position <= limit:
-            value += weight
-        scored.append((-value, position, sha))
-    scored.sort()
-    return next((i for i, (_, _, sha) in enumerate(scored, 1) if sha == culprit), None)
+        row = {k: v for k, v in row.items() if k != "since_test"}
+        if limit is not None and round(row["position"] * n) <= limit:
+            row["since_test"] = 1.0
+        out.append((sha, row))
+    return out
 
 
-def _back(case: tuple) -> float:
+def _back(case: dict) -> float:
     """How far back in history the culprit lies (0 = HEAD, 1 = the first commit)."""
-    _, _, culprit, rows, _ = case
-    return next((row["position"] for sha, row in rows if sha == culprit), 1.0)
+    return next((row["position"] for sha, row in case["rows"] if sha == case["bic"]), 1.0)
 
 
 def figures(ranks: list[int | None]) -> str:
@@ -107,30 +113,31 @@ def main(argv: list[str] | None = None) -> int:
         if not args.since and candidates != len(rows):
             print(f"{case['case_id']}: {len(rows)} rows against {candidates} candidates; left out", file=sys.stderr)
             continue
-        cases.append((case["case_id"], case["project"], case["bic"], rows, limit))
-    bounded = sum(1 for c in cases if c[4] is not None)
+        cases.append({"case_id": case["case_id"], "project": case["project"], "bic": case["bic"],
+                      "rows": with_limit(rows, limit), "bounded": limit is not None})
+    bounded = sum(1 for c in cases if c["bounded"])
     print(f"{len(cases)} cases, a committed failing test changed before HEAD in {bounded}")
-    print(f"without since_test: {figures([rank(r, b, None, 0.0) for _, _, b, r, _ in cases])}")
+    print(f"without since_test: {figures([rank(c, 0.0) for c in cases])}")
     if args.fixed is not None:
-        print(f"since_test {args.fixed}: {figures([rank(r, b, lim, args.fixed) for _, _, b, r, lim in cases])}")
+        print(f"since_test {args.fixed}: {figures([rank(c, args.fixed) for c in cases])}")
         for label, low, high in (("the newest 10%", 0.0, 0.1), ("10% to 20%", 0.1, 0.2), ("20% and older", 0.2, 1.01)):
             part = [c for c in cases if low <= _back(c) < high]
             if part:
-                print(f"  culprit {label} back ({len(part)}): without {figures([rank(r, b, None, 0.0) for _, _, b, r, _ in part])}; "
-                      f"with {figures([rank(r, b, lim, args.fixed) for _, _, b, r, lim in part])}")
+                print(f"  culprit {label} back ({len(part)}): without {figures([rank(c, 0.0) for c in part])}; "
+                      f"with {figures([rank(c, args.fixed) for c in part])}")
         return 0
     for weight in GRID:
-        print(f"  in-sample, since_test {weight}: {figures([rank(r, b, lim, weight) for _, _, b, r, lim in cases])}")
+        print(f"  in-sample, since_test {weight}: {figures([rank(c, weight) for c in cases])}")
     held, chosen = [], []
-    for project in sorted({c[1] for c in cases}):
-        train = [c for c in cases if c[1] != project]
+    for project in sorted({c["project"] for c in cases}):
+        train = [c for c in cases if c["project"] != project]
 
         def mrr(weight: float) -> float:
-            return sum(1 / x for x in (rank(r, b, lim, weight) for _, _, b, r, lim in train) if x)
+            return sum(1 / x for x in (rank(c, weight) for c in train) if x)
 
         best = max(GRID, key=lambda w: (mrr(w), -w))
         chosen.append(best)
-        held += [rank(r, b, lim, best) for _, p, b, r, lim in cases if p == project]
+        held += [rank(c, best) for c in cases if c["project"] == project]
     print(f"leave-one-repository-out: {figures(held)}  (weights chosen: {sorted(chosen)})")
     return 0
 

@@ -356,15 +356,10 @@ def find_suspects(repo: Backend, index: Index, text: str, since: str | None = No
     tracked = repo.tracked_files()
     traces = resolve(traces, sorted(set(tracked) | live))
     timings["parse"] = time.perf_counter() - started
-    warnings = []
+    warnings: list[str] = []
     suspicion = None
     if per_test is not None:
-        spectrum = per_test.resolve([t.test for t in traces if t.test is not None])
-        if spectrum is None:
-            warnings.append(f"the coverage report's {len(per_test.names)} test contexts name none of the trace's "
-                            "failing tests; ranked without coverage")
-        else:
-            executed, suspicion = spectrum.executed, spectrum.suspicion
+        executed, suspicion = _spectrum(per_test, traces, warnings) or (executed, None)
     history = History(index, window if window is not None else _candidates(repo, since), ignore_revs(repo))
     view = CodeView(index, repo.root, live)
     frame_paths = sorted({f.path for t in traces for f in t.all_frames() if f.path and not f.external})
@@ -385,16 +380,9 @@ def find_suspects(repo: Backend, index: Index, text: str, since: str | None = No
     coupled = coupled_files(history, failing_test_files(traces, set(tracked) | live))
     for commit_id, value, evidence in coupling_points(history, coupled):
         board.add(Feature.COUPLING, commit_id, value, evidence, mode="max")
-    notes = []
     # Not inside a range the user bounded (`--since`, a bisect window): there, on the training
     # repositories, the tests edited while they failed cost more than the bound gave (BENCHMARKS.md).
-    boundary = last_test_change(view, history, traces, live) if since is None and window is None else None
-    if boundary is not None:
-        for commit_id, position in history.position.items():
-            if position <= boundary.position:
-                board.add(Feature.SINCE_TEST, commit_id, 1.0, None, mode="max")
-        if weights.since_test > 0:
-            notes.append(boundary.note(history))
+    notes = _since_test_features(board, history, view, traces, live, weights) if since is None and window is None else []
     terms = _word_features(board, history, traces)
     mark = time.perf_counter()
     data = _data_features(board, history, repo, view, traces, terms)
@@ -413,6 +401,31 @@ def find_suspects(repo: Backend, index: Index, text: str, since: str | None = No
     if _from_elsewhere(traces, targets):
         warnings.append(FROM_ELSEWHERE)
     return Result(suspects, history.candidates, traces, timings, warnings, explained, data.code, notes)
+
+
+def _spectrum(per_test: PerTest, traces: list[Trace], warnings: list[str]
+              ) -> tuple[dict[str, set[int]], dict[str, dict[int, float]]] | None:
+    """The executed lines and their suspiciousness from the contexts that name the trace's failing
+    tests; None, with a warning, when no context names one."""
+    spectrum = per_test.resolve([t.test for t in traces if t.test is not None])
+    if spectrum is None:
+        warnings.append(f"the coverage report's {len(per_test.names)} test contexts name none of the trace's "
+                        "failing tests; ranked without coverage")
+        return None
+    return spectrum.executed, spectrum.suspicion
+
+
+def _since_test_features(board: _Board, history: History, view: CodeView, traces: list[Trace], live: set[str],
+                         weights: Weights) -> list[str]:
+    """since_test for the commits from the failing tests' last change on (`test_change`); the note
+    that says where the line was drawn, when the feature counts."""
+    boundary = last_test_change(view, history, traces, live)
+    if boundary is None:
+        return []
+    for commit_id, position in history.position.items():
+        if position <= boundary.position:
+            board.add(Feature.SINCE_TEST, commit_id, 1.0, None, mode="max")
+    return [boundary.note(history)] if weights.since_test > 0 else []
 
 
 def _suspects(ranked: list[tuple[float, int]], board: _Board, history: History, index: Index, terms: list[str],
