@@ -223,22 +223,36 @@ def build_deep(spec: RepoSpec, args: argparse.Namespace, state: State, specs: li
         return
 
 
+def _continues(mine: dict[str, dict], theirs: dict[str, dict]) -> bool:
+    """Whether the other folder's windows of a repository began as a copy of ours: every window we
+    have, it has unchanged (same base, same cases)."""
+    return all(key in theirs and theirs[key]["base"] == win["base"]
+               and [c["case_id"] for c in theirs[key]["cases"]] == [c["case_id"] for c in win["cases"]]
+               for key, win in mine.items())
+
+
 def merge(root: Path, other: Path, specs: list[RepoSpec]) -> int:
     """Take in the repositories another build folder made (two builders run side by side on
     disjoint repositories, each in its own --dir): their state, cases, traces, features and
     virtual environments move here, and the cases' paths are rewritten. A repository that has
-    cases here too is refused (nothing is moved); one whose windows here all gave none (tried by an
-    older builder, say) takes the other folder's windows in their place."""
+    cases here too is refused (nothing is moved) unless the other folder carried on from a copy of
+    this state.json (every window here is there unchanged: its new windows are taken in); one whose
+    windows here all gave none (tried by an older builder, say) takes the other folder's windows in
+    their place."""
     theirs = json.loads((other / "state.json").read_text())
     state = State(root, theirs["seed"])
     clash = sorted(name for name, repo in theirs["repos"].items()
-                   if repo["windows"] and any(w["cases"] for w in state.windows(name).values()))
+                   if repo["windows"] and any(w["cases"] for w in state.windows(name).values())
+                   and not _continues(state.windows(name), repo["windows"]))
     if clash:
         raise SystemExit(f"both folders built {', '.join(clash)}: nothing merged")
     for name, repo in theirs["repos"].items():
-        if not repo["windows"]:
+        mine = state.windows(name)
+        carried_on = any(w["cases"] for w in mine.values())
+        new = {key: win for key, win in repo["windows"].items() if not (carried_on and key in mine)}
+        if not new:
             continue
-        for win in repo["windows"].values():
+        for win in new.values():
             for case in win["cases"]:
                 cid = case["case_id"]
                 for src, dst in ((other / "cases" / cid, root / "cases" / cid),
@@ -253,7 +267,10 @@ def merge(root: Path, other: Path, specs: list[RepoSpec]) -> int:
         venv = other / "venvs" / name
         if venv.exists() and not (root / "venvs" / name).exists():
             shutil.move(str(venv), str(root / "venvs" / name))
-        state.doc["repos"][name] = repo
+        if carried_on:
+            mine.update(new)
+        else:
+            state.doc["repos"][name] = repo
     tmp = state.path.with_suffix(".tmp")
     tmp.write_text(json.dumps(state.doc, indent=1) + "\n")
     os.replace(tmp, state.path)

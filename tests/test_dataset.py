@@ -256,14 +256,14 @@ def test_merge_takes_in_another_folders_repositories_and_refuses_a_clash(tmp_pat
     assert set(index) == {"tinydb-w1-01", "loguru-w1-01"}
     # a repository both folders built: nothing is moved
     again = tmp_path / "again"
-    _built(again, "tinydb", "tinydb-w1-01")
+    _built(again, "tinydb", "tinydb-w1-02")  # its own build of window 1, not a copy of this state
     try:
         db.merge(ours, again, specs)
     except SystemExit as e:
         assert "tinydb" in str(e)
     else:
         raise AssertionError("merged a repository both folders built")
-    assert (again / "cases" / "tinydb-w1-01").is_dir()
+    assert (again / "cases" / "tinydb-w1-02").is_dir()
     # a repository whose windows here gave no case (an older builder's): the other folder's replace them
     state = json.loads((ours / "state.json").read_text())
     state["repos"]["marshmallow"] = {"windows": {"1": {"base": "c" * 40, "end": "d" * 40, "size": 70, "cases": [],
@@ -275,6 +275,47 @@ def test_merge_takes_in_another_folders_repositories_and_refuses_a_clash(tmp_pat
     merged = json.loads((ours / "state.json").read_text())["repos"]["marshmallow"]["windows"]
     assert [c["case_id"] for c in merged["1"]["cases"]] == ["marshmallow-w1-01"]
     assert "marshmallow-w1-01" in {c["case_id"] for c in json.loads((ours / "cases.json").read_text())["cases"]}
+
+
+def test_merge_takes_in_the_new_windows_of_a_folder_that_carried_on_from_this_state(tmp_path: Path):
+    """Two builders share one folder's repositories: the second starts from a copy of state.json in
+    its own --dir. Its new windows (and their cases) come in; the windows both have stay as they
+    are; a folder that rebuilt a window differently is refused, and nothing moves."""
+    ours, theirs = tmp_path / "ours", tmp_path / "theirs"
+    _built(ours, "tinydb", "tinydb-w1-01")
+    theirs.mkdir()
+    (theirs / "state.json").write_text((ours / "state.json").read_text())  # the second builder's start
+    state = json.loads((theirs / "state.json").read_text())
+    (theirs / "cases" / "tinydb-w2-01").mkdir(parents=True)
+    (theirs / "cases" / "tinydb-w2-01.trace").write_text("E   assert 3 == 4\n")
+    case = {"case_id": "tinydb-w2-01", "project": "tinydb", "repo": str(theirs / "cases" / "tinydb-w2-01"),
+            "trace": str(theirs / "cases" / "tinydb-w2-01.trace"), "bic_distance": 5,
+            "test_command": f"{theirs}/venvs/tinydb/bin/python -m pytest -x -q tests/test_b.py::test_b"}
+    state["repos"]["tinydb"]["windows"]["2"] = {"base": "e" * 40, "end": "f" * 40, "size": 60, "cases": [case],
+                                                "seconds": 2.0, "rejected": {}}
+    (theirs / "state.json").write_text(json.dumps(state))
+    specs = [pc.RepoSpec("tinydb", "m/tinydb", "0" * 40, ("tinydb",), "2018-01-01")]
+    assert db.merge(ours, theirs, specs) == 0
+    windows = json.loads((ours / "state.json").read_text())["repos"]["tinydb"]["windows"]
+    assert {k: [c["case_id"] for c in w["cases"]] for k, w in windows.items()} == {
+        "1": ["tinydb-w1-01"], "2": ["tinydb-w2-01"]}
+    moved = windows["2"]["cases"][0]
+    assert moved["repo"] == str(ours / "cases" / "tinydb-w2-01") and Path(moved["repo"]).is_dir()
+    assert Path(moved["trace"]).read_text() == "E   assert 3 == 4\n"
+    assert moved["test_command"].startswith(f"{ours}/venvs/tinydb/bin/python ")
+    assert (ours / "cases" / "tinydb-w1-01").is_dir()  # the window both had was left alone
+    index = {c["case_id"] for c in json.loads((ours / "cases.json").read_text())["cases"]}
+    assert index == {"tinydb-w1-01", "tinydb-w2-01"}
+    # a folder whose window 1 holds other cases did not carry on from this state: refused
+    other = tmp_path / "other"
+    _built(other, "tinydb", "tinydb-w1-07")
+    try:
+        db.merge(ours, other, specs)
+    except SystemExit as e:
+        assert "tinydb" in str(e)
+    else:
+        raise AssertionError("merged a window rebuilt differently")
+    assert (other / "cases" / "tinydb-w1-07").is_dir()
 
 
 def test_collected_reads_node_ids_whatever_verbosity_the_repository_configures(git_repo):
