@@ -91,11 +91,15 @@ def index_cmd(repo: str, quiet: bool) -> None:
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True,
               help="Where the model runs: auto takes CUDA when onnxruntime-gpu has it, cuda warns and "
                    "falls back to the CPU where it has not.")
+@click.option("--no-fusion", "no_fusion", is_flag=True,
+              help="Rank by retrieval's weights alone: neither this repository's tuned fusion (`rca model "
+                   "tune`) nor the shipped fusion for regressions.")
 @click.option("--coverage", "coverage", default=None, metavar="FILE",
               help="The failing test's coverage: JaCoCo XML, Cobertura XML, LCOV or coverage.py JSON; "
                    "or the whole suite's, coverage.py JSON with a context per test (--show-contexts).")
 def suspects_cmd(repo: str, trace: str, since: str | None, top: int, fmt: str, no_update: bool,
-                 explain: bool, ranker: str, rerank_top: int, device: str, coverage: str | None) -> None:
+                 explain: bool, ranker: str, rerank_top: int, device: str, no_fusion: bool,
+                 coverage: str | None) -> None:
     """Rank the commits that most likely caused the failure in TRACE."""
     from rca_lsp import service
     from rca_lsp.render import to_json, to_text
@@ -108,7 +112,8 @@ def suspects_cmd(repo: str, trace: str, since: str | None, top: int, fmt: str, n
     per_test = report.per_test if report is not None else None  # the suite's run, a context per test
     executed = (report.executed() or None) if report is not None and per_test is None else None
     query = service.Query(text, since=since, top=top, ranker=ranker, rerank_top=rerank_top, explain=explain,
-                          device=device, executed=executed, per_test=per_test)
+                          device=device, executed=executed, per_test=per_test, tuned=not no_fusion,
+                          regression=not no_fusion)
     result = service.rank(backend, query, update=not no_update)
     result.warnings[:0] = notes
     for warning in result.warnings:

@@ -48,6 +48,7 @@ class Query:
     executed: dict[str, set[int]] | None = None  # lines the failing run executed (a traced run)
     per_test: PerTest | None = None  # a coverage report's tests per line: executed and suspicion from it
     tuned: bool = True  # this repository's tuned fusion (`rca model tune`) when it has one
+    regression: bool = True  # the shipped fusion for regressions, where it applies (suspects.learned)
 
     @property
     def wanted(self) -> int:
@@ -116,14 +117,16 @@ def retrieve(repo: Backend, query: Query, head: str | None = None):
     from rca_lsp.index import Index
     from rca_lsp.labels.versions import current
     from rca_lsp.suspects import find_suspects
+    from rca_lsp.suspects.learned import load_regression
 
     if head is None:
         require_commits(repo)
     fusion = current(repo.meta_dir) if query.tuned else None
+    regression = load_regression() if query.regression else None
     with Index.open(repo.meta_dir, readonly=True) as index:
         return find_suspects(repo, index, query.text, since=query.since, top=query.wanted, window=query.window,
                              executed=query.executed, explain=query.explain, fusion=fusion,
-                             per_test=query.per_test)
+                             per_test=query.per_test, regression=regression)
 
 
 def rerank(repo: Backend, result, query: Query, model=None):

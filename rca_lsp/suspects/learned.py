@@ -10,14 +10,16 @@ column's mean, scale and weight.
 
 from __future__ import annotations
 
+import functools
 import json
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from rca_lsp.errors import ModelError
-from rca_lsp.kinds import CONTEXT, Feature
+from rca_lsp.kinds import CONTEXT, SCORED, Feature
 
 FUSION_DIR = Path(__file__).resolve().parents[2] / "models" / "fusion"
 # The model's columns, in the order its files list them; executed is not one (a model never saw it).
@@ -96,6 +98,7 @@ class LinearModel:
     mean: tuple[float, ...]
     scale: tuple[float, ...]
     weights: tuple[float, ...]
+    min_candidates: int = 0  # fewer candidates than any case it was trained on: not used (the fusion for regressions)
 
     def predict(self, X):
         import numpy as np
@@ -103,8 +106,9 @@ class LinearModel:
         return ((X - np.array(self.mean)) / np.array(self.scale)) @ np.array(self.weights)
 
     def to_json(self) -> dict:
-        return {"kind": "linear", "version": self.version, "columns": list(self.columns), "mean": list(self.mean),
-                "scale": list(self.scale), "weights": list(self.weights)}
+        doc = {"kind": "linear", "version": self.version, "columns": list(self.columns), "mean": list(self.mean),
+               "scale": list(self.scale), "weights": list(self.weights)}
+        return {**doc, "min_candidates": self.min_candidates} if self.min_candidates else doc
 
 
 Model = TreeModel | LinearModel
@@ -118,6 +122,59 @@ def learned_score(model: Model, table: dict[int, dict[Feature, float]], context:
     ids = list(table)
     scores = model.predict(matrix([{**table[c], **context.get(c, {})} for c in ids], weights))
     ranked = [(float(v), c) for v, c in zip(scores, ids)]
+    ranked.sort(key=lambda item: (-item[0], position[item[1]]))
+    return ranked
+
+
+# The fusion for regressions (models/README.md, "The fusion for regressions"): a listwise linear
+# model over retrieval's scored features, the context, and the weighted sum retrieval ranks by
+# (its value, the log of its rank, its gap to the best). It applies only where the failing test is
+# committed and passed at its last change (since_test drew its line), and it is scored in plain
+# Python: ranking needs no numpy.
+SCORE_DERIVED = ("score", "log_score_rank", "score_gap")
+REGRESSION_KNOWN = frozenset(f.value for f in SCORED + CONTEXT) | frozenset(SCORE_DERIVED)
+REGRESSION_PATH = Path(__file__).resolve().parent / "fusion" / "regression.json"
+
+
+def check_regression(model: LinearModel) -> LinearModel:
+    """The model, if this version computes every column it reads and its arrays agree."""
+    unknown = [c for c in model.columns if c not in REGRESSION_KNOWN]
+    if unknown:
+        raise ModelError(f"the regression fusion {model.version} reads columns this version does not compute: "
+                         + ", ".join(unknown))
+    if not len(model.columns) == len(model.mean) == len(model.scale) == len(model.weights):
+        raise ModelError(f"the regression fusion {model.version} has columns, means, scales and weights "
+                         "of different lengths")
+    if any(not scale > 0 for scale in model.scale):
+        raise ModelError(f"the regression fusion {model.version} has a scale that is not positive")
+    return model
+
+
+@functools.lru_cache(maxsize=4)
+def load_regression(path: Path = REGRESSION_PATH) -> LinearModel:
+    """The shipped fusion for regressions (a ModelError names the file when it cannot be read)."""
+    model = load(path)
+    if not isinstance(model, LinearModel):
+        raise ModelError(f"{path} is not a linear model: the regression fusion must be one")
+    return check_regression(model)
+
+
+def regression_score(model: LinearModel, table: dict[int, dict[Feature, float]],
+                     context: dict[int, dict[Feature, float]], position: dict[int, int],
+                     weights) -> list[tuple[float, int]]:
+    """(score, commit id), best first, ties to the newer commit, as `retrieve.score` orders them."""
+    summed = {c: sum(weights.of(name) * v for name, v in row.items()) for c, row in table.items()}
+    order = sorted(summed, key=lambda c: (-summed[c], position[c]))
+    best = summed[order[0]] if order else 0.0
+    rank = {c: i for i, c in enumerate(order, start=1)}
+    terms = [(name, m, s, w) for name, m, s, w in zip(model.columns, model.mean, model.scale, model.weights)]
+    ranked = []
+    for c, row in table.items():
+        values: dict[str, float] = {**{str(k): v for k, v in row.items()},
+                                    **{str(k): v for k, v in context.get(c, {}).items()},
+                                    "score": summed[c], "log_score_rank": math.log1p(rank[c]),
+                                    "score_gap": summed[c] - best}
+        ranked.append((sum(w * (values.get(name, 0.0) - m) / s for name, m, s, w in terms), c))
     ranked.sort(key=lambda item: (-item[0], position[item[1]]))
     return ranked
 
@@ -158,7 +215,7 @@ def load(path: Path) -> Model:
         doc = json.loads(path.read_text())
         if doc.get("kind") == "linear":
             return LinearModel(doc["version"], tuple(doc["columns"]), tuple(doc["mean"]), tuple(doc["scale"]),
-                               tuple(doc["weights"]))
+                               tuple(doc["weights"]), int(doc.get("min_candidates", 0)))
         trees = tuple(Tree(tuple(t["feature"]), tuple(t["threshold"]), tuple(t["left"]), tuple(t["right"]),
                            tuple(t["leaf"])) for t in doc["trees"])
         return TreeModel(doc["version"], tuple(doc["columns"]), trees)

@@ -1,0 +1,177 @@
+"""The fusion for regressions (rca_lsp.suspects.learned.regression_score): where the failing test is
+committed and passed at its last change, the shipped listwise model ranks instead of the weighted
+sum; everywhere else the weighted sum ranks as before. Real git, real pytest output, the shipped
+model file."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import ranked
+from test_test_change import CALENDAR, REWRITTEN, TEST, TEST_FEBRUARY, _history, _pytest_output
+
+from rca_lsp.errors import ModelError
+from rca_lsp.suspects import Weights
+from rca_lsp.suspects.learned import REGRESSION_PATH, LinearModel, check_regression, load, load_regression
+from rca_lsp.suspects.retrieve import REGRESSION_NOTE
+from rca_lsp.vcs.git import GitRepo
+
+# a large rewrite after the test's last change, then the one-line culprit
+GROWN = REWRITTEN.replace('    """Days in a month of a common year."""\n',
+                          '    """Days in a month of a common year (February has 28)."""\n'
+                          '    if not 1 <= month <= 12:\n        raise ValueError(month)\n')
+
+
+def _fill(git_repo, n: int, what: str) -> None:
+    """`n` commits after HEAD that change no code, in one `git fast-import`."""
+    head = git_repo.git("rev-parse", "HEAD").strip()
+    stream = []
+    for i in range(n):
+        git_repo.clock += 3600
+        text = f"{what} {i}\n"
+        stream.append(f"commit refs/heads/main\ncommitter Dana <dana@example.com> {git_repo.clock} +0000\n"
+                      f"data {len(text)}\n{text}" + (f"from {head}\n" if i == 0 else "")
+                      + f"M 644 inline {what.lower()}.md\ndata {len(text)}\n{text}\n")
+    git_repo.git("fast-import", "--quiet", input="".join(stream).encode())
+    git_repo.git("reset", "-q", "--hard", "main")
+
+
+def _regression_history(git_repo) -> tuple[str, str, str]:
+    """A library with a long history (the fusion applies to histories as long as those it was trained
+    on): the failing test last changed, a large rewrite after it, weeks of other work, then the
+    one-line culprit and a last commit."""
+    git_repo.commit("Start", {"README.md": "calendar\n"})
+    _fill(git_repo, load_regression().min_candidates, "Plans")
+    git_repo.commit("Add the calendar: days of a month", {"calendar_.py": CALENDAR, "tests/test_calendar.py": TEST})
+    test_change = git_repo.commit("Test February", {"tests/test_calendar.py": TEST_FEBRUARY}, author="Carol")
+    _fill(git_repo, 60, "Notes")
+    rewrite = git_repo.commit("Rewrite days with a table of long months, and check the month",
+                              {"calendar_.py": GROWN}, author="Alice")
+    _fill(git_repo, 40, "Docs")
+    culprit = git_repo.commit("Tidy up", {"calendar_.py": GROWN.replace("if month == 2:", "if month == 3:")},
+                              author="Bob")
+    git_repo.commit("Changelog", {"CHANGES.md": "tidy\n"})
+    return test_change, rewrite, culprit
+
+
+def test_the_shipped_model_file_is_one_this_version_reads() -> None:
+    model = load_regression()
+    assert REGRESSION_PATH.is_file() and model.version.startswith("regression-")
+    assert {"since_test", "recency", "score", "log_score_rank"} <= set(model.columns)
+    doc = json.loads(REGRESSION_PATH.read_text())
+    assert doc["trained"]["cases"] >= 400 and len(doc["trained"]["repositories"]) >= 30  # models/DATA.md
+
+
+def test_a_committed_test_that_passed_at_its_last_change_is_ranked_by_the_fusion(git_repo) -> None:
+    test_change, rewrite, culprit = _regression_history(git_repo)
+    trace = _pytest_output(git_repo.root)
+    repo = GitRepo(git_repo.root)
+    weighted = ranked(repo, trace)
+    assert [s.commit.hash for s in weighted.suspects][0] == rewrite  # the larger change wins on code and words
+    assert REGRESSION_NOTE not in weighted.notes
+    fused = ranked(repo, trace, regression=load_regression())
+    order = [s.commit.hash for s in fused.suspects]
+    assert order[0] == culprit, order  # the newer, smaller change: what a regression after the test looks like
+    assert fused.notes[-1] == REGRESSION_NOTE and len(fused.notes) == 2  # and where since_test drew its line
+    assert test_change[:10] in fused.notes[0]
+    assert fused.features == weighted.features  # the same evidence and features: only the order differs
+    assert sorted(order) == sorted(s.commit.hash for s in weighted.suspects)
+
+
+def test_the_pure_python_scores_are_the_models_own(git_repo) -> None:
+    """regression_score builds each column in plain Python; LinearModel.predict (numpy) over the same
+    columns, built independently from the explained features, gives the same scores."""
+    _regression_history(git_repo)
+    repo = GitRepo(git_repo.root)
+    model = load_regression()
+    result = ranked(repo, _pytest_output(git_repo.root), regression=model)
+    rows = result.features  # hash -> features and context (--explain)
+    weights = Weights()
+    summed = {h: sum(weights.of(k) * v for k, v in row.items() if k in Weights.__dataclass_fields__)
+              for h, row in rows.items()}
+    order = sorted(rows, key=lambda h: (-summed[h], rows[h]["position"]))
+    derived = {h: {"score": summed[h], "log_score_rank": np.log1p(order.index(h) + 1),
+                   "score_gap": summed[h] - summed[order[0]]} for h in rows}
+    X = np.array([[{**rows[h], **derived[h]}.get(c, 0.0) for c in model.columns] for h in rows])
+    expected = dict(zip(rows, model.predict(X)))
+    shown = {s.commit.hash: s.score for s in result.suspects}
+    assert max(abs(shown[h] - expected[h]) for h in rows) < 1e-4  # explain rounds features to 6 places
+    assert [s.commit.hash for s in result.suspects] == sorted(rows, key=lambda h: (-expected[h], rows[h]["position"]))
+
+
+def test_the_weighted_sum_ranks_where_the_regime_does_not_hold(git_repo) -> None:
+    first, test_change, culprit = _history(git_repo)
+    repo = GitRepo(git_repo.root)
+    trace = _pytest_output(git_repo.root)
+    model = load_regression()
+
+    def same(**options) -> None:
+        with_model = ranked(repo, trace, regression=model, **options)
+        without = ranked(repo, trace, **options)
+        assert REGRESSION_NOTE not in with_model.notes
+        assert [s.commit.hash for s in with_model.suspects] == [s.commit.hash for s in without.suspects]
+        assert [s.score for s in with_model.suspects] == [s.score for s in without.suspects]
+
+    same(since=first)  # a range the user bounded: no line drawn
+    same(weights=Weights(since_test=0.0))  # the line not counted
+    same(executed={"calendar_.py": {4, 5}})  # lines ran: neither model saw the executed feature
+    git_repo.write("tests/test_calendar.py", TEST_FEBRUARY + "    assert days(4) == 30\n")  # a test being written
+    same()
+
+
+def test_a_repositorys_tuned_fusion_comes_before_the_shipped_one(git_repo) -> None:
+    from rca_lsp.suspects.learned import COLUMNS
+
+    _regression_history(git_repo)
+    repo = GitRepo(git_repo.root)
+    trace = _pytest_output(git_repo.root)
+    n = len(COLUMNS)
+    oldest_first = LinearModel("tuned-1", tuple(str(c) for c in COLUMNS), (0.0,) * n, (1.0,) * n,
+                               tuple(1.0 if c == "position" else 0.0 for c in COLUMNS))
+    result = ranked(repo, trace, fusion=oldest_first, regression=load_regression())
+    assert REGRESSION_NOTE not in result.notes
+    positions = [result.features[s.commit.hash]["position"] for s in result.suspects]
+    assert positions == sorted(positions, reverse=True)  # the tuned model's order: the oldest first
+
+
+def test_a_model_file_this_version_cannot_read_is_refused_by_name(tmp_path: Path) -> None:
+    good = json.loads(REGRESSION_PATH.read_text())
+    unknown = tmp_path / "unknown.json"
+    unknown.write_text(json.dumps({**good, "columns": [*good["columns"][:-1], "phase_of_the_moon"]}))
+    with pytest.raises(ModelError, match="phase_of_the_moon"):
+        load_regression(unknown)
+    short = tmp_path / "short.json"
+    short.write_text(json.dumps({**good, "weights": good["weights"][:-1]}))
+    with pytest.raises(ModelError, match="different lengths"):
+        load_regression(short)
+    broken = tmp_path / "broken.json"
+    broken.write_text("{not json")
+    with pytest.raises(ModelError, match="broken.json"):
+        load_regression(broken)
+    zero = LinearModel("z", ("recency",), (0.0,), (0.0,), (1.0,))
+    with pytest.raises(ModelError, match="scale"):
+        check_regression(zero)
+    assert isinstance(load(REGRESSION_PATH), LinearModel)
+
+
+def test_the_cli_ranks_by_the_fusion_and_says_so_unless_told_not_to(git_repo) -> None:
+    _, rewrite, culprit = _regression_history(git_repo)
+    trace = git_repo.root.parent / "failure.txt"
+    trace.write_text(_pytest_output(git_repo.root))
+
+    def rca(*extra: str) -> dict:
+        proc = subprocess.run([sys.executable, "-m", "rca_lsp", "suspects", "--repo", str(git_repo.root),
+                               "--trace", str(trace), "--format", "json", *extra],
+                              capture_output=True, text=True, check=True)
+        return json.loads(proc.stdout)
+
+    fused = rca()
+    assert fused["suspects"][0]["commit"] == culprit and REGRESSION_NOTE in fused["notes"]
+    plain = rca("--no-fusion")
+    assert plain["suspects"][0]["commit"] == rewrite and REGRESSION_NOTE not in plain["notes"]
+    assert len(plain["notes"]) == 1  # where since_test drew its line is still said
