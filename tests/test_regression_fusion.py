@@ -175,3 +175,20 @@ def test_the_cli_ranks_by_the_fusion_and_says_so_unless_told_not_to(git_repo) ->
     plain = rca("--no-fusion")
     assert plain["suspects"][0]["commit"] == rewrite and REGRESSION_NOTE not in plain["notes"]
     assert len(plain["notes"]) == 1  # where since_test drew its line is still said
+
+
+@pytest.mark.asyncio(loop_scope="function")
+async def test_the_editor_setting_turns_the_fusion_off(git_repo) -> None:
+    """`rca.fusion: false` in the language server: retrieval's weights alone, as `--no-fusion`."""
+    from lsp_helpers import command, session
+
+    _, rewrite, culprit = _regression_history(git_repo)
+    text = _pytest_output(git_repo.root)
+    subprocess.run([sys.executable, "-m", "rca_lsp", "index", "--repo", str(git_repo.root), "-q"], check=True)
+    async with session([git_repo.root]) as (client, _):
+        fused = await command(client, "rca.suspects", {"text": text})
+    async with session([git_repo.root], options={"fusion": False}) as (client, _):
+        plain = await command(client, "rca.suspects", {"text": text})
+        assert not any("is not valid" in m.message for m in client.messages)
+    assert fused["suspects"][0]["commit"] == culprit and REGRESSION_NOTE in fused["notes"]
+    assert plain["suspects"][0]["commit"] == rewrite and REGRESSION_NOTE not in plain["notes"]

@@ -125,7 +125,8 @@ def query(text: str, options: Options):
     from rca_lsp import service
 
     return service.Query(text, since=options.since, top=options.top, ranker=options.ranker,
-                         rerank_top=options.rerank_top, model_weight=options.model_weight, device=options.device)
+                         rerank_top=options.rerank_top, model_weight=options.model_weight, device=options.device,
+                         tuned=options.fusion, regression=options.fusion)
 
 
 def run_suspects(repo: Backend, text: str, options: Options, job: Job, report: Report, update_first: bool):

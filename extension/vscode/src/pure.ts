@@ -7,9 +7,10 @@ export interface Settings {
   ranker: 'none' | 'llm';
   device: 'auto' | 'cpu' | 'cuda';
   modelWeight: number | null; // null: the fusion weight shipped with the server
+  fusion: boolean; // false: retrieval's weights alone (no tuned fusion, no fusion for regressions)
 }
 
-export const DEFAULTS: Settings = { serverCommand: ['rca', 'serve'], top: 20, ranker: 'none', device: 'auto', modelWeight: null };
+export const DEFAULTS: Settings = { serverCommand: ['rca', 'serve'], top: 20, ranker: 'none', device: 'auto', modelWeight: null, fusion: true };
 
 /** Settings read from `rca.*`, with each invalid value replaced by its default and named once. */
 export function validateSettings(raw: Record<string, unknown>): { settings: Settings; problems: string[] } {
@@ -48,6 +49,11 @@ export function validateSettings(raw: Record<string, unknown>): { settings: Sett
     if (typeof weight === 'number' && Number.isFinite(weight) && weight >= 0 && weight <= 100) settings.modelWeight = weight;
     else problems.push(`rca.modelWeight: ${JSON.stringify(weight)} is not a number from 0 to 100; using the shipped weight`);
   }
+  const fusion = raw['fusion'];
+  if (fusion !== undefined) {
+    if (typeof fusion === 'boolean') settings.fusion = fusion;
+    else problems.push(`rca.fusion: ${JSON.stringify(fusion)} is not true or false; using true`);
+  }
   return { settings, problems };
 }
 
@@ -55,6 +61,7 @@ export function validateSettings(raw: Record<string, unknown>): { settings: Sett
 export function serverOptions(settings: Settings): Record<string, unknown> {
   const options: Record<string, unknown> = { top: settings.top, ranker: settings.ranker, device: settings.device };
   if (settings.modelWeight !== null) options.modelWeight = settings.modelWeight;
+  if (!settings.fusion) options.fusion = false;
   return options;
 }
 
