@@ -206,7 +206,7 @@ def resolve(meta_dir: str, failure_id: int) -> Failure:
 def check(repo: Backend, index, commits: Iterable[str], top: int, limit: int = 5) -> list[Finding]:
     """Suspects among `commits` that rank in the top `top` for an open failure (newest failures first)."""
     from rca_lsp.suspects import find_suspects
-    from rca_lsp.suspects.learned import load_regression
+    from rca_lsp.suspects.learned import load_regression_fusion
 
     wanted = set(commits)
     findings: list[Finding] = []
@@ -214,7 +214,7 @@ def check(repo: Backend, index, commits: Iterable[str], top: int, limit: int = 5
         return findings
     for failure in reversed(listing(repo.meta_dir)[-limit:]):
         try:
-            result = find_suspects(repo, index, failure.trace, top=top, regression=load_regression())
+            result = find_suspects(repo, index, failure.trace, top=top, regression=load_regression_fusion())
         except RcaError:
             continue
         findings.extend(Finding(failure, s, result.candidates) for s in result.suspects

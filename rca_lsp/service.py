@@ -117,12 +117,12 @@ def retrieve(repo: Backend, query: Query, head: str | None = None):
     from rca_lsp.index import Index
     from rca_lsp.labels.versions import current
     from rca_lsp.suspects import find_suspects
-    from rca_lsp.suspects.learned import load_regression
+    from rca_lsp.suspects.learned import load_regression_fusion
 
     if head is None:
         require_commits(repo)
     fusion = current(repo.meta_dir) if query.tuned else None
-    regression = load_regression() if query.regression else None
+    regression = load_regression_fusion() if query.regression else None
     with Index.open(repo.meta_dir, readonly=True) as index:
         return find_suspects(repo, index, query.text, since=query.since, top=query.wanted, window=query.window,
                              executed=query.executed, explain=query.explain, fusion=fusion,

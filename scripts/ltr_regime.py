@@ -46,11 +46,21 @@ from ltr_train import L2_GRID, clogit_fit, clogit_ranks, paired  # noqa: E402
 from rca_lsp.labels.fit import rank_of  # noqa: E402
 from rca_lsp.suspects.retrieve import Weights  # noqa: E402
 
-SCORED = ("frame", "code", "words", "recency", "coupling", "file", "owner", "authorship", "data", "since_test")
+SCORED = ["frame", "code", "words", "recency", "coupling", "file", "owner", "authorship", "data", "since_test"]
 CONTEXT = ("log_lines", "log_files", "log_age_days", "position", "log_candidates")
-COLUMNS = SCORED + CONTEXT + ("score", "log_score_rank", "score_gap")  # the names learned.SCORE_DERIVED reads
+COLUMNS = [*SCORED, *CONTEXT, "score", "log_score_rank", "score_gap"]  # the names learned.SCORE_DERIVED reads
 POSITION = COLUMNS.index("position")
-SHIPPED = {k: float(getattr(Weights(), k)) for k in SCORED}
+SHIPPED = {k: float(getattr(Weights(), k)) for k in (*SCORED, "executed")}
+
+
+def with_coverage() -> None:
+    """The columns of the fusion for runs with a coverage report: retrieval's executed feature too
+    (and in the shipped score, at its shipped weight)."""
+    global POSITION
+    SCORED.append("executed")
+    COLUMNS[:] = [*SCORED, *CONTEXT, "score", "log_score_rank", "score_gap"]
+    POSITION = COLUMNS.index("position")
+    SYSTEMS.update({"listwise": list(range(len(SCORED))), "listwise + context": list(range(len(COLUMNS)))})
 
 
 def to_case(case_id: str, project: str, bic: str, rows: list) -> Case:
@@ -58,7 +68,7 @@ def to_case(case_id: str, project: str, bic: str, rows: list) -> Case:
     X = np.zeros((len(rows), len(COLUMNS)))
     base = len(SCORED) + len(CONTEXT)
     for i, (_, row) in enumerate(rows):
-        X[i, :base] = [row.get(k, 0.0) for k in SCORED + CONTEXT]
+        X[i, :base] = [row.get(k, 0.0) for k in (*SCORED, *CONTEXT)]
     linear = X[:, :len(SCORED)] @ np.array([SHIPPED[k] for k in SCORED])
     order = np.lexsort((X[:, POSITION], -linear))  # rca's order: score, then the newer commit
     rank = np.empty(len(rows))
@@ -97,7 +107,17 @@ def load_training(folder: Path, cache: Path | None) -> list[Case]:
     return out
 
 
+def load_rows_cache(path: Path, skip: str = "") -> list[Case]:
+    """Cases of a `bench_coverage_fit.py --cache` file (rows collected with `--coverage`), less
+    those whose id starts with `skip` (another set's)."""
+    doc = json.loads(path.read_text())
+    return [to_case(c["case_id"], c["project"], c["bic"], c["rows"]) for c in doc.values()
+            if not (skip and c["case_id"].startswith(skip))]
+
+
 def load_held(folder: Path) -> list[Case]:
+    if folder.suffix == ".json":
+        return load_rows_cache(folder)
     out = []
     for path in sorted(folder.glob("*.json.gz")):
         doc = json.loads(gzip.open(path).read())
@@ -156,7 +176,7 @@ def save(model: dict, l2: float, train: list[Case], path: Path) -> None:
 
     keep = [j for j, i in enumerate(model["columns"]) if model["weights"][j] != 0.0 and COLUMNS[i] not in PER_CASE]
     projects = sorted({c.project for c in train})
-    doc = {"kind": "linear", "version": "regression-1",
+    doc = {"kind": "linear", "version": "regression-coverage-1" if "executed" in SCORED else "regression-1",
            "columns": [COLUMNS[model["columns"][j]] for j in keep],
            "mean": [float(model["mean"][j]) for j in keep], "scale": [float(model["scale"][j]) for j in keep],
            "weights": [float(model["weights"][j]) for j in keep],
@@ -171,15 +191,23 @@ def save(model: dict, l2: float, train: list[Case], path: Path) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--data", type=Path, required=True, help="dataset_build.py's folder")
-    ap.add_argument("--held", default="", help="name=folder,... of ltr_collect.py rows of held-out repositories")
+    ap.add_argument("--data", type=Path, required=True,
+                    help="dataset_build.py's folder, or with --coverage a bench_coverage_fit.py --cache file")
+    ap.add_argument("--coverage", action="store_true",
+                    help="runs with the failing test's coverage: the executed feature is a column too")
+    ap.add_argument("--skip", default="", help="with --coverage: leave out of the training cases the ids that "
+                                               "start with this (a held-out set in the same cache)")
+    ap.add_argument("--held", default="", help="name=folder,... of ltr_collect.py rows of held-out repositories "
+                                               "(or name=file.json, a bench_coverage_fit.py cache)")
     ap.add_argument("--cache", type=Path, help="keep the training cases (with since_test set) here")
     ap.add_argument("--l2", default="", help="skip the choice of the L2 penalty: listwise=V,context=V")
     ap.add_argument("--loro", action="store_true", help="also leave one repository out inside the dataset")
     ap.add_argument("--save", type=Path, help="write `listwise + context`, fitted on every training case in the "
                                               "regime, here (rca_lsp/suspects/fusion/regression.json)")
     args = ap.parse_args(argv)
-    data = load_training(args.data, args.cache)
+    if args.coverage:
+        with_coverage()
+    data = load_rows_cache(args.data, args.skip) if args.coverage else load_training(args.data, args.cache)
     regime = [c for c in data if bounded(c)]
     print(f"training: {len(data)} cases of {len({c.project for c in data})} repositories; "
           f"{len(regime)} in the regime ({sum(map(deep, regime))} deep)")

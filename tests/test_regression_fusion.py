@@ -17,7 +17,8 @@ from test_test_change import CALENDAR, REWRITTEN, TEST, TEST_FEBRUARY, _history,
 
 from rca_lsp.errors import ModelError
 from rca_lsp.suspects import Weights
-from rca_lsp.suspects.learned import REGRESSION_PATH, LinearModel, check_regression, load, load_regression
+from rca_lsp.suspects.learned import (REGRESSION_COVERAGE_PATH, REGRESSION_PATH, LinearModel, check_regression, load,
+                                      load_regression, load_regression_fusion)
 from rca_lsp.suspects.retrieve import REGRESSION_NOTE
 from rca_lsp.vcs.git import GitRepo
 
@@ -59,12 +60,15 @@ def _regression_history(git_repo) -> tuple[str, str, str]:
     return test_change, rewrite, culprit
 
 
-def test_the_shipped_model_file_is_one_this_version_reads() -> None:
-    model = load_regression()
-    assert REGRESSION_PATH.is_file() and model.version.startswith("regression-")
-    assert {"since_test", "recency", "score", "log_score_rank"} <= set(model.columns)
-    doc = json.loads(REGRESSION_PATH.read_text())
-    assert doc["trained"]["cases"] >= 400 and len(doc["trained"]["repositories"]) >= 30  # models/DATA.md
+def test_the_shipped_model_files_are_ones_this_version_reads() -> None:
+    fusion = load_regression_fusion()
+    assert fusion.plain.version.startswith("regression-") and fusion.covered.version.startswith("regression-coverage-")
+    assert {"since_test", "recency", "score", "log_score_rank"} <= set(fusion.plain.columns)
+    assert "executed" not in fusion.plain.columns and "executed" in fusion.covered.columns
+    assert fusion.for_run(False) is fusion.plain and fusion.for_run(True) is fusion.covered
+    for path, least in ((REGRESSION_PATH, 400), (REGRESSION_COVERAGE_PATH, 200)):
+        doc = json.loads(path.read_text())
+        assert doc["trained"]["cases"] >= least and len(doc["trained"]["repositories"]) >= 30  # models/DATA.md
 
 
 def test_a_committed_test_that_passed_at_its_last_change_is_ranked_by_the_fusion(git_repo) -> None:
@@ -74,7 +78,7 @@ def test_a_committed_test_that_passed_at_its_last_change_is_ranked_by_the_fusion
     weighted = ranked(repo, trace)
     assert [s.commit.hash for s in weighted.suspects][0] == rewrite  # the larger change wins on code and words
     assert REGRESSION_NOTE not in weighted.notes
-    fused = ranked(repo, trace, regression=load_regression())
+    fused = ranked(repo, trace, regression=load_regression_fusion())
     order = [s.commit.hash for s in fused.suspects]
     assert order[0] == culprit, order  # the newer, smaller change: what a regression after the test looks like
     assert fused.notes[-1] == REGRESSION_NOTE and len(fused.notes) == 2  # and where since_test drew its line
@@ -89,7 +93,7 @@ def test_the_pure_python_scores_are_the_models_own(git_repo) -> None:
     _regression_history(git_repo)
     repo = GitRepo(git_repo.root)
     model = load_regression()
-    result = ranked(repo, _pytest_output(git_repo.root), regression=model)
+    result = ranked(repo, _pytest_output(git_repo.root), regression=load_regression_fusion())
     rows = result.features  # hash -> features and context (--explain)
     weights = Weights()
     summed = {h: sum(weights.of(k) * v for k, v in row.items() if k in Weights.__dataclass_fields__)
@@ -104,11 +108,27 @@ def test_the_pure_python_scores_are_the_models_own(git_repo) -> None:
     assert [s.commit.hash for s in result.suspects] == sorted(rows, key=lambda h: (-expected[h], rows[h]["position"]))
 
 
+def test_with_coverage_the_model_that_reads_the_executed_feature_ranks(git_repo) -> None:
+    """The culprit's changed line ran in the failing test (a coverage report's lines): the model for
+    runs with coverage ranks, and the executed feature counts in it."""
+    test_change, rewrite, culprit = _regression_history(git_repo)
+    repo = GitRepo(git_repo.root)
+    trace = _pytest_output(git_repo.root)
+    ran = {"calendar_.py": set(range(1, 20))}
+    fused = ranked(repo, trace, regression=load_regression_fusion(), executed=ran)
+    assert REGRESSION_NOTE in fused.notes
+    assert [s.commit.hash for s in fused.suspects][0] == culprit
+    assert fused.features[culprit]["executed"] > 0
+    plain = ranked(repo, trace, executed=ran)
+    assert REGRESSION_NOTE not in plain.notes
+    assert [s.commit.hash for s in plain.suspects] != [s.commit.hash for s in fused.suspects]
+
+
 def test_the_weighted_sum_ranks_where_the_regime_does_not_hold(git_repo) -> None:
     first, test_change, culprit = _history(git_repo)
     repo = GitRepo(git_repo.root)
     trace = _pytest_output(git_repo.root)
-    model = load_regression()
+    model = load_regression_fusion()
 
     def same(**options) -> None:
         with_model = ranked(repo, trace, regression=model, **options)
@@ -119,7 +139,6 @@ def test_the_weighted_sum_ranks_where_the_regime_does_not_hold(git_repo) -> None
 
     same(since=first)  # a range the user bounded: no line drawn
     same(weights=Weights(since_test=0.0))  # the line not counted
-    same(executed={"calendar_.py": {4, 5}})  # lines ran: neither model saw the executed feature
     git_repo.write("tests/test_calendar.py", TEST_FEBRUARY + "    assert days(4) == 30\n")  # a test being written
     same()
 
@@ -133,7 +152,7 @@ def test_a_repositorys_tuned_fusion_comes_before_the_shipped_one(git_repo) -> No
     n = len(COLUMNS)
     oldest_first = LinearModel("tuned-1", tuple(str(c) for c in COLUMNS), (0.0,) * n, (1.0,) * n,
                                tuple(1.0 if c == "position" else 0.0 for c in COLUMNS))
-    result = ranked(repo, trace, fusion=oldest_first, regression=load_regression())
+    result = ranked(repo, trace, fusion=oldest_first, regression=load_regression_fusion())
     assert REGRESSION_NOTE not in result.notes
     positions = [result.features[s.commit.hash]["position"] for s in result.suspects]
     assert positions == sorted(positions, reverse=True)  # the tuned model's order: the oldest first

@@ -134,6 +134,8 @@ def learned_score(model: Model, table: dict[int, dict[Feature, float]], context:
 SCORE_DERIVED = ("score", "log_score_rank", "score_gap")
 REGRESSION_KNOWN = frozenset(f.value for f in SCORED + CONTEXT) | frozenset(SCORE_DERIVED)
 REGRESSION_PATH = Path(__file__).resolve().parent / "fusion" / "regression.json"
+# the same for a run with the failing test's coverage (`--coverage`): the executed feature is a column
+REGRESSION_COVERAGE_PATH = REGRESSION_PATH.with_name("regression_coverage.json")
 
 
 def check_regression(model: LinearModel) -> LinearModel:
@@ -157,6 +159,25 @@ def load_regression(path: Path = REGRESSION_PATH) -> LinearModel:
     if not isinstance(model, LinearModel):
         raise ModelError(f"{path} is not a linear model: the regression fusion must be one")
     return check_regression(model)
+
+
+@dataclass(frozen=True)
+class RegressionFusion:
+    """The fusion for regressions: one model for rankings without coverage, one for those with."""
+
+    plain: LinearModel
+    covered: LinearModel
+
+    def for_run(self, executed: bool) -> LinearModel:
+        return self.covered if executed else self.plain
+
+
+def load_regression_fusion() -> RegressionFusion:
+    """Both shipped models (a ModelError names a file that cannot be read)."""
+    covered = load_regression(REGRESSION_COVERAGE_PATH)
+    if "executed" not in covered.columns:
+        raise ModelError(f"{REGRESSION_COVERAGE_PATH} does not read the executed feature")
+    return RegressionFusion(load_regression(), covered)
 
 
 def regression_score(model: LinearModel, table: dict[int, dict[Feature, float]],

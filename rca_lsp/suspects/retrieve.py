@@ -41,7 +41,7 @@ from rca_lsp.suspects.code_view import CodeView, stem
 from rca_lsp.suspects.context import context_features
 from rca_lsp.suspects.coupling import coupled_files, coupling_points, failing_test_files
 from rca_lsp.suspects.history import History
-from rca_lsp.suspects.learned import LinearModel, Model, learned_score, regression_score
+from rca_lsp.suspects.learned import Model, RegressionFusion, learned_score, regression_score
 from rca_lsp.suspects.owners import Owners, failing_files, owner_points
 from rca_lsp.suspects.reach import PointedFrame, frame_targets, pointed_frames, test_targets
 from rca_lsp.suspects.targets import Target
@@ -337,7 +337,7 @@ def _from_elsewhere(traces: list[Trace], targets: list[Target]) -> bool:
 def find_suspects(repo: Backend, index: Index, text: str, since: str | None = None, top: int = 20,
                   weights: Weights = Weights(), explain: bool = False, window: list[str] | None = None,
                   executed: dict[str, set[int]] | None = None, fusion: Model | None = None,
-                  per_test: PerTest | None = None, regression: LinearModel | None = None) -> Result:
+                  per_test: PerTest | None = None, regression: RegressionFusion | None = None) -> Result:
     """Rank the commits reachable from HEAD (after `since`), or those of `window` (newest first, every
     commit before its parents) when given. A failure ranked over a window happened at the window's
     newest commit, not in the work tree (`rca bisect` ran it in a checkout of that commit), so the
@@ -347,9 +347,10 @@ def find_suspects(repo: Backend, index: Index, text: str, since: str | None = No
     traced (it never saw the executed feature). `per_test` (a coverage report with a context per
     test) gives `executed` from the contexts that name the trace's failing tests, each line weighted
     by its suspiciousness against the passing tests' runs. `regression`, the fusion for regressions
-    (`learned.load_regression`), replaces the weighted sum where the failing test is committed and
-    passed at its last change (since_test drew its line), unless `fusion` is given or lines ran
-    (neither model saw the executed feature), or the history is shorter than any it was trained on."""
+    (`learned.load_regression_fusion`), replaces the weighted sum where the failing test is committed
+    and passed at its last change (since_test drew its line), unless `fusion` is given or the
+    history is shorter than any its model was trained on; with a coverage report, its model that
+    reads the executed feature."""
     from rca_lsp.traces import parse, resolve
 
     timings: dict[str, float] = {}
@@ -387,19 +388,20 @@ def find_suspects(repo: Backend, index: Index, text: str, since: str | None = No
     # repositories, the tests edited while they failed cost more than the bound gave (BENCHMARKS.md).
     drawn, notes = (_since_test_features(board, history, view, traces, live, weights)
                     if since is None and window is None else (False, []))
-    if not (drawn and fusion is None and not executed and weights.since_test > 0) or (
-            regression is not None and history.candidates < regression.min_candidates):
-        regression = None  # outside the regime, or a shorter history than any it was trained on
+    model = regression.for_run(bool(executed)) if regression is not None else None
+    if not (drawn and fusion is None and weights.since_test > 0) or (
+            model is not None and history.candidates < model.min_candidates):
+        model = None  # outside the regime, or a shorter history than any it was trained on
     terms = _word_features(board, history, traces)
     mark = time.perf_counter()
     data = _data_features(board, history, repo, view, traces, terms)
     timings["data"] = time.perf_counter() - mark
     table = features(board, history)
-    context = context_features(history, live) if explain or fusion is not None or regression is not None else {}
+    context = context_features(history, live) if explain or fusion is not None or model is not None else {}
     if fusion is not None and not executed:
         ranked = learned_score(fusion, table, context, history.position, weights)
-    elif regression is not None:
-        ranked = regression_score(regression, table, context, history.position, weights)
+    elif model is not None:
+        ranked = regression_score(model, table, context, history.position, weights)
         notes.append(REGRESSION_NOTE)
     else:
         ranked = score(table, history, weights)
