@@ -18,7 +18,8 @@ libraries (collected by code with the feature). Systems, each compared with the 
 - `listwise`: a conditional logit over retrieval's features and since_test;
 - `listwise + context`: the same plus size, age, position in history and candidate count, and the
   shipped ranking's score, rank and gap.
-The L2 penalty is chosen by leave-one-repository-out on the training cases alone.
+The L2 penalty, and then the system that `--save` writes, are chosen by leave-one-repository-out
+(MRR, then top-5) on the training cases alone.
 
     python scripts/ltr_regime.py --data ~/.cache/rca-dataset --held mi=/tmp/rows-mi,p3=/tmp/rows-p3
 """
@@ -107,12 +108,11 @@ def load_training(folder: Path, cache: Path | None) -> list[Case]:
     return out
 
 
-def load_rows_cache(path: Path, skip: str = "") -> list[Case]:
+def load_rows_cache(path: Path, skip: frozenset[str] = frozenset()) -> list[Case]:
     """Cases of a `bench_coverage_fit.py --cache` file (rows collected with `--coverage`), less
-    those whose id starts with `skip` (another set's)."""
+    those of the projects in `skip` (held-out sets' that the same cache holds)."""
     doc = json.loads(path.read_text())
-    return [to_case(c["case_id"], c["project"], c["bic"], c["rows"]) for c in doc.values()
-            if not (skip and c["case_id"].startswith(skip))]
+    return [to_case(c["case_id"], c["project"], c["bic"], c["rows"]) for c in doc.values() if c["project"] not in skip]
 
 
 def load_held(folder: Path) -> list[Case]:
@@ -195,19 +195,21 @@ def main(argv: list[str] | None = None) -> int:
                     help="dataset_build.py's folder, or with --coverage a bench_coverage_fit.py --cache file")
     ap.add_argument("--coverage", action="store_true",
                     help="runs with the failing test's coverage: the executed feature is a column too")
-    ap.add_argument("--skip", default="", help="with --coverage: leave out of the training cases the ids that "
-                                               "start with this (a held-out set in the same cache)")
+    ap.add_argument("--skip", default="", help="with --coverage: leave these projects (comma-separated) out of the "
+                                               "training cases: the held-out sets' that the same cache holds")
     ap.add_argument("--held", default="", help="name=folder,... of ltr_collect.py rows of held-out repositories "
                                                "(or name=file.json, a bench_coverage_fit.py cache)")
     ap.add_argument("--cache", type=Path, help="keep the training cases (with since_test set) here")
     ap.add_argument("--l2", default="", help="skip the choice of the L2 penalty: listwise=V,context=V")
     ap.add_argument("--loro", action="store_true", help="also leave one repository out inside the dataset")
-    ap.add_argument("--save", type=Path, help="write `listwise + context`, fitted on every training case in the "
-                                              "regime, here (rca_lsp/suspects/fusion/regression.json)")
+    ap.add_argument("--save", type=Path, help="write the system that leaving one repository out chooses, fitted on "
+                                              "every training case in the regime, here "
+                                              "(rca_lsp/suspects/fusion/regression.json)")
     args = ap.parse_args(argv)
     if args.coverage:
         with_coverage()
-    data = load_rows_cache(args.data, args.skip) if args.coverage else load_training(args.data, args.cache)
+    skip = frozenset(filter(None, args.skip.split(",")))
+    data = load_rows_cache(args.data, skip) if args.coverage else load_training(args.data, args.cache)
     regime = [c for c in data if bounded(c)]
     print(f"training: {len(data)} cases of {len({c.project for c in data})} repositories; "
           f"{len(regime)} in the regime ({sum(map(deep, regime))} deep)")
@@ -215,7 +217,8 @@ def main(argv: list[str] | None = None) -> int:
              for k, v in (item.split("=") for item in filter(None, args.l2.split(",")))}
     l2 = {name: given[name] if name in given else choose_l2(regime, cols) for name, cols in SYSTEMS.items()}
     print(f"L2 chosen leaving one repository out: {l2}")
-    if args.loro:
+    chosen = "listwise + context"
+    if args.loro or args.save:
         ranks: dict[str, list[int | None]] = {"shipped": []}
         order: list[Case] = []
         for p in sorted({c.project for c in data}):
@@ -232,12 +235,14 @@ def main(argv: list[str] | None = None) -> int:
             idx = [i for i, c in enumerate(order) if keep(c)]
             report(f"dataset, leave one repository out: {label}", [order[i] for i in idx],
                    {k: [v[i] for i in idx] for k, v in ranks.items()})
+        chosen = max(SYSTEMS, key=lambda name: (summarize(ranks[name])["mrr"], summarize(ranks[name])["top5"]))
+        print(f"chosen by its leave-one-repository-out MRR (then top-5) on every training case: {chosen}")
     models = {name: clogit_fit(regime, cols, l2[name]) for name, cols in SYSTEMS.items()}
     for name, m in models.items():
         top = sorted(zip(m["weights"], (COLUMNS[i] for i in m["columns"])), key=lambda t: -abs(t[0]))[:6]
         print(f"{name}, fitted on all {len(regime)}: " + ", ".join(f"{k} {w:+.2f}" for w, k in top))
     if args.save:
-        save(models["listwise + context"], l2["listwise + context"], regime, args.save)
+        save(models[chosen], l2[chosen], regime, args.save)
     for spec in filter(None, args.held.split(",")):
         name, folder = spec.split("=", 1)
         cases = load_held(Path(folder))

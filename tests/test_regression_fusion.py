@@ -66,9 +66,11 @@ def test_the_shipped_model_files_are_ones_this_version_reads() -> None:
     assert {"since_test", "recency", "score", "log_score_rank"} <= set(fusion.plain.columns)
     assert "executed" not in fusion.plain.columns and "executed" in fusion.covered.columns
     assert fusion.for_run(False) is fusion.plain and fusion.for_run(True) is fusion.covered
+    held_out = {"more-itertools", "boltons", "sqlparse", "cachetools"}  # the Python track's libraries
     for path, least in ((REGRESSION_PATH, 400), (REGRESSION_COVERAGE_PATH, 200)):
-        doc = json.loads(path.read_text())
-        assert doc["trained"]["cases"] >= least and len(doc["trained"]["repositories"]) >= 30  # models/DATA.md
+        trained = json.loads(path.read_text())["trained"]
+        assert trained["cases"] >= least and len(trained["repositories"]) >= 25  # models/DATA.md
+        assert not held_out & set(trained["repositories"])
 
 
 def test_a_committed_test_that_passed_at_its_last_change_is_ranked_by_the_fusion(git_repo) -> None:
