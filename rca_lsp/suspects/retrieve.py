@@ -427,8 +427,8 @@ def _spectrum(per_test: PerTest, traces: list[Trace], warnings: list[str]
     return spectrum.executed, spectrum.suspicion
 
 
-REGRESSION_NOTE = ("ranked by the fusion for regressions (a committed test that passed at its last change; "
-                   "--no-fusion ranks by retrieval's weights alone)")
+REGRESSION_NOTE = ("ranked by the fusion for regressions, learned from confirmed regressions in other projects "
+                   "(off: --no-fusion, or the editor's rca.fusion setting)")
 
 
 def _since_test_features(board: _Board, history: History, view: CodeView, traces: list[Trace], live: set[str],
