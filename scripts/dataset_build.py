@@ -224,11 +224,11 @@ def build_deep(spec: RepoSpec, args: argparse.Namespace, state: State, specs: li
 
 
 def _continues(mine: dict[str, dict], theirs: dict[str, dict]) -> bool:
-    """Whether the other folder's windows of a repository began as a copy of ours: every window we
-    have, it has unchanged (same base, same cases)."""
-    return all(key in theirs and theirs[key]["base"] == win["base"]
+    """Whether the other folder's windows of a repository agree with ours where both have one (same
+    base, same cases): it began as a copy of this state.json, and each folder may have gone on."""
+    return all(theirs[key]["base"] == win["base"]
                and [c["case_id"] for c in theirs[key]["cases"]] == [c["case_id"] for c in win["cases"]]
-               for key, win in mine.items())
+               for key, win in mine.items() if key in theirs)
 
 
 def merge(root: Path, other: Path, specs: list[RepoSpec]) -> int:
@@ -236,7 +236,7 @@ def merge(root: Path, other: Path, specs: list[RepoSpec]) -> int:
     disjoint repositories, each in its own --dir): their state, cases, traces, features and
     virtual environments move here, and the cases' paths are rewritten. A repository that has
     cases here too is refused (nothing is moved) unless the other folder carried on from a copy of
-    this state.json (every window here is there unchanged: its new windows are taken in); one whose
+    this state.json (the windows both have agree: its new windows are taken in, ours stay); one whose
     windows here all gave none (tried by an older builder, say) takes the other folder's windows in
     their place."""
     theirs = json.loads((other / "state.json").read_text())

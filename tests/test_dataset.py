@@ -295,10 +295,15 @@ def test_merge_takes_in_the_new_windows_of_a_folder_that_carried_on_from_this_st
                                                 "seconds": 2.0, "rejected": {}}
     (theirs / "state.json").write_text(json.dumps(state))
     specs = [pc.RepoSpec("tinydb", "m/tinydb", "0" * 40, ("tinydb",), "2018-01-01")]
+    # meanwhile this folder went on too: its window 3, which the other folder's copy never saw, stays
+    mine = json.loads((ours / "state.json").read_text())
+    mine["repos"]["tinydb"]["windows"]["3"] = {"base": "9" * 40, "end": "8" * 40, "size": 50, "cases": [],
+                                               "seconds": 1.0, "rejected": {"no test fails": 3}}
+    (ours / "state.json").write_text(json.dumps(mine))
     assert db.merge(ours, theirs, specs) == 0
     windows = json.loads((ours / "state.json").read_text())["repos"]["tinydb"]["windows"]
     assert {k: [c["case_id"] for c in w["cases"]] for k, w in windows.items()} == {
-        "1": ["tinydb-w1-01"], "2": ["tinydb-w2-01"]}
+        "1": ["tinydb-w1-01"], "2": ["tinydb-w2-01"], "3": []}
     moved = windows["2"]["cases"][0]
     assert moved["repo"] == str(ours / "cases" / "tinydb-w2-01") and Path(moved["repo"]).is_dir()
     assert Path(moved["trace"]).read_text() == "E   assert 3 == 4\n"
