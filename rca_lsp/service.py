@@ -175,9 +175,19 @@ def label_failure(repo: Backend, failure: str, culprit_rev: str, source: str):
     ensure_index(repo)
     result = retrieve(repo, Query(failure, top=0, explain=True))
     shown = [s.commit.hash for s in result.suspects]
-    ranker = current_name(repo.meta_dir) or "retrieval"
+    ranker = current_name(repo.meta_dir) or _fusion_name(result) or "retrieval"
     label = make(result.features, culprit, failure, source, shown, ranker, repo.head())
     return label, record(repo.meta_dir, label)
+
+
+def _fusion_name(result) -> str | None:
+    """The shipped fusion's version when it ranked `result` (its note says so), else None."""
+    from rca_lsp.suspects.learned import load_regression_fusion
+    from rca_lsp.suspects.retrieve import REGRESSION_NOTE
+
+    if REGRESSION_NOTE not in result.notes:
+        return None
+    return load_regression_fusion().plain.version  # a label's ranking runs without coverage
 
 
 def check_failures(repo: Backend, commits: set[str], top: int):

@@ -213,3 +213,11 @@ async def test_the_editor_setting_turns_the_fusion_off(git_repo) -> None:
         assert not any("is not valid" in m.message for m in client.messages)
     assert fused["suspects"][0]["commit"] == culprit and REGRESSION_NOTE in fused["notes"]
     assert plain["suspects"][0]["commit"] == rewrite and REGRESSION_NOTE not in plain["notes"]
+
+
+def test_a_label_records_that_the_fusion_ranked_what_the_user_saw(git_repo) -> None:
+    from rca_lsp import service
+
+    _, _, culprit = _regression_history(git_repo)
+    label, _ = service.label_failure(GitRepo(git_repo.root), _pytest_output(git_repo.root), culprit, "editor")
+    assert label.ranker == load_regression().version and label.rank == 1
