@@ -181,20 +181,20 @@ def load_regression_fusion() -> RegressionFusion:
 
 
 def regression_score(model: LinearModel, table: dict[int, dict[Feature, float]],
-                     context: dict[int, dict[Feature, float]], position: dict[int, int],
-                     weights) -> list[tuple[float, int]]:
-    """(score, commit id), best first, ties to the newer commit, as `retrieve.score` orders them."""
-    summed = {c: sum(weights.of(name) * v for name, v in row.items()) for c, row in table.items()}
-    order = sorted(summed, key=lambda c: (-summed[c], position[c]))
-    best = summed[order[0]] if order else 0.0
-    rank = {c: i for i, c in enumerate(order, start=1)}
+                     context: dict[int, dict[Feature, float]], summed: list[tuple[float, int]],
+                     position: dict[int, int]) -> list[tuple[float, int]]:
+    """(score, commit id), best first, ties to the newer commit, as `retrieve.score` orders them.
+    `summed` is `retrieve.score`'s ranking (the weighted sum, best first): its value, rank and gap
+    to the best are three of the model's columns."""
+    best = summed[0][0] if summed else 0.0
+    derived = {c: (value, math.log1p(rank), value - best) for rank, (value, c) in enumerate(summed, start=1)}
     terms = [(name, m, s, w) for name, m, s, w in zip(model.columns, model.mean, model.scale, model.weights)]
     ranked = []
     for c, row in table.items():
+        value, log_rank, gap = derived[c]
         values: dict[str, float] = {**{str(k): v for k, v in row.items()},
                                     **{str(k): v for k, v in context.get(c, {}).items()},
-                                    "score": summed[c], "log_score_rank": math.log1p(rank[c]),
-                                    "score_gap": summed[c] - best}
+                                    "score": value, "log_score_rank": log_rank, "score_gap": gap}
         ranked.append((sum(w * (values.get(name, 0.0) - m) / s for name, m, s, w in terms), c))
     ranked.sort(key=lambda item: (-item[0], position[item[1]]))
     return ranked

@@ -41,7 +41,7 @@ from rca_lsp.suspects.code_view import CodeView, stem
 from rca_lsp.suspects.context import context_features
 from rca_lsp.suspects.coupling import coupled_files, coupling_points, failing_test_files
 from rca_lsp.suspects.history import History
-from rca_lsp.suspects.learned import Model, RegressionFusion, learned_score, regression_score
+from rca_lsp.suspects.learned import LinearModel, Model, RegressionFusion, learned_score, regression_score
 from rca_lsp.suspects.owners import Owners, failing_files, owner_points
 from rca_lsp.suspects.reach import PointedFrame, frame_targets, pointed_frames, test_targets
 from rca_lsp.suspects.targets import Target
@@ -388,10 +388,8 @@ def find_suspects(repo: Backend, index: Index, text: str, since: str | None = No
     # repositories, the tests edited while they failed cost more than the bound gave (BENCHMARKS.md).
     drawn, notes = (_since_test_features(board, history, view, traces, live, weights)
                     if since is None and window is None else (False, []))
-    model = regression.for_run(bool(executed)) if regression is not None else None
-    if not (drawn and fusion is None and weights.since_test > 0) or (
-            model is not None and history.candidates < model.min_candidates):
-        model = None  # outside the regime, or a shorter history than any it was trained on
+    model = _regression_model(regression, drawn and fusion is None and weights.since_test > 0,
+                              bool(executed), history)
     terms = _word_features(board, history, traces)
     mark = time.perf_counter()
     data = _data_features(board, history, repo, view, traces, terms)
@@ -400,11 +398,11 @@ def find_suspects(repo: Backend, index: Index, text: str, since: str | None = No
     context = context_features(history, live) if explain or fusion is not None or model is not None else {}
     if fusion is not None and not executed:
         ranked = learned_score(fusion, table, context, history.position, weights)
-    elif model is not None:
-        ranked = regression_score(model, table, context, history.position, weights)
-        notes.append(REGRESSION_NOTE)
     else:
         ranked = score(table, history, weights)
+        if model is not None:
+            ranked = regression_score(model, table, context, ranked, history.position)
+            notes.append(REGRESSION_NOTE)
     suspects, explained = _suspects(ranked[:len(ranked) if top <= 0 else top], board, history, index, terms,
                                     data, weights, table, context if explain else None)
     timings["total"] = time.perf_counter() - started
@@ -413,6 +411,17 @@ def find_suspects(repo: Backend, index: Index, text: str, since: str | None = No
     if _from_elsewhere(traces, targets):
         warnings.append(FROM_ELSEWHERE)
     return Result(suspects, history.candidates, traces, timings, warnings, explained, data.code, notes)
+
+
+def _regression_model(regression: RegressionFusion | None, regime: bool, executed: bool,
+                      history: History) -> LinearModel | None:
+    """The fusion for regressions' model that ranks this failure, if any: only in its regime (since_test
+    drew its line, no tuned fusion, since_test weighted) and over a history at least as long as the
+    shortest it was trained on."""
+    if regression is None or not regime:
+        return None
+    model = regression.for_run(executed)
+    return model if history.candidates >= model.min_candidates else None
 
 
 def _spectrum(per_test: PerTest, traces: list[Trace], warnings: list[str]
