@@ -127,6 +127,13 @@ def test_fusion_weight_zero_keeps_retrieval_and_zscores_are_centred():
     assert abs(sum(zscores([1.0, 2.0, 6.0]))) < 1e-9 and zscores([2.0, 2.0]) == [0.0, 0.0]
 
 
+def test_fusion_follows_the_model_when_every_retrieval_score_is_negative():
+    """The fusion for regressions scores with a linear model, whose scores may all be below zero:
+    the model's favourite must still move up, not down."""
+    fused = fuse([-1.0, -1.1, -3.0], [0.0, 5.0, 0.0], 1.0)
+    assert fused[1] > fused[0] and fused[1] == -1.1 + 3.0 * zscores([0.0, 5.0, 0.0])[1]
+
+
 def test_model_dir_honours_env_and_rejects_bad_names(monkeypatch, tmp_path):
     monkeypatch.setenv("RCA_MODEL_DIR", str(tmp_path))
     assert model_dir() == tmp_path / DEFAULT_MODEL

@@ -1,9 +1,11 @@
 """Re-rank retrieval's top K with the model, fusing both scores.
 
-fused = retrieval score + weight * (max retrieval score of the K) * (model score's z-score within the K)
+fused = retrieval score + weight * (largest |retrieval score| of the K) * (model score's z-score within the K)
 
 so the weight is unit-free: 0 keeps retrieval's order, 1 lets one standard deviation of the model move a
-candidate by the best candidate's whole retrieval score. The weight is fitted on the dev split with
+candidate by the best candidate's whole retrieval score. The scale is a magnitude: the fusion for
+regressions' scores (a linear model's) may all be negative, and a negative scale would turn the
+model's preference upside down. The weight is fitted on the dev split with
 leave-one-project-out validation by scripts/bench_ranker.py (figures in models/README.md).
 """
 
@@ -42,7 +44,7 @@ def zscores(values: list[float]) -> list[float]:
 
 
 def fuse(retrieval: list[float], model: list[float], weight: float) -> list[float]:
-    top = max(retrieval, default=0.0) or 1.0
+    top = max((abs(r) for r in retrieval), default=0.0) or 1.0
     return [r + weight * top * z for r, z in zip(retrieval, zscores(model))]
 
 
