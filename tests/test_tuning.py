@@ -404,3 +404,31 @@ def test_the_learned_fusion_learns_to_follow_whichever_signal_finds_the_culprit(
     assert loro.fusion_ranks(model, exs, scores) == [1] * 12
     below = tune.Example("x", "r0", "f", "", ["a", "b"], 1, retrieval_rank=30, scores=(2.0, 1.0))
     assert loro.fusion_ranks(model, [below], {"x": [0.0, 1.0]}) == [30]  # below K: retrieval's rank stays
+
+
+def test_the_models_share_is_cross_fitted_by_set_and_two_sets_may_share_case_ids(tmp_path, capsys):
+    """scripts/llm_share.py: each set is ranked by a second stage fitted on the other set alone. The
+    tool puts every culprit second, the model first: the second stage learns to follow the model.
+    Both sets use the same case ids (two samples of one library do), with the culprit at different
+    places: each set's scores must stay its own."""
+    from _reliability import load
+
+    share = load("llm_share")
+    paths = []
+    for name, label, tool in (("a", 1, (4.0, 3.0, 2.0, 1.0)), ("b", 2, (4.0, 2.0, 3.0, 1.0))):
+        exs, scores = [], []
+        for i in range(12):
+            exs.append({"case_id": f"c{i}", "project": f"{name}{i % 3}", "failure": "f", "test": "",
+                        "candidates": ["w", "x", "y", "z"], "label": label, "scores": list(tool),
+                        "retrieval_rank": 2})
+            model = [0.1, 0.2, 0.3, 0.0]
+            model[label] = 2.0 + 0.1 * (i % 3)
+            scores.append({"case_id": f"c{i}", "model": model})
+        (tmp_path / f"{name}.jsonl").write_text("".join(json.dumps(e) + "\n" for e in exs))
+        (tmp_path / f"{name}.json").write_text(json.dumps(scores))
+        paths.append(f"{name}={tmp_path / f'{name}.jsonl'}:{tmp_path / f'{name}.json'}")
+    assert share.main([arg for p in paths for arg in ("--set", p)]) == 0
+    rows = {line.split(" | ")[0].strip("| "): line for line in capsys.readouterr().out.splitlines() if line.startswith("| ")}
+    assert "| 0.0 / 100.0 / 0.500 | 0.0 / 100.0 / 0.500 |" in rows["without"]
+    assert "| 100.0 / 100.0 / 1.000 | 100.0 / 100.0 / 1.000 |" in rows["model alone"]
+    assert "| 100.0 / 100.0 / 1.000 | 100.0 / 100.0 / 1.000 |" in rows["second stage"]
