@@ -60,9 +60,9 @@ from pytrack_guided import MANY_TARGETS, MAX_TARGETS, guided_targets  # noqa: F4
 from pytrack_pytest import (
     SUITE_TIMEOUT,
     TEST_TIMEOUT,
-    collected,
     passing_tests,
     relevant_tests,
+    run_existing,
     run_pytest,
 )
 
@@ -355,8 +355,7 @@ def _ground_truth(spec: RepoSpec, scratch: Path, python: Path, chosen: list[str]
     fail at the culprit."""
     for rev, want_pass in ((base, True), (parent, True), (bic, False)):
         checkout(scratch, rev)
-        chosen = [t for t in chosen if t in collected(python, scratch, spec, chosen)]
-        r = run_pytest(python, scratch, spec, chosen, ["-q", "-rfE", "--tb=no"]) if chosen else None
+        chosen, r = run_existing(python, scratch, spec, chosen)
         if r is None or r.timed_out or r.rc not in (0, 1):
             chosen = []
         elif want_pass:

@@ -331,6 +331,32 @@ def test_collected_reads_node_ids_whatever_verbosity_the_repository_configures(g
     assert py.collected(Path(sys.executable), git_repo.root, spec, [*ids, "tests/test_broken.py::test_b"]) == set(ids)
 
 
+def test_run_existing_runs_once_where_every_id_exists_and_else_collects_as_before(git_repo):
+    """pytrack_pytest.run_existing (the builder's ground-truth runs): the same ids and the same
+    failures as collecting first and running what was found, in one pytest run where every id
+    exists (its -rA report lists passes), and by collecting first where one is missing, one is
+    skipped, or a parametrised id holds brackets and spaces."""
+    git_repo.commit("suite", {
+        "tests/test_m.py": "import pytest\n\n\n@pytest.mark.parametrize('u', ['a b', 'http://[::1]:80'])\n"
+                           "def test_url(u):\n    assert ' ' not in u\n\n\ndef test_ok():\n    pass\n\n\n"
+                           "@pytest.mark.skip(reason='not here')\ndef test_skipped():\n    pass\n"})
+    spec = pc.RepoSpec("toy", "toy/toy", "HEAD", ("lib",), "2000-01-01")
+    python, root = Path(sys.executable), git_repo.root
+    url_a, url_b = "tests/test_m.py::test_url[a b]", "tests/test_m.py::test_url[http://[::1]:80]"
+    ok, skipped, missing = "tests/test_m.py::test_ok", "tests/test_m.py::test_skipped", "tests/test_m.py::test_gone"
+
+    def before(ids: list[str]) -> tuple[list[str], list[str]]:  # what _ground_truth did until now
+        found = [t for t in ids if t in py.collected(python, root, spec, ids)]
+        return found, py.run_pytest(python, root, spec, found, ["-q", "-rfE", "--tb=no"]).failed
+
+    for ids, once in (([url_a, url_b, ok], True), ([ok, missing, url_a], False), ([skipped, ok], False)):
+        found, run = py.run_existing(python, root, spec, ids)
+        assert run is not None and (found, run.failed) == before(ids)
+        assert ("PASSED " + ok in run.output) == once  # -rA: the single run; -rfE: collected first
+    assert py.run_existing(python, root, spec, [url_a, ok])[1].failed == [url_a]
+    assert py.run_existing(python, root, spec, [missing]) == ([], None)
+
+
 def _spread_suite(repo: GitRepoBuilder) -> tuple[str, object, set[str]]:
     """A single-module library whose test named after it does not test `clamp`, a test file with
     another name that does, and a test module that fails to collect: (end, spec, tests passing)."""
