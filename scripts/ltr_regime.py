@@ -91,10 +91,14 @@ def back(case: Case) -> float:
 
 
 def load_training(folder: Path, cache: Path | None) -> list[Case]:
-    if cache and cache.exists():
-        return pickle.loads(cache.read_bytes())
+    """Every dataset case with its rows; a case `cache` already holds is taken from it (since_test's
+    line costs a look at the case's index), so a grown dataset adds only its new cases."""
+    cached = {c.case_id: c for c in pickle.loads(cache.read_bytes())} if cache and cache.exists() else {}
     out = []
     for case in load_cases(folder):
+        if case["case_id"] in cached:
+            out.append(cached[case["case_id"]])
+            continue
         path = folder / "features" / f"{case['case_id']}.json.gz"
         if not path.exists():
             continue
