@@ -158,15 +158,17 @@ def build_repo(spec: RepoSpec, args: argparse.Namespace, state: State, specs: li
     except FileNotFoundError as e:
         log(f"{spec.name}: skipped: {e}")
         return
+    most = args.windows or spec.windows
+    done = state.windows(spec.name)
+    good = sum(1 for k, w in done.items() if w["cases"] and not k.endswith("d"))
+    if not args.deep and good >= min(want, most):
+        return  # this round asks nothing more of it: no window to draw, no environment to check
     python = ensure_venv(args.dir, spec)
     rng = random.Random(f"{args.seed}:{spec.name}")
-    most = args.windows or spec.windows
     windows = choose_windows(spec, mirror, rng, most * WINDOW_SPARES)
-    done = state.windows(spec.name)
     if args.deep:
         build_deep(spec, args, state, specs, deadline, windows, mirror, python)
         return
-    good = sum(1 for k, w in done.items() if w["cases"] and not k.endswith("d"))
     for win in windows:
         if good >= min(want, most) or time.monotonic() > deadline:
             break

@@ -201,6 +201,37 @@ def test_choose_windows_draws_seeded_disjoint_windows_in_order(make_git_repo, mo
     assert spans != sorted(spans) or len(spans) < 3  # draw order, not history order
 
 
+def test_non_merges_reached_count_what_git_counts_across_merged_branches(make_git_repo):
+    """choose_windows' counts come from one `rev-list --parents`: for every pair of first-parent
+    commits, the difference is `git rev-list --count --no-merges b..e`, with branches merged in
+    (one forked before the oldest first-parent commit too) and a merge of a merge."""
+    up = make_git_repo("upstream")
+    root = up.commit("root", {"lib/m.py": "x = 0\n"})
+    up.git("branch", "old", root)
+    trunk = up.git("symbolic-ref", "--short", "HEAD").strip()
+    for i in range(3):
+        up.commit(f"main {i}", {"lib/m.py": f"x = {i}\n"})
+    up.git("checkout", "-q", "-b", "side")
+    for i in range(3):
+        up.commit(f"side {i}", {f"lib/s{i}.py": "y = 1\n"})
+    up.git("checkout", "-q", "old")
+    up.commit("old work", {"lib/o.py": "z = 1\n"})
+    up.git("checkout", "-q", "side")
+    up.git("merge", "-q", "--no-ff", "-m", "old into side", "old")
+    up.git("checkout", "-q", trunk)
+    up.commit("main 3", {"lib/m.py": "x = 3\n"})
+    up.git("merge", "-q", "--no-ff", "-m", "side into main", "side")
+    head = up.commit("main 4", {"lib/m.py": "x = 4\n"})
+    git_dir = up.root / ".git"
+    fp = gi.out(["rev-list", "--first-parent", "--reverse", head], git_dir=git_dir).split()[1:]  # as if `since` cut the root
+    reached = pt._non_merges_reached(git_dir, head, fp)
+    for b in range(len(fp)):
+        for e in range(b, len(fp)):
+            want = int(gi.out(["rev-list", "--count", "--no-merges", f"{fp[b]}..{fp[e]}"], git_dir=git_dir))
+            assert reached[e] - reached[b] == want, (b, e)
+    assert reached[-1] - reached[0] == 4 + 3 + 1  # main 1-4, side 0-2 and old work; no merge
+
+
 def test_take_windows_replaces_windows_that_give_nothing():
     wins = [pt.Window("toy", i, f"b{i}", f"e{i}", []) for i in range(1, 8)]
     built = []
