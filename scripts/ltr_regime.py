@@ -180,7 +180,9 @@ def save(model: dict, l2: float, train: list[Case], path: Path) -> None:
 
     keep = [j for j, i in enumerate(model["columns"]) if model["weights"][j] != 0.0 and COLUMNS[i] not in PER_CASE]
     projects = sorted({c.project for c in train})
-    doc = {"kind": "linear", "version": "regression-coverage-1" if "executed" in SCORED else "regression-1",
+    kind = "regression-coverage" if "executed" in SCORED else "regression"
+    # the version a label records as its ranker: which fit, not only which kind
+    doc = {"kind": "linear", "version": f"{kind}-{datetime.date.today().isoformat()}-{len(train)}",
            "columns": [COLUMNS[model["columns"][j]] for j in keep],
            "mean": [float(model["mean"][j]) for j in keep], "scale": [float(model["scale"][j]) for j in keep],
            "weights": [float(model["weights"][j]) for j in keep],
