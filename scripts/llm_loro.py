@@ -203,42 +203,46 @@ def fusion_rows(e, values: list[float]):
     return np.array([[e.scores[j] / top, z[j], j == first_r, j == first_m] for j in range(len(values))], dtype=float)
 
 
-def fit_fusion(examples, scores: dict, groups: dict, l2: float | None = None) -> dict:
-    """A conditional logit (scripts/ltr_train.py's) over `fusion_rows`, fitted on the examples whose
-    culprit is in the top K; the L2 penalty chosen by leave-one-group-out MRR unless given."""
+def fit_fusion(examples, scores: dict, groups: dict, l2: float | None = None, rows=None,
+               grid: tuple[float, ...] = FUSION_L2) -> dict:
+    """A conditional logit (scripts/ltr_train.py's) over `rows` (default `fusion_rows`), fitted on the
+    examples whose culprit is in the top K; the L2 penalty (of `grid`) chosen by leave-one-group-out
+    MRR unless given."""
     from types import SimpleNamespace
 
     from ltr_train import clogit_fit
 
+    rows = rows or fusion_rows
     usable = [e for e in examples if e.case_id in scores and e.within and e.scores]
     if not usable:
         raise ValueError("no example to fit the fusion on (none has its culprit in the top K and scores)")
     if l2 is None and len({groups[e.case_id] for e in usable}) < 2:
-        l2 = FUSION_L2[1]  # one group: nothing to leave out
+        l2 = grid[1]  # one group: nothing to leave out
     if l2 is None:
         best = None
-        for value in FUSION_L2:
+        for value in grid:
             ranks = []
             for g in sorted({groups[e.case_id] for e in usable}):
-                model = fit_fusion([e for e in usable if groups[e.case_id] != g], scores, groups, value)
-                ranks += fusion_ranks(model, [e for e in usable if groups[e.case_id] == g], scores)
+                model = fit_fusion([e for e in usable if groups[e.case_id] != g], scores, groups, value, rows)
+                ranks += fusion_ranks(model, [e for e in usable if groups[e.case_id] == g], scores, rows)
             mrr = sum(1 / r for r in ranks) / len(ranks)
             best = max(best or (mrr, value), (mrr, value), key=lambda t: (t[0], -t[1]))
         l2 = best[1]
-    cases = [SimpleNamespace(X=fusion_rows(e, scores[e.case_id]), bic=e.label) for e in usable]
-    return dict(clogit_fit(cases, list(range(len(FUSION_FEATURES))), l2), l2=l2)
+    cases = [SimpleNamespace(X=rows(e, scores[e.case_id]), bic=e.label) for e in usable]
+    return dict(clogit_fit(cases, list(range(cases[0].X.shape[1])), l2), l2=l2)
 
 
-def fusion_ranks(model: dict, examples, scores: dict) -> list[int]:
+def fusion_ranks(model: dict, examples, scores: dict, rows=None) -> list[int]:
     """Each example's culprit rank under the fitted fusion (a culprit below K keeps retrieval's rank)."""
     from rca_lsp.ranker import tune
 
+    rows = rows or fusion_rows
     out = []
     for e in examples:
         if not e.within:
             out.append(e.retrieval_rank)
             continue
-        x = (fusion_rows(e, scores[e.case_id]) - model["mean"]) / model["scale"]
+        x = (rows(e, scores[e.case_id]) - model["mean"]) / model["scale"]
         out.append(tune.rank_of(list(x @ model["weights"]), e.label))
     return out
 

@@ -27,7 +27,6 @@ import dataclasses
 import json
 import sys
 from pathlib import Path
-from types import SimpleNamespace
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -49,37 +48,18 @@ def rows(e, model: list[float]):
     return np.array([[zt[j], zm[j], j == first_t, j == first_m] for j in range(len(model))], dtype=float)
 
 
-def fit(examples, scores: dict, l2: float | None = None) -> dict:
-    """The second stage on `examples` whose culprit is in the top K; L2 by leave-one-repository-out."""
-    from ltr_train import clogit_fit
+def fit(examples, scores: dict) -> dict:
+    """The second stage on `examples` whose culprit is in the top K; L2 by leave-one-repository-out
+    (llm_loro's learned fusion over these rows)."""
+    from llm_loro import fit_fusion
 
-    usable = [e for e in examples if e.within and e.case_id in scores]
-    projects = sorted({e.project for e in usable})
-    if l2 is None:
-        best = None
-        for value in L2:
-            ranks = []
-            for p in projects:
-                model = fit([e for e in usable if e.project != p], scores, value)
-                ranks += stage_ranks(model, [e for e in usable if e.project == p], scores)
-            mrr = sum(1 / r for r in ranks) / len(ranks)
-            best = max(best or (mrr, value), (mrr, value), key=lambda t: (t[0], -t[1]))
-        l2 = best[1]
-    cases = [SimpleNamespace(X=rows(e, scores[e.case_id]), bic=e.label) for e in usable]
-    return dict(clogit_fit(cases, list(range(len(FEATURES))), l2), l2=l2)
+    return fit_fusion(examples, scores, {e.case_id: e.project for e in examples}, rows=rows, grid=L2)
 
 
 def stage_ranks(model: dict, examples, scores: dict) -> list[int]:
-    from rca_lsp.ranker import tune
+    from llm_loro import fusion_ranks
 
-    out = []
-    for e in examples:
-        if not e.within:
-            out.append(e.retrieval_rank)
-            continue
-        x = (rows(e, scores[e.case_id]) - model["mean"]) / model["scale"]
-        out.append(tune.rank_of(list(x @ model["weights"]), e.label))
-    return out
+    return fusion_ranks(model, examples, scores, rows)
 
 
 def figures(ranks: list[int]) -> str:
