@@ -47,6 +47,7 @@ from pytrack_git import (
     checkout,
     committer_env,
     linearise,
+    non_merges_reached,
     out,
     replay,
     run_git,
@@ -103,7 +104,7 @@ def choose_windows(spec: RepoSpec, mirror: Path, rng: random.Random, count: int)
     them gave cases, so a window whose replay conflicts is replaced by the next one."""
     fp = out(["rev-list", "--first-parent", f"--since={spec.since}", spec.head], git_dir=mirror).split()
     fp.reverse()  # oldest first
-    reached = _non_merges_reached(mirror, spec.head, fp)
+    reached = non_merges_reached(mirror, spec.head, fp)
     taken: list[tuple[int, int]] = []
     windows: list[Window] = []
     ends = list(range(len(fp)))
@@ -127,38 +128,6 @@ def choose_windows(spec: RepoSpec, mirror: Path, rng: random.Random, count: int)
         taken.append((b, e))
         windows.append(Window(spec.name, len(windows) + 1, fp[b], fp[e], commits))
     return windows
-
-
-def _non_merges_reached(mirror: Path, head: str, fp: list[str]) -> list[int]:
-    """For each first-parent commit fp[i] (oldest first), how many non-merge commits it reaches
-    that fp[0] does not: `rev-list --count --no-merges fp[b]..fp[e]` is then the difference of two
-    entries, from one `rev-list --parents` instead of a git run per count. (What fp[i] reaches is
-    what fp[i-1] reaches and what fp[i] brings: itself and the branches it merges; the steps are
-    disjoint, so their counts add up.)"""
-    parents = {}
-    for line in out(["rev-list", "--parents", head], git_dir=mirror).splitlines():
-        commit, *its = line.split()
-        parents[commit] = its
-    seen: set[str] = set()
-
-    def bring(start: str) -> int:
-        new, stack = 0, [start]
-        while stack:
-            commit = stack.pop()
-            if commit in seen:
-                continue
-            seen.add(commit)
-            its = parents.get(commit, [])
-            new += len(its) <= 1
-            stack.extend(its)
-        return new
-
-    counts = [0]
-    if fp:
-        bring(fp[0])
-    for commit in fp[1:]:
-        counts.append(counts[-1] + bring(commit))
-    return counts
 
 
 def take_windows(windows: list[Window], want: int, build) -> list[dict]:

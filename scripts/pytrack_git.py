@@ -96,3 +96,35 @@ def linearise(repo: Path, base: str, commits: list[str]) -> list[str] | None:
     """Check out `base` (detached) in `repo` and replay `commits` onto it."""
     checkout(repo, base)
     return replay(repo, commits)
+
+
+def non_merges_reached(mirror: Path, head: str, fp: list[str]) -> list[int]:
+    """For each first-parent commit fp[i] (oldest first), how many non-merge commits it reaches
+    that fp[0] does not: `rev-list --count --no-merges fp[b]..fp[e]` is then the difference of two
+    entries, from one `rev-list --parents` instead of a git run per count. (What fp[i] reaches is
+    what fp[i-1] reaches and what fp[i] brings: itself and the branches it merges; the steps are
+    disjoint, so their counts add up.)"""
+    parents = {}
+    for line in out(["rev-list", "--parents", head], git_dir=mirror).splitlines():
+        commit, *its = line.split()
+        parents[commit] = its
+    seen: set[str] = set()
+
+    def bring(start: str) -> int:
+        new, stack = 0, [start]
+        while stack:
+            commit = stack.pop()
+            if commit in seen:
+                continue
+            seen.add(commit)
+            its = parents.get(commit, [])
+            new += len(its) <= 1
+            stack.extend(its)
+        return new
+
+    counts = [0]
+    if fp:
+        bring(fp[0])
+    for commit in fp[1:]:
+        counts.append(counts[-1] + bring(commit))
+    return counts

@@ -224,7 +224,7 @@ def test_non_merges_reached_count_what_git_counts_across_merged_branches(make_gi
     head = up.commit("main 4", {"lib/m.py": "x = 4\n"})
     git_dir = up.root / ".git"
     fp = gi.out(["rev-list", "--first-parent", "--reverse", head], git_dir=git_dir).split()[1:]  # as if `since` cut the root
-    reached = pt._non_merges_reached(git_dir, head, fp)
+    reached = gi.non_merges_reached(git_dir, head, fp)
     for b in range(len(fp)):
         for e in range(b, len(fp)):
             want = int(gi.out(["rev-list", "--count", "--no-merges", f"{fp[b]}..{fp[e]}"], git_dir=git_dir))
