@@ -378,16 +378,27 @@ def main(argv: list[str] | None = None) -> int:
     # Breadth first: one window with cases from every repository, then a second, and so on, so
     # that a build stopped early still spans many repositories (figures are held out by repository).
     active = [s for s in specs if not only or s.name in only]
+    failed: dict[str, str] = {}
     for rnd in range(1, max((args.windows or s.windows) for s in active) + 1 if active else 1):
         for i, spec in enumerate(active, 1):
             if time.monotonic() > deadline:
                 log("time is up: stopping before the next window (run again to carry on)")
                 break
+            if spec.name in failed:
+                continue
             log(f"[round {rnd}, {i}/{len(active)}] {spec.name}")
-            build_repo(spec, args, state, specs, deadline, want=rnd)
+            try:
+                build_repo(spec, args, state, specs, deadline, want=rnd)
+            except (pytrack_git.GitFailed, subprocess.CalledProcessError) as e:
+                # One repository's broken mirror or environment must not stop the others. Its
+                # window is not recorded (a later run tries it again, once the mirror is mended).
+                failed[spec.name] = " ".join(str(e).split("\n"))[-300:]
+                log(f"[{spec.name}] stopped: {failed[spec.name]}; going on without it")
     cases = write_index(args.dir, state, specs)
     log(f"{len(cases)} cases in {args.dir / 'cases.json'}")
-    return 0
+    for name, why in failed.items():
+        log(f"not built (run again once mended): {name}: {why}")
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

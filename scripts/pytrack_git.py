@@ -20,6 +20,11 @@ def git_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     return env
 
 
+class GitFailed(RuntimeError):
+    """A git command that exited non-zero (a mirror missing an object, a bad revision): the
+    message names the command, its exit status and git's own words."""
+
+
 def run_git(args: list[str], cwd: Path | None = None, git_dir: Path | None = None, check: bool = True,
             env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     cmd = ["git", "-c", "commit.gpgsign=false", "-c", "core.hooksPath=/dev/null"]
@@ -28,7 +33,7 @@ def run_git(args: list[str], cwd: Path | None = None, git_dir: Path | None = Non
     proc = subprocess.run(cmd + args, check=False, cwd=cwd, capture_output=True, text=True, errors="replace",
                           env=git_env(env))
     if check and proc.returncode != 0:
-        raise RuntimeError(f"git {' '.join(args[:4])}: exit {proc.returncode}: {proc.stderr.strip()[:400]}")
+        raise GitFailed(f"git {' '.join(args[:4])}: exit {proc.returncode}: {proc.stderr.strip()[:400]}")
     return proc
 
 
@@ -69,12 +74,19 @@ def _take_theirs_outside_code(repo: Path, commit: str) -> bool:
 
 def replay(repo: Path, commits: list[str]) -> list[str] | None:
     """Cherry-pick `commits` in order onto HEAD of the work tree `repo`, each with its own
-    committer and date; the new hashes, or None (state restored) at the first conflict."""
+    committer and date; the new hashes, or None (state restored) at the first conflict. A pick
+    that fails without a conflict raises GitFailed."""
     start = out(["rev-parse", "HEAD"], cwd=repo).strip()
     made = []
     for c in commits:
         proc = run_git(["cherry-pick", "--allow-empty", "--keep-redundant-commits", c], cwd=repo,
                        check=False, env=committer_env(repo, c))
+        if proc.returncode != 0 and not out(["diff", "--name-only", "--diff-filter=U"], cwd=repo).split():
+            # not a conflict (no path left unmerged): git itself failed, e.g. an object the
+            # history lacks. Not the window's fault, and no reason to record it as conflicting.
+            run_git(["cherry-pick", "--abort"], cwd=repo, check=False)
+            run_git(["reset", "-q", "--hard", start], cwd=repo)
+            raise GitFailed(f"git cherry-pick {c[:12]}: exit {proc.returncode}: {proc.stderr.strip()[:400]}")
         if proc.returncode != 0 and RESOLVE_NON_CODE and _take_theirs_outside_code(repo, c):
             proc = run_git(["-c", "core.editor=true", "cherry-pick", "--continue"], cwd=repo, check=False,
                            env=committer_env(repo, c))

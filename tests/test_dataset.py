@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import ast
 import json
+import contextlib
+import io
 import math
+import subprocess
 import sys
 from pathlib import Path
 
@@ -452,3 +455,65 @@ def test_a_case_whose_features_cannot_be_extracted_is_dropped_and_counted(git_re
     assert (tmp_path / "features" / "toy-w1-01.json.gz").is_file()
     why = "features: rca suspects failed or timed out"
     assert pc.REJECTED.get(why, 0) == before.get(why, 0) + 1
+
+
+def _mirrored(make_git_repo, mirrors: Path, name: str) -> tuple[str, str]:
+    """A real repository of 112 commits (a package and its one test) and a bare mirror of it at
+    `<mirrors>/toy+<name>/repo`, the layout fetch gives. Returns (head, the blob of toy/lib.py
+    written by commit 30: every later tree holds it, so a window's replay needs it)."""
+    repo = make_git_repo(name)
+    repo.commit("tests", {"tests/test_lib.py": "from toy.lib import value\n\n\ndef test_value():\n    assert value() > 0\n"})
+    blob = ""
+    for i in range(110):
+        repo.commit(f"c{i}", {"toy/__init__.py": "", "toy/lib.py": f"def value():\n    return {i + 1}\n",
+                              "notes.txt": f"{i}\n"})
+        if i == 30:
+            blob = repo.git("rev-parse", "HEAD:toy/lib.py").strip()
+    # every later commit rewrites lib.py: restore commit 30's text at the end so the head holds it
+    repo.commit("again", {"toy/lib.py": "def value():\n    return 31\n"})
+    head = repo.git("rev-parse", "HEAD").strip()
+    bare = mirrors / f"toy+{name}" / "repo"
+    subprocess.run(["git", "clone", "-q", "--bare", "--no-local", str(repo.root), str(bare)], check=True)
+    return head, blob
+
+
+def test_a_repository_whose_mirror_lacks_an_object_is_skipped_and_the_build_goes_on(make_git_repo, tmp_path: Path):
+    """dataset_build.main over two real repositories: the first mirror lost a blob (deleted from
+    its objects, as rich's fetched history lacked one), so git fails while its window is built.
+    The build names the repository and git's error, records nothing for it (a later run tries it
+    again), goes on to the second repository, and exits 1."""
+    mirrors = tmp_path / "mirrors"
+    bad_head, blob = _mirrored(make_git_repo, mirrors, "broken")
+    good_head, _ = _mirrored(make_git_repo, mirrors, "sound")
+    bare = mirrors / "toy+broken" / "repo"
+    packs = list((bare / "objects" / "pack").glob("*.pack"))
+    for pack in packs:  # loose objects only, so one can be deleted (git unpacks what it lacks)
+        moved = pack.rename(tmp_path / pack.name)
+        pack.with_suffix(".idx").unlink()
+        with moved.open("rb") as f:
+            subprocess.run(["git", "-C", str(bare), "unpack-objects", "-q"], stdin=f, check=True)
+    loose = bare / "objects" / blob[:2] / blob[2:]
+    assert loose.is_file()
+    loose.unlink()
+    repos = tmp_path / "repos.json"
+    entry = {"packages": ["toy"], "since": "2000-01-01", "windows": 1}
+    repos.write_text(json.dumps({"repos": [
+        dict(entry, name="broken", upstream="toy/broken", head=bad_head),
+        dict(entry, name="sound", upstream="toy/sound", head=good_head)]}))
+    out = tmp_path / "data"
+    for name in ("broken", "sound"):  # this interpreter (pytest, pytest-cov) stands for each venv
+        venv = out / "venvs" / name
+        (venv / "bin").mkdir(parents=True)
+        (venv / "bin" / "python").symlink_to(sys.executable)
+        (venv / "rca-requirements.txt").write_text("\n".join([db.PYTEST_REQ, db.COVERAGE_REQ]) + "\n")
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        rc = db.main(["--dir", str(out), "--mirrors", str(mirrors), "--repos", str(repos)])
+    log = err.getvalue()
+    assert rc == 1
+    state = json.loads((out / "state.json").read_text())["repos"]
+    assert state.get("broken", {"windows": {}})["windows"] == {}
+    sound = state["sound"]["windows"]["1"]
+    assert sound["cases"] == [] and sound["rejected"] == {"window: under 20 tests pass at its end": 1}
+    assert "[broken] stopped: git " in log and blob[:7] in log
+    assert "not built (run again once mended): broken: git " in log

@@ -19,7 +19,7 @@ from rca_lsp.errors import ModelError
 from rca_lsp.suspects import Weights
 from rca_lsp.suspects.learned import (REGRESSION_COVERAGE_PATH, REGRESSION_PATH, LinearModel, check_regression, load,
                                       load_regression, load_regression_fusion)
-from rca_lsp.suspects.retrieve import REGRESSION_NOTE
+from rca_lsp.suspects.learned import REGRESSION_NOTE
 from rca_lsp.vcs.git import GitRepo
 
 # a large rewrite after the test's last change, then the one-line culprit

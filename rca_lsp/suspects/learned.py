@@ -180,6 +180,21 @@ def load_regression_fusion() -> RegressionFusion:
     return RegressionFusion(load_regression(), covered)
 
 
+REGRESSION_NOTE = ("ranked by the fusion for regressions, learned from confirmed regressions in other projects "
+                   "(off: --no-fusion, or the editor's rca.fusion setting)")
+
+
+def regression_model(regression: RegressionFusion | None, regime: bool, executed: bool,
+                     candidates: int) -> LinearModel | None:
+    """The fusion for regressions' model that ranks this failure, if any: only in its regime (since_test
+    drew its line, no tuned fusion, since_test weighted) and over a history of `candidates` commits at
+    least as long as the shortest it was trained on."""
+    if regression is None or not regime:
+        return None
+    model = regression.for_run(executed)
+    return model if candidates >= model.min_candidates else None
+
+
 def regression_score(model: LinearModel, table: dict[int, dict[Feature, float]],
                      context: dict[int, dict[Feature, float]], summed: list[tuple[float, int]],
                      position: dict[int, int]) -> list[tuple[float, int]]:

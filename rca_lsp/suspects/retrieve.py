@@ -41,7 +41,8 @@ from rca_lsp.suspects.code_view import CodeView, stem
 from rca_lsp.suspects.context import context_features
 from rca_lsp.suspects.coupling import coupled_files, coupling_points, failing_test_files
 from rca_lsp.suspects.history import History
-from rca_lsp.suspects.learned import LinearModel, Model, RegressionFusion, learned_score, regression_score
+from rca_lsp.suspects.learned import (REGRESSION_NOTE, Model, RegressionFusion, learned_score, regression_model,
+                                      regression_score)
 from rca_lsp.suspects.owners import Owners, failing_files, owner_points
 from rca_lsp.suspects.reach import PointedFrame, frame_targets, pointed_frames, test_targets
 from rca_lsp.suspects.targets import Target
@@ -388,8 +389,8 @@ def find_suspects(repo: Backend, index: Index, text: str, since: str | None = No
     # repositories, the tests edited while they failed cost more than the bound gave (BENCHMARKS.md).
     drawn, notes = (_since_test_features(board, history, view, traces, live, weights)
                     if since is None and window is None else (False, []))
-    model = _regression_model(regression, drawn and fusion is None and weights.since_test > 0,
-                              bool(executed), history)
+    model = regression_model(regression, drawn and fusion is None and weights.since_test > 0,
+                             bool(executed), history.candidates)
     terms = _word_features(board, history, traces)
     mark = time.perf_counter()
     data = _data_features(board, history, repo, view, traces, terms)
@@ -413,17 +414,6 @@ def find_suspects(repo: Backend, index: Index, text: str, since: str | None = No
     return Result(suspects, history.candidates, traces, timings, warnings, explained, data.code, notes)
 
 
-def _regression_model(regression: RegressionFusion | None, regime: bool, executed: bool,
-                      history: History) -> LinearModel | None:
-    """The fusion for regressions' model that ranks this failure, if any: only in its regime (since_test
-    drew its line, no tuned fusion, since_test weighted) and over a history at least as long as the
-    shortest it was trained on."""
-    if regression is None or not regime:
-        return None
-    model = regression.for_run(executed)
-    return model if history.candidates >= model.min_candidates else None
-
-
 def _spectrum(per_test: PerTest, traces: list[Trace], warnings: list[str]
               ) -> tuple[dict[str, set[int]], dict[str, dict[int, float]]] | None:
     """The executed lines and their suspiciousness from the contexts that name the trace's failing
@@ -434,10 +424,6 @@ def _spectrum(per_test: PerTest, traces: list[Trace], warnings: list[str]
                         "failing tests; ranked without coverage")
         return None
     return spectrum.executed, spectrum.suspicion
-
-
-REGRESSION_NOTE = ("ranked by the fusion for regressions, learned from confirmed regressions in other projects "
-                   "(off: --no-fusion, or the editor's rca.fusion setting)")
 
 
 def _since_test_features(board: _Board, history: History, view: CodeView, traces: list[Trace], live: set[str],
