@@ -173,7 +173,8 @@ def report(title: str, cases: list[Case], ranks: dict[str, list[int | None]]) ->
 PER_CASE = ("log_candidates",)  # the same for every candidate of a case: no effect on its order
 
 
-def save(model: dict, l2: float, train: list[Case], path: Path) -> None:
+def save(model: dict, l2: float, train: list[Case], path: Path, deep_weight: float = 1.0,
+         by: str = "scripts/ltr_regime.py --save") -> None:
     """The model as `learned.LinearModel` reads it, less the columns that cannot move a ranking
     (a weight of exactly 0, a value the same for every candidate of a case), with its provenance."""
     import datetime
@@ -187,9 +188,10 @@ def save(model: dict, l2: float, train: list[Case], path: Path) -> None:
            "mean": [float(model["mean"][j]) for j in keep], "scale": [float(model["scale"][j]) for j in keep],
            "weights": [float(model["weights"][j]) for j in keep],
            "min_candidates": min(len(c.commits) for c in train),  # shorter histories keep the weighted sum
-           "trained": {"by": "scripts/ltr_regime.py --save", "date": datetime.date.today().isoformat(),
+           "trained": {"by": by, "date": datetime.date.today().isoformat(),
                        "cases": len(train), "deep_cases": sum(map(deep, train)), "repositories": projects,
-                       "l2": l2, "data": "models/DATA.md", "figures": "BENCHMARKS.md, the fusion for regressions"}}
+                       "l2": l2, **({"deep_case_weight": deep_weight} if deep_weight != 1.0 else {}),
+                       "data": "models/DATA.md", "figures": "BENCHMARKS.md, the fusion for regressions"}}
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(doc, indent=1) + "\n")
     print(f"saved {path}: {len(keep)} columns")

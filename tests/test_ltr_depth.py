@@ -1,0 +1,66 @@
+"""The weighted listwise fit (scripts/ltr_train.clogit_fit's case_weight) and the choice of the
+deep-case weight (scripts/ltr_depth.py), on cases whose culprits follow known signals."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from _reliability import load
+
+lt = load("ltr_train")
+lr = load("ltr_regime")
+ld = load("ltr_depth")
+Case = load("ltr_data").Case
+
+
+def _case(rng: np.random.Generator, i: int, project: str, signal: str, deep: bool) -> object:
+    """40 candidates of noise; the culprit (row 7) is the one highest in `signal`; every candidate
+    in the regime (since_test set)."""
+    X = rng.normal(size=(40, len(lr.COLUMNS)))
+    X[:, lr.COLUMNS.index("since_test")] = 1.0
+    col = lr.COLUMNS.index(signal)
+    X[7, col] = X[:, col].max() + 1.0
+    suffix = f"-w1-d{i:02d}" if deep else f"-w1-{i:02d}"
+    return Case(f"{project}{suffix}", project, [f"c{j}" for j in range(40)], X, 7)
+
+
+def _data(seed: int = 0) -> list:
+    """Window cases whose culprit is the most recent-looking candidate, deep cases whose culprit is
+    the one whose code the frames hit, in four repositories."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for p in ("a", "b", "c", "d"):
+        out += [_case(rng, i, p, "recency", False) for i in range(12)]
+        out += [_case(rng, i, p, "code", True) for i in range(12)]
+    return out
+
+
+def test_a_case_weighted_twice_fits_as_the_case_given_twice_and_weight_0_as_left_out():
+    data = _data()
+    cols = lr.SYSTEMS["listwise"]
+    heavy = data[0]
+    twice = lt.clogit_fit(data, cols, 0.1, case_weight=lambda c: 2.0 if c is heavy else 1.0)
+    copied = lt.clogit_fit(data + [heavy], cols, 0.1)
+    assert np.allclose(twice["weights"], copied["weights"], atol=1e-6)
+    assert np.allclose(twice["mean"], copied["mean"]) and np.allclose(twice["scale"], copied["scale"])
+    dropped = lt.clogit_fit(data, cols, 0.1, case_weight=lambda c: 0.0 if lr.deep(c) else 1.0)
+    window = lt.clogit_fit([c for c in data if not lr.deep(c)], cols, 0.1)
+    assert np.allclose(dropped["weights"], window["weights"], atol=1e-6)
+    plain, ones = lt.clogit_fit(data, cols, 0.1), lt.clogit_fit(data, cols, 0.1, case_weight=lambda c: 1.0)
+    assert np.allclose(plain["weights"], ones["weights"])
+
+
+def test_the_deep_weight_is_chosen_by_the_window_cases_left_out_by_repository(capsys):
+    """Deep cases teach a signal that misleads on window cases: leaving each repository out, the
+    window cases rank best with the deep cases weighted least, and that weight is chosen."""
+    data = _data(1)
+    w = ld.choose(data, [0.0, 1.0, 3.0], l2=0.1)
+    out = capsys.readouterr().out
+    assert w == 0.0 and "chosen, by the window cases' MRR then top-5: w = 0" in out
+    _, ranks0 = ld.loro(data, 0.0, 0.1)
+    order, ranks3 = ld.loro(data, 3.0, 0.1)
+    window = [i for i, c in enumerate(order) if not lr.deep(c)]
+    deep = [i for i, c in enumerate(order) if lr.deep(c)]
+    mrr = lambda r, idx: np.mean([1.0 / r[i] for i in idx])  # noqa: E731
+    assert mrr(ranks0, window) > mrr(ranks3, window)
+    assert mrr(ranks3, deep) > mrr(ranks0, deep)  # what the choice costs the deep cases, and shows
