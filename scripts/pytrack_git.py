@@ -8,6 +8,7 @@ inherited. Standard library only.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -18,6 +19,10 @@ def git_env(extra: dict[str, str] | None = None) -> dict[str, str]:
         env.pop(k, None)
     env.update(extra or {})
     return env
+
+
+MISSING_OBJECT = re.compile(r"unable to read|bad object|missing (?:blob|tree|commit|object)|corrupt|"
+                            r"not a valid object|did not send all necessary objects")
 
 
 class GitFailed(RuntimeError):
@@ -74,16 +79,17 @@ def _take_theirs_outside_code(repo: Path, commit: str) -> bool:
 
 def replay(repo: Path, commits: list[str]) -> list[str] | None:
     """Cherry-pick `commits` in order onto HEAD of the work tree `repo`, each with its own
-    committer and date; the new hashes, or None (state restored) at the first conflict. A pick
-    that fails without a conflict raises GitFailed."""
+    committer and date; the new hashes, or None (state restored) at the first pick that fails.
+    A pick that fails because the history lacks an object raises GitFailed."""
     start = out(["rev-parse", "HEAD"], cwd=repo).strip()
     made = []
     for c in commits:
         proc = run_git(["cherry-pick", "--allow-empty", "--keep-redundant-commits", c], cwd=repo,
                        check=False, env=committer_env(repo, c))
-        if proc.returncode != 0 and not out(["diff", "--name-only", "--diff-filter=U"], cwd=repo).split():
-            # not a conflict (no path left unmerged): git itself failed, e.g. an object the
-            # history lacks. Not the window's fault, and no reason to record it as conflicting.
+        if proc.returncode != 0 and MISSING_OBJECT.search(proc.stderr):
+            # git could not read an object the history should hold: the mirror is broken, not
+            # the window, so nothing is recorded for it (a work tree that refuses the pick, as a
+            # dateutil window's did, is the window's own: it drops the window as a conflict does).
             run_git(["cherry-pick", "--abort"], cwd=repo, check=False)
             run_git(["reset", "-q", "--hard", start], cwd=repo)
             raise GitFailed(f"git cherry-pick {c[:12]}: exit {proc.returncode}: {proc.stderr.strip()[:400]}")

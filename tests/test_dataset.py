@@ -517,3 +517,16 @@ def test_a_repository_whose_mirror_lacks_an_object_is_skipped_and_the_build_goes
     assert sound["cases"] == [] and sound["rejected"] == {"window: under 20 tests pass at its end": 1}
     assert "[broken] stopped: git " in log and blob[:7] in log
     assert "not built (run again once mended): broken: git " in log
+
+
+def test_a_pick_the_work_tree_refuses_drops_the_window_as_a_conflict_does(git_repo):
+    """pytrack_git.replay: a pick that fails without a conflict and without a missing object (here
+    an untracked file where the commit adds one; a dateutil window's work tree refused a pick the
+    same way) restores the state and returns None, so the window is recorded as dropped and not
+    tried again; only a missing object raises GitFailed (the test above)."""
+    base = git_repo.commit("base", {"lib.py": "x = 1\n"})
+    added = git_repo.commit("adds notes", {"notes.txt": "kept\n"})
+    git_repo.git("checkout", "-q", "--detach", base)
+    (git_repo.root / "notes.txt").write_text("in the way\n")
+    assert gi.replay(git_repo.root, [added]) is None
+    assert git_repo.git("rev-parse", "HEAD").strip() == base
