@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -30,21 +31,13 @@ from ltr_train import clogit_fit, paired  # noqa: E402
 SYSTEM = "listwise + context"
 
 
-def weigh(w: float):
+def weigh(w: float) -> Callable[[Case], float]:
     return lambda c: w if lr.deep(c) else 1.0
 
 
 def loro(data: list[Case], w: float, l2: float) -> tuple[list[Case], list[int | None]]:
     """Every case ranked by the fit on the other repositories' cases in the regime."""
-    order: list[Case] = []
-    ranks: list[int | None] = []
-    cols = lr.SYSTEMS[SYSTEM]
-    for p in sorted({c.project for c in data}):
-        test = [c for c in data if c.project == p]
-        model = clogit_fit([c for c in data if c.project != p and lr.bounded(c)], cols, l2, case_weight=weigh(w))
-        order += test
-        ranks += lr.gated(model, test)
-    return order, ranks
+    return lr.loro(data, lambda train: clogit_fit(train, lr.SYSTEMS[SYSTEM], l2, case_weight=weigh(w)))
 
 
 def choose(data: list[Case], grid: list[float], l2: float) -> float:

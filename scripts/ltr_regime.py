@@ -27,12 +27,14 @@ The L2 penalty, and then the system that `--save` writes, are chosen by leave-on
 from __future__ import annotations
 
 import argparse
+import functools
 import gzip
 import json
 import pickle
 import re
 import sys
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -161,6 +163,18 @@ def gated(model: dict, cases: list[Case]) -> list[int | None]:
     return [clogit_ranks(model, [c])[0] if bounded(c) else shipped_ranks([c])[0] for c in cases]
 
 
+def loro(data: list[Case], fit: Callable[[list[Case]], dict]) -> tuple[list[Case], list[int | None]]:
+    """Every case, repository by repository, and its rank (`gated`) by `fit` of the other
+    repositories' cases in the regime: leaving one repository out."""
+    order: list[Case] = []
+    ranks: list[int | None] = []
+    for p in sorted({c.project for c in data}):
+        test = [c for c in data if c.project == p]
+        order += test
+        ranks += gated(fit([c for c in data if c.project != p and bounded(c)]), test)
+    return order, ranks
+
+
 def report(title: str, cases: list[Case], ranks: dict[str, list[int | None]]) -> None:
     base = ranks["shipped"]
     print(f"\n{title} ({len(cases)} cases, {sum(map(bounded, cases))} in the regime)")
@@ -227,15 +241,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"L2 chosen leaving one repository out: {l2}")
     chosen = "listwise + context"
     if args.loro or args.save:
-        ranks: dict[str, list[int | None]] = {"shipped": []}
-        order: list[Case] = []
-        for p in sorted({c.project for c in data}):
-            train = [c for c in regime if c.project != p]
-            test = [c for c in data if c.project == p]
-            order += test
-            ranks["shipped"] += shipped_ranks(test)
-            for name, cols in SYSTEMS.items():
-                ranks.setdefault(name, []).extend(gated(clogit_fit(train, cols, l2[name]), test))
+        ranks: dict[str, list[int | None]] = {}
+        for name, cols in SYSTEMS.items():
+            order, ranks[name] = loro(data, functools.partial(clogit_fit, columns=cols, l2=l2[name]))
+        ranks = {"shipped": shipped_ranks(order), **ranks}
         for label, keep in (("window cases", lambda c: not deep(c)), ("deep cases", deep),
                             ("in the regime, window", lambda c: bounded(c) and not deep(c)),
                             ("in the regime, deep, culprit in the newest 10%", lambda c: bounded(c) and deep(c) and back(c) < 0.1),
