@@ -25,6 +25,14 @@ MISSING_OBJECT = re.compile(r"unable to read|bad object|missing (?:blob|tree|com
                             r"not a valid object|did not send all necessary objects")
 
 
+def missing_object(stderr: str) -> bool:
+    """Whether git's error lines say an object the history should hold cannot be read. The line
+    `error: could not apply <sha>... <subject>` is left out: it quotes the commit's subject, and a
+    python-slugify commit titled "Possible corrupt 1.2.2 build" that conflicted read as a broken mirror."""
+    return any(MISSING_OBJECT.search(line) for line in stderr.splitlines()
+               if line.startswith(("error:", "fatal:")) and not line.startswith("error: could not apply"))
+
+
 class GitFailed(RuntimeError):
     """A git command that exited non-zero (a mirror missing an object, a bad revision): the
     message names the command, its exit status and git's own words."""
@@ -86,7 +94,7 @@ def replay(repo: Path, commits: list[str]) -> list[str] | None:
     for c in commits:
         proc = run_git(["cherry-pick", "--allow-empty", "--keep-redundant-commits", c], cwd=repo,
                        check=False, env=committer_env(repo, c))
-        if proc.returncode != 0 and MISSING_OBJECT.search(proc.stderr):
+        if proc.returncode != 0 and missing_object(proc.stderr):
             # git could not read an object the history should hold: the mirror is broken, not
             # the window, so nothing is recorded for it (a work tree that refuses the pick, as a
             # dateutil window's did, is the window's own: it drops the window as a conflict does).

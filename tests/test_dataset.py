@@ -530,3 +530,20 @@ def test_a_pick_the_work_tree_refuses_drops_the_window_as_a_conflict_does(git_re
     (git_repo.root / "notes.txt").write_text("in the way\n")
     assert gi.replay(git_repo.root, [added]) is None
     assert git_repo.git("rev-parse", "HEAD").strip() == base
+
+
+def test_a_conflict_whose_commit_subject_says_corrupt_drops_the_window(git_repo):
+    """pytrack_git.replay: git quotes the picked commit's subject in `error: could not apply ...`;
+    a real conflict in a commit titled "Possible corrupt build" (python-slugify has one) is a
+    conflict, not a missing object: None and the state restored, no GitFailed."""
+    base = git_repo.commit("base", {"lib.py": "x = 1\n"})
+    picked = git_repo.commit("Rebuild - Possible corrupt 1.2.2 build", {"lib.py": "x = 2\n"})
+    git_repo.git("checkout", "-q", "--detach", base)
+    (git_repo.root / "lib.py").write_text("x = 3\n")
+    git_repo.git("commit", "-qam", "diverges")
+    here = git_repo.git("rev-parse", "HEAD").strip()
+    assert gi.replay(git_repo.root, [picked]) is None
+    assert git_repo.git("rev-parse", "HEAD").strip() == here
+    assert git_repo.git("status", "--porcelain").strip() == ""
+    assert gi.missing_object("error: could not apply 1234abc... Possible corrupt build\nhint: x") is False
+    assert gi.missing_object("fatal: unable to read 6d7b0228aa") is True
