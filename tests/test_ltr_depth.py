@@ -64,3 +64,24 @@ def test_the_deep_weight_is_chosen_by_the_window_cases_left_out_by_repository(ca
     mrr = lambda r, idx: np.mean([1.0 / r[i] for i in idx])  # noqa: E731
     assert mrr(ranks0, window) > mrr(ranks3, window)
     assert mrr(ranks3, deep) > mrr(ranks0, deep)  # what the choice costs the deep cases, and shows
+
+
+def test_a_saved_fit_read_back_ranks_as_the_fit_and_a_seen_repository_is_refused(tmp_path):
+    """scripts/ltr_versus.py: the file `ltr_regime.save` writes, read back, ranks every case as the
+    fit in memory did (the columns that cannot move a ranking left out); asked to compare on a
+    repository the saved fit trained on, it refuses, naming it."""
+    import pytest
+
+    lv = load("ltr_versus")
+    data = _data(2)
+    for c in data:  # as in real cases: the same for every candidate of a case (save leaves it out)
+        c.X[:, lr.COLUMNS.index("log_candidates")] = np.log(len(c.commits))
+    fit = lt.clogit_fit([c for c in data if c.project != "d"], lr.SYSTEMS[ld.SYSTEM], 0.1)
+    path = tmp_path / "regression.json"
+    lr.save(fit, 0.1, [c for c in data if c.project != "d"], path)
+    test = [c for c in data if c.project == "d"]
+    assert lr.gated(lv.read_model(path), test) == lr.gated(fit, test)
+    assert sum(r == 1 for r in lr.gated(fit, test)) >= 12  # the window cases' culprits come first
+    folder = tmp_path / "dataset"
+    with pytest.raises(SystemExit, match="trained on a: not held out"):
+        lv.main(["--data", str(folder), "--model", str(path), "--repos", "a,d"])
