@@ -19,6 +19,7 @@ is written after every window; an interrupted run starts again at the window it 
     python scripts/dataset_build.py --status                # what is built, by repository
     python scripts/dataset_build.py --hours 2.5             # start no window after 2.5 h
     python scripts/dataset_build.py --deep 8                # + up to 8 old-culprit cases per built window
+    python scripts/dataset_build.py --dir D --beyond models/DATA.md --windows 2   # 2 windows the card lacks
 
 Deep cases (scripts/dataset_deep.py) take a built window's end and seed the regression in an
 older commit, before the window, so that culprits lie at every depth of the history and not only
@@ -35,9 +36,11 @@ models/DATA.md is the data card: repositories, ranges, seed, counts, and what wa
 from __future__ import annotations
 
 import argparse
+import fcntl
 import json
 import os
 import random
+import re
 import shutil
 import subprocess
 import sys
@@ -58,6 +61,7 @@ REPOS_FILE = Path(__file__).resolve().parent / "dataset_repos.json"
 DEFAULT_SEED = 1
 PYTEST_REQ = "pytest>=8,<9"
 COVERAGE_REQ = "pytest-cov>=5"  # which tests run which line (pytrack_cases.COVERAGE_GUIDED)
+WINDOW_RANGE = re.compile(r"\b([0-9a-f]{8})\.\.([0-9a-f]{8})\b")
 
 
 def log(msg: str) -> None:
@@ -142,6 +146,82 @@ class State:
         return [c for repo in self.doc["repos"].values() for w in repo["windows"].values() for c in w["cases"]]
 
 
+def card_windows(card: Path) -> dict[str, set[tuple[str, str]]]:
+    """The windows a data card lists, by repository: {name: {(base[:8], end[:8]), ...}}, read from
+    the table "Repositories and what came of them" (a row `| name | upstream @ head | ... |`)."""
+    listed: dict[str, set[tuple[str, str]]] = {}
+    for line in card.read_text().splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) < 6 or " @ " not in cells[1]:
+            continue
+        listed.setdefault(cells[0], set()).update(WINDOW_RANGE.findall(cells[4]))
+    if not listed:
+        raise SystemExit(f"{card}: no table of repositories and windows in it (is it models/DATA.md?)")
+    return listed
+
+
+def card_commits(mirror: Path, ranges: set[tuple[str, str]]) -> set[str]:
+    """The non-merge commits of the card's windows (base..end) in `mirror`."""
+    commits: set[str] = set()
+    for base, end in ranges:
+        commits.update(pytrack_git.out(["rev-list", "--no-merges", f"{base}..{end}"], git_dir=mirror).split())
+    return commits
+
+
+def beyond_card(windows: list[Window], mirror: Path, ranges: set[tuple[str, str]]) -> list[Window]:
+    """The windows that share no commit with the card's windows `ranges` (new cases, not near
+    copies of the card's: a window drawn at another hour can overlap one the card lists)."""
+    built = card_commits(mirror, ranges)
+    return [w for w in windows if not built.intersection(w.commits)]
+
+
+def check_card(card: Path, specs: list[RepoSpec], mirrors: Path, seed: int) -> int:
+    """Whether this machine's seeded draw gives the card's windows: per repository, the card's
+    windows the draw gives, those it does not, and the drawn windows that share no commit with
+    them (what `--beyond` would build)."""
+    listed = card_windows(card)
+    print(f"{'repository':16} {'card':>4} {'drawn':>5} {'same':>4} {'new':>4}  card windows not drawn")
+    same_all = total = 0
+    for spec in specs:
+        try:
+            mirror = find_mirror(mirrors, spec.upstream)
+        except FileNotFoundError:
+            print(f"{spec.name:16} no mirror")
+            continue
+        ranges = listed.get(spec.name, set())
+        drawn = choose_windows(spec, mirror, random.Random(f"{seed}:{spec.name}"), 4 * len(ranges) + 12)
+        same = [w for w in drawn if (w.base[:8], w.end[:8]) in ranges]
+        new = beyond_card(drawn, mirror, ranges)
+        missing = sorted(ranges - {(w.base[:8], w.end[:8]) for w in drawn})
+        same_all += len(same)
+        total += len(ranges)
+        print(f"{spec.name:16} {len(ranges):4} {len(drawn):5} {len(same):4} {len(new):4}  "
+              + ", ".join(f"{b}..{e}" for b, e in missing))
+    print(f"{same_all} of the card's {total} windows drawn again")
+    return 0
+
+
+def hold(root: Path):
+    """The folder's lock, held while this process builds in it or merges into it: a second writer
+    (a builder left running, a merge begun beside it) would rewrite state.json from its own copy
+    and lose the other's windows. Refused with the holder's pid; released when the process ends."""
+    root.mkdir(parents=True, exist_ok=True)
+    handle = open(root / "build.lock", "a+")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        holder = handle.read().strip() or "?"
+        handle.close()
+        raise SystemExit(f"{root} is being written by another process (pid {holder}): wait for it to end, "
+                         f"or build in another --dir and --merge it afterwards") from None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"{os.getpid()}\n")
+    handle.flush()
+    return handle
+
+
 def write_index(root: Path, state: State, specs: list[RepoSpec]) -> list[dict]:
     cases = state.all_cases()
     doc = {"cases": cases, "built": len(cases), "seed": state.doc["seed"],
@@ -165,7 +245,9 @@ def build_repo(spec: RepoSpec, args: argparse.Namespace, state: State, specs: li
         return  # this round asks nothing more of it: no window to draw, no environment to check
     python = ensure_venv(args.dir, spec)
     rng = random.Random(f"{args.seed}:{spec.name}")
-    windows = choose_windows(spec, mirror, rng, most * WINDOW_SPARES)
+    windows = choose_windows(spec, mirror, rng, most * WINDOW_SPARES + len(args.beyond.get(spec.name, ())))
+    if args.beyond:
+        windows = beyond_card(windows, mirror, args.beyond.get(spec.name, set()))
     if args.deep:
         build_deep(spec, args, state, specs, deadline, windows, mirror, python)
         return
@@ -313,7 +395,7 @@ def card(root: Path, specs: list[RepoSpec], out: Path) -> int:
                 why[k] = why.get(k, 0) + v
         n = sum(len(w["cases"]) for w in wins.values())
         total += n
-        shown = ", ".join(f"{w['base'][:8]}..{w['end'][:8]} ({w['size']}: {len(w['cases'])})" if not k.endswith("d")
+        shown = ", ".join(f"w{k} {w['base'][:8]}..{w['end'][:8]} ({w['size']}: {len(w['cases'])})" if not k.endswith("d")
                           else f"older culprits at {w['end'][:8]}: {len(w['cases'])}" for k, w in wins.items())
         lines.append(f"| {spec.name} | {spec.upstream} @ {spec.head[:12]} | {spec.since} | "
                      f"{', '.join(spec.deps) or '-'} | {shown or 'not built yet'} | {n} |")
@@ -351,6 +433,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--deep", type=int, default=0, metavar="N",
                     help="instead of new windows: up to N cases per built window whose culprit is older than "
                          "the window (scripts/dataset_deep.py)")
+    ap.add_argument("--beyond", type=Path, metavar="CARD",
+                    help="skip the windows this data card lists (built elsewhere): new windows only")
+    ap.add_argument("--check-card", type=Path, metavar="CARD",
+                    help="print which of the card's windows this machine's seeded draw gives, and exit")
     ap.add_argument("--hours", type=float, default=1e9, help="start no new window after this many hours")
     ap.add_argument("--status", action="store_true", help="print what is built and exit")
     ap.add_argument("--merge", type=Path, metavar="DIR", help="take in the repositories another --dir built, and exit")
@@ -365,11 +451,16 @@ def main(argv: list[str] | None = None) -> int:
     pytrack_cases.WIDER_FAILING = True
     pytrack_cases.COVERAGE_GUIDED = True
     specs = load_specs(args.repos)
+    args.beyond = card_windows(args.beyond) if args.beyond else {}
     if args.status:
         return status(args.dir, specs)
+    if args.check_card:
+        return check_card(args.check_card, specs, args.mirrors, args.seed)
     if args.card:
         return card(args.dir, specs, args.card)
+    lock = hold(args.dir)  # noqa: F841 - held until the process ends
     if args.merge:
+        hold_other = hold(args.merge.expanduser())  # noqa: F841 - nor may its builder still run
         return merge(args.dir, args.merge.expanduser(), specs)
     (args.dir / "cases").mkdir(parents=True, exist_ok=True)
     state = State(args.dir, args.seed)

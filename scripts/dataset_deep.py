@@ -67,7 +67,7 @@ def deep_candidates(repo: Path, spec: RepoSpec, end: str, rebuilt: list[str], rn
     must pass there) and its text must occur once in the end's file. Shapes are taken in turn.
     `keep` (end path, end line), when given, leaves other lines out (coverage guidance)."""
     window = set(rebuilt[1:])
-    since = out(["log", "-1", "--format=%ct", f"--until={spec.since}", "--first-parent", rebuilt[0]], cwd=repo).strip()
+    since = out(["log", "-1", "--format=%ct", f"--until={spec.since_cutoff}", "--first-parent", rebuilt[0]], cwd=repo).strip()
     floor = int(since) if since else 0
     origins = _blame_origins(repo, spec, end)
     info = {}

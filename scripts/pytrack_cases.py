@@ -102,7 +102,7 @@ def choose_windows(spec: RepoSpec, mirror: Path, rng: random.Random, count: int)
     first-parent commits of the pinned head, after `spec.since`, in the seeded order in
     which they are drawn (index 1, 2, ...): the build takes them in turn until enough of
     them gave cases, so a window whose replay conflicts is replaced by the next one."""
-    fp = out(["rev-list", "--first-parent", f"--since={spec.since}", spec.head], git_dir=mirror).split()
+    fp = out(["rev-list", "--first-parent", f"--since={spec.since_cutoff}", spec.head], git_dir=mirror).split()
     fp.reverse()  # oldest first
     reached = non_merges_reached(mirror, spec.head, fp)
     taken: list[tuple[int, int]] = []

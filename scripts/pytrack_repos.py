@@ -18,6 +18,14 @@ class RepoSpec:
     deps: tuple[str, ...] = ()  # pip requirements of its tests besides pytest (never the library itself)
     dist: str = ""  # a distribution whose metadata alone the test venv gets (a library that reads its version from it)
 
+    @property
+    def since_cutoff(self) -> str:
+        """`since` as git reads it the same at any hour: midnight UTC. A bare date (`--since=2013-05-20`)
+        takes the current time of day, so which commits of that day count, and with them the
+        seeded draw of windows, depended on when the builder ran. A `since` with a time of its own
+        ("2020-01-01 14:00:00 +0000") is taken as it is."""
+        return self.since if ":" in self.since else f"{self.since} 00:00:00 +0000"
+
 
 REPOS = [
     RepoSpec("more-itertools", "more-itertools/more-itertools", "2fe1b2eeb9d75f994113fe3ac76d14b6bcd6fb10",

@@ -547,3 +547,61 @@ def test_a_conflict_whose_commit_subject_says_corrupt_drops_the_window(git_repo)
     assert git_repo.git("status", "--porcelain").strip() == ""
     assert gi.missing_object("error: could not apply 1234abc... Possible corrupt build\nhint: x") is False
     assert gi.missing_object("fatal: unable to read 6d7b0228aa") is True
+
+
+def test_beyond_a_card_only_windows_that_share_no_commit_with_its_windows(make_git_repo, monkeypatch, tmp_path: Path):
+    """`--beyond CARD`: a fresh machine adds windows the card lacks, never near copies of its
+    windows; the card's table is read back, its window labels included."""
+    monkeypatch.setattr(pc, "WINDOW_MIN", 3)
+    monkeypatch.setattr(pc, "WINDOW_MAX", 5)
+    up = make_git_repo("upstream")
+    for i in range(40):
+        head = up.commit(f"c{i}", {"lib/m.py": f"x = {i}\n"})
+    spec = pc.RepoSpec("toy", "toy/toy", head, ("lib",), "2000-01-01")
+    git_dir = up.root / ".git"
+    wins = pc.choose_windows(spec, git_dir, __import__("random").Random("1:toy"), 8)
+    assert len(wins) >= 4
+    listed = ", ".join(f"w{w.index} {w.base[:8]}..{w.end[:8]} (5: 3)" for w in wins[:2])
+    card = tmp_path / "DATA.md"
+    card.write_text("| repository | upstream @ pinned head | since | test deps | windows | cases |\n|---|---|---|---|---|---|\n"
+                    f"| toy | toy/toy @ {head[:12]} | 2000-01-01 | - | {listed}, older culprits at {wins[0].end[:8]}: 2 | 8 |\n")
+    ranges = db.card_windows(card)["toy"]
+    assert ranges == {(w.base[:8], w.end[:8]) for w in wins[:2]}
+    # a window drawn at another hour: it overlaps the card's first window by one commit
+    shifted = pc.Window("toy", 9, "x", "y", [wins[0].commits[-1], "f" * 40])
+    kept = db.beyond_card([*wins, shifted], git_dir, ranges)
+    assert [w.index for w in kept] == [w.index for w in wins[2:]]
+    with pytest.raises(SystemExit, match="no table"):
+        db.card_windows(tmp_path / "upstream" / "lib" / "m.py")
+
+
+def test_a_folder_being_built_refuses_a_second_writer(tmp_path: Path):
+    """A merge into (or out of) a folder whose builder still runs would rewrite state.json from a
+    stale copy: the folder's lock refuses it, naming the holder, and frees it when released."""
+    ours, theirs = tmp_path / "ours", tmp_path / "theirs"
+    _built(ours, "tinydb", "tinydb-w1-01")
+    _built(theirs, "loguru", "loguru-w1-01")
+    repos = tmp_path / "repos.json"
+    repos.write_text(json.dumps({"repos": [
+        {"name": "tinydb", "upstream": "m/tinydb", "head": "0" * 40, "packages": ["tinydb"], "since": "2018-01-01"},
+        {"name": "loguru", "upstream": "D/loguru", "head": "0" * 40, "packages": ["loguru"], "since": "2022-01-01"}]}))
+    before = (ours / "state.json").read_text()
+    for held in (ours, theirs):
+        builder = db.hold(held)  # a builder at work there
+        with pytest.raises(SystemExit, match=f"being written by another process \\(pid {__import__('os').getpid()}\\)"):
+            db.main(["--dir", str(ours), "--repos", str(repos), "--merge", str(theirs)])
+        assert (ours / "state.json").read_text() == before and (theirs / "cases" / "loguru-w1-01").is_dir()
+        builder.close()
+    assert db.main(["--dir", str(ours), "--repos", str(repos), "--merge", str(theirs)]) == 0
+    assert "loguru" in json.loads((ours / "state.json").read_text())["repos"]
+
+
+def test_no_training_repository_is_one_the_held_out_sets_measure():
+    """models/DATA.md's no-leakage rule, on the files themselves: the training repositories share
+    no upstream, and no name, with the Python track's libraries or the fresh held-out set's."""
+    train = db.load_specs()
+    held = db.load_specs(Path(db.__file__).parent / "pyheld_repos.json") + list(pc.REPOS)
+    assert len(train) >= 60 and len(held) >= 10
+    key = lambda s: (s.upstream.lower(), s.name.lower())  # noqa: E731
+    assert not {k for s in train for k in key(s)} & {k for s in held for k in key(s)}
+    assert len({s.name for s in train}) == len(train) and len({s.upstream for s in train}) == len(train)

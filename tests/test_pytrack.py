@@ -201,6 +201,28 @@ def test_choose_windows_draws_seeded_disjoint_windows_in_order(make_git_repo, mo
     assert spans != sorted(spans) or len(spans) < 3  # draw order, not history order
 
 
+def test_the_window_draw_does_not_depend_on_the_hour_it_runs(make_git_repo, monkeypatch):
+    """git reads a bare date (`--since=2020-09-13`) at the current time of day, so the commits of
+    that day that count, and the seeded draw, changed with the hour the builder ran (a fresh
+    machine drew other windows for 14 of the card's repositories). `since_cutoff` is midnight UTC."""
+    monkeypatch.setattr(pt, "WINDOW_MIN", 3)
+    monkeypatch.setattr(pt, "WINDOW_MAX", 5)
+    up = make_git_repo("upstream")
+    for i in range(30):  # hourly from 2020-09-13 12:26 UTC: 12 commits on the `since` day
+        head = up.commit(f"c{i}", {"lib/m.py": f"x = {i}\n"})
+    spec = pt.RepoSpec("toy", "toy/toy", head, ("lib",), "2020-09-13")
+    git_dir = up.root / ".git"
+    early, late = 1_600_000_000 + 86_400 * 100, 1_600_000_000 + 86_400 * 100 + 8 * 3600  # 12:26 and 20:26 UTC
+    draws, bare = [], []
+    for now in (early, late):
+        monkeypatch.setenv("GIT_TEST_DATE_NOW", str(now))
+        draws.append([(w.base, w.end) for w in pt.choose_windows(spec, git_dir, random.Random("1:toy"), 8)])
+        bare.append(len(gi.out(["rev-list", "--first-parent", f"--since={spec.since}", head], git_dir=git_dir).split()))
+    assert draws[0] == draws[1] and draws[0]
+    assert bare[0] != bare[1]  # what a bare date did: 30 commits read in the morning, 22 at night
+    assert len(gi.out(["rev-list", "--first-parent", f"--since={spec.since_cutoff}", head], git_dir=git_dir).split()) == 30
+
+
 def test_non_merges_reached_count_what_git_counts_across_merged_branches(make_git_repo):
     """choose_windows' counts come from one `rev-list --parents`: for every pair of first-parent
     commits, the difference is `git rev-list --count --no-merges b..e`, with branches merged in
