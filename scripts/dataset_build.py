@@ -458,6 +458,8 @@ def main(argv: list[str] | None = None) -> int:
         return check_card(args.check_card, specs, args.mirrors, args.seed)
     if args.card:
         return card(args.dir, specs, args.card)
+    if args.merge and not (args.merge.expanduser() / "state.json").is_file():
+        raise SystemExit(f"{args.merge}: no state.json there: not a build folder (nothing merged)")
     lock = hold(args.dir)  # noqa: F841 - held until the process ends
     if args.merge:
         hold_other = hold(args.merge.expanduser())  # noqa: F841 - nor may its builder still run

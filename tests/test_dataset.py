@@ -594,6 +594,9 @@ def test_a_folder_being_built_refuses_a_second_writer(tmp_path: Path):
         builder.close()
     assert db.main(["--dir", str(ours), "--repos", str(repos), "--merge", str(theirs)]) == 0
     assert "loguru" in json.loads((ours / "state.json").read_text())["repos"]
+    with pytest.raises(SystemExit, match="no state.json there: not a build folder"):  # a mistyped folder
+        db.main(["--dir", str(ours), "--repos", str(repos), "--merge", str(tmp_path / "thiers")])
+    assert not (tmp_path / "thiers").exists()
 
 
 def test_no_training_repository_is_one_the_held_out_sets_measure():
