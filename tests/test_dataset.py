@@ -423,6 +423,7 @@ def test_a_whole_suite_run_survives_a_module_that_fails_to_collect(git_repo):
 
 
 db = load("dataset_build")
+dc = load("dataset_card")
 
 
 def test_a_library_gets_its_metadata_but_not_its_code(tmp_path: Path):
@@ -565,14 +566,46 @@ def test_beyond_a_card_only_windows_that_share_no_commit_with_its_windows(make_g
     card = tmp_path / "DATA.md"
     card.write_text("| repository | upstream @ pinned head | since | test deps | windows | cases |\n|---|---|---|---|---|---|\n"
                     f"| toy | toy/toy @ {head[:12]} | 2000-01-01 | - | {listed}, older culprits at {wins[0].end[:8]}: 2 | 8 |\n")
-    ranges = db.card_windows(card)["toy"]
+    ranges = dc.card_windows(card)["toy"]
     assert ranges == {(w.base[:8], w.end[:8]) for w in wins[:2]}
     # a window drawn at another hour: it overlaps the card's first window by one commit
     shifted = pc.Window("toy", 9, "x", "y", [wins[0].commits[-1], "f" * 40])
-    kept = db.beyond_card([*wins, shifted], git_dir, ranges)
+    kept = dc.beyond_card([*wins, shifted], git_dir, ranges)
     assert [w.index for w in kept] == [w.index for w in wins[2:]]
     with pytest.raises(SystemExit, match="no table"):
-        db.card_windows(tmp_path / "upstream" / "lib" / "m.py")
+        dc.card_windows(tmp_path / "upstream" / "lib" / "m.py")
+
+
+def test_the_card_a_build_writes_reads_back_as_the_windows_it_built(tmp_path: Path):
+    """`--card` writes the tables from state.json and `--check-card`/`--beyond` read the windows
+    back from them: the two directions agree, window for window, and deep cases (kept under
+    "<index>d") are counted but are no window of their own."""
+    def case(op: str, distance: int) -> dict:
+        return {"mutation": {"operator": op}, "bic_distance": distance}
+    a, b, c = ("a" * 40, "b" * 40), ("c" * 40, "d" * 40), ("e" * 40, "f" * 40)
+    doc = {"seed": 1, "repos": {
+        "toy": {"windows": {
+            "1": {"base": a[0], "end": a[1], "size": 80, "cases": [case("flip_compare", 3), case("drop_stmt", 9)],
+                  "rejected": {"passes at culprit": 4}},
+            "1d": {"base": a[0], "end": a[1], "size": 80, "cases": [case("off_by_one", 140)], "rejected": {}},
+            "2": {"base": b[0], "end": b[1], "size": 60, "cases": [], "rejected": {"conflict": 1}}}},
+        "other": {"windows": {"4": {"base": c[0], "end": c[1], "size": 90, "cases": [case("wrong_var", 5)],
+                                    "rejected": {"passes at culprit": 2}}}}}}
+    specs = [pc.RepoSpec("toy", "toy/toy", "1" * 40, ("toy",), "2020-01-01", deps=("attrs",)),
+             pc.RepoSpec("other", "o/other", "2" * 40, ("other",), "2021-01-01"),
+             pc.RepoSpec("untried", "u/untried", "3" * 40, ("u",), "2022-01-01")]
+    out = tmp_path / "card.md"
+    assert dc.write_card(doc, specs, out) == 0
+    text = out.read_text()
+    assert text.startswith("Seed 1; 4 cases from 2 repositories (2 of 3 tried so far). 1 of them have an older "
+                           "culprit (commits from the culprit to the end: median 140, 140 to 140; the window "
+                           "cases' median 5, 3 to 9).")
+    assert ("| toy | toy/toy @ 111111111111 | 2020-01-01 | attrs | w1 aaaaaaaa..bbbbbbbb (80: 2), older culprits "
+            "at bbbbbbbb: 1, w2 cccccccc..dddddddd (60: 0) | 3 |") in text
+    assert "| untried | u/untried @ 333333333333 | 2022-01-01 | - | not built yet | 0 |" in text
+    assert "Candidates rejected, and why: passes at culprit: 6; conflict: 1." in text
+    assert dc.card_windows(out) == {"toy": {(a[0][:8], a[1][:8]), (b[0][:8], b[1][:8])},
+                                    "other": {(c[0][:8], c[1][:8])}, "untried": set()}
 
 
 def test_a_folder_being_built_refuses_a_second_writer(tmp_path: Path):
