@@ -1,11 +1,13 @@
 """pytest for the Python-track benchmark (scripts/pytrack_cases.py): runs, their failures, test files.
 
 Runs are isolated from the caller (no PYTHONPATH, no cache provider, fixed hash seed) and time
-out on CPU time, since a mutation may loop forever. Standard library only.
+out on CPU time, since a mutation may loop forever, or when they sit idle, since a mutation may
+also wait forever (on a lock, a socket, a child that never answers). Standard library only.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -13,6 +15,7 @@ import resource
 import signal
 import subprocess
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -25,12 +28,66 @@ if TYPE_CHECKING:
 TEST_TIMEOUT = 30.0  # CPU seconds: a mutation may loop forever (the suites take under 20 s)
 SUITE_TIMEOUT = 120.0  # CPU seconds for a whole suite (some take over 30 s)
 WALL_FACTOR = 10  # the wall-clock limit, a multiple of the CPU limit: a loaded machine is slow, not looping
+IDLE_LIMIT = 120.0  # wall seconds in which a run's processes used no CPU (under IDLE_CPU): it waits forever
+IDLE_CPU = 0.5
+POLL = 2.0
 
 
 def _cpu_limit(seconds: float) -> None:
     """In the child: a CPU-time limit, so that whether a run "times out" does not depend on how
     busy the machine is (a wall-clock limit rejected every candidate on a loaded machine)."""
     resource.setrlimit(resource.RLIMIT_CPU, (int(seconds), int(seconds) + 5))
+
+def _tree_cpu(root: int) -> float | None:
+    """CPU seconds used so far by process `root` and every live descendant (None without Linux's /proc)."""
+    if not os.path.isdir("/proc"):
+        return None
+    ticks = os.sysconf("SC_CLK_TCK")
+    stats: dict[int, tuple[int, float]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # gone meanwhile
+        # after the name, counted from 0 at the state: ppid 1, utime 11, stime 12, cutime 13, cstime 14
+        stats[int(entry)] = (int(fields[1]), sum(int(x) for x in fields[11:15]) / ticks)
+    tree, total = {root}, 0.0
+    grown = True
+    while grown:
+        grown = False
+        for pid, (ppid, _) in stats.items():
+            if ppid in tree and pid not in tree:
+                tree.add(pid)
+                grown = True
+    for pid in tree:
+        total += stats.get(pid, (0, 0.0))[1]
+    return total
+
+
+def _wait(proc: subprocess.Popen, wall: float) -> tuple[str | None, str | None]:
+    """The run's output, or (None, None) once it passed `wall` seconds or sat idle for IDLE_LIMIT
+    (its whole process group is then killed). Idle: its processes used under IDLE_CPU seconds of
+    CPU in that time; such a run waits on something that will not come (a mutant that blocks in
+    `poll` or on a lock spent 20 minutes of wall clock before the limit above ended it)."""
+    start = last_busy = time.monotonic()
+    used = 0.0
+    while True:
+        try:
+            return proc.communicate(timeout=POLL)
+        except subprocess.TimeoutExpired:
+            pass
+        now, cpu = time.monotonic(), _tree_cpu(proc.pid)
+        if cpu is None or cpu - used >= IDLE_CPU:
+            used, last_busy = cpu or 0.0, now
+        used = min(used, cpu or 0.0)  # a child that ended and is not yet counted in its parent's total
+        if now - start > wall or now - last_busy > IDLE_LIMIT:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
+            return None, None
+
 
 SUMMARY_RE = re.compile(r"^(FAILED|ERROR) (\S+?(?:\[.*?\])?)(?: - .*)?$")
 
@@ -48,14 +105,12 @@ def run_pytest(python: Path, repo: Path, spec: RepoSpec, targets: list[str], ext
     cmd = [str(python), "-m", "pytest", "-p", "no:cacheprovider", *spec.pytest_args, *(extra or []), *targets]
     env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1", PYTHONHASHSEED="0", **(env_extra or {}))
     env.pop("PYTHONPATH", None)
-    try:
-        proc = subprocess.run(cmd, check=False, cwd=repo, capture_output=True, text=True, errors="replace", env=env,
-                              timeout=timeout * WALL_FACTOR, preexec_fn=lambda: _cpu_limit(timeout))
-    except subprocess.TimeoutExpired:
+    proc = subprocess.Popen(cmd, cwd=repo, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            errors="replace", env=env, start_new_session=True, preexec_fn=lambda: _cpu_limit(timeout))
+    stdout, stderr = _wait(proc, timeout * WALL_FACTOR)
+    if stdout is None or proc.returncode in (-signal.SIGXCPU, -signal.SIGKILL):
         return TestRun(-1, "", [], timed_out=True)
-    if proc.returncode in (-signal.SIGXCPU, -signal.SIGKILL):
-        return TestRun(-1, "", [], timed_out=True)
-    text = proc.stdout + proc.stderr
+    text = stdout + (stderr or "")
     failed = []
     for raw in text.splitlines():
         m = SUMMARY_RE.match(raw)

@@ -11,6 +11,7 @@ import io
 import math
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -130,6 +131,39 @@ def test_a_looping_test_times_out_on_cpu_time(tmp_path: Path):
     assert run.timed_out and run.rc == -1
     ok = py.run_pytest(Path(sys.executable), tmp_path, spec, ["test_loop.py::test_ok"], timeout=30)
     assert not ok.timed_out and ok.rc == 0
+
+
+def test_a_test_that_waits_forever_is_ended_once_idle_and_a_busy_one_is_not(tmp_path: Path, monkeypatch):
+    """A mutant can block rather than loop (a dnspython mutant sat in `poll`, a graphql-core one
+    hung its run): no CPU limit ends it, only the wall clock at 10 times that limit (20 minutes for
+    a wide run). A run whose processes, a child it started included, use no CPU for IDLE_LIMIT
+    is ended then, the child with it; one busy for longer than that is left to finish."""
+    monkeypatch.setattr(py, "IDLE_LIMIT", 4.0)
+    monkeypatch.setattr(py, "POLL", 0.5)
+    (tmp_path / "test_wait.py").write_text(
+        "import subprocess, sys, threading, time\n\n\n"
+        "def test_blocks():\n    threading.Event().wait()\n\n\n"
+        "def test_child_blocks():\n"
+        "    open('child.pid', 'w').write(str(subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(3600)']).pid))\n"
+        "    threading.Event().wait()\n\n\n"
+        "def test_busy():\n    end = time.process_time() + 8\n    while time.process_time() < end:\n        pass\n")
+    spec = pc.RepoSpec("wait", "x/wait", "0" * 40, ("wait",), "2020-01-01")
+    python = Path(sys.executable)
+    start = time.monotonic()
+    run = py.run_pytest(python, tmp_path, spec, ["test_wait.py::test_blocks"], timeout=60)
+    assert run.timed_out and run.rc == -1
+    assert time.monotonic() - start < 60 * py.WALL_FACTOR / 4  # ended as idle, not by the wall clock (600 s)
+    run = py.run_pytest(python, tmp_path, spec, ["test_wait.py::test_child_blocks"], timeout=60)
+    assert run.timed_out
+    child = int((tmp_path / "child.pid").read_text())
+    for _ in range(50):  # killed with its group; gone once its parent (init) reaps it
+        if not Path(f"/proc/{child}").exists() or "Z" in Path(f"/proc/{child}/stat").read_text().rsplit(")", 1)[1][:3]:
+            break
+        time.sleep(0.1)
+    else:
+        raise AssertionError(f"the blocked run's child {child} still runs")
+    busy = py.run_pytest(python, tmp_path, spec, ["test_wait.py::test_busy"], timeout=60)
+    assert not busy.timed_out and busy.rc == 0, busy.output[-500:]
 
 
 def test_uncommitted_test_files_are_counted(git_repo):
