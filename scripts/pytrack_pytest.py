@@ -38,6 +38,7 @@ def _cpu_limit(seconds: float) -> None:
     busy the machine is (a wall-clock limit rejected every candidate on a loaded machine)."""
     resource.setrlimit(resource.RLIMIT_CPU, (int(seconds), int(seconds) + 5))
 
+
 def _tree_cpu(root: int) -> float | None:
     """CPU seconds used so far by process `root` and every live descendant (None without Linux's /proc)."""
     if not os.path.isdir("/proc"):
