@@ -39,12 +39,14 @@ def _cpu_limit(seconds: float) -> None:
     resource.setrlimit(resource.RLIMIT_CPU, (int(seconds), int(seconds) + 5))
 
 
-def _tree_cpu(root: int) -> float | None:
-    """CPU seconds used so far by process `root` and every live descendant (None without Linux's /proc)."""
+def _group_cpu(group: int) -> float | None:
+    """CPU seconds used so far by the live processes of process group `group` (a run starts its own
+    session, so its group holds every process it started, orphans reparented to init included; a
+    process that ended counts in its parent's total once reaped). None without Linux's /proc."""
     if not os.path.isdir("/proc"):
         return None
     ticks = os.sysconf("SC_CLK_TCK")
-    stats: dict[int, tuple[int, float]] = {}
+    total = 0.0
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -52,18 +54,9 @@ def _tree_cpu(root: int) -> float | None:
             fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
         except (OSError, IndexError):
             continue  # gone meanwhile
-        # after the name, counted from 0 at the state: ppid 1, utime 11, stime 12, cutime 13, cstime 14
-        stats[int(entry)] = (int(fields[1]), sum(int(x) for x in fields[11:15]) / ticks)
-    tree, total = {root}, 0.0
-    grown = True
-    while grown:
-        grown = False
-        for pid, (ppid, _) in stats.items():
-            if ppid in tree and pid not in tree:
-                tree.add(pid)
-                grown = True
-    for pid in tree:
-        total += stats.get(pid, (0, 0.0))[1]
+        # after the name, counted from 0 at the state: pgrp 2, utime 11, stime 12, cutime 13, cstime 14
+        if int(fields[2]) == group:
+            total += sum(int(x) for x in fields[11:15]) / ticks
     return total
 
 
@@ -79,7 +72,7 @@ def _wait(proc: subprocess.Popen, wall: float) -> tuple[str | None, str | None]:
             return proc.communicate(timeout=POLL)
         except subprocess.TimeoutExpired:
             pass
-        now, cpu = time.monotonic(), _tree_cpu(proc.pid)
+        now, cpu = time.monotonic(), _group_cpu(proc.pid)
         if cpu is None or cpu - used >= IDLE_CPU:
             used, last_busy = cpu or 0.0, now
         used = min(used, cpu or 0.0)  # a child that ended and is not yet counted in its parent's total

@@ -1,169 +1,30 @@
-"""scripts/dataset_build.py and its pieces: the six further regression shapes, their taking in turn,
-the resolution of conflicts outside code (training data only), the CPU-time limit of test runs,
-and the uncommitted-tests count, on real source, real git and real pytest."""
+"""scripts/dataset_build.py as a whole and its folder: old culprits carried through merges,
+coverage-guided candidates, merging folders, metadata, dropped cases, missing objects, the data
+card (scripts/dataset_card.py), the lock, and no leakage into the held-out sets; on real git and
+real pytest."""
 
 from __future__ import annotations
 
-import ast
 import json
 import contextlib
 import io
 import math
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from _reliability import load
-from conftest import GitRepoBuilder
 
 mu = load("pytrack_mutations")
 gi = load("pytrack_git")
 py = load("pytrack_pytest")
 pc = load("pytrack_cases")
 df = load("dataset_features")
-
-SOURCE = '''def f(a, b=3, *, flag=True, name=None):
-    total = a + b
-    g(a, b)
-    x = items[a:total]
-    if a > b:
-        total += 1
-    elif flag:
-        return total
-    return total
-'''
-
-
-def shapes(lineno: int) -> dict[str, set[str]]:
-    found: dict[str, set[str]] = {}
-    for m in mu.mutations_of_line(SOURCE, lineno, mu.MORE_OPERATORS):
-        found.setdefault(m.operator, set()).add(m.after.strip())
-    return found
-
-
-def test_the_six_further_shapes_each_where_they_apply():
-    assert shapes(1)["change_default"] == {"def f(a, b=4, *, flag=True, name=None):",
-                                           "def f(a, b=3, *, flag=False, name=None):",
-                                           "def f(a, b=3, *, flag=True, name=False):"}
-    assert shapes(2)["drop_stmt"] == {"pass"}
-    assert shapes(3)["swap_args"] == {"g(b, a)"}
-    assert shapes(4)["slice_bound"] == {"x = items[a + 1:total]", "x = items[a:total - 1]"}
-    assert shapes(5)["remove_branch"] == {"if False:"} and shapes(7)["remove_branch"] == {"elif False:"}
-    assert "drop_stmt" not in shapes(6)  # the sole body of an if is body_to_pass's
-    # the benchmark's operators alone are the default: its cases rebuild as before
-    assert not {m.operator for m in mu.mutations_of_line(SOURCE, 3)} & set(mu.MORE_OPERATORS)
-
-
-def test_a_wrong_variable_is_one_bound_before_the_line():
-    wrong = shapes(3)["wrong_var"]
-    assert wrong and all("x" not in w.split("(")[1] for w in wrong)  # x is bound on line 4, after
-    assert "g(total, b)" in wrong
-
-
-def test_every_further_mutant_compiles_keeps_its_lines_and_changes_the_ast():
-    original = ast.dump(ast.parse(SOURCE))
-    for lineno in range(1, SOURCE.count("\n") + 1):
-        for m in mu.mutations_of_line(SOURCE, lineno, mu.ALL_OPERATORS):
-            mutated = mu.apply_mutation(SOURCE, m)
-            assert ast.dump(ast.parse(mutated)) != original
-            assert mutated.count("\n") == SOURCE.count("\n")
-
-
-def test_shapes_are_taken_in_turn():
-    cands = [pc.Candidate(1, "m.py", i, "m.py", i, mu.Mutation(op, i, "a", "b"))
-             for i, op in enumerate(["wrong_var"] * 5 + ["cmp_flip", "drop_stmt"])]
-    ops = [c.mutation.operator for c in pc.by_operator(cands)]
-    assert ops[:3] == ["wrong_var", "cmp_flip", "drop_stmt"] and ops[3:] == ["wrong_var"] * 4
-
-
-def test_a_window_takes_at_most_the_cap_of_one_shape():
-    cases = [{"mutation": {"operator": op}} for op in ["wrong_var", "wrong_var", "drop_stmt"]]
-    assert pc.shape_full(cases, "wrong_var", 2) and not pc.shape_full(cases, "drop_stmt", 2)
-    assert not pc.shape_full(cases, "wrong_var", 3) and not pc.shape_full(cases, "cmp_flip", 1)
-    assert not pc.shape_full(cases, "wrong_var", 0)  # 0: no cap, as windows built before the cap
-
-
-def _conflicting(repo: GitRepoBuilder, path: str) -> tuple[str, str]:
-    """main and a side branch both change `path` after a common base; (main's head, side's commit)."""
-    repo.commit("base", {"CHANGES.rst": "v1\n", "lib.py": "x = 1\n"})
-    repo.git("checkout", "-q", "-b", "side")
-    side = repo.commit("side", {path: "side\n" if path.endswith(".rst") else "x = 2\n", "new.txt": "n\n"})
-    repo.git("checkout", "-q", "main")
-    head = repo.commit("main", {path: "main\n" if path.endswith(".rst") else "x = 3\n"})
-    return head, side
-
-
-def test_a_conflict_outside_code_is_resolved_only_for_training_data(make_git_repo):
-    repo = make_git_repo("docs")
-    head, side = _conflicting(repo, "CHANGES.rst")
-    try:
-        gi.RESOLVE_NON_CODE = False
-        assert gi.linearise(repo.root, head, [side]) is None  # the benchmark's rule: dropped
-        gi.RESOLVE_NON_CODE = True
-        made = gi.linearise(repo.root, head, [side])
-    finally:
-        gi.RESOLVE_NON_CODE = False
-    assert made and len(made) == 1
-    assert repo.git("show", f"{made[0]}:CHANGES.rst") == "side\n"
-    assert repo.git("show", f"{made[0]}:new.txt") == "n\n"
-    assert repo.git("log", "-1", "--format=%s", made[0]).strip() == "side"
-
-
-def test_a_conflict_in_code_still_drops_the_window(make_git_repo):
-    repo = make_git_repo("code")
-    head, side = _conflicting(repo, "lib.py")
-    try:
-        gi.RESOLVE_NON_CODE = True
-        assert gi.linearise(repo.root, head, [side]) is None
-    finally:
-        gi.RESOLVE_NON_CODE = False
-    assert repo.git("status", "--porcelain") == ""  # the work tree is left clean
-
-
-def test_a_looping_test_times_out_on_cpu_time(tmp_path: Path):
-    (tmp_path / "test_loop.py").write_text("def test_loop():\n    while True:\n        pass\n\n\n"
-                                           "def test_ok():\n    assert True\n")
-    spec = pc.RepoSpec("loop", "x/loop", "0" * 40, ("loop",), "2020-01-01")
-    run = py.run_pytest(Path(sys.executable), tmp_path, spec, ["test_loop.py::test_loop"], timeout=8)
-    assert run.timed_out and run.rc == -1
-    ok = py.run_pytest(Path(sys.executable), tmp_path, spec, ["test_loop.py::test_ok"], timeout=30)
-    assert not ok.timed_out and ok.rc == 0
-
-
-def test_a_test_that_waits_forever_is_ended_once_idle_and_a_busy_one_is_not(tmp_path: Path, monkeypatch):
-    """A mutant can block rather than loop (a dnspython mutant sat in `poll`, a graphql-core one
-    hung its run): no CPU limit ends it, only the wall clock at 10 times that limit (20 minutes for
-    a wide run). A run whose processes, a child it started included, use no CPU for IDLE_LIMIT
-    is ended then, the child with it; one busy for longer than that is left to finish."""
-    monkeypatch.setattr(py, "IDLE_LIMIT", 4.0)
-    monkeypatch.setattr(py, "POLL", 0.5)
-    (tmp_path / "test_wait.py").write_text(
-        "import subprocess, sys, threading, time\n\n\n"
-        "def test_blocks():\n    threading.Event().wait()\n\n\n"
-        "def test_child_blocks():\n"
-        "    open('child.pid', 'w').write(str(subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(3600)']).pid))\n"
-        "    threading.Event().wait()\n\n\n"
-        "def test_busy():\n    end = time.process_time() + 8\n    while time.process_time() < end:\n        pass\n")
-    spec = pc.RepoSpec("wait", "x/wait", "0" * 40, ("wait",), "2020-01-01")
-    python = Path(sys.executable)
-    start = time.monotonic()
-    run = py.run_pytest(python, tmp_path, spec, ["test_wait.py::test_blocks"], timeout=60)
-    assert run.timed_out and run.rc == -1
-    assert time.monotonic() - start < 60 * py.WALL_FACTOR / 4  # ended as idle, not by the wall clock (600 s)
-    run = py.run_pytest(python, tmp_path, spec, ["test_wait.py::test_child_blocks"], timeout=60)
-    assert run.timed_out
-    child = int((tmp_path / "child.pid").read_text())
-    for _ in range(50):  # killed with its group; gone once its parent (init) reaps it
-        if not Path(f"/proc/{child}").exists() or "Z" in Path(f"/proc/{child}/stat").read_text().rsplit(")", 1)[1][:3]:
-            break
-        time.sleep(0.1)
-    else:
-        raise AssertionError(f"the blocked run's child {child} still runs")
-    busy = py.run_pytest(python, tmp_path, spec, ["test_wait.py::test_busy"], timeout=60)
-    assert not busy.timed_out and busy.rc == 0, busy.output[-500:]
+dd = load("dataset_deep")
+db = load("dataset_build")
+dc = load("dataset_card")
 
 
 def test_uncommitted_test_files_are_counted(git_repo):
@@ -174,9 +35,6 @@ def test_uncommitted_test_files_are_counted(git_repo):
     git_repo.write("src/m.py", "x = 2\n")
     assert df.dirty_tests(str(git_repo.root)) == 2
     assert math.isclose(math.log1p(df.dirty_tests(str(git_repo.root))), math.log1p(2))
-
-
-dd = load("dataset_deep")
 
 
 def test_an_old_culprits_mutation_is_carried_through_merges_to_the_end(make_git_repo):
@@ -257,9 +115,6 @@ def test_coverage_guides_training_candidates_to_lines_that_old_passing_tests_run
     cand = pc.Candidate(1, "lib.py", 2, "lib.py", 2, cmp)
     assert pc._failing_at_end(spec, git_repo.root, end, passed, cand, python, targets[("lib.py", 2)]) == [
         "tests/test_bounds.py::test_low"]
-
-
-db = load("dataset_build")
 
 
 def _built(root: Path, repo: str, case_id: str) -> dict:
@@ -352,112 +207,6 @@ def test_merge_takes_in_the_new_windows_of_a_folder_that_carried_on_from_this_st
     with pytest.raises(SystemExit, match="tinydb"):
         db.merge(ours, other, specs)
     assert (other / "cases" / "tinydb-w1-07").is_dir()
-
-
-def test_collected_reads_node_ids_whatever_verbosity_the_repository_configures(git_repo):
-    """pytrack_pytest.collected: a repository whose own config adds -v (marshmallow's setup.cfg,
-    `addopts = -v --tb=short`) still gives node ids, not the <Module>/<Function> tree, which gave
-    none and rejected every marshmallow candidate as "ground truth fails at base"."""
-    git_repo.commit("suite", {
-        "setup.cfg": "[tool:pytest]\naddopts = -v --tb=short\n",
-        "tests/test_m.py": "import pytest\n\n\n@pytest.mark.parametrize('u', ['http://[2001::1]:8329'])\n"
-                           "def test_url(u):\n    pass\n\n\nclass TestK:\n    def test_k(self):\n        pass\n",
-        "tests/test_broken.py": "import no_such_module_here\n\n\ndef test_b():\n    pass\n"})
-    spec = pc.RepoSpec("toy", "toy/toy", "HEAD", ("lib",), "2000-01-01")
-    ids = ["tests/test_m.py::test_url[http://[2001::1]:8329]", "tests/test_m.py::TestK::test_k"]
-    assert py.collected(Path(sys.executable), git_repo.root, spec, [*ids, "tests/test_broken.py::test_b"]) == set(ids)
-
-
-def test_run_existing_runs_once_where_every_id_exists_and_else_collects_as_before(git_repo):
-    """pytrack_pytest.run_existing (the builder's ground-truth runs): the same ids and the same
-    failures as collecting first and running what was found, in one pytest run where every id
-    exists (its -rA report lists passes), and by collecting first where one is missing, one is
-    skipped, or a parametrised id holds brackets and spaces."""
-    git_repo.commit("suite", {
-        "tests/test_m.py": "import pytest\n\n\n@pytest.mark.parametrize('u', ['a b', 'http://[::1]:80'])\n"
-                           "def test_url(u):\n    assert ' ' not in u\n\n\ndef test_ok():\n    pass\n\n\n"
-                           "@pytest.mark.skip(reason='not here')\ndef test_skipped():\n    pass\n"})
-    spec = pc.RepoSpec("toy", "toy/toy", "HEAD", ("lib",), "2000-01-01")
-    python, root = Path(sys.executable), git_repo.root
-    url_a, url_b = "tests/test_m.py::test_url[a b]", "tests/test_m.py::test_url[http://[::1]:80]"
-    ok, skipped, missing = "tests/test_m.py::test_ok", "tests/test_m.py::test_skipped", "tests/test_m.py::test_gone"
-
-    def before(ids: list[str]) -> tuple[list[str], list[str]]:  # what _ground_truth did until now
-        found = [t for t in ids if t in py.collected(python, root, spec, ids)]
-        return found, py.run_pytest(python, root, spec, found, ["-q", "-rfE", "--tb=no"]).failed
-
-    for ids, once in (([url_a, url_b, ok], True), ([ok, missing, url_a], False), ([skipped, ok], False)):
-        found, run = py.run_existing(python, root, spec, ids)
-        assert run is not None and (found, run.failed) == before(ids)
-        assert ("PASSED " + ok in run.output) == once  # -rA: the single run; -rfE: collected first
-    assert py.run_existing(python, root, spec, [url_a, ok])[1].failed == [url_a]
-    assert py.run_existing(python, root, spec, [missing]) == ([], None)
-
-
-def _spread_suite(repo: GitRepoBuilder) -> tuple[str, object, set[str]]:
-    """A single-module library whose test named after it does not test `clamp`, a test file with
-    another name that does, and a test module that fails to collect: (end, spec, tests passing)."""
-    end = repo.commit("lib", {
-        "lib.py": "def clamp(x, lo, hi):\n    if x < lo:\n        return lo\n    return min(x, hi)\n\n\n"
-                  "def name():\n    return 'lib'\n",
-        "tests/test_lib.py": "from lib import name\n\n\ndef test_name():\n    assert name() == 'lib'\n",
-        "tests/test_bounds.py": "from lib import clamp\n\n\ndef test_low():\n    assert clamp(-5, 0, 9) == 0\n",
-        "tests/test_old.py": "from collections import Mapping\n\n\ndef test_old():\n    pass\n"})
-    spec = pc.RepoSpec("toy", "toy/toy", end, ("lib.py",), "2000-01-01")
-    passed, _ = py.passing_tests(Path(sys.executable), repo.root, spec)
-    return end, spec, passed
-
-
-def test_a_mutation_its_modules_tests_miss_is_tried_on_the_whole_suite_for_training_data(git_repo):
-    """With WIDER_FAILING (the training-data builder's), a mutation that lib.py's own test file
-    does not catch is tried on the whole suite, and a test module that fails to collect does not
-    hide the others; the benchmark's rule (off) rejects it as before."""
-    end, spec, passed = _spread_suite(git_repo)
-    assert passed == {"tests/test_lib.py::test_name", "tests/test_bounds.py::test_low"}
-    src = git_repo.root.joinpath("lib.py").read_text()
-    m = next(m for m in mu.mutations_of_line(src, 2, mu.ALL_OPERATORS) if m.operator == "cmp_flip")
-    cand = pc.Candidate(1, "lib.py", 2, "lib.py", 2, m)
-    python = Path(sys.executable)
-    assert py.relevant_tests(git_repo.root, spec, "lib.py") == ["tests/test_lib.py"]
-    try:
-        pc.WIDER_FAILING = False
-        try:
-            pc._failing_at_end(spec, git_repo.root, end, passed, cand, python)
-            raise AssertionError("the benchmark's rule should reject it")
-        except pc.Rejected as why:
-            assert str(why) == "no test fails"
-        pc.WIDER_FAILING = True
-        assert pc._failing_at_end(spec, git_repo.root, end, passed, cand, python) == ["tests/test_bounds.py::test_low"]
-    finally:
-        pc.WIDER_FAILING = False
-
-
-def test_a_whole_suite_run_survives_a_module_that_fails_to_collect(git_repo):
-    """A module no test file is named after runs the whole suite: one uncollectable test module
-    (loguru's tests/test_type_hinting.py, jmespath's nose-based compliance tests) stopped that run
-    before any test, so every such candidate was "no test fails"."""
-    end, spec, passed = _spread_suite(git_repo)
-    git_repo.git("mv", "lib.py", "bounds_util.py")
-    for f in ("tests/test_lib.py", "tests/test_bounds.py"):
-        git_repo.write(f, git_repo.root.joinpath(f).read_text().replace("from lib ", "from bounds_util "))
-    end = git_repo.commit("rename")
-    spec = pc.RepoSpec("toy", "toy/toy", end, ("bounds_util.py",), "2000-01-01")
-    passed, failed = py.passing_tests(Path(sys.executable), git_repo.root, spec)
-    assert len(passed) == 2 and failed == 1
-    src = git_repo.root.joinpath("bounds_util.py").read_text()
-    m = next(m for m in mu.mutations_of_line(src, 2, mu.ALL_OPERATORS) if m.operator == "cmp_flip")
-    cand = pc.Candidate(1, "bounds_util.py", 2, "bounds_util.py", 2, m)
-    assert py.relevant_tests(git_repo.root, spec, "bounds_util.py") == []  # the whole suite
-    try:
-        pc.WIDER_FAILING = True
-        assert pc._failing_at_end(spec, git_repo.root, end, passed, cand, Path(sys.executable)) == [
-            "tests/test_bounds.py::test_low"]
-    finally:
-        pc.WIDER_FAILING = False
-
-
-db = load("dataset_build")
-dc = load("dataset_card")
 
 
 def test_a_library_gets_its_metadata_but_not_its_code(tmp_path: Path):
