@@ -17,8 +17,8 @@ from test_test_change import CALENDAR, REWRITTEN, TEST, TEST_FEBRUARY, _history,
 
 from rca_lsp.errors import ModelError
 from rca_lsp.suspects import Weights
-from rca_lsp.suspects.learned import (REGRESSION_COVERAGE_PATH, REGRESSION_PATH, LinearModel, check_regression, load,
-                                      load_regression, load_regression_fusion)
+from rca_lsp.suspects.learned import (REGRESSION_COVERAGE_PATH, REGRESSION_PATH, LinearModel, TreeModel, check_regression,
+                                      load, load_regression, load_regression_fusion)
 from rca_lsp.suspects.learned import REGRESSION_NOTE
 from rca_lsp.vcs.git import GitRepo
 
@@ -90,7 +90,7 @@ def test_a_committed_test_that_passed_at_its_last_change_is_ranked_by_the_fusion
 
 
 def test_the_pure_python_scores_are_the_models_own(git_repo) -> None:
-    """regression_score builds each column in plain Python; LinearModel.predict (numpy) over the same
+    """regression_score builds each column in plain Python; the model's numpy predict over the same
     columns, built independently from the explained features, gives the same scores."""
     _regression_history(git_repo)
     repo = GitRepo(git_repo.root)
@@ -101,8 +101,10 @@ def test_the_pure_python_scores_are_the_models_own(git_repo) -> None:
     summed = {h: sum(weights.of(k) * v for k, v in row.items() if k in Weights.__dataclass_fields__)
               for h, row in rows.items()}
     order = sorted(rows, key=lambda h: (-summed[h], rows[h]["position"]))
+    n = len(rows)
     derived = {h: {"score": summed[h], "log_score_rank": np.log1p(order.index(h) + 1),
-                   "score_gap": summed[h] - summed[order[0]]} for h in rows}
+                   "score_gap": summed[h] - summed[order[0]], "log_back": np.log1p(round(rows[h]["position"] * n)),
+                   "recency_x_score": rows[h]["recency"] * summed[h]} for h in rows}
     X = np.array([[{**rows[h], **derived[h]}.get(c, 0.0) for c in model.columns] for h in rows])
     expected = dict(zip(rows, model.predict(X)))
     shown = {s.commit.hash: s.score for s in result.suspects}
@@ -161,7 +163,7 @@ def test_a_repositorys_tuned_fusion_comes_before_the_shipped_one(git_repo) -> No
 
 
 def test_a_model_file_this_version_cannot_read_is_refused_by_name(tmp_path: Path) -> None:
-    good = json.loads(REGRESSION_PATH.read_text())
+    good = json.loads(REGRESSION_COVERAGE_PATH.read_text())  # the linear one (the plain one is trees)
     unknown = tmp_path / "unknown.json"
     unknown.write_text(json.dumps({**good, "columns": [*good["columns"][:-1], "phase_of_the_moon"]}))
     with pytest.raises(ModelError, match="phase_of_the_moon"):
@@ -177,7 +179,7 @@ def test_a_model_file_this_version_cannot_read_is_refused_by_name(tmp_path: Path
     zero = LinearModel("z", ("recency",), (0.0,), (0.0,), (1.0,))
     with pytest.raises(ModelError, match="scale"):
         check_regression(zero)
-    assert isinstance(load(REGRESSION_PATH), LinearModel)
+    assert isinstance(load(REGRESSION_COVERAGE_PATH), LinearModel) and isinstance(load(REGRESSION_PATH), TreeModel)
 
 
 def test_the_cli_ranks_by_the_fusion_and_says_so_unless_told_not_to(git_repo) -> None:
@@ -221,3 +223,74 @@ def test_a_label_records_that_the_fusion_ranked_what_the_user_saw(git_repo) -> N
     _, _, culprit = _regression_history(git_repo)
     label, _ = service.label_failure(GitRepo(git_repo.root), _pytest_output(git_repo.root), culprit, "editor")
     assert label.ranker == load_regression().version and label.rank == 1
+
+
+def _tree_fusion(tmp_path: Path, rows: np.ndarray, columns: tuple[str, ...]):
+    """A real LightGBM lambdarank over `columns` (groups of 20 rows, the first row of each relevant
+    when its first two columns sum high), written and read back as the tool reads a model file."""
+    lgb = pytest.importorskip("lightgbm")
+    from rca_lsp.suspects.learned import from_lightgbm
+
+    y = (rows[:, 0] + rows[:, 1] > np.quantile(rows[:, 0] + rows[:, 1], 0.8)).astype(float)
+    booster = lgb.train({"objective": "lambdarank", "num_leaves": 7, "min_data_in_leaf": 5, "verbose": -1, "seed": 1},
+                        lgb.Dataset(rows, y, group=[20] * (len(rows) // 20), feature_name=list(columns)),
+                        num_boost_round=30)
+    path = tmp_path / "trees.json"
+    path.write_text(json.dumps({**from_lightgbm(booster.dump_model(), "regression-trees-test"), "min_candidates": 10}))
+    return booster, load_regression(path), path
+
+
+def test_a_tree_fusion_ranks_in_plain_python_as_lightgbm_scores(git_repo, tmp_path: Path) -> None:
+    """A tree model as the fusion for regressions (it may read log_back and recency_x_score too):
+    the plain-Python walk gives LightGBM's own predictions, and the ranking of a real failure follows
+    LightGBM's scores over the columns built independently from the explained features."""
+    from rca_lsp.suspects.learned import SHAPE, RegressionFusion, TreeModel, _tree_scores
+
+    _regression_history(git_repo)
+    columns = ("recency", "code", "words", "file", "score", "log_score_rank", *SHAPE)
+    rng = np.random.default_rng(3)
+    scale = np.array([1, 1, 1, 1, 3, 6, 6, 3])  # about the ranges of the real columns
+    booster, model, _ = _tree_fusion(tmp_path, rng.uniform(0, 1, size=(600, len(columns))) * scale, columns)
+    assert isinstance(model, TreeModel) and model.min_candidates == 10 and model.columns == columns
+    probe = rng.uniform(0, 1, size=(200, len(columns))) * scale
+    assert np.allclose([model.score_row(list(x)) for x in probe], booster.predict(probe), atol=1e-9)
+    rows = [list(x) for x in probe]  # numpy's walk (where installed) and plain Python's: the same floats
+    assert _tree_scores(model, rows) == _tree_scores(model, rows, vectorised=False)
+    result = ranked(GitRepo(git_repo.root), _pytest_output(git_repo.root),
+                    regression=RegressionFusion(model, load_regression(REGRESSION_COVERAGE_PATH)))
+    assert REGRESSION_NOTE in result.notes
+    rows = result.features
+    weights = Weights()
+    summed = {h: sum(weights.of(k) * v for k, v in row.items() if k in Weights.__dataclass_fields__)
+              for h, row in rows.items()}
+    order = sorted(rows, key=lambda h: (-summed[h], rows[h]["position"]))
+    n = len(rows)
+    built = {h: {**rows[h], "score": summed[h], "log_score_rank": np.log1p(order.index(h) + 1),
+                 "log_back": np.log1p(round(rows[h]["position"] * n)), "recency_x_score": rows[h]["recency"] * summed[h]}
+             for h in rows}
+    expected = dict(zip(rows, booster.predict(np.array([[built[h].get(c, 0.0) for c in columns] for h in rows]))))
+    shown = {s.commit.hash: s.score for s in result.suspects}
+    assert max(abs(shown[h] - expected[h]) for h in rows) < 1e-3  # explain rounds features to 6 places
+    assert len(set(np.round(list(expected.values()), 6))) > 5  # the trees tell the commits apart
+
+
+def test_a_tree_file_that_does_not_hold_together_is_refused(tmp_path: Path) -> None:
+    from rca_lsp.suspects.learned import SHAPE
+
+    columns = ("recency", "score", *SHAPE)
+    _, _, path = _tree_fusion(tmp_path, np.random.default_rng(4).uniform(0, 4, size=(400, 4)), columns)
+    good = json.loads(path.read_text())
+    tree = good["trees"][0]
+    assert len(tree["feature"]) >= 2
+    cases = {"points back": {**tree, "right": [0, *tree["right"][1:]]},
+             "short": {**tree, "leaf": tree["leaf"][:-1]},
+             "outside": {**tree, "feature": [len(columns), *tree["feature"][1:]]}}
+    for name, broken in cases.items():
+        bad = tmp_path / f"{name}.json"
+        bad.write_text(json.dumps({**good, "trees": [broken, *good["trees"][1:]]}))
+        with pytest.raises(ModelError, match="tree 0"):
+            load_regression(bad)
+    unknown = tmp_path / "unknown.json"
+    unknown.write_text(json.dumps({**good, "columns": [*columns[:-1], "phase_of_the_moon"]}))
+    with pytest.raises(ModelError, match="phase_of_the_moon"):
+        load_regression(unknown)

@@ -67,6 +67,18 @@ class TreeModel:
     version: str
     columns: tuple[str, ...]
     trees: tuple[Tree, ...]
+    min_candidates: int = 0  # as LinearModel's: the fusion for regressions leaves shorter histories alone
+
+    def score_row(self, x: Sequence[float]) -> float:
+        """One candidate's score from its values in `columns` order, in plain Python (no numpy):
+        LightGBM's walk, `<=` to the left, a negative child ~k being leaf k."""
+        total = 0.0
+        for t in self.trees:
+            node = 0 if t.feature else ~0
+            while node >= 0:
+                node = t.left[node] if x[t.feature[node]] <= t.threshold[node] else t.right[node]
+            total += t.leaf[~node]
+        return total
 
     def predict(self, X):
         import numpy as np
@@ -112,6 +124,7 @@ class LinearModel:
 
 
 Model = TreeModel | LinearModel
+RegressionModel = LinearModel | TreeModel
 
 
 def learned_score(model: Model, table: dict[int, dict[Feature, float]], context: dict[int, dict[Feature, float]],
@@ -132,18 +145,34 @@ def learned_score(model: Model, table: dict[int, dict[Feature, float]], context:
 # committed and passed at its last change (since_test drew its line), and it is scored in plain
 # Python: ranking needs no numpy.
 SCORE_DERIVED = ("score", "log_score_rank", "score_gap")
-REGRESSION_KNOWN = frozenset(f.value for f in SCORED + CONTEXT) | frozenset(SCORE_DERIVED)
+# columns a tree model may also read: how far back the commit is (log1p of the commits after it), and
+# recency times the weighted sum (so that recency can count for less where the evidence is strong)
+SHAPE = ("log_back", "recency_x_score")
+REGRESSION_KNOWN = frozenset(f.value for f in SCORED + CONTEXT) | frozenset(SCORE_DERIVED) | frozenset(SHAPE)
 REGRESSION_PATH = Path(__file__).resolve().parent / "fusion" / "regression.json"
 # the same for a run with the failing test's coverage (`--coverage`): the executed feature is a column
 REGRESSION_COVERAGE_PATH = REGRESSION_PATH.with_name("regression_coverage.json")
 
 
-def check_regression(model: LinearModel) -> LinearModel:
+def check_regression(model: RegressionModel) -> RegressionModel:
     """The model, if this version computes every column it reads and its arrays agree."""
     unknown = [c for c in model.columns if c not in REGRESSION_KNOWN]
     if unknown:
         raise ModelError(f"the regression fusion {model.version} reads columns this version does not compute: "
                          + ", ".join(unknown))
+    if isinstance(model, TreeModel):
+        for i, t in enumerate(model.trees):
+            splits = len(t.feature)
+            if not (splits == len(t.threshold) == len(t.left) == len(t.right) and len(t.leaf) == splits + 1):
+                raise ModelError(f"the regression fusion {model.version}: tree {i} has splits and leaves that "
+                                 "do not agree")
+            # a child is a leaf (~k) or a later split: every walk ends
+            if any(not 0 <= f < len(model.columns) for f in t.feature) or \
+                    any(not (-len(t.leaf) <= c < 0 or node < c < splits)
+                        for node in range(splits) for c in (t.left[node], t.right[node])):
+                raise ModelError(f"the regression fusion {model.version}: tree {i} points outside itself "
+                                 "or back to an earlier split")
+        return model
     if not len(model.columns) == len(model.mean) == len(model.scale) == len(model.weights):
         raise ModelError(f"the regression fusion {model.version} has columns, means, scales and weights "
                          "of different lengths")
@@ -153,22 +182,19 @@ def check_regression(model: LinearModel) -> LinearModel:
 
 
 @functools.lru_cache(maxsize=4)
-def load_regression(path: Path = REGRESSION_PATH) -> LinearModel:
+def load_regression(path: Path = REGRESSION_PATH) -> RegressionModel:
     """The shipped fusion for regressions (a ModelError names the file when it cannot be read)."""
-    model = load(path)
-    if not isinstance(model, LinearModel):
-        raise ModelError(f"{path} is not a linear model: the regression fusion must be one")
-    return check_regression(model)
+    return check_regression(load(path))
 
 
 @dataclass(frozen=True)
 class RegressionFusion:
     """The fusion for regressions: one model for rankings without coverage, one for those with."""
 
-    plain: LinearModel
-    covered: LinearModel
+    plain: RegressionModel
+    covered: RegressionModel
 
-    def for_run(self, executed: bool) -> LinearModel:
+    def for_run(self, executed: bool) -> RegressionModel:
         return self.covered if executed else self.plain
 
 
@@ -185,7 +211,7 @@ REGRESSION_NOTE = ("ranked by the fusion for regressions, learned from confirmed
 
 
 def regression_model(regression: RegressionFusion | None, regime: bool, executed: bool,
-                     candidates: int) -> LinearModel | None:
+                     candidates: int) -> RegressionModel | None:
     """The fusion for regressions' model that ranks this failure, if any: only in its regime (since_test
     drew its line, no tuned fusion, since_test weighted) and over a history of `candidates` commits at
     least as long as the shortest it was trained on."""
@@ -195,7 +221,7 @@ def regression_model(regression: RegressionFusion | None, regime: bool, executed
     return model if candidates >= model.min_candidates else None
 
 
-def regression_score(model: LinearModel, table: dict[int, dict[Feature, float]],
+def regression_score(model: RegressionModel, table: dict[int, dict[Feature, float]],
                      context: dict[int, dict[Feature, float]], summed: list[tuple[float, int]],
                      position: dict[int, int]) -> list[tuple[float, int]]:
     """(score, commit id), best first, ties to the newer commit, as `retrieve.score` orders them.
@@ -203,16 +229,41 @@ def regression_score(model: LinearModel, table: dict[int, dict[Feature, float]],
     to the best are three of the model's columns."""
     best = summed[0][0] if summed else 0.0
     derived = {c: (value, math.log1p(rank), value - best) for rank, (value, c) in enumerate(summed, start=1)}
-    terms = [(name, m, s, w) for name, m, s, w in zip(model.columns, model.mean, model.scale, model.weights)]
-    ranked = []
+    rows: list[list[float]] = []
     for c, row in table.items():
         value, log_rank, gap = derived[c]
         values: dict[str, float] = {**{str(k): v for k, v in row.items()},
                                     **{str(k): v for k, v in context.get(c, {}).items()},
-                                    "score": value, "log_score_rank": log_rank, "score_gap": gap}
-        ranked.append((sum(w * (values.get(name, 0.0) - m) / s for name, m, s, w in terms), c))
+                                    "score": value, "log_score_rank": log_rank, "score_gap": gap,
+                                    "log_back": math.log1p(position[c]),
+                                    "recency_x_score": row.get(Feature.RECENCY, 0.0) * value}
+        rows.append([values.get(name, 0.0) for name in model.columns])
+    if isinstance(model, TreeModel):
+        scores = _tree_scores(model, rows)
+    else:
+        scores = [sum(w * (v - m) / s for v, m, s, w in zip(x, model.mean, model.scale, model.weights)) for x in rows]
+    ranked = list(zip(scores, table))
     ranked.sort(key=lambda item: (-item[0], position[item[1]]))
     return ranked
+
+
+VECTORISE_FROM = 1000  # candidates from which numpy's walk pays for importing numpy (about 0.1 s)
+
+
+def _tree_scores(model: TreeModel, rows: list[list[float]], vectorised: bool = True) -> list[float]:
+    """Each row's score: with numpy where it is installed and already loaded or the history is long
+    (the same comparisons and sums, tree by tree, so the same floats), else walked in plain Python
+    (about 0.2 ms a candidate for 300 trees: ranking needs no numpy)."""
+    import sys
+
+    if vectorised and rows and ("numpy" in sys.modules or len(rows) >= VECTORISE_FROM):
+        try:
+            import numpy as np
+        except ImportError:
+            pass
+        else:
+            return [float(v) for v in model.predict(np.array(rows, dtype=float))]
+    return [model.score_row(x) for x in rows]
 
 
 def from_lightgbm(dump: dict, version: str) -> dict:
@@ -254,6 +305,6 @@ def load(path: Path) -> Model:
                                tuple(doc["weights"]), int(doc.get("min_candidates", 0)))
         trees = tuple(Tree(tuple(t["feature"]), tuple(t["threshold"]), tuple(t["left"]), tuple(t["right"]),
                            tuple(t["leaf"])) for t in doc["trees"])
-        return TreeModel(doc["version"], tuple(doc["columns"]), trees)
+        return TreeModel(doc["version"], tuple(doc["columns"]), trees, int(doc.get("min_candidates", 0)))
     except (OSError, ValueError, KeyError, TypeError) as e:
         raise ModelError(f"cannot read the learned fusion {path}: {e}") from None

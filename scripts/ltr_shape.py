@@ -1,0 +1,223 @@
+#!/usr/bin/env python3
+"""Can a fusion for regressions weigh old culprits without giving up recent ones?
+
+The shipped fusion (`regression-2026-12-05-797`, deep cases weighed 0) helps recent culprits and
+sinks old ones on repositories it never saw (BENCHMARKS.md, "The shipped fusion on ten more new
+repositories": deep cases' MRR 0.360 -> 0.295). Its recency is linear in the fraction of history
+(recency = 1 - position), so an old culprit loses to every newer commit alike. Candidates, each
+ranked on the scored repositories leaving its repository out (trained on the others and on the
+`--train` folders' cases), gated as the shipped fusion is (in the regime, histories at least as long
+as the shortest trained on):
+- C0: conditional logit, listwise + context, deep cases weighed 0 (the shipped procedure refitted);
+- C1: the same with deep cases weighed 1;
+- C2: C1 plus two shape columns: log1p(commits back) and recency x retrieval's score;
+- G1: LightGBM lambdarank over C2's columns, deep cases weighed 1, settings fixed in advance.
+Beside them, on the same cases: the weighted sum and the shipped fusion. Paired tests (McNemar on
+top-1, Wilcoxon on reciprocal rank) against the shipped fusion, window and deep cases apart.
+
+    python scripts/ltr_shape.py --score ~/.cache/rca-dataset --train ~/.cache/rca-rebuild \\
+        --cache /tmp/shape --out /tmp/shape/ranks.json [--systems C0,C1,C2,G1] [--save-fit G1=path]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import ltr_regime as lr  # noqa: E402
+from ltr_data import Case  # noqa: E402
+from ltr_train import NEG_RANDOM, NEG_TOP, SEED, clogit_fit, paired  # noqa: E402
+
+from rca_lsp.labels.fit import rank_of  # noqa: E402
+
+SHAPE = ("log_back", "recency_x_score")
+EXTENDED = [*lr.COLUMNS, *SHAPE]
+L2 = 1.0  # ltr_regime.py's choice for listwise + context, kept
+G1_PARAMS = {"objective": "lambdarank", "metric": "ndcg", "learning_rate": 0.05, "num_leaves": 7,
+             "min_data_in_leaf": 100, "feature_fraction": 0.8, "lambdarank_truncation_level": 20,
+             "verbose": -1, "seed": SEED, "num_threads": 2, "deterministic": True}
+G1_ROUNDS = 300
+
+
+def shaped(case: Case) -> Case:
+    """The case with SHAPE's columns appended (computed from its own columns: no label)."""
+    X = case.X
+    back = np.rint(X[:, lr.POSITION] * len(case.commits))  # commits after it: an integer (positions are rounded)
+    extra = np.column_stack([np.log1p(back), X[:, lr.COLUMNS.index("recency")] * X[:, lr.COLUMNS.index("score")]])
+    return Case(case.case_id, case.project, case.commits, np.hstack([X, extra]), case.bic, case.operator)
+
+
+def weigh(w: float) -> Callable[[Case], float]:
+    return lambda c: w if lr.deep(c) else 1.0
+
+
+def clogit(columns: list[int], w: float) -> Callable[[list[Case]], Callable[[Case], np.ndarray]]:
+    def fit(train: list[Case]) -> Callable[[Case], np.ndarray]:
+        m = clogit_fit(train, columns, L2, case_weight=weigh(w))
+        return lambda c: ((c.X[:, m["columns"]] - m["mean"]) / m["scale"]) @ m["weights"]
+    return fit
+
+
+def lgb_rows(cases: list[Case]) -> tuple[np.ndarray, np.ndarray, list[int]]:
+    """ltr_train's sampling: retrieval's top NEG_TOP candidates, NEG_RANDOM more drawn, the culprit."""
+    rng = np.random.default_rng(SEED)
+    Xs, ys, groups = [], [], []
+    for c in cases:
+        if c.bic is None:
+            continue
+        order = np.argsort(-c.X[:, lr.COLUMNS.index("score")], kind="stable")
+        keep = set(order[:NEG_TOP].tolist()) | {c.bic}
+        rest = order[NEG_TOP:]
+        if len(rest):
+            keep |= set(rng.choice(rest, size=min(NEG_RANDOM, len(rest)), replace=False).tolist())
+        rows = sorted(keep)
+        Xs.append(c.X[rows])
+        ys.append(np.array([1.0 if r == c.bic else 0.0 for r in rows]))
+        groups.append(len(rows))
+    return np.vstack(Xs), np.concatenate(ys), groups
+
+
+def lambdarank_booster(train: list[Case]):
+    import lightgbm as lgb
+
+    X, y, groups = lgb_rows(train)
+    return lgb.train(G1_PARAMS, lgb.Dataset(X, y, group=groups, feature_name=EXTENDED), num_boost_round=G1_ROUNDS)
+
+
+def lambdarank(train: list[Case]) -> Callable[[Case], np.ndarray]:
+    model = lambdarank_booster(train)
+    return lambda c: model.predict(c.X)
+
+
+def save_trees(train: list[Case], path: Path) -> Callable[[Case], np.ndarray]:
+    """G1 fitted on `train` (cases in the regime), written as `learned.TreeModel` reads it, with its
+    provenance; returns its scorer (the file's own trees, walked as the tool walks them)."""
+    import datetime
+
+    from rca_lsp.suspects import learned
+
+    booster = lambdarank_booster(train)
+    doc = learned.from_lightgbm(booster.dump_model(), f"regression-trees-{datetime.date.today().isoformat()}-{len(train)}")
+    doc["min_candidates"] = min(len(c.commits) for c in train)
+    doc["trained"] = {"by": "scripts/ltr_shape.py --save", "date": datetime.date.today().isoformat(),
+                      "cases": len(train), "deep_cases": sum(map(lr.deep, train)),
+                      "repositories": sorted({c.project for c in train}), "rounds": G1_ROUNDS,
+                      "params": {k: v for k, v in G1_PARAMS.items() if k not in ("verbose", "num_threads")},
+                      "data": "models/DATA.md", "figures": "BENCHMARKS.md, the fusion for regressions"}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(doc, separators=(",", ":")) + "\n")
+    model = learned.load(path)
+    cols = [EXTENDED.index(c) for c in model.columns]
+    print(f"saved {path}: {len(model.trees)} trees, {path.stat().st_size} bytes")
+    return lambda c: model.predict(c.X[:, cols])
+
+
+ALL = list(range(len(EXTENDED)))
+SYSTEMS = {"C0": clogit(list(range(len(lr.COLUMNS))), 0.0), "C1": clogit(list(range(len(lr.COLUMNS))), 1.0),
+           "C2": clogit(ALL, 1.0), "G1": lambdarank}
+
+
+def gate(score: Callable[[Case], np.ndarray], min_candidates: int, cases: list[Case]) -> list[int | None]:
+    """The model's rank where the case is in the regime and its history long enough; else the weighted sum's."""
+    return [rank_of(c, score(c)) if lr.bounded(c) and len(c.commits) >= min_candidates
+            else lr.shipped_ranks([c])[0] for c in cases]
+
+
+def shipped(path: Path) -> tuple[Callable[[Case], np.ndarray], int, list[str]]:
+    doc = json.loads(path.read_text())
+    cols = [EXTENDED.index(c) for c in doc["columns"]]
+    mean, scale, weights = (np.array(doc[k]) for k in ("mean", "scale", "weights"))
+    return (lambda c: ((c.X[:, cols] - mean) / scale) @ weights), int(doc.get("min_candidates", 0)), \
+        doc["trained"]["repositories"]
+
+
+def loro(name: str, scored: list[Case], extra: list[Case]) -> list[int | None]:
+    ranks: list[int | None] = []
+    for p in sorted({c.project for c in scored}):
+        train = [c for c in scored + extra if c.project != p and lr.bounded(c)]
+        ranks += gate(SYSTEMS[name](train), min(len(c.commits) for c in train), [c for c in scored if c.project == p])
+        print(f"  {name}: {p} done", flush=True)
+    return ranks
+
+
+def table(cases: list[Case], ranks: dict[str, list[int | None]]) -> None:
+    parts = {"window cases": [i for i, c in enumerate(cases) if not lr.deep(c)],
+             "deep cases": [i for i, c in enumerate(cases) if lr.deep(c)], "all": list(range(len(cases)))}
+    for label, idx in parts.items():
+        if not idx:
+            continue
+        print(f"\n{label} ({len(idx)}; {len({cases[i].project for i in idx})} repositories)")
+        print("| system | top-1 / top-5 / MRR | against the shipped fusion | against the weighted sum |\n|---|---|---|---|")
+        base, ws = [ranks["shipped"][i] for i in idx], [ranks["weighted sum"][i] for i in idx]
+        for name, r in ranks.items():
+            mine = [r[i] for i in idx]
+            print(f"| {name} | {lr.figures(mine)} | {'' if name == 'shipped' else paired(mine, base)} | "
+                  f"{'' if name == 'weighted sum' else paired(mine, ws)} |")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--score", type=Path, required=True, help="dataset folder whose cases are ranked (and train the other folds)")
+    ap.add_argument("--train", type=Path, action="append", default=[], help="dataset folders that only train")
+    ap.add_argument("--cache", type=Path, required=True, help="a folder for ltr_regime.py's case caches")
+    ap.add_argument("--out", type=Path, required=True, help="every system's ranks (JSON; systems already there are kept)")
+    ap.add_argument("--systems", default=",".join(SYSTEMS))
+    ap.add_argument("--save", type=Path, help="fit G1 on every case in the regime (scored and training-only) and write it here")
+    ap.add_argument("--held", type=Path, action="append", default=[],
+                    help="with --save: dataset folders never trained on, ranked by the saved fit and the shipped fusion")
+    ap.add_argument("--model", type=Path, default=Path(__file__).resolve().parents[1] / "rca_lsp/suspects/fusion/regression.json")
+    args = ap.parse_args(argv)
+    args.cache.mkdir(parents=True, exist_ok=True)
+    scored = [shaped(c) for c in lr.load_training(args.score, args.cache / f"{args.score.name}.pkl")]
+    extra = [shaped(c) for f in args.train for c in lr.load_training(f, args.cache / f"{f.name}.pkl")]
+    score, min_c, seen = shipped(args.model)
+    overlap = sorted({c.project for c in scored} & set(seen))
+    if overlap:
+        raise SystemExit(f"{args.model} was trained on {', '.join(overlap)}: not held out")
+    clash = sorted({c.project for c in scored} & {c.project for c in extra})
+    if clash:
+        raise SystemExit(f"{', '.join(clash)} both scored and training-only: a repository must be one or the other")
+    print(f"scored: {len(scored)} cases of {len({c.project for c in scored})} repositories "
+          f"({sum(map(lr.deep, scored))} deep); training-only: {len(extra)} cases of {len({c.project for c in extra})}")
+    done = json.loads(args.out.read_text()) if args.out.exists() else {}
+    ids = [c.case_id for c in scored]
+    if done and done.get("cases") != ids:
+        raise SystemExit(f"{args.out} ranks other cases: give another --out")
+    done.update(cases=ids, ranks=done.get("ranks", {}))
+    done["ranks"]["weighted sum"] = lr.shipped_ranks(scored)
+    done["ranks"]["shipped"] = gate(score, min_c, scored)
+    if args.save:
+        train = [c for c in scored + extra if lr.bounded(c)]
+        trees = save_trees(train, args.save)
+        min_trees = min(len(c.commits) for c in train)
+        for folder in args.held:
+            held = [shaped(c) for c in lr.load_training(folder, args.cache / f"{folder.name}.pkl")]
+            if {c.project for c in held} & {c.project for c in train}:
+                raise SystemExit(f"{folder} shares repositories with the training cases: not held out")
+            print(f"\nheld out: {folder} ({len(held)} cases of {len({c.project for c in held})} repositories)")
+            ranks = {"weighted sum": lr.shipped_ranks(held), "shipped": gate(score, min_c, held),
+                     "G1": gate(trees, min_trees, held)}
+            (args.cache / f"held-{folder.name}.json").write_text(json.dumps({"cases": [c.case_id for c in held], "ranks": ranks}))
+            for p in sorted({c.project for c in held}):
+                idx = [i for i, c in enumerate(held) if c.project == p]
+                print(f"  {p} ({len(idx)}): " + "; ".join(f"{k} {lr.figures([v[i] for i in idx])}" for k, v in ranks.items()))
+            table(held, ranks)
+        return 0
+    for name in filter(None, args.systems.split(",")):
+        if name not in done["ranks"]:
+            done["ranks"][name] = loro(name, scored, extra)
+            args.out.write_text(json.dumps(done))
+    args.out.write_text(json.dumps(done))
+    table(scored, done["ranks"])
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
