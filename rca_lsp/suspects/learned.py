@@ -139,11 +139,12 @@ def learned_score(model: Model, table: dict[int, dict[Feature, float]], context:
     return ranked
 
 
-# The fusion for regressions (models/README.md, "The fusion for regressions"): a listwise linear
-# model over retrieval's scored features, the context, and the weighted sum retrieval ranks by
-# (its value, the log of its rank, its gap to the best). It applies only where the failing test is
-# committed and passed at its last change (since_test drew its line), and it is scored in plain
-# Python: ranking needs no numpy.
+# The fusion for regressions (models/README.md, "The fusion for regressions"): trees (LightGBM
+# lambdarank) or a listwise linear model over retrieval's scored features, the context, the
+# weighted sum retrieval ranks by (its value, the log of its rank, its gap to the best) and, for
+# trees, SHAPE. It applies only where the failing test is committed and passed at its last change
+# (since_test drew its line), and it is scored in plain Python unless numpy is at hand: ranking
+# needs no numpy.
 SCORE_DERIVED = ("score", "log_score_rank", "score_gap")
 # columns a tree model may also read: how far back the commit is (log1p of the commits after it), and
 # recency times the weighted sum (so that recency can count for less where the evidence is strong)
