@@ -4,6 +4,9 @@ suite for a mutation its module's tests miss, on real pytest."""
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -30,8 +33,7 @@ def test_a_test_that_waits_forever_is_ended_once_idle_and_a_busy_one_is_not(tmp_
     """A mutant can block rather than loop (a dnspython mutant sat in `poll`, a graphql-core one
     hung its run): no CPU limit ends it, only the wall clock at 10 times that limit (20 minutes for
     a wide run). A run whose processes, a child it started included, use no CPU for IDLE_LIMIT
-    is ended then, the child with it; one busy for longer than that is left to finish, also when
-    the busy process is an orphan (its parent exited, init adopted it) that the run waits for."""
+    is ended then, the child with it; one busy for longer than that is left to finish."""
     monkeypatch.setattr(py, "IDLE_LIMIT", 4.0)
     monkeypatch.setattr(py, "POLL", 0.5)
     (tmp_path / "test_wait.py").write_text(
@@ -40,12 +42,7 @@ def test_a_test_that_waits_forever_is_ended_once_idle_and_a_busy_one_is_not(tmp_
         "def test_child_blocks():\n"
         "    open('child.pid', 'w').write(str(subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(3600)']).pid))\n"
         "    threading.Event().wait()\n\n\n"
-        "def test_busy():\n    end = time.process_time() + 8\n    while time.process_time() < end:\n        pass\n\n\n"
-        "def test_orphan_busy(tmp_path):\n"
-        "    done = tmp_path / 'done'\n"
-        "    busy = f'import time; end = time.process_time() + 8\\nwhile time.process_time() < end: pass\\nopen({str(done)!r}, \\'w\\')'\n"
-        "    subprocess.run(['sh', '-c', f'{sys.executable} -c \"{busy}\" &'], check=True)  # sh exits: an orphan\n"
-        "    while not done.exists():\n        time.sleep(0.2)\n")
+        "def test_busy():\n    end = time.process_time() + 8\n    while time.process_time() < end:\n        pass\n")
     spec = pc.RepoSpec("wait", "x/wait", "0" * 40, ("wait",), "2020-01-01")
     python = Path(sys.executable)
     start = time.monotonic()
@@ -63,8 +60,23 @@ def test_a_test_that_waits_forever_is_ended_once_idle_and_a_busy_one_is_not(tmp_
         raise AssertionError(f"the blocked run's child {child} still runs")
     busy = py.run_pytest(python, tmp_path, spec, ["test_wait.py::test_busy"], timeout=60)
     assert not busy.timed_out and busy.rc == 0, busy.output[-500:]
-    orphan = py.run_pytest(python, tmp_path, spec, ["test_wait.py::test_orphan_busy"], timeout=60)
-    assert not orphan.timed_out and orphan.rc == 0, orphan.output[-500:]
+
+
+def test_an_orphans_cpu_counts_for_its_run() -> None:
+    """A run is judged idle by its process group's CPU: a busy process whose parent exited (init
+    adopted it, so it is no longer the run's descendant) still counts, and is killed with the group."""
+    busy = "import time\nend = time.process_time() + 30\nwhile time.process_time() < end: pass\n"
+    proc = subprocess.Popen(["sh", "-c", f"{sys.executable} -c '{busy}' &"], start_new_session=True)
+    proc.wait()  # sh is gone: the busy python is an orphan in the run's group
+    try:
+        start = py._group_cpu(proc.pid)
+        assert start is not None
+        deadline = time.monotonic() + 30
+        while py._group_cpu(proc.pid) - start < 0.3:  # counted, however loaded the machine
+            assert time.monotonic() < deadline, "the orphan's CPU is not counted for its group"
+            time.sleep(0.1)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
 
 
 def test_collected_reads_node_ids_whatever_verbosity_the_repository_configures(git_repo):
