@@ -37,7 +37,7 @@ def weigh(w: float) -> Callable[[Case], float]:
 
 def loro(data: list[Case], w: float, l2: float) -> tuple[list[Case], list[int | None]]:
     """Every case ranked by the fit on the other repositories' cases in the regime."""
-    return lr.loro(data, lambda train: clogit_fit(train, lr.SYSTEMS[SYSTEM], l2, case_weight=weigh(w)))
+    return lr.loro(data, lambda train: lr.linear(clogit_fit(train, lr.SYSTEMS[SYSTEM], l2, case_weight=weigh(w))))
 
 
 def choose(data: list[Case], grid: list[float], l2: float) -> float:
@@ -79,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     for spec in filter(None, args.held.split(",")):
         name, folder = spec.split("=", 1)
         cases = lr.load_held(Path(folder))
-        shipped, mine = lr.shipped_ranks(cases), lr.gated(model, cases)
+        shipped, mine = lr.shipped_ranks(cases), lr.gated(lr.linear(model), cases, lr.shortest(regime))
         print(f"held out: {name} ({len(cases)}): shipped weights {lr.figures(shipped)}; "
               f"w = {w:g} {lr.figures(mine)}; {paired(mine, shipped)}")
     return 0

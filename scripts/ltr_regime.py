@@ -27,7 +27,6 @@ The L2 penalty, and then the system that `--save` writes, are chosen by leave-on
 from __future__ import annotations
 
 import argparse
-import functools
 import gzip
 import json
 import pickle
@@ -158,20 +157,37 @@ def choose_l2(train: list[Case], columns: list[int]) -> float:
 SYSTEMS = {"listwise": list(range(len(SCORED))), "listwise + context": list(range(len(COLUMNS)))}
 
 
-def gated(model: dict, cases: list[Case]) -> list[int | None]:
-    """The model's rank where the case is in the regime, the shipped rank elsewhere."""
-    return [clogit_ranks(model, [c])[0] if bounded(c) else shipped_ranks([c])[0] for c in cases]
+Scorer = Callable[[Case], np.ndarray]
 
 
-def loro(data: list[Case], fit: Callable[[list[Case]], dict]) -> tuple[list[Case], list[int | None]]:
+def linear(model: dict) -> Scorer:
+    """A conditional-logit fit (`ltr_train.clogit_fit`) as a scorer of a case's candidates."""
+    return lambda c: ((c.X[:, model["columns"]] - model["mean"]) / model["scale"]) @ model["weights"]
+
+
+def gated(score: Scorer, cases: list[Case], min_candidates: int) -> list[int | None]:
+    """The model's rank where the tool would use it (the case in the regime, its history at least
+    `min_candidates` long: as short as the shortest the fit learned from), the weighted sum's elsewhere."""
+    return [rank_of(c, score(c)) if bounded(c) and len(c.commits) >= min_candidates else shipped_ranks([c])[0]
+            for c in cases]
+
+
+def shortest(cases: list[Case]) -> int:
+    """The `min_candidates` of a fit on these cases: the fewest candidates of any."""
+    return min(len(c.commits) for c in cases)
+
+
+def loro(data: list[Case], fit: Callable[[list[Case]], Scorer],
+         extra: list[Case] | None = None) -> tuple[list[Case], list[int | None]]:
     """Every case, repository by repository, and its rank (`gated`) by `fit` of the other
-    repositories' cases in the regime: leaving one repository out."""
+    repositories' cases in the regime (and of `extra`'s, which only train): leaving one repository out."""
     order: list[Case] = []
     ranks: list[int | None] = []
     for p in sorted({c.project for c in data}):
         test = [c for c in data if c.project == p]
+        train = [c for c in data + (extra or []) if c.project != p and bounded(c)]
         order += test
-        ranks += gated(fit([c for c in data if c.project != p and bounded(c)]), test)
+        ranks += gated(fit(train), test, shortest(train))
     return order, ranks
 
 
@@ -243,7 +259,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.loro or args.save:
         ranks: dict[str, list[int | None]] = {}
         for name, cols in SYSTEMS.items():
-            order, ranks[name] = loro(data, functools.partial(clogit_fit, columns=cols, l2=l2[name]))
+            order, ranks[name] = loro(data, lambda train, cols=cols, l2=l2[name]: linear(clogit_fit(train, cols, l2)))
         ranks = {"shipped": shipped_ranks(order), **ranks}
         for label, keep in (("window cases", lambda c: not deep(c)), ("deep cases", deep),
                             ("in the regime, window", lambda c: bounded(c) and not deep(c)),
@@ -263,7 +279,8 @@ def main(argv: list[str] | None = None) -> int:
     for spec in filter(None, args.held.split(",")):
         name, folder = spec.split("=", 1)
         cases = load_held(Path(folder))
-        ranks = {"shipped": shipped_ranks(cases), **{k: gated(m, cases) for k, m in models.items()}}
+        ranks = {"shipped": shipped_ranks(cases),
+                 **{k: gated(linear(m), cases, shortest(regime)) for k, m in models.items()}}
         report(f"held out: {name}, whole history", cases, ranks)
     return 0
 

@@ -32,10 +32,10 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import ltr_regime as lr  # noqa: E402
+from ltr_depth import weigh  # noqa: E402
 from ltr_data import Case  # noqa: E402
-from ltr_train import NEG_RANDOM, NEG_TOP, SEED, clogit_fit, paired  # noqa: E402
+from ltr_train import SEED, clogit_fit, paired, training_rows  # noqa: E402
 
-from rca_lsp.labels.fit import rank_of  # noqa: E402
 
 SHAPE = ("log_back", "recency_x_score")
 EXTENDED = [*lr.COLUMNS, *SHAPE]
@@ -54,49 +54,28 @@ def shaped(case: Case) -> Case:
     return Case(case.case_id, case.project, case.commits, np.hstack([X, extra]), case.bic, case.operator)
 
 
-def weigh(w: float) -> Callable[[Case], float]:
-    return lambda c: w if lr.deep(c) else 1.0
+def clogit(columns: list[int], w: float) -> Callable[[list[Case]], lr.Scorer]:
+    return lambda train: lr.linear(clogit_fit(train, columns, L2, case_weight=weigh(w)))
 
 
-def clogit(columns: list[int], w: float) -> Callable[[list[Case]], Callable[[Case], np.ndarray]]:
-    def fit(train: list[Case]) -> Callable[[Case], np.ndarray]:
-        m = clogit_fit(train, columns, L2, case_weight=weigh(w))
-        return lambda c: ((c.X[:, m["columns"]] - m["mean"]) / m["scale"]) @ m["weights"]
-    return fit
-
-
-def lgb_rows(cases: list[Case]) -> tuple[np.ndarray, np.ndarray, list[int]]:
-    """ltr_train's sampling: retrieval's top NEG_TOP candidates, NEG_RANDOM more drawn, the culprit."""
-    rng = np.random.default_rng(SEED)
-    Xs, ys, groups = [], [], []
-    for c in cases:
-        if c.bic is None:
-            continue
-        order = np.argsort(-c.X[:, lr.COLUMNS.index("score")], kind="stable")
-        keep = set(order[:NEG_TOP].tolist()) | {c.bic}
-        rest = order[NEG_TOP:]
-        if len(rest):
-            keep |= set(rng.choice(rest, size=min(NEG_RANDOM, len(rest)), replace=False).tolist())
-        rows = sorted(keep)
-        Xs.append(c.X[rows])
-        ys.append(np.array([1.0 if r == c.bic else 0.0 for r in rows]))
-        groups.append(len(rows))
-    return np.vstack(Xs), np.concatenate(ys), groups
+def by_score(case: Case) -> np.ndarray:
+    """The case's candidates in retrieval's order (by its fused score, ties in history order)."""
+    return np.argsort(-case.X[:, lr.COLUMNS.index("score")], kind="stable")
 
 
 def lambdarank_booster(train: list[Case]):
     import lightgbm as lgb
 
-    X, y, groups = lgb_rows(train)
+    X, y, groups = training_rows(train, list(range(len(EXTENDED))), by_score)
     return lgb.train(G1_PARAMS, lgb.Dataset(X, y, group=groups, feature_name=EXTENDED), num_boost_round=G1_ROUNDS)
 
 
-def lambdarank(train: list[Case]) -> Callable[[Case], np.ndarray]:
+def lambdarank(train: list[Case]) -> lr.Scorer:
     model = lambdarank_booster(train)
     return lambda c: model.predict(c.X)
 
 
-def save_trees(train: list[Case], path: Path) -> Callable[[Case], np.ndarray]:
+def save_trees(train: list[Case], path: Path) -> lr.Scorer:
     """G1 fitted on `train` (cases in the regime), written as `learned.TreeModel` reads it, with its
     provenance; returns its scorer (the file's own trees, walked as the tool walks them)."""
     import datetime
@@ -105,7 +84,7 @@ def save_trees(train: list[Case], path: Path) -> Callable[[Case], np.ndarray]:
 
     booster = lambdarank_booster(train)
     doc = learned.from_lightgbm(booster.dump_model(), f"regression-trees-{datetime.date.today().isoformat()}-{len(train)}")
-    doc["min_candidates"] = min(len(c.commits) for c in train)
+    doc["min_candidates"] = lr.shortest(train)
     doc["trained"] = {"by": "scripts/ltr_shape.py --save", "date": datetime.date.today().isoformat(),
                       "cases": len(train), "deep_cases": sum(map(lr.deep, train)),
                       "repositories": sorted({c.project for c in train}), "rounds": G1_ROUNDS,
@@ -124,27 +103,20 @@ SYSTEMS = {"C0": clogit(list(range(len(lr.COLUMNS))), 0.0), "C1": clogit(list(ra
            "C2": clogit(ALL, 1.0), "G1": lambdarank}
 
 
-def gate(score: Callable[[Case], np.ndarray], min_candidates: int, cases: list[Case]) -> list[int | None]:
-    """The model's rank where the case is in the regime and its history long enough; else the weighted sum's."""
-    return [rank_of(c, score(c)) if lr.bounded(c) and len(c.commits) >= min_candidates
-            else lr.shipped_ranks([c])[0] for c in cases]
+def shipped(path: Path) -> tuple[lr.Scorer, int, list[str]]:
+    """A fusion file as the tool reads it (linear or trees): its scorer over EXTENDED's columns, its
+    `min_candidates` and the repositories it was trained on."""
+    from rca_lsp.suspects import learned
 
-
-def shipped(path: Path) -> tuple[Callable[[Case], np.ndarray], int, list[str]]:
-    doc = json.loads(path.read_text())
-    cols = [EXTENDED.index(c) for c in doc["columns"]]
-    mean, scale, weights = (np.array(doc[k]) for k in ("mean", "scale", "weights"))
-    return (lambda c: ((c.X[:, cols] - mean) / scale) @ weights), int(doc.get("min_candidates", 0)), \
-        doc["trained"]["repositories"]
+    model = learned.load(path)
+    cols = [EXTENDED.index(c) for c in model.columns]
+    return (lambda c: model.predict(c.X[:, cols])), model.min_candidates, \
+        json.loads(path.read_text())["trained"]["repositories"]
 
 
 def loro(name: str, scored: list[Case], extra: list[Case]) -> list[int | None]:
-    ranks: list[int | None] = []
-    for p in sorted({c.project for c in scored}):
-        train = [c for c in scored + extra if c.project != p and lr.bounded(c)]
-        ranks += gate(SYSTEMS[name](train), min(len(c.commits) for c in train), [c for c in scored if c.project == p])
-        print(f"  {name}: {p} done", flush=True)
-    return ranks
+    """`scored`'s ranks by system `name`, each repository's by the fit on the others' cases and `extra`'s."""
+    return lr.loro(scored, SYSTEMS[name], extra)[1]
 
 
 def table(cases: list[Case], ranks: dict[str, list[int | None]]) -> None:
@@ -192,18 +164,18 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(f"{args.out} ranks other cases: give another --out")
     done.update(cases=ids, ranks=done.get("ranks", {}))
     done["ranks"]["weighted sum"] = lr.shipped_ranks(scored)
-    done["ranks"]["shipped"] = gate(score, min_c, scored)
+    done["ranks"]["shipped"] = lr.gated(score, scored, min_c)
     if args.save:
         train = [c for c in scored + extra if lr.bounded(c)]
         trees = save_trees(train, args.save)
-        min_trees = min(len(c.commits) for c in train)
+        min_trees = lr.shortest(train)
         for folder in args.held:
             held = [shaped(c) for c in lr.load_training(folder, args.cache / f"{folder.name}.pkl")]
             if {c.project for c in held} & {c.project for c in train}:
                 raise SystemExit(f"{folder} shares repositories with the training cases: not held out")
             print(f"\nheld out: {folder} ({len(held)} cases of {len({c.project for c in held})} repositories)")
-            ranks = {"weighted sum": lr.shipped_ranks(held), "shipped": gate(score, min_c, held),
-                     "G1": gate(trees, min_trees, held)}
+            ranks = {"weighted sum": lr.shipped_ranks(held), "shipped": lr.gated(score, held, min_c),
+                     "G1": lr.gated(trees, held, min_trees)}
             (args.cache / f"held-{folder.name}.json").write_text(json.dumps({"cases": [c.case_id for c in held], "ranks": ranks}))
             for p in sorted({c.project for c in held}):
                 idx = [i for i, c in enumerate(held) if c.project == p]

@@ -61,15 +61,19 @@ def linear_fit(cases: list[Case]) -> dict[str, float]:
 
 # --- lambdarank -----------------------------------------------------------------------------
 
-def training_rows(cases: list[Case], columns: list[int]) -> tuple[np.ndarray, np.ndarray, list[int]]:
+def training_rows(cases: list[Case], columns: list[int], order: Callable[[Case], np.ndarray] | None = None,
+                  ) -> tuple[np.ndarray, np.ndarray, list[int]]:
+    """Each labelled case's rows to learn from: its culprit, its first NEG_TOP candidates by `order`
+    (by default the case's own order, which is retrieval's for ltr_data's cases) and NEG_RANDOM more
+    drawn from the rest, in the case's order; with the label (1 for the culprit) and group sizes."""
     rng = np.random.default_rng(SEED)
     Xs, ys, groups = [], [], []
     for c in cases:
         if c.bic is None:
             continue
-        n = len(c.commits)
-        keep = set(range(min(NEG_TOP, n))) | {c.bic}
-        rest = np.arange(NEG_TOP, n)
+        ranked = order(c) if order is not None else np.arange(len(c.commits))
+        keep = set(ranked[:NEG_TOP].tolist()) | {c.bic}
+        rest = ranked[NEG_TOP:]
         if len(rest):
             keep |= set(rng.choice(rest, size=min(NEG_RANDOM, len(rest)), replace=False).tolist())
         rows = sorted(keep)

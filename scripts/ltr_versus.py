@@ -27,11 +27,13 @@ import ltr_regime as lr  # noqa: E402
 from ltr_train import clogit_fit, paired  # noqa: E402
 
 
-def read_model(path: Path) -> dict:
-    """A saved fit as `ltr_regime.gated` takes it (its columns by position in ltr_regime.COLUMNS)."""
+def read_model(path: Path) -> tuple[lr.Scorer, int]:
+    """A saved linear fit as `ltr_regime.gated` takes it: its scorer (its columns by position in
+    ltr_regime.COLUMNS) and its `min_candidates`."""
     doc = json.loads(path.read_text())
-    return {"columns": [lr.COLUMNS.index(c) for c in doc["columns"]], "mean": np.array(doc["mean"]),
-            "scale": np.array(doc["scale"]), "weights": np.array(doc["weights"])}
+    model = {"columns": [lr.COLUMNS.index(c) for c in doc["columns"]], "mean": np.array(doc["mean"]),
+             "scale": np.array(doc["scale"]), "weights": np.array(doc["weights"])}
+    return lr.linear(model), int(doc.get("min_candidates", 0))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -52,15 +54,15 @@ def main(argv: list[str] | None = None) -> int:
     missing = sorted(set(repos) - {c.project for c in data})
     if missing:
         raise SystemExit(f"no case of {', '.join(missing)} in {args.data}")
-    model = read_model(args.model)
+    model, min_candidates = read_model(args.model)
     weighted, old, new = [], [], []
     for p in repos:
         test = [c for c in data if c.project == p]
-        refit = clogit_fit([c for c in data if c.project != p and lr.bounded(c)], lr.SYSTEMS[ld.SYSTEM], args.l2,
-                           case_weight=ld.weigh(args.deep_weight))
+        train = [c for c in data if c.project != p and lr.bounded(c)]
+        refit = clogit_fit(train, lr.SYSTEMS[ld.SYSTEM], args.l2, case_weight=ld.weigh(args.deep_weight))
         weighted += lr.shipped_ranks(test)
-        old += lr.gated(model, test)
-        new += lr.gated(refit, test)
+        old += lr.gated(model, test, min_candidates)
+        new += lr.gated(lr.linear(refit), test, lr.shortest(train))
     print(f"{len(old)} cases of {len(repos)} repositories; the saved fit {saved['version']} never saw them")
     print("| system | top-1 / top-5 / MRR |\n|---|---|")
     print(f"| weighted sum | {lr.figures(weighted)} |")

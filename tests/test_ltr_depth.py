@@ -66,6 +66,21 @@ def test_the_deep_weight_is_chosen_by_the_window_cases_left_out_by_repository(ca
     assert mrr(ranks3, deep) > mrr(ranks0, deep)  # what the choice costs the deep cases, and shows
 
 
+def test_a_fit_ranks_only_where_the_tool_would_use_it():
+    """`ltr_regime.gated` gates as the tool does (`learned.regression_model`): a history shorter than
+    the fit's `min_candidates`, or a case out of the regime, keeps the weighted sum's rank."""
+    data = _data(3)
+    train, test = data[:-1], data[-1]  # a window case: its culprit is the most recent-looking
+    score = lr.linear(lt.clogit_fit(train, lr.SYSTEMS[ld.SYSTEM], 0.1))
+    short = Case(test.case_id, test.project, test.commits[:30], test.X[:30], test.bic)
+    out = Case(test.case_id, test.project, test.commits, test.X.copy(), test.bic)
+    out.X[:, lr.COLUMNS.index("since_test")] = 0.0
+    weighted = lr.shipped_ranks([test, short, out])
+    assert lr.gated(score, [test], 40) == [1] != weighted[:1]  # the fit ranks it, and not as the weighted sum
+    assert lr.gated(score, [short, out], 40) == weighted[1:]
+    assert lr.gated(score, [short], 30) == [1]
+
+
 def test_a_saved_fit_read_back_ranks_as_the_fit_and_a_seen_repository_is_refused(tmp_path):
     """scripts/ltr_versus.py: the file `ltr_regime.save` writes, read back, ranks every case as the
     fit in memory did (the columns that cannot move a ranking left out); asked to compare on a
@@ -76,12 +91,15 @@ def test_a_saved_fit_read_back_ranks_as_the_fit_and_a_seen_repository_is_refused
     data = _data(2)
     for c in data:  # as in real cases: the same for every candidate of a case (save leaves it out)
         c.X[:, lr.COLUMNS.index("log_candidates")] = np.log(len(c.commits))
-    fit = lt.clogit_fit([c for c in data if c.project != "d"], lr.SYSTEMS[ld.SYSTEM], 0.1)
+    train = [c for c in data if c.project != "d"]
+    fit = lt.clogit_fit(train, lr.SYSTEMS[ld.SYSTEM], 0.1)
     path = tmp_path / "regression.json"
-    lr.save(fit, 0.1, [c for c in data if c.project != "d"], path)
+    lr.save(fit, 0.1, train, path)
     test = [c for c in data if c.project == "d"]
-    assert lr.gated(lv.read_model(path), test) == lr.gated(fit, test)
-    assert sum(r == 1 for r in lr.gated(fit, test)) >= 12  # the window cases' culprits come first
+    score, min_candidates = lv.read_model(path)
+    assert min_candidates == lr.shortest(train) == 40
+    assert lr.gated(score, test, min_candidates) == lr.gated(lr.linear(fit), test, 0)
+    assert sum(r == 1 for r in lr.gated(score, test, min_candidates)) >= 12  # the window cases' culprits first
     folder = tmp_path / "dataset"
     with pytest.raises(SystemExit, match="trained on a: not held out"):
         lv.main(["--data", str(folder), "--model", str(path), "--repos", "a,d"])

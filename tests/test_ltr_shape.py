@@ -70,3 +70,26 @@ def test_the_tree_fusion_learns_left_out_and_ranks_the_same_from_its_file(tmp_pa
         assert np.allclose(score(c), booster(c), atol=1e-9)
         assert np.allclose([model.score_row(list(x)) for x in c.X], booster(c), atol=1e-9)
     assert RegressionFusion(model, model).for_run(False) is model
+
+
+def test_the_trees_learn_from_retrievals_top_candidates_and_the_culprit():
+    """`ltr_train.training_rows` with `by_score` keeps a case's culprit, the NEG_TOP candidates that
+    retrieval's score puts first and NEG_RANDOM drawn from the rest; where the case's own order is
+    retrieval's, the same rows as without an order."""
+    lt = load("ltr_train")
+    n = lt.NEG_TOP + lt.NEG_RANDOM + 50
+    X = np.zeros((n, len(ls.EXTENDED)))
+    X[:, lr.COLUMNS.index("score")] = np.linspace(1, 0, n)  # the case's order is retrieval's
+    X[:, 0] = np.arange(n)  # which row is which
+    case = Case("a-w1-01", "a", [f"c{j}" for j in range(n)], X, n - 1)
+    columns = list(range(len(ls.EXTENDED)))
+    rows, y, groups = lt.training_rows([case], columns, ls.by_score)
+    plain = lt.training_rows([case], columns)
+    assert np.array_equal(rows, plain[0]) and np.array_equal(y, plain[1]) and groups == plain[2]
+    flipped = Case("a-w1-02", "a", case.commits, X.copy(), 0)
+    flipped.X[:, lr.COLUMNS.index("score")] = np.linspace(0, 1, n)  # retrieval's first are the last rows
+    rows, y, groups = lt.training_rows([flipped], columns, ls.by_score)
+    kept = set(rows[:, 0].astype(int).tolist())
+    assert set(range(n - lt.NEG_TOP, n)) <= kept and 0 in kept and y[list(rows[:, 0]).index(0)] == 1
+    assert groups == [len(kept)] and len(kept) in (lt.NEG_TOP + lt.NEG_RANDOM, lt.NEG_TOP + lt.NEG_RANDOM + 1)
+    assert y.sum() == 1  # the culprit (kept whether or not the draw took it)
