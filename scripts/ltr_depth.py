@@ -35,8 +35,8 @@ def weigh(w: float) -> Callable[[Case], float]:
     return lambda c: w if lr.deep(c) else 1.0
 
 
-def loro(data: list[Case], w: float, l2: float) -> tuple[list[Case], list[int | None]]:
-    """Every case ranked by the fit on the other repositories' cases in the regime."""
+def loro(data: list[Case], w: float, l2: float) -> list[int | None]:
+    """Every case's rank (in `data`'s order) by the fit on the other repositories' cases in the regime."""
     return lr.loro(data, lambda train: lr.linear(clogit_fit(train, lr.SYSTEMS[SYSTEM], l2, case_weight=weigh(w))))
 
 
@@ -47,9 +47,9 @@ def choose(data: list[Case], grid: list[float], l2: float) -> float:
     print("| deep-case weight | window cases in the regime | deep cases in the regime | all cases |")
     print("|---|---|---|---|")
     for w in grid:
-        order, ranks = loro(data, w, l2)
-        parts = {"window": [r for c, r in zip(order, ranks) if lr.bounded(c) and not lr.deep(c)],
-                 "deep": [r for c, r in zip(order, ranks) if lr.bounded(c) and lr.deep(c)], "all": ranks}
+        ranks = loro(data, w, l2)
+        parts = {"window": [r for c, r in zip(data, ranks) if lr.bounded(c) and not lr.deep(c)],
+                 "deep": [r for c, r in zip(data, ranks) if lr.bounded(c) and lr.deep(c)], "all": ranks}
         cells = [lr.figures(v) for v in parts.values()]
         print(f"| {w:g} | " + " | ".join(cells) + " |", flush=True)
         s = summarize(parts["window"])

@@ -177,18 +177,16 @@ def shortest(cases: list[Case]) -> int:
     return min(len(c.commits) for c in cases)
 
 
-def loro(data: list[Case], fit: Callable[[list[Case]], Scorer],
-         extra: list[Case] | None = None) -> tuple[list[Case], list[int | None]]:
-    """Every case, repository by repository, and its rank (`gated`) by `fit` of the other
-    repositories' cases in the regime (and of `extra`'s, which only train): leaving one repository out."""
-    order: list[Case] = []
-    ranks: list[int | None] = []
+def loro(data: list[Case], fit: Callable[[list[Case]], Scorer], extra: list[Case] | None = None) -> list[int | None]:
+    """Every case's rank (`gated`, in `data`'s order) by `fit` of the other repositories' cases in
+    the regime (and of `extra`'s, which only train): leaving one repository out."""
+    ranks: list[int | None] = [None] * len(data)
     for p in sorted({c.project for c in data}):
-        test = [c for c in data if c.project == p]
+        test = [i for i, c in enumerate(data) if c.project == p]
         train = [c for c in data + (extra or []) if c.project != p and bounded(c)]
-        order += test
-        ranks += gated(fit(train), test, shortest(train))
-    return order, ranks
+        for i, r in zip(test, gated(fit(train), [data[i] for i in test], shortest(train))):
+            ranks[i] = r
+    return ranks
 
 
 def report(title: str, cases: list[Case], ranks: dict[str, list[int | None]]) -> None:
@@ -259,14 +257,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.loro or args.save:
         ranks: dict[str, list[int | None]] = {}
         for name, cols in SYSTEMS.items():
-            order, ranks[name] = loro(data, lambda train, cols=cols, l2=l2[name]: linear(clogit_fit(train, cols, l2)))
-        ranks = {"shipped": shipped_ranks(order), **ranks}
+            ranks[name] = loro(data, lambda train, cols=cols, l2=l2[name]: linear(clogit_fit(train, cols, l2)))
+        ranks = {"shipped": shipped_ranks(data), **ranks}
         for label, keep in (("window cases", lambda c: not deep(c)), ("deep cases", deep),
                             ("in the regime, window", lambda c: bounded(c) and not deep(c)),
                             ("in the regime, deep, culprit in the newest 10%", lambda c: bounded(c) and deep(c) and back(c) < 0.1),
                             ("in the regime, deep, culprit 10% back or more", lambda c: bounded(c) and deep(c) and back(c) >= 0.1)):
-            idx = [i for i, c in enumerate(order) if keep(c)]
-            report(f"dataset, leave one repository out: {label}", [order[i] for i in idx],
+            idx = [i for i, c in enumerate(data) if keep(c)]
+            report(f"dataset, leave one repository out: {label}", [data[i] for i in idx],
                    {k: [v[i] for i in idx] for k, v in ranks.items()})
         chosen = max(SYSTEMS, key=lambda name: (summarize(ranks[name])["mrr"], summarize(ranks[name])["top5"]))
         print(f"chosen by its leave-one-repository-out MRR (then top-5) on every training case: {chosen}")

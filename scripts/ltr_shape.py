@@ -115,8 +115,9 @@ def shipped(path: Path) -> tuple[lr.Scorer, int, list[str]]:
 
 
 def loro(name: str, scored: list[Case], extra: list[Case]) -> list[int | None]:
-    """`scored`'s ranks by system `name`, each repository's by the fit on the others' cases and `extra`'s."""
-    return lr.loro(scored, SYSTEMS[name], extra)[1]
+    """`scored`'s ranks (in its order) by system `name`, each repository's by the fit on the others'
+    cases and `extra`'s."""
+    return lr.loro(scored, SYSTEMS[name], extra)
 
 
 def table(cases: list[Case], ranks: dict[str, list[int | None]]) -> None:

@@ -57,13 +57,29 @@ def test_the_deep_weight_is_chosen_by_the_window_cases_left_out_by_repository(ca
     w = ld.choose(data, [0.0, 1.0, 3.0], l2=0.1)
     out = capsys.readouterr().out
     assert w == 0.0 and "chosen, by the window cases' MRR then top-5: w = 0" in out
-    _, ranks0 = ld.loro(data, 0.0, 0.1)
-    order, ranks3 = ld.loro(data, 3.0, 0.1)
-    window = [i for i, c in enumerate(order) if not lr.deep(c)]
-    deep = [i for i, c in enumerate(order) if lr.deep(c)]
+    ranks0 = ld.loro(data, 0.0, 0.1)
+    ranks3 = ld.loro(data, 3.0, 0.1)
+    window = [i for i, c in enumerate(data) if not lr.deep(c)]
+    deep = [i for i, c in enumerate(data) if lr.deep(c)]
     mrr = lambda r, idx: np.mean([1.0 / r[i] for i in idx])  # noqa: E731
     assert mrr(ranks0, window) > mrr(ranks3, window)
     assert mrr(ranks3, deep) > mrr(ranks0, deep)  # what the choice costs the deep cases, and shows
+
+
+def test_leaving_a_repository_out_gives_each_case_its_own_rank_in_the_data_order():
+    """`ltr_regime.loro` returns ranks in the order of the cases given, whatever the order of their
+    repositories (the twenty-second sitting's tables paired ranks in repository order with cases
+    in load order): each case's rank is the one its repository's fold gives it."""
+    data = _data(4)
+    rng = np.random.default_rng(4)
+    shuffled = [data[i] for i in rng.permutation(len(data))]  # repositories interleaved
+    fit = lambda train: lr.linear(lt.clogit_fit(train, lr.SYSTEMS["listwise"], 0.1))  # noqa: E731
+    ranks = lr.loro(shuffled, fit)
+    for p in "abcd":
+        train = [c for c in shuffled if c.project != p]
+        idx = [i for i, c in enumerate(shuffled) if c.project == p]
+        assert [ranks[i] for i in idx] == lr.gated(fit(train), [shuffled[i] for i in idx], 40)
+    assert len(set(ranks)) > 1  # not every case ranked alike: the check can tell cases apart
 
 
 def test_a_fit_ranks_only_where_the_tool_would_use_it():
