@@ -11,12 +11,13 @@ as the shortest trained on):
 - C0: conditional logit, listwise + context, deep cases weighed 0 (the shipped procedure refitted);
 - C1: the same with deep cases weighed 1;
 - C2: C1 plus two shape columns: log1p(commits back) and recency x retrieval's score;
-- G1: LightGBM lambdarank over C2's columns, deep cases weighed 1, settings fixed in advance.
+- G1: LightGBM lambdarank over C2's columns, deep cases weighed 1, settings fixed in advance;
+- G2: G1 with larger trees (15 leaves, 50 rows a leaf at least, 500 rounds; twenty-third sitting).
 Beside them, on the same cases: the weighted sum and the shipped fusion. Paired tests (McNemar on
 top-1, Wilcoxon on reciprocal rank) against the shipped fusion, window and deep cases apart.
 
     python scripts/ltr_shape.py --score ~/.cache/rca-dataset --train ~/.cache/rca-rebuild \\
-        --cache /tmp/shape --out /tmp/shape/ranks.json [--systems C0,C1,C2,G1] [--save-fit G1=path]
+        --cache /tmp/shape --out /tmp/shape/ranks.json [--systems C0,C1,C2,G1,G2] [--save path --fit G1]
 """
 
 from __future__ import annotations
@@ -44,6 +45,8 @@ G1_PARAMS = {"objective": "lambdarank", "metric": "ndcg", "learning_rate": 0.05,
              "min_data_in_leaf": 100, "feature_fraction": 0.8, "lambdarank_truncation_level": 20,
              "verbose": -1, "seed": SEED, "num_threads": 2, "deterministic": True}
 G1_ROUNDS = 300
+G2_PARAMS = {**G1_PARAMS, "num_leaves": 15, "min_data_in_leaf": 50}  # the twenty-third sitting's other candidate
+G2_ROUNDS = 500
 
 
 def shaped(case: Case) -> Case:
@@ -63,32 +66,34 @@ def by_score(case: Case) -> np.ndarray:
     return np.argsort(-case.X[:, lr.COLUMNS.index("score")], kind="stable")
 
 
-def lambdarank_booster(train: list[Case]):
+def lambdarank_booster(train: list[Case], params: dict, rounds: int):
     import lightgbm as lgb
 
     X, y, groups = training_rows(train, list(range(len(EXTENDED))), by_score)
-    return lgb.train(G1_PARAMS, lgb.Dataset(X, y, group=groups, feature_name=EXTENDED), num_boost_round=G1_ROUNDS)
+    return lgb.train(params, lgb.Dataset(X, y, group=groups, feature_name=EXTENDED), num_boost_round=rounds)
 
 
-def lambdarank(train: list[Case]) -> lr.Scorer:
-    model = lambdarank_booster(train)
-    return lambda c: model.predict(c.X)
+def lambdarank(params: dict, rounds: int) -> Callable[[list[Case]], lr.Scorer]:
+    def fit(train: list[Case]) -> lr.Scorer:
+        model = lambdarank_booster(train, params, rounds)
+        return lambda c: model.predict(c.X)
+    return fit
 
 
-def save_trees(train: list[Case], path: Path) -> lr.Scorer:
-    """G1 fitted on `train` (cases in the regime), written as `learned.TreeModel` reads it, with its
+def save_trees(train: list[Case], path: Path, params: dict = G1_PARAMS, rounds: int = G1_ROUNDS) -> lr.Scorer:
+    """Trees (G1's settings unless given) fitted on `train` (cases in the regime), written as `learned.TreeModel` reads it, with its
     provenance; returns its scorer (the file's own trees, walked as the tool walks them)."""
     import datetime
 
     from rca_lsp.suspects import learned
 
-    booster = lambdarank_booster(train)
+    booster = lambdarank_booster(train, params, rounds)
     doc = learned.from_lightgbm(booster.dump_model(), f"regression-trees-{datetime.date.today().isoformat()}-{len(train)}")
     doc["min_candidates"] = lr.shortest(train)
     doc["trained"] = {"by": "scripts/ltr_shape.py --save", "date": datetime.date.today().isoformat(),
                       "cases": len(train), "deep_cases": sum(map(lr.deep, train)),
-                      "repositories": sorted({c.project for c in train}), "rounds": G1_ROUNDS,
-                      "params": {k: v for k, v in G1_PARAMS.items() if k not in ("verbose", "num_threads")},
+                      "repositories": sorted({c.project for c in train}), "rounds": rounds,
+                      "params": {k: v for k, v in params.items() if k not in ("verbose", "num_threads")},
                       "data": "models/DATA.md", "figures": "BENCHMARKS.md, the fusion for regressions"}
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(doc, separators=(",", ":")) + "\n")
@@ -100,7 +105,9 @@ def save_trees(train: list[Case], path: Path) -> lr.Scorer:
 
 ALL = list(range(len(EXTENDED)))
 SYSTEMS = {"C0": clogit(list(range(len(lr.COLUMNS))), 0.0), "C1": clogit(list(range(len(lr.COLUMNS))), 1.0),
-           "C2": clogit(ALL, 1.0), "G1": lambdarank}
+           "C2": clogit(ALL, 1.0), "G1": lambdarank(G1_PARAMS, G1_ROUNDS),
+           "G2": lambdarank(G2_PARAMS, G2_ROUNDS)}
+FITS = {"G1": (G1_PARAMS, G1_ROUNDS), "G2": (G2_PARAMS, G2_ROUNDS)}
 
 
 def shipped(path: Path) -> tuple[lr.Scorer, int, list[str]]:
@@ -142,7 +149,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--cache", type=Path, required=True, help="a folder for ltr_regime.py's case caches")
     ap.add_argument("--out", type=Path, required=True, help="every system's ranks (JSON; systems already there are kept)")
     ap.add_argument("--systems", default=",".join(SYSTEMS))
-    ap.add_argument("--save", type=Path, help="fit G1 on every case in the regime (scored and training-only) and write it here")
+    ap.add_argument("--save", type=Path, help="fit --fit on every case in the regime (scored and training-only) and write it here")
+    ap.add_argument("--fit", choices=sorted(FITS), default="G1", help="with --save: which trees")
     ap.add_argument("--held", type=Path, action="append", default=[],
                     help="with --save: dataset folders never trained on, ranked by the saved fit and the shipped fusion")
     ap.add_argument("--model", type=Path, default=Path(__file__).resolve().parents[1] / "rca_lsp/suspects/fusion/regression.json")
@@ -168,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
     done["ranks"]["shipped"] = lr.gated(score, scored, min_c)
     if args.save:
         train = [c for c in scored + extra if lr.bounded(c)]
-        trees = save_trees(train, args.save)
+        trees = save_trees(train, args.save, *FITS[args.fit])
         min_trees = lr.shortest(train)
         for folder in args.held:
             held = [shaped(c) for c in lr.load_training(folder, args.cache / f"{folder.name}.pkl")]
@@ -176,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
                 raise SystemExit(f"{folder} shares repositories with the training cases: not held out")
             print(f"\nheld out: {folder} ({len(held)} cases of {len({c.project for c in held})} repositories)")
             ranks = {"weighted sum": lr.shipped_ranks(held), "shipped": lr.gated(score, held, min_c),
-                     "G1": lr.gated(trees, held, min_trees)}
+                     args.fit: lr.gated(trees, held, min_trees)}
             (args.cache / f"held-{folder.name}.json").write_text(json.dumps({"cases": [c.case_id for c in held], "ranks": ranks}))
             for p in sorted({c.project for c in held}):
                 idx = [i for i, c in enumerate(held) if c.project == p]
