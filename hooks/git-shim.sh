@@ -1,9 +1,10 @@
 #!/bin/sh
-# rca-lsp hook shim v2: installed by `rca hooks install`, removed by `rca hooks uninstall`.
+# rca-lsp hook shim v3: installed by `rca hooks install`, removed by `rca hooks uninstall`.
 # A hook that was here before is kept as post-merge.rca-chained and runs first, with the same input.
 # With nothing to say now (no open failure, no background error to show, a plain .git folder), no
 # Python runs while git waits: the chained hook runs, then the indexer starts detached.
 INSTALL_PYTHON=/path/to/venv/bin/python
+RCA_HOOKS='import sys; sys.path[:1] = [p for p in sys.path[:1] if p]; from rca_lsp.hooks import main; sys.exit(main())'
 HOOK=post-merge
 case $0 in */*) HERE=${0%/*} ;; *) HERE=. ;; esac
 CHAINED=$HERE/$HOOK.rca-chained
@@ -14,7 +15,7 @@ if [ ! -x "$INSTALL_PYTHON" ]; then
 fi
 case ${GIT_DIR:-.git} in .git|"$PWD/.git") PLAIN=yes ;; *) PLAIN=no ;; esac
 if [ $PLAIN = no ] || [ ! -d .git ] || [ -e .git/rca/open-failures ] || [ -e .git/rca/hooks.last-error ]; then
-    exec "$INSTALL_PYTHON" -m rca_lsp.hooks run "$HOOK" "$HERE" "$@"
+    exec "$INSTALL_PYTHON" -c "$RCA_HOOKS" run "$HOOK" "$HERE" "$@"
 fi
 STATUS=0
 if [ -x "$CHAINED" ]; then "$CHAINED" "$@"; STATUS=$?; fi
@@ -26,5 +27,5 @@ unset GIT_DIR GIT_WORK_TREE GIT_INDEX_FILE GIT_PREFIX GIT_OBJECT_DIRECTORY GIT_Q
 LOG=/dev/null
 if [ -d .git/rca ]; then LOG=.git/rca/hooks.log; fi
 trap '' HUP INT QUIT  # inherited by the indexer until it leaves this session
-"$INSTALL_PYTHON" -m rca_lsp.hooks index "$PWD" "$HOOK" </dev/null >/dev/null 2>>"$LOG" &
+"$INSTALL_PYTHON" -c "$RCA_HOOKS" index "$PWD" "$HOOK" </dev/null >/dev/null 2>>"$LOG" &
 exit $STATUS

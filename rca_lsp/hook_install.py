@@ -2,7 +2,7 @@
 
 git: each hook (post-merge, post-rewrite, post-checkout, pre-push) becomes a short shell shim, in
 the folder git runs hooks from (`core.hooksPath` honoured). When a failure is open (or a background
-error waits to be shown) it hands off to `<this python> -m rca_lsp.hooks`, which reports in the
+error waits to be shown) it hands off to `rca_lsp.hooks` (`<this python> -c HOOK_CODE`), which reports in the
 foreground; otherwise, the common case, it starts the indexer detached and returns, so that no
 Python start-up is added to the pull (`scripts/bench_hooks.py`). A hook already there (the
 user's, pre-commit's, husky's) is kept beside it as `<hook>.rca-chained`, byte for byte and mode
@@ -12,9 +12,9 @@ that is committed, say) is refused without `force`: the shim names this machine'
 Mercurial: one marked block appended to `.hg/hgrc` (Sapling: `.sl/config`), ready to paste by hand:
 
     [hooks]
-    post-pull.rca-lsp = /path/to/python -m rca_lsp.hooks hg post-pull
-    post-update.rca-lsp = /path/to/python -m rca_lsp.hooks hg post-update
-    pre-push.rca-lsp = /path/to/python -m rca_lsp.hooks hg pre-push
+    post-pull.rca-lsp = /path/to/python -c '<rca_lsp.hooks.HOOK_CODE>' hg post-pull
+    post-update.rca-lsp = /path/to/python -c '<rca_lsp.hooks.HOOK_CODE>' hg post-update
+    pre-push.rca-lsp = /path/to/python -c '<rca_lsp.hooks.HOOK_CODE>' hg pre-push
 
 Named `<hook>.rca-lsp`, they run beside any hooks the user has for the same events; `uninstall`
 removes exactly the block, leaving the file as it was.
@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 GIT_HOOKS = ("post-merge", "post-rewrite", "post-checkout", "pre-push")
 HG_HOOKS = ("post-pull", "post-update", "pre-push")
 SHIM_TAG = "# rca-lsp hook shim v"  # every version's shims are rca's, to update or remove
-MARKER = SHIM_TAG + "2"
+MARKER = SHIM_TAG + "3"  # v3: Python started with hooks.HOOK_CODE, not -m
 CHAINED = ".rca-chained"
 BLOCK_BEGIN = "# >>> rca-lsp hooks"
 BLOCK_END = "# <<< rca-lsp hooks <<<\n"
@@ -48,6 +48,7 @@ SHIM = """#!/bin/sh
 # With nothing to say now (no open failure, no background error to show, a plain .git folder), no
 # Python runs while git waits: the chained hook runs, then the indexer starts detached.
 INSTALL_PYTHON={python}
+RCA_HOOKS='{code}'
 HOOK={hook}
 case $0 in */*) HERE=${{0%/*}} ;; *) HERE=. ;; esac
 CHAINED=$HERE/$HOOK{chained}
@@ -58,7 +59,7 @@ if [ ! -x "$INSTALL_PYTHON" ]; then
 fi
 case ${{GIT_DIR:-.git}} in .git|"$PWD/.git") PLAIN=yes ;; *) PLAIN=no ;; esac
 if [ $PLAIN = no ] || [ ! -d .git ] || [ -e .git/rca/{open_marker} ] || [ -e .git/rca/{last_error} ]; then
-    exec "$INSTALL_PYTHON" -m rca_lsp.hooks run "$HOOK" "$HERE" "$@"
+    exec "$INSTALL_PYTHON" -c "$RCA_HOOKS" run "$HOOK" "$HERE" "$@"
 fi
 STATUS=0
 if [ -x "$CHAINED" ]; then "$CHAINED" "$@"; STATUS=$?; fi
@@ -70,7 +71,7 @@ unset GIT_DIR GIT_WORK_TREE GIT_INDEX_FILE GIT_PREFIX GIT_OBJECT_DIRECTORY GIT_Q
 LOG=/dev/null
 if [ -d .git/rca ]; then LOG=.git/rca/hooks.log; fi
 trap '' HUP INT QUIT  # inherited by the indexer until it leaves this session
-"$INSTALL_PYTHON" -m rca_lsp.hooks index "$PWD" "$HOOK" </dev/null >/dev/null 2>>"$LOG" &
+"$INSTALL_PYTHON" -c "$RCA_HOOKS" index "$PWD" "$HOOK" </dev/null >/dev/null 2>>"$LOG" &
 exit $STATUS
 """
 
@@ -111,10 +112,10 @@ def _is_shim(path: Path) -> bool:
 def shim_text(hook: str, python: str | None = None) -> str:
     """The shim for `hook`; `hooks/git-shim.sh` is the one for post-merge, for people to read."""
     from rca_lsp.failures import OPEN_MARKER
-    from rca_lsp.hooks import LAST_ERROR
+    from rca_lsp.hooks import HOOK_CODE, LAST_ERROR
 
     return SHIM.format(marker=MARKER, hook=hook, chained=CHAINED, python=shlex.quote(python or _python()),
-                       open_marker=OPEN_MARKER, last_error=LAST_ERROR)
+                       code=HOOK_CODE, open_marker=OPEN_MARKER, last_error=LAST_ERROR)
 
 
 def _inside(path: Path, folder: Path) -> bool:
@@ -192,6 +193,8 @@ def status_git(repo: Backend) -> list[HookState]:
                            if line.startswith("INSTALL_PYTHON=")), "")
             python = shlex.split(python)[0] if python else ""
             note = "" if python and os.access(python, os.X_OK) else f"its Python {python or '?'} is missing"
+            if not note and MARKER not in text:
+                note = "an older shim: `rca hooks install` updates it"
             states.append(HookState(hook, True, kept.name if os.path.lexists(kept) else None, note))
         else:
             states.append(HookState(hook, False, None, "another hook is installed" if os.path.lexists(path) else ""))
@@ -205,7 +208,9 @@ def hgrc_path(repo: Backend) -> Path:
 
 
 def hg_block(python: str | None = None) -> str:
-    command = f"{shlex.quote(python or _python())} -m rca_lsp.hooks hg"
+    from rca_lsp.hooks import HOOK_CODE
+
+    command = f"{shlex.quote(python or _python())} -c {shlex.quote(HOOK_CODE)} hg"
     lines = ["[hooks]"] + [f"{hook}.rca-lsp = {command} {hook}" for hook in HG_HOOKS]
     return "\n".join(lines) + "\n"
 
@@ -270,8 +275,12 @@ def uninstall_hg(repo: Backend) -> list[str]:
 def status_hg(repo: Backend) -> list[HookState]:
     path = hgrc_path(repo)
     text = path.read_bytes().decode("utf-8", "surrogateescape") if path.exists() else ""
-    installed = _find_block(text) is not None
-    return [HookState(hook, installed, None, "") for hook in HG_HOOKS]
+    block = _find_block(text)
+    from rca_lsp.hooks import HOOK_CODE
+
+    older = block is not None and shlex.quote(HOOK_CODE) not in text[block[0]:block[1]]
+    note = "older entries: `rca hooks install` updates them" if older else ""
+    return [HookState(hook, block is not None, None, note) for hook in HG_HOOKS]
 
 
 # -- front door ------------------------------------------------------------------------------------

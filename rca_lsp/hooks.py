@@ -1,9 +1,9 @@
 """What runs inside VCS hooks: keep the index current, and check arriving and leaving commits.
 
 Installed by `rca hooks install` (see `rca_lsp.hook_install`): git hooks are shell shims that start
-`<python> -m rca_lsp.hooks index <root> <hook>` detached when there is nothing to report, and run
-`<python> -m rca_lsp.hooks run <hook> <hook-dir> ARGS...` when there is; Mercurial hooks are
-`[hooks]` entries of `.hg/hgrc` that run `<python> -m rca_lsp.hooks hg <hook>`.
+`<python> -c HOOK_CODE index <root> <hook>` detached when there is nothing to report, and run
+`<python> -c HOOK_CODE run <hook> <hook-dir> ARGS...` when there is; Mercurial hooks are
+`[hooks]` entries of `.hg/hgrc` that run `<python> -c HOOK_CODE hg <hook>`.
 
     git post-merge, post-rewrite, post-checkout; hg post-pull, post-update
         The new commits are indexed by a detached background process (the pull does not wait).
@@ -43,6 +43,10 @@ from rca_lsp.index.paths import WRITE_LOCK, index_dir
 if TYPE_CHECKING:
     from rca_lsp.vcs.base import Backend
 
+# How hooks start rca's Python (shims, hgrc entries, the detached indexer): not `-m rca_lsp.hooks`,
+# which puts the repository's root, where hooks run, first on sys.path before any import, so that a
+# top-level `six.py` or `random.py` of the repository would be imported in place of rca's own.
+HOOK_CODE = "import sys; sys.path[:1] = [p for p in sys.path[:1] if p]; from rca_lsp.hooks import main; sys.exit(main())"
 LOG_NAME = "hooks.log"
 LAST_ERROR = "hooks.last-error"
 MAX_LOG_BYTES = 1 << 20
@@ -114,7 +118,7 @@ def spawn_indexer(root: str, hook: str) -> None:
     env = {k: v for k, v in os.environ.items()
            if k not in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_PREFIX", "GIT_OBJECT_DIRECTORY",
                         "GIT_QUARANTINE_PATH", "HG_PENDING", "HG_SHAREDPENDING")}
-    subprocess.Popen([sys.executable, "-m", "rca_lsp.hooks", "index", root, hook],
+    subprocess.Popen([sys.executable, "-c", HOOK_CODE, "index", root, hook],
                      cwd=root, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                      stderr=subprocess.DEVNULL, close_fds=True, start_new_session=True)
 
@@ -398,5 +402,8 @@ def main(argv: list[str] | None = None) -> int:
     return 0  # a malformed call from a hook must not fail the VCS command either
 
 
-if __name__ == "__main__":
+if __name__ == "__main__":  # shims of rca before HOOK_CODE (v2): `python -m rca_lsp.hooks`
+    import rca_lsp
+
+    rca_lsp.drop_working_directory()  # the modules main imports come from where rca is installed
     sys.exit(main())

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 import sqlite3
 import stat
 import subprocess
@@ -13,10 +14,13 @@ from pathlib import Path
 
 import pytest
 
+from rca_lsp.hook_install import hg_block
+from rca_lsp.hooks import HOOK_CODE
 from tests.conftest import GitRepoBuilder
 from tests.test_cli import CALC, CALC_BROKEN, TEST, TRACE
 
 CALC_PATH = "src/main/java/org/example/Calc.java"
+
 
 
 def rca(*args: str, cwd, input: str | None = None) -> subprocess.CompletedProcess[str]:
@@ -262,8 +266,13 @@ def test_hg_install_and_uninstall_leave_hgrc_byte_identical(hg_remote):
     os.chmod(hgrc, 0o600)
     assert rca("hooks", "install", cwd=clone.root).returncode == 0
     text = hgrc.read_text()
-    assert "post-pull.rca-lsp = " in text and f"{sys.executable} -m rca_lsp.hooks hg pre-push" in text
+    assert "post-pull.rca-lsp = " in text and hg_block(sys.executable).splitlines()[-1] in text
     assert "rca hooks updated" in rca("hooks", "install", cwd=clone.root).stdout
+    assert "older entries" not in rca("hooks", "status", cwd=clone.root).stdout
+    current = hgrc.read_text()
+    hgrc.write_text(current.replace(f"-c {shlex.quote(HOOK_CODE)}", "-m rca_lsp.hooks"))  # as rca wrote them before
+    assert "(older entries: `rca hooks install` updates them)" in rca("hooks", "status", cwd=clone.root).stdout
+    assert "rca hooks updated" in rca("hooks", "install", cwd=clone.root).stdout and hgrc.read_text() == current
     assert clone.hg("config", "hooks.post-pull.rca-lsp").strip().endswith("hg post-pull")
     assert rca("hooks", "uninstall", cwd=clone.root).returncode == 0
     assert hgrc.read_bytes() == original and stat.S_IMODE(hgrc.stat().st_mode) == 0o600

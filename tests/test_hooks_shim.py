@@ -47,6 +47,43 @@ def wait_for_log(log: Path, text: str, seconds: float = 120) -> None:
         time.sleep(0.05)
 
 
+# rca's dependencies that a repository's root may hold too (sqlite-utils imports dateutil, which
+# imports six), and a standard module that rca imports late
+SHADOWS = ("six", "dateutil", "click", "sqlite_utils", "tqdm", "random")
+
+
+def test_a_repository_whose_modules_are_named_like_rcas_own_is_indexed(remote):
+    """The six library's repository has a top-level six.py. Run in its root, `python -m` put the
+    root first on sys.path, so rca imported the repository's six in place of its own, and a six
+    broken mid-change broke `rca index`: so would the hooks, which run there. `python -m rca_lsp`,
+    the shims' foreground and detached Python and the indexer they start import rca's modules from
+    where it is installed, whatever the root holds."""
+    up, clone = remote
+    up.commit("Modules named like rca's", {f"{name}.py": f"raise ImportError('the repository\'s {name}')\n"
+                                           for name in SHADOWS})
+    up.git("push", "-q", "origin", "main")
+    clone.git("pull", "-q")
+    index = rca("index", "-q", cwd=clone.root)  # python -m rca_lsp, in the root
+    assert index.returncode == 0 and "the repository's" not in index.stderr, index.stderr
+    assert rca("hooks", "install", cwd=clone.root).returncode == 0
+    up.commit("Change", {"docs/n.md": "n\n"})
+    up.git("push", "-q", "origin", "main")
+    pull = traced_git("pull", "-q", cwd=clone.root)
+    assert pull.stderr == ""
+    wait_indexed(clone.root / ".git", clone.git("rev-parse", "HEAD").strip())  # the detached indexer
+    clone.write("src/test/java/org/example/CalcTest.java", TEST)
+    assert rca("failures", "add", cwd=clone.root, input=TRACE).returncode == 0  # the shim now hands off to Python
+    culprit = up.commit("Simplify parse", {CALC_PATH: CALC_BROKEN}, author="Carol")
+    up.git("push", "-q", "origin", "main")
+    pull = subprocess.run(["git", "pull", "-q"], cwd=clone.root, capture_output=True, text=True, timeout=120)
+    assert pull.returncode == 0 and "the repository's" not in pull.stderr and "ImportError" not in pull.stderr, pull.stderr
+    assert "1 suspect(s) among the 1 commit(s) that just arrived" in pull.stderr, pull.stderr  # it ran and reported
+    assert f"{culprit[:10]}  Carol" in pull.stderr
+    log = clone.root / ".git" / "rca" / "hooks.log"
+    assert "the repository's" not in (log.read_text() if log.exists() else "")
+    wait_indexed(clone.root / ".git", clone.git("rev-parse", "HEAD").strip())
+
+
 def test_pull_with_nothing_to_report_runs_no_python_in_the_foreground(remote, tmp_path):
     up, clone = remote
     assert rca("index", "-q", cwd=clone.root).returncode == 0
@@ -134,7 +171,7 @@ def test_open_failures_marker_follows_the_database_and_is_repaired(remote):
 
 
 def test_shim_example_is_the_installed_template_and_older_shims_are_updated(remote):
-    from rca_lsp.hook_install import shim_text
+    from rca_lsp.hook_install import MARKER, SHIM_TAG, shim_text
 
     example = (ROOT / "hooks" / "git-shim.sh").read_text()
     assert example == shim_text("post-merge", "/path/to/venv/bin/python")
@@ -142,6 +179,8 @@ def test_shim_example_is_the_installed_template_and_older_shims_are_updated(remo
     hooks = clone.root / ".git" / "hooks"
     (hooks / "post-merge").write_text(f"#!/bin/sh\n# rca-lsp hook shim v1: an older rca's\nexec {sys.executable} -V\n")
     os.chmod(hooks / "post-merge", 0o755)
+    (hooks / "post-merge").write_text(shim_text("post-merge").replace(MARKER, SHIM_TAG + "2"))  # v2: `-m`
+    assert "an older shim: `rca hooks install` updates it" in rca("hooks", "status", cwd=clone.root).stdout
     out = rca("hooks", "install", cwd=clone.root).stdout
     assert "post-merge: updated\n" in out and not (hooks / "post-merge.rca-chained").exists()
     assert (hooks / "post-merge").read_text() == shim_text("post-merge")
