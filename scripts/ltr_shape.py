@@ -160,8 +160,8 @@ def main(argv: list[str] | None = None) -> int:
     extra = [shaped(c) for f in args.train for c in lr.load_training(f, args.cache / f"{f.name}.pkl")]
     score, min_c, seen = shipped(args.model)
     overlap = sorted({c.project for c in scored} & set(seen))
-    if overlap:
-        raise SystemExit(f"{args.model} was trained on {', '.join(overlap)}: not held out")
+    if overlap and not args.save:  # its ranks of the scored cases sit beside the candidates' left-out ones
+        raise SystemExit(f"{args.model} was trained on {', '.join(overlap)}: not held out (give --model)")
     clash = sorted({c.project for c in scored} & {c.project for c in extra})
     if clash:
         raise SystemExit(f"{', '.join(clash)} both scored and training-only: a repository must be one or the other")
@@ -180,8 +180,8 @@ def main(argv: list[str] | None = None) -> int:
         min_trees = lr.shortest(train)
         for folder in args.held:
             held = [shaped(c) for c in lr.load_training(folder, args.cache / f"{folder.name}.pkl")]
-            if {c.project for c in held} & {c.project for c in train}:
-                raise SystemExit(f"{folder} shares repositories with the training cases: not held out")
+            if {c.project for c in held} & ({c.project for c in train} | set(seen)):
+                raise SystemExit(f"{folder} shares repositories with the training cases or {args.model}'s: not held out")
             print(f"\nheld out: {folder} ({len(held)} cases of {len({c.project for c in held})} repositories)")
             ranks = {"weighted sum": lr.shipped_ranks(held), "shipped": lr.gated(score, held, min_c),
                      args.fit: lr.gated(trees, held, min_trees)}
