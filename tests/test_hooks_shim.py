@@ -59,7 +59,7 @@ def test_a_repository_whose_modules_are_named_like_rcas_own_is_indexed(remote):
     the shims' foreground and detached Python and the indexer they start import rca's modules from
     where it is installed, whatever the root holds."""
     up, clone = remote
-    up.commit("Modules named like rca's", {f"{name}.py": f"raise ImportError('the repository\'s {name}')\n"
+    up.commit("Modules named like rca's", {f"{name}.py": f'raise ImportError("the repository\'s {name}")\n'
                                            for name in SHADOWS})
     up.git("push", "-q", "origin", "main")
     clone.git("pull", "-q")

@@ -1,4 +1,4 @@
-"""`python -m rca_lsp.lsp.indexer ROOT`: the server's indexing, in a process of its own.
+"""`python -m rca_lsp.lsp.indexer ROOT` (the server runs `work.INDEXER_CODE`): the server's indexing, in a process of its own.
 
 Ingest forks a pool of parser workers, which a threaded server must not do, and an index run
 holds memory the idle server should not keep. Here it runs single-threaded, reporting one JSON
@@ -40,4 +40,7 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
+    import rca_lsp
+
+    rca_lsp.drop_working_directory()  # `python -m` put it first: the modules main imports are rca's
     sys.exit(main(sys.argv[1:]))

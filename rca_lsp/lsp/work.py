@@ -35,11 +35,18 @@ HASH = re.compile(r"^[0-9a-fA-F]{4,64}$")
 MAX_SHOW_BYTES = 2 * 1024 * 1024
 
 
+# The indexer's Python, started in the server's working directory (editors start the server in the
+# workspace folder): `-c` with that directory off sys.path first, as the hooks do (hooks.HOOK_CODE),
+# so that a repository's own six.py or click/ never stands in for rca's.
+INDEXER_CODE = ("import sys; sys.path[:1] = [p for p in sys.path[:1] if p]; "
+                "from rca_lsp.lsp.indexer import main; sys.exit(main(sys.argv[1:]))")
+
+
 def run_index(repo: Backend, job: Job, report: Report) -> str:
     """Index in a child process (see `indexer`), relaying its progress; a cancel kills it."""
     job.check()
     report("reading history", None)
-    proc = subprocess.Popen([sys.executable, "-m", "rca_lsp.lsp.indexer", repo.root], stdin=subprocess.DEVNULL,
+    proc = subprocess.Popen([sys.executable, "-c", INDEXER_CODE, repo.root], stdin=subprocess.DEVNULL,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
     lines: queue.Queue[bytes] = queue.Queue()
     reader = threading.Thread(target=_pump, args=(proc.stdout, lines), daemon=True)
