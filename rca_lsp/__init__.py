@@ -2,6 +2,11 @@
 
 __version__ = "0.1.0"
 
+# What `python -c` code that rca starts in a repository's root (hooks, the server's indexer) runs
+# before importing anything: the working directory off sys.path (see drop_working_directory; `-c`
+# puts it there as '').
+DROP_WORKING_DIRECTORY = "import sys; sys.path[:1] = [p for p in sys.path[:1] if p]; "
+
 
 def drop_working_directory() -> None:
     """Take the working directory off the front of sys.path, where `python -m` and `python -c` put it.

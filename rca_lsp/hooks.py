@@ -38,6 +38,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from rca_lsp import DROP_WORKING_DIRECTORY
 from rca_lsp.index.paths import WRITE_LOCK, index_dir
 
 if TYPE_CHECKING:
@@ -46,7 +47,7 @@ if TYPE_CHECKING:
 # How hooks start rca's Python (shims, hgrc entries, the detached indexer): not `-m rca_lsp.hooks`,
 # which puts the repository's root, where hooks run, first on sys.path before any import, so that a
 # top-level `six.py` or `random.py` of the repository would be imported in place of rca's own.
-HOOK_CODE = "import sys; sys.path[:1] = [p for p in sys.path[:1] if p]; from rca_lsp.hooks import main; sys.exit(main())"
+HOOK_CODE = DROP_WORKING_DIRECTORY + "from rca_lsp.hooks import main; sys.exit(main())"
 LOG_NAME = "hooks.log"
 LAST_ERROR = "hooks.last-error"
 MAX_LOG_BYTES = 1 << 20

@@ -43,7 +43,7 @@ import bench_test_change as btc  # noqa: E402
 from bench_common import load_cases  # noqa: E402
 from bench_metrics import summarize  # noqa: E402
 from ltr_data import Case  # noqa: E402
-from ltr_train import L2_GRID, clogit_fit, clogit_ranks, paired  # noqa: E402
+from ltr_train import L2_GRID, clogit_fit, clogit_ranks, clogit_scorer, paired  # noqa: E402
 
 from rca_lsp.labels.fit import rank_of  # noqa: E402
 from rca_lsp.suspects.retrieve import Weights  # noqa: E402
@@ -160,9 +160,18 @@ SYSTEMS = {"listwise": list(range(len(SCORED))), "listwise + context": list(rang
 Scorer = Callable[[Case], np.ndarray]
 
 
-def linear(model: dict) -> Scorer:
-    """A conditional-logit fit (`ltr_train.clogit_fit`) as a scorer of a case's candidates."""
-    return lambda c: ((c.X[:, model["columns"]] - model["mean"]) / model["scale"]) @ model["weights"]
+linear = clogit_scorer  # a conditional-logit fit (`ltr_train.clogit_fit`) as a Scorer
+
+
+def read_fusion(path: Path, columns: list[str]) -> tuple[Scorer, int, list[str]]:
+    """A fusion file as the tool reads it (`learned.load`: linear or trees): its scorer over cases
+    whose rows have `columns`, its `min_candidates`, and the repositories it was trained on."""
+    from rca_lsp.suspects import learned
+
+    model = learned.load(path)
+    cols = [columns.index(c) for c in model.columns]
+    return (lambda c: model.predict(c.X[:, cols])), model.min_candidates, \
+        json.loads(path.read_text())["trained"]["repositories"]
 
 
 def gated(score: Scorer, cases: list[Case], min_candidates: int) -> list[int | None]:

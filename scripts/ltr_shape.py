@@ -110,17 +110,6 @@ SYSTEMS = {"C0": clogit(list(range(len(lr.COLUMNS))), 0.0), "C1": clogit(list(ra
 FITS = {"G1": (G1_PARAMS, G1_ROUNDS), "G2": (G2_PARAMS, G2_ROUNDS)}
 
 
-def shipped(path: Path) -> tuple[lr.Scorer, int, list[str]]:
-    """A fusion file as the tool reads it (linear or trees): its scorer over EXTENDED's columns, its
-    `min_candidates` and the repositories it was trained on."""
-    from rca_lsp.suspects import learned
-
-    model = learned.load(path)
-    cols = [EXTENDED.index(c) for c in model.columns]
-    return (lambda c: model.predict(c.X[:, cols])), model.min_candidates, \
-        json.loads(path.read_text())["trained"]["repositories"]
-
-
 def loro(name: str, scored: list[Case], extra: list[Case]) -> list[int | None]:
     """`scored`'s ranks (in its order) by system `name`, each repository's by the fit on the others'
     cases and `extra`'s."""
@@ -158,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
     args.cache.mkdir(parents=True, exist_ok=True)
     scored = [shaped(c) for c in lr.load_training(args.score, args.cache / f"{args.score.name}.pkl")]
     extra = [shaped(c) for f in args.train for c in lr.load_training(f, args.cache / f"{f.name}.pkl")]
-    score, min_c, seen = shipped(args.model)
+    score, min_c, seen = lr.read_fusion(args.model, EXTENDED)
     overlap = sorted({c.project for c in scored} & set(seen))
     if overlap and not args.save:  # its ranks of the scored cases sit beside the candidates' left-out ones
         raise SystemExit(f"{args.model} was trained on {', '.join(overlap)}: not held out (give --model)")

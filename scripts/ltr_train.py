@@ -152,9 +152,14 @@ def clogit_fit(cases: list[Case], columns: list[int], l2: float,
     return {"columns": columns, "mean": mu, "scale": sd, "weights": w}
 
 
+def clogit_scorer(model: dict) -> Callable[[Case], np.ndarray]:
+    """A `clogit_fit` model as a scorer of a case's candidates: standardised columns times weights."""
+    return lambda c: ((c.X[:, model["columns"]] - model["mean"]) / model["scale"]) @ model["weights"]
+
+
 def clogit_ranks(model: dict, cases: list[Case]) -> list[int | None]:
-    return [rank_of(c, ((c.X[:, model["columns"]] - model["mean"]) / model["scale"]) @ model["weights"])
-            for c in cases]
+    score = clogit_scorer(model)
+    return [rank_of(c, score(c)) for c in cases]
 
 
 def choose_l2(cases: list[Case], columns: list[int], groups_of) -> float:

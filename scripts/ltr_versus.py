@@ -18,22 +18,11 @@ import json
 import sys
 from pathlib import Path
 
-import numpy as np
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import ltr_depth as ld  # noqa: E402
 import ltr_regime as lr  # noqa: E402
 from ltr_train import clogit_fit, paired  # noqa: E402
-
-
-def read_model(path: Path) -> tuple[lr.Scorer, int]:
-    """A saved linear fit as `ltr_regime.gated` takes it: its scorer (its columns by position in
-    ltr_regime.COLUMNS) and its `min_candidates`."""
-    doc = json.loads(path.read_text())
-    model = {"columns": [lr.COLUMNS.index(c) for c in doc["columns"]], "mean": np.array(doc["mean"]),
-             "scale": np.array(doc["scale"]), "weights": np.array(doc["weights"])}
-    return lr.linear(model), int(doc.get("min_candidates", 0))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -54,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     missing = sorted(set(repos) - {c.project for c in data})
     if missing:
         raise SystemExit(f"no case of {', '.join(missing)} in {args.data}")
-    model, min_candidates = read_model(args.model)
+    model, min_candidates, _ = lr.read_fusion(args.model, lr.COLUMNS)
     weighted, old, new = [], [], []
     for p in repos:
         test = [c for c in data if c.project == p]

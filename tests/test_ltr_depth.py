@@ -112,7 +112,7 @@ def test_a_saved_fit_read_back_ranks_as_the_fit_and_a_seen_repository_is_refused
     path = tmp_path / "regression.json"
     lr.save(fit, 0.1, train, path)
     test = [c for c in data if c.project == "d"]
-    score, min_candidates = lv.read_model(path)
+    score, min_candidates, _ = lr.read_fusion(path, lr.COLUMNS)
     assert min_candidates == lr.shortest(train) == 40
     assert lr.gated(score, test, min_candidates) == lr.gated(lr.linear(fit), test, 0)
     assert sum(r == 1 for r in lr.gated(score, test, min_candidates)) >= 12  # the window cases' culprits first

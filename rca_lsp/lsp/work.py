@@ -20,6 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
+from rca_lsp import DROP_WORKING_DIRECTORY
 from rca_lsp.errors import IndexError_, ModelError, RcaError, RepositoryError
 from rca_lsp.lsp.jobs import Job
 from rca_lsp.lsp.options import Options
@@ -38,8 +39,7 @@ MAX_SHOW_BYTES = 2 * 1024 * 1024
 # The indexer's Python, started in the server's working directory (editors start the server in the
 # workspace folder): `-c` with that directory off sys.path first, as the hooks do (hooks.HOOK_CODE),
 # so that a repository's own six.py or click/ never stands in for rca's.
-INDEXER_CODE = ("import sys; sys.path[:1] = [p for p in sys.path[:1] if p]; "
-                "from rca_lsp.lsp.indexer import main; sys.exit(main(sys.argv[1:]))")
+INDEXER_CODE = DROP_WORKING_DIRECTORY + "from rca_lsp.lsp.indexer import main; sys.exit(main(sys.argv[1:]))"
 
 
 def run_index(repo: Backend, job: Job, report: Report) -> str:
