@@ -58,8 +58,15 @@ SHIPPED = {k: float(getattr(Weights(), k)) for k in (*SCORED, "executed")}
 def with_coverage() -> None:
     """The columns of the fusion for runs with a coverage report: retrieval's executed feature too
     (and in the shipped score, at its shipped weight)."""
+    with_scored("executed")
+
+
+def with_scored(name: str) -> None:
+    """One more of retrieval's features among the columns (and in the shipped score, at its shipped
+    weight: 0 for one that only a learned fusion reads). Call it before any case is loaded."""
     global POSITION
-    SCORED.append("executed")
+    SCORED.append(name)
+    SHIPPED.setdefault(name, float(getattr(Weights(), name)))
     COLUMNS[:] = [*SCORED, *CONTEXT, "score", "log_score_rank", "score_gap"]
     POSITION = COLUMNS.index("position")
     SYSTEMS.update({"listwise": list(range(len(SCORED))), "listwise + context": list(range(len(COLUMNS)))})

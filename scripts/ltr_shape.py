@@ -39,7 +39,7 @@ from ltr_train import SEED, clogit_fit, paired, training_rows  # noqa: E402
 
 
 SHAPE = ("log_back", "recency_x_score")
-EXTENDED = [*lr.COLUMNS, *SHAPE]
+EXTENDED = [*lr.COLUMNS, *SHAPE]  # set again by `with_scored`
 L2 = 1.0  # ltr_regime.py's choice for listwise + context, kept
 G1_PARAMS = {"objective": "lambdarank", "metric": "ndcg", "learning_rate": 0.05, "num_leaves": 7,
              "min_data_in_leaf": 100, "feature_fraction": 0.8, "lambdarank_truncation_level": 20,
@@ -103,10 +103,24 @@ def save_trees(train: list[Case], path: Path, params: dict = G1_PARAMS, rounds: 
     return lambda c: model.predict(c.X[:, cols])
 
 
-ALL = list(range(len(EXTENDED)))
-SYSTEMS = {"C0": clogit(list(range(len(lr.COLUMNS))), 0.0), "C1": clogit(list(range(len(lr.COLUMNS))), 1.0),
-           "C2": clogit(ALL, 1.0), "G1": lambdarank(G1_PARAMS, G1_ROUNDS),
-           "G2": lambdarank(G2_PARAMS, G2_ROUNDS)}
+SYSTEMS: dict[str, Callable[[list[Case]], lr.Scorer]] = {}
+
+
+def systems() -> None:
+    """SYSTEMS over the columns as they stand (`lr.COLUMNS` and SHAPE)."""
+    base, every = list(range(len(lr.COLUMNS))), list(range(len(EXTENDED)))
+    SYSTEMS.update({"C0": clogit(base, 0.0), "C1": clogit(base, 1.0), "C2": clogit(every, 1.0),
+                    "G1": lambdarank(G1_PARAMS, G1_ROUNDS), "G2": lambdarank(G2_PARAMS, G2_ROUNDS)})
+
+
+def with_scored(name: str) -> None:
+    """Retrieval's feature `name` among every system's columns (before any case is loaded)."""
+    lr.with_scored(name)
+    EXTENDED[:] = [*lr.COLUMNS, *SHAPE]
+    systems()
+
+
+systems()
 FITS = {"G1": (G1_PARAMS, G1_ROUNDS), "G2": (G2_PARAMS, G2_ROUNDS)}
 
 
@@ -142,8 +156,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--fit", choices=sorted(FITS), default="G1", help="with --save: which trees")
     ap.add_argument("--held", type=Path, action="append", default=[],
                     help="with --save: dataset folders never trained on, ranked by the saved fit and the shipped fusion")
+    ap.add_argument("--with", dest="more", action="append", default=[], metavar="FEATURE",
+                    help="one more of retrieval's features among the columns (e.g. blamed); the cases' rows must have it")
     ap.add_argument("--model", type=Path, default=Path(__file__).resolve().parents[1] / "rca_lsp/suspects/fusion/regression.json")
     args = ap.parse_args(argv)
+    for name in args.more:
+        with_scored(name)
     args.cache.mkdir(parents=True, exist_ok=True)
     scored = [shaped(c) for c in lr.load_training(args.score, args.cache / f"{args.score.name}.pkl")]
     extra = [shaped(c) for f in args.train for c in lr.load_training(f, args.cache / f"{f.name}.pkl")]

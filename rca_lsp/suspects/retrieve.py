@@ -5,6 +5,9 @@ Features (each scaled to 0..1 across candidates, then weighted):
   (blame at HEAD through the index; nearer lines and inner frames count more);
 - code: the commit changed a function the failure points at (a frame's function, or what the
   failing test calls, a few hops), weighted by log(1 + lines it changed there);
+- blamed: the same functions' lines at HEAD, blamed: the commit last changed lines that are still
+  there, weighted by log(1 + such lines) (code counts a change later rewritten as much as one that
+  stands). Weight 0 in the sum; the fusion for regressions reads it (see `learned`);
 - words: the failure's words match the commit's message, changed symbol names and diff (BM25);
 - recency: a small tie-breaker for newer commits;
 - coupling: the commit changed a file that history changes together with the failing test's file
@@ -70,6 +73,7 @@ class Weights:
     recency: float = 0.4
     coupling: float = 1.0  # 1.0 in every fold of both benchmarks (BENCHMARKS.md)
     executed: float = 1.0  # only where the failing run was traced (rca bisect); fitted on the Python track
+    blamed: float = 0.0  # read by the fusion for regressions only (BENCHMARKS.md)
     file: float = 0.0  # computed and fitted, but it did not help on the dev split: shown as evidence only
     # Declared owners (CODEOWNERS/OWNERS): no dev case has owner files, so this is set, not fitted: a
     # quarter of a feature, enough to order otherwise equal candidates, never to outvote a frame.
@@ -246,6 +250,29 @@ def _code_features(board: _Board, history: History, targets: list[Target]) -> No
                 path, None, qualname))
 
 
+def _blamed_features(board: _Board, history: History, targets: list[Target]) -> None:
+    """blamed: for each function a target names (not a test's, not a class), the commits that last
+    changed its lines at HEAD, each by log(1 + lines) times the target's weight."""
+    spans: dict[str, dict[tuple[int, int], Target]] = defaultdict(dict)
+    for t in targets:
+        if t.symbol.kind == "class" or is_test_path(t.path) or t.symbol.end_line < t.symbol.start_line:
+            continue
+        key = (t.symbol.start_line, t.symbol.end_line)
+        if key not in spans[t.path] or spans[t.path][key].weight < t.weight:
+            spans[t.path][key] = t
+    for path in sorted(spans):
+        lines = {n for start, end in spans[path] for n in range(start, end + 1)}
+        hits = history.blame_lines(path, lines)
+        for (start, end), target in sorted(spans[path].items()):
+            owned: dict[int, int] = defaultdict(int)
+            for n in range(start, end + 1):
+                if n in hits:
+                    owned[hits[n].commit_id] += 1
+            for commit_id, count in owned.items():
+                if commit_id in history.position:
+                    board.add(Feature.BLAMED, commit_id, target.weight * math.log1p(count), None)
+
+
 def _word_features(board: _Board, history: History, traces: list[Trace]) -> list[str]:
     terms = failure_words(traces)
     for commit_id, score in match(history.index, terms).items():
@@ -287,6 +314,7 @@ def features(board: _Board, history: History) -> dict[int, dict[Feature, float]]
     scaled = {Feature.FRAME: _normalise(points.get(Feature.FRAME, {}), cap=FRAME_CAP),
               Feature.FILE: _normalise(points.get(Feature.FILE, {}), cap=1.0),
               Feature.CODE: _normalise(points.get(Feature.CODE, {})),
+              Feature.BLAMED: _normalise(points.get(Feature.BLAMED, {})),
               Feature.WORDS: _normalise(points.get(Feature.WORDS, {})),
               Feature.DATA: _normalise(points.get(Feature.DATA, {})),
               Feature.OWNER: _normalise(points.get(Feature.OWNER, {}), cap=1.0),
@@ -375,6 +403,7 @@ def find_suspects(repo: Backend, index: Index, text: str, since: str | None = No
     _frame_features(board, history, pointed)
     targets = frame_targets(pointed) + test_targets(view, traces)
     _code_features(board, history, targets)
+    _blamed_features(board, history, targets)
     for feature, commit_id, value, evidence in owner_points(Owners(repo, history, tracked), history,
                                                             failing_files(traces, targets)):
         board.add(feature, commit_id, value, evidence, mode="max")

@@ -1,0 +1,39 @@
+"""`blamed`: the lines the failure's functions have at HEAD, blamed. `code` counts a change to a
+function the failing test calls whether or not its lines are still there; `blamed` only those
+that are (real git, the real index)."""
+
+from __future__ import annotations
+
+from conftest import ranked
+
+from rca_lsp.vcs.git import GitRepo
+from tests.test_python_targets import LIB, TESTS, TRACE
+
+
+def test_a_change_rewritten_since_keeps_its_code_points_but_owns_no_line(git_repo) -> None:
+    first = git_repo.commit("Add lib", {"lib.py": LIB, "tests/test_lib.py": TESTS})
+    tuned = git_repo.commit("Tune whisper", {"lib.py": LIB.replace("text.lower()", "text.lower().strip()")})
+    rewritten = git_repo.commit("Rewrite whisper", {"lib.py": LIB.replace("text.lower()", "str.lower(text)")})
+    shout = git_repo.commit("Shout", {"lib.py": LIB.replace("text.lower()", "str.lower(text)")
+                                      .replace("text.upper()", "str.upper(text)")})
+    result = ranked(GitRepo(git_repo.root), TRACE)
+    f = result.features
+    assert f[tuned]["code"] > 0 and "blamed" not in f[tuned]  # its line was rewritten
+    assert f[rewritten]["blamed"] == 1.0 and f[rewritten]["code"] > 0  # the body's line is its
+    assert f[first]["blamed"] == 1.0  # and the `def` line is still the first commit's: one line each
+    assert "blamed" not in f[shout] and "code" not in f[shout]  # a function the test does not reach
+
+
+def test_blamed_earns_no_points_in_the_weighted_sum(git_repo) -> None:
+    git_repo.commit("Add lib", {"lib.py": LIB, "tests/test_lib.py": TESTS})
+    git_repo.commit("Tune whisper", {"lib.py": LIB.replace("text.lower()", "text.lower().strip()")})
+    git_repo.commit("Rewrite whisper", {"lib.py": LIB.replace("text.lower()", "str.lower(text)")})
+    result = ranked(GitRepo(git_repo.root), TRACE)
+    from rca_lsp.suspects.retrieve import Weights
+
+    w = Weights()
+    assert w.blamed == 0.0
+    for s in result.suspects:
+        row = result.features[s.commit.hash]
+        expected = sum(getattr(w, k) * v for k, v in row.items() if hasattr(w, k))
+        assert abs(s.score - expected) < 1e-4, (s.commit.hash, s.score, expected)
