@@ -49,6 +49,7 @@ class EvidenceKind(StrEnum):
     FRAME_FILE = "frame-file"  # it changed a frame's file
     FRAME_FUNCTION = "frame-function"  # it changed the function a frame is in
     CALLEE = "callee"  # it changed a function the failing test or a frame calls
+    BLAMED_LINES = "blamed-lines"  # lines it last changed are still in such a function at HEAD
     WORDS = "words"  # its message, changed names or diff share the failure's words
     TEST_DATA = "test-data"  # its changed names or diff share words of the failing test's strings
     COUPLING = "coupling"  # it changed a file that changes with the failing test's file
@@ -61,6 +62,7 @@ class EvidenceKind(StrEnum):
 FEATURE_OF: dict[EvidenceKind, Feature] = {
     EvidenceKind.FRAME_LINE: Feature.FRAME, EvidenceKind.FRAME_FILE: Feature.FILE,
     EvidenceKind.FRAME_FUNCTION: Feature.CODE, EvidenceKind.CALLEE: Feature.CODE, EvidenceKind.WORDS: Feature.WORDS,
+    EvidenceKind.BLAMED_LINES: Feature.BLAMED,
     EvidenceKind.OWNER: Feature.OWNER, EvidenceKind.AUTHORSHIP: Feature.AUTHORSHIP,
     EvidenceKind.COUPLING: Feature.COUPLING, EvidenceKind.EXECUTED: Feature.EXECUTED,
     EvidenceKind.TEST_DATA: Feature.DATA,

@@ -22,6 +22,11 @@ def test_a_change_rewritten_since_keeps_its_code_points_but_owns_no_line(git_rep
     assert f[rewritten]["blamed"] == 1.0 and f[rewritten]["code"] > 0  # the body's line is its
     assert f[first]["blamed"] == 1.0  # and the `def` line is still the first commit's: one line each
     assert "blamed" not in f[shout] and "code" not in f[shout]  # a function the test does not reach
+    suspect = next(s for s in result.suspects if s.commit.hash == rewritten)
+    assert any(e.kind == "blamed-lines" and e.text == "1 line it last changed is still in whisper at HEAD, which the"
+               " failing test WhisperTests.test_basic calls" and e.line == 11 for e in suspect.evidence), suspect.evidence
+    tuned_suspect = next(s for s in result.suspects if s.commit.hash == tuned)
+    assert not any(e.kind == "blamed-lines" for e in tuned_suspect.evidence)
 
 
 def test_blamed_earns_no_points_in_the_weighted_sum(git_repo) -> None:

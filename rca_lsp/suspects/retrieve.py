@@ -270,7 +270,12 @@ def _blamed_features(board: _Board, history: History, targets: list[Target]) -> 
                     owned[hits[n].commit_id] += 1
             for commit_id, count in owned.items():
                 if commit_id in history.position:
-                    board.add(Feature.BLAMED, commit_id, target.weight * math.log1p(count), None)
+                    value = target.weight * math.log1p(count)
+                    first = min(n for n in range(start, end + 1) if n in hits and hits[n].commit_id == commit_id)
+                    board.add(Feature.BLAMED, commit_id, value, Evidence(
+                        EvidenceKind.BLAMED_LINES, value,
+                        f"{count} line{'s' if count != 1 else ''} it last changed {'are' if count != 1 else 'is'} still in"
+                        f" {target.symbol.qualname} at HEAD, {_relation(target)}", path, first, target.symbol.qualname))
 
 
 def _word_features(board: _Board, history: History, traces: list[Trace]) -> list[str]:
@@ -493,7 +498,7 @@ def _suspects(ranked: list[tuple[float, int]], board: _Board, history: History, 
     return suspects, explained
 
 
-ALWAYS_SHOWN = {EvidenceKind.FRAME_FILE, EvidenceKind.TEST_DATA} | OWNERSHIP  # worth reading even where their features earn no points
+ALWAYS_SHOWN = {EvidenceKind.FRAME_FILE, EvidenceKind.TEST_DATA, EvidenceKind.BLAMED_LINES} | OWNERSHIP  # worth reading even where their features earn no points
 
 
 def shown_kinds(weights: Weights) -> set[EvidenceKind]:
