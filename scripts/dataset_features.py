@@ -13,12 +13,22 @@ size are kept beside them, for the data card. Written as gzipped JSON, `<outdir>
 
 Used by scripts/dataset_build.py for its cases and by scripts/ltr_collect.py for the dev split.
 Standard library only (the tool runs as a subprocess).
+
+A feature added to retrieval after a dataset was built: `--again DIR --to NEW` extracts every
+case's whole-history rows again with the working tree's rca into `NEW/features` (the case list
+copied beside them), each case's rows in the first extraction's order, so that a fit on them
+differs from one on the old rows only by what the code now computes (resumable; checked: the same
+candidates, or the case stops the run):
+
+    python scripts/dataset_features.py --again ~/.cache/rca-dataset --to ~/.cache/rca-again/dataset
 """
 
 from __future__ import annotations
 
+import argparse
 import gzip
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -89,3 +99,45 @@ def extract_case(case: dict, outdir: Path, force: bool = False) -> Path:
 def load_case(path: Path) -> dict:
     with gzip.open(path, "rt", encoding="utf-8") as f:
         return json.load(f)
+
+
+def extract_again(case: dict, old: Path, outdir: Path) -> Path | None:
+    """`case`'s whole-history rows by the working tree's rca, in `old`'s order (its first
+    extraction, whose other fields are kept; `since` is dropped); None where `old` is missing."""
+    path = outdir / f"{case['case_id']}.json.gz"
+    if path.exists() or not old.exists():
+        return path if path.exists() else None
+    doc = load_case(old)
+    rows = dict(rank_rows(case["repo"], case["trace"]))
+    order = [h for h, _ in doc["whole"]]
+    if set(rows) != set(order):
+        raise RuntimeError(f"{case['case_id']}: the candidates differ from the first extraction's")
+    doc["whole"] = [[h, rows[h]] for h in order]
+    doc.pop("since", None)
+    tmp = path.with_suffix(".tmp")
+    with gzip.open(tmp, "wt", encoding="utf-8") as f:
+        json.dump(doc, f, separators=(",", ":"))
+    tmp.replace(path)
+    return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--again", type=Path, required=True, help="a built dataset folder (cases.json, features/)")
+    ap.add_argument("--to", type=Path, required=True, help="where the new features/ and cases.json go")
+    args = ap.parse_args(argv)
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from bench_common import load_cases
+
+    (args.to / "features").mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(args.again / "cases.json", args.to / "cases.json")
+    cases = load_cases(args.again)
+    for i, case in enumerate(cases, 1):
+        extract_again(case, args.again / "features" / f"{case['case_id']}.json.gz", args.to / "features")
+        if i % 50 == 0 or i == len(cases):
+            print(f"{i}/{len(cases)}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
