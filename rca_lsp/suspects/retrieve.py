@@ -264,14 +264,14 @@ def _blamed_features(board: _Board, history: History, targets: list[Target]) -> 
         lines = {n for start, end in spans[path] for n in range(start, end + 1)}
         hits = history.blame_lines(path, lines)
         for (start, end), target in sorted(spans[path].items()):
-            owned: dict[int, int] = defaultdict(int)
+            owned: dict[int, list[int]] = defaultdict(list)  # commit -> its lines here, in order
             for n in range(start, end + 1):
                 if n in hits:
-                    owned[hits[n].commit_id] += 1
-            for commit_id, count in owned.items():
+                    owned[hits[n].commit_id].append(n)
+            for commit_id, mine in owned.items():
                 if commit_id in history.position:
+                    count, first = len(mine), mine[0]
                     value = target.weight * math.log1p(count)
-                    first = min(n for n in range(start, end + 1) if n in hits and hits[n].commit_id == commit_id)
                     board.add(Feature.BLAMED, commit_id, value, Evidence(
                         EvidenceKind.BLAMED_LINES, value,
                         f"{count} line{'s' if count != 1 else ''} it last changed {'are' if count != 1 else 'is'} still in"
