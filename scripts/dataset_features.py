@@ -89,6 +89,11 @@ def extract_case(case: dict, outdir: Path, force: bool = False) -> Path:
            "whole": rank_rows(case["repo"], case["trace"])}
     if case.get("good"):
         doc["since"] = rank_rows(case["repo"], case["trace"], case["good"])
+    return _write(doc, path)
+
+
+def _write(doc: dict, path: Path) -> Path:
+    """`doc` gzipped to `path`, whole or not at all (a stopped run leaves no half file)."""
     tmp = path.with_suffix(".tmp")
     with gzip.open(tmp, "wt", encoding="utf-8") as f:
         json.dump(doc, f, separators=(",", ":"))
@@ -114,11 +119,7 @@ def extract_again(case: dict, old: Path, outdir: Path) -> Path | None:
         raise RuntimeError(f"{case['case_id']}: the candidates differ from the first extraction's")
     doc["whole"] = [[h, rows[h]] for h in order]
     doc.pop("since", None)
-    tmp = path.with_suffix(".tmp")
-    with gzip.open(tmp, "wt", encoding="utf-8") as f:
-        json.dump(doc, f, separators=(",", ":"))
-    tmp.replace(path)
-    return path
+    return _write(doc, path)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -29,13 +29,11 @@ from __future__ import annotations
 import logging
 import math
 import time
-from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from rca_lsp.code.languages import language_for_path
 from rca_lsp.errors import RepositoryError
 from rca_lsp.index import queries
 from rca_lsp.index.store import Index
@@ -43,6 +41,7 @@ from rca_lsp.kinds import FEATURE_OF, OWNERSHIP, EvidenceKind, Feature
 from rca_lsp.suspects.code_view import CodeView, stem
 from rca_lsp.suspects.context import context_features
 from rca_lsp.suspects.coupling import coupled_files, coupling_points, failing_test_files
+from rca_lsp.suspects.executed import executed_points, spectrum
 from rca_lsp.suspects.history import History
 from rca_lsp.suspects.learned import (REGRESSION_NOTE, Model, RegressionFusion, learned_score, regression_model,
                                       regression_score)
@@ -156,72 +155,6 @@ def _frame_features(board: _Board, history: History, pointed: list[PointedFrame]
                     EvidenceKind.FRAME_LINE, value,
                     f"changed {name}, frame {frame.index + 1} of the trace, {where} line {frame.line}",
                     path, frame.line, name, frame.index + 1), mode="max")
-
-
-def run_by_the_test(view: CodeView, path: str, lines: set[int]) -> set[int]:
-    """The executed lines of a Python file that ran because the test called something: those of
-    functions whose body ran, their header (decorators, the `def` line with its defaults, which
-    the call used) included. A module's top level, class bodies and the headers of functions that
-    never ran run when the module is imported, and coverage counts them for every test that imports
-    it: they say the module was loaded, not what the test ran. Other languages' lines are kept."""
-    if language_for_path(path) != "python":
-        return lines
-    functions = [s for s in view.symbols(path) if s.kind in ("function", "method", "constructor")]
-    if not functions:
-        return lines
-    headers = _header_lines(view.root / path, lines)
-    ordered = sorted(lines)
-    kept: set[int] = set()
-    for s in functions:
-        span = ordered[bisect_left(ordered, s.start_line):bisect_right(ordered, s.end_line)]
-        if any(n not in headers for n in span):
-            kept.update(span)
-    return kept
-
-
-def _header_lines(file: Path, lines: set[int]) -> set[int]:
-    """Which of `lines` of a Python file are decorators, `def` or `class` lines (read from the work
-    tree, whose lines the report numbers)."""
-    try:
-        text = file.read_text(encoding="utf-8", errors="replace").splitlines()
-    except OSError:
-        return set()
-    return {n for n in lines if 0 < n <= len(text) and text[n - 1].lstrip().startswith(_HEADERS)}
-
-
-_HEADERS = ("@", "def ", "async def ", "class ")
-
-
-def _executed_features(board: _Board, history: History, executed: dict[str, set[int]],
-                       view: CodeView | None, suspicion: dict[str, dict[int, float]] | None = None) -> None:
-    """Commits that last changed lines the failing run executed (blame of each such line; with a
-    `view`, in Python only the lines `run_by_the_test` keeps): half a point for any, the other half
-    by the share of the code lines it added that ran. With the passing tests' runs too
-    (`suspicion`: each line's Ochiai, rca_lsp.traces.coverage.PerTest) the evidence names the
-    commit's most suspicious line first; the value is not scaled by it: on the training data
-    (BENCHMARKS.md) a seeded culprit's line ran in many passing tests too, and scaling by Ochiai
-    ranked no better than the failing tests' lines alone."""
-    owned: dict[int, list[tuple[str, int]]] = defaultdict(list)
-    for path in sorted(executed):
-        if is_test_path(path):
-            continue
-        ran = run_by_the_test(view, path, executed[path]) if view is not None else executed[path]
-        for line, hit in sorted(history.blame_lines(path, ran).items()):
-            owned[hit.commit_id].append((path, line))
-    for commit_id, lines in owned.items():
-        if suspicion is not None:
-            lines.sort(key=lambda pl: -suspicion.get(pl[0], {}).get(pl[1], 0.0))
-        where = ", ".join(f"{p}:{n}" for p, n in lines[:3]) + (f" and {len(lines) - 3} more" if len(lines) > 3 else "")
-        path, line = lines[0]
-        added = sum(a for p, a in queries.lines_added(history.index, commit_id) if not is_test_path(p))
-        value = 0.5 + 0.5 * min(1.0, len(lines) / max(added, 1))  # a commit that ran in full: a mass edit ran in part
-        note = ""
-        if suspicion is not None:
-            top = suspicion.get(path, {}).get(line, 0.0)
-            note = f"; its most suspicious line {top:.2f} (Ochiai over the failing and passing tests' runs)"
-        board.add(Feature.EXECUTED, commit_id, value, Evidence(
-            EvidenceKind.EXECUTED, value, f"{len(lines)} line{'s' if len(lines) > 1 else ''} it last changed ran in the failing"
-            f" test ({where}){note}", path, line))
 
 
 def _relation(target: Target) -> str:
@@ -397,7 +330,7 @@ def find_suspects(repo: Backend, index: Index, text: str, since: str | None = No
     warnings: list[str] = []
     suspicion = None
     if per_test is not None:
-        executed, suspicion = _spectrum(per_test, traces, warnings) or (executed, None)
+        executed, suspicion = spectrum(per_test, traces, warnings) or (executed, None)
     history = History(index, window if window is not None else _candidates(repo, since), ignore_revs(repo))
     view = CodeView(index, repo.root, live)
     frame_paths = sorted({f.path for t in traces for f in t.all_frames() if f.path and not f.external})
@@ -415,7 +348,9 @@ def find_suspects(repo: Backend, index: Index, text: str, since: str | None = No
     if executed:
         # A coverage report (`--coverage`) keeps what the test itself ran; `rca bisect`'s traced
         # window keeps every line (import-time lines not measured there, BENCHMARKS.md).
-        _executed_features(board, history, executed, view if window is None else None, suspicion)
+        for commit_id, value, evidence in executed_points(history, executed, view if window is None else None,
+                                                          suspicion):
+            board.add(Feature.EXECUTED, commit_id, value, evidence)
     coupled = coupled_files(history, failing_test_files(traces, set(tracked) | live))
     for commit_id, value, evidence in coupling_points(history, coupled):
         board.add(Feature.COUPLING, commit_id, value, evidence, mode="max")
@@ -446,18 +381,6 @@ def find_suspects(repo: Backend, index: Index, text: str, since: str | None = No
     if _from_elsewhere(traces, targets):
         warnings.append(FROM_ELSEWHERE)
     return Result(suspects, history.candidates, traces, timings, warnings, explained, data.code, notes)
-
-
-def _spectrum(per_test: PerTest, traces: list[Trace], warnings: list[str]
-              ) -> tuple[dict[str, set[int]], dict[str, dict[int, float]]] | None:
-    """The executed lines and their suspiciousness from the contexts that name the trace's failing
-    tests; None, with a warning, when no context names one."""
-    spectrum = per_test.resolve([t.test for t in traces if t.test is not None])
-    if spectrum is None:
-        warnings.append(f"the coverage report's {len(per_test.names)} test contexts name none of the trace's "
-                        "failing tests; ranked without coverage")
-        return None
-    return spectrum.executed, spectrum.suspicion
 
 
 def _since_test_features(board: _Board, history: History, view: CodeView, traces: list[Trace], live: set[str],
