@@ -73,6 +73,8 @@ class Weights:
     coupling: float = 1.0  # 1.0 in every fold of both benchmarks (BENCHMARKS.md)
     executed: float = 1.0  # only where the failing run was traced (rca bisect); fitted on the Python track
     blamed: float = 0.0  # read by the fusion for regressions only (BENCHMARKS.md)
+    blamed_near: float = 0.0
+    blamed_newest: float = 0.0
     file: float = 0.0  # computed and fitted, but it did not help on the dev split: shown as evidence only
     # Declared owners (CODEOWNERS/OWNERS): no dev case has owner files, so this is set, not fitted: a
     # quarter of a feature, enough to order otherwise equal candidates, never to outvote a frame.
@@ -93,6 +95,7 @@ class Weights:
 NEAR_LINES = 3
 NEAR_DECAY = 1.0  # a line d away from the frame line counts 1 / (1 + d)
 FRAME_CAP = 1.5
+NEWEST_DECAY = 0.5  # blamed_newest: a function's newest owner counts 1, the next 0.5, ...
 
 
 @dataclass
@@ -201,6 +204,10 @@ def _blamed_features(board: _Board, history: History, targets: list[Target]) -> 
             for n in range(start, end + 1):
                 if n in hits:
                     owned[hits[n].commit_id].append(n)
+            live = sorted((history.position[c], c) for c in owned if c in history.position)
+            for rank, (_, commit_id) in enumerate(live):
+                board.add(Feature.BLAMED_NEAR, commit_id, target.weight, None, mode="max")
+                board.add(Feature.BLAMED_NEWEST, commit_id, target.weight * NEWEST_DECAY ** rank, None, mode="max")
             for commit_id, mine in owned.items():
                 if commit_id in history.position:
                     count, first = len(mine), mine[0]
@@ -253,6 +260,8 @@ def features(board: _Board, history: History) -> dict[int, dict[Feature, float]]
               Feature.FILE: _normalise(points.get(Feature.FILE, {}), cap=1.0),
               Feature.CODE: _normalise(points.get(Feature.CODE, {})),
               Feature.BLAMED: _normalise(points.get(Feature.BLAMED, {})),
+              Feature.BLAMED_NEAR: _normalise(points.get(Feature.BLAMED_NEAR, {})),
+              Feature.BLAMED_NEWEST: _normalise(points.get(Feature.BLAMED_NEWEST, {})),
               Feature.WORDS: _normalise(points.get(Feature.WORDS, {})),
               Feature.DATA: _normalise(points.get(Feature.DATA, {})),
               Feature.OWNER: _normalise(points.get(Feature.OWNER, {}), cap=1.0),
