@@ -26,8 +26,7 @@ class Feature(StrEnum):
     EXECUTED = "executed"
     DATA = "data"
     BLAMED = "blamed"  # it last changed lines, still at HEAD, of a function the failure points at
-    BLAMED_NEAR = "blamed_near"  # the weight of the nearest such function it owns lines of
-    BLAMED_NEWEST = "blamed_newest"  # the newest of the commits owning lines of such a function
+    BLAMED_NEWEST = "blamed_newest"  # among the commits owning lines of such a function, it is the newest
     SINCE_TEST = "since_test"  # no older than the failing test's last change (suspects.test_change)
     # the context of a candidate, used only by a learned fusion (see suspects.context)
     LOG_LINES = "log_lines"
@@ -40,7 +39,7 @@ class Feature(StrEnum):
 
 SCORED = (Feature.FRAME, Feature.CODE, Feature.WORDS, Feature.RECENCY, Feature.COUPLING, Feature.FILE,
           Feature.OWNER, Feature.AUTHORSHIP, Feature.EXECUTED, Feature.DATA, Feature.SINCE_TEST, Feature.BLAMED,
-          Feature.BLAMED_NEAR, Feature.BLAMED_NEWEST)  # each has a weight (suspects.retrieve.Weights)
+          Feature.BLAMED_NEWEST)  # each has a weight (suspects.retrieve.Weights)
 CONTEXT = (Feature.LOG_LINES, Feature.LOG_FILES, Feature.LOG_AGE_DAYS, Feature.POSITION, Feature.LOG_CANDIDATES,
            Feature.DIRTY_TESTS)
 

@@ -80,7 +80,7 @@ def lambdarank(params: dict, rounds: int) -> Callable[[list[Case]], lr.Scorer]:
     return fit
 
 
-def save_trees(train: list[Case], path: Path, params: dict = G1_PARAMS, rounds: int = G1_ROUNDS) -> lr.Scorer:
+def save_trees(train: list[Case], path: Path, params: dict = G1_PARAMS, rounds: int = G1_ROUNDS, tag: str = "") -> lr.Scorer:
     """Trees (G1's settings unless given) fitted on `train` (cases in the regime), written as `learned.TreeModel` reads it, with its
     provenance; returns its scorer (the file's own trees, walked as the tool walks them)."""
     import datetime
@@ -88,7 +88,8 @@ def save_trees(train: list[Case], path: Path, params: dict = G1_PARAMS, rounds: 
     from rca_lsp.suspects import learned
 
     booster = lambdarank_booster(train, params, rounds)
-    doc = learned.from_lightgbm(booster.dump_model(), f"regression-trees-{datetime.date.today().isoformat()}-{len(train)}")
+    version = f"regression-trees-{datetime.date.today().isoformat()}-{len(train)}" + (f"-{tag}" if tag else "")
+    doc = learned.from_lightgbm(booster.dump_model(), version)
     doc["min_candidates"] = lr.shortest(train)
     doc["trained"] = {"by": "scripts/ltr_shape.py --save", "date": datetime.date.today().isoformat(),
                       "cases": len(train), "deep_cases": sum(map(lr.deep, train)),
@@ -154,6 +155,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--systems", default=",".join(SYSTEMS))
     ap.add_argument("--save", type=Path, help="fit --fit on every case in the regime (scored and training-only) and write it here")
     ap.add_argument("--fit", choices=sorted(FITS), default="G1", help="with --save: which trees")
+    ap.add_argument("--tag", default="", help="with --save: a suffix for the version, where the date and the number of"
+                    " cases would repeat a shipped file's (the same day, other columns)")
     ap.add_argument("--held", type=Path, action="append", default=[],
                     help="with --save: dataset folders never trained on, ranked by the saved fit and the shipped fusion")
     ap.add_argument("--with", dest="more", action="append", default=[], metavar="FEATURE",
@@ -183,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
     done["ranks"]["shipped"] = lr.gated(score, scored, min_c)
     if args.save:
         train = [c for c in scored + extra if lr.bounded(c)]
-        trees = save_trees(train, args.save, *FITS[args.fit])
+        trees = save_trees(train, args.save, *FITS[args.fit], tag=args.tag)
         min_trees = lr.shortest(train)
         for folder in args.held:
             held = [shaped(c) for c in lr.load_training(folder, args.cache / f"{folder.name}.pkl")]

@@ -42,3 +42,27 @@ def test_blamed_earns_no_points_in_the_weighted_sum(git_repo) -> None:
         row = result.features[s.commit.hash]
         expected = sum(getattr(w, k) * v for k, v in row.items() if hasattr(w, k))
         assert abs(s.score - expected) < 1e-4, (s.commit.hash, s.score, expected)
+
+
+NESTED = '''\
+def _low(text):
+    return text.lower()
+
+
+def whisper(text):
+    return _low(text)
+'''
+
+
+def test_each_reached_functions_newest_owner_counts_most(git_repo) -> None:
+    """blamed_newest: each reached function's owners at HEAD, newest first (whisper, which the test
+    calls; _low, which whisper calls, 0.4 of it), each owner after the newest half the one before."""
+    first = git_repo.commit("Add lib", {"lib.py": NESTED, "tests/test_lib.py": TESTS})
+    near = git_repo.commit("Whisper through strip", {"lib.py": NESTED.replace("return _low(text)",
+                                                                              "return _low(text.strip())")})
+    far = git_repo.commit("Lower with casefold", {"lib.py": NESTED.replace("text.lower()", "text.casefold()")
+                                                  .replace("return _low(text)", "return _low(text.strip())")})
+    f = ranked(GitRepo(git_repo.root), TRACE).features
+    # whisper's owners: near (1), then first (0.5, the `def` line); _low's: far (0.4), then first (0.2)
+    assert f[near]["blamed_newest"] == 1.0 and f[far]["blamed_newest"] == 0.4 and f[first]["blamed_newest"] == 0.5
+    assert f[near]["blamed"] > f[far]["blamed"]

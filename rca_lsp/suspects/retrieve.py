@@ -8,6 +8,9 @@ Features (each scaled to 0..1 across candidates, then weighted):
 - blamed: the same functions' lines at HEAD, blamed: the commit last changed lines that are still
   there, weighted by log(1 + such lines) (code counts a change later rewritten as much as one that
   stands). Weight 0 in the sum; the fusion for regressions reads it (see `learned`);
+- blamed_newest: of the commits owning lines of such a function at HEAD, the newest counts the
+  function's weight, the next half of it, ...; the commit's largest such value (weight 0 in the
+  sum; the fusion for regressions reads it);
 - words: the failure's words match the commit's message, changed symbol names and diff (BM25);
 - recency: a small tie-breaker for newer commits;
 - coupling: the commit changed a file that history changes together with the failing test's file
@@ -73,8 +76,7 @@ class Weights:
     coupling: float = 1.0  # 1.0 in every fold of both benchmarks (BENCHMARKS.md)
     executed: float = 1.0  # only where the failing run was traced (rca bisect); fitted on the Python track
     blamed: float = 0.0  # read by the fusion for regressions only (BENCHMARKS.md)
-    blamed_near: float = 0.0
-    blamed_newest: float = 0.0
+    blamed_newest: float = 0.0  # as blamed
     file: float = 0.0  # computed and fitted, but it did not help on the dev split: shown as evidence only
     # Declared owners (CODEOWNERS/OWNERS): no dev case has owner files, so this is set, not fitted: a
     # quarter of a feature, enough to order otherwise equal candidates, never to outvote a frame.
@@ -206,7 +208,6 @@ def _blamed_features(board: _Board, history: History, targets: list[Target]) -> 
                     owned[hits[n].commit_id].append(n)
             live = sorted((history.position[c], c) for c in owned if c in history.position)
             for rank, (_, commit_id) in enumerate(live):
-                board.add(Feature.BLAMED_NEAR, commit_id, target.weight, None, mode="max")
                 board.add(Feature.BLAMED_NEWEST, commit_id, target.weight * NEWEST_DECAY ** rank, None, mode="max")
             for commit_id, mine in owned.items():
                 if commit_id in history.position:
@@ -260,7 +261,6 @@ def features(board: _Board, history: History) -> dict[int, dict[Feature, float]]
               Feature.FILE: _normalise(points.get(Feature.FILE, {}), cap=1.0),
               Feature.CODE: _normalise(points.get(Feature.CODE, {})),
               Feature.BLAMED: _normalise(points.get(Feature.BLAMED, {})),
-              Feature.BLAMED_NEAR: _normalise(points.get(Feature.BLAMED_NEAR, {})),
               Feature.BLAMED_NEWEST: _normalise(points.get(Feature.BLAMED_NEWEST, {})),
               Feature.WORDS: _normalise(points.get(Feature.WORDS, {})),
               Feature.DATA: _normalise(points.get(Feature.DATA, {})),
