@@ -190,7 +190,8 @@ def _code_features(board: _Board, history: History, targets: list[Target]) -> No
 
 def _blamed_features(board: _Board, history: History, targets: list[Target]) -> None:
     """blamed: for each function a target names (not a test's, not a class), the commits that last
-    changed its lines at HEAD, each by log(1 + lines) times the target's weight."""
+    changed its lines at HEAD, each by log(1 + lines) times the target's weight; blamed_newest: the
+    same owners, newest first, the target's weight times NEWEST_DECAY ** rank (the largest kept)."""
     spans: dict[str, dict[tuple[int, int], Target]] = defaultdict(dict)
     for t in targets:
         if t.symbol.kind == "class" or is_test_path(t.path) or t.symbol.end_line < t.symbol.start_line:
@@ -206,17 +207,16 @@ def _blamed_features(board: _Board, history: History, targets: list[Target]) -> 
             for n in range(start, end + 1):
                 if n in hits:
                     owned[hits[n].commit_id].append(n)
-            live = sorted((history.position[c], c) for c in owned if c in history.position)
-            for rank, (_, commit_id) in enumerate(live):
+            newest_first = sorted((history.position[c], c) for c in owned if c in history.position)
+            for rank, (_, commit_id) in enumerate(newest_first):
                 board.add(Feature.BLAMED_NEWEST, commit_id, target.weight * NEWEST_DECAY ** rank, None, mode="max")
-            for commit_id, mine in owned.items():
-                if commit_id in history.position:
-                    count, first = len(mine), mine[0]
-                    value = target.weight * math.log1p(count)
-                    board.add(Feature.BLAMED, commit_id, value, Evidence(
-                        EvidenceKind.BLAMED_LINES, value,
-                        f"{count} line{'s' if count != 1 else ''} it last changed {'are' if count != 1 else 'is'} still in"
-                        f" {target.symbol.qualname} at HEAD, {_relation(target)}", path, first, target.symbol.qualname))
+                mine = owned[commit_id]
+                count, first = len(mine), mine[0]
+                value = target.weight * math.log1p(count)
+                board.add(Feature.BLAMED, commit_id, value, Evidence(
+                    EvidenceKind.BLAMED_LINES, value,
+                    f"{count} line{'s' if count != 1 else ''} it last changed {'are' if count != 1 else 'is'} still in"
+                    f" {target.symbol.qualname} at HEAD, {_relation(target)}", path, first, target.symbol.qualname))
 
 
 def _word_features(board: _Board, history: History, traces: list[Trace]) -> list[str]:
