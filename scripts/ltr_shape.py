@@ -18,6 +18,10 @@ top-1, Wilcoxon on reciprocal rank) against the shipped fusion, window and deep 
 
     python scripts/ltr_shape.py --score ~/.cache/rca-dataset --train ~/.cache/rca-rebuild \\
         --cache /tmp/shape --out /tmp/shape/ranks.json [--systems C0,C1,C2,G1,G2] [--save path --fit G1]
+
+With `--coverage` the executed feature is a column too, the cases are `bench_coverage_fit.py
+--cache` files (each case's rows ranked with its failing tests' coverage report) instead of dataset
+folders, and the reference is the shipped `--coverage` model (`regression_coverage.json`).
 """
 
 from __future__ import annotations
@@ -80,6 +84,13 @@ def lambdarank(params: dict, rounds: int) -> Callable[[list[Case]], lr.Scorer]:
     return fit
 
 
+def load(source: Path, cache: Path) -> list[Case]:
+    """A dataset folder's cases (rows from its features, cached in `cache`), or a `bench_coverage_fit.py
+    --cache` file's (rows ranked with coverage), each with SHAPE's columns."""
+    cases = lr.load_rows_cache(source) if source.suffix == ".json" else lr.load_training(source, cache)
+    return [shaped(c) for c in cases]
+
+
 def save_trees(train: list[Case], path: Path, params: dict = G1_PARAMS, rounds: int = G1_ROUNDS, tag: str = "") -> lr.Scorer:
     """Trees (G1's settings unless given) fitted on `train` (cases in the regime), written as `learned.TreeModel` reads it, with its
     provenance; returns its scorer (the file's own trees, walked as the tool walks them)."""
@@ -88,7 +99,8 @@ def save_trees(train: list[Case], path: Path, params: dict = G1_PARAMS, rounds: 
     from rca_lsp.suspects import learned
 
     booster = lambdarank_booster(train, params, rounds)
-    version = f"regression-trees-{datetime.date.today().isoformat()}-{len(train)}" + (f"-{tag}" if tag else "")
+    kind = "regression-coverage-trees" if "executed" in EXTENDED else "regression-trees"
+    version = f"{kind}-{datetime.date.today().isoformat()}-{len(train)}" + (f"-{tag}" if tag else "")
     doc = learned.from_lightgbm(booster.dump_model(), version)
     doc["min_candidates"] = lr.shortest(train)
     doc["trained"] = {"by": "scripts/ltr_shape.py --save", "date": datetime.date.today().isoformat(),
@@ -148,8 +160,10 @@ def table(cases: list[Case], ranks: dict[str, list[int | None]]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--score", type=Path, required=True, help="dataset folder whose cases are ranked (and train the other folds)")
-    ap.add_argument("--train", type=Path, action="append", default=[], help="dataset folders that only train")
+    ap.add_argument("--score", type=Path, required=True, help="dataset folder whose cases are ranked (and train the other"
+                    " folds); with --coverage a bench_coverage_fit.py --cache file")
+    ap.add_argument("--train", type=Path, action="append", default=[], help="dataset folders (with --coverage: row caches)"
+                    " that only train")
     ap.add_argument("--cache", type=Path, required=True, help="a folder for ltr_regime.py's case caches")
     ap.add_argument("--out", type=Path, required=True, help="every system's ranks (JSON; systems already there are kept)")
     ap.add_argument("--systems", default=",".join(SYSTEMS))
@@ -161,13 +175,21 @@ def main(argv: list[str] | None = None) -> int:
                     help="with --save: dataset folders never trained on, ranked by the saved fit and the shipped fusion")
     ap.add_argument("--with", dest="more", action="append", default=[], metavar="FEATURE",
                     help="one more of retrieval's features among the columns (e.g. blamed); the cases' rows must have it")
-    ap.add_argument("--model", type=Path, default=Path(__file__).resolve().parents[1] / "rca_lsp/suspects/fusion/regression.json")
+    ap.add_argument("--coverage", action="store_true", help="runs with the failing tests' coverage: executed is a column,"
+                    " cases come from row caches, the reference is the shipped --coverage model")
+    ap.add_argument("--model", type=Path, help="the reference fusion (default: the shipped one for the kind of run)")
     args = ap.parse_args(argv)
+    fusion = Path(__file__).resolve().parents[1] / "rca_lsp/suspects/fusion"
+    args.model = args.model or fusion / ("regression_coverage.json" if args.coverage else "regression.json")
     for name in args.more:
         with_scored(name)
+    if args.coverage:
+        with_scored("executed")
+    elif any(p.suffix == ".json" for p in (args.score, *args.train, *args.held)):
+        raise SystemExit("row caches (.json) hold runs with coverage: give --coverage")
     args.cache.mkdir(parents=True, exist_ok=True)
-    scored = [shaped(c) for c in lr.load_training(args.score, args.cache / f"{args.score.name}.pkl")]
-    extra = [shaped(c) for f in args.train for c in lr.load_training(f, args.cache / f"{f.name}.pkl")]
+    scored = load(args.score, args.cache / f"{args.score.name}.pkl")
+    extra = [c for f in args.train for c in load(f, args.cache / f"{f.name}.pkl")]
     score, min_c, seen = lr.read_fusion(args.model, EXTENDED)
     overlap = sorted({c.project for c in scored} & set(seen))
     if overlap and not args.save:  # its ranks of the scored cases sit beside the candidates' left-out ones
@@ -189,7 +211,7 @@ def main(argv: list[str] | None = None) -> int:
         trees = save_trees(train, args.save, *FITS[args.fit], tag=args.tag)
         min_trees = lr.shortest(train)
         for folder in args.held:
-            held = [shaped(c) for c in lr.load_training(folder, args.cache / f"{folder.name}.pkl")]
+            held = load(folder, args.cache / f"{folder.name}.pkl")
             if {c.project for c in held} & ({c.project for c in train} | set(seen)):
                 raise SystemExit(f"{folder} shares repositories with the training cases or {args.model}'s: not held out")
             print(f"\nheld out: {folder} ({len(held)} cases of {len({c.project for c in held})} repositories)")
