@@ -13,6 +13,7 @@ fitted on the Java dev split, which `--coverage` uses).
 
     python scripts/bench_coverage_fit.py --train ~/.cache/rca-dataset:~/.cache/rca-covwork-ds \\
         --test ~/.cache/rca-pytrack2:~/.cache/rca-covwork [--cache /tmp/covrows.json] [--hold recency]
+    python scripts/bench_coverage_fit.py --train ~/.cache/rca-dataset:W --cache ROWS.json --collect-only
 """
 
 from __future__ import annotations
@@ -111,15 +112,26 @@ def paired(base: list[int | None], new: list[int | None]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--train", required=True, help="CASES_DIR:WORK_DIR of the repositories to fit on.")
-    parser.add_argument("--test", required=True, help="CASES_DIR:WORK_DIR of the held-out repositories.")
+    parser.add_argument("--test", help="CASES_DIR:WORK_DIR of the held-out repositories.")
     parser.add_argument("--cache", type=Path, help="Keep the collected features here and reuse them.")
+    parser.add_argument("--collect-only", action="store_true", help="Only collect --train's rows into --cache "
+                        "(what `ltr_shape.py --coverage` reads), fit nothing.")
     parser.add_argument("--hold", default="", help="Comma-separated features held at the default weight "
                         "(recency: fit what coverage adds without learning the training cases' ages).")
     args = parser.parse_args(argv)
     for name in filter(None, args.hold.split(",")):
         GRID[name] = (as_dict()[name],)
+    if args.collect_only and not args.cache:
+        parser.error("--collect-only needs --cache (where the rows go)")
+    if not args.collect_only and not args.test:
+        parser.error("--test is required (or --collect-only)")
     cache = json.loads(args.cache.read_text()) if args.cache and args.cache.exists() else {}
-    train, test = gather(args.train, cache), gather(args.test, cache)
+    train = gather(args.train, cache)
+    if args.collect_only:
+        args.cache.write_text(json.dumps(cache))
+        print(f"{args.cache}: {len(cache)} cases")
+        return 0
+    test = gather(args.test, cache)
     if args.cache:
         args.cache.write_text(json.dumps(cache))
     overlap = {c["project"] for c in train} & {c["project"] for c in test}

@@ -84,14 +84,27 @@ def lambdarank(params: dict, rounds: int) -> Callable[[list[Case]], lr.Scorer]:
     return fit
 
 
-def load(source: Path, cache: Path) -> list[Case]:
+def in_summed_order(case: Case) -> Case:
+    """The case's rows in the weighted sum's order (its score, then the newer commit): a row cache
+    keeps the order of the ranking that collected it, which is the shipped model's, and the fit's
+    random negatives are drawn by row; in this order a refit does not depend on which model shipped."""
+    order = np.lexsort((case.X[:, lr.POSITION], -case.X[:, lr.COLUMNS.index("score")]))
+    bic = None if case.bic is None else int(np.flatnonzero(order == case.bic)[0])
+    return Case(case.case_id, case.project, [case.commits[i] for i in order], case.X[order], bic, case.operator)
+
+
+def load(source: Path, cache: Path, summed: bool = True) -> list[Case]:
     """A dataset folder's cases (rows from its features, cached in `cache`), or a `bench_coverage_fit.py
-    --cache` file's (rows ranked with coverage), each with SHAPE's columns."""
-    cases = lr.load_rows_cache(source) if source.suffix == ".json" else lr.load_training(source, cache)
-    return [shaped(c) for c in cases]
+    --cache` file's (rows ranked with coverage, put in the weighted sum's order unless `summed` is
+    false: then in the order that collected them), each with SHAPE's columns."""
+    if source.suffix != ".json":
+        return [shaped(c) for c in lr.load_training(source, cache)]
+    cases = lr.load_rows_cache(source)
+    return [shaped(in_summed_order(c) if summed else c) for c in cases]
 
 
-def save_trees(train: list[Case], path: Path, params: dict = G1_PARAMS, rounds: int = G1_ROUNDS, tag: str = "") -> lr.Scorer:
+def save_trees(train: list[Case], path: Path, params: dict = G1_PARAMS, rounds: int = G1_ROUNDS, tag: str = "",
+               rows: str = "") -> lr.Scorer:
     """Trees (G1's settings unless given) fitted on `train` (cases in the regime), written as `learned.TreeModel` reads it, with its
     provenance; returns its scorer (the file's own trees, walked as the tool walks them)."""
     import datetime
@@ -108,6 +121,8 @@ def save_trees(train: list[Case], path: Path, params: dict = G1_PARAMS, rounds: 
                       "repositories": sorted({c.project for c in train}), "rounds": rounds,
                       "params": {k: v for k, v in params.items() if k not in ("verbose", "num_threads")},
                       "data": "models/DATA.md", "figures": "BENCHMARKS.md, the fusion for regressions"}
+    if rows:
+        doc["trained"]["rows"] = rows
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(doc, separators=(",", ":")) + "\n")
     model = learned.load(path)
@@ -178,6 +193,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--coverage", action="store_true", help="runs with the failing tests' coverage: executed is a column,"
                     " cases come from row caches, the reference is the shipped --coverage model")
     ap.add_argument("--model", type=Path, help="the reference fusion (default: the shipped one for the kind of run)")
+    ap.add_argument("--row-order", choices=("summed", "collected"), default="summed",
+                    help="with --coverage: the row caches' rows in the weighted sum's order (default; a refit does not"
+                    " depend on which model collected them) or as collected (how regression-coverage-trees-2026-12-06-937"
+                    " was fitted, from rows collected with regression-coverage-1 in place)")
     args = ap.parse_args(argv)
     fusion = Path(__file__).resolve().parents[1] / "rca_lsp/suspects/fusion"
     args.model = args.model or fusion / ("regression_coverage.json" if args.coverage else "regression.json")
@@ -188,8 +207,9 @@ def main(argv: list[str] | None = None) -> int:
     elif any(p.suffix == ".json" for p in (args.score, *args.train, *args.held)):
         raise SystemExit("row caches (.json) hold runs with coverage: give --coverage")
     args.cache.mkdir(parents=True, exist_ok=True)
-    scored = load(args.score, args.cache / f"{args.score.name}.pkl")
-    extra = [c for f in args.train for c in load(f, args.cache / f"{f.name}.pkl")]
+    summed = args.row_order == "summed"
+    scored = load(args.score, args.cache / f"{args.score.name}.pkl", summed)
+    extra = [c for f in args.train for c in load(f, args.cache / f"{f.name}.pkl", summed)]
     score, min_c, seen = lr.read_fusion(args.model, EXTENDED)
     overlap = sorted({c.project for c in scored} & set(seen))
     if overlap and not args.save:  # its ranks of the scored cases sit beside the candidates' left-out ones
@@ -208,16 +228,18 @@ def main(argv: list[str] | None = None) -> int:
     done["ranks"]["shipped"] = lr.gated(score, scored, min_c)
     if args.save:
         train = [c for c in scored + extra if lr.bounded(c)]
-        trees = save_trees(train, args.save, *FITS[args.fit], tag=args.tag)
+        rows = ("" if not args.coverage else "row caches, each case's rows in the weighted sum's order" if summed
+                else "row caches, each case's rows as collected (the ranking of the --coverage model then shipped)")
+        trees = save_trees(train, args.save, *FITS[args.fit], tag=args.tag, rows=rows)
         min_trees = lr.shortest(train)
         for folder in args.held:
-            held = load(folder, args.cache / f"{folder.name}.pkl")
+            held = load(folder, args.cache / f"{folder.name}.pkl", summed)
             if {c.project for c in held} & ({c.project for c in train} | set(seen)):
                 raise SystemExit(f"{folder} shares repositories with the training cases or {args.model}'s: not held out")
             print(f"\nheld out: {folder} ({len(held)} cases of {len({c.project for c in held})} repositories)")
             ranks = {"weighted sum": lr.shipped_ranks(held), "shipped": lr.gated(score, held, min_c),
                      args.fit: lr.gated(trees, held, min_trees)}
-            (args.cache / f"held-{folder.name}.json").write_text(json.dumps({"cases": [c.case_id for c in held], "ranks": ranks}))
+            (args.cache / f"held-{folder.stem if folder.suffix == '.json' else folder.name}.json").write_text(json.dumps({"cases": [c.case_id for c in held], "ranks": ranks}))
             for p in sorted({c.project for c in held}):
                 idx = [i for i, c in enumerate(held) if c.project == p]
                 print(f"  {p} ({len(idx)}): " + "; ".join(f"{k} {lr.figures([v[i] for i in idx])}" for k, v in ranks.items()))

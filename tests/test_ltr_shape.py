@@ -93,3 +93,74 @@ def test_the_trees_learn_from_retrievals_top_candidates_and_the_culprit():
     assert set(range(n - lt.NEG_TOP, n)) <= kept and 0 in kept and y[list(rows[:, 0]).index(0)] == 1
     assert groups == [len(kept)] and len(kept) in (lt.NEG_TOP + lt.NEG_RANDOM, lt.NEG_TOP + lt.NEG_RANDOM + 1)
     assert y.sum() == 1  # the culprit (kept whether or not the draw took it)
+
+
+def _coverage_rows(rng: np.random.Generator, projects: str) -> dict:
+    """A `bench_coverage_fit.py --cache` file's cases: 30 a repository, 60 candidates each, in the
+    regime, every feature noise but the culprit's executed value, the highest of its case."""
+    names = ("frame", "code", "words", "recency", "coupling", "file", "authorship", "blamed", "blamed_newest",
+             "log_lines", "log_files", "log_age_days", "log_candidates")
+    out = {}
+    for p in projects:
+        for i in range(30):
+            bic = int(rng.integers(60))
+            rows = []
+            for j, back in enumerate(rng.permutation(60)):
+                f = {k: float(rng.uniform(0, 1)) for k in names}
+                f.update(since_test=1.0, position=float(back) / 60, executed=float(rng.uniform(0, 0.5)))
+                if j == bic:
+                    f["executed"] = 1.0
+                rows.append([f"{p}{i}c{j}", f])
+            out[f"{p}-w1-{i:02d}"] = {"case_id": f"{p}-w1-{i:02d}", "project": p, "bic": f"{p}{i}c{bic}", "rows": rows}
+    return out
+
+
+def test_trees_for_runs_with_coverage_read_executed_and_load_as_the_tools_covered_model(tmp_path: Path) -> None:
+    """`ltr_shape.py --coverage --save`: trees over the shipped trees' columns and executed, fitted on
+    row caches (runs with coverage), written as a model the tool accepts for `--coverage` runs, its
+    version naming the kind; row caches without `--coverage` are refused by name."""
+    import subprocess
+    import sys
+
+    rng = np.random.default_rng(7)
+    train, held = tmp_path / "rows_ab.json", tmp_path / "rows_cd.json"
+    train.write_text(json.dumps(_coverage_rows(rng, "ab")))
+    held.write_text(json.dumps(_coverage_rows(rng, "cd")))
+    script = str(ls.__file__)
+    base = [sys.executable, script, "--score", str(train), "--cache", str(tmp_path / "c"), "--out", str(tmp_path / "r.json")]
+    refused = subprocess.run(base, capture_output=True, text=True)
+    assert refused.returncode != 0 and "give --coverage" in refused.stderr
+    out = tmp_path / "covered.json"
+    done = subprocess.run([*base, "--coverage", "--with", "blamed", "--with", "blamed_newest", "--save", str(out),
+                           "--held", str(held)], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    model = load_regression(out)
+    assert isinstance(model, learned.TreeModel) and model.version.startswith("regression-coverage-trees-")
+    assert {"executed", "blamed", "blamed_newest", "log_back", "recency_x_score"} <= set(model.columns)
+    assert "weighted sum's order" in json.loads(out.read_text())["trained"]["rows"]  # how its rows were read
+    held_ranks = json.loads((tmp_path / "c" / "held-rows_cd.json").read_text())["ranks"]["G1"]
+    assert len(held_ranks) == 60 and sum(r == 1 for r in held_ranks) >= 54  # repositories it never saw
+    plain = load_regression()
+    assert RegressionFusion(plain, model).for_run(True) is model
+
+
+def test_a_row_caches_rows_are_refitted_in_the_weighted_sums_order_not_the_collecting_models(tmp_path: Path) -> None:
+    """A row cache keeps the order of the model that ranked it; `load` puts each case's rows in the
+    weighted sum's order (score, then the newer commit), so the same rows in any order give the same
+    cases and a refit does not depend on which model shipped; `summed=False` keeps them as collected."""
+    rng = np.random.default_rng(3)
+    doc = _coverage_rows(rng, "a")
+    shuffled = {k: {**v, "rows": [v["rows"][i] for i in rng.permutation(len(v["rows"]))]} for k, v in doc.items()}
+    one, two = tmp_path / "one.json", tmp_path / "two.json"
+    one.write_text(json.dumps(doc))
+    two.write_text(json.dumps(shuffled))
+    a, b = ls.load(one, tmp_path / "x.pkl"), ls.load(two, tmp_path / "y.pkl")
+    assert [c.commits for c in a] == [c.commits for c in b] and all(np.array_equal(x.X, y.X) for x, y in zip(a, b))
+    score = lr.COLUMNS.index("score")
+    for c in a:
+        assert c.commits[c.bic] == doc[c.case_id]["bic"]  # the culprit followed its row
+        s = c.X[:, score]
+        assert np.all(s[:-1] >= s[1:])
+    kept = ls.load(two, tmp_path / "z.pkl", summed=False)
+    assert [c.commits for c in kept] == [[r[0] for r in shuffled[c.case_id]["rows"]] for c in kept]
+    assert [c.commits for c in kept] != [c.commits for c in a]

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _reliability import load as load_script
 from conftest import ranked
 from test_test_change import CALENDAR, REWRITTEN, TEST, TEST_FEBRUARY, _history, _pytest_output
 
@@ -67,6 +68,10 @@ def test_the_shipped_model_files_are_ones_this_version_reads() -> None:
     assert "executed" not in fusion.plain.columns and "executed" in fusion.covered.columns
     assert fusion.for_run(False) is fusion.plain and fusion.for_run(True) is fusion.covered
     held_out = {"more-itertools", "boltons", "sqlparse", "cachetools"}  # the Python track's libraries
+    db = load_script("dataset_build")  # and the fresh held-out sets'
+    held_out |= {s.name for name in ("pyheld_repos.json", "pyheld6_repos.json", "pyheld7_repos.json",
+                                     "pyheld8_repos.json") for s in db.load_specs(Path(db.__file__).parent / name)}
+    assert len(held_out) >= 32  # 4 + 4 + 8 + 8 + 8 built, and those the lists turned down
     for path, least in ((REGRESSION_PATH, 400), (REGRESSION_COVERAGE_PATH, 200)):
         trained = json.loads(path.read_text())["trained"]
         assert trained["cases"] >= least and len(trained["repositories"]) >= 25  # models/DATA.md
@@ -163,7 +168,10 @@ def test_a_repositorys_tuned_fusion_comes_before_the_shipped_one(git_repo) -> No
 
 
 def test_a_model_file_this_version_cannot_read_is_refused_by_name(tmp_path: Path) -> None:
-    good = json.loads(REGRESSION_COVERAGE_PATH.read_text())  # the linear one (the plain one is trees)
+    columns = ["frame", "code", "recency", "since_test", "executed", "position", "score"]  # a linear model's file
+    good = {"kind": "linear", "version": "regression-linear-test", "columns": columns, "mean": [0.0] * len(columns),
+            "scale": [1.0] * len(columns), "weights": [1.0] * len(columns), "min_candidates": 10}
+    assert isinstance(load_regression(_written(tmp_path / "good.json", good)), LinearModel)
     unknown = tmp_path / "unknown.json"
     unknown.write_text(json.dumps({**good, "columns": [*good["columns"][:-1], "phase_of_the_moon"]}))
     with pytest.raises(ModelError, match="phase_of_the_moon"):
@@ -179,7 +187,12 @@ def test_a_model_file_this_version_cannot_read_is_refused_by_name(tmp_path: Path
     zero = LinearModel("z", ("recency",), (0.0,), (0.0,), (1.0,))
     with pytest.raises(ModelError, match="scale"):
         check_regression(zero)
-    assert isinstance(load(REGRESSION_COVERAGE_PATH), LinearModel) and isinstance(load(REGRESSION_PATH), TreeModel)
+    assert isinstance(load(REGRESSION_COVERAGE_PATH), TreeModel) and isinstance(load(REGRESSION_PATH), TreeModel)
+
+
+def _written(path: Path, doc: dict) -> Path:
+    path.write_text(json.dumps(doc))
+    return path
 
 
 def test_the_cli_ranks_by_the_fusion_and_says_so_unless_told_not_to(git_repo) -> None:
