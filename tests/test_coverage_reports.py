@@ -212,6 +212,20 @@ def test_what_is_no_report_is_one_line_naming_the_file_and_the_problem(tmp_path,
     assert str(caught.value) == f"coverage report {path} {problem}".replace(f"{path} XML", f"{path}: XML")
 
 
+def test_coverage_pys_data_file_given_for_its_report_says_how_to_write_the_report(tmp_path) -> None:
+    """`coverage run` writes `.coverage` (SQLite); the report is what `coverage json` makes of it."""
+    (tmp_path / "m.py").write_text("x = 1\n")
+    (tmp_path / "empty.rc").touch()  # no project settings
+    env = {**os.environ, "COVERAGE_FILE": str(tmp_path / ".coverage"), "COVERAGE_RCFILE": str(tmp_path / "empty.rc")}
+    subprocess.run([sys.executable, "-m", "coverage", "run", "m.py"], cwd=tmp_path, env=env, check=True)
+    with pytest.raises(TraceError) as caught:
+        read_coverage(tmp_path / ".coverage", SOURCES)
+    assert str(caught.value) == (f"coverage report {tmp_path / '.coverage'} is coverage.py's data file, not a report: "
+                                 "write one with `coverage json -o coverage.json` and give that")
+    subprocess.run([sys.executable, "-m", "coverage", "json", "-o", "coverage.json"], cwd=tmp_path, env=env, check=True)
+    assert read_coverage(tmp_path / "coverage.json", ["m.py"], root=str(tmp_path)).executed() == {"m.py": {1}}
+
+
 def test_the_cli_exits_5_on_a_bad_report_and_warns_when_it_covers_nothing_here(git_repo) -> None:
     git_repo.commit("Start", {"lib.py": "def f():\n    return 1\n"})
     git_repo.write(".gitignore", "*.txt\n*.info\n*.xml\n.rca/\n")

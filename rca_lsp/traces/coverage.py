@@ -185,6 +185,9 @@ def read_coverage(path: str | os.PathLike, tracked: Sequence[str], root: str | N
         data = fh.read(MAX_REPORT_BYTES + 1)
     if len(data) > MAX_REPORT_BYTES:
         raise TraceError(f"coverage report {name} is over {MAX_REPORT_BYTES // (1024 * 1024)} MB")
+    if data.startswith(b"SQLite format 3\x00"):  # what `coverage run` writes (.coverage), not a report
+        raise TraceError(f"coverage report {name} is coverage.py's data file, not a report: write one with "
+                         "`coverage json -o coverage.json` and give that")
     return parse_coverage(data.decode("utf-8", errors="replace"), tracked, root, name)
 
 
