@@ -108,9 +108,7 @@ def suspects_cmd(repo: str, trace: str, since: str | None, top: int, fmt: str, n
 
     text = read_trace(trace)
     backend = open_repo(repo)
-    report, notes = _coverage(coverage, backend) if coverage else (None, [])
-    per_test = report.per_test if report is not None else None  # the suite's run, a context per test
-    executed = (report.executed() or None) if report is not None and per_test is None else None
+    executed, per_test, notes = service.read_coverage(backend, coverage) if coverage else (None, None, [])
     query = service.Query(text, since=since, top=top, ranker=ranker, rerank_top=rerank_top, explain=explain,
                           device=device, executed=executed, per_test=per_test, tuned=not no_fusion,
                           regression=not no_fusion)
@@ -119,15 +117,6 @@ def suspects_cmd(repo: str, trace: str, since: str | None, top: int, fmt: str, n
     for warning in result.warnings:
         log.warning(warning)
     click.echo(to_json(result) if fmt == "json" else to_text(result))
-
-
-def _coverage(source: str, backend: Backend) -> tuple[Coverage, list[str]]:
-    """The coverage report (the failing test's run, or the suite's with a context per test), and
-    the warnings it gives."""
-    from rca_lsp.traces.coverage import read_coverage
-
-    report = read_coverage(source, backend.tracked_files(), backend.root)
-    return report, report.warnings(source)
 
 
 @main.group("model")
@@ -213,7 +202,6 @@ from rca_lsp.commands.labels import labels_group  # noqa: E402
 from rca_lsp.commands.model import COMMANDS as MODEL_COMMANDS  # noqa: E402
 
 if TYPE_CHECKING:
-    from rca_lsp.traces.coverage import Coverage
     from rca_lsp.vcs.base import Backend
 
 main.add_command(hooks_group)

@@ -9,6 +9,7 @@ here, so one question has one answer everywhere:
   the optional model stage, cut to top", or its two halves `retrieve` and `rerank` for a front end
   that shows retrieval's answer before the model's (the language server);
 - `require_commits`: "no commits yet" is the same RepositoryError (exit 3) in every command;
+- `read_coverage`: a coverage report as the CLI's `--coverage` and the editor's `coverage` setting read it;
 - `label_failure`: a failure and its confirmed culprit ranked again and kept as a label.
 
 Cancellation is the caller's: the language server runs `update_index` in a child process it can
@@ -56,6 +57,18 @@ class Query:
         if self.ranker == "none" or self.top <= 0:
             return self.top
         return max(self.top, self.rerank_top)
+
+
+def read_coverage(repo: Backend, source: str) -> tuple[dict[str, set[int]] | None, PerTest | None, list[str]]:
+    """A coverage report as a query reads it, and the warnings it gives: the failing test's run
+    (`Query.executed`), or the whole suite's with a context per test (`Query.per_test`). A TraceError
+    names the file and the problem (missing, not a report, coverage.py's data file ...)."""
+    from rca_lsp.traces.coverage import read_coverage as read
+
+    report = read(source, repo.tracked_files(), repo.root)
+    per_test = report.per_test
+    executed = (report.executed() or None) if per_test is None else None
+    return executed, per_test, report.warnings(source)
 
 
 def require_commits(repo: Backend, what: str = "suspect") -> str:

@@ -307,3 +307,47 @@ def test_a_tree_file_that_does_not_hold_together_is_refused(tmp_path: Path) -> N
     unknown.write_text(json.dumps({**good, "columns": [*columns[:-1], "phase_of_the_moon"]}))
     with pytest.raises(ModelError, match="phase_of_the_moon"):
         load_regression(unknown)
+
+
+@pytest.mark.asyncio(loop_scope="function")
+async def test_the_editors_coverage_setting_ranks_as_the_cli_with_that_report(git_repo) -> None:
+    """`rca.coverage` in the language server: the failing test's real coverage.py report, read at each
+    ranking as `rca suspects --coverage` reads it (the same suspects in the same order, the model for
+    runs with coverage); a report that is missing is said, and the ranking runs without it."""
+    from lsp_helpers import command, session
+
+    _regression_history(git_repo)
+    root = git_repo.root
+    text = _pytest_output(root)
+    rc = root.parent / "empty.rc"
+    rc.touch()
+    env = {"PYTHONPATH": str(root), "PATH": "/usr/bin:/bin", "COVERAGE_FILE": str(root.parent / ".coverage"),
+           "COVERAGE_RCFILE": str(rc)}
+    ran = subprocess.run([sys.executable, "-m", "coverage", "run", "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"],
+                         cwd=root, env=env, capture_output=True, text=True)
+    assert ran.returncode == 1, ran.stdout  # the test fails under coverage too
+    subprocess.run([sys.executable, "-m", "coverage", "json", "-o", str(root / "coverage.json")], cwd=root, env=env,
+                   check=True, capture_output=True)
+    trace = root.parent / "failure.txt"
+    trace.write_text(text)
+
+    def cli(*extra: str) -> list[str]:
+        proc = subprocess.run([sys.executable, "-m", "rca_lsp", "suspects", "--repo", str(root), "--trace", str(trace),
+                               "--format", "json", "--top", "20", *extra], capture_output=True, text=True, check=True)
+        return [s["commit"] for s in json.loads(proc.stdout)["suspects"]]
+
+    covered, plain = cli("--coverage", str(root / "coverage.json")), cli()
+    assert covered != plain  # the report moves the ranking
+    async with session([root], options={"coverage": "coverage.json"}) as (client, _):
+        answer = await command(client, "rca.suspects", {"text": text})
+    assert [s["commit"] for s in answer["suspects"]] == covered
+    assert any(e["kind"] == "executed" for s in answer["suspects"] for e in s["evidence"])
+    assert not any("without coverage" in w for w in answer["warnings"])
+    async with session([root], options={"coverage": "missing.json"}) as (client, _):
+        missing = await command(client, "rca.suspects", {"text": text})
+    assert [s["commit"] for s in missing["suspects"]] == plain
+    assert f"coverage report {root / 'missing.json'} does not exist or is not a file; ranked without coverage" \
+        in missing["warnings"]
+    async with session([root], options={"coverage": ""}) as (client, _):
+        await command(client, "rca.suspects", {"text": text})
+        assert any("rca setting coverage: '' is not valid" in m.message for m in client.messages)

@@ -4,13 +4,18 @@ They come from the client's `initializationOptions` and from `workspace/didChang
 (the `rca` section). Keys are camelCase as editors write them:
 
     {"top": 20, "ranker": "none" | "llm", "rerankTop": 20, "modelWeight": null, "device": "auto" | "cpu" | "cuda",
-     "since": null, "updateIndex": true, "diagnostics": true, "codeLens": true, "fusion": true}
+     "since": null, "updateIndex": true, "diagnostics": true, "codeLens": true, "fusion": true,
+     "coverage": null}
 
 `modelWeight` is the fusion weight of the model's score (see `rca_lsp.ranker.fusion`); null keeps
 the shipped weight, which is 0 while the model does not help on the benchmark (retrieval's order,
 with the model's evidence added). `fusion: false` ranks by retrieval's weights alone, as `rca
 suspects --no-fusion` does: neither the repository's tuned fusion nor the shipped fusion for
 regressions.
+
+`coverage` is the path of the failing test's coverage report (relative to the repository's top, or
+absolute), read at each ranking as `rca suspects --coverage` reads it; where it is missing or no
+report, the ranking runs without it and says why.
 
 A value that is not valid is replaced by its default, and a message says so (the server shows
 each such message once); unknown keys are reported the same way and ignored. Client-side keys
@@ -41,6 +46,7 @@ class Options:
     diagnostics: bool = True
     code_lens: bool = True
     fusion: bool = True  # the learned fusions (tuned, and the shipped one for regressions) where they apply
+    coverage: str | None = None  # the failing test's coverage report: a path, relative to the repository's top
 
 
 def _camel(name: str) -> str:
@@ -65,6 +71,9 @@ def _check(name: str, value: Any) -> str | None:
         return " or ".join(repr(d) for d in DEVICES)
     elif name == "since" and value is not None and (not isinstance(value, str) or not _REV.match(value)):
         return "a revision (hash, branch or tag) or null"
+    elif name == "coverage" and value is not None and (
+            not isinstance(value, str) or not value.strip() or len(value) > 4096 or "\0" in value):
+        return "the path of a coverage report, or null"
     elif name in ("update_index", "diagnostics", "code_lens", "fusion") and not isinstance(value, bool):
         return "true or false"
     return None

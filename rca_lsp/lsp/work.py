@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
 from rca_lsp import DROP_WORKING_DIRECTORY
-from rca_lsp.errors import IndexError_, ModelError, RcaError, RepositoryError
+from rca_lsp.errors import IndexError_, ModelError, RcaError, RepositoryError, TraceError
 from rca_lsp.lsp.jobs import Job
 from rca_lsp.lsp.options import Options
 from rca_lsp.vcs.base import Backend
@@ -127,13 +127,29 @@ class Ranker:
         return self._model.fallback if self._model is not None else None
 
 
-def query(text: str, options: Options):
-    """The service's query for the editor's settings."""
+def query(text: str, options: Options, executed=None, per_test=None):
+    """The service's query for the editor's settings (and a coverage report's lines, if read)."""
     from rca_lsp import service
 
     return service.Query(text, since=options.since, top=options.top, ranker=options.ranker,
                          rerank_top=options.rerank_top, model_weight=options.model_weight, device=options.device,
-                         tuned=options.fusion, regression=options.fusion)
+                         tuned=options.fusion, regression=options.fusion, executed=executed, per_test=per_test)
+
+
+def read_coverage(repo: Backend, setting: str | None):
+    """The `coverage` setting's report as the query reads it (executed, per_test) and its notes. A
+    report that is missing or no report is a note, and the ranking runs without coverage: the setting
+    may name a file the next test run writes."""
+    from rca_lsp import service
+
+    if not setting:
+        return None, None, []
+    path = Path(setting).expanduser()
+    path = path if path.is_absolute() else Path(repo.root) / path
+    try:
+        return service.read_coverage(repo, str(path))
+    except TraceError as exc:
+        return None, None, [f"{exc}; ranked without coverage"]
 
 
 def run_suspects(repo: Backend, text: str, options: Options, job: Job, report: Report, update_first: bool):
@@ -146,7 +162,9 @@ def run_suspects(repo: Backend, text: str, options: Options, job: Job, report: R
         run_index(repo, job, report)
     job.check()
     report("ranking commits", None)
-    result = service.retrieve(repo, query(text, options))
+    executed, per_test, notes = read_coverage(repo, options.coverage)
+    result = service.retrieve(repo, query(text, options, executed, per_test))
+    result.warnings[:0] = notes
     job.check()
     return result
 

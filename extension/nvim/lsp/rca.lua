@@ -10,6 +10,7 @@ return {
       top = 20, -- how many suspects
       ranker = 'none', -- 'none' (retrieval) or 'llm' (retrieval at once, then the model's ranking; `rca model build` first)
       device = 'auto', -- 'auto', 'cpu' or 'cuda': where the ranker's model runs
+      -- coverage = 'coverage.json', -- the failing test's coverage report (relative to the repository's top)
     },
   },
   handlers = {

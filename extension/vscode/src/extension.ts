@@ -14,7 +14,7 @@ const shown = new Set<string>();
 function readSettings() {
   const config = vscode.workspace.getConfiguration('rca');
   const raw: Record<string, unknown> = {};
-  for (const key of ['server.command', 'top', 'ranker', 'device', 'modelWeight', 'fusion']) {
+  for (const key of ['server.command', 'top', 'ranker', 'device', 'modelWeight', 'fusion', 'coverage']) {
     const inspected = config.inspect(key);
     const value = inspected?.workspaceFolderValue ?? inspected?.workspaceValue ?? inspected?.globalValue;
     if (value !== undefined) raw[key] = value;

@@ -8,9 +8,10 @@ export interface Settings {
   device: 'auto' | 'cpu' | 'cuda';
   modelWeight: number | null; // null: the fusion weight shipped with the server
   fusion: boolean; // false: retrieval's weights alone (no tuned fusion, no fusion for regressions)
+  coverage: string | null; // the failing test's coverage report (relative to the repository's top), or none
 }
 
-export const DEFAULTS: Settings = { serverCommand: ['rca', 'serve'], top: 20, ranker: 'none', device: 'auto', modelWeight: null, fusion: true };
+export const DEFAULTS: Settings = { serverCommand: ['rca', 'serve'], top: 20, ranker: 'none', device: 'auto', modelWeight: null, fusion: true, coverage: null };
 
 /** Settings read from `rca.*`, with each invalid value replaced by its default and named once. */
 export function validateSettings(raw: Record<string, unknown>): { settings: Settings; problems: string[] } {
@@ -54,6 +55,14 @@ export function validateSettings(raw: Record<string, unknown>): { settings: Sett
     if (typeof fusion === 'boolean') settings.fusion = fusion;
     else problems.push(`rca.fusion: ${JSON.stringify(fusion)} is not true or false; using true`);
   }
+  const coverage = raw['coverage'];
+  if (coverage !== undefined && coverage !== null) {
+    if (typeof coverage === 'string' && coverage.trim() !== '' && coverage.length <= 4096 && !coverage.includes('\0')) {
+      settings.coverage = coverage;
+    } else {
+      problems.push(`rca.coverage: ${JSON.stringify(coverage)} is not the path of a coverage report; using none`);
+    }
+  }
   return { settings, problems };
 }
 
@@ -62,6 +71,7 @@ export function serverOptions(settings: Settings): Record<string, unknown> {
   const options: Record<string, unknown> = { top: settings.top, ranker: settings.ranker, device: settings.device };
   if (settings.modelWeight !== null) options.modelWeight = settings.modelWeight;
   if (!settings.fusion) options.fusion = false;
+  if (settings.coverage !== null) options.coverage = settings.coverage;
   return options;
 }
 

@@ -8,19 +8,24 @@ import {
 test('valid settings pass through', () => {
   const { settings, problems } = validateSettings({ 'server.command': ['/opt/rca', 'serve'], top: 5, ranker: 'llm', device: 'cuda' });
   assert.deepEqual(problems, []);
-  assert.deepEqual(settings, { serverCommand: ['/opt/rca', 'serve'], top: 5, ranker: 'llm', device: 'cuda', modelWeight: null, fusion: true });
+  assert.deepEqual(settings, { serverCommand: ['/opt/rca', 'serve'], top: 5, ranker: 'llm', device: 'cuda', modelWeight: null, fusion: true, coverage: null });
   assert.deepEqual(serverOptions(settings), { top: 5, ranker: 'llm', device: 'cuda' });
   const weighted = validateSettings({ ranker: 'llm', modelWeight: 0.5 });
   assert.deepEqual(serverOptions(weighted.settings), { top: 20, ranker: 'llm', device: 'auto', modelWeight: 0.5 });
   const plain = validateSettings({ fusion: false });
   assert.deepEqual(plain.problems, []);
   assert.deepEqual(serverOptions(plain.settings), { top: 20, ranker: 'none', device: 'auto', fusion: false });
+  const covered = validateSettings({ coverage: 'coverage.json' });
+  assert.deepEqual(covered.problems, []);
+  assert.deepEqual(serverOptions(covered.settings), { top: 20, ranker: 'none', device: 'auto', coverage: 'coverage.json' });
+  assert.deepEqual(serverOptions(validateSettings({ coverage: null }).settings), { top: 20, ranker: 'none', device: 'auto' });
 });
 
 test('invalid settings are replaced by defaults, each named', () => {
-  const { settings, problems } = validateSettings({ 'server.command': [], top: -1, ranker: 'gpt', device: 'tpu', modelWeight: -2, fusion: 'no' });
+  const { settings, problems } = validateSettings({ 'server.command': [], top: -1, ranker: 'gpt', device: 'tpu', modelWeight: -2, fusion: 'no', coverage: '  ' });
   assert.deepEqual(settings, DEFAULTS);
-  assert.equal(problems.length, 6);
+  assert.equal(problems.length, 7);
+  assert.match(problems[6], /rca.coverage: "  " is not the path of a coverage report; using none/);
   assert.match(problems[5], /rca.fusion: "no" is not true or false/);
   assert.match(problems[4], /rca.modelWeight: -2 is not a number from 0 to 100/);
   assert.match(problems[1], /rca.top: -1 is not an integer/);
