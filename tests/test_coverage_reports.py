@@ -484,3 +484,51 @@ def test_a_parametrised_failing_case_is_told_from_its_passing_cases() -> None:
     assert spectrum.suspicion["lib.py"] == {3: 1 / 2 ** 0.5, 4: 1.0}
     assert per_test.resolve([Tid("tests/test_b.py", "test_z")]).executed == {"lib.py": {9}}
     assert per_test.resolve([Tid("tests/test_c.py", "test_x")]) is None  # another module's test_x
+
+
+def _covered(root: Path, out: Path) -> str:
+    """The work tree's failing test run under the real coverage.py; its JSON report written to `out`;
+    pytest's output returned."""
+    rc = out.parent / "empty.rc"
+    rc.touch()
+    env = {"PYTHONPATH": str(root), "PATH": "/usr/bin:/bin", "COVERAGE_FILE": str(out.parent / ".coverage"),
+           "COVERAGE_RCFILE": str(rc)}
+    ran = subprocess.run([sys.executable, "-m", "coverage", "run", "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"],
+                         cwd=root, env=env, capture_output=True, text=True)
+    assert ran.returncode == 1, ran.stdout + ran.stderr  # the test fails for real
+    subprocess.run([sys.executable, "-m", "coverage", "json", "-o", str(out)], cwd=root, env=env, check=True,
+                   capture_output=True)
+    return ran.stdout
+
+
+def test_a_report_of_an_edited_work_tree_is_blamed_in_heads_numbering(git_repo, tmp_path) -> None:
+    """The failing run was the work tree's, and its uncommitted lines moved the committed ones: the
+    executed lines are blamed where HEAD has them (lines the work tree added belong to no commit),
+    so the culprit's executed feature is what a run of the clean tree gives, and the evidence names
+    the lines where the report saw them."""
+    from conftest import ranked
+
+    from rca_lsp import service
+    from rca_lsp.vcs.git import GitRepo
+
+    lib = "def total(xs):\n    s = 0\n    for x in xs:\n        s += x\n    return s\n\n\ndef mean(xs):\n    return total(xs) / len(xs)\n"
+    test = "from lib import mean\n\n\ndef test_mean():\n    assert mean([1, 2, 3]) == 2\n"
+    git_repo.commit("Add total and mean", {"lib.py": lib, "tests/test_lib.py": test, ".gitignore": "*.json\n.coverage\n"})
+    culprit = git_repo.commit("Start the sum at one", {"lib.py": lib.replace("s = 0", "s = 1")}, author="Bob")
+    git_repo.commit("Readme", {"README.md": "lib\n"})
+    repo = GitRepo(git_repo.root)
+    clean_text = _covered(git_repo.root, tmp_path / "clean.json")
+    clean = ranked(repo, clean_text, executed=service.read_coverage(repo, str(tmp_path / "clean.json"))[0])
+    debug = "import logging\n\nlog = logging.getLogger(__name__)\n\n\n"  # five uncommitted lines on top
+    edited = lib.replace("    s = 0\n", "    s = 1\n    log.debug('start %s', s)\n")  # HEAD's, and one more line
+    (git_repo.root / "lib.py").write_text(debug + edited)
+    text = _covered(git_repo.root, tmp_path / "edited.json")
+    executed = service.read_coverage(repo, str(tmp_path / "edited.json"))[0]
+    assert executed is not None and 7 in executed["lib.py"] and 8 in executed["lib.py"]  # lines 2 and the debug call
+    result = ranked(repo, text, executed=executed)
+    assert result.features[culprit]["executed"] == clean.features[culprit]["executed"] > 0
+    evidence = next(e for s in result.suspects if s.commit.hash == culprit for e in s.evidence if e.kind == "executed")
+    assert (evidence.path, evidence.line) == ("lib.py", 7) and "lib.py:7" in evidence.text  # s = 1, where it ran
+    first = next(s for s in result.suspects if s.commit.hash != culprit and s.commit.summary == "Add total and mean")
+    ran_first = [e for e in first.evidence if e.kind == "executed"]
+    assert ran_first and all(e.line not in (1, 2, 3, 4, 5, 8) for e in ran_first)  # no uncommitted line is its

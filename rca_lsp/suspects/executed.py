@@ -14,7 +14,7 @@ from rca_lsp.code.languages import language_for_path
 from rca_lsp.index import queries
 from rca_lsp.kinds import EvidenceKind
 from rca_lsp.suspects.code_view import CodeView
-from rca_lsp.suspects.history import History
+from rca_lsp.suspects.history import History, line_before
 from rca_lsp.testpaths import is_test_path
 from rca_lsp.types import Evidence, Trace
 
@@ -22,18 +22,37 @@ if TYPE_CHECKING:
     from rca_lsp.traces.coverage import PerTest
 
 
-def run_by_the_test(view: CodeView, path: str, lines: set[int]) -> set[int]:
+def at_head(lines: set[int], hunks: list[tuple[int, int, int, int]] | None) -> dict[int, int]:
+    """Each of the work tree's `lines` of a file as HEAD numbers it (`hunks`: the work tree's
+    uncommitted changes to it, `Backend.worktree_changes`), HEAD line -> work-tree line; lines that
+    are themselves uncommitted are left out: no commit wrote them."""
+    if not hunks:
+        return {n: n for n in lines}
+    out: dict[int, int] = {}
+    for n in sorted(lines):
+        if not any(new_len and new_start <= n < new_start + new_len for _, _, new_start, new_len in hunks):
+            out[line_before(hunks, n)] = n
+    return out
+
+
+def run_by_the_test(view: CodeView, path: str, lines: set[int],
+                    hunks: list[tuple[int, int, int, int]] | None = None) -> set[int]:
     """The executed lines of a Python file that ran because the test called something: those of
     functions whose body ran, their header (decorators, the `def` line with its defaults, which
     the call used) included. A module's top level, class bodies and the headers of functions that
     never ran run when the module is imported, and coverage counts them for every test that imports
-    it: they say the module was loaded, not what the test ran. Other languages' lines are kept."""
+    it: they say the module was loaded, not what the test ran. Other languages' lines are kept.
+    The lines are the work tree's; with `hunks` (its uncommitted changes to the file) the answer is
+    in HEAD's numbering, as the index's functions are (see `at_head`)."""
+    head = at_head(lines, hunks)
     if language_for_path(path) != "python":
-        return lines
+        return set(head)
     functions = [s for s in view.symbols(path) if s.kind in ("function", "method", "constructor")]
     if not functions:
-        return lines
-    headers = _header_lines(view.root / path, lines)
+        return set(head)
+    work_headers = _header_lines(view.root / path, lines)
+    headers = {h for h, n in head.items() if n in work_headers}
+    lines = set(head)
     ordered = sorted(lines)
     kept: set[int] = set()
     for s in functions:
@@ -57,21 +76,27 @@ _HEADERS = ("@", "def ", "async def ", "class ")
 
 
 def executed_points(history: History, executed: dict[str, set[int]], view: CodeView | None,
-                    suspicion: dict[str, dict[int, float]] | None = None) -> Iterator[tuple[int, float, Evidence]]:
+                    suspicion: dict[str, dict[int, float]] | None = None,
+                    worktree: dict[str, list[tuple[int, int, int, int]]] | None = None
+                    ) -> Iterator[tuple[int, float, Evidence]]:
     """Commits that last changed lines the failing run executed (blame of each such line; with a
     `view`, in Python only the lines `run_by_the_test` keeps): half a point for any, the other half
     by the share of the code lines it added that ran. With the passing tests' runs too
     (`suspicion`: each line's Ochiai, rca_lsp.traces.coverage.PerTest) the evidence names the
     commit's most suspicious line first; the value is not scaled by it: on the training data
     (BENCHMARKS.md) a seeded culprit's line ran in many passing tests too, and scaling by Ochiai
-    ranked no better than the failing tests' lines alone."""
+    ranked no better than the failing tests' lines alone. `worktree`: the work tree's uncommitted
+    changes to files the report numbers (the run was the work tree's); blame walks back from HEAD's
+    numbering, and the evidence names the work tree's lines, where the report saw them."""
     owned: dict[int, list[tuple[str, int]]] = defaultdict(list)
     for path in sorted(executed):
         if is_test_path(path):
             continue
-        ran = run_by_the_test(view, path, executed[path]) if view is not None else executed[path]
+        hunks = (worktree or {}).get(path)
+        work = at_head(executed[path], hunks)  # HEAD line -> the work tree's
+        ran = run_by_the_test(view, path, executed[path], hunks) if view is not None else set(work)
         for line, hit in sorted(history.blame_lines(path, ran).items()):
-            owned[hit.commit_id].append((path, line))
+            owned[hit.commit_id].append((path, work[line]))
     for commit_id, lines in owned.items():
         if suspicion is not None:
             lines.sort(key=lambda pl: -suspicion.get(pl[0], {}).get(pl[1], 0.0))

@@ -357,8 +357,9 @@ def find_suspects(repo: Backend, index: Index, text: str, since: str | None = No
     if executed:
         # A coverage report (`--coverage`) keeps what the test itself ran; `rca bisect`'s traced
         # window keeps every line (import-time lines not measured there, BENCHMARKS.md).
+        edited = sorted(set(executed) & live)  # the run saw these files' uncommitted lines
         for commit_id, value, evidence in executed_points(history, executed, view if window is None else None,
-                                                          suspicion):
+                                                          suspicion, repo.worktree_changes(edited) if edited else None):
             board.add(Feature.EXECUTED, commit_id, value, evidence)
     coupled = coupled_files(history, failing_test_files(traces, set(tracked) | live))
     for commit_id, value, evidence in coupling_points(history, coupled):
