@@ -68,7 +68,30 @@ def read_coverage(repo: Backend, source: str) -> tuple[dict[str, set[int]] | Non
     report = read(source, repo.tracked_files(), repo.root)
     per_test = report.per_test
     executed = (report.executed() or None) if per_test is None else None
-    return executed, per_test, report.warnings(source)
+    return executed, per_test, report.warnings(source) + _changed_since(repo, source, report.executed())
+
+
+def _changed_since(repo: Backend, source: str, files: dict[str, set[int]]) -> list[str]:
+    """A warning when files the report covers were written after it (a pull, a checkout, an edit):
+    its line numbers may no longer be theirs. The report is still read."""
+    import os
+
+    try:
+        written = os.stat(source).st_mtime
+    except OSError:
+        return []
+    later = []
+    for path in sorted(files):
+        try:
+            if os.stat(os.path.join(repo.root, path)).st_mtime > written + 1.0:  # 1 s: coarse file-system clocks
+                later.append(path)
+        except OSError:
+            continue
+    if not later:
+        return []
+    shown = ", ".join(later[:3]) + (f" and {len(later) - 3} more" if len(later) > 3 else "")
+    return [f"coverage report {source} is older than {len(later)} file(s) it covers ({shown}): they changed after "
+            "the run, so its line numbers may not be theirs; run the failing test under coverage again"]
 
 
 def require_commits(repo: Backend, what: str = "suspect") -> str:

@@ -532,3 +532,25 @@ def test_a_report_of_an_edited_work_tree_is_blamed_in_heads_numbering(git_repo, 
     first = next(s for s in result.suspects if s.commit.hash != culprit and s.commit.summary == "Add total and mean")
     ran_first = [e for e in first.evidence if e.kind == "executed"]
     assert ran_first and all(e.line not in (1, 2, 3, 4, 5, 8) for e in ran_first)  # no uncommitted line is its
+
+
+def test_a_report_older_than_the_files_it_covers_is_read_with_a_warning(git_repo, tmp_path) -> None:
+    """A pull, a checkout or an edit after the coverage run rewrites files the report numbers: the
+    report is still read, and a warning names the files written after it."""
+    from rca_lsp import service
+    from rca_lsp.vcs.git import GitRepo
+
+    lib = "def total(xs):\n    s = 1\n    for x in xs:\n        s += x\n    return s\n"
+    test = "from lib import total\n\n\ndef test_total():\n    assert total([1, 2]) == 3\n"
+    git_repo.commit("Add total", {"lib.py": lib, "tests/test_lib.py": test, ".gitignore": "*.json\n.coverage\n"})
+    repo = GitRepo(git_repo.root)
+    report = tmp_path / "cov.json"
+    _covered(git_repo.root, report)
+    executed, _, fresh = service.read_coverage(repo, str(report))
+    assert executed is not None and "lib.py" in executed and fresh == []
+    later = report.stat().st_mtime + 60
+    os.utime(git_repo.root / "lib.py", (later, later))
+    same, _, stale = service.read_coverage(repo, str(report))
+    assert same == executed
+    assert stale == [f"coverage report {report} is older than 1 file(s) it covers (lib.py): they changed after the run, "
+                     "so its line numbers may not be theirs; run the failing test under coverage again"]
