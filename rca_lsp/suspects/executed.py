@@ -35,16 +35,15 @@ def at_head(lines: set[int], hunks: list[tuple[int, int, int, int]] | None) -> d
     return out
 
 
-def run_by_the_test(view: CodeView, path: str, lines: set[int],
-                    hunks: list[tuple[int, int, int, int]] | None = None) -> set[int]:
+def run_by_the_test(view: CodeView, path: str, lines: set[int], head: dict[int, int] | None = None) -> set[int]:
     """The executed lines of a Python file that ran because the test called something: those of
     functions whose body ran, their header (decorators, the `def` line with its defaults, which
     the call used) included. A module's top level, class bodies and the headers of functions that
     never ran run when the module is imported, and coverage counts them for every test that imports
     it: they say the module was loaded, not what the test ran. Other languages' lines are kept.
-    The lines are the work tree's; with `hunks` (its uncommitted changes to the file) the answer is
-    in HEAD's numbering, as the index's functions are (see `at_head`)."""
-    head = at_head(lines, hunks)
+    The lines are the work tree's; with `head` (`at_head` of them: the work tree's edits to the
+    file) the answer is in HEAD's numbering, as the index's functions are."""
+    head = head if head is not None else {n: n for n in lines}
     if language_for_path(path) != "python":
         return set(head)
     functions = [s for s in view.symbols(path) if s.kind in ("function", "method", "constructor")]
@@ -94,7 +93,7 @@ def executed_points(history: History, executed: dict[str, set[int]], view: CodeV
             continue
         hunks = (worktree or {}).get(path)
         work = at_head(executed[path], hunks)  # HEAD line -> the work tree's
-        ran = run_by_the_test(view, path, executed[path], hunks) if view is not None else set(work)
+        ran = run_by_the_test(view, path, executed[path], work) if view is not None else set(work)
         for line, hit in sorted(history.blame_lines(path, ran).items()):
             owned[hit.commit_id].append((path, work[line]))
     for commit_id, lines in owned.items():
