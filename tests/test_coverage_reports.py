@@ -125,7 +125,8 @@ def test_a_real_jacoco_report_maps_packages_to_the_source_tree_and_raises_the_cu
     shutil.copy(JACOCO / "trace.txt", git_repo.root / "trace.txt")
     git_repo.write(".gitignore", "trace.txt\n.rca/\n")
     plain, _ = ranks(git_repo.root)
-    covered, proc = ranks(git_repo.root, "--coverage", str(JACOCO / "jacoco.xml"))
+    report = shutil.copy(JACOCO / "jacoco.xml", git_repo.root.parent / "jacoco.xml")  # written after the sources, as a run's is
+    covered, proc = ranks(git_repo.root, "--coverage", str(report))
     suspect = next(s for s in covered["suspects"] if s["commit"] == culprit)
     shown = [(e["path"], e["line"]) for e in suspect["evidence"] if e["kind"] == "executed"]
     assert shown == [(twice, 9)] and suspect["features"]["executed"] == 1.0
