@@ -15,6 +15,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from _hg import needs_hg
+
 from rca_lsp.errors import TraceError
 from rca_lsp.traces.coverage import PerTest, context_key, parse_coverage, read_coverage
 from rca_lsp.types import TestId as Tid
@@ -502,22 +504,28 @@ def _covered(root: Path, out: Path) -> str:
     return ran.stdout
 
 
-def test_a_report_of_an_edited_work_tree_is_blamed_in_heads_numbering(git_repo, tmp_path) -> None:
+@pytest.mark.parametrize("vcs", ["git", pytest.param("hg", marks=needs_hg)])
+def test_a_report_of_an_edited_work_tree_is_blamed_in_heads_numbering(vcs, git_repo, tmp_path) -> None:
     """The failing run was the work tree's, and its uncommitted lines moved the committed ones: the
     executed lines are blamed where HEAD has them (lines the work tree added belong to no commit),
     so the culprit's executed feature is what a run of the clean tree gives, and the evidence names
-    the lines where the report saw them."""
+    the lines where the report saw them. In git and in Mercurial alike."""
+    from _hg import HgRepoBuilder
     from conftest import ranked
 
     from rca_lsp import service
-    from rca_lsp.vcs.git import GitRepo
+    from rca_lsp.vcs import open_repo
+
+    if vcs == "hg":
+        git_repo = HgRepoBuilder(tmp_path / "hgrepo")
 
     lib = "def total(xs):\n    s = 0\n    for x in xs:\n        s += x\n    return s\n\n\ndef mean(xs):\n    return total(xs) / len(xs)\n"
     test = "from lib import mean\n\n\ndef test_mean():\n    assert mean([1, 2, 3]) == 2\n"
     git_repo.commit("Add total and mean", {"lib.py": lib, "tests/test_lib.py": test, ".gitignore": "*.json\n.coverage\n"})
     culprit = git_repo.commit("Start the sum at one", {"lib.py": lib.replace("s = 0", "s = 1")}, author="Bob")
     git_repo.commit("Readme", {"README.md": "lib\n"})
-    repo = GitRepo(git_repo.root)
+    repo = open_repo(str(git_repo.root))
+    assert type(repo).__name__ == ("GitRepo" if vcs == "git" else "HgRepo")
     clean_text = _covered(git_repo.root, tmp_path / "clean.json")
     clean = ranked(repo, clean_text, executed=service.read_coverage(repo, str(tmp_path / "clean.json"))[0])
     debug = "import logging\n\nlog = logging.getLogger(__name__)\n\n\n"  # five uncommitted lines on top
