@@ -66,9 +66,9 @@ def read_coverage(repo: Backend, source: str) -> tuple[dict[str, set[int]] | Non
     from rca_lsp.traces.coverage import read_coverage as read
 
     report = read(source, repo.tracked_files(), repo.root)
-    per_test = report.per_test
-    executed = (report.executed() or None) if per_test is None else None
-    return executed, per_test, report.warnings(source) + _changed_since(repo, source, report.executed())
+    per_test, files = report.per_test, report.executed()
+    executed = (files or None) if per_test is None else None
+    return executed, per_test, report.warnings(source) + _changed_since(repo, source, files)
 
 
 def _changed_since(repo: Backend, source: str, files: dict[str, set[int]]) -> list[str]:

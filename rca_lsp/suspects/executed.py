@@ -14,25 +14,12 @@ from rca_lsp.code.languages import language_for_path
 from rca_lsp.index import queries
 from rca_lsp.kinds import EvidenceKind
 from rca_lsp.suspects.code_view import CodeView
-from rca_lsp.suspects.history import History, line_before
+from rca_lsp.suspects.history import History, at_head
 from rca_lsp.testpaths import is_test_path
 from rca_lsp.types import Evidence, Trace
 
 if TYPE_CHECKING:
     from rca_lsp.traces.coverage import PerTest
-
-
-def at_head(lines: set[int], hunks: list[tuple[int, int, int, int]] | None) -> dict[int, int]:
-    """Each of the work tree's `lines` of a file as HEAD numbers it (`hunks`: the work tree's
-    uncommitted changes to it, `Backend.worktree_changes`), HEAD line -> work-tree line; lines that
-    are themselves uncommitted are left out: no commit wrote them."""
-    if not hunks:
-        return {n: n for n in lines}
-    out: dict[int, int] = {}
-    for n in sorted(lines):
-        if not any(new_len and new_start <= n < new_start + new_len for _, _, new_start, new_len in hunks):
-            out[line_before(hunks, n)] = n
-    return out
 
 
 def run_by_the_test(view: CodeView, path: str, lines: set[int], head: dict[int, int] | None = None) -> set[int]:

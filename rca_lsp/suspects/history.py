@@ -173,3 +173,12 @@ def line_before(hunks: list[tuple[int, int, int, int]], line: int) -> int:
         else:
             break
     return line + delta
+
+
+def at_head(lines: set[int], hunks: list[tuple[int, int, int, int]] | None) -> dict[int, int]:
+    """Each of the work tree's `lines` of a file as HEAD numbers it (`hunks`: the work tree's
+    uncommitted changes to it, `Backend.worktree_changes`), HEAD line -> work-tree line; lines that
+    are themselves uncommitted are left out: no commit wrote them."""
+    if not hunks:
+        return {n: n for n in lines}
+    return {line_before(hunks, n): n for n in sorted(lines) if _hunk_at(hunks, n) is None}

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from rca_lsp.suspects.code_view import CodeView
-from rca_lsp.suspects.history import line_before
+from rca_lsp.suspects.history import at_head
 from rca_lsp.suspects.targets import Target, TargetFinder
 from rca_lsp.testpaths import is_test_path
 from rca_lsp.types import Frame, Symbol, Trace
@@ -31,12 +31,8 @@ class PointedFrame:
 
 def frame_head_line(frame: Frame, worktree: Worktree) -> int | None:
     """The frame's work-tree line as a HEAD line; None when the line itself is uncommitted."""
-    hunks = worktree.get(frame.path or "", [])
     line = frame.line or 0
-    for old_start, old_len, new_start, new_len in hunks:
-        if new_len and new_start <= line < new_start + new_len:
-            return None
-    return line_before(hunks, line)
+    return next(iter(at_head({line}, worktree.get(frame.path or ""))), None)
 
 
 def pointed_frames(view: CodeView, traces: list[Trace], worktree: Worktree) -> list[PointedFrame]:
