@@ -66,6 +66,7 @@ class Options:
     timeout: float
     blame_at: str  # "worktree" (the lines the trace numbers) or "HEAD" (committed content)
     rca_fresh: bool = False  # drop the tool's index (.git/rca) first, to time a full build
+    coverage: Path | None = None  # the failing tests' JaCoCo reports, <dir>/<case>.xml (bench_jacoco.py)
 
 
 @dataclass
@@ -221,6 +222,9 @@ def rank_rca(case: dict, opts: Options) -> Ranking:
     if proc.returncode != 0:
         raise StepError(f"rca index exit {proc.returncode}: {proc.stderr.strip()[-500:]}")
     query = ["suspects", "--repo", str(repo), "--trace", case["trace"], "--format", "json", "--top", "100000"]
+    report = opts.coverage / f"{case['case_id']}.xml" if opts.coverage is not None else None
+    if report is not None and report.exists():  # none where the test did not compile: ranked without, as a user is
+        query += ["--coverage", str(report)]
     proc, query_s = run_tool(opts.rca_cmd + query, repo, opts.timeout)
     if proc.returncode != 0:
         raise StepError(f"rca suspects exit {proc.returncode}: {proc.stderr.strip()[-500:]}", index_s)
@@ -229,7 +233,7 @@ def rank_rca(case: dict, opts: Options) -> Ranking:
     except json.JSONDecodeError as exc:
         raise StepError(f"rca suspects printed no JSON ({exc}): {proc.stdout[:200]!r}", index_s) from exc
     commits = [s["commit"] for s in doc.get("suspects", [])]
-    extra = {"candidates": doc.get("candidates"), "timings": doc.get("timings")}
+    extra = {"candidates": doc.get("candidates"), "timings": doc.get("timings"), "coverage": "--coverage" in query}
     return Ranking(commits, index_s=index_s, query_s=query_s, extra=extra)
 
 
@@ -313,6 +317,7 @@ def write_json(path: Path, results: dict[str, list[CaseRow]], args: argparse.Nam
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "jobs": args.jobs,
         "blame_at": args.blame_at,
+        "coverage": str(args.coverage_dir or args.dir / "coverage") if args.coverage else None,
         "systems": {
             system: {"summary": summarize_rows([asdict(r) for r in rows]), "cases": [asdict(r) for r in rows]}
             for system, rows in results.items()
@@ -342,6 +347,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                     help="blame the work tree, whose lines the trace numbers (default; uncommitted lines "
                          "count for nothing; what the bench README measured), or HEAD's committed content "
                          "at the same line numbers")
+    ap.add_argument("--coverage", action="store_true",
+                    help="rank with each case's failing-test coverage (`rca suspects --coverage`): the JaCoCo "
+                         "reports scripts/bench_jacoco.py wrote in --coverage-dir")
+    ap.add_argument("--coverage-dir", type=Path, help="where the reports are (default <dir>/coverage)")
     return ap.parse_args(argv)
 
 
@@ -353,7 +362,8 @@ def main(argv: list[str] | None = None) -> int:
     cases = load_cases(args.dir, parse_only(args.only))
     if not cases:
         raise SystemExit("no built case selected")
-    opts = Options(shlex.split(args.rca_cmd), args.timeout, args.blame_at, args.rca_fresh)
+    coverage = (args.coverage_dir or args.dir / "coverage") if args.coverage else None
+    opts = Options(shlex.split(args.rca_cmd), args.timeout, args.blame_at, args.rca_fresh, coverage)
     results: dict[str, list[CaseRow]] = {}
     for system in systems_of(args.system):
         start = time.monotonic()

@@ -30,31 +30,39 @@ from bench_metrics import print_table, summarize  # noqa: E402
 from rca_lsp.kinds import Feature  # noqa: E402
 from rca_lsp.suspects.retrieve import Weights  # noqa: E402
 
-FEATURES = ("frame", "code", "words", "recency", "file", "owner", "authorship", "coupling", "data", "since_test")
+FEATURES = ("frame", "code", "words", "recency", "file", "owner", "authorship", "coupling", "data", "since_test",
+            "executed")
 HAND = {"frame": 1.0, "code": 1.0, "words": 0.5, "recency": 0.05, "file": 0.0, "owner": 0.0, "authorship": 0.0,
-        "coupling": 0.0, "data": 0.0, "since_test": 0.0}
+        "coupling": 0.0, "data": 0.0, "since_test": 0.0, "executed": 1.0}
 GRID = {"frame": (1.0, 1.5, 2.0, 3.0), "code": (1.0,), "words": (0.5, 1.0, 1.5), "recency": (0.2, 0.4, 0.7, 1.0),
         "file": (0.0, 0.25, 0.5), "owner": (0.25,),
         "authorship": (0.0, 0.1, 0.25, 0.5, 1.0), "coupling": (0.0, 0.25, 0.5, 1.0),
-        "data": (0.0,), "since_test": (1.5,)}
+        "data": (0.0,), "since_test": (1.5,), "executed": (1.0,)}
 # owner: no dev case has owner files, nothing to fit; since_test: no dev case has a committed failing test
 # changed before HEAD, set on the Python training repositories (scripts/bench_test_change.py)
 # Features fitted once and held at 0 since, with the grid they were fitted over: `--try data` fits it
 # again. data (the failing test's strings): the folds chose 0.25 to 0.5 and the held-out projects lost.
-TRIED = {"data": (0.0, 0.25, 0.5, 1.0)}
+# executed (lines the failing test ran, `--coverage`): set on the Python track, 0 without a report; `--try
+# executed` fits it inside each fold instead.
+TRIED = {"data": (0.0, 0.25, 0.5, 1.0), "executed": (0.5, 1.0, 2.0, 3.0)}
 
 
-def collect(case: dict, since_good: bool = False) -> dict:
+def collect(case: dict, since_good: bool = False, coverage: Path | None = None) -> dict:
+    """Every candidate's features; with `coverage`, ranked with the case's report there, if it has one
+    (bench_jacoco.py writes none where the test does not compile: ranked without, as a user would be)."""
     cmd = [sys.executable, "-m", "rca_lsp", "suspects", "--repo", case["repo"], "--trace", case["trace"],
            "--format", "json", "--top", "0", "--explain"]
     if since_good:
         cmd += ["--since", case["good"]]
+    report = coverage / f"{case['case_id']}.xml" if coverage is not None else None
+    if report is not None and report.exists():
+        cmd += ["--coverage", str(report)]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     if proc.returncode != 0:
         raise RuntimeError(f"{case['case_id']}: {proc.stderr.strip()[-300:]}")
     doc = json.loads(proc.stdout)
     return {"case_id": case["case_id"], "project": case["project"], "bic": case["bic"],
-            "rows": [(s["commit"], s.get("features", {})) for s in doc["suspects"]]}
+            "coverage": "--coverage" in cmd, "rows": [(s["commit"], s.get("features", {})) for s in doc["suspects"]]}
 
 
 def _matrix(case: dict, features: tuple[str, ...] = FEATURES) -> tuple[np.ndarray, np.ndarray, int | None]:
@@ -93,6 +101,22 @@ def fit(cases: list[dict], grid: dict[str, tuple[float, ...]]) -> dict[str, floa
     return best
 
 
+def fitted_without(data: list[dict], plain: list[dict], grid: dict[str, tuple[float, ...]]
+                   ) -> dict[str, list[int | None]]:
+    """Leave-one-project-out ranks of the `plain` rows (collected without coverage) and of `data`
+    ranked by the weights each fold fits on `plain`: what the shipped weights, fitted without coverage,
+    give a run with it."""
+    if [c["case_id"] for c in plain] != [c["case_id"] for c in data]:
+        raise SystemExit("--fit-without: the two caches hold different cases")
+    alone: list[int | None] = []
+    mixed: list[int | None] = []
+    for project in sorted({c["project"] for c in data}):
+        weights = fit([c for c in plain if c["project"] != project], grid)
+        alone += [rank(c, weights) for c in plain if c["project"] == project]
+        mixed += [rank(c, weights) for c in data if c["project"] == project]
+    return {"without: fitted, leave-one-project-out": alone, "fitted without, leave-one-project-out": mixed}
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--dir", type=Path, default=default_bench_dir())
@@ -103,17 +127,28 @@ def main() -> int:
     ap.add_argument("--drop", action="append", default=[], choices=FEATURES, help="hold this feature's weight at 0")
     ap.add_argument("--try", dest="tried", action="append", default=[], choices=sorted(TRIED),
                     help="fit this feature, held at 0 since it was tried, over its old grid again")
+    ap.add_argument("--coverage", action="store_true",
+                    help="rank each case with its failing tests' JaCoCo report (scripts/bench_jacoco.py)")
+    ap.add_argument("--coverage-dir", type=Path, help="where the reports are (default <dir>/coverage)")
+    ap.add_argument("--fit-without", type=Path, metavar="CACHE",
+                    help="a --cache of the same cases collected without coverage: each fold's weights are also "
+                         "fitted on its rows (as the shipped weights were) and rank the collected rows; paired "
+                         "tests against that cache's own leave-one-project-out ranks")
     args = ap.parse_args()
+    coverage = (args.coverage_dir or args.dir / "coverage") if args.coverage else None
     grid = {k: (0.0,) if k in args.drop else TRIED[k] if k in args.tried else v for k, v in GRID.items()}
     if args.cache and args.cache.exists():
         data = json.loads(args.cache.read_text())
     else:
         data = []
         for case in load_cases(args.dir, parse_only(args.only)):
-            data.append(collect(case, args.since_good))
+            data.append(collect(case, args.since_good, coverage))
             print(f"collected {case['case_id']}", file=sys.stderr)
         if args.cache:
             args.cache.write_text(json.dumps(data))
+    if coverage is not None:
+        print(f"{sum(c.get('coverage', False) for c in data)} of {len(data)} cases ranked with a coverage report",
+              file=sys.stderr)
     projects = sorted({c["project"] for c in data})
     lopo_ranks = []
     for project in projects:
@@ -125,7 +160,15 @@ def main() -> int:
     shipped = {k: Weights().of(Feature(k)) for k in FEATURES}
     rows = {"hand-set weights": [rank(c, HAND) for c in data], "shipped weights": [rank(c, shipped) for c in data],
             "fitted, leave-one-project-out": lopo_ranks}
+    if args.fit_without:
+        rows.update(fitted_without(data, json.loads(args.fit_without.read_text()), grid))
     print_table("weights", rows, (1, 3, 5, 10, 50))
+    if args.fit_without:
+        from ltr_train import paired
+
+        base = rows["without: fitted, leave-one-project-out"]
+        for name in ("fitted, leave-one-project-out", "fitted without, leave-one-project-out"):
+            print(f"{name} against without: {paired(rows[name], base)}")
     print(f"weights fitted on all cases: {fit(data, grid)}")
     return 0
 

@@ -80,3 +80,42 @@ def test_gst_sanitize_drops_tab_lines_that_are_not_frames() -> None:
     assert dropped == 2
     assert "... 35 more" not in text and "Two lines" not in text
     assert "\tat sun.reflect.NativeMethodAccessorImpl.invoke0(Native Method)" in text
+
+
+bj = load("bench_jacoco")
+
+
+def test_jacoco_runs_read_the_failing_tests_and_their_exceptions_from_the_trace() -> None:
+    assert bj.failing_tests(TRACE + TRACE) == [("org.apache.commons.lang3.StringUtilsTest", "testFoo"),
+                                               ("org.apache.commons.lang3.OtherTest", "testBar")]
+    assert bj.exceptions(TRACE) == ["ComparisonFailure", "NullPointerException"]
+
+
+def test_jacoco_runs_find_every_source_root_by_package(tmp_path) -> None:
+    files = {"src/java/org/a/Main.java": "package org.a;\nclass Main {}",
+             "src/java/org/a/b/Two.java": "/* header */\npackage org.a.b;\nclass Two {}",
+             "src/test/org/a/MainTest.java": "package org.a;\nclass MainTest {}",
+             "examples/Loose.java": "class Loose {}",  # the default package: its own folder roots it
+             "src/odd/Misplaced.java": "package org.elsewhere;\nclass Misplaced {}"}  # folder and package disagree
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    roots = bj.source_roots(tmp_path)
+    assert roots[0] == tmp_path / "src/java"  # most files first
+    assert set(roots) == {tmp_path / "src/java", tmp_path / "src/test", tmp_path / "examples", tmp_path / "src/odd"}
+
+
+def test_jacoco_runs_leave_out_a_library_jar_the_sources_define(tmp_path) -> None:
+    import zipfile
+
+    lib = tmp_path / "lang.jar"
+    with zipfile.ZipFile(lib, "w") as z:
+        z.writestr("org/apache/commons/lang/StringUtils.class", b"")
+    other = tmp_path / "junit.jar"
+    with zipfile.ZipFile(other, "w") as z:
+        z.writestr("org/junit/Test.class", b"")
+    src = tmp_path / "src"
+    (src / "org/apache/commons/lang").mkdir(parents=True)
+    assert bj.not_shadowing([str(lib), str(other)], [src]) == [str(lib), str(other)]  # an empty folder defines nothing
+    (src / "org/apache/commons/lang/StringUtils.java").write_text("package org.apache.commons.lang;")
+    assert bj.not_shadowing([str(lib), str(other)], [src]) == [str(other)]

@@ -229,6 +229,17 @@ def test_coverage_pys_data_file_given_for_its_report_says_how_to_write_the_repor
     assert read_coverage(tmp_path / "coverage.json", ["m.py"], root=str(tmp_path)).executed() == {"m.py": {1}}
 
 
+def test_jacocos_execution_data_given_for_its_report_says_how_to_write_the_report() -> None:
+    """The agent writes `jacoco.exec` (binary); the report is what `jacoco:report` makes of it. The
+    fixture is the real agent's data of the run that made jacoco.xml (PROVENANCE.md)."""
+    with pytest.raises(TraceError) as caught:
+        read_coverage(JACOCO / "jacoco.exec", SOURCES)
+    assert str(caught.value) == (
+        f"coverage report {JACOCO / 'jacoco.exec'} is JaCoCo's execution data, not a report: write the XML report "
+        "with `mvn jacoco:report` (target/site/jacoco/jacoco.xml), Gradle's jacocoTestReport, or "
+        "`jacococli report <exec> --classfiles <dir> --xml jacoco.xml`, and give that")
+
+
 def test_the_cli_exits_5_on_a_bad_report_and_warns_when_it_covers_nothing_here(git_repo) -> None:
     git_repo.commit("Start", {"lib.py": "def f():\n    return 1\n"})
     git_repo.write(".gitignore", "*.txt\n*.info\n*.xml\n.rca/\n")

@@ -173,6 +173,9 @@ class Coverage:
         return out
 
 
+JACOCO_EXEC = b"\x01\xc0\xc0"  # an exec file's first block: the header, then its magic number 0xC0C0
+
+
 def read_coverage(path: str | os.PathLike, tracked: Sequence[str], root: str | None = None) -> Coverage:
     """The report at `path`, mapped to `tracked` (paths relative to `root`, the repository's top).
 
@@ -188,6 +191,10 @@ def read_coverage(path: str | os.PathLike, tracked: Sequence[str], root: str | N
     if data.startswith(b"SQLite format 3\x00"):  # what `coverage run` writes (.coverage), not a report
         raise TraceError(f"coverage report {name} is coverage.py's data file, not a report: write one with "
                          "`coverage json -o coverage.json` and give that")
+    if data.startswith(JACOCO_EXEC):  # what the JaCoCo agent writes (jacoco.exec), not a report
+        raise TraceError(f"coverage report {name} is JaCoCo's execution data, not a report: write the XML report "
+                         "with `mvn jacoco:report` (target/site/jacoco/jacoco.xml), Gradle's jacocoTestReport, or "
+                         "`jacococli report <exec> --classfiles <dir> --xml jacoco.xml`, and give that")
     return parse_coverage(data.decode("utf-8", errors="replace"), tracked, root, name)
 
 
