@@ -117,6 +117,25 @@ def fitted_without(data: list[dict], plain: list[dict], grid: dict[str, tuple[fl
     return {"without: fitted, leave-one-project-out": alone, "fitted without, leave-one-project-out": mixed}
 
 
+def beside_fonte(data: list[dict], rows: dict[str, list[int | None]], path: Path) -> None:
+    """Each row's ranks on the dev cases Fonte's published ranking covers, and Fonte's own."""
+    import csv
+
+    from ltr_train import paired
+
+    with open(path, newline="") as fh:
+        fonte = {f"{r['pid']}-{r['vid']}": int(r["rank"]) for r in csv.DictReader(fh)}
+    where = [i for i, c in enumerate(data) if c["case_id"] in fonte]
+    if not where:
+        raise SystemExit(f"{path} ranks none of these cases")
+    theirs: list[int | None] = [fonte[data[i]["case_id"]] for i in where]
+    print_table(f"the {len(where)} cases Fonte ranks", {"Fonte (published ranks)": theirs,
+                                                        **{k: [v[i] for i in where] for k, v in rows.items()}},
+                (1, 3, 5, 10, 50))
+    for name, ranks in rows.items():
+        print(f"{name} against Fonte: {paired([ranks[i] for i in where], theirs)}")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--dir", type=Path, default=default_bench_dir())
@@ -134,6 +153,9 @@ def main() -> int:
                     help="a --cache of the same cases collected without coverage: each fold's weights are also "
                          "fitted on its rows (as the shipped weights were) and rank the collected rows; paired "
                          "tests against that cache's own leave-one-project-out ranks")
+    ap.add_argument("--fonte", type=Path, metavar="CSV",
+                    help="Fonte's published ranks (coinse/fonte experiment_results/ranking/.../max-0-0.1.csv: pid, "
+                         "vid, rank): every row above on the dev cases it ranks, beside it, with paired tests")
     args = ap.parse_args()
     coverage = (args.coverage_dir or args.dir / "coverage") if args.coverage else None
     grid = {k: (0.0,) if k in args.drop else TRIED[k] if k in args.tried else v for k, v in GRID.items()}
@@ -169,6 +191,8 @@ def main() -> int:
         base = rows["without: fitted, leave-one-project-out"]
         for name in ("fitted, leave-one-project-out", "fitted without, leave-one-project-out"):
             print(f"{name} against without: {paired(rows[name], base)}")
+    if args.fonte:
+        beside_fonte(data, rows, args.fonte)
     print(f"weights fitted on all cases: {fit(data, grid)}")
     return 0
 
