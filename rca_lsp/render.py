@@ -25,6 +25,7 @@ def to_json(result: Result) -> str:
         "timings": {k: round(v, 4) for k, v in result.timings.items()},
         "warnings": result.warnings,
         "notes": result.notes,
+        "hints": result.hints,
     }, indent=2, ensure_ascii=False)
 
 
@@ -41,4 +42,5 @@ def to_text(result: Result) -> str:
     lines.append(f"{len(result.suspects)} of {result.candidates} candidate commits shown "
                  f"in {result.timings.get('total', 0.0):.2f} s")
     lines += [f"note: {note}" for note in result.notes]
+    lines += [f"hint: {hint}" for hint in result.hints]
     return "\n".join(lines)

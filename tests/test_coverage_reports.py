@@ -95,6 +95,19 @@ def position(result: dict, commit: str) -> int:
     return [s["commit"] for s in result["suspects"]].index(commit) + 1
 
 
+def test_a_failure_that_points_only_at_its_test_suggests_the_tests_coverage(python_project) -> None:
+    """pytest's report of a failed assert names the test alone: the ranking says a report would help,
+    and says nothing once it has one."""
+    from rca_lsp.suspects.retrieve import COVERAGE_HINT
+
+    plain, proc = ranks(python_project["root"])
+    covered, _ = ranks(python_project["root"], "--coverage", "cov.json")
+    assert plain["hints"] == [COVERAGE_HINT] and plain["warnings"] == [] and COVERAGE_HINT not in plain["notes"]
+    assert covered["hints"] == []
+    text = rca(python_project["root"], "suspects", "--trace", "trace.txt")
+    assert text.stdout.splitlines()[-1] == f"hint: {COVERAGE_HINT}"
+
+
 @pytest.mark.parametrize("report", ["cov.json", "cov.xml", "cov.info"])
 def test_a_real_coverage_py_report_raises_the_culprit_that_no_call_graph_reaches(python_project, report) -> None:
     """Without coverage the words of a newer commit to a step the test never runs (`neg`) put it

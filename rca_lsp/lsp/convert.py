@@ -114,7 +114,8 @@ def suspects_payload(findings: Findings, now: float | None = None) -> dict:
     frames = [{"uri": path_uri(findings.root, f.path), "path": f.path, "line": f.line, "frame": f.index + 1,
                "text": f.raw} for f in findings.frames() if f.path and f.line and not f.external]
     return {"root": findings.root, "suspects": suspects, "candidates": result.candidates, "frames": frames,
-            "timings": {k: round(v, 4) for k, v in result.timings.items()}, "warnings": list(result.warnings), "notes": list(result.notes)}
+            "timings": {k: round(v, 4) for k, v in result.timings.items()}, "warnings": list(result.warnings), "notes": list(result.notes),
+            "hints": list(result.hints)}
 
 
 def stage_payload(findings: Findings, seq: int, stage: str, final: bool, skipped: str | None = None,

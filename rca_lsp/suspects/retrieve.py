@@ -110,6 +110,7 @@ class Result:
     features: dict[str, dict[str, float]] = field(default_factory=dict)  # hash -> feature -> 0..1
     test_code: tuple[str, ...] = ()  # the failing test methods' code (what the tuned scorer reads)
     notes: list[str] = field(default_factory=list)  # how the ranking was made, where the user should know
+    hints: list[str] = field(default_factory=list)  # what the user could add that would tell more
 
 
 class _Board:
@@ -302,6 +303,10 @@ FROM_ELSEWHERE = ("no frame of the trace is in this repository (is it from anoth
                   "ranked on words and recency only")
 
 
+COVERAGE_HINT = ("the trace points at no code of this repository outside its tests: the failing test's coverage "
+                 "(`rca suspects --coverage REPORT`, or the editors' coverage setting) tells which code it ran")
+
+
 def _from_elsewhere(traces: list[Trace], targets: list[Target]) -> bool:
     """Nothing of the failure is found here: no frame, no failing test (by path or by name). A
     failure named by its test alone always names one, so the test counts only when it is found."""
@@ -388,9 +393,13 @@ def find_suspects(repo: Backend, index: Index, text: str, since: str | None = No
     timings["total"] = time.perf_counter() - started
     if history.missing:
         warnings.append(f"{history.missing} commit(s) reachable from HEAD are not indexed yet; run `rca index`")
-    if _from_elsewhere(traces, targets):
+    elsewhere = _from_elsewhere(traces, targets)
+    if elsewhere:
         warnings.append(FROM_ELSEWHERE)
-    return Result(suspects, history.candidates, traces, timings, warnings, explained, data.code, notes)
+    # an assertion in the test: what it ran is what a report adds (BENCHMARKS.md, the dev split with coverage)
+    hints = [COVERAGE_HINT] if traces and not (pointed or executed or per_test is not None or elsewhere
+                                               or window is not None) else []
+    return Result(suspects, history.candidates, traces, timings, warnings, explained, data.code, notes, hints)
 
 
 def _since_test_features(board: _Board, history: History, view: CodeView, traces: list[Trace], live: set[str],
