@@ -130,6 +130,26 @@ async def test_index_now_from_the_offer(git_repo):
         assert len(offers) == 1
 
 
+async def test_a_failure_in_the_test_alone_suggests_its_coverage_once(calc_repo):
+    """An assertion that fails in the test names no code under test: the server says once that the
+    failing test's coverage (the `coverage` setting) would tell more; a trace into the code does not."""
+    from rca_lsp.suspects.retrieve import COVERAGE_HINT
+
+    repo, _ = calc_repo
+    asserted = ("--- org.example.CalcTest::testTwice\njunit.framework.AssertionFailedError: expected:<4> but was:<5>\n"
+                "\tat org.example.CalcTest.testTwice(CalcTest.java:7)\n")
+    hint = f"rca: {COVERAGE_HINT}"
+    async with session([repo.root]) as (client, _):
+        into_code = await command(client, "rca.suspects", {"uri": open_doc(client, repo.root / "crash.txt")})
+        assert into_code["hints"] == [] and into_code["suspects"]
+        for _ in range(2):
+            found = await command(client, "rca.suspects", {"text": asserted})
+            assert found["hints"] == [COVERAGE_HINT] and found["suspects"]
+        await until(lambda: any(m.message == hint for m in client.messages))
+        shown = [m for m in client.messages if m.message == hint]
+        assert len(shown) == 1 and shown[0].type == lsp.MessageType.Info
+
+
 @BOTH
 async def test_bad_input_gets_a_clear_message_and_the_server_stays_up(calc_repo, tmp_path):
     repo, shas = calc_repo

@@ -214,6 +214,8 @@ class RcaServer(LanguageServer):
         for warning in findings.result.warnings:
             if shown is None or warning not in shown.result.warnings:
                 self.show(f"rca: {warning}", lsp.MessageType.Warning)
+        for hint in findings.result.hints:  # advice, not a problem: once a session
+            self.show(f"rca: {hint}", lsp.MessageType.Info, once=True)
         payload = convert.stage_payload(findings, seq, stage, final, skipped)
         self.protocol.notify(SUSPECTS_NOTIFICATION, payload)
         return payload
