@@ -66,7 +66,7 @@ class Options:
     timeout: float
     blame_at: str  # "worktree" (the lines the trace numbers) or "HEAD" (committed content)
     rca_fresh: bool = False  # drop the tool's index (.git/rca) first, to time a full build
-    coverage: Path | None = None  # the failing tests' JaCoCo reports, <dir>/<case>.xml (bench_jacoco.py)
+    coverage: Path | None = None  # the failing tests' reports: <dir>/<case>.xml (bench_jacoco.py), .info (bench_jscov.py)
 
 
 @dataclass
@@ -222,8 +222,9 @@ def rank_rca(case: dict, opts: Options) -> Ranking:
     if proc.returncode != 0:
         raise StepError(f"rca index exit {proc.returncode}: {proc.stderr.strip()[-500:]}")
     query = ["suspects", "--repo", str(repo), "--trace", case["trace"], "--format", "json", "--top", "100000"]
-    report = opts.coverage / f"{case['case_id']}.xml" if opts.coverage is not None else None
-    if report is not None and report.exists():  # none where the test did not compile: ranked without, as a user is
+    reports = [opts.coverage / f"{case['case_id']}{ext}" for ext in (".xml", ".info")] if opts.coverage else []
+    report = next((r for r in reports if r.exists()), None)
+    if report is not None:  # none where the test did not compile: ranked without, as a user is
         query += ["--coverage", str(report)]
     proc, query_s = run_tool(opts.rca_cmd + query, repo, opts.timeout)
     if proc.returncode != 0:
@@ -348,8 +349,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                          "count for nothing; what the bench README measured), or HEAD's committed content "
                          "at the same line numbers")
     ap.add_argument("--coverage", action="store_true",
-                    help="rank with each case's failing-test coverage (`rca suspects --coverage`): the JaCoCo "
-                         "reports scripts/bench_jacoco.py wrote in --coverage-dir")
+                    help="rank with each case's failing-test coverage (`rca suspects --coverage`): the reports "
+                         "scripts/bench_jacoco.py (JaCoCo) or bench_jscov.py (LCOV) wrote in --coverage-dir")
     ap.add_argument("--coverage-dir", type=Path, help="where the reports are (default <dir>/coverage)")
     return ap.parse_args(argv)
 

@@ -119,3 +119,21 @@ def test_jacoco_runs_leave_out_a_library_jar_the_sources_define(tmp_path) -> Non
     assert bj.not_shadowing([str(lib), str(other)], [src]) == [str(lib), str(other)]  # an empty folder defines nothing
     (src / "org/apache/commons/lang/StringUtils.java").write_text("package org.apache.commons.lang;")
     assert bj.not_shadowing([str(lib), str(other)], [src]) == [str(other)]
+
+
+def test_js_coverage_runs_grep_exactly_the_failing_titles_as_mocha_reads_the_pattern() -> None:
+    """Mocha builds its --grep with `new RegExp(pattern)` and matches each test's full title."""
+    import json
+    import shutil
+    import subprocess
+
+    js = load("bench_jscov")
+    failing = ["loader should parse 1.5 (float) [x]", "picomatch * matches a/b?c", "plain"]
+    others = ["loader should parse 1x5 (float) [x]", "plain and more", "picomatch * matches a/b?c too"]
+    pattern = js.title_pattern(failing)
+    node = shutil.which("node")
+    assert node is not None, "Node is on every machine this project runs on"
+    script = "const re = new RegExp(process.argv[1]); console.log(JSON.stringify(JSON.parse(process.argv[2]).map(t => re.test(t))))"
+    got = subprocess.run([node, "-e", script, pattern, json.dumps(failing + others)], capture_output=True, text=True,
+                         check=True)
+    assert json.loads(got.stdout) == [True] * len(failing) + [False] * len(others)
