@@ -166,7 +166,8 @@ def run_case(case: dict, out_dir: Path, agent: Path, reporter: Path, timeout: fl
             run = subprocess.run(java, cwd=work, capture_output=True, text=True, timeout=timeout, env=env)
             output = run.stdout + run.stderr
         except subprocess.TimeoutExpired as e:
-            output = f"timed out after {timeout} s\n" + (e.stdout or b"").decode(errors="replace")
+            got = e.stdout or b""
+            output = f"timed out after {timeout} s\n" + (got.decode(errors="replace") if isinstance(got, bytes) else got)
         found_n = re.search(r"(\d+) tests found", output)
         failed_n = re.search(r"(\d+) tests failed", output)
         status.update(found=int(found_n.group(1)) if found_n else 0, failed=int(failed_n.group(1)) if failed_n else 0)
