@@ -95,7 +95,8 @@ def index_cmd(repo: str, quiet: bool) -> None:
               help="Rank by retrieval's weights alone: neither this repository's tuned fusion (`rca model "
                    "tune`) nor the shipped fusion for regressions.")
 @click.option("--coverage", "coverage", default=None, metavar="FILE",
-              help="The failing test's coverage: JaCoCo XML, Cobertura XML, LCOV or coverage.py JSON; "
+              help="The failing test's coverage: JaCoCo XML, Cobertura XML, LCOV, coverage.py JSON or a Go "
+                   "coverage profile (go test -coverprofile); "
                    "or the whole suite's, coverage.py JSON with a context per test (--show-contexts).")
 def suspects_cmd(repo: str, trace: str, since: str | None, top: int, fmt: str, no_update: bool,
                  explain: bool, ranker: str, rerank_top: int, device: str, no_fusion: bool,

