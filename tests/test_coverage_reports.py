@@ -173,6 +173,22 @@ def test_a_go_coverage_profile_maps_import_paths_and_counts_only_blocks_that_ran
     assert report.executed() == {"calc.go": {8, 9, 11}, "steps/steps.go": {12, 17, 22, 23}}
 
 
+@pytest.mark.parametrize("mode", ["set", "count", "atomic"])
+def test_go_profiles_of_every_mode_merge_blocks_per_file_and_skip_what_is_no_block(mode) -> None:
+    """`go test -covermode=count|atomic` writes counts above 1; a file's blocks may come from several
+    packages' runs (`-coverpkg`), listed more than once; a line that is no block is left alone."""
+    text = (f"mode: {mode}\n"
+            "example.com/m/a.go:3.14,5.2 2 7\n"      # ends at column 2: line 5 is the block's
+            "example.com/m/a.go:5.2,7.3 1 0\n"       # never ran
+            "example.com/m/a.go:9.1,9.20 1 0\n"
+            "example.com/m/a.go:9.1,9.20 1 2\n"      # the same block from another package's run
+            "not a block\n"
+            "example.com/m/sub/b.go:1.1,2.1 1 1\n")  # ends at column 1: line 2 is not
+    report = parse_coverage(text, ["a.go", "sub/b.go", "go.mod"])
+    assert report.format == "Go coverage profile"
+    assert report.executed() == {"a.go": {3, 4, 5, 9}, "sub/b.go": {1}}
+
+
 def test_a_real_go_profile_raises_the_culprit_that_no_call_graph_reaches(git_repo) -> None:
     files = {str(p.relative_to(GOCOVER / "src")): p.read_text() for p in (GOCOVER / "src").rglob("*") if p.is_file()}
     steps = "steps/steps.go"
