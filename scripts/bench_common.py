@@ -1,4 +1,5 @@
-"""Shared helpers of the benchmark scripts: the case list, mirrors, git, and Java traces.
+"""Shared helpers of the benchmark scripts: the case list, mirrors, git, Java traces, and the loop
+of the failing tests' coverage runs.
 
 Standard library only. Used by bench_cases.py, bench_run.py and bench_facts.py; the
 scripts put their own folder on sys.path, so `import bench_common` works from anywhere.
@@ -221,3 +222,39 @@ def in_repo_frames(frames: list[TraceFrame], index: PathIndex) -> list[ResolvedF
             out.append(ResolvedFrame(fr, tuple(paths)))
     return out
 
+
+
+# --- the failing tests' coverage runs (bench_jacoco.py, bench_jscov.py, bench_gocov.py) -----------
+
+def coverage_runs(cases: list[dict], out_dir: Path, run, force: bool = False, jobs: int = 1) -> dict[str, int]:
+    """`run(case)` -> status (a dict with `result` and `seconds`) for each case that has no
+    `<out_dir>/<case>.json` yet (every case with `force`), that file written as each ends, one line
+    each on stderr; the count of each result over all the cases that have one."""
+    import sys
+    from concurrent.futures import ThreadPoolExecutor
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    todo = [c for c in cases if force or not (out_dir / f"{c['case_id']}.json").exists()]
+    print(f"{len(cases)} cases, {len(todo)} to run", file=sys.stderr)
+
+    def one(case: dict) -> None:
+        status = run(case)
+        (out_dir / f"{case['case_id']}.json").write_text(json.dumps(status, indent=1))
+        print(f"{case['case_id']}: {status['result']} ({status['seconds']} s)", file=sys.stderr, flush=True)
+
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        list(pool.map(one, todo))
+    counts: dict[str, int] = {}
+    for case in cases:
+        path = out_dir / f"{case['case_id']}.json"
+        if path.exists():
+            result = json.loads(path.read_text())["result"]
+            counts[result] = counts.get(result, 0) + 1
+    return counts
+
+
+def run_verdict(failed: list[str], traced: list[str]) -> str:
+    """How a run of the traced failing tests ended: some failed and only traced ones, none, or others."""
+    if not failed:
+        return "passed"
+    return "failed as traced" if set(failed) <= set(traced) else "failed otherwise"

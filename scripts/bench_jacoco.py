@@ -29,12 +29,11 @@ import sys
 import tempfile
 import time
 import zipfile
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_common import default_bench_dir, load_cases, parse_only  # noqa: E402
+from bench_common import coverage_runs, default_bench_dir, load_cases, parse_only  # noqa: E402
 
 JAVA = Path("/usr/share/java")
 # what the dev projects' tests import, as Debian packages it
@@ -107,6 +106,29 @@ def exceptions(trace: str) -> list[str]:
     return [m.group(1).split(".")[-1] for m in re.finditer(r"^--- .*\n([\w.$]+)", trace, re.M)]
 
 
+def compile_tests(files: list[str], roots: list[Path], libs: list[str], classes: Path, work: Path,
+                  timeout: float) -> tuple[str | None, list[str]]:
+    """The failing test classes and only the code they reach, into `classes`: the compiler that
+    did it (None: none could) and each failed compiler's errors. javac 17 reads Java 8 at the
+    oldest; Eclipse's compiler (Debian's ecj) still reads the Java 1.4 of commons-lang 2 (raw
+    `compareTo(Object)` and friends)."""
+    compilers = [["javac", "--release", "8", "-implicit:class", "-encoding", "UTF-8"],
+                 ["javac", "--release", "8", "-implicit:class", "-encoding", "ISO-8859-1"]]
+    if shutil.which("ecj"):
+        compilers.append(["ecj", "-1.4", "-encoding", "ISO-8859-1"])
+    errors: list[str] = []
+    for compiler in compilers:
+        shutil.rmtree(classes, ignore_errors=True)
+        classes.mkdir()
+        run = subprocess.run([*compiler, "-nowarn", "-proc:none", "-d", str(classes), "-cp", ":".join(libs),
+                              "-sourcepath", ":".join(map(str, roots)), *files],
+                             cwd=work, capture_output=True, text=True, timeout=timeout)
+        if run.returncode == 0:
+            return " ".join(compiler), errors
+        errors.append(f"{' '.join(compiler)}:\n{run.stderr[-1500:]}")
+    return None, errors
+
+
 def run_case(case: dict, out_dir: Path, agent: Path, reporter: Path, timeout: float) -> dict:
     cid = case["case_id"]
     status: dict = {"case": cid, "started": time.strftime("%Y-%m-%dT%H:%M:%S")}
@@ -119,7 +141,6 @@ def run_case(case: dict, out_dir: Path, agent: Path, reporter: Path, timeout: fl
         shutil.copytree(case["repo"], work, ignore=shutil.ignore_patterns(".git"))
         roots = source_roots(work)
         classes = Path(tmp) / "classes"
-        classes.mkdir()
         files = []
         for cls, _ in tests:
             rel = Path(*cls.split("$")[0].split(".")).with_suffix(".java")
@@ -131,28 +152,11 @@ def run_case(case: dict, out_dir: Path, agent: Path, reporter: Path, timeout: fl
             status.update(result="no test source", seconds=round(time.monotonic() - t0, 1))
             return status
         libs = not_shadowing(jars(TEST_JARS), roots)
-        # javac 17 reads Java 8 at the oldest; Eclipse's compiler (Debian's ecj) still reads the Java 1.4 of
-        # commons-lang 2 (raw `compareTo(Object)` and friends)
-        compilers = [["javac", "--release", "8", "-implicit:class", "-encoding", "UTF-8"],
-                     ["javac", "--release", "8", "-implicit:class", "-encoding", "ISO-8859-1"]]
-        if shutil.which("ecj"):
-            compilers.append(["ecj", "-1.4", "-encoding", "ISO-8859-1"])
-        errors: list[str] = []
-        for compiler in compilers:
-            shutil.rmtree(classes)
-            classes.mkdir()
-            javac = subprocess.run(
-                [*compiler, "-nowarn", "-proc:none", "-d", str(classes), "-cp", ":".join(libs),
-                 "-sourcepath", ":".join(map(str, roots)), *files],
-                cwd=work, capture_output=True, text=True, timeout=timeout)
-            if javac.returncode == 0:
-                status["compiler"] = " ".join(compiler)
-                break
-            errors.append(f"{' '.join(compiler)}:\n{javac.stderr[-1500:]}")
-        if javac.returncode != 0:
-            status.update(result="does not compile", seconds=round(time.monotonic() - t0, 1),
-                          javac=errors)
+        compiler, errors = compile_tests(files, roots, libs, classes, work, timeout)
+        if compiler is None:
+            status.update(result="does not compile", seconds=round(time.monotonic() - t0, 1), javac=errors)
             return status
+        status["compiler"] = compiler
         resources = [str(p) for p in (work / "src/test/resources", work / "src/main/resources") if p.is_dir()]
         exec_file = Path(tmp) / "jacoco.exec"
         prefixes = sorted({".".join(c.split(".")[:3]) for c, _ in tests})
@@ -201,25 +205,9 @@ def main() -> int:
     only = parse_only(args.only)
     cases = load_cases(args.dir, only)
     out_dir = args.dir / "coverage"
-    out_dir.mkdir(exist_ok=True)
     agent, reporter = tools(args.dir / "jacoco-tools")
-    todo = [c for c in cases if args.force or not (out_dir / f"{c['case_id']}.json").exists()]
-    print(f"{len(cases)} cases, {len(todo)} to run", file=sys.stderr)
-
-    def one(case: dict) -> dict:
-        status = run_case(case, out_dir, agent, reporter, args.timeout)
-        (out_dir / f"{case['case_id']}.json").write_text(json.dumps(status, indent=1))
-        print(f"{case['case_id']}: {status['result']} ({status.get('failed', 0)}/{status.get('found', 0)} "
-              f"failed, {status['seconds']} s)", file=sys.stderr, flush=True)
-        return status
-
-    with ThreadPoolExecutor(max_workers=args.jobs) as pool:
-        list(pool.map(one, todo))
-    results = [json.loads((out_dir / f"{c['case_id']}.json").read_text()) for c in cases
-               if (out_dir / f"{c['case_id']}.json").exists()]
-    counts: dict[str, int] = {}
-    for r in results:
-        counts[r["result"]] = counts.get(r["result"], 0) + 1
+    counts = coverage_runs(cases, out_dir, lambda case: run_case(case, out_dir, agent, reporter, args.timeout),
+                           args.force, args.jobs)
     print(json.dumps(counts))
     return 0
 

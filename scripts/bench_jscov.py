@@ -29,7 +29,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_common import load_cases, parse_only  # noqa: E402
+from bench_common import coverage_runs, load_cases, parse_only, run_verdict  # noqa: E402
 from jstrack_cases import MOCHA, REPOS, parse_spec  # noqa: E402
 
 C8 = "c8@10.1.3"
@@ -82,9 +82,7 @@ def run_case(case: dict, out_dir: Path, c8: Path, timeout: float) -> dict:
         if not lcov.exists():
             return {**status, "result": "no report", "seconds": round(time.monotonic() - t0, 1)}
         shutil.copy(lcov, out_dir / f"{cid}.info")
-    result = ("failed as traced" if failed and set(failed) <= set(failing) else
-              "passed" if not failed else "failed otherwise")
-    return {**status, "result": result, "report": str(out_dir / f"{cid}.info"),
+    return {**status, "result": run_verdict(failed, failing), "report": str(out_dir / f"{cid}.info"),
             "seconds": round(time.monotonic() - t0, 1)}
 
 
@@ -99,21 +97,8 @@ def main() -> int:
         sys.exit("needs Node and npm")
     cases = load_cases(args.dir, parse_only(args.only))
     out_dir = args.dir / "coverage"
-    out_dir.mkdir(exist_ok=True)
     c8 = c8_binary(args.dir / "c8-tool")
-    todo = [c for c in cases if args.force or not (out_dir / f"{c['case_id']}.json").exists()]
-    print(f"{len(cases)} cases, {len(todo)} to run", file=sys.stderr)
-    counts: dict[str, int] = {}
-    for case in todo:
-        status = run_case(case, out_dir, c8, args.timeout)
-        (out_dir / f"{case['case_id']}.json").write_text(json.dumps(status, indent=1))
-        print(f"{case['case_id']}: {status['result']} ({len(status.get('failed', []))} of {len(status['tests'])} "
-              f"traced failing tests failed, {status['seconds']} s)", file=sys.stderr, flush=True)
-    for c in cases:
-        f = out_dir / f"{c['case_id']}.json"
-        if f.exists():
-            r = json.loads(f.read_text())["result"]
-            counts[r] = counts.get(r, 0) + 1
+    counts = coverage_runs(cases, out_dir, lambda case: run_case(case, out_dir, c8, args.timeout), args.force)
     print(json.dumps(counts))
     return 0
 

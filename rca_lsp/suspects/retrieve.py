@@ -391,15 +391,23 @@ def find_suspects(repo: Backend, index: Index, text: str, since: str | None = No
     suspects, explained = _suspects(ranked[:len(ranked) if top <= 0 else top], board, history, index, terms,
                                     data, weights, table, context if explain else None)
     timings["total"] = time.perf_counter() - started
+    hints = _warn_and_hint(warnings, history, traces, targets, bool(pointed),
+                           bool(executed) or per_test is not None or window is not None)
+    return Result(suspects, history.candidates, traces, timings, warnings, explained, data.code, notes, hints)
+
+
+def _warn_and_hint(warnings: list[str], history: History, traces: list[Trace], targets: list[Target],
+                   pointed: bool, covered: bool) -> list[str]:
+    """Add what the user should know to `warnings`; the hints: where the trace points at no code
+    outside the tests (an assertion in the test) and no run was read (`covered`: a report, or
+    bisect's window), what it ran is what a coverage report adds (BENCHMARKS.md, the dev split with
+    coverage)."""
     if history.missing:
         warnings.append(f"{history.missing} commit(s) reachable from HEAD are not indexed yet; run `rca index`")
     elsewhere = _from_elsewhere(traces, targets)
     if elsewhere:
         warnings.append(FROM_ELSEWHERE)
-    # an assertion in the test: what it ran is what a report adds (BENCHMARKS.md, the dev split with coverage)
-    hints = [COVERAGE_HINT] if traces and not (pointed or executed or per_test is not None or elsewhere
-                                               or window is not None) else []
-    return Result(suspects, history.candidates, traces, timings, warnings, explained, data.code, notes, hints)
+    return [COVERAGE_HINT] if traces and not (pointed or covered or elsewhere) else []
 
 
 def _since_test_features(board: _Board, history: History, view: CodeView, traces: list[Trace], live: set[str],
