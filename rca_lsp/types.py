@@ -37,6 +37,7 @@ class Hunk:
     new_len: int
     added: str = ""  # text of the added lines, possibly truncated
     removed: str = ""
+    layout: bool = False  # only layout changed (diffparse.layout_only): no behaviour
 
 
 @dataclass(frozen=True)

@@ -91,8 +91,10 @@ def _write_commit(conn, item: LoggedCommit, cache: SymbolCache, boundary: bool) 
              change.old_blob, change.new_blob, f_added, f_removed))
         file_id = fcur.lastrowid
         conn.executemany(
-            "INSERT INTO hunks(file_id, commit_id, old_start, old_len, new_start, new_len) VALUES (?,?,?,?,?,?)",
-            [(file_id, commit_id, h.old_start, h.old_len, h.new_start, h.new_len) for h in change.hunks])
+            "INSERT INTO hunks(file_id, commit_id, old_start, old_len, new_start, new_len, layout)"
+            " VALUES (?,?,?,?,?,?,?)",
+            [(file_id, commit_id, h.old_start, h.old_len, h.new_start, h.new_len, int(h.layout))
+             for h in change.hunks])
         touched = changed_symbols(change, cache)
         conn.executemany(
             "INSERT INTO changed_symbols(commit_id, file_id, name, qualname, kind, lines) VALUES (?,?,?,?,?,?)",

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from rca_lsp.index.store import Index
 
 FileRow = tuple[int, int, str, "str | None"]  # commit id, file id, status, old path
-HunkRow = tuple[int, int, int, int]  # old start, old length, new start, new length
+HunkRow = tuple[int, int, int, int, int]  # old start, old length, new start, new length, layout only (0/1)
 SymbolRow = tuple[str, str, str, str, str, int, int]  # path, language, name, qualname, kind, start, end
 CallRow = tuple[str, str, int, str, str]  # caller, callee, line, receiver, receiver type
 
@@ -55,9 +55,10 @@ def changes_to(index: Index, path: str) -> list[FileRow]:
 
 
 def hunks_of(index: Index, file_id: int) -> list[HunkRow]:
-    """One file change's zero-context hunks, top to bottom of the new version."""
+    """One file change's zero-context hunks, top to bottom of the new version; the last field is 1
+    where the hunk only changed layout (diffparse.layout_only)."""
     return index.conn.execute(
-        "SELECT old_start, old_len, new_start, new_len FROM hunks WHERE file_id = ? ORDER BY new_start",
+        "SELECT old_start, old_len, new_start, new_len, layout FROM hunks WHERE file_id = ? ORDER BY new_start",
         (file_id,)).fetchall()
 
 

@@ -207,10 +207,26 @@ def m010_code_go_interfaces(db: Database) -> None:
     touched = " OR ".join(f"f.path LIKE '%{ext}'" for ext in (".go", *_SCRIPT_EXTENSIONS))
     redo = [r[0] for r in db.execute(
         f"SELECT DISTINCT c.hash FROM commits c JOIN files f ON f.commit_id = c.id WHERE {touched}")]
-    if redo:
+    _read_again(db, redo)
+
+
+def _read_again(db: Database, hashes: list[str]) -> None:
+    """Commits the next update reads again (state `redo`), after those an earlier migration left."""
+    if hashes:
         pending = (db.execute("SELECT value FROM state WHERE key = 'redo'").fetchone() or ("",))[0] or ""
-        hashes = " ".join(dict.fromkeys([*pending.split(), *redo]))
-        db.execute("INSERT OR REPLACE INTO state(key, value) VALUES ('redo', ?)", (hashes,))
+        joined = " ".join(dict.fromkeys([*pending.split(), *hashes]))
+        db.execute("INSERT OR REPLACE INTO state(key, value) VALUES ('redo', ?)", (joined,))
 
 
-SCHEMA_VERSION = 10
+@migrations()
+def m011_layout_hunks(db: Database) -> None:
+    """A hunk that only changed layout (`diffparse.layout_only`: a brace moved, spaces dropped, blank
+    lines) is marked: it changes no function and blame looks through it. Every indexed commit with
+    a hunk is read again at the next update, with any commits an earlier migration left to read."""
+    db.execute("ALTER TABLE hunks ADD COLUMN layout INTEGER NOT NULL DEFAULT 0")
+    redo = [r[0] for r in db.execute(
+        "SELECT c.hash FROM commits c WHERE EXISTS (SELECT 1 FROM hunks h WHERE h.commit_id = c.id)")]
+    _read_again(db, redo)
+
+
+SCHEMA_VERSION = 11

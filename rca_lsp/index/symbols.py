@@ -267,6 +267,8 @@ def changed_symbols(change: FileChange, cache: SymbolCache) -> list[tuple[Symbol
     old = cache.table(change.old_blob, language) if any(h.old_len for h in change.hunks) else _EMPTY
     new = cache.table(change.new_blob, language) if any(h.new_len for h in change.hunks) else _EMPTY
     for h in change.hunks:
+        if h.layout:
+            continue
         if h.old_len:
             add(old.attribute(h.old_start, h.old_start + h.old_len - 1))
         if h.new_len:

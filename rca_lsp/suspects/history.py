@@ -2,12 +2,16 @@
 
 `History` knows which indexed commits are reachable from HEAD (and after `--since`), their
 topological position (0 = HEAD), and can blame a line at HEAD by tracking it back through the
-indexed zero-context hunks: no git process per frame, and the same answer for git and hg.
+indexed zero-context hunks: no git process per frame, and the same answer for git and hg. A hunk
+that only changed layout (a brace moved, spaces dropped: `diffparse.layout_only`) is looked through,
+as `git blame -w` and the commits of `blame.ignoreRevsFile` are: its lines belong to the commit
+that wrote their code.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from rca_lsp.index import queries
@@ -77,7 +81,7 @@ class History:
             current = renamed
         return out
 
-    def _hunks(self, file_id: int) -> list[tuple[int, int, int, int]]:
+    def _hunks(self, file_id: int) -> list[queries.HunkRow]:
         return queries.hunks_of(self.index, file_id)
 
     def blame(self, path: str, line: int) -> BlameHit | None:
@@ -92,7 +96,7 @@ class History:
                 hunks = self._hunks(file_id)
                 hit = _hunk_at(hunks, line)
                 if hit is not None:
-                    if commit_id not in self.ignored or hit[1] == 0:
+                    if (commit_id not in self.ignored and not hit[4]) or hit[1] == 0:
                         return BlameHit(commit_id, path, line, hit[2], hit[3])
                     line = hit[0] + min(line - hit[2], hit[1] - 1)
                 else:
@@ -131,7 +135,7 @@ class History:
         return found
 
 
-def _walk_back(hunks: list[tuple[int, int, int, int]], pending: list[tuple[int, int]], commit_id: int,
+def _walk_back(hunks: list[queries.HunkRow], pending: list[tuple[int, int]], commit_id: int,
                ignored: bool, path: str, found: dict[int, BlameHit]) -> list[tuple[int, int]]:
     """One change for all pending lines (sorted): those it wrote are found, the others move to their
     number before it. The merge of sorted lines and sorted hunks gives what `_hunk_at` and `_shift`
@@ -140,7 +144,7 @@ def _walk_back(hunks: list[tuple[int, int, int, int]], pending: list[tuple[int, 
     j, delta = 0, 0
     for line, head in pending:
         while j < len(hunks):
-            old_start, old_len, new_start, new_len = hunks[j]
+            old_start, old_len, new_start, new_len = hunks[j][:4]
             if (new_start + new_len - 1 if new_len else new_start) >= line:
                 break
             delta += old_len - new_len
@@ -148,7 +152,7 @@ def _walk_back(hunks: list[tuple[int, int, int, int]], pending: list[tuple[int, 
         hit = hunks[j] if j < len(hunks) and hunks[j][3] and hunks[j][2] <= line else None
         if hit is None:
             out.append((line + delta, head))
-        elif not ignored or hit[1] == 0:
+        elif (not ignored and not hit[4]) or hit[1] == 0:
             found[head] = BlameHit(commit_id, path, line, hit[2], hit[3])
         else:
             out.append((hit[0] + min(line - hit[2], hit[1] - 1), head))
@@ -156,17 +160,17 @@ def _walk_back(hunks: list[tuple[int, int, int, int]], pending: list[tuple[int, 
     return out
 
 
-def _hunk_at(hunks: list[tuple[int, int, int, int]], line: int) -> tuple[int, int, int, int] | None:
+def _hunk_at(hunks: Sequence[tuple[int, ...]], line: int) -> tuple[int, ...] | None:
     for h in hunks:
         if h[3] and h[2] <= line <= h[2] + h[3] - 1:
             return h
     return None
 
 
-def line_before(hunks: list[tuple[int, int, int, int]], line: int) -> int:
+def line_before(hunks: Sequence[tuple[int, ...]], line: int) -> int:
     """The line's number before the change, given it was not itself changed."""
     delta = 0
-    for old_start, old_len, new_start, new_len in hunks:
+    for old_start, old_len, new_start, new_len, *_ in hunks:
         end = new_start + new_len - 1 if new_len else new_start
         if end < line:
             delta += old_len - new_len

@@ -15,9 +15,65 @@ from rca_lsp.types import Commit
 HUNK = re.compile(rb"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
 HEADER_FIELDS = 7  # hash, parents, name, email, author date, commit date, message
 MAX_HUNK_TEXT = 400  # characters of added/removed text kept per hunk: enough for word matching
+HUNK_READ = 20_000  # characters of each side read while parsing, to tell a hunk that only moves layout
+
+# Languages whose indentation is syntax: there a line's leading whitespace is kept.
+INDENTED = (".py", ".pyi", ".pyw", ".pyx", ".coffee", ".nim", ".hs", ".fs", ".fsx", ".yaml", ".yml",
+            ".haml", ".pug", ".sass", ".slim", ".elm")
 
 _ESCAPES = {b"n": b"\n", b"t": b"\t", b'"': b'"', b"\\": b"\\", b"a": b"\a", b"b": b"\b",
             b"f": b"\f", b"r": b"\r", b"v": b"\v"}
+
+
+# Comment syntax by suffix: `//` and `/* */` for the C family, `#` for the shells and scripts.
+SLASH_COMMENTS = (".java", ".js", ".jsx", ".mjs", ".cjs", ".ts", ".tsx", ".mts", ".cts", ".go", ".c", ".h", ".cc",
+                  ".cpp", ".cxx", ".hpp", ".hh", ".cs", ".kt", ".kts", ".scala", ".swift", ".rs", ".dart", ".groovy")
+HASH_COMMENTS = (".py", ".pyi", ".pyw", ".pyx", ".rb", ".sh", ".bash", ".pl", ".pm", ".r", ".yaml", ".yml",
+                 ".toml", ".coffee", ".nim", ".tcl")
+
+
+# One token of code: a string literal (to its closing quote, or to the end of its line when left
+# open), a comment, whitespace, or anything else. Comments by suffix (SLASH_COMMENTS, HASH_COMMENTS).
+_STRING = r""""(?:[^"\\\n]|\\.)*"?|'(?:[^'\\\n]|\\.)*'?"""
+_TRAILING = re.compile(r"[ \t\r\f\v]+$", re.M)
+_TOKENS = {
+    "slash": re.compile(_STRING + r"|(?P<c>//[^\n]*|/\*[\s\S]*?(?:\*/|\Z))|(?P<w>\s+)|[^\s\"'/]+|/"),
+    "hash": re.compile(_STRING + r"|(?P<c>#[^\n]*)|(?P<w>\s+)|[^\s\"'#]+"),
+    "none": re.compile(_STRING + r"|(?P<c>(?!))|(?P<w>\s+)|[^\s\"']+"),
+}
+
+
+def _code(text: str, path: str) -> str:
+    """A hunk side's code: its tokens less whitespace and comments. Where indentation is syntax
+    (INDENTED), line by line, each non-blank line keeping its indentation."""
+    lower = path.lower()
+    text = _TRAILING.sub("", text)
+    tokens = _TOKENS["slash" if lower.endswith(SLASH_COMMENTS) else "hash" if lower.endswith(HASH_COMMENTS)
+                     else "none"]
+    if not lower.endswith(INDENTED):
+        return "".join(m.group() for m in tokens.finditer(text) if m.lastgroup is None)
+    lines = []
+    for line in text.splitlines():
+        code = "".join(m.group() for m in tokens.finditer(line) if m.lastgroup is None)
+        if code:
+            lines.append(line[:len(line) - len(line.lstrip())] + code)
+    return "\n".join(lines)
+
+
+def layout_only(removed: str, added: str, path: str) -> bool:
+    """True when a hunk's two sides are the same code laid out differently: equal once blank lines,
+    comments and the whitespace outside string literals are gone (indentation kept in a language
+    that reads it; there the lines must also break alike). Such a hunk (a brace moved, spaces in a
+    call dropped, a comment reworded, a reindented block in Java) changes no behaviour, as the SZZ
+    studies of bug-introducing changes found (Kim et al. 2006: changes to comments, blank lines and
+    format are not the bug's). A block comment opened above the hunk is not known: its lines read
+    as code, never taken for layout. Sides read in part (longer than HUNK_READ) never count."""
+    if len(removed) >= HUNK_READ or len(added) >= HUNK_READ or (not removed and not added):
+        return False
+    if not any(mark in side for side in (removed, added) for mark in ("/", "#")) and \
+            "".join(removed.split()) != "".join(added.split()):
+        return False  # no comment on either side, and more than whitespace differs (most hunks, at C speed)
+    return _code(removed, path) == _code(added, path)
 
 
 def decode(raw: bytes) -> str:

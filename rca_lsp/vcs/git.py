@@ -17,8 +17,8 @@ from pathlib import Path
 from rca_lsp.errors import RepositoryError
 from rca_lsp.types import Commit, FileChange, Hunk
 from rca_lsp.vcs.base import LoggedCommit, Worktree
-from rca_lsp.vcs.diffparse import (HUNK, MAX_HUNK_TEXT, apply_file_header, decode, diff_paths, hunk_numbers,
-                                   log_records, worktree_hunks)
+from rca_lsp.vcs.diffparse import (HUNK, HUNK_READ, MAX_HUNK_TEXT, apply_file_header, decode, diff_paths, hunk_numbers,
+                                   layout_only, log_records, worktree_hunks)
 from rca_lsp.vcs.revisions import check_revision
 
 log = logging.getLogger(__name__)
@@ -351,9 +351,11 @@ class _FileBuilder:
         self.hunks: list[list] = []
 
     def build(self) -> FileChange:
-        hunks = tuple(Hunk(a, b, c, d, added[:MAX_HUNK_TEXT], removed[:MAX_HUNK_TEXT])
-                      for a, b, c, d, added, removed in self.hunks)
         old, new = self.old, self.new
+        path = new or old or ""
+        hunks = tuple(Hunk(a, b, c, d, added[:MAX_HUNK_TEXT], removed[:MAX_HUNK_TEXT],
+                           layout_only(removed, added, path))
+                      for a, b, c, d, added, removed in self.hunks)
         if self.status == "A":
             old = None
         elif self.status == "D":
@@ -386,7 +388,7 @@ def _parse_log(stream) -> Iterator[LoggedCommit]:  # noqa: C901 - one state mach
         if hunk is not None and first in (b"+", b"-") and not line.startswith((b"+++ ", b"--- ")):
             text = decode(line[1:])
             slot = 4 if first == b"+" else 5
-            if len(hunk[slot]) < MAX_HUNK_TEXT:
+            if len(hunk[slot]) < HUNK_READ:
                 hunk[slot] += text
             continue
         if line.startswith(b"diff --git "):

@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 
 from rca_lsp.types import Commit, FileChange, Hunk
 from rca_lsp.vcs.base import LoggedCommit
-from rca_lsp.vcs.diffparse import HUNK, MAX_HUNK_TEXT, apply_file_header, decode, diff_paths, log_records
+from rca_lsp.vcs.diffparse import (HUNK, HUNK_READ, MAX_HUNK_TEXT, apply_file_header, decode, diff_paths, layout_only,
+                                   log_records)
 
 WHOLE_FILE = 1_000_000  # lines of context: a file longer than this is read by `hg cat` instead
 _BODY_END = re.compile(rb"\n(?![ +\-\\])")  # a newline not followed by a hunk body line
@@ -124,24 +125,25 @@ class _File:
             self.hunks.append(self.run)
         if kind == b"-":
             self.run[1] += 1
-            if len(self.run[5]) < MAX_HUNK_TEXT:
+            if len(self.run[5]) < HUNK_READ:
                 self.run[5] += decode(text)
             self.old_lines.append(text)
             self.old_no += 1
         else:
             self.run[3] += 1
-            if len(self.run[4]) < MAX_HUNK_TEXT:
+            if len(self.run[4]) < HUNK_READ:
                 self.run[4] += decode(text)
             self.new_lines.append(text)
             self.new_no += 1
 
     def build(self) -> FileChange:
         hunks = []
+        path = self.new or self.old or ""
         for old_start, old_len, new_start, new_len, added, removed in self.hunks:
             # git's -U0 numbering: an empty side names the line before the change
             hunks.append(Hunk(old_start if old_len else old_start - 1, old_len,
                               new_start if new_len else new_start - 1, new_len,
-                              added[:MAX_HUNK_TEXT], removed[:MAX_HUNK_TEXT]))
+                              added[:MAX_HUNK_TEXT], removed[:MAX_HUNK_TEXT], layout_only(removed, added, path)))
         old, new = self.old, self.new
         if self.status == "A":
             old = None
@@ -160,10 +162,10 @@ def _bare(line: bytes) -> bytes:
 
 
 def _text(lines: list[bytes]) -> str:
-    """The text of one side's lines, as much as MAX_HUNK_TEXT keeps."""
+    """The text of one side's lines, as much as HUNK_READ keeps."""
     out = ""
     for line in lines:
-        if len(out) >= MAX_HUNK_TEXT:
+        if len(out) >= HUNK_READ:
             break
         out += decode(line)
     return out

@@ -1,0 +1,139 @@
+"""Hunks that only change layout (a brace moved, spaces dropped, blank lines) change no function and
+own no line: `diffparse.layout_only`, the index's `layout` flag, changed functions and blame
+(real git, real Mercurial, the real index)."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import ranked
+
+from rca_lsp.index import Index, update
+from rca_lsp.vcs import open_repo
+from rca_lsp.vcs.diffparse import HUNK_READ, layout_only
+from rca_lsp.vcs.git import GitRepo
+from tests._hg import HgRepoBuilder, needs_hg
+from tests.test_python_targets import LIB, TESTS, TRACE
+
+JAVA_BEFORE = """\
+    public boolean hasOption(String opt) {
+        return options.containsKey( opt );
+"""
+JAVA_AFTER = """\
+    public boolean hasOption(String opt)
+    {
+        return options.containsKey(opt);
+"""
+
+
+@pytest.mark.parametrize("removed, added, path, expected", [
+    (JAVA_BEFORE, JAVA_AFTER, "src/CommandLine.java", True),  # the brace on its own line, spaces gone
+    (JAVA_BEFORE, JAVA_AFTER.replace("containsKey", "get"), "src/CommandLine.java", False),
+    ('    log("a  b");\n', '    log("a b");\n', "A.java", False),  # whitespace inside a string is data
+    ("    log('it''s  ok');\n", "    log('it''s ok');\n", "A.java", False),
+    ('    s = "say \\"a  b\\"";\n', '    s = "say \\"a b\\"";\n', "A.java", False),  # escaped quotes stay inside
+    ("  x = 1;\n", "\tx = 1;   \n", "a.c", True),
+    ("        total += x\n", "    total += x\n", "lib.py", False),  # Python: indentation is syntax
+    ("    return f( a, b )\n", "    return f(a, b)\n", "lib.py", True),
+    ("    return f(a,\n             b)\n", "    return f(a, b)\n", "lib.py", False),  # Python lines must break alike
+    ("    return f(a,\n             b)\n", "    return f(a, b)\n", "lib.js", True),
+    ("", "\n\n", "lib.py", True),  # blank lines added
+    ("", "    x = 1\n", "lib.py", False),
+    ("    x = 1\n", "", "lib.py", False),
+    ("", "", "lib.py", False),
+    ("    msg := \"don't  do it\"\n", "    msg := \"don't do it\"\n", "a.go", False),
+    ("    c = 'a' + \"it's  so\n", "    c = 'a' + \"it's so\n", "a.c", False),  # an open quote keeps the rest of its line
+    ("    int x = 1; // one\n", "    int x = 1; // the first\n", "A.java", True),  # comments are not code
+    ("     * @param a the a\n", "     * @param a an a\n", "A.java", False),  # a block comment opened above
+    ("    /** Runs.\n     * @param a the a\n", "    /** Runs.\n     * @param a an a\n", "A.java", True),
+    ("        * rate;\n", "        * rate * 2;\n", "A.java", False),
+    ("    /* old */ x = 1;\n", "    x = 1;\n", "A.java", True),
+    ("    // a note\n    run();\n", "    run();\n", "main.go", True),
+    ('    url = "http://a  b";\n', '    url = "http://a b";\n', "A.java", False),  # `//` in a string
+    ("    x = 1  # one\n", "    x = 1\n", "lib.py", True),
+    ('    x = "#a"\n', '    x = "#b"\n', "lib.py", False),
+    ("    x = 1 // one\n", "    x = 1 // two\n", "notes.txt", False),  # a language whose comments rca does not know
+])
+def test_layout_only(removed, added, path, expected) -> None:
+    assert layout_only(removed, added, path) is expected
+
+
+def test_a_side_read_in_part_is_never_layout() -> None:
+    long = "x = 1;\n" * (HUNK_READ // 7 + 1)
+    assert len(long) >= HUNK_READ
+    assert not layout_only(long, long.replace("x = 1;", "x=1;"), "A.java")
+    assert layout_only(long[:700], long[:700].replace("x = 1;", "x=1;"), "A.java")
+
+
+REFORMATTED = LIB.replace("return text.lower()", "return  text.lower( )").replace(
+    "\n\ndef whisper", "\n\n\n\ndef whisper")
+
+
+def test_a_reformat_changes_no_function_and_owns_no_line(git_repo) -> None:
+    """The reformat is the newest commit to touch whisper's lines, yet the tuning before it keeps them
+    (blame looks through the layout-only hunk) and the reformat earns nothing from whisper."""
+    git_repo.commit("Add lib", {"lib.py": LIB, "tests/test_lib.py": TESTS})
+    tuned = git_repo.commit("Tune whisper", {"lib.py": LIB.replace("text.lower()", "text.lower().strip()")})
+    reformat = git_repo.commit("Reformat", {"lib.py": REFORMATTED.replace("text.lower( )", "text.lower( ).strip()")})
+    repo = GitRepo(git_repo.root)
+    result = ranked(repo, TRACE)
+    f = result.features
+    assert f[tuned]["blamed"] == 1.0 and f[tuned]["code"] > 0
+    assert "code" not in f.get(reformat, {}) and "blamed" not in f.get(reformat, {})
+    order = [s.commit.hash for s in result.suspects]
+    assert reformat not in order or order.index(tuned) < order.index(reformat)
+    with Index.open(repo.meta_dir) as index:
+        rows = index.conn.execute(
+            "SELECT h.layout FROM hunks h JOIN commits c ON c.id = h.commit_id WHERE c.hash = ?", (reformat,)).fetchall()
+        changed = index.conn.execute(
+            "SELECT cs.qualname FROM changed_symbols cs JOIN commits c ON c.id = cs.commit_id WHERE c.hash = ?",
+            (reformat,)).fetchall()
+    assert rows and all(r[0] == 1 for r in rows), rows
+    assert changed == []
+
+
+def test_a_python_dedent_is_a_change(git_repo) -> None:
+    git_repo.commit("Add lib", {"lib.py": LIB, "tests/test_lib.py": TESTS})
+    body = LIB.replace("def whisper(text):\n    return text.lower()\n",
+                       "def whisper(text):\n    for c in text:\n        text = text.lower()\n    return text\n")
+    git_repo.commit("Loop", {"lib.py": body})
+    dedent = git_repo.commit("Lower once", {"lib.py": body.replace("        text = text.lower()", "    text = text.lower()")})
+    f = ranked(GitRepo(git_repo.root), TRACE).features
+    assert f[dedent]["code"] > 0 and f[dedent]["blamed"] > 0
+
+
+@needs_hg
+def test_mercurial_marks_the_same_hunks(tmp_path) -> None:
+    pytest.importorskip("hglib")
+    hg = HgRepoBuilder(tmp_path / "hg")
+    hg.commit("Add lib", {"lib.py": LIB, "tests/test_lib.py": TESTS})
+    hg.commit("Tune whisper", {"lib.py": LIB.replace("text.lower()", "text.lower().strip()")})
+    hg.commit("Reformat", {"lib.py": REFORMATTED.replace("text.lower( )", "text.lower( ).strip()")})
+    repo = open_repo(hg.root)
+    logged = list(repo.log(list(reversed(repo.reachable()))))
+    flags = [[h.layout for change in lc.changes for h in change.hunks] for lc in logged]
+    assert flags == [[False, False], [False], [True, True]], flags
+
+
+def test_an_index_built_before_the_flag_reads_every_commit_again(git_repo) -> None:
+    """Migration m011 adds the column and has every commit with hunks read again, so an upgraded
+    index equals a fresh build: the reformat loses the function it did not change."""
+    from rca_lsp.index.schema import m011_layout_hunks
+
+    git_repo.commit("Add lib", {"lib.py": LIB, "tests/test_lib.py": TESTS})
+    reformat = git_repo.commit("Reformat", {"lib.py": REFORMATTED})
+    repo = GitRepo(git_repo.root)
+    changed = "SELECT cs.qualname FROM changed_symbols cs JOIN commits c ON c.id = cs.commit_id WHERE c.hash = ?"
+    with Index.open(repo.meta_dir) as index:
+        update(repo, index)
+        assert index.conn.execute(changed, (reformat,)).fetchall() == []
+        with index.write() as conn:  # what an index built by the code before has
+            conn.execute("ALTER TABLE hunks DROP COLUMN layout")
+            conn.execute("INSERT INTO changed_symbols(commit_id, file_id, name, qualname, kind, lines)"
+                         " SELECT c.id, f.id, 'whisper', 'whisper', 'function', 1 FROM commits c"
+                         " JOIN files f ON f.commit_id = c.id WHERE c.hash = ?", (reformat,))
+        m011_layout_hunks(index.db)
+        assert set(index.get_state("redo").split()) == set(repo.reachable())
+        update(repo, index)
+        assert index.conn.execute(changed, (reformat,)).fetchall() == []
+        assert not index.get_state("redo")
+        assert index.conn.execute("SELECT count(*) FROM hunks WHERE layout = 1").fetchone()[0] == 2
