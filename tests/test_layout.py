@@ -52,6 +52,12 @@ JAVA_AFTER = """\
     ("    x = 1  # one\n", "    x = 1\n", "lib.py", True),
     ('    x = "#a"\n', '    x = "#b"\n', "lib.py", False),
     ("    x = 1 // one\n", "    x = 1 // two\n", "notes.txt", False),  # a language whose comments rca does not know
+    ("  s.replace(/^\\.\\//, '').trim();\n", "  s.replace(/^\\.\\//, '').trimEnd();\n", "a.js", False),  # a regex, no comment
+    ("  opts = {\n    f: s => s.replace(/^\\.\\//, ''),\n  };\n", "  opts = { f: s => s.replace(/^\\.\\//, '') };\n",
+     "a.js", False),  # `,` dropped: code
+    ("  opts = {\n    f: s => s.replace(/^\\.\\//, '')\n  };\n", "  opts = { f: s => s.replace(/^\\.\\//, '') };\n",
+     "a.js", True),
+    ("echo \\# a\n", "echo \\# b\n", "run.sh", False),
 ])
 def test_layout_only(removed, added, path, expected) -> None:
     assert layout_only(removed, added, path) is expected

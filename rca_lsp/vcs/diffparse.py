@@ -33,12 +33,13 @@ HASH_COMMENTS = (".py", ".pyi", ".pyw", ".pyx", ".rb", ".sh", ".bash", ".pl", ".
 
 
 # One token of code: a string literal (to its closing quote, or to the end of its line when left
-# open), a comment, whitespace, or anything else. Comments by suffix (SLASH_COMMENTS, HASH_COMMENTS).
+# open), a comment, whitespace, or anything else. Comments by suffix (SLASH_COMMENTS, HASH_COMMENTS);
+# a comment mark after a backslash is none (a JavaScript regular expression `/a\//`, a shell's `\#`).
 _STRING = r""""(?:[^"\\\n]|\\.)*"?|'(?:[^'\\\n]|\\.)*'?"""
 _TRAILING = re.compile(r"[ \t\r\f\v]+$", re.M)
 _TOKENS = {
-    "slash": re.compile(_STRING + r"|(?P<c>//[^\n]*|/\*[\s\S]*?(?:\*/|\Z))|(?P<w>\s+)|[^\s\"'/]+|/"),
-    "hash": re.compile(_STRING + r"|(?P<c>#[^\n]*)|(?P<w>\s+)|[^\s\"'#]+"),
+    "slash": re.compile(_STRING + r"|(?P<c>(?<!\\)(?://[^\n]*|/\*[\s\S]*?(?:\*/|\Z)))|(?P<w>\s+)|[^\s\"'/]+|/"),
+    "hash": re.compile(_STRING + r"|(?P<c>(?<!\\)#[^\n]*)|(?P<w>\s+)|[^\s\"'#]+|#"),
     "none": re.compile(_STRING + r"|(?P<c>(?!))|(?P<w>\s+)|[^\s\"']+"),
 }
 
