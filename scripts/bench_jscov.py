@@ -16,7 +16,6 @@ c8 is installed once from npm into `<dir>/c8-tool`.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import re
@@ -29,7 +28,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_common import coverage_runs, load_cases, parse_only, run_verdict  # noqa: E402
+from bench_common import coverage_args, coverage_runs, load_cases, parse_only, run_verdict  # noqa: E402
 from jstrack_cases import MOCHA, REPOS, parse_spec  # noqa: E402
 
 C8 = "c8@10.1.3"
@@ -87,12 +86,7 @@ def run_case(case: dict, out_dir: Path, c8: Path, timeout: float) -> dict:
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--dir", type=Path, default=Path.home() / ".cache" / "rca-jstrack-deep")
-    ap.add_argument("--only", help="comma-separated case ids or project names")
-    ap.add_argument("--timeout", type=float, default=600)
-    ap.add_argument("--force", action="store_true", help="run cases that already have a report again")
-    args = ap.parse_args()
+    args = coverage_args(__doc__.split("\n\n")[0], Path.home() / ".cache" / "rca-jstrack-deep")
     if shutil.which("npm") is None:
         sys.exit("needs Node and npm")
     cases = load_cases(args.dir, parse_only(args.only))
