@@ -8,6 +8,7 @@ import pytest
 from conftest import ranked
 
 from rca_lsp.index import Index, update
+from rca_lsp.suspects.history import History
 from rca_lsp.vcs import open_repo
 from rca_lsp.vcs.diffparse import HUNK_READ, layout_only
 from rca_lsp.vcs.git import GitRepo
@@ -58,6 +59,15 @@ JAVA_AFTER = """\
     ("  opts = {\n    f: s => s.replace(/^\\.\\//, '')\n  };\n", "  opts = { f: s => s.replace(/^\\.\\//, '') };\n",
      "a.js", True),
     ("echo \\# a\n", "echo \\# b\n", "run.sh", False),
+    # Java words no running program observes (INERT_WORDS): `final` and `@Override` added or dropped
+    ("    public void f(String s, int n) {\n", "    public void f(final String s, final int n) {\n", "A.java", True),
+    ("    public void f() {\n", "    @Override\n    public void f() {\n", "A.java", True),
+    ("    private int size;\n", "    private final int size;\n", "A.java", True),
+    ("    private final int size;\n", "    private final long size;\n", "A.java", False),
+    ('    String s = "final";\n', '    String s = "";\n', "A.java", False),  # a word inside a string is data
+    ("    } finally {\n", "    } {\n", "A.java", False),  # `finally` is another word
+    ("    int x = finalSize;\n", "    int x = Size;\n", "A.java", False),
+    ("    f(s);\n", "    f(final s);\n", "a.js", False),  # only Java's words
 ])
 def test_layout_only(removed, added, path, expected) -> None:
     assert layout_only(removed, added, path) is expected
@@ -143,3 +153,55 @@ def test_an_index_built_before_the_flag_reads_every_commit_again(git_repo) -> No
         assert index.conn.execute(changed, (reformat,)).fetchall() == []
         assert not index.get_state("redo")
         assert index.conn.execute("SELECT count(*) FROM hunks WHERE layout = 1").fetchone()[0] == 2
+
+
+JAVA_PARSER = """\
+package org.ex;
+
+class Parser {
+    String parse(String arg, int flags) {
+        String out = arg.trim();
+        return out;
+    }
+}
+"""
+
+
+def _changed(index: Index, commit: str) -> list[tuple[str]]:
+    return index.conn.execute(
+        "SELECT cs.qualname FROM changed_symbols cs JOIN commits c ON c.id = cs.commit_id WHERE c.hash = ?",
+        (commit,)).fetchall()
+
+
+def test_a_java_commit_that_only_adds_final_changes_no_function(git_repo) -> None:
+    """"Use final." (parameters and a local made final, an @Override added) is layout: no function
+    changed, its hunks flagged; the commit before it keeps its lines. Migration m012 reads every
+    commit that touched Java again, so an index built before the words were inert comes out the same."""
+    from rca_lsp.index.schema import m012_inert_java_words
+
+    git_repo.commit("Parser", {"src/org/ex/Parser.java": JAVA_PARSER})
+    tuned = git_repo.commit("Strip", {"src/org/ex/Parser.java": JAVA_PARSER.replace("arg.trim()", "arg.strip()")})
+    final = git_repo.commit("Use final.", {"src/org/ex/Parser.java": JAVA_PARSER.replace(
+        "arg.trim()", "arg.strip()").replace("(String arg, int flags)", "(final String arg, final int flags)").replace(
+        "        String out", "        final String out").replace("    String parse", "    @Override\n    String parse")})
+    repo = GitRepo(git_repo.root)
+    with Index.open(repo.meta_dir) as index:
+        update(repo, index)
+        assert _changed(index, tuned) == [("Parser.parse",)]
+        assert _changed(index, final) == []
+        layout = "SELECT h.layout FROM hunks h JOIN commits c ON c.id = h.commit_id WHERE c.hash = ?"
+        assert [r[0] for r in index.conn.execute(layout, (final,))] == [1]
+        history = History(index, repo.reachable())
+        owners = {line: history.commit(hit.commit_id).hash
+                  for line, hit in history.blame_lines("src/org/ex/Parser.java", set(range(1, 11))).items()}
+        assert owners[6] == tuned and final not in owners.values(), owners  # `final String out = arg.strip();`
+        with index.write() as conn:  # what an index built by the code before has
+            conn.execute("UPDATE hunks SET layout = 0")
+            conn.execute("INSERT INTO changed_symbols(commit_id, file_id, name, qualname, kind, lines)"
+                         " SELECT c.id, f.id, 'parse', 'Parser.parse', 'function', 3 FROM commits c"
+                         " JOIN files f ON f.commit_id = c.id WHERE c.hash = ?", (final,))
+        m012_inert_java_words(index.db)
+        assert set(index.get_state("redo").split()) == set(repo.reachable())
+        update(repo, index)
+        assert _changed(index, final) == [] and _changed(index, tuned) == [("Parser.parse",)]
+        assert [r[0] for r in index.conn.execute(layout, (final,))] == [1]

@@ -44,13 +44,30 @@ _TOKENS = {
 }
 
 
+# Java words that change no behaviour of a program that compiles: `final` (javac's checks that a name
+# is assigned once, a method not overridden, a class not extended) and `@Override` (an annotation
+# javac checks and drops). A commit that only adds them ("Use final.", "Missing @Override") moves
+# nothing a test can see.
+INERT_WORDS = {".java": ("final", "@Override")}
+_INERT = {suffix: re.compile(r"(?<![\w$@])(?:" + "|".join(words) + r")(?![\w$])")
+          for suffix, words in INERT_WORDS.items()}
+
+
+def _inert(path: str) -> re.Pattern[str] | None:
+    return next((pattern for suffix, pattern in _INERT.items() if path.lower().endswith(suffix)), None)
+
+
 def _code(text: str, path: str) -> str:
-    """A hunk side's code: its tokens less whitespace and comments. Where indentation is syntax
-    (INDENTED), line by line, each non-blank line keeping its indentation."""
+    """A hunk side's code: its tokens less whitespace, comments and inert words (INERT_WORDS). Where
+    indentation is syntax (INDENTED), line by line, each non-blank line keeping its indentation."""
     lower = path.lower()
     text = _TRAILING.sub("", text)
     tokens = _TOKENS["slash" if lower.endswith(SLASH_COMMENTS) else "hash" if lower.endswith(HASH_COMMENTS)
                      else "none"]
+    inert = _inert(lower)
+    if inert is not None:  # a word is dropped only outside string literals (a token that opens no quote)
+        return "".join(m.group() if m.group()[0] in "\"'" else inert.sub("", m.group())
+                       for m in tokens.finditer(text) if m.lastgroup is None)
     if not lower.endswith(INDENTED):
         return "".join(m.group() for m in tokens.finditer(text) if m.lastgroup is None)
     lines = []
@@ -64,16 +81,20 @@ def _code(text: str, path: str) -> str:
 def layout_only(removed: str, added: str, path: str) -> bool:
     """True when a hunk's two sides are the same code laid out differently: equal once blank lines,
     comments and the whitespace outside string literals are gone (indentation kept in a language
-    that reads it; there the lines must also break alike). Such a hunk (a brace moved, spaces in a
-    call dropped, a comment reworded, a reindented block in Java) changes no behaviour, as the SZZ
-    studies of bug-introducing changes found (Kim et al. 2006: changes to comments, blank lines and
-    format are not the bug's). A block comment opened above the hunk is not known: its lines read
+    that reads it; there the lines must also break alike), and once the words no running program
+    observes are gone (INERT_WORDS: Java's `final` and `@Override`). Such a hunk (a brace moved,
+    spaces in a call dropped, a comment reworded, a reindented block in Java, parameters made final)
+    changes no behaviour, as the SZZ studies of bug-introducing changes found (Kim et al. 2006:
+    changes to comments, blank lines and format are not the bug's; Kawrykow and Robillard 2011 call
+    such edits non-essential). A block comment opened above the hunk is not known: its lines read
     as code, never taken for layout. Sides read in part (longer than HUNK_READ) never count."""
     if len(removed) >= HUNK_READ or len(added) >= HUNK_READ or (not removed and not added):
         return False
+    inert = _inert(path)
     if not any(mark in side for side in (removed, added) for mark in ("/", "#")) and \
+            (inert is None or not (inert.search(removed) or inert.search(added))) and \
             "".join(removed.split()) != "".join(added.split()):
-        return False  # no comment on either side, and more than whitespace differs (most hunks, at C speed)
+        return False  # no comment or inert word on either side, and more than whitespace differs (at C speed)
     return _code(removed, path) == _code(added, path)
 
 
