@@ -8,7 +8,8 @@ file headers through these functions; neither reaches into the other's private h
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
 
 from rca_lsp.types import Commit
 
@@ -96,6 +97,37 @@ def layout_only(removed: str, added: str, path: str) -> bool:
             "".join(removed.split()) != "".join(added.split()):
         return False  # no comment or inert word on either side, and more than whitespace differs (at C speed)
     return _code(removed, path) == _code(added, path)
+
+
+# Marks a change of layout keeps: code's punctuation (a comment's decoration, `*`, `/`, `#`, may change).
+_KEPT_MARKS = "();=.,"
+_WORDS = re.compile(r"\w+")
+
+
+def may_be_layout(sides: Sequence[tuple[str, str]], path: str) -> bool:
+    """Whether a file's change, taken whole, may only move layout though some hunk changes code on
+    its own: a reformat's diff pairs lines as it can, so a statement's halves land in two hunks and
+    each hunk alone differs. A necessary test at C speed on the hunks' (removed, added) sides: the
+    same count of each of _KEPT_MARKS and the same words (less the inert ones); `same_code` on the
+    two versions decides. A side read in part (HUNK_READ) cannot be tested: the versions decide."""
+    if any(len(removed) >= HUNK_READ or len(added) >= HUNK_READ for removed, added in sides):
+        return True
+    removed = "".join(r for r, _ in sides)
+    added = "".join(a for _, a in sides)
+    if not removed or not added or any(removed.count(m) != added.count(m) for m in _KEPT_MARKS):
+        return False
+    inert = {word.lstrip("@") for suffix, words in INERT_WORDS.items() if path.lower().endswith(suffix)
+             for word in words}
+    return Counter(w for w in _WORDS.findall(removed) if w not in inert) == \
+        Counter(w for w in _WORDS.findall(added) if w not in inert)
+
+
+def same_code(old: str, new: str, path: str) -> bool:
+    """Two versions of a file are the same code: equal once blank lines, comments, the whitespace
+    outside strings and the inert words are gone (what `layout_only` asks of a hunk, asked of the
+    whole file, so a block comment opened above a hunk is known too). Fonte (An et al. 2023) drops a
+    commit whose files' syntax trees are all unchanged; this is that test made on tokens."""
+    return _code(old, path) == _code(new, path)
 
 
 def decode(raw: bytes) -> str:
