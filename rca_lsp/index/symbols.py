@@ -219,20 +219,6 @@ class SymbolCache:
         self._remember(blob, table)
         return table
 
-    def text(self, blob: str | None) -> str | None:
-        """A version's text (UTF-8, a bad byte replaced); None when absent or over MAX_BLOB_BYTES."""
-        if not blob:
-            return None
-        reader = self._reader
-        if reader is None:
-            reader = self._reader = self._repo.blob_reader()
-        data = reader.get(blob)
-        if data is None or len(data) > MAX_BLOB_BYTES:
-            return None
-        from rca_lsp.vcs.diffparse import decode
-
-        return decode(data)
-
     def close(self) -> None:
         # The pool first: its forked workers hold copies of the reader's pipe to `git cat-file`,
         # which would not see end-of-input (and exit) while they live.
@@ -242,22 +228,6 @@ class SymbolCache:
         if self._reader is not None:
             self._reader.close()
             self._reader = None
-
-
-def whole_layout(change: FileChange, cache: SymbolCache) -> FileChange:
-    """The change with every hunk marked layout where, taken whole, it only moved layout: both
-    versions read (only for a change `diffparse.may_be_layout` let through) and `same_code` on them.
-    A version not in the store, or over MAX_BLOB_BYTES, leaves the change as it was."""
-    if not change.maybe_layout:
-        return change
-    from dataclasses import replace
-
-    from rca_lsp.vcs.diffparse import same_code
-
-    old, new = cache.text(change.old_blob), cache.text(change.new_blob)
-    if old is None or new is None or not same_code(old, new, change.path):
-        return replace(change, maybe_layout=False)
-    return replace(change, hunks=tuple(replace(h, layout=True) for h in change.hunks), maybe_layout=False)
 
 
 def blobs_needed(change: FileChange) -> list[tuple[str, str]]:

@@ -8,8 +8,7 @@ file headers through these functions; neither reaches into the other's private h
 from __future__ import annotations
 
 import re
-from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 
 from rca_lsp.types import Commit
 
@@ -33,15 +32,18 @@ HASH_COMMENTS = (".py", ".pyi", ".pyw", ".pyx", ".rb", ".sh", ".bash", ".pl", ".
                  ".toml", ".coffee", ".nim", ".tcl")
 
 
-# One token of code: a string literal (to its closing quote, or to the end of its line when left
-# open), a comment, whitespace, or anything else. Comments by suffix (SLASH_COMMENTS, HASH_COMMENTS);
+# A string literal runs to its closing quote, or to the end of its line when left open; comments by
+# suffix (SLASH_COMMENTS, HASH_COMMENTS);
 # a comment mark after a backslash is none (a JavaScript regular expression `/a\//`, a shell's `\#`).
 _STRING = r""""(?:[^"\\\n]|\\.)*"?|'(?:[^'\\\n]|\\.)*'?"""
-_TRAILING = re.compile(r"[ \t\r\f\v]+$", re.M)
-_TOKENS = {
-    "slash": re.compile(_STRING + r"|(?P<c>(?<!\\)(?://[^\n]*|/\*[\s\S]*?(?:\*/|\Z)))|(?P<w>\s+)|[^\s\"'/]+|/"),
-    "hash": re.compile(_STRING + r"|(?P<c>(?<!\\)#[^\n]*)|(?P<w>\s+)|[^\s\"'#]+|#"),
-    "none": re.compile(_STRING + r"|(?P<c>(?!))|(?P<w>\s+)|[^\s\"']+"),
+# Only string literals and comments are sought (each branch opens with its literal mark, the
+# backslash looked behind after it, so the search skips from mark to mark at C speed); the code
+# between them has its whitespace split away. A token-by-token reading gives the same text about
+# three times slower: tests/test_layout.py keeps it as the reference.
+_SPANS = {
+    "slash": re.compile(_STRING + r"|(?P<c>/(?<!\\/)(?:/[^\n]*|\*[\s\S]*?(?:\*/|\Z)))"),
+    "hash": re.compile(_STRING + r"|(?P<c>#(?<!\\#)[^\n]*)"),
+    "none": re.compile(_STRING),
 }
 
 
@@ -50,7 +52,10 @@ _TOKENS = {
 # javac checks and drops). A commit that only adds them ("Use final.", "Missing @Override") moves
 # nothing a test can see.
 INERT_WORDS = {".java": ("final", "@Override")}
-_INERT = {suffix: re.compile(r"(?<![\w$@])(?:" + "|".join(words) + r")(?![\w$])")
+# Each word's first character, then the look behind it (no word character, `$` or `@` before), so
+# the search skips to candidates at C speed.
+_INERT = {suffix: re.compile("(?:" + "|".join(re.escape(w[0]) + r"(?<![\w$@]" + re.escape(w[0]) + ")" + re.escape(w[1:])
+                                            for w in words) + r")(?![\w$])")
           for suffix, words in INERT_WORDS.items()}
 
 
@@ -58,22 +63,34 @@ def _inert(path: str) -> re.Pattern[str] | None:
     return next((pattern for suffix, pattern in _INERT.items() if path.lower().endswith(suffix)), None)
 
 
+def _strip(text: str, spans: re.Pattern[str], inert: re.Pattern[str] | None) -> str:
+    """`text` less comments, whitespace outside string literals and inert words (outside strings)."""
+    out: list[str] = []
+    pos = 0
+    for m in spans.finditer(text):
+        between = text[pos:m.start()]
+        out.append("".join((inert.sub("", between) if inert is not None else between).split()))
+        if m.lastgroup is None:  # a string literal, kept; one left open ends at its line's last non-blank
+            out.append(m.group().rstrip(" \t\r\f\v"))
+        pos = m.end()
+    rest = text[pos:]
+    out.append("".join((inert.sub("", rest) if inert is not None else rest).split()))
+    return "".join(out)
+
+
 def _code(text: str, path: str) -> str:
-    """A hunk side's code: its tokens less whitespace, comments and inert words (INERT_WORDS). Where
-    indentation is syntax (INDENTED), line by line, each non-blank line keeping its indentation."""
+    """A hunk side's code: its text less whitespace, comments and inert words (INERT_WORDS), string
+    literals kept. Where indentation is syntax (INDENTED), line by line, each non-blank line keeping
+    its indentation."""
     lower = path.lower()
-    text = _TRAILING.sub("", text)
-    tokens = _TOKENS["slash" if lower.endswith(SLASH_COMMENTS) else "hash" if lower.endswith(HASH_COMMENTS)
-                     else "none"]
+    spans = _SPANS["slash" if lower.endswith(SLASH_COMMENTS) else "hash" if lower.endswith(HASH_COMMENTS)
+                   else "none"]
     inert = _inert(lower)
-    if inert is not None:  # a word is dropped only outside string literals (a token that opens no quote)
-        return "".join(m.group() if m.group()[0] in "\"'" else inert.sub("", m.group())
-                       for m in tokens.finditer(text) if m.lastgroup is None)
     if not lower.endswith(INDENTED):
-        return "".join(m.group() for m in tokens.finditer(text) if m.lastgroup is None)
+        return _strip(text, spans, inert)
     lines = []
     for line in text.splitlines():
-        code = "".join(m.group() for m in tokens.finditer(line) if m.lastgroup is None)
+        code = _strip(line, spans, inert)
         if code:
             lines.append(line[:len(line) - len(line.lstrip())] + code)
     return "\n".join(lines)
@@ -97,37 +114,6 @@ def layout_only(removed: str, added: str, path: str) -> bool:
             "".join(removed.split()) != "".join(added.split()):
         return False  # no comment or inert word on either side, and more than whitespace differs (at C speed)
     return _code(removed, path) == _code(added, path)
-
-
-# Marks a change of layout keeps: code's punctuation (a comment's decoration, `*`, `/`, `#`, may change).
-_KEPT_MARKS = "();=.,"
-_WORDS = re.compile(r"\w+")
-
-
-def may_be_layout(sides: Sequence[tuple[str, str]], path: str) -> bool:
-    """Whether a file's change, taken whole, may only move layout though some hunk changes code on
-    its own: a reformat's diff pairs lines as it can, so a statement's halves land in two hunks and
-    each hunk alone differs. A necessary test at C speed on the hunks' (removed, added) sides: the
-    same count of each of _KEPT_MARKS and the same words (less the inert ones); `same_code` on the
-    two versions decides. A side read in part (HUNK_READ) cannot be tested: the versions decide."""
-    if any(len(removed) >= HUNK_READ or len(added) >= HUNK_READ for removed, added in sides):
-        return True
-    removed = "".join(r for r, _ in sides)
-    added = "".join(a for _, a in sides)
-    if not removed or not added or any(removed.count(m) != added.count(m) for m in _KEPT_MARKS):
-        return False
-    inert = {word.lstrip("@") for suffix, words in INERT_WORDS.items() if path.lower().endswith(suffix)
-             for word in words}
-    return Counter(w for w in _WORDS.findall(removed) if w not in inert) == \
-        Counter(w for w in _WORDS.findall(added) if w not in inert)
-
-
-def same_code(old: str, new: str, path: str) -> bool:
-    """Two versions of a file are the same code: equal once blank lines, comments, the whitespace
-    outside strings and the inert words are gone (what `layout_only` asks of a hunk, asked of the
-    whole file, so a block comment opened above a hunk is known too). Fonte (An et al. 2023) drops a
-    commit whose files' syntax trees are all unchanged; this is that test made on tokens."""
-    return _code(old, path) == _code(new, path)
 
 
 def decode(raw: bytes) -> str:
