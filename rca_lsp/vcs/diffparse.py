@@ -8,7 +8,8 @@ file headers through these functions; neither reaches into the other's private h
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
 
 from rca_lsp.types import Commit
 
@@ -63,15 +64,22 @@ def _inert(path: str) -> re.Pattern[str] | None:
     return next((pattern for suffix, pattern in _INERT.items() if path.lower().endswith(suffix)), None)
 
 
-def _strip(text: str, spans: re.Pattern[str], inert: re.Pattern[str] | None) -> str:
-    """`text` less comments, whitespace outside string literals and inert words (outside strings)."""
+_TRAILING = re.compile(r"[ \t\r\f\v]+$", re.M)
+
+
+def _strip(text: str, spans: re.Pattern[str], inert: re.Pattern[str] | None, trim: bool = True) -> str:
+    """`text` less comments, whitespace outside string literals and inert words (outside strings).
+    `trim`: a string left open to its line's end (or the text's) ends at its last non-blank, as if
+    every line's trailing blanks had been cut first (the caller has, where not)."""
     out: list[str] = []
     pos = 0
     for m in spans.finditer(text):
         between = text[pos:m.start()]
         out.append("".join((inert.sub("", between) if inert is not None else between).split()))
-        if m.lastgroup is None:  # a string literal, kept; one left open ends at its line's last non-blank
-            out.append(m.group().rstrip(" \t\r\f\v"))
+        if m.lastgroup is None:  # a string literal, kept; one left open to its line's end ends at its last non-blank
+            end = m.end()
+            out.append(m.group().rstrip(" \t\r\f\v") if trim and (end == len(text) or text[end] == "\n")
+                       else m.group())
         pos = m.end()
     rest = text[pos:]
     out.append("".join((inert.sub("", rest) if inert is not None else rest).split()))
@@ -89,8 +97,8 @@ def _code(text: str, path: str) -> str:
     if not lower.endswith(INDENTED):
         return _strip(text, spans, inert)
     lines = []
-    for line in text.splitlines():
-        code = _strip(line, spans, inert)
+    for line in _TRAILING.sub("", text).splitlines():
+        code = _strip(line, spans, inert, trim=False)
         if code:
             lines.append(line[:len(line) - len(line.lstrip())] + code)
     return "\n".join(lines)
@@ -114,6 +122,38 @@ def layout_only(removed: str, added: str, path: str) -> bool:
             "".join(removed.split()) != "".join(added.split()):
         return False  # no comment or inert word on either side, and more than whitespace differs (at C speed)
     return _code(removed, path) == _code(added, path)
+
+
+# A line that reads as a comment, however it sits: a block comment's body (`* text`), `//`, `#`.
+_COMMENT_LINES = re.compile(r"^[ \t]*(?:\*|/\*|//|#).*$", re.M)
+
+
+def _code_characters(text: str, inert: re.Pattern[str] | None) -> Counter[str]:
+    """The characters of a text's lines that do not read as comments, less whitespace and inert words."""
+    code = _COMMENT_LINES.sub("", text)
+    return Counter("".join((inert.sub("", code) if inert is not None else code).split()))
+
+
+def may_be_layout(sides: Sequence[tuple[str, str]], path: str) -> bool:
+    """Whether a file's change, taken whole, may only move layout though a hunk alone changes code:
+    a reformat's diff pairs lines as it can, so a statement's halves land in two hunks. A necessary
+    test at C speed on the hunks' (removed, added) sides: the same characters, counted, on the lines
+    that do not read as comments (less whitespace and inert words); `same_code` on the file's two
+    versions decides (`index.symbols.whole_layout`). A side read in part (HUNK_READ) cannot be
+    tested: the versions decide."""
+    if any(len(removed) >= HUNK_READ or len(added) >= HUNK_READ for removed, added in sides):
+        return True
+    inert = _inert(path)
+    return _code_characters("".join(r for r, _ in sides), inert) == \
+        _code_characters("".join(a for _, a in sides), inert)
+
+
+def same_code(old: str, new: str, path: str) -> bool:
+    """Two versions of a file are the same code: equal once blank lines, comments, the whitespace
+    outside strings and the inert words are gone (`layout_only`'s test of a hunk, made of the whole
+    file). Fonte (An et al., ICSE 2023) sets aside a commit whose files' syntax trees are unchanged;
+    this is that test made on tokens, file by file."""
+    return _code(old, path) == _code(new, path)
 
 
 def decode(raw: bytes) -> str:
