@@ -49,7 +49,6 @@ class FileChange:
     hunks: tuple[Hunk, ...] = ()
     old_blob: str | None = None
     new_blob: str | None = None
-    maybe_layout: bool = False  # taken whole, may only move layout (diffparse.may_be_layout): ingest compares
 
     @property
     def path(self) -> str:

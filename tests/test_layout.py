@@ -182,7 +182,7 @@ def test_a_java_commit_that_only_adds_final_changes_no_function(git_repo) -> Non
     """"Use final." (parameters and a local made final, an @Override added) is layout: no function
     changed, its hunks flagged; the commit before it keeps its lines. Migration m012 reads every
     commit that touched Java again, so an index built before the words were inert comes out the same."""
-    from rca_lsp.index.schema import m012_inert_words_whole_files
+    from rca_lsp.index.schema import m012_inert_java_words
 
     git_repo.commit("Parser", {"src/org/ex/Parser.java": JAVA_PARSER})
     tuned = git_repo.commit("Strip", {"src/org/ex/Parser.java": JAVA_PARSER.replace("arg.trim()", "arg.strip()")})
@@ -205,81 +205,11 @@ def test_a_java_commit_that_only_adds_final_changes_no_function(git_repo) -> Non
             conn.execute("INSERT INTO changed_symbols(commit_id, file_id, name, qualname, kind, lines)"
                          " SELECT c.id, f.id, 'parse', 'Parser.parse', 'function', 3 FROM commits c"
                          " JOIN files f ON f.commit_id = c.id WHERE c.hash = ?", (final,))
-        m012_inert_words_whole_files(index.db)
+        m012_inert_java_words(index.db)
         assert set(index.get_state("redo").split()) == set(repo.reachable())
         update(repo, index)
         assert _changed(index, final) == [] and _changed(index, tuned) == [("Parser.parse",)]
         assert [r[0] for r in index.conn.execute(layout, (final,))] == [1]
-
-
-SUM = """\
-package org.ex;
-
-class Sum {
-    int total(int a, int b) {
-        int x = a +
-            // the sum
-            b;
-        if (x > 0) {
-            log(x);
-            x = 0;
-        }
-        return x;
-    }
-}
-"""
-# Taken whole the same code, yet each hunk alone differs: the diff pairs `int x = a +` with
-# `int x =` and `b;` with `a + b;` across the comment both versions keep.
-RESUM = SUM.replace("int x = a +\n            // the sum\n            b;", "int x =\n            // the sum\n            a + b;")
-# The same words and marks, but `x = 0;` leaves the `if` across the `}` both versions keep.
-MOVED = SUM.replace("            x = 0;\n        }\n", "        }\n            x = 0;\n")
-
-
-@pytest.mark.parametrize("after, layout", [(RESUM, True), (MOVED, False)])
-def test_a_file_is_compared_whole_when_its_hunks_alone_differ(git_repo, after, layout) -> None:
-    """diffparse.may_be_layout lets both changes through (the same words and marks); the versions
-    compared whole (`same_code`) tell the reformat from the moved statement."""
-    git_repo.commit("Sum", {"src/org/ex/Sum.java": SUM})
-    change = git_repo.commit("Change", {"src/org/ex/Sum.java": after})
-    repo = GitRepo(git_repo.root)
-    logged = list(repo.log([change]))[0].changes[0]
-    assert logged.maybe_layout and len(logged.hunks) == 2 and not any(h.layout for h in logged.hunks)
-    with Index.open(repo.meta_dir) as index:
-        update(repo, index)
-        flags = [r[0] for r in index.conn.execute(
-            "SELECT h.layout FROM hunks h JOIN commits c ON c.id = h.commit_id WHERE c.hash = ?", (change,))]
-        assert flags == [int(layout)] * 2
-        assert _changed(index, change) == ([] if layout else [("Sum.total",)])
-
-
-
-def test_a_comment_edit_between_methods_is_not_read_whole(git_repo) -> None:
-    """A javadoc line edited inside its block comment reads as code to the hunk test, and touches
-    only the class: the versions are not read (whole_layout asks only where a function is touched),
-    so the hunk stays a change, as README's Limits say, and credits no function."""
-    documented = SUM.replace("    int total(", "    /**\n     * Adds.\n     */\n    int total(")
-    git_repo.commit("Sum", {"src/org/ex/Sum.java": documented})
-    edit = git_repo.commit("Doc", {"src/org/ex/Sum.java": documented.replace("* Adds.", "* Adds two.")})
-    repo = GitRepo(git_repo.root)
-    assert list(repo.log([edit]))[0].changes[0].maybe_layout
-    with Index.open(repo.meta_dir) as index:
-        update(repo, index)
-        assert [r[0] for r in index.conn.execute(
-            "SELECT h.layout FROM hunks h JOIN commits c ON c.id = h.commit_id WHERE c.hash = ?", (edit,))] == [0]
-        assert _changed(index, edit) == [("Sum",)], _changed(index, edit)
-
-@needs_hg
-def test_mercurial_compares_a_file_whole_too(tmp_path) -> None:
-    pytest.importorskip("hglib")
-    hg = HgRepoBuilder(tmp_path / "hg")
-    hg.commit("Sum", {"src/org/ex/Sum.java": SUM})
-    hg.commit("Reformat", {"src/org/ex/Sum.java": RESUM})
-    repo = open_repo(hg.root)
-    with Index.open(repo.meta_dir) as index:
-        update(repo, index)
-        assert [r[0] for r in index.conn.execute(
-            "SELECT h.layout FROM hunks h JOIN files f ON f.id = h.file_id JOIN commits c ON c.id = h.commit_id"
-            " WHERE c.message = 'Reformat'")] == [1, 1]
 
 
 # The token-by-token reading `_code` replaced (measured in the twenty-eighth sitting), kept as the

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from rca_lsp.index import queries
 from rca_lsp.index.store import Index, writer_lock
-from rca_lsp.index.symbols import SymbolCache, blobs_needed, changed_symbols, whole_layout
+from rca_lsp.index.symbols import SymbolCache, blobs_needed, changed_symbols
 from rca_lsp.text import searchable
 from rca_lsp.vcs.base import LoggedCommit
 
@@ -82,7 +82,6 @@ def _write_commit(conn, item: LoggedCommit, cache: SymbolCache, boundary: bool) 
     symbol_words: list[str] = []
     diff_text: list[str] = []
     for change in changes:
-        change = whole_layout(change, cache)
         f_added = sum(h.new_len for h in change.hunks)
         f_removed = sum(h.old_len for h in change.hunks)
         fcur = conn.execute(

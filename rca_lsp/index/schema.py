@@ -230,13 +230,11 @@ def m011_layout_hunks(db: Database) -> None:
 
 
 @migrations()
-def m012_inert_words_whole_files(db: Database) -> None:
-    """A Java hunk that only adds or drops `final` or `@Override` (`diffparse.INERT_WORDS`) is layout
-    too, and so is every hunk of a file whose two versions are the same code (`diffparse.same_code`:
-    a reformat whose diff split statements across hunks). Every indexed commit with a hunk is read
-    again at the next update, with any commits an earlier migration left to read."""
+def m012_inert_java_words(db: Database) -> None:
+    """A Java hunk that only adds or drops `final` or `@Override` (`diffparse.INERT_WORDS`) is marked
+    as layout too: every indexed commit that touched a Java file is read again at the next update."""
     redo = [r[0] for r in db.execute(
-        "SELECT c.hash FROM commits c WHERE EXISTS (SELECT 1 FROM hunks h WHERE h.commit_id = c.id)")]
+        "SELECT DISTINCT c.hash FROM commits c JOIN files f ON f.commit_id = c.id WHERE f.path LIKE '%.java'")]
     _read_again(db, redo)
 
 

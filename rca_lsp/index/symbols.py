@@ -219,20 +219,6 @@ class SymbolCache:
         self._remember(blob, table)
         return table
 
-    def text(self, blob: str | None) -> str | None:
-        """A version's text (UTF-8, a bad byte replaced); None when absent or over MAX_BLOB_BYTES."""
-        if not blob:
-            return None
-        reader = self._reader
-        if reader is None:
-            reader = self._reader = self._repo.blob_reader()
-        data = reader.get(blob)
-        if data is None or len(data) > MAX_BLOB_BYTES:
-            return None
-        from rca_lsp.vcs.diffparse import decode
-
-        return decode(data)
-
     def close(self) -> None:
         # The pool first: its forked workers hold copies of the reader's pipe to `git cat-file`,
         # which would not see end-of-input (and exit) while they live.
@@ -242,34 +228,6 @@ class SymbolCache:
         if self._reader is not None:
             self._reader.close()
             self._reader = None
-
-
-def whole_layout(change: FileChange, cache: SymbolCache) -> FileChange:
-    """The change with every hunk marked layout where, taken whole, it only moved layout. Asked only
-    where it decides something: `diffparse.may_be_layout` let the change through and a hunk not
-    already layout touches a function (not only a class: a comment edited between methods or in a
-    licence header changes none). Then both versions are read and compared (`same_code`). A
-    version not in the store, or over MAX_BLOB_BYTES, leaves the change as it was."""
-    if not change.maybe_layout:
-        return change
-    from dataclasses import replace
-
-    from rca_lsp.code.languages import language_for_path
-    from rca_lsp.vcs.diffparse import same_code
-
-    language = language_for_path(change.path)
-    if language is None:
-        return replace(change, maybe_layout=False)
-    old_table, new_table = cache.table(change.old_blob, language), cache.table(change.new_blob, language)
-    touched = [sym for h in change.hunks if not h.layout
-               for sym in [*(old_table.attribute(h.old_start, h.old_start + h.old_len - 1) if h.old_len else ()),
-                           *(new_table.attribute(h.new_start, h.new_start + h.new_len - 1) if h.new_len else ())]]
-    if all(sym.kind == "class" for sym in touched):
-        return replace(change, maybe_layout=False)
-    old, new = cache.text(change.old_blob), cache.text(change.new_blob)
-    if old is None or new is None or not same_code(old, new, change.path):
-        return replace(change, maybe_layout=False)
-    return replace(change, hunks=tuple(replace(h, layout=True) for h in change.hunks), maybe_layout=False)
 
 
 def blobs_needed(change: FileChange) -> list[tuple[str, str]]:

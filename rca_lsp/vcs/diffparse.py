@@ -8,8 +8,7 @@ file headers through these functions; neither reaches into the other's private h
 from __future__ import annotations
 
 import re
-from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 
 from rca_lsp.types import Commit
 
@@ -122,38 +121,6 @@ def layout_only(removed: str, added: str, path: str) -> bool:
             "".join(removed.split()) != "".join(added.split()):
         return False  # no comment or inert word on either side, and more than whitespace differs (at C speed)
     return _code(removed, path) == _code(added, path)
-
-
-# A line that reads as a comment, however it sits: a block comment's body (`* text`), `//`, `#`.
-_COMMENT_LINES = re.compile(r"^[ \t]*(?:\*|/\*|//|#).*$", re.M)
-
-
-def _code_characters(text: str, inert: re.Pattern[str] | None) -> Counter[str]:
-    """The characters of a text's lines that do not read as comments, less whitespace and inert words."""
-    code = _COMMENT_LINES.sub("", text)
-    return Counter("".join((inert.sub("", code) if inert is not None else code).split()))
-
-
-def may_be_layout(sides: Sequence[tuple[str, str]], path: str) -> bool:
-    """Whether a file's change, taken whole, may only move layout though a hunk alone changes code:
-    a reformat's diff pairs lines as it can, so a statement's halves land in two hunks. A necessary
-    test at C speed on the hunks' (removed, added) sides: the same characters, counted, on the lines
-    that do not read as comments (less whitespace and inert words); `same_code` on the file's two
-    versions decides (`index.symbols.whole_layout`). A side read in part (HUNK_READ) cannot be
-    tested: the versions decide."""
-    if any(len(removed) >= HUNK_READ or len(added) >= HUNK_READ for removed, added in sides):
-        return True
-    inert = _inert(path)
-    return _code_characters("".join(r for r, _ in sides), inert) == \
-        _code_characters("".join(a for _, a in sides), inert)
-
-
-def same_code(old: str, new: str, path: str) -> bool:
-    """Two versions of a file are the same code: equal once blank lines, comments, the whitespace
-    outside strings and the inert words are gone (`layout_only`'s test of a hunk, made of the whole
-    file). Fonte (An et al., ICSE 2023) sets aside a commit whose files' syntax trees are unchanged;
-    this is that test made on tokens, file by file."""
-    return _code(old, path) == _code(new, path)
 
 
 def decode(raw: bytes) -> str:

@@ -18,7 +18,7 @@ from rca_lsp.errors import RepositoryError
 from rca_lsp.types import Commit, FileChange, Hunk
 from rca_lsp.vcs.base import LoggedCommit, Worktree
 from rca_lsp.vcs.diffparse import (HUNK, HUNK_READ, MAX_HUNK_TEXT, apply_file_header, decode, diff_paths, hunk_numbers,
-                                   layout_only, log_records, may_be_layout, worktree_hunks)
+                                   layout_only, log_records, worktree_hunks)
 from rca_lsp.vcs.revisions import check_revision
 
 log = logging.getLogger(__name__)
@@ -356,7 +356,6 @@ class _FileBuilder:
         hunks = tuple(Hunk(a, b, c, d, added[:MAX_HUNK_TEXT], removed[:MAX_HUNK_TEXT],
                            layout_only(removed, added, path))
                       for a, b, c, d, added, removed in self.hunks)
-        maybe = not all(h.layout for h in hunks) and may_be_layout([(r, a) for *_, a, r in self.hunks], path)
         if self.status == "A":
             old = None
         elif self.status == "D":
@@ -364,8 +363,7 @@ class _FileBuilder:
         zero = "0" * 40
         return FileChange(self.status, old, new, self.binary, hunks,
                           None if self.old_blob in (None, zero) or old is None else self.old_blob,
-                          None if self.new_blob in (None, zero) or new is None else self.new_blob,
-                          maybe and self.status not in ("A", "D"))
+                          None if self.new_blob in (None, zero) or new is None else self.new_blob)
 
 
 def _parse_log(stream) -> Iterator[LoggedCommit]:  # noqa: C901 - one state machine reads best whole

@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from rca_lsp.types import Commit, FileChange, Hunk
 from rca_lsp.vcs.base import LoggedCommit
 from rca_lsp.vcs.diffparse import (HUNK, HUNK_READ, MAX_HUNK_TEXT, apply_file_header, decode, diff_paths, layout_only,
-                                   may_be_layout,
                                    log_records)
 
 WHOLE_FILE = 1_000_000  # lines of context: a file longer than this is read by `hg cat` instead
@@ -150,9 +149,7 @@ class _File:
             old = None
         elif self.status == "D":
             new = None
-        maybe = self.status not in ("A", "D") and not all(h.layout for h in hunks) and \
-            may_be_layout([(removed, added) for *_, added, removed in self.hunks], path)
-        return FileChange(self.status, old, new, self.binary, tuple(hunks), maybe_layout=maybe)
+        return FileChange(self.status, old, new, self.binary, tuple(hunks))
 
     def contents(self) -> tuple[bytes | None, bytes | None]:
         if self.binary or not self.whole or self.headers != 1:
