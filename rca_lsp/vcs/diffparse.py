@@ -106,8 +106,8 @@ def _code(text: str, path: str) -> str:
 def layout_only(removed: str, added: str, path: str) -> bool:
     """True when a hunk's two sides are the same code laid out differently: equal once blank lines,
     comments and the whitespace outside string literals are gone (indentation kept in a language
-    that reads it; there the lines must also break alike), and once the words no running program
-    observes are gone (INERT_WORDS: Java's `final` and `@Override`). Such a hunk (a brace moved,
+    that reads it; there the lines must also break alike), and once the words that change no
+    behaviour of a program that compiles are gone (INERT_WORDS: Java's `final` and `@Override`). Such a hunk (a brace moved,
     spaces in a call dropped, a comment reworded, a reindented block in Java, parameters made final)
     changes no behaviour, as the SZZ studies of bug-introducing changes found (Kim et al. 2006:
     changes to comments, blank lines and format are not the bug's; Kawrykow and Robillard 2011 call
