@@ -8,7 +8,9 @@ hand-set weights' figures beside the fitted ones, and the weights fitted on all 
     python scripts/bench_tune.py [--only Lang,Cli] [--cache /tmp/rca-features.json] [--drop authorship] [--try data]
 
 `--drop F` holds feature F at weight 0, to measure what it adds (same cases, same folds); `--try F`
-fits a feature held at 0 since it was tried (TRIED) over its old grid again.
+fits a feature held at 0 since it was tried (TRIED) over its old grid again; `--bagged 200` also fits
+each fold by bagging and prints how far each weight wavers over resamples of the cases. Every case
+is ranked under every set of the grid once (`Grid`), so a fit on any subset is a few array sums.
 Put the project on PYTHONPATH to measure a work tree other than the installed one.
 """
 
@@ -92,13 +94,47 @@ def objective(cases: list[dict], weights: dict[str, float]) -> tuple[float, floa
 
 
 def fit(cases: list[dict], grid: dict[str, tuple[float, ...]]) -> dict[str, float]:
-    best, best_score = HAND, (-1.0, -1.0)
-    for values in itertools.product(*(grid[k] for k in FEATURES)):
-        weights = dict(zip(FEATURES, values))
-        score = objective(cases, weights)
-        if score > best_score:
-            best, best_score = weights, score
-    return best
+    """The grid's best weights on `cases` (the objective above; the first in grid order on a tie)."""
+    return Grid(cases, grid).fit(range(len(cases)))
+
+
+class Grid:
+    """Every weight set of a grid ranked on every case once (a rank matrix), so that a fit on any
+    subset or resample of the cases is a few array sums: the bagged fit and the folds reuse it."""
+
+    def __init__(self, cases: list[dict], grid: dict[str, tuple[float, ...]]):
+        self.cases = cases
+        self.sets = [dict(zip(FEATURES, values)) for values in itertools.product(*(grid[k] for k in FEATURES))]
+        ranks = np.array([[rank(c, w) or 0 for c in cases] for w in self.sets], dtype=float).reshape(
+            len(self.sets), len(cases))
+        self.rr = np.where(ranks > 0, 1.0 / np.where(ranks > 0, ranks, 1.0), 0.0)
+        self.top5 = (ranks > 0) & (ranks <= 5)
+        self.ranks = ranks
+
+    def fit(self, picks) -> dict[str, float]:
+        """The best set on the cases at `picks` (indices, repeats counted; as `fit` on that list)."""
+        picks = np.asarray(list(picks), dtype=int)
+        counts = np.bincount(picks, minlength=len(self.cases)).astype(float)
+        score = (self.rr @ counts) / len(picks) + (self.top5 @ counts) / len(picks)
+        near = np.flatnonzero(score >= score.max() - 1e-9)
+        if len(near) == 1:
+            return self.sets[int(near[0])]
+        chosen = [self.cases[i] for i in picks]  # near ties: the exact objective, first in grid order
+        best, best_score = HAND, (-1.0, -1.0)
+        for g in near:
+            exact = objective(chosen, self.sets[int(g)])
+            if exact > best_score:
+                best, best_score = self.sets[int(g)], exact
+        return best
+
+    def bagged(self, picks, rounds: int = 200, seed: int = 0) -> tuple[dict[str, float], dict[str, float]]:
+        """The mean of the best sets on `rounds` bootstrap resamples of the cases at `picks` (rounded to
+        0.05), and each weight's spread (standard deviation) over the resamples."""
+        picks = np.asarray(list(picks), dtype=int)
+        rng = np.random.default_rng(seed)
+        chosen = np.array([[self.fit(rng.choice(picks, len(picks)))[k] for k in FEATURES] for _ in range(rounds)])
+        mean = {k: round(float(v) * 20) / 20 for k, v in zip(FEATURES, chosen.mean(axis=0))}
+        return mean, {k: float(v) for k, v in zip(FEATURES, chosen.std(axis=0))}
 
 
 def fitted_without(data: list[dict], plain: list[dict], grid: dict[str, tuple[float, ...]]
@@ -136,6 +172,11 @@ def beside_fonte(data: list[dict], rows: dict[str, list[int | None]], path: Path
         print(f"{name} against Fonte: {paired([ranks[i] for i in where], theirs)}")
 
 
+def _short(weights: dict[str, float], digits: int = 2) -> str:
+    """The weights that a grid fits (more than one value), as `frame 1.5, words 1.0, ...`."""
+    return ", ".join(f"{k} {round(weights[k], digits)}" for k in FEATURES if len(GRID[k]) > 1)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--dir", type=Path, default=default_bench_dir())
@@ -156,6 +197,9 @@ def main() -> int:
     ap.add_argument("--fonte", type=Path, metavar="CSV",
                     help="Fonte's published ranks (coinse/fonte experiment_results/ranking/.../max-0-0.1.csv: pid, "
                          "vid, rank): every row above on the dev cases it ranks, beside it, with paired tests")
+    ap.add_argument("--bagged", type=int, metavar="B", default=0,
+                    help="also fit each fold by bagging: the mean of the best sets on B bootstrap resamples of its "
+                         "cases (the spread says how stable the fit is)")
     args = ap.parse_args()
     coverage = (args.coverage_dir or args.dir / "coverage") if args.coverage else None
     grid = {k: (0.0,) if k in args.drop else TRIED[k] if k in args.tried else v for k, v in GRID.items()}
@@ -172,16 +216,26 @@ def main() -> int:
         print(f"{sum(c.get('coverage', False) for c in data)} of {len(data)} cases ranked with a coverage report",
               file=sys.stderr)
     projects = sorted({c["project"] for c in data})
-    lopo_ranks = []
+    table = Grid(data, grid)
+    lopo_ranks: list[int | None] = [None] * len(data)
+    bagged_ranks: list[int | None] = [None] * len(data)
     for project in projects:
-        train = [c for c in data if c["project"] != project]
-        weights = fit(train, grid)
-        test = [c for c in data if c["project"] == project]
-        lopo_ranks += [rank(c, weights) for c in test]
-        print(f"fold {project}: weights {weights}", file=sys.stderr)
+        train = [i for i, c in enumerate(data) if c["project"] != project]
+        test = [i for i, c in enumerate(data) if c["project"] == project]
+        weights = table.fit(train)
+        for i in test:
+            lopo_ranks[i] = rank(data[i], weights)
+        print(f"fold {project}: weights {_short(weights)}", file=sys.stderr)
+        if args.bagged:
+            mean, spread = table.bagged(train, args.bagged)
+            for i in test:
+                bagged_ranks[i] = rank(data[i], mean)
+            print(f"fold {project}: bagged {_short(mean)} (spread {_short(spread, 2)})", file=sys.stderr)
     shipped = {k: Weights().of(Feature(k)) for k in FEATURES}
     rows = {"hand-set weights": [rank(c, HAND) for c in data], "shipped weights": [rank(c, shipped) for c in data],
             "fitted, leave-one-project-out": lopo_ranks}
+    if args.bagged:
+        rows["bagged fit, leave-one-project-out"] = bagged_ranks
     if args.fit_without:
         rows.update(fitted_without(data, json.loads(args.fit_without.read_text()), grid))
     print_table("weights", rows, (1, 3, 5, 10, 50))
@@ -193,7 +247,13 @@ def main() -> int:
             print(f"{name} against without: {paired(rows[name], base)}")
     if args.fonte:
         beside_fonte(data, rows, args.fonte)
-    print(f"weights fitted on all cases: {fit(data, grid)}")
+    if args.bagged:
+        from ltr_train import paired
+
+        print(f"bagged against fitted: {paired(bagged_ranks, lopo_ranks)}")
+        mean, spread = table.bagged(range(len(data)), args.bagged)
+        print(f"bagged weights fitted on all cases: {_short(mean)} (spread {_short(spread, 2)})")
+    print(f"weights fitted on all cases: {_short(table.fit(range(len(data))))}")
     return 0
 
 

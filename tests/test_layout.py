@@ -73,6 +73,18 @@ JAVA_AFTER = """\
     ("    } finally {\n", "    } {\n", "A.java", False),  # `finally` is another word
     ("    int x = finalSize;\n", "    int x = Size;\n", "A.java", False),
     ("    f(s);\n", "    f(final s);\n", "a.js", False),  # only Java's words
+    # javac drops `@SuppressWarnings` (source retention): with its argument, in any of its forms
+    ("    public void f() {\n", '    @SuppressWarnings("unchecked")\n    public void f() {\n', "A.java", True),
+    ("    List l;\n", '    @SuppressWarnings({"rawtypes", "unchecked"}) List l;\n', "A.java", True),
+    ('    @SuppressWarnings( value = "a" )\n    List l;\n', "    List l;\n", "A.java", True),
+    ("    public static void f() {\n", '    public @java.lang.SuppressWarnings({\n        "x",\n    }) static void f() {\n',
+     "A.java", True),
+    ('  @SuppressWarnings("a") void f();\n', '  @SuppressWarnings("b") void f();\n', "A.java", True),
+    ('  @SuppressWarnings("a") void f();\n', '  @SuppressWarnings("a") void g();\n', "A.java", False),
+    ('    String s = "";\n', '    String s = "@SuppressWarnings";\n', "A.java", False),  # data, not an annotation
+    ('    String s = "";\n', '    String s = "@SuppressWarnings(\\"x\\")";\n', "A.java", False),
+    ("    f();\n", "    @SuppressWarningsX f();\n", "A.java", False),  # another annotation
+    ("    f();\n", "    @SuppressWarnings f();\n", "a.js", False),
 ])
 def test_layout_only(removed, added, path, expected) -> None:
     assert layout_only(removed, added, path) is expected
@@ -178,17 +190,29 @@ def _changed(index: Index, commit: str) -> list[tuple[str]]:
         (commit,)).fetchall()
 
 
-def test_a_java_commit_that_only_adds_final_changes_no_function(git_repo) -> None:
-    """"Use final." (parameters and a local made final, an @Override added) is layout: no function
-    changed, its hunks flagged; the commit before it keeps its lines. Migration m012 reads every
-    commit that touched Java again, so an index built before the words were inert comes out the same."""
-    from rca_lsp.index.schema import m012_inert_java_words
+def _use_final(source: str) -> str:
+    return source.replace("(String arg, int flags)", "(final String arg, final int flags)").replace(
+        "        String out", "        final String out").replace("    String parse", "    @Override\n    String parse")
+
+
+def _suppress(source: str) -> str:
+    return source.replace("    String parse", '    @SuppressWarnings({"unchecked", "rawtypes"})\n    String parse')
+
+
+@pytest.mark.parametrize("message, edit, migration", [
+    ("Use final.", _use_final, "m012_inert_java_words"),
+    ("Add @SuppressWarnings", _suppress, "m013_inert_java_annotations"),
+])
+def test_a_java_commit_that_only_adds_inert_words_changes_no_function(git_repo, message, edit, migration) -> None:
+    """"Use final." (parameters and a local made final, an @Override added) and "Add @SuppressWarnings"
+    are layout: no function changed, their hunks flagged; the commit before keeps its lines. The
+    migration reads every commit that touched Java again, so an index built before the words were
+    inert comes out the same."""
+    from rca_lsp.index import schema
 
     git_repo.commit("Parser", {"src/org/ex/Parser.java": JAVA_PARSER})
     tuned = git_repo.commit("Strip", {"src/org/ex/Parser.java": JAVA_PARSER.replace("arg.trim()", "arg.strip()")})
-    final = git_repo.commit("Use final.", {"src/org/ex/Parser.java": JAVA_PARSER.replace(
-        "arg.trim()", "arg.strip()").replace("(String arg, int flags)", "(final String arg, final int flags)").replace(
-        "        String out", "        final String out").replace("    String parse", "    @Override\n    String parse")})
+    final = git_repo.commit(message, {"src/org/ex/Parser.java": edit(JAVA_PARSER.replace("arg.trim()", "arg.strip()"))})
     repo = GitRepo(git_repo.root)
     with Index.open(repo.meta_dir) as index:
         update(repo, index)
@@ -199,13 +223,15 @@ def test_a_java_commit_that_only_adds_final_changes_no_function(git_repo) -> Non
         history = History(index, repo.reachable())
         owners = {line: history.commit(hit.commit_id).hash
                   for line, hit in history.blame_lines("src/org/ex/Parser.java", set(range(1, 11))).items()}
-        assert owners[6] == tuned and final not in owners.values(), owners  # `final String out = arg.strip();`
+        # a line only added (the annotation's) is its commit's: there is no line before to look through to
+        assert [n for n, owner in owners.items() if owner == final] == ([] if edit is _use_final else [4]), owners
+        assert owners[6] == tuned, owners  # `final String out = arg.strip();`
         with index.write() as conn:  # what an index built by the code before has
             conn.execute("UPDATE hunks SET layout = 0")
             conn.execute("INSERT INTO changed_symbols(commit_id, file_id, name, qualname, kind, lines)"
                          " SELECT c.id, f.id, 'parse', 'Parser.parse', 'function', 3 FROM commits c"
                          " JOIN files f ON f.commit_id = c.id WHERE c.hash = ?", (final,))
-        m012_inert_java_words(index.db)
+        getattr(schema, migration)(index.db)
         assert set(index.get_state("redo").split()) == set(repo.reachable())
         update(repo, index)
         assert _changed(index, final) == [] and _changed(index, tuned) == [("Parser.parse",)]
@@ -229,8 +255,9 @@ def _reference_code(text: str, path: str) -> str:
     inert = diffparse._inert(lower)
 
     def kept(line: str) -> str:
-        return "".join(m.group() if inert is None or m.group()[0] in "\"'" else inert.sub("", m.group())
+        code = "".join(m.group() if inert is None or m.group()[0] in "\"'" else inert.sub(m.group())
                        for m in tokens.finditer(line) if m.lastgroup is None)
+        return diffparse._ARGUMENT.sub("", code)
 
     if not lower.endswith(diffparse.INDENTED):
         return kept(text)
@@ -239,7 +266,8 @@ def _reference_code(text: str, path: str) -> str:
 
 @settings(max_examples=400, deadline=None)
 @given(st.lists(st.sampled_from(['"', "'", "/", "*", "#", "\\", "\n", " ", "\t", "\r", "a", "b1", "final", "@Override",
-                                 "(", ")", ";", "finally", "$"]), max_size=40),
+                                 "(", ")", ";", "finally", "$", "@SuppressWarnings", "{", "}", ",",
+                                 "value="]), max_size=40),
        st.sampled_from(["A.java", "a.js", "lib.py", "run.sh", "notes.txt", "a.go"]))
 def test_the_fast_reading_equals_the_token_by_token_one(parts, path) -> None:
     text = "".join(parts)

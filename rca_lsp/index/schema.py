@@ -233,9 +233,19 @@ def m011_layout_hunks(db: Database) -> None:
 def m012_inert_java_words(db: Database) -> None:
     """A Java hunk that only adds or drops `final` or `@Override` (`diffparse.INERT_WORDS`) is marked
     as layout too: every indexed commit that touched a Java file is read again at the next update."""
-    redo = [r[0] for r in db.execute(
-        "SELECT DISTINCT c.hash FROM commits c JOIN files f ON f.commit_id = c.id WHERE f.path LIKE '%.java'")]
-    _read_again(db, redo)
+    _read_java_again(db)
 
 
-SCHEMA_VERSION = 12
+def _read_java_again(db: Database) -> None:
+    _read_again(db, [r[0] for r in db.execute(
+        "SELECT DISTINCT c.hash FROM commits c JOIN files f ON f.commit_id = c.id WHERE f.path LIKE '%.java'")])
+
+
+@migrations()
+def m013_inert_java_annotations(db: Database) -> None:
+    """A Java hunk that only adds, drops or edits `@SuppressWarnings(..)` (`diffparse.INERT_ANNOTATIONS`)
+    is layout too: every indexed commit that touched a Java file is read again at the next update."""
+    _read_java_again(db)
+
+
+SCHEMA_VERSION = 13

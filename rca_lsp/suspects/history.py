@@ -96,7 +96,7 @@ class History:
                 hunks = self._hunks(file_id)
                 hit = _hunk_at(hunks, line)
                 if hit is not None:
-                    if (commit_id not in self.ignored and not hit[4]) or hit[1] == 0:
+                    if _owns(hit, commit_id in self.ignored):
                         return BlameHit(commit_id, path, line, hit[2], hit[3])
                     line = hit[0] + min(line - hit[2], hit[1] - 1)
                 else:
@@ -144,7 +144,7 @@ def _walk_back(hunks: list[queries.HunkRow], pending: list[tuple[int, int]], com
     j, delta = 0, 0
     for line, head in pending:
         while j < len(hunks):
-            old_start, old_len, new_start, new_len = hunks[j][:4]
+            old_start, old_len, new_start, new_len, _ = hunks[j]
             if (new_start + new_len - 1 if new_len else new_start) >= line:
                 break
             delta += old_len - new_len
@@ -152,12 +152,19 @@ def _walk_back(hunks: list[queries.HunkRow], pending: list[tuple[int, int]], com
         hit = hunks[j] if j < len(hunks) and hunks[j][3] and hunks[j][2] <= line else None
         if hit is None:
             out.append((line + delta, head))
-        elif (not ignored and not hit[4]) or hit[1] == 0:
+        elif _owns(hit, ignored):
             found[head] = BlameHit(commit_id, path, line, hit[2], hit[3])
         else:
             out.append((hit[0] + min(line - hit[2], hit[1] - 1), head))
     out.sort()
     return out
+
+
+def _owns(hunk: Sequence[int], ignored: bool) -> bool:
+    """Whether the change whose `hunk` (old start, old length, new start, new length, layout) holds a
+    line wrote it: yes unless the change is an ignore-revs one or the hunk only moves layout, and
+    always where the hunk only adds (there is no line before it to look through to)."""
+    return (not ignored and not hunk[4]) or hunk[1] == 0
 
 
 def _hunk_at(hunks: Sequence[tuple[int, ...]], line: int) -> tuple[int, ...] | None:

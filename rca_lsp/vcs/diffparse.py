@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
+from typing import NamedTuple
 
 from rca_lsp.types import Commit
 
@@ -52,21 +53,51 @@ _SPANS = {
 # javac checks and drops). A commit that only adds them ("Use final.", "Missing @Override") moves
 # nothing a test can see.
 INERT_WORDS = {".java": ("final", "@Override")}
-# Each word's first character, then the look behind it (no word character, `$` or `@` before), so
-# the search skips to candidates at C speed.
-_INERT = {suffix: re.compile("(?:" + "|".join(re.escape(w[0]) + r"(?<![\w$@]" + re.escape(w[0]) + ")" + re.escape(w[1:])
-                                            for w in words) + r")(?![\w$])")
-          for suffix, words in INERT_WORDS.items()}
+# Java annotations javac reads and drops (source retention, JLS 9.6.4.2): `@SuppressWarnings` and its
+# argument, the names of warnings ("Add @SuppressWarnings", "Unnecessary @SuppressWarnings"). Outside
+# strings the name becomes a NUL (git reads a file with one as binary: no hunk holds one), and once a
+# side's strings are read and its whitespace gone, the NUL goes with the argument that follows it
+# (`_ARGUMENT`: string literals, braces, commas, `value=`).
+INERT_ANNOTATIONS = {".java": ("@SuppressWarnings", "@java.lang.SuppressWarnings")}
 
 
-def _inert(path: str) -> re.Pattern[str] | None:
-    return next((pattern for suffix, pattern in _INERT.items() if path.lower().endswith(suffix)), None)
+def _literal_first(words: tuple[str, ...]) -> re.Pattern[str]:
+    """Any of `words`: each word's first character, then the look behind it (no word character, `$` or
+    `@` before), so the search skips to candidates at C speed."""
+    return re.compile("(?:" + "|".join(re.escape(w[0]) + r"(?<![\w$@]" + re.escape(w[0]) + ")" + re.escape(w[1:])
+                                      for w in words) + r")(?![\w$])")
+
+
+_INERT = {suffix: _literal_first(words) for suffix, words in INERT_WORDS.items()}
+_NAMES = {suffix: _literal_first(names) for suffix, names in INERT_ANNOTATIONS.items()}
+_STRING_CODE = r'"(?:[^"\\\n]|\\.)*"'
+_ARGUMENT = re.compile("\x00(?:\\((?:value=)?(?:" + _STRING_CODE + r"|\{(?:" + _STRING_CODE + r"|,)*\})\))?")
+
+
+class _Inert(NamedTuple):
+    words: re.Pattern[str]
+    names: re.Pattern[str] | None  # of annotations
+
+    def search(self, text: str) -> bool:
+        return self.words.search(text) is not None or (self.names is not None and self.names.search(text) is not None)
+
+    def sub(self, code: str) -> str:
+        """Inert words gone; an inert annotation's name a NUL, for `_ARGUMENT` to take with its argument."""
+        code = self.words.sub("", code)
+        return self.names.sub("\x00", code) if self.names is not None and "@" in code else code
+
+
+_INERTS = {suffix: _Inert(words, _NAMES.get(suffix)) for suffix, words in _INERT.items()}
+
+
+def _inert(path: str) -> _Inert | None:
+    return next((inert for suffix, inert in _INERTS.items() if path.lower().endswith(suffix)), None)
 
 
 _TRAILING = re.compile(r"[ \t\r\f\v]+$", re.M)
 
 
-def _strip(text: str, spans: re.Pattern[str], inert: re.Pattern[str] | None, trim: bool = True) -> str:
+def _strip(text: str, spans: re.Pattern[str], inert: _Inert | None, trim: bool = True) -> str:
     """`text` less comments, whitespace outside string literals and inert words (outside strings).
     `trim`: a string left open to its line's end (or the text's) ends at its last non-blank, as if
     every line's trailing blanks had been cut first (the caller has, where not)."""
@@ -74,15 +105,16 @@ def _strip(text: str, spans: re.Pattern[str], inert: re.Pattern[str] | None, tri
     pos = 0
     for m in spans.finditer(text):
         between = text[pos:m.start()]
-        out.append("".join((inert.sub("", between) if inert is not None else between).split()))
+        out.append("".join((inert.sub(between) if inert is not None else between).split()))
         if m.lastgroup is None:  # a string literal, kept; one left open to its line's end ends at its last non-blank
             end = m.end()
             out.append(m.group().rstrip(" \t\r\f\v") if trim and (end == len(text) or text[end] == "\n")
                        else m.group())
         pos = m.end()
     rest = text[pos:]
-    out.append("".join((inert.sub("", rest) if inert is not None else rest).split()))
-    return "".join(out)
+    out.append("".join((inert.sub(rest) if inert is not None else rest).split()))
+    code = "".join(out)
+    return _ARGUMENT.sub("", code) if "\x00" in code else code
 
 
 def _code(text: str, path: str) -> str:
@@ -107,7 +139,8 @@ def layout_only(removed: str, added: str, path: str) -> bool:
     """True when a hunk's two sides are the same code laid out differently: equal once blank lines,
     comments and the whitespace outside string literals are gone (indentation kept in a language
     that reads it; there the lines must also break alike), and once the words that change no
-    behaviour of a program that compiles are gone (INERT_WORDS: Java's `final` and `@Override`). Such a hunk (a brace moved,
+    behaviour of a program that compiles are gone (INERT_WORDS: Java's `final` and `@Override`;
+    INERT_ANNOTATIONS: `@SuppressWarnings(..)`). Such a hunk (a brace moved,
     spaces in a call dropped, a comment reworded, a reindented block in Java, parameters made final)
     changes no behaviour, as the SZZ studies of bug-introducing changes found (Kim et al. 2006:
     changes to comments, blank lines and format are not the bug's; Kawrykow and Robillard 2011 call
