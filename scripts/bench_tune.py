@@ -109,7 +109,6 @@ class Grid:
             len(self.sets), len(cases))
         self.rr = np.where(ranks > 0, 1.0 / np.where(ranks > 0, ranks, 1.0), 0.0)
         self.top5 = (ranks > 0) & (ranks <= 5)
-        self.ranks = ranks
 
     def fit(self, picks) -> dict[str, float]:
         """The best set on the cases at `picks` (indices, repeats counted; as `fit` on that list)."""
