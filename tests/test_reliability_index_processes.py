@@ -199,7 +199,7 @@ def test_a_parser_pool_that_broke_leaves_no_worker_alive(tmp_path):
     repo_path = load("make_synthetic_repo").make(600, tmp_path / "repo", seed=5)
     listing = subprocess.run(["git", "rev-list", "--objects", "--all"], cwd=repo_path, capture_output=True,
                              text=True, check=True).stdout.split("\n")
-    items = list(dict.fromkeys((line.split()[0], "python") for line in listing
+    items = list(dict.fromkeys((line.split()[0], "python", line.split()[1], None) for line in listing
                                if len(line.split()) == 2 and line.endswith(".py")))
     assert len(items) >= 500  # a batch long enough for the kill to land inside it
     for delay in (0.0, 0.002, 0.01, 0.03):

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Any
+from itertools import accumulate
+from typing import Any, Sequence
 
 from rca_lsp.code.languages import parser_for
 
@@ -44,18 +45,105 @@ def too_big(source: bytes) -> bool:
     return len(source) > MAX_BYTES or source.count(b"\n") >= MAX_LINES
 
 
-def parse(source: bytes, language: str) -> Any | None:
-    """The tree of ``source``, or None when it is empty, too big or the language unsupported."""
+def parse(source: bytes, language: str, previous: tuple[bytes, Any] | None = None,
+          hunks: Sequence[tuple[int, int, int, int]] | None = None) -> Any | None:
+    """The tree of ``source``, or None when it is empty, too big or the language unsupported.
+
+    ``previous``: another version of the file in the same language, with its tree, which this parse
+    consumes (the tree is edited). tree-sitter then reads again only what the edits say changed and
+    reuses the rest: the same tree as a parse from nothing, many times faster for a commit's change
+    to a file (BENCHMARKS.md, "Index"). ``hunks`` (old start, old length, new start, new length, in
+    lines, as a zero-context diff numbers them) between ``previous``'s source and this one give one
+    edit each, once the lines between them are found equal in both; otherwise, or without them, one
+    edit spans all that lies between the two versions' common start and common end."""
     if not source or too_big(source):
         return None
     parser = parser_for(language)
     if parser is None:
         return None
+    if previous is not None:
+        old_source, old_tree = previous
+        try:
+            for edit in (hunks is not None and _hunk_edits(old_source, source, hunks)) or [_edit(old_source, source)]:
+                old_tree.edit(**edit)
+            return parser.parse(source, old_tree)
+        except Exception as exc:  # defensive: tree-sitter raises only on misuse; parse from nothing
+            log.warning("tree-sitter failed to reparse a %s file: %s", language, exc)
     try:
         return parser.parse(source)
     except Exception as exc:  # defensive: tree-sitter raises only on misuse
         log.warning("tree-sitter failed on a %s file: %s", language, exc)
         return None
+
+
+def _line_starts(source: bytes) -> list[int]:
+    """The offset each line starts at (lines end at `\\n`; one more after a last `\\n`), at C speed."""
+    return [0, *accumulate(map((1).__add__, map(len, source.split(b"\n"))))][:-1]
+
+
+def _hunk_edits(old: bytes, new: bytes, hunks: Sequence[tuple[int, int, int, int]]) -> list[dict[str, Any]]:
+    """One edit per hunk, the last first (so that each one's offsets still hold when it is made), or
+    [] when the lines between the hunks are not the same bytes in both versions (a diff made with a
+    textconv driver, or of other versions): the hunks do not describe these two sources."""
+    old_lines, new_lines = _line_starts(old), _line_starts(new)
+
+    def at(starts: list[int], source: bytes, line: int) -> tuple[int, tuple[int, int]]:
+        """Where 1-based `line` starts: its offset and point (the end of the source past its last line)."""
+        if 0 < line <= len(starts):
+            return starts[line - 1], (line - 1, 0)
+        return len(source), (len(starts) - 1, len(source) - starts[-1])
+
+    spans = []
+    for old_start, old_len, new_start, new_len in sorted(hunks):
+        first_old = old_start + (old_len == 0)  # `-N,0`: the lines go after line N
+        first_new = new_start + (new_len == 0)
+        spans.append((at(old_lines, old, first_old), at(old_lines, old, first_old + old_len),
+                      at(new_lines, new, first_new)[0], at(new_lines, new, first_new + new_len)[0]))
+    kept_old = kept_new = 0
+    for (start_old, _), (end_old, _), start_new, end_new in spans:
+        if start_old < kept_old or start_new < kept_new or old[kept_old:start_old] != new[kept_new:start_new]:
+            return []
+        kept_old, kept_new = end_old, end_new
+    if old[kept_old:] != new[kept_new:]:
+        return []
+    edits = []
+    for (start_old, (row, column)), (end_old, end_point), start_new, end_new in reversed(spans):
+        breaks = new.count(b"\n", start_new, end_new)
+        end_column = end_new - new.rfind(b"\n", start_new, end_new) - 1 if breaks else column + end_new - start_new
+        edits.append({"start_byte": start_old, "old_end_byte": end_old, "new_end_byte": start_old + end_new - start_new,
+                      "start_point": (row, column), "old_end_point": end_point,
+                      "new_end_point": (row + breaks, end_column)})
+    return edits
+
+
+def _edit(old: bytes, new: bytes) -> dict[str, Any]:
+    """The edit that turns ``old`` into ``new`` as one span: the bytes between their common prefix and
+    their common suffix (the two never overlap), with tree-sitter's byte offsets and (row, column) points."""
+    limit = min(len(old), len(new))
+    low, high = 0, limit  # the longest common prefix, by halving (each comparison a memcmp)
+    while low < high:
+        mid = (low + high + 1) // 2
+        if old[low:mid] == new[low:mid]:
+            low = mid
+        else:
+            high = mid - 1
+    start = low
+    low, high = 0, limit - start  # the longest common suffix not reaching into the prefix
+    while low < high:
+        mid = (low + high + 1) // 2
+        if old[len(old) - mid:len(old) - low] == new[len(new) - mid:len(new) - low]:
+            low = mid
+        else:
+            high = mid - 1
+    old_end, new_end = len(old) - low, len(new) - low
+    return {"start_byte": start, "old_end_byte": old_end, "new_end_byte": new_end,
+            "start_point": _point(old, start), "old_end_point": _point(old, old_end),
+            "new_end_point": _point(new, new_end)}
+
+
+def _point(source: bytes, offset: int) -> tuple[int, int]:
+    """tree-sitter's (row, column in bytes) of a byte offset."""
+    return source.count(b"\n", 0, offset), offset - (source.rfind(b"\n", 0, offset) + 1)
 
 
 def text(node: Any) -> str:

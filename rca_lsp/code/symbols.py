@@ -23,7 +23,7 @@ The rule for ``touched`` (1-based, inclusive ranges):
 from __future__ import annotations
 
 import logging
-from typing import Iterable, Sequence
+from typing import Any, Iterable, Sequence
 
 from rca_lsp.code.outline import build_outline
 from rca_lsp.code.parse import parse
@@ -39,10 +39,17 @@ def symbols(source: bytes, language: str) -> list[Symbol]:
 
     Returns [] for empty, oversized (>2 MB or >=50,000 lines) or unsupported input.
     """
-    tree = parse(source, language)
+    return symbols_and_tree(source, language)[0]
+
+
+def symbols_and_tree(source: bytes, language: str, previous: tuple[bytes, Any] | None = None,
+                     hunks: Sequence[tuple[int, int, int, int]] | None = None) -> tuple[list[Symbol], Any | None]:
+    """`symbols`, and the tree they came from (None where there is none); ``previous`` (another
+    version's source and tree, which this consumes) and ``hunks`` as `parse` takes them."""
+    tree = parse(source, language, previous, hunks)
     if tree is None:
-        return []
-    return build_outline(matches(tree, language, symbols_only=True)).symbols
+        return [], None
+    return build_outline(matches(tree, language, symbols_only=True)).symbols, tree
 
 
 class SymbolIndex:
