@@ -152,9 +152,11 @@ class _Latest:
     told by the change's hunks where they were made from that version."""
 
     # The versions kept, by their sources' bytes: a tree takes about 16 times its source (0.6 MB for
-    # a 36 KB Java file), so 4 MB of sources hold about 64 MB; on commons-lang's history 87% of the
-    # versions parsed then find their file's last version here (89% with no bound).
-    BYTES = 4_000_000
+    # a 36 KB Java file), so 1 MB of sources hold about 16 MB. The pool gets a file's versions of a
+    # batch together, so those parse from one another whatever the bound; it matters across batches
+    # and in-process. 4 MB built commons-lang's history as fast (0.76x the time before, as 1 MB) with
+    # each parser worker at 107 MiB instead of 56 (BENCHMARKS.md).
+    BYTES = 1_000_000
 
     def __init__(self) -> None:
         self._versions: OrderedDict[tuple[str, str], tuple[str, bytes, object]] = OrderedDict()
