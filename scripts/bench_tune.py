@@ -171,9 +171,9 @@ def beside_fonte(data: list[dict], rows: dict[str, list[int | None]], path: Path
         print(f"{name} against Fonte: {paired([ranks[i] for i in where], theirs)}")
 
 
-def _short(weights: dict[str, float], digits: int = 2) -> str:
-    """The weights that a grid fits (more than one value), as `frame 1.5, words 1.0, ...`."""
-    return ", ".join(f"{k} {round(weights[k], digits)}" for k in FEATURES if len(GRID[k]) > 1)
+def _short(weights: dict[str, float], grid: dict[str, tuple[float, ...]], digits: int = 2) -> str:
+    """The weights `grid` fits (more than one value), as `frame 1.5, words 1.0, ...`."""
+    return ", ".join(f"{k} {round(weights[k], digits)}" for k in FEATURES if len(grid[k]) > 1)
 
 
 def main() -> int:
@@ -224,12 +224,12 @@ def main() -> int:
         weights = table.fit(train)
         for i in test:
             lopo_ranks[i] = rank(data[i], weights)
-        print(f"fold {project}: weights {_short(weights)}", file=sys.stderr)
+        print(f"fold {project}: weights {_short(weights, grid)}", file=sys.stderr)
         if args.bagged:
             mean, spread = table.bagged(train, args.bagged)
             for i in test:
                 bagged_ranks[i] = rank(data[i], mean)
-            print(f"fold {project}: bagged {_short(mean)} (spread {_short(spread, 2)})", file=sys.stderr)
+            print(f"fold {project}: bagged {_short(mean, grid)} (spread {_short(spread, grid)})", file=sys.stderr)
     shipped = {k: Weights().of(Feature(k)) for k in FEATURES}
     rows = {"hand-set weights": [rank(c, HAND) for c in data], "shipped weights": [rank(c, shipped) for c in data],
             "fitted, leave-one-project-out": lopo_ranks}
@@ -251,8 +251,8 @@ def main() -> int:
 
         print(f"bagged against fitted: {paired(bagged_ranks, lopo_ranks)}")
         mean, spread = table.bagged(range(len(data)), args.bagged)
-        print(f"bagged weights fitted on all cases: {_short(mean)} (spread {_short(spread, 2)})")
-    print(f"weights fitted on all cases: {_short(table.fit(range(len(data))))}")
+        print(f"bagged weights fitted on all cases: {_short(mean, grid)} (spread {_short(spread, grid)})")
+    print(f"weights fitted on all cases: {_short(table.fit(range(len(data))), grid)}")
     return 0
 
 

@@ -12,7 +12,7 @@ import pytest
 
 from rca_lsp.code.parse import _hunk_edits, parse
 from rca_lsp.code.symbols import symbols
-from rca_lsp.index.symbols import SymbolCache, SymbolTable, _base, blobs_needed
+from rca_lsp.index.symbols import SymbolCache, SymbolTable, blobs_needed
 from rca_lsp.vcs import open_repo
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -106,11 +106,11 @@ def test_the_symbol_cache_parses_along_a_history_as_from_nothing(git_repo) -> No
     for item in repo.log(list(reversed(repo.reachable()))):
         for change in item.changes:
             for blob, language, path, base in blobs_needed(change):
+                assert base is None or base[0] == change.old_blob  # the new version's base: the old one
                 table = cache.table(blob, language, path, base)
                 data = repo.blob_reader().get(blob)
                 assert table == SymbolTable.build(symbols(data, language))
                 checked += 1
                 found += len(table.leaves)
-            assert _base(change) is None or _base(change)[0] == change.old_blob
     cache.close()
     assert checked >= 12 and found >= checked  # versions with functions in them, not parse errors alone

@@ -280,38 +280,33 @@ class SymbolCache:
 
 
 def blobs_needed(change: FileChange) -> list[BlobItem]:
-    """(blob, language, path) of each version `changed_symbols` will read for this change."""
+    """(blob, language, path, base) of each version `changed_symbols` will read for this change."""
+    return [item for item in _versions(change) if item is not None]
+
+
+def _versions(change: FileChange) -> tuple[BlobItem | None, BlobItem | None]:
+    """The old and the new version `changed_symbols` reads (a side only where a hunk has lines on it;
+    none for binary files and languages without a parser). The new one carries its base: the version
+    the change was made from and its hunks, which tell its parse what changed (`_Latest`)."""
     from rca_lsp.code.languages import language_for_path
 
-    if change.binary or not change.hunks:
-        return []
-    language = language_for_path(change.path)
+    language = language_for_path(change.path) if change.hunks and not change.binary else None
     if language is None:
-        return []
-    out: list[BlobItem] = []
+        return None, None
+    old = new = None
     if change.old_blob and any(h.old_len for h in change.hunks):
-        out.append((change.old_blob, language, change.old_path or change.path, None))
+        old = (change.old_blob, language, change.old_path or change.path, None)
     if change.new_blob and any(h.new_len for h in change.hunks):
-        out.append((change.new_blob, language, change.path, _base(change)))
-    return out
-
-
-def _base(change: FileChange) -> Base | None:
-    """The version `change` was made from and its hunks, which tell a parse of the new version what
-    changed (`_Latest`)."""
-    if not change.old_blob:
-        return None
-    return change.old_blob, tuple((h.old_start, h.old_len, h.new_start, h.new_len) for h in change.hunks)
+        base = (change.old_blob, tuple((h.old_start, h.old_len, h.new_start, h.new_len) for h in change.hunks)
+                ) if change.old_blob else None
+        new = (change.new_blob, language, change.path, base)
+    return old, new
 
 
 def changed_symbols(change: FileChange, cache: SymbolCache) -> list[tuple[Symbol, int]]:
     """(symbol, changed lines) for every symbol the change's hunks touch; [] for unknown languages."""
-    from rca_lsp.code.languages import language_for_path
-
-    if change.binary or not change.hunks:
-        return []
-    language = language_for_path(change.path)
-    if language is None:
+    old_version, new_version = _versions(change)
+    if old_version is None and new_version is None:
         return []
     counts: dict[tuple[str, str], tuple[Symbol, int]] = {}
 
@@ -321,10 +316,8 @@ def changed_symbols(change: FileChange, cache: SymbolCache) -> list[tuple[Symbol
             prev = counts.get(key)
             counts[key] = (prev[0] if prev else sym, (prev[1] if prev else 0) + n)
 
-    old = (cache.table(change.old_blob, language, change.old_path or change.path)
-           if any(h.old_len for h in change.hunks) else _EMPTY)
-    new = (cache.table(change.new_blob, language, change.path, _base(change))
-           if any(h.new_len for h in change.hunks) else _EMPTY)
+    old = cache.table(*old_version) if old_version is not None else _EMPTY
+    new = cache.table(*new_version) if new_version is not None else _EMPTY
     for h in change.hunks:
         if h.layout:
             continue

@@ -61,33 +61,35 @@ INERT_WORDS = {".java": ("final", "@Override")}
 INERT_ANNOTATIONS = {".java": ("@SuppressWarnings", "@java.lang.SuppressWarnings")}
 
 
-def _literal_first(words: tuple[str, ...]) -> re.Pattern[str]:
-    """Any of `words`: each word's first character, then the look behind it (no word character, `$` or
-    `@` before), so the search skips to candidates at C speed."""
+def _literal_first(words: tuple[str, ...]) -> re.Pattern[str] | None:
+    """Any of `words` (None for none): each word's first character, then the look behind it (no word
+    character, `$` or `@` before), so the search skips to candidates at C speed."""
+    if not words:
+        return None
     return re.compile("(?:" + "|".join(re.escape(w[0]) + r"(?<![\w$@]" + re.escape(w[0]) + ")" + re.escape(w[1:])
                                       for w in words) + r")(?![\w$])")
 
 
-_INERT = {suffix: _literal_first(words) for suffix, words in INERT_WORDS.items()}
-_NAMES = {suffix: _literal_first(names) for suffix, names in INERT_ANNOTATIONS.items()}
 _STRING_CODE = r'"(?:[^"\\\n]|\\.)*"'
 _ARGUMENT = re.compile("\x00(?:\\((?:value=)?(?:" + _STRING_CODE + r"|\{(?:" + _STRING_CODE + r"|,)*\})\))?")
 
 
 class _Inert(NamedTuple):
-    words: re.Pattern[str]
+    words: re.Pattern[str] | None
     names: re.Pattern[str] | None  # of annotations
 
     def search(self, text: str) -> bool:
-        return self.words.search(text) is not None or (self.names is not None and self.names.search(text) is not None)
+        return any(p is not None and p.search(text) is not None for p in self)
 
     def sub(self, code: str) -> str:
         """Inert words gone; an inert annotation's name a NUL, for `_ARGUMENT` to take with its argument."""
-        code = self.words.sub("", code)
+        if self.words is not None:
+            code = self.words.sub("", code)
         return self.names.sub("\x00", code) if self.names is not None and "@" in code else code
 
 
-_INERTS = {suffix: _Inert(words, _NAMES.get(suffix)) for suffix, words in _INERT.items()}
+_INERTS = {suffix: _Inert(_literal_first(INERT_WORDS.get(suffix, ())), _literal_first(INERT_ANNOTATIONS.get(suffix, ())))
+           for suffix in {**INERT_WORDS, **INERT_ANNOTATIONS}}
 
 
 def _inert(path: str) -> _Inert | None:
