@@ -67,6 +67,7 @@ class Options:
     blame_at: str  # "worktree" (the lines the trace numbers) or "HEAD" (committed content)
     rca_fresh: bool = False  # drop the tool's index (.git/rca) first, to time a full build
     coverage: Path | None = None  # the failing tests' reports: <case>.xml (bench_jacoco.py), .info (bench_jscov.py), .gocover (bench_gocov.py)
+    since_good: bool = False  # rank only the commits after each case's last good revision (`good`)
 
 
 @dataclass
@@ -222,6 +223,10 @@ def rank_rca(case: dict, opts: Options) -> Ranking:
     if proc.returncode != 0:
         raise StepError(f"rca index exit {proc.returncode}: {proc.stderr.strip()[-500:]}")
     query = ["suspects", "--repo", str(repo), "--trace", case["trace"], "--format", "json", "--top", "100000"]
+    if opts.since_good:
+        if not case.get("good"):
+            raise StepError(f"{case['case_id']} has no last good revision (`good`) to rank after")
+        query += ["--since", case["good"]]
     reports = [opts.coverage / f"{case['case_id']}{ext}" for ext in (".xml", ".info", ".gocover")] if opts.coverage else []
     report = next((r for r in reports if r.exists()), None)
     if report is not None:  # none where the test did not compile: ranked without, as a user is
@@ -319,6 +324,7 @@ def write_json(path: Path, results: dict[str, list[CaseRow]], args: argparse.Nam
         "jobs": args.jobs,
         "blame_at": args.blame_at,
         "coverage": str(args.coverage_dir or args.dir / "coverage") if args.coverage else None,
+        "since_good": args.since_good,
         "systems": {
             system: {"summary": summarize_rows([asdict(r) for r in rows]), "cases": [asdict(r) for r in rows]}
             for system, rows in results.items()
@@ -352,6 +358,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                     help="rank with each case's failing-test coverage (`rca suspects --coverage`): the reports "
                          "scripts/bench_jacoco.py (JaCoCo), bench_jscov.py (LCOV) or bench_gocov.py (Go) wrote in --coverage-dir")
     ap.add_argument("--coverage-dir", type=Path, help="where the reports are (default <dir>/coverage)")
+    ap.add_argument("--since-good", action="store_true",
+                    help="rank only the commits after each case's last good revision (`rca suspects --since GOOD`)")
     return ap.parse_args(argv)
 
 
@@ -364,7 +372,7 @@ def main(argv: list[str] | None = None) -> int:
     if not cases:
         raise SystemExit("no built case selected")
     coverage = (args.coverage_dir or args.dir / "coverage") if args.coverage else None
-    opts = Options(shlex.split(args.rca_cmd), args.timeout, args.blame_at, args.rca_fresh, coverage)
+    opts = Options(shlex.split(args.rca_cmd), args.timeout, args.blame_at, args.rca_fresh, coverage, args.since_good)
     results: dict[str, list[CaseRow]] = {}
     for system in systems_of(args.system):
         start = time.monotonic()
