@@ -6,6 +6,7 @@ Exit codes: 0 ok, 1 unexpected error, 2 usage, 3 repository, 4 index, 5 trace, 6
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
 import sys
 from pathlib import Path
@@ -163,6 +164,19 @@ def model_info_cmd(check: bool) -> None:
     click.echo(manifest.to_json())
 
 
+def _damage_message(exc: sqlite3.DatabaseError) -> str:
+    """Only the index is a cache, to delete and rebuild: failures.db and labels.db raise their own
+    errors, which say to move them aside. An error from anywhere else names no file to delete."""
+    import traceback
+
+    index_code = str(Path(__file__).parent / "index") + os.sep
+    if any(frame.filename.startswith(index_code) for frame in traceback.extract_tb(exc.__traceback__)):
+        return (f"the index is damaged ({exc}) (hint: it is a cache: delete index.db and its -wal and -shm "
+                "files in the rca folder of the VCS folder, e.g. .git/rca, and run `rca index`)")
+    return (f"a database of rca cannot be read ({exc}) (hint: run with -vv to see which; only the index, "
+            "index.db, is a cache to delete: move any other aside)")
+
+
 def run(argv: list[str] | None = None) -> int:
     """Entry point: maps rca errors to exit codes and one line on stderr, never a traceback."""
     try:
@@ -180,8 +194,8 @@ def run(argv: list[str] | None = None) -> int:
         click.echo("rca: interrupted", err=True)
         return 130
     except sqlite3.DatabaseError as exc:  # damage that the open-time check cannot see
-        click.echo(f"rca: error: the index is damaged ({exc}) (hint: delete the rca folder in the VCS "
-                   "folder, e.g. .git/rca, and run `rca index`)", err=True)
+        log.debug("database error", exc_info=True)
+        click.echo(f"rca: error: {_damage_message(exc)}", err=True)
         return IndexError_.exit_code
     except BrokenPipeError:
         return 0

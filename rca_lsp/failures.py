@@ -9,6 +9,9 @@ suspects among those commits: the hooks use it for what a pull brought and what 
 with one `test -e`, without starting Python, that they have nothing to report. It is a hint, kept
 by `add` and `resolve` and set right again by every hook that reads the database: one present
 by mistake only costs a hook its fast path; one missing is restored by the next background index.
+
+failures.db is not a cache: a file that cannot be read raises `FailureStoreError`, whose hint says
+to move it aside, never to delete it (nor the folder it shares with the index, a cache).
 """
 
 from __future__ import annotations
@@ -49,6 +52,12 @@ CREATE TABLE IF NOT EXISTS failures (
 
 class FailureNotFound(RcaError):
     exit_code = 2
+
+
+class FailureStoreError(RcaError):
+    """failures.db cannot be read or written: exit 4, like the index, but never "delete it"."""
+
+    exit_code = 4
 
 
 @dataclass(frozen=True)
@@ -104,13 +113,27 @@ def _connect(meta_dir: str, create: bool) -> Iterator[sqlite3.Connection | None]
         yield None
         return
     path.parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(str(path), timeout=5, isolation_level=None)
+    try:
+        conn = sqlite3.connect(str(path), timeout=5, isolation_level=None)
+    except sqlite3.Error as exc:
+        raise _store_error(path, exc) from None
     try:
         conn.execute("PRAGMA busy_timeout=5000")
         conn.execute(_SCHEMA)
         yield conn
+    except sqlite3.Error as exc:
+        raise _store_error(path, exc) from None
     finally:
         conn.close()
+
+
+def _store_error(path: Path, exc: sqlite3.Error) -> FailureStoreError:
+    if isinstance(exc, sqlite3.OperationalError):  # locked, read-only, I/O: the file may be sound
+        return FailureStoreError(f"the failures file {path} cannot be used ({exc})",
+                                 hint="try again; if it stays, check the disk and the folder's permissions")
+    return FailureStoreError(f"the failures file {path} is damaged ({exc})",
+                             hint="it is not a cache: move it aside (do not delete it), then record the "
+                                  "failures again with `rca failures add`")
 
 
 def one_line(text: str) -> str:
@@ -181,16 +204,11 @@ def listing(meta_dir: str, include_resolved: bool = False) -> list[Failure]:
 
 
 def has_open(meta_dir: str) -> bool:
-    """Cheap enough for every hook: no parsing, one indexed query, no file created."""
-    path = store_path(meta_dir)
-    if not path.exists():
-        return False
-    try:
-        with _connect(meta_dir, create=False) as conn:
-            return conn is not None and conn.execute(
-                "SELECT 1 FROM failures WHERE resolved IS NULL LIMIT 1").fetchone() is not None
-    except sqlite3.Error:
-        return False
+    """Cheap enough for every hook: no parsing, one indexed query, no file created. A file that
+    cannot be read raises FailureStoreError: whether failures are open is then unknown, not no."""
+    with _connect(meta_dir, create=False) as conn:
+        return conn is not None and conn.execute(
+            "SELECT 1 FROM failures WHERE resolved IS NULL LIMIT 1").fetchone() is not None
 
 
 def resolve(meta_dir: str, failure_id: int) -> Failure:

@@ -154,7 +154,11 @@ def _sync_open_marker(meta_dir: str) -> None:
     """Failures recorded before the shims read the marker (an upgrade) must still be reported."""
     from rca_lsp import failures
 
-    failures.mark(meta_dir, failures.has_open(meta_dir))
+    try:
+        is_open = failures.has_open(meta_dir)
+    except failures.FailureStoreError:
+        is_open = True  # they may be: the hooks then read the file, and say why they cannot check
+    failures.mark(meta_dir, is_open)
 
 
 def _write_shim(path: Path, hook: str) -> None:

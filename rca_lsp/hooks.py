@@ -9,7 +9,10 @@ Installed by `rca hooks install` (see `rca_lsp.hook_install`): git hooks are she
         The new commits are indexed by a detached background process (the pull does not wait).
         After a pull (git post-merge / post-rewrite after a rebase; hg post-pull), if failures
         are open (`rca failures add`), the commits that arrived are ranked against them and the
-        suspects among them printed: waiting for the index at most `hook-timeout` seconds.
+        suspects among them printed: waiting for the index at most `hook-timeout` seconds, and
+        no longer once no indexer is at work (one that stopped is said, with its error). With no
+        index before the pull, what arrived is what came after the newest open failure was
+        recorded, checked if the first index is built in that time.
     git pre-push; hg pre-push
         With failures open, the outgoing commits are indexed and checked; one that ranks in the
         top `push-top` suspects of a failure is reported with its evidence. The push goes on,
@@ -17,9 +20,12 @@ Installed by `rca hooks install` (see `rca_lsp.hook_install`): git hooks are she
         `[rca] block-push = true`.
 
 Settings (git config `rca.<name>` camel-cased / hgrc `[rca] <name>`): hook-timeout (seconds the
-foreground may wait, default 8), index-timeout (seconds a background index may run, default 900),
-pull-top (rank a just-arrived commit must reach to be shown, default 5), push-top (default 3),
-block-push (default false), hooks (false switches every rca hook off without uninstalling).
+foreground may wait, default 8, at most 120), index-timeout (seconds a background index may run,
+default 900, at most 86400), pull-top (rank a just-arrived commit must reach to be shown, default
+5), push-top (default 3; both at most 1000), block-push (default false), hooks (false switches
+every rca hook off without uninstalling, and keeps them quiet: a background error stays in the log).
+A number that is not one, or is out of its range (`1e9` would hold a pull for ever), is refused:
+a line in the log says so, and the default is used.
 
 A hook never fails or blocks a pull or push by accident: every error is caught, logged to
 `<vcs-dir>/rca/hooks.log` and reported in one line. Two hooks at once never corrupt or lock
@@ -31,6 +37,7 @@ and its exit status is the hook's.
 from __future__ import annotations
 
 import fcntl
+import math
 import os
 import subprocess
 import sys
@@ -55,16 +62,17 @@ STDIN_HOOKS = {"pre-push", "post-rewrite"}
 PULL_HOOKS = {"post-merge", "post-rewrite", "post-pull"}
 DEFAULTS = {"hook-timeout": "8", "index-timeout": "900", "pull-top": "5", "push-top": "3",
             "block-push": "false", "hooks": "true"}
+RANGES = {"hook-timeout": (0, 120), "index-timeout": (1, 86400), "pull-top": (1, 1000), "push-top": (1, 1000)}
 
 
 # -- small helpers, all cheap: a hook with nothing to do must cost a few tens of milliseconds ---
 
-def _say(message: str) -> None:
+def say(message: str) -> None:
     sys.stderr.write(f"rca: {message}\n")
     sys.stderr.flush()
 
 
-def _log(meta_dir: str, hook: str, message: str) -> None:
+def write_log(meta_dir: str, hook: str, message: str) -> None:
     try:
         folder = index_dir(meta_dir)
         folder.mkdir(parents=True, exist_ok=True)
@@ -79,24 +87,37 @@ def _log(meta_dir: str, hook: str, message: str) -> None:
         pass  # a log that cannot be written must not become the error
 
 
+def _key(repo: Backend, name: str) -> str:
+    if repo.kind != "git":
+        return f"rca.{name}"
+    return "rca." + name.split("-")[0] + "".join(w.title() for w in name.split("-")[1:])
+
+
 def setting(repo: Backend, name: str) -> str:
-    key = "rca." + name.split("-")[0] + "".join(w.title() for w in name.split("-")[1:])
     try:
-        value = repo.config(key if repo.kind == "git" else f"rca.{name}")
+        value = repo.config(_key(repo, name))
     except Exception:  # a config that cannot be read is the default
         value = None
     return value if value is not None else DEFAULTS[name]
 
 
-def _flag(value: str) -> bool:
+def flag(value: str) -> bool:
     return value.strip().lower() in ("1", "true", "yes", "on")
 
 
-def _number(value: str, default: float) -> float:
+def number(repo: Backend, name: str) -> float:
+    """A numeric setting within RANGES; anything else is logged and replaced by the default."""
+    text = setting(repo, name)
+    low, high = RANGES[name]
     try:
-        return float(value)
+        value = float(text)
     except ValueError:
-        return default
+        value = math.nan
+    if math.isfinite(value) and low <= value <= high:
+        return value
+    write_log(repo.meta_dir, "hooks", f"{_key(repo, name)} = {text!r} refused: not a number from {low} to {high}; "
+                                 f"the default {DEFAULTS[name]} is used")
+    return float(DEFAULTS[name])
 
 
 def _open_repo(path: str):
@@ -114,14 +135,14 @@ def indexed(meta_dir: str) -> tuple[set[str], str | None] | None:
 
 # -- the background indexer -----------------------------------------------------------------
 
-def spawn_indexer(root: str, hook: str) -> None:
+def spawn_indexer(root: str, hook: str) -> subprocess.Popen:
     """Index in a detached process: new session, no terminal, nothing inherited the VCS waits on."""
     env = {k: v for k, v in os.environ.items()
            if k not in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_PREFIX", "GIT_OBJECT_DIRECTORY",
                         "GIT_QUARANTINE_PATH", "HG_PENDING", "HG_SHAREDPENDING")}
-    subprocess.Popen([sys.executable, "-c", HOOK_CODE, "index", root, hook],
-                     cwd=root, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                     stderr=subprocess.DEVNULL, close_fds=True, start_new_session=True)
+    return subprocess.Popen([sys.executable, "-c", HOOK_CODE, "index", root, hook],
+                            cwd=root, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, close_fds=True, start_new_session=True)
 
 
 def _leave_session() -> None:
@@ -144,18 +165,52 @@ def _plain_checkout(cwd: str, folder: str) -> tuple[str, str] | None:
     return (cwd, str(meta)) if meta.is_dir() else None
 
 
-def _has_open_failures(meta_dir: str) -> bool:
-    """Read from the database; the shims' marker, a hint that may be stale, is set to match."""
+def _open_failures(meta_dir: str) -> bool:
+    """Read from the database; the shims' marker, a hint that may be stale, is set to match. A
+    database that cannot be read raises FailureStoreError and sets the marker, since failures may
+    be open: the next hook then runs in the foreground and says why it cannot check them."""
     from rca_lsp import failures
 
-    is_open = failures.has_open(meta_dir)
+    try:
+        is_open = failures.has_open(meta_dir)
+    except failures.FailureStoreError:
+        failures.mark(meta_dir, True)
+        raise
     if failures.mark(meta_dir, is_open) and is_open:
-        _log(meta_dir, "hooks", f"failures are open but {failures.OPEN_MARKER} was missing (restored): "
+        write_log(meta_dir, "hooks", f"failures are open but {failures.OPEN_MARKER} was missing (restored): "
                                 "hooks before this one did not check their commits")
     return is_open
 
 
-def _try_lock(path: Path) -> int | None:
+def has_open_failures(meta_dir: str, hook: str) -> bool:
+    """For a hook about to check commits: a database that cannot be read is logged and said in one line."""
+    from rca_lsp.failures import FailureStoreError
+
+    try:
+        return _open_failures(meta_dir)
+    except FailureStoreError as exc:
+        write_log(meta_dir, hook, f"open failures not checked: {exc}")
+        say(f"open failures not checked: {exc}")
+        return False
+
+
+def _idle(meta_dir: str) -> bool:
+    """Nothing to say in the foreground: no failure open, no background error waiting. No VCS process."""
+    from rca_lsp.failures import FailureStoreError
+
+    try:
+        return not _open_failures(meta_dir) and not (index_dir(meta_dir) / LAST_ERROR).exists()
+    except FailureStoreError:
+        return False  # the hook says why it cannot check, if it has commits to check
+
+
+class IndexTimeout(BaseException):
+    """The background indexer's time is up. A BaseException, as KeyboardInterrupt is: the alarm
+    mostly rings while a file is parsed, inside a parser's defensive `except Exception`, which
+    would log a TimeoutError as a file that failed to parse and index on past the limit."""
+
+
+def try_lock(path: Path) -> int | None:
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -178,40 +233,45 @@ def background_index(root: str, hook: str) -> int:
     try:
         repo = _open_repo(root)
         meta = repo.meta_dir
-        if not _flag(setting(repo, "hooks")):
+        if not flag(setting(repo, "hooks")):
             return 0
-        _has_open_failures(meta)  # the next hook's shim reads the marker this keeps right
-        timeout = _number(setting(repo, "index-timeout"), 900)
+        from rca_lsp.failures import FailureStoreError
+
+        try:
+            _open_failures(meta)  # the next hook's shim reads the marker this keeps right
+        except FailureStoreError:
+            pass  # the marker is set: the next hook in the foreground says why it cannot check
+        timeout = number(repo, "index-timeout")
         folder = index_dir(meta)
         folder.mkdir(parents=True, exist_ok=True)
-        queue = _try_lock(folder / "queue.lock")
+        queue = try_lock(folder / "queue.lock")
         if queue is None:
-            _log(meta, hook, "an indexer is already queued; it will index these commits")
+            write_log(meta, hook, "an indexer is already queued; it will index these commits")
             return 0
 
         def expire(*_: object) -> None:
-            raise TimeoutError(f"indexing took over {timeout:.0f} s; stopped (the next run carries on)")
+            raise IndexTimeout(f"indexing took over {timeout:.0f} s; stopped (the next run carries on)")
 
         signal.signal(signal.SIGALRM, expire)
         signal.alarm(max(1, int(timeout)))
         from rca_lsp import service
 
         try:
-            running = _try_lock(folder / WRITE_LOCK)  # wait here, holding the queue, until it is free
+            running = try_lock(folder / WRITE_LOCK)  # wait here, holding the queue, until it is free
             while running is None:
                 time.sleep(0.1)
-                running = _try_lock(folder / WRITE_LOCK)
+                running = try_lock(folder / WRITE_LOCK)
             os.close(running)  # Index.open and update take the writer lock themselves
         finally:
             os.close(queue)
         report = service.update_index(repo, thorough=False)
         signal.alarm(0)
-        _log(meta, hook, f"indexed {report.added} new commit(s), removed {report.removed} "
+        write_log(meta, hook, f"indexed {report.added} new commit(s), removed {report.removed} "
                          f"in {time.perf_counter() - started:.2f} s")
         return 0
     except BaseException as exc:  # the log is the only place a detached process can report to
         message = f"background index failed: {type(exc).__name__}: {exc}"
-        _log(meta, hook, message)
+        write_log(meta, hook, message)
         try:
             (index_dir(meta) / LAST_ERROR).write_text(message + "\n")
         except OSError:
@@ -219,100 +279,21 @@ def background_index(root: str, hook: str) -> int:
         return 1
 
 
-def _report_last_error(meta_dir: str) -> None:
+def take_last_error(meta_dir: str) -> str | None:
+    """The background indexer's last error, once: taken, it is not shown again."""
     path = index_dir(meta_dir) / LAST_ERROR
     try:
         message = path.read_text().strip()
         path.unlink()
     except OSError:
-        return
-    _say(f"{message} (see {index_dir(meta_dir) / LOG_NAME})")
+        return None
+    return message
 
 
-# -- checks against open failures -------------------------------------------------------------
-
-def _wait_for_index(repo: Backend, deadline: float) -> bool:
-    head = repo.head()
-    while time.perf_counter() < deadline:
-        state = indexed(repo.meta_dir)
-        if state is not None and state[1] == head:
-            return True
-        time.sleep(0.1)
-    return False
-
-
-def _print_findings(findings, what: str) -> None:
-    by_failure: dict[int, list] = {}
-    for f in findings:
-        by_failure.setdefault(f.failure.id, []).append(f)
-    for items in by_failure.values():
-        failure = items[0].failure
-        _say(f"failure #{failure.id} ({failure.title}): {len(items)} suspect(s) among {what}")
-        for f in items:
-            s = f.suspect
-            _say(f"  #{s.rank:<2} {s.commit.hash[:10]}  {s.commit.author[:20]}  {s.commit.summary[:60]}"
-                 f"  (score {s.score:.2f})")
-            for e in s.evidence[:3]:
-                _say(f"       - {e.text}")
-
-
-def _check(repo: Backend, commits: set[str], top: int, deadline: float, what: str):
-    from rca_lsp import service
-
-    if not _wait_for_index(repo, deadline):
-        _say(f"the index is still being brought up to date; {what} not checked against open failures "
-             f"(`rca failures list`, then `rca suspects`)")
-        return []
-    findings = service.check_failures(repo, commits, top)
-    _print_findings(findings, what)
-    return findings
-
-
-def after_pull(repo: Backend, hook: str) -> None:
-    check = hook in PULL_HOOKS and _has_open_failures(repo.meta_dir)
-    before = indexed(repo.meta_dir) if check else None
-    spawn_indexer(repo.root, hook)
-    if before is None:
-        return
-    deadline = time.perf_counter() + _number(setting(repo, "hook-timeout"), 8)
-    arrived = set(repo.reachable()) - before[0]
-    if not arrived:
-        return
-    top = int(_number(setting(repo, "pull-top"), 5))
-    found = _check(repo, arrived, top, deadline, f"the {len(arrived)} commit(s) that just arrived")
-    _log(repo.meta_dir, hook, f"{len(arrived)} arrived; {len(found)} suspect(s) for open failures")
-
-
-def before_push(repo: Backend, hook: str, outgoing: set[str]) -> int:
-    """1 when an outgoing commit is a top suspect and the repository asks to block, else 0."""
-    if not outgoing or not _has_open_failures(repo.meta_dir):
-        return 0
-    deadline = time.perf_counter() + _number(setting(repo, "hook-timeout"), 8)
-    spawn_indexer(repo.root, hook)
-    outgoing &= set(repo.reachable())  # only what the index holds: ancestors of HEAD / '.'
-    top = int(_number(setting(repo, "push-top"), 3))
-    found = _check(repo, outgoing, top, deadline, f"the {len(outgoing)} outgoing commit(s)")
-    _log(repo.meta_dir, hook, f"{len(outgoing)} outgoing; {len(found)} top suspect(s) for open failures")
-    if found and _flag(setting(repo, "block-push")):
-        _say("push blocked by rca.blockPush: resolve the failure (`rca failures resolve ID`) or push "
-             "with the setting off")
-        return 1
-    if found:
-        _say("pushing anyway (set rca.blockPush to stop such pushes)")
-    return 0
-
-
-def _git_outgoing(repo: Backend, lines: bytes) -> set[str]:
-    """The commits a git push sends, from pre-push's input: `<local ref> <local sha> <remote ref> <remote sha>`."""
-    import re
-
-    sha = re.compile(r"^[0-9a-f]{40,64}$")
-    pushes = []
-    for line in lines.decode("utf-8", "replace").splitlines():
-        parts = line.split()
-        if len(parts) == 4 and sha.match(parts[1]) and sha.match(parts[3]):
-            pushes.append((parts[1], parts[3]))
-    return repo.outgoing(pushes)
+def _report_last_error(meta_dir: str) -> None:
+    message = take_last_error(meta_dir)
+    if message is not None:
+        say(f"{message} (see {index_dir(meta_dir) / LOG_NAME})")
 
 
 # -- entry points -----------------------------------------------------------------------------------
@@ -338,26 +319,26 @@ def run_git_hook(hook: str, hook_dir: str, args: list[str]) -> int:
         plain = _plain_checkout(os.getcwd(), ".git")
         if plain is not None:
             meta = plain[1]
-            _report_last_error(meta)
-            if not _has_open_failures(meta):  # the common case: no VCS process, one spawn
+            if _idle(meta):  # the common case: no VCS process, one spawn
                 if hook != "pre-push":
                     spawn_indexer(plain[0], hook)
                 return status
         repo = _open_repo(os.getcwd())
         meta = repo.meta_dir
-        if not _flag(setting(repo, "hooks")):
-            return status
-        if plain is None:
-            _report_last_error(meta)
+        if not flag(setting(repo, "hooks")):
+            return status  # off, and quiet: a background error stays in the log
+        _report_last_error(meta)
+        from rca_lsp.hook_checks import git_outgoing, after_pull, before_push
+
         if hook == "pre-push":
-            return before_push(repo, hook, _git_outgoing(repo, stdin or b"")) or status
+            return before_push(repo, hook, git_outgoing(repo, stdin or b"")) or status
         if hook == "post-rewrite" and args[:1] != ["rebase"]:
             spawn_indexer(repo.root, hook)  # an amend: index it, but nothing arrived
             return status
         after_pull(repo, hook)
     except BaseException as exc:  # noqa: BLE001 - a hook must never fail the user's command
-        _log(meta, hook, f"error: {type(exc).__name__}: {exc}")
-        _say(f"{hook} hook: {type(exc).__name__}: {exc} (ignored; see {index_dir(meta) / LOG_NAME})")
+        write_log(meta, hook, f"error: {type(exc).__name__}: {exc}")
+        say(f"{hook} hook: {type(exc).__name__}: {exc} (ignored; see {index_dir(meta) / LOG_NAME})")
     return status
 
 
@@ -369,23 +350,23 @@ def run_hg_hook(hook: str) -> int:
         plain = _plain_checkout(os.getcwd(), ".hg")
         if plain is not None:
             meta = plain[1]
-            _report_last_error(meta)
-            if not _has_open_failures(meta):
+            if _idle(meta):
                 if hook != "pre-push":
                     spawn_indexer(plain[0], hook)
                 return 0
         repo = _open_repo(os.getcwd())
         meta = repo.meta_dir
-        if not _flag(setting(repo, "hooks")):
-            return 0
-        if plain is None:
-            _report_last_error(meta)
+        if not flag(setting(repo, "hooks")):
+            return 0  # off, and quiet: a background error stays in the log
+        _report_last_error(meta)
+        from rca_lsp.hook_checks import after_pull, before_push
+
         if hook == "pre-push":
             return before_push(repo, hook, repo.outgoing())
         after_pull(repo, hook)
     except BaseException as exc:  # noqa: BLE001 - a hook must never fail the user's command
-        _log(meta, hook, f"error: {type(exc).__name__}: {exc}")
-        _say(f"{hook} hook: {type(exc).__name__}: {exc} (ignored; see {index_dir(meta) / LOG_NAME})")
+        write_log(meta, hook, f"error: {type(exc).__name__}: {exc}")
+        say(f"{hook} hook: {type(exc).__name__}: {exc} (ignored; see {index_dir(meta) / LOG_NAME})")
     return 0
 
 
@@ -399,7 +380,7 @@ def main(argv: list[str] | None = None) -> int:
     if len(argv) == 3 and argv[0] == "index":
         _leave_session()
         return background_index(argv[1], argv[2])
-    _say("usage: python -m rca_lsp.hooks run HOOK HOOK_DIR [ARGS...] | hg HOOK | index ROOT HOOK")
+    say("usage: python -m rca_lsp.hooks run HOOK HOOK_DIR [ARGS...] | hg HOOK | index ROOT HOOK")
     return 0  # a malformed call from a hook must not fail the VCS command either
 
 

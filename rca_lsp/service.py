@@ -46,6 +46,7 @@ class Query:
     device: str = "auto"  # where a model loaded for this query runs: auto, cpu or cuda
     explain: bool = False  # each suspect's feature values
     window: list[str] | None = None  # only these commits (a bisection's range)
+    carried: tuple[str, ...] = ()  # a window's uncommitted work-tree files its runs had (a bisection's overlay)
     executed: dict[str, set[int]] | None = None  # lines the failing run executed (a traced run)
     per_test: PerTest | None = None  # a coverage report's tests per line: executed and suspicion from it
     tuned: bool = True  # this repository's tuned fusion (`rca model tune`) when it has one
@@ -162,7 +163,7 @@ def retrieve(repo: Backend, query: Query, head: str | None = None):
     with Index.open(repo.meta_dir, readonly=True) as index:
         return find_suspects(repo, index, query.text, since=query.since, top=query.wanted, window=query.window,
                              executed=query.executed, explain=query.explain, fusion=fusion,
-                             per_test=query.per_test, regression=regression)
+                             per_test=query.per_test, regression=regression, carried=query.carried)
 
 
 def rerank(repo: Backend, result, query: Query, model=None):

@@ -139,6 +139,31 @@ def test_an_uncommitted_test_is_laid_into_each_checkout_and_confirms_the_real_cu
     assert list((tmp_path / "tmp").iterdir()) == []
 
 
+ASSERTING_TEST = '''from shop.prices import total
+
+
+def test_thousands():
+    assert total(["1,000"]) == 1000
+'''
+
+
+def test_the_ranking_reads_the_uncommitted_test_the_runs_had(tmp_path):
+    """The failure is the uncommitted test's own assertion (no frame in the library): the ranking
+    follows what that test calls, as `rca suspects` does in the work tree, and does not take the
+    failure for another project's."""
+    repo = make_repo("git", tmp_path)
+    shas = history(repo)
+    repo.write(TEST_FILE, ASSERTING_TEST)
+    proc = bisect(repo, "git", tmp_path, "--test", f"{PYTEST} {TEST_FILE}", "--good", shas[1], "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert out["culprit"] == shas[6] and out["confirmed"] is True, out["runs"]
+    assert out["warnings"] == [] and "another project" not in proc.stderr
+    evidence = out["culprit_commit"]["evidence"]
+    assert any(e["kind"] == "callee" and e["symbol"] == "parse_amount" for e in evidence), evidence
+    assert out["culprit_commit"]["rank"] == 1
+
+
 def test_the_text_report_says_which_work_tree_files_it_used(tmp_path):
     repo = make_repo("git", tmp_path)
     shas = history(repo)

@@ -51,8 +51,9 @@ def _find_git_log_midway(rca: int, db: Path) -> int | None:
 _find_worker_reader = _common.find_worker_reader
 
 
-def _kill_during_index(repo: Path, find) -> tuple[subprocess.CompletedProcess[str] | None, int | None]:
-    """Start `rca index`, SIGKILL the process `find` picks as soon as it exists; (the run, the
+def _kill_during_index(repo: Path, find, sig: int = signal.SIGKILL
+                       ) -> tuple[subprocess.CompletedProcess[str] | None, int | None]:
+    """Start `rca index`, send `sig` to the process `find` picks as soon as it exists; (the run, the
     victim), or (None, None) when the run ended before the process showed up."""
     proc = subprocess.Popen([*RCA, "index", "--repo", str(repo)], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
@@ -63,7 +64,7 @@ def _kill_during_index(repo: Path, find) -> tuple[subprocess.CompletedProcess[st
             time.sleep(0.005)
     if victim is not None:
         try:
-            os.kill(victim, signal.SIGKILL)
+            os.kill(victim, sig)
         except ProcessLookupError:
             victim = None
     try:
@@ -111,6 +112,32 @@ def test_a_killed_process_stops_the_run_and_the_next_run_converges(reference, tm
         assert 0 < kept < COMMITS and kept % BATCH == 0  # the whole batches before the cut, not the cut one
     again = subprocess.run([*RCA, "index", "-q", "--repo", str(repo)], capture_output=True, text=True, timeout=600)
     assert again.returncode == 0, again.stderr  # the lock was released; it carries on
+    assert common.diff_snapshots(common.snapshot(db), snap) == []
+
+
+def test_a_child_stopped_by_ctrl_c_ends_the_run_as_interrupted(reference, tmp_path):
+    """Ctrl-C signals the whole foreground group; where this process's own KeyboardInterrupt was
+    swallowed (tree-sitter compiling a query's regular expression turns it into a query error),
+    its children's deaths by SIGINT are what is left of it: the run ends as interrupted (130,
+    "aborted"), not as an indexing failure (4), and the next run carries on. (The parser workers
+    and their readers ignore SIGINT: the indexer handles it, once.)"""
+    common = load("reliability_common")
+    source, snap, counts = reference
+    repo = tmp_path / "repo"
+    shutil.copytree(source, repo, symlinks=True)
+    db = repo / ".git" / "rca" / "index.db"
+    for _ in range(5):
+        run, victim = _kill_during_index(repo, _find_git_log, signal.SIGINT)
+        if run is not None:
+            break
+        shutil.rmtree(repo / ".git" / "rca")
+    assert run is not None, "no git log to interrupt in 5 runs"
+    assert run.returncode == 130, (run.returncode, run.stderr[-2000:])
+    assert run.stderr.strip().splitlines()[-1] == "rca: aborted", run.stderr
+    assert common.wait_no_processes(repo) == []
+    assert common.check_consistent(db, counts) == []
+    again = subprocess.run([*RCA, "index", "-q", "--repo", str(repo)], capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0, again.stderr
     assert common.diff_snapshots(common.snapshot(db), snap) == []
 
 

@@ -65,7 +65,8 @@ def bisect(repo: Backend, options: BisectOptions) -> BisectOutcome:
             goods = (_find_good(repo, tester, bad),)
         graph = repo.range_parents(bad, goods)
         order, parents = [node for node, _ in graph], dict(graph)
-        suspects, warnings, features = _rank(repo, failure, order, options, executed)
+        suspects, warnings, features = _rank(repo, failure, order, options, executed,
+                                             tuple(f.path for f in overlay.files))
         search = Search(parents, bad, build_prior(order, suspects, options.prior), options.prior.confirm_at)
         for run in tester.runs:  # what the search for a good revision already learnt
             if run.commit != bad and search.is_open(run.commit) and run.result != GOOD:
@@ -158,15 +159,17 @@ def _find_good(repo: Backend, tester: Tester, bad: str) -> str:
 
 
 def _rank(repo: Backend, failure: str, window: list[str], options: BisectOptions,
-          executed: dict[str, set[int]] | None = None) -> tuple[list[Suspect], list[str], dict]:
+          executed: dict[str, set[int]] | None = None, carried: tuple[str, ...] = ()
+          ) -> tuple[list[Suspect], list[str], dict]:
     """Retrieval's ranking of the range (after bringing the index up to date) and each candidate's
     features (a confirmed culprit's label keeps them); empty, with a warning, when the failure holds
-    no trace: the search then is plain bisection."""
+    no trace: the search then is plain bisection. `carried`: the work tree's uncommitted files laid
+    into each checkout (a test being written), which the failure's frames may name."""
     from rca_lsp import service
 
     service.ensure_index(repo)
     query = service.Query(failure, top=0, ranker=options.ranker, rerank_top=options.rerank_top, explain=True,
-                          window=window, executed=executed, tuned=False)
+                          window=window, executed=executed, tuned=False, carried=carried)
     try:
         result = service.retrieve(repo, query)
     except TraceError as exc:

@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 import click
 
 log = logging.getLogger("rca_lsp")
+
+MAX_TIMEOUT_S = 7 * 24 * 3600  # a week: a run past it is hung, not slow (and past ~9e9 s Python's clocks overflow)
+
+
+def _seconds(ctx: click.Context, param: click.Parameter, value: float | None) -> float | None:
+    """NaN passes FloatRange's comparisons: refused here, at parse time, like the rest."""
+    if value is not None and math.isnan(value):
+        raise click.BadParameter(f"{value} is not a number of seconds")
+    return value
 
 
 @click.command("bisect")
@@ -20,8 +30,9 @@ log = logging.getLogger("rca_lsp")
 @click.option("--bad", default="HEAD", show_default=True, help="A revision where the test fails.")
 @click.option("--trace", "trace", default=None,
               help="The failure's output (file, or - for stdin): the test is then not run at BAD.")
-@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=None,
-              help="Seconds a run may take; a longer one aborts the bisection.")
+@click.option("--timeout", type=click.FloatRange(min=0, max=MAX_TIMEOUT_S, min_open=True), default=None,
+              callback=_seconds,
+              help=f"Seconds a run may take (at most {MAX_TIMEOUT_S}, a week); a longer one aborts the bisection.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--ranker", type=click.Choice(["none", "llm"]), default="none", show_default=True,
               help="Re-rank retrieval's top suspects with the language model (`rca model build` first).")

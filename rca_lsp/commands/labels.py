@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
 import sys
 import time
 from pathlib import Path
@@ -54,23 +56,56 @@ def export_cmd(repo: str, output: str) -> None:
     if output == "-":
         export_jsonl(labels, sys.stdout)
     else:
-        tmp = Path(output + ".tmp")
-        with open(tmp, "w", encoding="utf-8") as fh:
-            export_jsonl(labels, fh)
-        tmp.replace(output)
+        _write(Path(output), output, labels)
     click.echo(f"exported {len(labels)} label(s)", err=True)
+
+
+def _write(path: Path, name: str, labels) -> None:
+    """A file replaced whole (a temporary beside it, removed on any failure); a pipe or a device
+    such as /dev/stdout written as it is."""
+    from rca_lsp.labels.store import LabelError, export_jsonl
+
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        mode = None
+    except OSError as exc:
+        raise LabelError(f"cannot write labels to {name}: {exc.strerror or exc}") from None
+    if (mode is not None and stat.S_ISDIR(mode)) or name.endswith(("/", os.sep)):
+        raise LabelError(f"cannot write labels to {name}: it {'is' if mode else 'names'} a directory",
+                         hint="name a file, e.g. labels.jsonl")
+    if not path.parent.is_dir():
+        raise LabelError(f"cannot write labels to {name}: the folder {path.parent} does not exist")
+    try:
+        if mode is not None and not stat.S_ISREG(mode):
+            with open(path, "w", encoding="utf-8") as fh:
+                export_jsonl(labels, fh)
+            return
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        try:
+            with open(tmp, "x", encoding="utf-8") as fh:  # "x": never another's file
+                export_jsonl(labels, fh)
+            os.replace(tmp, path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+    except OSError as exc:
+        raise LabelError(f"cannot write labels to {name}: {exc.strerror or exc}") from None
 
 
 @labels_group.command("import")
 @click.argument("path", type=click.Path(dir_okay=False))
 @click.option("--repo", default=".", type=click.Path(file_okay=False), help="Repository (default: here).")
 def import_cmd(path: str, repo: str) -> None:
-    """Add labels from a JSONL export (a teammate's, or pooled); all or none."""
+    """Add labels from a JSONL export (a teammate's, or pooled); all or none. A label already
+    here (the same failure, culprit and candidates) is skipped."""
     from dataclasses import replace
 
     from rca_lsp.labels.store import read_jsonl, record_all
 
     meta = _meta(repo)
     labels = read_jsonl(Path(path))  # every line checked before any is written, then one transaction
-    record_all(meta, [replace(label, source="import", id=None) for label in labels])
-    click.echo(f"imported {len(labels)} label(s)")
+    stored = record_all(meta, [replace(label, source="import", id=None) for label in labels])
+    added = sum(new for _, new in stored)
+    skipped = f", skipped {len(stored) - added} already present" if added < len(stored) else ""
+    click.echo(f"imported {added} label(s){skipped}")

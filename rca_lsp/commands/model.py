@@ -113,6 +113,7 @@ def eval_cmd(repo: str, labels_file: str | None, bench: str | None, version: str
             raise ModelError(f"no tuned fusion {name!r}", hint="`rca model list` shows the versions")
         model = load(path)
     labels = _labels(meta, labels_file)
+    cases = bench_cases(Path(bench)) if bench else None  # every input read before the first line is printed
     click.echo(HEADER)
     models = ([(f"tuned {name}", model)] if model is not None else []) + shipped()
     click.echo("\n".join(compare("labels", label_cases(labels), models)))
@@ -121,8 +122,8 @@ def eval_cmd(repo: str, labels_file: str | None, bench: str | None, version: str
         newer = [lb for lb in labels if (lb.id or 0) > tuned.get("max_label_id", 0)]
         click.echo(f"(labels {len(labels) - len(newer)} of {len(labels)} trained {name}; held out since:)")
         click.echo("\n".join(compare("newer", label_cases(newer), models)))
-    if bench:
-        click.echo("\n".join(compare("bench", bench_cases(Path(bench)), models)))
+    if cases is not None:
+        click.echo("\n".join(compare("bench", cases, models)))
     if model is None:
         click.echo("no tuned fusion in use: retrieval is the ranker (`rca model tune`)")
 

@@ -120,15 +120,13 @@ def _start_pool(workers: int, root: str):
                                initializer=_worker_init, initargs=(root,))
 
 
-def _dead_worker(pool: ProcessPoolExecutor) -> str:
-    """Which worker died and how, as far as the pool knew (its process table is private). The
+def _dead_worker(pool: ProcessPoolExecutor) -> tuple[int | None, int | None]:
+    """Which worker died and its exit code, as far as the pool knew (its process table is private). The
     pool is shut down first: until its manager thread has joined the workers, an exit code read
     here may race with that thread's own wait and come back empty. Then any worker still alive is
     ended here: when the manager thread itself died (CPython 3.11's `terminate_broken` can raise on
     a future cancelled meanwhile), the workers it should have ended wait for work forever, and the
     interpreter's exit would wait for them (CI saw `rca index` hang so, once)."""
-    from rca_lsp.vcs.gitlog import how_it_ended
-
     workers = dict(getattr(pool, "_processes", None) or {})
     pool.shutdown(wait=True, cancel_futures=True)
     for proc in workers.values():
@@ -142,8 +140,8 @@ def _dead_worker(pool: ProcessPoolExecutor) -> str:
     for pid, proc in workers.items():
         code = proc.exitcode
         if code is not None and code not in (0, -signal.SIGTERM):  # SIGTERM: the pool ending the rest
-            return f"(pid {pid}) {how_it_ended(code)}"
-    return "died"
+            return pid, code
+    return None, None
 
 
 class _Latest:
@@ -241,9 +239,13 @@ class SymbolCache:
         except BrokenProcessPool as exc:
             # multiprocessing.Pool replaced a killed worker and waited forever for its task,
             # holding the writer lock; this pool notices the death at once.
-            raise IndexingStopped(f"a parser worker {_dead_worker(pool)}",
-                                  hint="the whole commits indexed so far are kept; run `rca index` "
-                                       "again to carry on") from exc
+            from rca_lsp.vcs.gitlog import stopped
+
+            pid, code = _dead_worker(pool)
+            hint = "the whole commits indexed so far are kept; run `rca index` again to carry on"
+            if code is None:
+                raise IndexingStopped("a parser worker died", hint=hint) from exc
+            raise stopped(f"a parser worker (pid {pid})", code, hint) from exc
 
     def table(self, blob: str | None, language: str, path: str | None = None, base: Base | None = None
               ) -> SymbolTable:

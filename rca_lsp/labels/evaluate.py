@@ -11,6 +11,7 @@ from __future__ import annotations
 import gzip
 import json
 import time
+import zlib
 from collections import defaultdict
 from pathlib import Path
 
@@ -32,10 +33,13 @@ def bench_cases(folder: Path) -> list[Case]:
         raise LabelError(f"no benchmark case files (*.json.gz) in {folder}")
     cases = []
     for path in paths:
-        with gzip.open(path, "rt", encoding="utf-8") as fh:
-            doc = json.load(fh)
-        rows = doc.get("since") or doc["whole"]
-        cases.append(case_of([(h, f) for h, f in rows], doc["bic"]))
+        try:
+            with gzip.open(path, "rt", encoding="utf-8") as fh:
+                doc = json.load(fh)
+            rows = doc.get("since") or doc["whole"]
+            cases.append(case_of([(h, f) for h, f in rows], doc["bic"]))
+        except (OSError, EOFError, zlib.error, ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise LabelError(f"{path}: not a benchmark case file ({type(exc).__name__}: {exc})") from None
     return cases
 
 

@@ -5,6 +5,12 @@ changed only through `_MIGRATIONS` (one transaction per step). The candidates ar
 ranked them, with every feature the learned fusion reads (`learned.COLUMNS`), capped at
 `MAX_ROWS` rows plus the culprit: enough to refit and to re-rank, small enough to pool.
 
+A label is stored once (`identity`): the same failure text, culprit and candidates (hashes and
+features) are the same case to `rca model tune` and `stats` however often they are confirmed, so
+a failure resolved twice, a bisection confirmed again on the same history or an export imported
+back adds nothing the second time. When, how and under which ranker it was confirmed are not part
+of it; a label ranked over other history (HEAD moved, the index rebuilt by another rca) is another.
+
 JSONL (`export_jsonl` / `read_jsonl`) is the form a team pools: one label per line, the same keys
 as `Label.to_json`.
 """
@@ -12,7 +18,9 @@ as `Label.to_json`.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
+import logging
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,10 +30,12 @@ from typing import IO
 from rca_lsp.errors import RcaError
 from rca_lsp.index.paths import index_dir
 
+log = logging.getLogger(__name__)
+
 MAX_ROWS = 500
 SOURCES = ("failure", "bisect", "editor", "import")
-_MIGRATIONS = (
-    """CREATE TABLE labels (
+_MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    ("""CREATE TABLE labels (
         id INTEGER PRIMARY KEY,
         created INTEGER NOT NULL,
         source TEXT NOT NULL,
@@ -38,7 +48,12 @@ _MIGRATIONS = (
         total INTEGER NOT NULL,
         candidates TEXT NOT NULL,
         runs TEXT NOT NULL DEFAULT '[]'
-    )""",
+    )""",),
+    # one row per identity; of labels stored twice before, the first is kept
+    ("ALTER TABLE labels ADD COLUMN identity TEXT",
+     "UPDATE labels SET identity = rca_label_identity(failure, culprit, candidates)",
+     "DELETE FROM labels WHERE id NOT IN (SELECT MIN(id) FROM labels GROUP BY identity)",
+     "CREATE UNIQUE INDEX labels_identity ON labels(identity)"),
 )
 
 
@@ -91,14 +106,27 @@ def store_path(meta_dir: str) -> Path:
     return index_dir(meta_dir) / "labels.db"
 
 
+def identity(failure: str, culprit: str, candidates) -> str:
+    """What makes two labels the same case: `candidates` as (hash, features) pairs, or their JSON."""
+    pairs = json.loads(candidates) if isinstance(candidates, str) else candidates
+    rows = [[h, {k: float(v) for k, v in f.items()}] for h, f in pairs]  # 1 and 1.0 alike, as on import
+    doc = json.dumps([failure, culprit, rows], sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(doc.encode("utf-8")).hexdigest()
+
+
 def _migrate(conn: sqlite3.Connection) -> None:
     version = conn.execute("PRAGMA user_version").fetchone()[0]
     if version > len(_MIGRATIONS):
         raise LabelError(f"{conn.execute('PRAGMA database_list').fetchone()[2]} is from a newer rca "
                          f"(schema {version}, this one knows {len(_MIGRATIONS)})", hint="upgrade rca-lsp")
-    for step, sql in enumerate(_MIGRATIONS[version:], start=version + 1):
+    conn.create_function("rca_label_identity", 3, identity, deterministic=True)
+    for step in range(version + 1, len(_MIGRATIONS) + 1):
         with conn:
-            conn.execute(sql)
+            conn.execute("BEGIN IMMEDIATE")  # Python opens none before DDL; a second rca waits here, then skips
+            if conn.execute("PRAGMA user_version").fetchone()[0] >= step:
+                continue
+            for sql in _MIGRATIONS[step - 1]:
+                conn.execute(sql)
             conn.execute(f"PRAGMA user_version = {step}")
 
 
@@ -122,31 +150,43 @@ def connect(meta_dir: str, create: bool = False) -> Iterator[sqlite3.Connection 
 
 
 def record(meta_dir: str, label: Label) -> int:
-    return record_all(meta_dir, [label])[0]
+    """The label's id: a new one, or that of the same label stored before (said as a warning)."""
+    [(lid, added)] = record_all(meta_dir, [label])
+    if not added:
+        log.warning("this failure with culprit %s over the same candidates is already label #%d; "
+                    "not recorded again", label.culprit[:10], lid)
+    return lid
 
 
-def record_all(meta_dir: str, labels: list[Label]) -> list[int]:
-    """Stores `labels` in one transaction: all of them or, on any error, none."""
+def record_all(meta_dir: str, labels: list[Label]) -> list[tuple[int, bool]]:
+    """Stores `labels` in one transaction: all of them or, on any error, none. For each, its id and
+    whether it was added: False for one already stored (or earlier in `labels`), left as it was."""
     for label in labels:
         if label.source not in SOURCES:
             raise LabelError(f"unknown label source {label.source!r}")
-    ids = []
+    out = []
     with connect(meta_dir, create=True) as conn:
         assert conn is not None
         with conn:
             for label in labels:
                 doc = label.to_json()
+                key = identity(label.failure, label.culprit, label.candidates)
                 cur = conn.execute(
                     "INSERT INTO labels(created, source, failure, culprit, head, ranker, rank, retrieval_rank,"
-                    " total, candidates, runs) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                    " total, candidates, runs, identity) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
+                    " ON CONFLICT(identity) DO NOTHING",
                     (label.created, label.source, label.failure, label.culprit, label.head, label.ranker,
                      label.rank, label.retrieval_rank, label.total,
                      json.dumps(doc["candidates"], separators=(",", ":")),
-                     json.dumps(doc["runs"], separators=(",", ":"))))
-                if cur.lastrowid is None:  # never after an INSERT
+                     json.dumps(doc["runs"], separators=(",", ":")), key))
+                if not cur.rowcount:
+                    out.append((conn.execute("SELECT id FROM labels WHERE identity = ?", (key,)).fetchone()[0],
+                                False))
+                elif cur.lastrowid is None:  # never after an INSERT
                     raise LabelError("the label was not stored (no row id)")
-                ids.append(cur.lastrowid)
-    return ids
+                else:
+                    out.append((cur.lastrowid, True))
+    return out
 
 
 def listing(meta_dir: str) -> list[Label]:

@@ -33,6 +33,7 @@ import logging
 import math
 import time
 from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -318,14 +319,16 @@ def _from_elsewhere(traces: list[Trace], targets: list[Target]) -> bool:
 def find_suspects(repo: Backend, index: Index, text: str, since: str | None = None, top: int = 20,
                   weights: Weights = Weights(), explain: bool = False, window: list[str] | None = None,
                   executed: dict[str, set[int]] | None = None, fusion: Model | None = None,
-                  per_test: PerTest | None = None, regression: RegressionFusion | None = None) -> Result:
+                  per_test: PerTest | None = None, regression: RegressionFusion | None = None,
+                  carried: Collection[str] = ()) -> Result:
     """Rank the commits reachable from HEAD (after `since`), or those of `window` (newest first, every
     commit before its parents) when given. A failure ranked over a window happened at the window's
     newest commit, not in the work tree (`rca bisect` ran it in a checkout of that commit), so the
-    work tree's uncommitted changes and files are then left out. `executed` (path -> lines) is what
-    the failing run executed, when it was run under the line tracer (`rca bisect`). `fusion`, a
-    learned model (rca_lsp.suspects.learned), replaces the weighted sum, except where lines were
-    traced (it never saw the executed feature). `per_test` (a coverage report with a context per
+    work tree's uncommitted changes and files are then left out, but for `carried`: the uncommitted
+    files laid into each checkout (a test being written), as the work tree holds them. `executed`
+    (path -> lines) is what the failing run executed, when it was run under the line tracer (`rca
+    bisect`). `fusion`, a learned model (rca_lsp.suspects.learned), replaces the weighted sum,
+    except where lines were traced (it never saw the executed feature). `per_test` (a coverage report with a context per
     test) gives `executed` from the contexts that name the trace's failing tests, each line weighted
     by its suspiciousness against the passing tests' runs. `regression`, the fusion for regressions
     (`learned.load_regression_fusion`), replaces the weighted sum where the failing test is committed
@@ -337,7 +340,7 @@ def find_suspects(repo: Backend, index: Index, text: str, since: str | None = No
     timings: dict[str, float] = {}
     started = time.perf_counter()
     traces = parse(text)
-    live = set() if window is not None else set(repo.modified_files()) | set(repo.untracked_files())
+    live = set(carried) if window is not None else set(repo.modified_files()) | set(repo.untracked_files())
     tracked = repo.tracked_files()
     traces = resolve(traces, sorted(set(tracked) | live))
     timings["parse"] = time.perf_counter() - started

@@ -1,4 +1,4 @@
-"""Reading a trace's text: from a file, or standard input, bounded, any encoding.
+"""Reading a trace's text: from a file (or a pipe), or standard input, bounded, any encoding.
 
 Every front end reads traces here (`rca suspects`, `rca failures add`, `rca bisect --trace`, the
 server's trace files), so the limit and the messages are the same everywhere. Undecodable bytes
@@ -7,6 +7,7 @@ become U+FFFD rather than an error: a log with one bad byte is still a trace.
 
 from __future__ import annotations
 
+import stat
 import sys
 from pathlib import Path
 
@@ -19,15 +20,29 @@ def read_trace(source: str) -> str:
     """The text of the trace file `source`, or of standard input for `-`."""
     if source == "-":
         return _decode(sys.stdin.buffer.read(MAX_TRACE_BYTES + 1))
-    return read_trace_file(Path(source), source)
+    return read_trace_file(Path(source), source, streams=True)
 
 
-def read_trace_file(path: Path, name: str | None = None) -> str:
-    """The text of one trace file; `name` is how the user wrote it, for the message."""
-    if not path.is_file():
-        raise TraceError(f"trace file {name or path} does not exist or is not a file")
-    with open(path, "rb") as fh:
-        return _decode(fh.read(MAX_TRACE_BYTES + 1))
+def read_trace_file(path: Path, name: str | None = None, *, streams: bool = False) -> str:
+    """The text of one trace file; `name` is how the user wrote it, for the message. `streams`: a
+    pipe or a character device (`<(cmd)`, /dev/stdin) is read too, as the user asked; the server
+    leaves it out, as opening a FIFO nobody writes would hang it."""
+    name = name or str(path)
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        raise TraceError(f"trace file {name} does not exist") from None
+    except OSError as exc:
+        raise TraceError(f"cannot read trace file {name}: {exc.strerror or exc}") from None
+    if stat.S_ISDIR(mode):
+        raise TraceError(f"trace file {name} is a directory")
+    if not (stat.S_ISREG(mode) or (streams and (stat.S_ISFIFO(mode) or stat.S_ISCHR(mode)))):
+        raise TraceError(f"trace file {name} is not a {'file or a pipe' if streams else 'regular file'}")
+    try:
+        with open(path, "rb") as fh:
+            return _decode(fh.read(MAX_TRACE_BYTES + 1))
+    except OSError as exc:
+        raise TraceError(f"cannot read trace file {name}: {exc.strerror or exc}") from None
 
 
 def _decode(data: bytes) -> str:

@@ -309,17 +309,16 @@ class _BlobReader:
             raise self._died()
         return data if header[1] == b"blob" else None
 
-    def _died(self):
-        from rca_lsp.errors import IndexingStopped
-        from rca_lsp.vcs.gitlog import how_it_ended
+    def _died(self) -> BaseException:
+        from rca_lsp.vcs.gitlog import stopped
 
         try:
             code = self._proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
             self._proc.kill()
             code = self._proc.wait()
-        return IndexingStopped(f"git cat-file (pid {self._proc.pid}) {how_it_ended(code)}",
-                               hint="the whole commits indexed so far are kept; run `rca index` again to carry on")
+        return stopped(f"git cat-file (pid {self._proc.pid})", code,
+                       "the whole commits indexed so far are kept; run `rca index` again to carry on")
 
     def read(self, blob_ids: Iterable[str]) -> Iterator[tuple[str, bytes | None]]:
         try:

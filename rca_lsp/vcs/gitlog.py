@@ -40,6 +40,17 @@ def log_command(fmt: str, *extra: str) -> list[str]:
             "--no-abbrev", f"--format={fmt}", *extra]
 
 
+def stopped(what: str, code: int, hint: str, after: str = "") -> BaseException:
+    """The error for a child process (`what`, named with its pid) that ended with `code` before its
+    work was done: where a SIGINT killed it, the user pressed Ctrl-C, which the terminal sends to
+    the whole foreground group; this process then stops as interrupted (exit 130), even where a C
+    library it was in (tree-sitter compiling a query's regular expression) swallowed its own
+    KeyboardInterrupt. Otherwise IndexingStopped, naming how the child ended (and `after` what)."""
+    if code == -signal.SIGINT:
+        return KeyboardInterrupt(f"{what} {how_it_ended(code)}")
+    return IndexingStopped(f"{what} {how_it_ended(code)}{after}", hint=hint)
+
+
 def how_it_ended(code: int) -> str:
     if code < 0:
         try:
@@ -108,8 +119,8 @@ def _check_end(pid: int, code: int, err: bytes, got: int, wanted: int) -> None:
     failure is git's own message."""
     text = err.decode("utf-8", "replace").strip()
     if code < 0 or (code == 0 and got != wanted):
-        raise IndexingStopped(f"git log (pid {pid}) {how_it_ended(code)} after {got} of {wanted} commits",
-                              hint="the whole commits indexed so far are kept; run `rca index` again to carry on")
+        raise stopped(f"git log (pid {pid})", code, "the whole commits indexed so far are kept; run `rca index` "
+                      "again to carry on", after=f" after {got} of {wanted} commits")
     if code != 0:
         if _UNREADABLE.search(text):
             raise MissingObject(text)

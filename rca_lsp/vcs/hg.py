@@ -128,11 +128,11 @@ class HgRepo(HgHistory):
                 self._client = hglib.open(self.root, encoding="UTF-8", configs=configs)
             except Exception as exc:  # hglib raises ServerError / OSError for a missing or broken hg
                 signalled = re.search(r"exited with status (-\d+)", str(exc))
-                if signalled:  # killed while starting: not a broken installation
-                    from rca_lsp.vcs.gitlog import how_it_ended
+                if signalled:  # killed while starting (or Ctrl-C): not a broken installation
+                    from rca_lsp.vcs.gitlog import stopped
 
-                    raise IndexingStopped(f"{hglib.HGPATH} command server {how_it_ended(int(signalled[1]))} "
-                                          "while starting", hint="run `rca index` again") from exc
+                    raise stopped(f"{hglib.HGPATH} command server, while starting,", int(signalled[1]),
+                                  "run `rca index` again") from exc
                 raise RepositoryError(f"cannot start {hglib.HGPATH} for {self.root}: {exc}",
                                       hint=f"install Mercurial (pip install mercurial) or set "
                                            f"{'RCA_SL' if self.kind == 'sl' else 'RCA_HG'}") from exc
