@@ -76,10 +76,17 @@ def index_cmd(repo: str, quiet: bool) -> None:
                        f"{report.reachable} reachable from HEAD; {report.seconds:.2f} s", err=True)
 
 
+def _revision(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """An empty revision is a mistake (a variable that was not set), not "no bound"."""
+    if value is not None and not value.strip():
+        raise click.BadParameter("an empty revision: name one, or leave the option out")
+    return value
+
+
 @main.command("suspects")
 @click.option("--repo", default=".", type=click.Path(file_okay=False), help="Repository (default: here).")
 @click.option("--trace", "trace", required=True, help="Trace or test-output file, or - for stdin.")
-@click.option("--since", default=None, help="Only commits after this revision.")
+@click.option("--since", default=None, callback=_revision, help="Only commits after this revision.")
 @click.option("--top", default=20, show_default=True, type=click.IntRange(min=0),
               help="How many suspects (0: all).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)

@@ -141,6 +141,18 @@ def migrate_index(repo: Backend) -> None:
         pass
 
 
+def _require_built(repo: Backend) -> None:
+    """An index never built ranks nothing: that is not "no suspects" (read-only, as it is)."""
+    from rca_lsp.errors import IndexError_
+    from rca_lsp.index import Index
+
+    with Index.open(repo.meta_dir, readonly=True) as index:
+        built = index.get_state("head") is not None
+    if not built:
+        raise IndexError_("this repository has no index yet (--no-update ranks the index as it is)",
+                          hint="run `rca index` first, or leave out --no-update")
+
+
 def ensure_index(repo: Backend, progress: Progress | None = None, head: str | None = None):
     """`update_index` unless the index is current; None when nothing had to be done."""
     if index_state(repo, head) == "current":
@@ -188,6 +200,7 @@ def rank(repo: Backend, query: Query, update: bool = True, model=None):
         ensure_index(repo, head=head)
     else:
         migrate_index(repo)
+        _require_built(repo)
     result = retrieve(repo, query, head)
     if query.ranker == "llm":
         return rerank(repo, result, query, model)

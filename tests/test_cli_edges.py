@@ -144,6 +144,27 @@ def test_an_empty_since_range_is_an_error_that_says_so(splitter):
     assert narrowed.returncode == 0 and json.loads(narrowed.stdout)["candidates"] == 1
 
 
+def test_an_empty_since_revision_is_a_usage_error_not_no_bound(splitter):
+    """`--since "$GOOD"` with GOOD unset: ranking the whole history instead would hide the mistake."""
+    for empty in ("", "  "):
+        proc = rca("suspects", "--trace", str(splitter["out"] / "param.txt"), "--since", empty,
+                   cwd=splitter["repo"].root)
+        assert proc.returncode == 2 and proc.stdout == ""
+        assert "Invalid value for '--since': an empty revision" in proc.stderr
+
+
+def test_no_update_without_an_index_is_an_error_not_no_suspects(tmp_path):
+    repo = GitRepoBuilder(tmp_path / "repo")
+    repo.commit("Add split_at", {"splitter/__init__.py": "", "splitter/core.py": CORE})
+    trace = "Traceback (most recent call last):\n  File \"splitter/core.py\", line 3, in split_at\nValueError: x\n"
+    proc = rca("suspects", "--trace", "-", "--no-update", cwd=repo.root, input=trace)
+    assert proc.returncode == 4 and proc.stdout == ""
+    assert "this repository has no index yet" in proc.stderr and "run `rca index` first" in proc.stderr
+    assert rca("index", "-q", cwd=repo.root).returncode == 0
+    ranked = rca("suspects", "--trace", "-", "--no-update", "--format", "json", cwd=repo.root, input=trace)
+    assert ranked.returncode == 0 and json.loads(ranked.stdout)["candidates"] == 1
+
+
 @needs_hg
 def test_an_empty_since_range_in_mercurial(tmp_path):
     repo = HgRepoBuilder(tmp_path / "hgrepo")
