@@ -131,7 +131,10 @@ def install_git(repo: Backend, force: bool = False) -> list[str]:
     if _inside(folder, Path(repo.root)) and not _inside(folder, Path(repo.meta_dir)) and not force:
         raise HookInstallError(f"the hooks folder {folder} is inside the work tree (core.hooksPath)",
                                hint="the shims name this machine's Python; pass --force to install there anyway")
-    folder.mkdir(parents=True, exist_ok=True)
+    if not folder.exists():  # made here: uninstall takes it away again once it is empty
+        folder.mkdir(parents=True)
+        _made_folder(repo.meta_dir).parent.mkdir(parents=True, exist_ok=True)
+        _made_folder(repo.meta_dir).write_text(str(folder.resolve()))
     _sync_open_marker(repo.meta_dir)
     done = []
     for hook in GIT_HOOKS:
@@ -168,6 +171,30 @@ def _write_shim(path: Path, hook: str) -> None:
     os.replace(tmp, path)
 
 
+def _made_folder(meta_dir: str) -> Path:
+    """Where install notes the hooks folder it made (a `core.hooksPath` that did not exist yet)."""
+    from rca_lsp.index.paths import index_dir
+
+    return index_dir(meta_dir) / "hooks-folder-made"
+
+
+def _drop_made_folder(meta_dir: str, folder: Path) -> str | None:
+    """The hooks folder install made, removed if nothing else was put in it since."""
+    note = _made_folder(meta_dir)
+    try:
+        made = note.read_text().strip()
+    except OSError:
+        return None
+    if made != str(folder.resolve()):
+        return None
+    try:
+        folder.rmdir()
+    except OSError:  # something else lives there now: it stays
+        return None
+    note.unlink(missing_ok=True)
+    return f"{folder}: removed (rca made it, and it is empty)"
+
+
 def uninstall_git(repo: Backend) -> list[str]:
     folder = git_hooks_dir(repo)
     done = []
@@ -183,7 +210,8 @@ def uninstall_git(repo: Backend) -> list[str]:
             done.append(f"{hook}: removed; the original hook restored")
         else:
             done.append(f"{hook}: removed")
-    return done
+    dropped = _drop_made_folder(repo.meta_dir, folder)
+    return done + ([dropped] if dropped else [])
 
 
 def status_git(repo: Backend) -> list[HookState]:

@@ -32,7 +32,6 @@ from rca_lsp import service  # noqa: E402
 from rca_lsp.index.store import Index  # noqa: E402
 from rca_lsp.suspects.code_view import CodeView  # noqa: E402
 from rca_lsp.suspects.history import History  # noqa: E402
-from rca_lsp.suspects.retrieve import Weights  # noqa: E402
 from rca_lsp.suspects.test_change import last_test_change  # noqa: E402
 from rca_lsp.traces import parse, resolve  # noqa: E402
 from rca_lsp.vcs import open_repo  # noqa: E402
@@ -53,7 +52,7 @@ def boundary(case: dict) -> tuple[int | None, int]:
         return (found.position if found else None), history.candidates
 
 
-BASE = {k: float(getattr(Weights(), k)) for k in bench_tune.FEATURES}
+BASE = bench_tune.shipped()
 
 
 def rank(case: dict, weight: float) -> int | None:

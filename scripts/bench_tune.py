@@ -56,6 +56,11 @@ TRIED = {"data": (0.0, 0.25, 0.5, 1.0), "executed": (0.5, 1.0, 2.0, 3.0), "blame
 DERIVED = {"size"}  # computed here from the rows' context (log_lines), not a feature rca scores
 
 
+def shipped() -> dict[str, float]:
+    """rca's shipped weights by FEATURES (a feature derived here, not scored by rca, at 0)."""
+    return {k: 0.0 if k in DERIVED else float(Weights().of(Feature(k))) for k in FEATURES}
+
+
 def collect(case: dict, since_good: bool = False, coverage: Path | None = None) -> dict:
     """Every candidate's features; with `coverage`, ranked with the case's report there, if it has one
     (bench_jacoco.py writes none where the test does not compile: ranked without, as a user would be)."""
@@ -260,8 +265,7 @@ def main() -> int:
             for i in test:
                 bagged_ranks[i] = rank(data[i], mean)
             print(f"fold {project}: bagged {_short(mean, grid)} (spread {_short(spread, grid)})", file=sys.stderr)
-    shipped = {k: 0.0 if k in DERIVED else Weights().of(Feature(k)) for k in FEATURES}
-    rows = {"hand-set weights": [rank(c, HAND) for c in data], "shipped weights": [rank(c, shipped) for c in data],
+    rows = {"hand-set weights": [rank(c, HAND) for c in data], "shipped weights": [rank(c, shipped()) for c in data],
             "fitted, leave-one-project-out": lopo_ranks}
     if args.bagged:
         rows["bagged fit, leave-one-project-out"] = bagged_ranks

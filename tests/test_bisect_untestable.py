@@ -250,3 +250,17 @@ def test_the_demo_confirms_the_real_culprit_with_its_uncommitted_test(tmp_path):
     assert out["culprit"] == info["culprit"] and out["confirmed"] is True, out["runs"]
     assert out["worktree_files"] == [{"path": info["test"], "state": "untracked"}]
     assert list(tmp.iterdir()) == []
+
+
+def test_no_good_revision_in_a_shallow_clone_says_the_clone_ends_there(tmp_path):
+    """The oldest commit of a shallow clone is no root: more history may hold a good revision."""
+    repo = make_repo("git", tmp_path)
+    history(repo, n=6, culprit_at=1, extra={0: {TEST_FILE: FAILING_TEST}})  # fails from commit 1 on
+    clone = tmp_path / "shallow"
+    subprocess.run(["git", "clone", "-q", "--depth", "3", f"file://{repo.root}", str(clone)], check=True)
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    proc = rca("bisect", "--test", f"{PYTEST} {TEST_FILE}", cwd=clone, tmp=tmp)
+    assert proc.returncode == 7, proc.stderr
+    assert "down to the oldest commit of this shallow clone" in proc.stderr and "root commit" not in proc.stderr
+    assert "git fetch --deepen N, or --unshallow" in proc.stderr

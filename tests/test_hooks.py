@@ -177,6 +177,16 @@ def test_core_hooks_path_outside_is_used_inside_is_refused(remote, tmp_path):
     clone.git("config", "core.hooksPath", ".githooks")
     inside = rca("hooks", "install", cwd=clone.root)
     assert inside.returncode == 2 and "inside the work tree" in inside.stderr
+    assert not (clone.root / ".githooks").exists()
+    forced = rca("hooks", "install", "--force", cwd=clone.root)  # the folder made for the shims ...
+    assert forced.returncode == 0 and (clone.root / ".githooks" / "pre-push").exists()
+    removed = rca("hooks", "uninstall", cwd=clone.root)  # ... goes with them: no empty folder left behind
+    assert removed.returncode == 0 and not (clone.root / ".githooks").exists(), removed.stdout
+    assert ".githooks" not in clone.git("status", "--porcelain", "--untracked-files=all")
+    (clone.root / ".githooks").mkdir()  # one the user made stays, even empty
+    assert rca("hooks", "install", "--force", cwd=clone.root).returncode == 0
+    assert rca("hooks", "uninstall", cwd=clone.root).returncode == 0
+    assert (clone.root / ".githooks").is_dir() and not any((clone.root / ".githooks").iterdir())
 
 
 def test_a_broken_install_never_fails_the_pull(remote):

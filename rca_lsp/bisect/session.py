@@ -147,15 +147,20 @@ def _find_good(repo: Backend, tester: Tester, bad: str) -> str:
         if at == len(chain) - 1:
             break
         distance *= 2
+    # A shallow clone's oldest commit has parents, only not here: more history may hold a good one.
+    shallow = chain[-1] in repo.shallow_boundary()
+    end = "the oldest commit of this shallow clone" if shallow else "the root commit"
+    hint = ("fetch more history (git fetch --deepen N, or --unshallow), or pass --good REV" if shallow
+            else "pass --good REV, a revision where the test passes")
     if len(chain) <= 1:
-        raise BisectError(f"no good revision: BAD ({bad[:12]}) is a root commit, with no ancestors to test")
+        raise BisectError(f"no good revision: BAD ({bad[:12]}) is {end}, with no ancestors to test here", hint=hint)
     tried = [r for r in tester.runs if r.commit != bad]
     failed = sum(r.result == BAD for r in tried)
     skipped = [r for r in tried if r.result == SKIP]
     why = f" (at {skipped[-1].commit[:12]}: {skipped[-1].reason})" if skipped else ""
-    raise BisectError(f"no good revision: of the {len(tried)} ancestors tried, down to the root commit "
+    raise BisectError(f"no good revision: of the {len(tried)} ancestors tried, down to {end} "
                       f"{chain[-1][:12]}, the test failed at {failed} and could not run at {len(skipped)}{why}",
-                      hint="pass --good REV, a revision where the test passes")
+                      hint=hint)
 
 
 def _rank(repo: Backend, failure: str, window: list[str], options: BisectOptions,
