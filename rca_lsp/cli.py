@@ -163,7 +163,8 @@ def model_info_cmd(check: bool) -> None:
 
         from rca_lsp.ranker.session import pick_provider
 
-        provider, variant = pick_provider(onnxruntime.get_available_providers())
+        provider, preferred = pick_provider(onnxruntime.get_available_providers())
+        variant = manifest.pick(preferred)
     except ImportError:
         provider, variant = "unavailable (pip install 'rca-lsp[ranker]')", "-"
     click.echo(f"model: {manifest.name} at {path}")

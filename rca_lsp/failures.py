@@ -38,6 +38,7 @@ MAX_TITLE_CHARS = 160
 # A commit with only these is not reported by the hooks: who owns the code, and the failing test's
 # strings (shown, but they earn no points: BENCHMARKS.md).
 WEAK_EVIDENCE = OWNERSHIP | {EvidenceKind.TEST_DATA}
+IDS = range(-(2**63), 2**63)  # what an SQLite INTEGER holds: a number outside it names no failure
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS failures (
     id INTEGER PRIMARY KEY,
@@ -51,6 +52,12 @@ CREATE TABLE IF NOT EXISTS failures (
 
 
 class FailureNotFound(RcaError):
+    exit_code = 2
+
+
+class FailureResolved(RcaError):
+    """A culprit given for a failure resolved with another: labels that contradict each other."""
+
     exit_code = 2
 
 
@@ -188,7 +195,7 @@ def _row(row) -> Failure:
 def get(meta_dir: str, failure_id: int) -> Failure:
     with _connect(meta_dir, create=False) as conn:
         row = conn.execute("SELECT id, title, trace, created, head, resolved FROM failures WHERE id = ?",
-                           (failure_id,)).fetchone() if conn else None
+                           (failure_id,)).fetchone() if conn and failure_id in IDS else None
     if row is None:
         raise FailureNotFound(f"no failure #{failure_id}", hint="`rca failures list --all` shows them")
     return _row(row)

@@ -10,7 +10,8 @@ here, so one question has one answer everywhere:
   that shows retrieval's answer before the model's (the language server);
 - `require_commits`: "no commits yet" is the same RepositoryError (exit 3) in every command;
 - `read_coverage`: a coverage report as the CLI's `--coverage` and the editor's `coverage` setting read it;
-- `label_failure`: a failure and its confirmed culprit ranked again and kept as a label.
+- `label_failure` / `record_label`: a failure and its confirmed culprit ranked again and kept as a
+  label (the second says whether it was new).
 
 Cancellation is the caller's: the language server runs `update_index` in a child process it can
 kill (`rca_lsp.lsp.indexer`), and checks its job between `retrieve` and `rerank`.
@@ -27,6 +28,7 @@ from rca_lsp.errors import ModelError, RepositoryError
 from rca_lsp.vcs.base import Backend
 
 if TYPE_CHECKING:
+    from rca_lsp.labels.store import Label
     from rca_lsp.traces.coverage import PerTest
 
 Progress = Callable[[int, int], None]
@@ -216,9 +218,32 @@ def cut(result, top: int):
 
 def label_failure(repo: Backend, failure: str, culprit_rev: str, source: str):
     """The failure ranked again over HEAD's history with the ranker in use (the index brought up to
-    date first), kept with its confirmed culprit as a label. Returns (label, its id)."""
-    from rca_lsp.labels.capture import make
+    date first), kept with its confirmed culprit as a label. Returns (label, its id); the same label
+    stored before is kept as it was, said as a warning (`record_label` tells its caller instead)."""
     from rca_lsp.labels.store import record
+
+    label = _ranked_label(repo, failure, culprit_rev, source)
+    return label, record(repo.meta_dir, label)
+
+
+def record_label(repo: Backend, failure: str, culprit_rev: str, source: str) -> RecordedLabel:
+    """`label_failure` for a front end that says itself whether the label was new."""
+    from rca_lsp.labels.store import record_all
+
+    label = _ranked_label(repo, failure, culprit_rev, source)
+    [(label_id, added)] = record_all(repo.meta_dir, [label])
+    return RecordedLabel(label, label_id, added)
+
+
+@dataclass(frozen=True)
+class RecordedLabel:
+    label: Label
+    id: int
+    added: bool  # False: the same label (failure, culprit, candidates) was stored before, left as it was
+
+
+def _ranked_label(repo: Backend, failure: str, culprit_rev: str, source: str) -> Label:
+    from rca_lsp.labels.capture import make
     from rca_lsp.labels.versions import current_name
 
     culprit = repo.resolve(culprit_rev)
@@ -226,8 +251,7 @@ def label_failure(repo: Backend, failure: str, culprit_rev: str, source: str):
     result = retrieve(repo, Query(failure, top=0, explain=True))
     shown = [s.commit.hash for s in result.suspects]
     ranker = current_name(repo.meta_dir) or _fusion_name(result) or "retrieval"
-    label = make(result.features, culprit, failure, source, shown, ranker, repo.head())
-    return label, record(repo.meta_dir, label)
+    return make(result.features, culprit, failure, source, shown, ranker, repo.head())
 
 
 def _fusion_name(result) -> str | None:

@@ -159,8 +159,8 @@ async def test_bad_input_gets_a_clear_message_and_the_server_stays_up(calc_repo,
     async with session([repo.root], options={"top": "many", "device": "tpu", "colour": 1}) as (client, _):
         await until(lambda: len(client.messages) >= 3)
         warnings = [m.message for m in client.messages]
-        assert any("top: 'many' is not valid" in w and "using the default 20" in w for w in warnings)
-        assert any("device: 'tpu'" in w for w in warnings) and any("'colour'" in w for w in warnings)
+        assert any('top: "many" is not valid' in w and "using the default 20" in w for w in warnings)
+        assert any('device: "tpu"' in w for w in warnings) and any("'colour'" in w for w in warnings)
 
         nothing = await command(client, "rca.suspects", {"text": "hello\nworld\n"})
         assert "no stack trace found" in nothing["error"]
@@ -189,12 +189,12 @@ async def test_not_a_repository_and_no_folder(tmp_path):
     plain.mkdir()
     async with session([plain]) as (client, offers):
         answer = await command(client, "rca.suspects", {"text": TRACE})
-        assert "no git repository found" in answer["error"] and not offers
+        assert "no git or Mercurial repository found" in answer["error"] and not offers
         indexed = await command(client, "rca.index")
-        assert "no git repository found" in indexed["error"]
+        assert "no git or Mercurial repository found" in indexed["error"]
     async with session([]) as (client, _):
         answer = await command(client, "rca.suspects", {"text": TRACE})
-        assert "no git repository found" in answer["error"]
+        assert "no git or Mercurial repository found" in answer["error"]
 
 
 async def test_several_folders_keep_their_own_suspects(calc_repo, make_git_repo):

@@ -345,4 +345,4 @@ async def test_the_editors_coverage_setting_ranks_as_the_cli_with_that_report(gi
         in missing["warnings"]
     async with session([root], options={"coverage": ""}) as (client, _):
         await command(client, "rca.suspects", {"text": text})
-        assert any("rca setting coverage: '' is not valid" in m.message for m in client.messages)
+        assert any('rca setting coverage: "" is not valid' in m.message for m in client.messages)

@@ -57,19 +57,52 @@ def list_cmd(repo: str, everything: bool, fmt: str) -> None:
 @failures_group.command("resolve")
 @click.argument("failure_id", type=int)
 @click.option("--repo", default=".", type=click.Path(file_okay=False), help="Repository (default: here).")
-@click.option("--culprit", default=None, help="The commit that caused it: recorded as a label (`rca labels`).")
+@click.option("--culprit", default=None, help="The commit that caused it: recorded as a label (`rca labels`); "
+                                              "a failure resolved without one may be given it later.")
 def resolve_cmd(failure_id: int, repo: str, culprit: str | None) -> None:
     """Mark a failure resolved: hooks stop checking commits against it."""
     from rca_lsp import failures
 
     backend = _repo(repo)
+    failure = failures.get(backend.meta_dir, failure_id)
     if culprit is not None:
-        from rca_lsp import service
-
-        # labelled before resolving: a refused culprit leaves the failure open
-        label, lid = service.label_failure(backend, failures.get(backend.meta_dir, failure_id).trace, culprit,
-                                           "failure")
-        rank = f"#{label.rank} of {label.total}" if label.rank else "not ranked"
-        click.echo(f"label #{lid}: culprit {label.culprit[:10]} was {rank} ({label.ranker})")
+        _label(backend, failure, culprit)  # before resolving: a refused culprit leaves the failure open
     failure = failures.resolve(backend.meta_dir, failure_id)
     click.echo(f"#{failure.id}  resolved  {failure.title}")
+
+
+def _label(backend, failure, culprit: str) -> None:
+    from rca_lsp import service
+
+    same = None if failure.open else _recorded(backend, failure, culprit)
+    if same is None:
+        recorded = service.record_label(backend, failure.trace, culprit, "failure")
+        label = recorded.label
+        if recorded.added:
+            rank = f"#{label.rank} of {label.total}" if label.rank else "not ranked"
+            click.echo(f"label #{recorded.id}: culprit {label.culprit[:10]} was {rank} ({label.ranker})")
+            return
+        same = recorded.id, label.culprit
+    click.echo(f"label #{same[0]} already recorded: culprit {same[1][:10]} (not added again)")
+
+
+def _recorded(backend, failure, culprit: str) -> tuple[int, str] | None:
+    """For a resolved failure, the label that records `culprit` for it (its id, the culprit's hash);
+    None when its labels record no culprit (it was resolved without one). Another culprit is refused:
+    labels that contradict each other would both count in `rca model tune` and `stats`."""
+    from rca_lsp.failures import FailureResolved
+    from rca_lsp.labels.store import culprits_of, store_path
+
+    labels = culprits_of(backend.meta_dir, failure.trace)
+    if not labels:
+        return None
+    wanted = backend.resolve(culprit)
+    for label_id, recorded in labels:
+        if recorded == wanted:
+            return label_id, recorded
+    named = "; ".join(f"culprit {recorded[:10]}, label #{label_id}" for label_id, recorded in labels)
+    raise FailureResolved(
+        f"failure #{failure.id} is already resolved ({named}), not with {wanted[:10]}",
+        hint="rca has no command to change or remove a label: to drop a wrong one, `rca labels export -o "
+             f"labels.jsonl`, delete its line, move {store_path(backend.meta_dir)} aside, `rca labels import "
+             f"labels.jsonl`, then resolve #{failure.id} again with the right culprit")

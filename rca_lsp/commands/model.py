@@ -114,14 +114,25 @@ def eval_cmd(repo: str, labels_file: str | None, bench: str | None, version: str
         model = load(path)
     labels = _labels(meta, labels_file)
     cases = bench_cases(Path(bench)) if bench else None  # every input read before the first line is printed
+    if not labels:
+        click.echo(f"no labels {f'in {labels_file} ' if labels_file else ''}to evaluate on (labels come from "
+                   "`rca failures resolve ID --culprit REV`, a confirmed `rca bisect` or `rca labels import`)",
+                   err=True)
+        if cases is None:
+            return
     click.echo(HEADER)
     models = ([(f"tuned {name}", model)] if model is not None else []) + shipped()
-    click.echo("\n".join(compare("labels", label_cases(labels), models)))
+    if labels:
+        click.echo("\n".join(compare("labels", label_cases(labels), models)))
     tuned = (json.loads(path.read_text()).get("tuned") or {}) if model is not None else {}
-    if model is not None and not labels_file and tuned.get("source") == "local":
+    if model is not None and labels and not labels_file and tuned.get("source") == "local":
         newer = [lb for lb in labels if (lb.id or 0) > tuned.get("max_label_id", 0)]
-        click.echo(f"(labels {len(labels) - len(newer)} of {len(labels)} trained {name}; held out since:)")
-        click.echo("\n".join(compare("newer", label_cases(newer), models)))
+        trained = f"(labels {len(labels) - len(newer)} of {len(labels)} trained {name}; "
+        if newer:
+            click.echo(trained + "held out since:)")
+            click.echo("\n".join(compare("newer", label_cases(newer), models)))
+        else:
+            click.echo(trained + "none held out since)")
     if cases is not None:
         click.echo("\n".join(compare("bench", cases, models)))
     if model is None:

@@ -202,6 +202,14 @@ def listing(meta_dir: str) -> list[Label]:
     return out
 
 
+def culprits_of(meta_dir: str, failure: str) -> list[tuple[int, str]]:
+    """(label id, culprit) of the labels of this failure text, oldest first, however confirmed."""
+    with connect(meta_dir) as conn:
+        if conn is None:
+            return []
+        return conn.execute("SELECT id, culprit FROM labels WHERE failure = ? ORDER BY id", (failure,)).fetchall()
+
+
 def export_jsonl(labels: list[Label], out: IO[str]) -> int:
     for label in labels:
         out.write(json.dumps(label.to_json(), separators=(",", ":"), ensure_ascii=False) + "\n")

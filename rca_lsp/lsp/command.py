@@ -1,4 +1,4 @@
-"""`rca serve`: start the language server over stdio. Logs go to stderr or a file, never stdout."""
+"""`rca serve`: start the language server over stdio. Logs go to stderr (and a file), never stdout."""
 
 from __future__ import annotations
 
@@ -11,16 +11,23 @@ import click
 @click.command("serve")
 @click.option("--stdio", is_flag=True, help="Talk LSP over stdin/stdout (the default and only transport).")
 @click.option("--log-file", type=click.Path(dir_okay=False), default=None,
-              help="Also write the log to this file.")
+              help="Also write the log to this file (appended; stderr keeps it too).")
 @click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]), default="info",
               show_default=True)
 def serve_cmd(stdio: bool, log_file: str | None, log_level: str) -> None:
     """Run the rca language server (for VS Code, Neovim and other LSP clients)."""
     level = getattr(logging, log_level.upper())
-    handler: logging.Handler = logging.FileHandler(log_file) if log_file else logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
+    if log_file:
+        try:
+            handlers.append(logging.FileHandler(log_file))
+        except OSError as exc:  # before the protocol starts: a usage error, not a server that dies at once
+            raise click.ClickException(f"cannot write the log file {log_file}: {exc.strerror or exc}") from exc
+    formatter = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for handler in handlers:
+        handler.setFormatter(formatter)
     root = logging.getLogger()
-    root.handlers[:] = [handler]
+    root.handlers[:] = handlers
     root.setLevel(level)
     if level > logging.DEBUG:  # pygls logs every message at INFO
         logging.getLogger("pygls").setLevel(logging.WARNING)

@@ -6,12 +6,15 @@ Pure functions of their arguments: no server, no I/O. Lines are 1-based in the c
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
+from typing import Any
 
 from lsprotocol import types as lsp
 from pygls.uris import from_fs_path
 
+from rca_lsp.errors import TraceError
 from rca_lsp.lsp.findings import Findings, Marker, TraceLine
 from rca_lsp.records import iso_date, suspect_dict
 from rca_lsp.types import Suspect
@@ -39,6 +42,26 @@ def title(s: Suspect, now: float | None = None) -> str:
     c = s.commit
     summary = c.summary if len(c.summary) <= 72 else c.summary[:71] + "…"
     return f"suspect #{s.rank} {c.hash[:7]} '{summary}' ({c.author}, {ago(c.author_date, now)})"
+
+
+def json_text(value: Any, limit: int = 200) -> str:
+    """A client's value as the client wrote it (JSON: `null`, `true`, `"x"`), cut to a readable length."""
+    text = json.dumps(value, default=str)
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def range_lines(span: dict) -> tuple[int, int]:
+    """The first and last line of a client's LSP range; a selection that ends at column 0 leaves
+    that line out."""
+    try:
+        start, end = span["start"], span["end"]
+        first, last, column = int(start["line"]), int(end["line"]), int(end.get("character", 0))
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise TraceError(f"invalid range {json_text(span)}: expected a start and an end, each with a line") from exc
+    if first < 0 or last < first:
+        raise TraceError(f"invalid range {json_text(span)}: lines count from 0, and the end may not come "
+                         "before the start")
+    return first, last - 1 if last > first and column == 0 else last
 
 
 def _line_range(line: int) -> lsp.Range:

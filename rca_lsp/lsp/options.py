@@ -17,13 +17,14 @@ regressions.
 absolute), read at each ranking as `rca suspects --coverage` reads it; where it is missing or no
 report, the ranking runs without it and says why.
 
-A value that is not valid is replaced by its default, and a message says so (the server shows
-each such message once); unknown keys are reported the same way and ignored. Client-side keys
+A value that is not valid is replaced by its default, and a message says so, naming the values
+as JSON (the server shows each such message once); unknown keys are reported the same way and ignored. Client-side keys
 (`server`, `trace`) are accepted silently.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, fields, replace
 from typing import Any
@@ -32,6 +33,9 @@ RANKERS = ("none", "llm")
 DEVICES = ("auto", "cpu", "cuda")  # as rca_lsp.ranker.session.DEVICES (not imported: no onnx here)
 CLIENT_KEYS = {"server", "trace", "serverCommand", "command"}
 _REV = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/@^~{}-]{0,199}$")
+_COUNTS = {"top": (0, 1000), "rerank_top": (2, 20)}  # the integers' ranges, ends included
+_JSON_TYPES = {dict: "an object", list: "an array", str: "a string", bool: "a boolean", int: "a number",
+               float: "a number"}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -56,19 +60,17 @@ def _camel(name: str) -> str:
 
 def _check(name: str, value: Any) -> str | None:
     """Why `value` is not valid for `name`, or None."""
-    if name in ("top", "rerank_top"):
-        low = 0 if name == "top" else 2
-        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= 1000:
-            return f"an integer from {low} to 1000"
-        if name == "rerank_top" and value > 20:
-            return "an integer from 2 to 20"
+    if name in _COUNTS:
+        low, high = _COUNTS[name]
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            return f"an integer from {low} to {high}"
     elif name == "model_weight" and value is not None and (
             isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 100):
         return "a number from 0 to 100, or null"
     elif name == "ranker" and value not in RANKERS:
-        return " or ".join(repr(r) for r in RANKERS)
+        return _one_of(RANKERS)
     elif name == "device" and value not in DEVICES:
-        return " or ".join(repr(d) for d in DEVICES)
+        return _one_of(DEVICES)
     elif name == "since" and value is not None and (not isinstance(value, str) or not _REV.match(value)):
         return "a revision (hash, branch or tag) or null"
     elif name == "coverage" and value is not None and (
@@ -79,6 +81,16 @@ def _check(name: str, value: Any) -> str | None:
     return None
 
 
+def _one_of(values: tuple[str, ...]) -> str:
+    return ", ".join(_json(v) for v in values[:-1]) + " or " + _json(values[-1])
+
+
+def _json(value: Any) -> str:
+    """A value as the client writes it (`null`, `true`, `"cpu"`), cut to a readable length."""
+    text = json.dumps(value, default=str)
+    return text if len(text) <= 80 else text[:80] + "…"
+
+
 def parse_options(raw: Any, base: Options | None = None) -> tuple[Options, list[str]]:
     """Options from a client's JSON value, and one message per value replaced by its default."""
     base = base or Options()
@@ -87,7 +99,8 @@ def parse_options(raw: Any, base: Options | None = None) -> tuple[Options, list[
     if isinstance(raw, dict) and isinstance(raw.get("rca"), dict):
         raw = raw["rca"]
     if not isinstance(raw, dict):
-        return base, [f"rca settings must be an object, got {type(raw).__name__}; using the defaults"]
+        got = _JSON_TYPES.get(type(raw), type(raw).__name__)
+        return base, [f"rca settings must be an object, got {got}; using the defaults"]
     known = {_camel(f.name): f.name for f in fields(Options)} | {f.name: f.name for f in fields(Options)}
     defaults = Options()
     changes: dict[str, Any] = {}
@@ -101,8 +114,8 @@ def parse_options(raw: Any, base: Options | None = None) -> tuple[Options, list[
         why = _check(name, value)
         if why:
             default = getattr(defaults, name)
-            problems.append(f"rca setting {_camel(name)}: {value!r} is not valid (expected {why}); "
-                            f"using the default {default!r}")
+            problems.append(f"rca setting {_camel(name)}: {_json(value)} is not valid (expected {why}); "
+                            f"using the default {_json(default)}")
             changes[name] = default
         else:
             changes[name] = value

@@ -55,6 +55,7 @@ INDEX_NOW = "Index now"
 LOG_SUFFIXES = {".trace", ".log", ".txt", ".out", ".err"}
 LOG_LANGUAGES = {"plaintext", "text", "log", "", None}
 MAX_LINK_BYTES = 4 * 1024 * 1024
+SHUTDOWN_GRACE_S = 1.0  # how long `shutdown` waits for cancelled commands to answer (VS Code waits 2 s)
 SUSPECTS_NOTIFICATION = "rca/suspects"
 
 
@@ -76,6 +77,8 @@ class RcaServer(LanguageServer):
         self._repos: dict[str, Any] = {}
         self._shown: set[str] = set()
         self._offered: set[str] = set()
+        self._asking: dict[str, asyncio.Task[bool]] = {}  # repository root -> the "Index it now?" still open
+        self.commands: set[asyncio.Task] = set()  # the executeCommand requests not answered yet
         self._pending: list[str] = []  # problems in initializationOptions, shown once initialized
         self._seq = 0  # the latest rca.suspects request
         self._model_job: Job | None = None  # the model stage running, if any
@@ -115,17 +118,30 @@ class RcaServer(LanguageServer):
             candidates = sorted(inside, key=len, reverse=True) + [str(Path(path).parent)]
         candidates += roots
         for candidate in candidates:
-            if candidate not in self._repos:
+            if candidate not in self._repos:  # only repositories are kept: a folder may become one
                 try:
                     self._repos[candidate] = open_repo(candidate)
                 except RepositoryError as exc:
                     log.info("%s: %s", candidate, exc)
-                    self._repos[candidate] = None
-            if self._repos[candidate] is not None:
-                return self._repos[candidate]
+                    continue
+            return self._repos[candidate]
         where = ", ".join(candidates) or "no workspace folder is open"
-        raise RepositoryError(f"no git repository found ({where})",
-                              hint="open a folder inside a git work tree")
+        raise RepositoryError(f"no git or Mercurial repository found ({where})",
+                              hint="open a folder inside a git or Mercurial work tree")
+
+    async def stop(self) -> None:
+        """Cancel the work, and let the commands it cancels answer before pygls's own shutdown
+        cancels what is still pending: cancelling a command there answers it, which removes it from
+        the table pygls is walking (`dictionary changed size during iteration`)."""
+        self.stopping = True
+        self.jobs.cancel_all()
+        if self.commands:
+            _, late = await asyncio.wait(set(self.commands), timeout=SHUTDOWN_GRACE_S)
+            for task in late:  # in a step that does not check its job: answered, its thread left to end
+                task.cancel()
+            if late:
+                await asyncio.wait(late, timeout=SHUTDOWN_GRACE_S)
+        await asyncio.sleep(0)  # pygls sends a finished command's answer from a callback: let it run
 
     def marker_at(self, uri: str, line: int | None = None) -> list[Marker]:
         path = to_fs_path(uri)
@@ -157,6 +173,15 @@ class RcaServer(LanguageServer):
             self.workspace_code_lens_refresh(None)
 
     async def offer_index(self, repo: Backend) -> bool:
+        """Asks whether to index `repo`; a request that comes while the question is open waits for
+        its answer instead of asking again."""
+        asking = self._asking.get(repo.root)
+        if asking is None:
+            asking = self._asking[repo.root] = asyncio.ensure_future(self._ask_to_index(repo))
+            asking.add_done_callback(lambda _: self._asking.pop(repo.root, None))
+        return await asyncio.shield(asking)
+
+    async def _ask_to_index(self, repo: Backend) -> bool:
         try:
             choice = await self.window_show_message_request_async(lsp.ShowMessageRequestParams(
                 type=lsp.MessageType.Info, actions=[lsp.MessageActionItem(INDEX_NOW), lsp.MessageActionItem("Not now")],
@@ -187,7 +212,7 @@ class RcaServer(LanguageServer):
             repo = self.repo_for(uri)
             text, offset = await asyncio.to_thread(self.request_text, request)
             state = await asyncio.to_thread(service.index_state, repo)
-            if state == "missing" and not await self.offer_index(repo):
+            if state == "missing" and not await _until_done_or_cancelled(self.offer_index(repo), job):
                 raise RcaError(f"no index of {repo.root} yet", hint="run “RCA: Index repository” (or `rca index`)")
             update_first = state == "missing" or (state == "stale" and self.options.update_index)
             options = self.options
@@ -259,22 +284,19 @@ class RcaServer(LanguageServer):
         if not isinstance(uri, str):
             raise TraceError("pass the trace as text, or the uri (and range) of a document holding it")
         doc = self.workspace.text_documents.get(uri)
+        path = to_fs_path(uri) if uri.startswith("file:") else None
         if doc is not None:
             text = doc.source
+        elif path:
+            text = work.read_trace_file(path, self.roots() or [self.repo_for(uri).root])
         else:
-            text = work.read_trace_file(to_fs_path(uri) or "", self.roots() or [self.repo_for(uri).root])
+            raise TraceError(f"{uri} is not open in the editor and is not a file",
+                             hint="open the document, or pass its text")
         span = request.get("range")
         if not isinstance(span, dict):
             return text, 0
-        try:
-            start, end = span["start"], span["end"]
-            lines = text.splitlines(keepends=True)
-            first, last = int(start["line"]), int(end["line"])
-            if last > first and int(end.get("character", 0)) == 0:
-                last -= 1  # a selection ending at column 0 does not include that line
-            return "".join(lines[first:last + 1]), first
-        except (KeyError, TypeError, ValueError) as exc:
-            raise TraceError(f"invalid range {span!r}") from exc
+        first, last = convert.range_lines(span)
+        return "".join(text.splitlines(keepends=True)[first:last + 1]), first
 
     def trace_links(self, uri: str) -> list[lsp.DocumentLink]:
         from rca_lsp.traces import parse, resolve
@@ -319,9 +341,14 @@ def _request(args: tuple) -> dict:
 
 async def _answer(ls: RcaServer, title: str, work_coro) -> dict:
     """Runs a command; failures and cancels become one clear message and an `error` answer."""
+    if ls.stopping:
+        work_coro.close()
+        return {"error": "the server is shutting down", "cancelled": True}
+    task = cast("asyncio.Task", asyncio.current_task())  # pygls runs each command as a task
+    ls.commands.add(task)
     try:
         return await work_coro
-    except Cancelled:
+    except (Cancelled, asyncio.CancelledError):  # CancelledError: a step `shutdown` could not wait for
         ls.show(f"rca: {title} cancelled")
         return {"error": f"{title} cancelled", "cancelled": True}
     except RcaError as exc:
@@ -331,6 +358,8 @@ async def _answer(ls: RcaServer, title: str, work_coro) -> dict:
         log.exception("%s failed", title)
         ls.show(f"rca: internal error while {title}: {type(exc).__name__}: {exc}", lsp.MessageType.Error)
         return {"error": f"internal error: {exc}"}
+    finally:
+        ls.commands.discard(task)
 
 
 @server.feature(lsp.INITIALIZE)
@@ -374,9 +403,8 @@ def did_change_configuration(ls: RcaServer, params: lsp.DidChangeConfigurationPa
 
 
 @server.feature(lsp.SHUTDOWN)
-def shutdown(ls: RcaServer, *args) -> None:
-    ls.stopping = True
-    ls.jobs.cancel_all()
+async def shutdown(ls: RcaServer, *args) -> None:
+    await ls.stop()
 
 
 @server.command("rca.suspects")
@@ -394,7 +422,7 @@ async def index_command(ls: RcaServer, *args) -> dict:
 @server.command("rca.showCommit")
 async def show_commit_command(ls: RcaServer, *args) -> dict:
     async def run() -> dict:
-        rev = args[0] if args and isinstance(args[0], str) else str(_request(args).get("commit") or "")
+        rev = _request(args).get("commit") if args and isinstance(args[0], dict) else (args[0] if args else None)
         uri = args[1] if len(args) > 1 and isinstance(args[1], str) else _request(args).get("uri")
         repo = ls.repo_for(uri)
         text = await asyncio.to_thread(work.show_commit, repo, rev)

@@ -22,6 +22,7 @@ from typing import IO, TYPE_CHECKING
 
 from rca_lsp import DROP_WORKING_DIRECTORY
 from rca_lsp.errors import IndexError_, ModelError, RcaError, RepositoryError, TraceError
+from rca_lsp.lsp import convert
 from rca_lsp.lsp.jobs import Job
 from rca_lsp.lsp.options import Options
 from rca_lsp.vcs.base import Backend
@@ -186,11 +187,12 @@ def rerank(ranker: Ranker, repo: Backend, text: str, result, options: Options, j
     return ranked
 
 
-def show_commit(repo: Backend, rev: str) -> str:
+def show_commit(repo: Backend, rev: object) -> str:
     """The commit named by its hash as people read it (header, message, stat, patch), from git,
-    hg or sl alike; nothing but a hash is accepted."""
+    hg or sl alike; nothing but a hash is accepted (`rev` is the client's JSON value, named as given)."""
     if not isinstance(rev, str) or not HASH.match(rev):
-        raise RepositoryError(f"not a commit hash: {str(rev)[:80]!r}", hint="pass the hex hash of a suspect")
+        given = "none given" if rev is None else convert.json_text(rev, 80)
+        raise RepositoryError(f"not a commit hash: {given}", hint="pass the hex hash of a suspect")
     text = repo.show_commit(repo.resolve(rev))
     if len(text) > MAX_SHOW_BYTES:
         text = text[:MAX_SHOW_BYTES] + "\n… (diff truncated)\n"

@@ -80,8 +80,7 @@ class LogProbModel:
         # what a front end should tell its user once: the device asked for is not the one used
         self.fallback = cuda_missing(available) if device == "cuda" and provider != CUDA else None
         if variant == "auto":
-            variant = preferred if preferred in self.manifest.variants else (
-                "int8" if "int8" in self.manifest.variants else next(iter(self.manifest.variants)))
+            variant = self.manifest.pick(preferred)
         files = variant_files(self.manifest, variant)
         verify(self.directory, self.manifest, files)
         options = ort.SessionOptions()

@@ -35,6 +35,7 @@ FORMAT = 3  # 2: the graph is the body (inputs_embeds -> hidden), embedding and 
 DEFAULT_MODEL = "smollm2-135m-instruct"
 VARIANTS = ("fp32", "int8", "fp16")
 BUILD_HINT = "run `rca model build` (needs `pip install 'rca-lsp[export]'`)"
+REBUILD_HINT = "rebuild with `rca model build --force`"
 
 
 def model_root() -> Path:
@@ -74,19 +75,73 @@ class Manifest:
 
     @classmethod
     def read(cls, directory: Path) -> Manifest:
+        """The manifest, its shape checked: a field of the wrong JSON type is a ModelError naming it,
+        never an AttributeError where it is first used."""
         path = directory / MANIFEST
         if not path.is_file():
             raise ModelError(f"no model at {directory} (no {MANIFEST})", hint=BUILD_HINT)
         try:
             doc = json.loads(path.read_text(encoding="utf-8"))
-            if doc.get("format") != FORMAT:
-                raise ModelError(f"{path} has manifest format {doc.get('format')}, expected {FORMAT}",
-                                 hint="rebuild with `rca model build --force`")
-            return cls(doc["name"], doc["source"], doc["versions"], doc["shape"], doc["variants"],
-                       doc["files"], doc.get("licence", ""), doc.get("extra", {}))
-        except (ValueError, KeyError, TypeError) as exc:
-            raise ModelError(f"{path} is not a valid model manifest: {exc}",
-                             hint="rebuild with `rca model build --force`") from exc
+        except ValueError as exc:
+            raise ModelError(f"{path} is not a valid model manifest: {exc}", hint=REBUILD_HINT) from exc
+        if not isinstance(doc, dict):
+            raise ModelError(f"{path} is not a valid model manifest: its JSON is {_kind(doc)}, not an object",
+                             hint=REBUILD_HINT)
+        if doc.get("format") != FORMAT:
+            raise ModelError(f"{path} has manifest format {doc.get('format')}, expected {FORMAT}", hint=REBUILD_HINT)
+        _check(path, doc)
+        return cls(doc["name"], doc["source"], doc["versions"], doc["shape"], doc["variants"],
+                   doc["files"], doc.get("licence", ""), doc.get("extra", {}))
+
+    def pick(self, preferred: str) -> str:
+        """The variant scoring uses where `preferred` is wanted: it, else int8, else the first built."""
+        if preferred in self.variants:
+            return preferred
+        return "int8" if "int8" in self.variants else next(iter(self.variants))
+
+
+# field -> its JSON type and whether it may be left out
+_FIELDS: dict[str, tuple[type, bool]] = {"name": (str, False), "source": (dict, False), "versions": (dict, False),
+                                         "shape": (dict, False), "variants": (dict, False), "files": (dict, False),
+                                         "licence": (str, True), "extra": (dict, True)}
+
+
+def _check(path: Path, doc: dict) -> None:
+    def bad(field: str, what: str) -> ModelError:
+        return ModelError(f"{path} is not a valid model manifest: {field} {what}", hint=REBUILD_HINT)
+
+    for key, (kind, optional) in _FIELDS.items():
+        if key not in doc:
+            if optional:
+                continue
+            raise bad(f"{key!r}", "is missing")
+        if not isinstance(doc[key], kind):
+            raise bad(f"{key!r}", f"is {_kind(doc[key])}, not {_kind(kind())}")
+    if not doc["variants"]:
+        raise bad("'variants'", "names no variant")
+    for variant, files in doc["variants"].items():
+        if not isinstance(files, list) or not files or not all(isinstance(f, str) for f in files):
+            raise bad(f"'variants' entry {variant!r}", "is not a list of file names")
+    for rel, entry in doc["files"].items():
+        if not (isinstance(entry, dict) and isinstance(entry.get("sha256"), str) and _whole(entry.get("bytes"))):
+            raise bad(f"'files' entry {rel!r}", 'is not {"sha256": ..., "bytes": ...}')
+    for key in ("num_kv_heads", "head_dim"):
+        if not _whole(doc["shape"].get(key)):
+            raise bad(f"'shape' entry {key!r}", "is not a whole number")
+
+
+def _whole(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _kind(value: object) -> str:
+    """A value's JSON type, as a reader of the file calls it."""
+    if isinstance(value, bool):
+        return "a boolean"
+    for kind, name in ((dict, "an object"), (list, "an array"), (str, "a string"), ((int, float), "a number")):
+        if isinstance(value, kind):
+            return name
+    return "null"
 
 
 def describe_files(directory: Path, relpaths: list[str]) -> dict[str, dict]:
@@ -106,7 +161,7 @@ def verify(directory: Path, manifest: Manifest, relpaths: list[str] | None = Non
         if expected is None:
             raise ModelError(f"model file {path} is not listed in {directory / MANIFEST}", hint=BUILD_HINT)
         if not path.is_file():
-            raise ModelError(f"model file {path} is missing", hint="rebuild with `rca model build --force`")
+            raise ModelError(f"model file {path} is missing", hint=REBUILD_HINT)
         stat = path.stat()
         stamp = [expected["sha256"], stat.st_size, stat.st_mtime_ns]
         if seen.get(rel) == stamp:

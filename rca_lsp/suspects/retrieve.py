@@ -423,7 +423,7 @@ def _since_test_features(board: _Board, history: History, view: CodeView, traces
     for commit_id, position in history.position.items():
         if position <= boundary.position:
             board.add(Feature.SINCE_TEST, commit_id, 1.0, None, mode="max")
-    return True, [boundary.note(history)] if weights.since_test > 0 else []
+    return True, [boundary.note(history)] if weights.since_test > 0 and boundary.older(history) else []
 
 
 def _suspects(ranked: list[tuple[float, int]], board: _Board, history: History, index: Index, terms: list[str],

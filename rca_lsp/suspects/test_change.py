@@ -34,9 +34,14 @@ class LastTestChange:
     path: str
     test: str  # the test function's qualified name
 
+    def older(self, history: History) -> int:
+        """The candidates the line ranks lower: none where the test was last changed in the oldest
+        (the root commit, a shallow clone's edge), and then there is nothing to note."""
+        return history.candidates - self.position - 1
+
     def note(self, history: History) -> str:
         commit = history.commit(self.commit_id)
-        older = history.candidates - self.position - 1
+        older = self.older(history)
         return (f"ranked lower: the {older} commit{'s' if older != 1 else ''} older than "
                 f"{commit.hash[:10]} ({commit.summary[:60]}), which last changed the failing test "
                 f"{self.test} ({self.path}): it passed then, so what broke it came later")
