@@ -38,10 +38,9 @@ def test_a_resolved_failure_refuses_another_culprit_naming_the_one_it_has(git_re
     for other in (shas["calc"], shas["docs"]):
         proc = rca("failures", "resolve", "1", "--culprit", other, cwd=root)
         assert proc.returncode == 2 and proc.stdout == "", proc.stdout
-        assert proc.stderr.startswith(f"rca: error: failure #1 is already resolved (culprit {shas['culprit'][:10]}, "
-                                      f"label #1), not with {other[:10]} (hint: rca has no command to change or "
-                                      "remove a label: to drop a wrong one, `rca labels export"), proc.stderr
-        assert proc.stderr.endswith("then resolve #1 again with the right culprit)\n")
+        assert proc.stderr == (f"rca: error: failure #1 is already resolved (culprit {shas['culprit'][:10]}, "
+                               f"label #1), not with {other[:10]} (hint: if that culprit was wrong, `rca labels "
+                               "remove 1`, then resolve #1 again with the right one)\n"), proc.stderr
     assert [lb["culprit"] for lb in _labels(root)] == [shas["culprit"]]
     stats = rca("model", "stats", cwd=root).stdout.splitlines()
     assert stats[1].split()[1] == "1", stats  # one label counted, not three
@@ -55,6 +54,24 @@ def test_a_resolved_failure_refuses_another_culprit_naming_the_one_it_has(git_re
     proc = rca("failures", "resolve", "2", "--culprit", shas["culprit"], cwd=root)
     assert proc.returncode == 0 and proc.stderr == "", proc.stderr
     assert proc.stdout.startswith(f"label #1 already recorded: culprit {shas['culprit'][:10]} (not added again)\n")
+    assert len(_labels(root)) == 1
+
+
+def test_a_wrong_culprit_is_removed_and_the_failure_resolved_again(git_repo):
+    shas = _history(git_repo)
+    root = str(git_repo.root)
+    assert rca("failures", "add", "--trace", "crash.txt", cwd=root).returncode == 0
+    assert rca("failures", "resolve", "1", "--culprit", shas["docs"], cwd=root).returncode == 0  # a mistake
+    removed = rca("labels", "remove", "1", cwd=root)
+    assert removed.returncode == 0 and removed.stdout == f"removed label #1: culprit {shas['docs'][:10]} (failure)\n"
+    assert _labels(root) == []
+    again = rca("failures", "resolve", "1", "--culprit", shas["culprit"], cwd=root)
+    assert again.returncode == 0 and f": culprit {shas['culprit'][:10]} was #" in again.stdout.splitlines()[0]
+    assert [lb["culprit"] for lb in _labels(root)] == [shas["culprit"]]
+    for bad in ("99", "0", "x", str(2**63)):  # no such label, or not a label number
+        proc = rca("labels", "remove", bad, cwd=root)
+        assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+    assert "no label #99 (hint: `rca labels list` shows their numbers)" in rca("labels", "remove", "99", cwd=root).stderr
     assert len(_labels(root)) == 1
 
 

@@ -91,7 +91,7 @@ def _recorded(backend, failure, culprit: str) -> tuple[int, str] | None:
     None when its labels record no culprit (it was resolved without one). Another culprit is refused:
     labels that contradict each other would both count in `rca model tune` and `stats`."""
     from rca_lsp.failures import FailureResolved
-    from rca_lsp.labels.store import culprits_of, store_path
+    from rca_lsp.labels.store import culprits_of
 
     labels = culprits_of(backend.meta_dir, failure.trace)
     if not labels:
@@ -103,6 +103,5 @@ def _recorded(backend, failure, culprit: str) -> tuple[int, str] | None:
     named = "; ".join(f"culprit {recorded[:10]}, label #{label_id}" for label_id, recorded in labels)
     raise FailureResolved(
         f"failure #{failure.id} is already resolved ({named}), not with {wanted[:10]}",
-        hint="rca has no command to change or remove a label: to drop a wrong one, `rca labels export -o "
-             f"labels.jsonl`, delete its line, move {store_path(backend.meta_dir)} aside, `rca labels import "
-             f"labels.jsonl`, then resolve #{failure.id} again with the right culprit")
+        hint=f"if that culprit was wrong, `rca labels remove {labels[0][0]}`, then resolve #{failure.id} again "
+             "with the right one")

@@ -93,6 +93,17 @@ def _write(path: Path, name: str, labels) -> None:
         raise LabelError(f"cannot write labels to {name}: {exc.strerror or exc}") from None
 
 
+@labels_group.command("remove")
+@click.argument("label_id", type=click.IntRange(min=1, max=2**63 - 1))
+@click.option("--repo", default=".", type=click.Path(file_okay=False), help="Repository (default: here).")
+def remove_cmd(label_id: int, repo: str) -> None:
+    """Delete one label: a culprit confirmed by mistake (`rca labels export` first keeps a copy)."""
+    from rca_lsp.labels.store import remove
+
+    label = remove(_meta(repo), label_id)
+    click.echo(f"removed label #{label_id}: culprit {label.culprit[:10]} ({label.source})")
+
+
 @labels_group.command("import")
 @click.argument("path", type=click.Path(dir_okay=False))
 @click.option("--repo", default=".", type=click.Path(file_okay=False), help="Repository (default: here).")

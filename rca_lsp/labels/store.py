@@ -202,6 +202,18 @@ def listing(meta_dir: str) -> list[Label]:
     return out
 
 
+def remove(meta_dir: str, label_id: int) -> Label:
+    """Delete one label (a culprit confirmed by mistake) and return it; LabelError if there is none."""
+    found = next((label for label in listing(meta_dir) if label.id == label_id), None)
+    if found is None:
+        raise LabelError(f"no label #{label_id}", hint="`rca labels list` shows their numbers")
+    with connect(meta_dir) as conn:
+        assert conn is not None
+        with conn:
+            conn.execute("DELETE FROM labels WHERE id = ?", (label_id,))
+    return found
+
+
 def culprits_of(meta_dir: str, failure: str) -> list[tuple[int, str]]:
     """(label id, culprit) of the labels of this failure text, oldest first, however confirmed."""
     with connect(meta_dir) as conn:
