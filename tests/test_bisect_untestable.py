@@ -264,3 +264,40 @@ def test_no_good_revision_in_a_shallow_clone_says_the_clone_ends_there(tmp_path)
     assert proc.returncode == 7, proc.stderr
     assert "down to the oldest commit of this shallow clone" in proc.stderr and "root commit" not in proc.stderr
     assert "git fetch --deepen N, or --unshallow" in proc.stderr
+
+
+def test_a_named_folders_edited_sources_are_not_laid_in_only_its_tests(tmp_path):
+    """`pytest tests shop`: an uncommitted, unrelated edit of shop/prices.py laid into every revision
+    would make each one the work tree's (broken) code: every run fails and a wrong culprit is
+    "confirmed". The folder's test files are laid in; its sources are each revision's own."""
+    repo = make_repo("git", tmp_path)
+    shas = history(repo, extra={0: {TEST_FILE: FAILING_TEST}})
+    repo.write("shop/prices.py", CULPRIT_PRICES + "\n\ndef unrelated():\n    return 0\n")  # an edit in progress
+    repo.write("tests/test_more.py", PASSING_TEST)  # a new test of the named folder: laid in
+    proc = bisect(repo, "git", tmp_path, "--test", f"{PYTEST} tests shop", "--good", shas[1], "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert out["culprit"] == shas[6] and out["confirmed"] is True, out["runs"]
+    assert out["worktree_files"] == [{"path": "tests/test_more.py", "state": "untracked"}]
+
+
+def test_a_redirections_target_is_the_runs_output_not_a_file_it_needs(tmp_path):
+    repo = make_repo("git", tmp_path)
+    shas = history(repo, n=8, extra={0: {TEST_FILE: FAILING_TEST}, 7: {"run.log": "old log\n"}})
+    proc = bisect(repo, "git", tmp_path, "--test", f"{PYTEST} {TEST_FILE} > run.log 2>&1", "--good", shas[1],
+                  "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert out["culprit"] == shas[6] and out["confirmed"] is True and out["skipped"] == [], out["runs"]
+    assert parse(f"{PYTEST} t.py >> a.log 2> b.log &> c.log < in.txt", ["t.py", "a.log", "b.log", "c.log",
+                                                                         "in.txt"]).paths == ("t.py", "in.txt")
+
+
+def test_a_parent_taken_as_good_without_a_run_is_said(tmp_path):
+    repo = make_repo("git", tmp_path)
+    shas = history(repo, extra={0: {TEST_FILE: FAILING_TEST}})
+    proc = bisect(repo, "git", tmp_path, "--test", f"{PYTEST} {TEST_FILE}", "--good", shas[5], "--format", "json")
+    out = json.loads(proc.stdout)
+    assert out["culprit"] == shas[6] and out["parents_taken_as_good"] == [shas[5]], out
+    text = bisect(repo, "git", tmp_path, "--test", f"{PYTEST} {TEST_FILE}", "--good", shas[5]).stdout
+    assert f"its parent {shas[5][:10]} is the --good revision, taken as good without a run" in text

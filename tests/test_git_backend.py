@@ -119,3 +119,25 @@ def test_config_reads_repository_settings(git_repo):
     git_repo.git("config", "rca.blockPush", "true")
     repo = GitRepo(git_repo.root)
     assert repo.config("rca.blockpush") == "true" and repo.config("rca.nothing") is None
+
+
+def test_replace_refs_are_not_followed_so_indexed_changes_never_go_stale(git_repo):
+    """A `git replace --graft` added, indexed, then dropped: followed, it changed a commit's parent
+    under the same hash, and the indexed changes of "add other" went on claiming f's line."""
+    from conftest import ranked
+
+    git_repo.commit("add m", {"m.py": "def f():\n    return 1\n\ndef g():\n    return 1\n"})
+    change_f = git_repo.commit("change f", {"m.py": "def f():\n    return 2\n\ndef g():\n    return 1\n"})
+    other = git_repo.commit("add other", {"other.py": "x = 1\n"})
+    trace = 'Traceback (most recent call last):\n  File "m.py", line 2, in f\n    return 2\nValueError: boom\n'
+    repo = GitRepo(str(git_repo.root))
+    git_repo.git("replace", "--graft", other, f"{change_f}~1")  # "add other" grafted onto "add m"
+    for step in ("with the replace ref", "after it is dropped"):
+        if step.startswith("after"):
+            git_repo.git("replace", "-d", other)
+        result = ranked(repo, trace)
+        top = result.suspects[0]
+        assert top.commit.hash == change_f, (step, [(s.commit.summary, s.score) for s in result.suspects])
+        assert result.candidates == 3
+        shown = {s.commit.hash: [e.text for e in s.evidence] for s in result.suspects}
+        assert not any("changed f" in text for text in shown.get(other, [])), (step, shown[other])

@@ -27,6 +27,12 @@ async def test_confirm_suspect_records_a_label(git_repo):
         answer = await command(client, "rca.confirmSuspect", {"uri": uri, "commit": shas["culprit"]})
         assert "error" not in answer, answer
         assert answer["label"] == 1 and answer["culprit"] == shas["culprit"] and answer["rank"] == rank
+        assert answer["added"] is True
+        again = await command(client, "rca.confirmSuspect", {"uri": uri, "commit": shas["culprit"]})
+        assert again["label"] == 1 and again["added"] is False  # the same label: said, not stored twice
+        shown = [m.message for m in client.messages]
+        assert f"rca: recorded {shas['culprit'][:10]} as the culprit (label #1)" in shown
+        assert f"rca: {shas['culprit'][:10]} is already recorded as the culprit (label #1; not added again)" in shown
         refused = await command(client, "rca.confirmSuspect", {"uri": uri})
         assert "culprit" in refused["error"]
         unknown = await command(client, "rca.confirmSuspect", {"uri": uri, "commit": "0" * 40})

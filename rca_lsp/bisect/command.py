@@ -24,6 +24,7 @@ _PYTEST_WORD = re.compile(r"(?:pytest|py\.test)(?:-?[0-9.]+)?")
 _PUNCTUATION = ";&|()"
 _CONDITIONS = {"test", "[", "[["}
 _NOT_A_PATH = re.compile(r"[$`*?{}~=<>\\]")
+_OUTPUT = re.compile(r"\d*>>?\|?|&>>?")  # a redirection whose next word the run writes
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,8 @@ def parse(text: str, known: Iterable[str] = ()) -> TestCommand:
 def command_words(text: str) -> list[tuple[str, str]]:
     """Each word of `text` with its role: 'program' (the first of each simple command), 'module'
     (after -m), 'code' (after -c), 'condition' (an argument of test, [ or [[), 'option' (a word
-    starting with -, or VAR=value before the program) or 'argument'."""
+    starting with -, or VAR=value before the program), 'output' (the file after `>`, `>>`, `2>`, `&>`:
+    written by the run, not needed by it) or 'argument'."""
     try:
         lexer = shlex.shlex(text, posix=True, punctuation_chars=_PUNCTUATION)
         lexer.whitespace_split = True
@@ -71,6 +73,8 @@ def command_words(text: str) -> list[tuple[str, str]]:
             role, program = "program", posixpath.basename(token)
         elif previous in ("-m", "-c"):
             role = "module" if previous == "-m" else "code"
+        elif previous is not None and _OUTPUT.fullmatch(previous):
+            role = "output"
         elif program in _CONDITIONS:
             role = "condition"
         else:

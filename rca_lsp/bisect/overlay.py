@@ -59,7 +59,12 @@ class Overlay:
 
 
 def from_worktree(repo: Backend, paths: tuple[str, ...]) -> Overlay:
-    """The uncommitted files of the work tree at or under `paths` (root-relative)."""
+    """The uncommitted files of the work tree that `paths` (root-relative) name, and the test files
+    under the folders they name. Not the other files of such a folder: those are the code under test
+    (`pytest tests src`), whose edits laid into every revision would make each one the same code and
+    the search find a wrong culprit."""
+    from rca_lsp.testpaths import is_test_path
+
     if not paths:
         return Overlay()
     states = {p: MODIFIED for p in repo.modified_files()}
@@ -67,7 +72,8 @@ def from_worktree(repo: Backend, paths: tuple[str, ...]) -> Overlay:
     root = Path(repo.root)
     files = []
     for path in sorted(states):
-        if not any(path == p or path.startswith(p.rstrip("/") + "/") for p in paths):
+        if path not in paths and not (is_test_path(path) and any(path.startswith(p.rstrip("/") + "/")
+                                                                 for p in paths)):
             continue
         full = root / path
         try:

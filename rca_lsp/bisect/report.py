@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from rca_lsp.bisect.search import GOOD
 from rca_lsp.records import evidence_dict, iso_date, suspect_dict
 from rca_lsp.types import BisectOutcome, Suspect
 
@@ -12,6 +13,15 @@ TOP_SUSPECTS = 5
 
 def _rank_of(outcome: BisectOutcome) -> dict[str, Suspect]:
     return {s.commit.hash: s for s in outcome.suspects}
+
+
+def untested_parents(outcome: BisectOutcome) -> list[str]:
+    """The culprit's parents its confirmation took as good without running the test there: the
+    given --good revisions (trusted, as `git bisect` trusts them) it has for parents."""
+    if outcome.culprit is None or not outcome.confirmed:
+        return []
+    passed = {r.commit for r in outcome.runs if r.result == GOOD}
+    return [p for p in outcome.culprit.parents if p not in passed]
 
 
 def to_json(outcome: BisectOutcome) -> str:
@@ -27,6 +37,7 @@ def to_json(outcome: BisectOutcome) -> str:
         "culprit": outcome.culprit.hash if outcome.culprit else None,
         "test_runs": len(outcome.runs),
         "confirmed": outcome.confirmed,
+        "parents_taken_as_good": untested_parents(outcome),  # given as --good, not run
         "culprit_commit": culprit,
         "possible": list(outcome.possible),
         "good": list(outcome.good),
@@ -51,8 +62,11 @@ def to_text(outcome: BisectOutcome) -> str:
         where = f"suspect #{found.rank} of {outcome.candidates}" if found else "not ranked"
         lines.append(f"culprit: {c.hash[:10]}  {c.summary[:72]}")
         lines.append(f"         {c.author}, {iso_date(c.author_date)[:10]}; {where}")
-        lines.append("confirmed: " + ("yes: the test fails at it and passes at its parents" if outcome.confirmed
-                                      else "no"))
+        trusted = untested_parents(outcome)
+        lines.append("confirmed: " + ("no" if not outcome.confirmed else
+                                      "yes: the test fails at it and passes at its parents" if not trusted else
+                                      "yes: the test fails at it; its parent " + ", ".join(p[:10] for p in trusted)
+                                      + " is the --good revision, taken as good without a run"))
         lines += [f"  - {e.text}" for e in (found.evidence if found else ())]
     else:
         lines.append(f"no single culprit: skipped commits leave {len(outcome.possible)} possibilities "

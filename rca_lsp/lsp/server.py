@@ -432,7 +432,8 @@ async def show_commit_command(ls: RcaServer, *args) -> dict:
 
 @server.command("rca.confirmSuspect")
 async def confirm_suspect_command(ls: RcaServer, *args) -> dict:
-    """{"commit", and the failure as for rca.suspects ("uri", "range" or "text")}: recorded as a label."""
+    """{"commit", and the failure as for rca.suspects ("uri", "range" or "text")}: recorded as a label
+    (`added` false where the same label was recorded before)."""
     async def run() -> dict:
         request = _request(args)
         commit = request.get("commit")
@@ -441,7 +442,8 @@ async def confirm_suspect_command(ls: RcaServer, *args) -> dict:
         repo = ls.repo_for(request.get("uri"))
         text, _ = await asyncio.to_thread(ls.request_text, request)
         answer = await asyncio.to_thread(work.confirm_suspect, repo, text, commit)
-        ls.show(f"rca: recorded {commit[:10]} as the culprit (label #{answer['label']})")
+        ls.show(f"rca: recorded {commit[:10]} as the culprit (label #{answer['label']})" if answer["added"] else
+                f"rca: {commit[:10]} is already recorded as the culprit (label #{answer['label']}; not added again)")
         return answer
     return await _answer(ls, "recording the culprit", run())
 

@@ -174,8 +174,9 @@ def confirm_suspect(repo: Backend, text: str, commit: str) -> dict:
     """The editor's "this was it": the failure, its candidates and the culprit, stored as a label."""
     from rca_lsp import service
 
-    label, label_id = service.label_failure(repo, text, commit, "editor")
-    return {"label": label_id, "culprit": label.culprit, "rank": label.rank,
+    recorded = service.record_label(repo, text, commit, "editor")
+    label = recorded.label
+    return {"label": recorded.id, "added": recorded.added, "culprit": label.culprit, "rank": label.rank,
             "ranker": label.ranker, "candidates": label.total}
 
 

@@ -34,9 +34,12 @@ _HOOK_ENV = ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_PREFIX", "GIT_OB
 
 
 def clean_env() -> dict[str, str]:
-    """The environment of every git process rca starts: the caller's, less a hook's repository."""
+    """The environment of every git process rca starts: the caller's, less a hook's repository.
+    History is read as committed: `git replace` refs are not followed (GIT_NO_REPLACE_OBJECTS). The
+    index keeps each commit's changes by its hash, and a replace ref added or dropped later would
+    change what a hash's parent is without the hash changing: its changes would go stale."""
     env = {k: v for k, v in os.environ.items() if k not in _HOOK_ENV}
-    env.update({"LC_ALL": "C", "GIT_TERMINAL_PROMPT": "0", "GIT_OPTIONAL_LOCKS": "0"})
+    env.update({"LC_ALL": "C", "GIT_TERMINAL_PROMPT": "0", "GIT_OPTIONAL_LOCKS": "0", "GIT_NO_REPLACE_OBJECTS": "1"})
     return env
 
 

@@ -259,8 +259,8 @@ function M.suspects(opts)
 end
 
 function M.index()
-  execute(vim.api.nvim_get_current_buf(), 'rca.index', {}, function(result)
-    notify(result.message or 'indexed')
+  execute(vim.api.nvim_get_current_buf(), 'rca.index', {}, function(_)
+    -- the server says how it went (window/showMessage): not said twice
   end)
 end
 
@@ -320,8 +320,7 @@ function M.confirm(hash)
   end
   local request = vim.tbl_extend('force', M.last_request, { commit = hash })
   execute(vim.api.nvim_get_current_buf(), 'rca.confirmSuspect', { request }, function(result)
-    M.last_confirmed = result
-    notify(('recorded %s as the culprit (label #%d)'):format(hash:sub(1, 10), result.label))
+    M.last_confirmed = result  -- the server says it was recorded (or already was): not said twice
   end)
 end
 
