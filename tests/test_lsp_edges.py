@@ -136,3 +136,15 @@ async def test_messages_name_the_clients_values_as_json(history):
         for given, named in ((12345, "12345"), ("HEAD", '"HEAD"'), ([1], "[1]")):
             answer = await command(client, "rca.showCommit", given)
             assert answer["error"] == f"not a commit hash: {named} (hint: pass the hex hash of a suspect)"
+
+
+def test_a_whole_rca_section_of_the_wrong_type_is_said_as_the_sections():
+    """Neovim's `settings = { rca = 'oops' }`: the section is not an object, not a setting named rca."""
+    from rca_lsp.lsp.options import Options, parse_options
+
+    for value, got in (("oops", "a string"), ([1], "an array"), (3, "a number")):
+        options, problems = parse_options({"rca": value})
+        assert problems == [f"rca settings must be an object, got {got}; using the defaults"], problems
+        assert options == Options()
+    options, problems = parse_options({"rca": {"top": 5}})
+    assert problems == [] and options.top == 5

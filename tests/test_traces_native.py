@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
+
+from rca_lsp.errors import TraceError
 from rca_lsp.traces import parse, resolve
 
 GDB = """\
@@ -104,3 +107,25 @@ def test_markdown_headings_are_not_frames_and_cut_backtrace():
     [trace] = parse(text)
     assert len(trace.frames) == 3
     assert trace.truncated
+
+
+def test_ubsan_report_without_a_stack_is_a_one_frame_trace():
+    """UndefinedBehaviorSanitizer prints no stack by default (print_stacktrace=0): its location line
+    is the frame; a compiler warning of the same shape is not a trace."""
+    text = """\
+$ ./build/calc 2147483647 1
+src/calc.c:4:14: runtime error: signed integer overflow: 2147483647 + 1 cannot be represented in type 'int'
+SUMMARY: UndefinedBehaviorSanitizer: undefined-behavior src/calc.c:4:14 in
+"""
+    [trace] = parse(text)
+    assert (trace.format, trace.exception) == ("cpp", "UndefinedBehaviorSanitizer")
+    assert trace.message.startswith("signed integer overflow: 2147483647 + 1")
+    assert [(f.file, f.line) for f in trace.frames] == [("src/calc.c", 4)]
+    [resolved] = resolve([trace], ["src/calc.c", "src/main.c"])
+    assert resolved.frames[0].path == "src/calc.c" and not resolved.frames[0].external
+    with_stack = text.replace("SUMMARY", "    #0 0x4011d6 in add /work/src/calc.c:4:14\n"
+                                         "    #1 0x401234 in main /work/src/main.c:9:3\n\nSUMMARY")
+    [trace] = parse(with_stack)
+    assert [(f.function, f.line) for f in trace.frames] == [("add", 4), ("main", 9)]
+    with pytest.raises(TraceError):
+        parse("src/calc.c:4:14: warning: unused variable 'y'\n")

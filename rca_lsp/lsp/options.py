@@ -98,6 +98,8 @@ def parse_options(raw: Any, base: Options | None = None) -> tuple[Options, list[
         return base, []
     if isinstance(raw, dict) and isinstance(raw.get("rca"), dict):
         raw = raw["rca"]
+    elif isinstance(raw, dict) and "rca" in raw and "rca" not in {f.name for f in fields(Options)}:
+        raw = raw["rca"]  # `settings = { rca = ... }` of the wrong type: said as the section's, not a setting's
     if not isinstance(raw, dict):
         got = _JSON_TYPES.get(type(raw), type(raw).__name__)
         return base, [f"rca settings must be an object, got {got}; using the defaults"]

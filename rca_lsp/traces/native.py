@@ -1,5 +1,6 @@
 """C/C++ backtraces: gdb (`#0  0x.. in f (a=1) at x.c:12`), sanitizers (`#0 0x.. in f /x.cc:12:3`)
-and valgrind (`==1==    at 0x..: f (x.c:12)`).
+and valgrind (`==1==    at 0x..: f (x.c:12)`); UndefinedBehaviorSanitizer's `x.c:4:5: runtime error:
+...`, a one-frame trace where no stack follows (its default: print_stacktrace=0).
 
 A sanitizer or valgrind report prints several stacks (the access, then where the
 memory was freed and allocated): the first is the trace, the others its `causes`,
@@ -22,6 +23,7 @@ SIGNAL = re.compile(r"Program (?:received|terminated with) signal (?P<sig>SIG\w{
 SANITIZER = re.compile(r"(?:==\d{1,10}==)?(?:ERROR|WARNING): (?P<kind>\w{1,40}Sanitizer): (?P<msg>.{0,4096})")
 SANITIZER_END = re.compile(r"(?:SUMMARY: \w{1,40}Sanitizer:.{0,4096}|==\d{1,10}==ABORTING)")
 VALGRIND = re.compile(r"==\d{1,10}== ?")
+UBSAN = re.compile(r"(?P<file>[^\s:][^:]{0,4096}):(?P<line>\d{1,9}):(?:\d{1,9}:)? runtime error: (?P<msg>.{0,4096})")
 VALGRIND_FRAME = re.compile(r"(?:at|by) 0x[0-9A-Fa-f]{1,20}: (?P<rest>.{1,8192})")
 
 
@@ -101,12 +103,14 @@ class _Report:
     exception: str
     message: str
     stacks: list[tuple[str, list[Frame]]] = field(default_factory=list)
+    location: Frame | None = None  # where the report says it happened, when no stack may follow (UBSan)
 
     def found(self, end: int, truncated: bool) -> Found | None:
-        if not self.stacks:
+        stacks = self.stacks or ([("", [self.location])] if self.location else [])
+        if not stacks:
             return None
-        causes = tuple(Trace("cpp", self.exception, heading, numbered(frames)) for heading, frames in self.stacks[1:])
-        trace = Trace("cpp", self.exception, self.message, numbered(self.stacks[0][1]), causes=causes,
+        causes = tuple(Trace("cpp", self.exception, heading, numbered(frames)) for heading, frames in stacks[1:])
+        trace = Trace("cpp", self.exception, self.message, numbered(stacks[0][1]), causes=causes,
                       truncated=truncated)
         return Found(self.start, end, (trace,))
 
@@ -154,9 +158,14 @@ def _frame_of(s: str, valgrind: bool) -> tuple[int, Frame] | None:
 def _heading(st: _State, i: int, s: str, valgrind: bool, raw: str) -> None:
     """A line outside any stack: report boundaries, signals, headings."""
     m = SANITIZER.fullmatch(s) if "Sanitizer" in s else None
+    ub = UBSAN.fullmatch(s) if "runtime error: " in s else None
     if m:
         st.close_report(i - 1)
         st.report = _Report(i, m.group("kind"), m.group("msg").strip())
+    elif ub:
+        st.close_report(i - 1)
+        st.report = _Report(i, "UndefinedBehaviorSanitizer", ub.group("msg").strip(), location=Frame(
+            index=0, raw=s, file=ub.group("file"), line=int(ub.group("line"))))
     elif SANITIZER_END.fullmatch(s):
         st.close_report(i)
     elif valgrind and not s:
