@@ -29,3 +29,14 @@ def suspect_dict(s: Suspect) -> dict:
     return {"commit": s.commit.hash, "score": s.score, "rank": s.rank, "summary": s.commit.summary,
             "author": s.commit.author, "email": s.commit.email, "date": iso_date(s.commit.author_date),
             "evidence": [evidence_dict(e) for e in s.evidence]}
+
+
+def json_kind(value: object) -> str:
+    """A value's JSON type as a person reading the JSON calls it ("an object", "a number", "null"):
+    what a message says a setting or a manifest field was, where another was wanted."""
+    if isinstance(value, bool):
+        return "a boolean"
+    for kind, name in ((dict, "an object"), (list, "an array"), (str, "a string"), ((int, float), "a number")):
+        if isinstance(value, kind):
+            return name
+    return "null" if value is None else type(value).__name__

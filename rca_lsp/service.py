@@ -10,8 +10,8 @@ here, so one question has one answer everywhere:
   that shows retrieval's answer before the model's (the language server);
 - `require_commits`: "no commits yet" is the same RepositoryError (exit 3) in every command;
 - `read_coverage`: a coverage report as the CLI's `--coverage` and the editor's `coverage` setting read it;
-- `label_failure` / `record_label`: a failure and its confirmed culprit ranked again and kept as a
-  label (the second says whether it was new).
+- `record_label`: a failure and its confirmed culprit ranked again and kept as a label (or found
+  kept already).
 
 Cancellation is the caller's: the language server runs `update_index` in a child process it can
 kill (`rca_lsp.lsp.indexer`), and checks its job between `retrieve` and `rerank`.
@@ -216,18 +216,10 @@ def cut(result, top: int):
     return dataclasses.replace(result, suspects=result.suspects[:top])
 
 
-def label_failure(repo: Backend, failure: str, culprit_rev: str, source: str):
-    """The failure ranked again over HEAD's history with the ranker in use (the index brought up to
-    date first), kept with its confirmed culprit as a label. Returns (label, its id); the same label
-    stored before is kept as it was, said as a warning (`record_label` tells its caller instead)."""
-    from rca_lsp.labels.store import record
-
-    label = _ranked_label(repo, failure, culprit_rev, source)
-    return label, record(repo.meta_dir, label)
-
-
 def record_label(repo: Backend, failure: str, culprit_rev: str, source: str) -> RecordedLabel:
-    """`label_failure` for a front end that says itself whether the label was new."""
+    """The failure ranked again over HEAD's history with the ranker in use (the index brought up to
+    date first), kept with its confirmed culprit as a label; the same label stored before is kept
+    as it was (`added` says which)."""
     from rca_lsp.labels.store import record_all
 
     label = _ranked_label(repo, failure, culprit_rev, source)

@@ -27,16 +27,8 @@ def _push_culprit(up) -> str:
 def _fast_import(up, commits: int) -> None:
     """`commits` commits on top of main in one git process, each rewriting a 400-function Python
     file: a history that takes the indexer seconds, made in a fraction of one."""
-    head = up.git("rev-parse", "HEAD").strip()
-    stream = []
-    for i in range(commits):
-        body = "".join(f"def f{i}_{j}(x):\n    return helper{j}(x) + {j}\n\n" for j in range(400))
-        message = f"Change {i}"
-        stream.append(f"commit refs/heads/main\ncommitter Bob <bob@example.com> {1_700_000_000 + i} +0000\n"
-                      f"data {len(message)}\n{message}\n" + (f"from {head}\n" if i == 0 else "")
-                      + f"M 644 inline src/m{i % 30}.py\ndata {len(body)}\n{body}\n")
-    up.git("fast-import", "--quiet", input="".join(stream).encode())
-    up.git("reset", "-q", "--hard", "main")
+    up.fast_commits(((f"Change {i}", {f"src/m{i % 30}.py": "".join(
+        f"def f{i}_{j}(x):\n    return helper{j}(x) + {j}\n\n" for j in range(400))}) for i in range(commits)), who="Bob")
 
 
 def test_a_damaged_failures_file_keeps_the_marker_and_is_said_in_one_line(remote):

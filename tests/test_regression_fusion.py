@@ -32,16 +32,7 @@ GROWN = REWRITTEN.replace('    """Days in a month of a common year."""\n',
 
 def _fill(git_repo, n: int, what: str) -> None:
     """`n` commits after HEAD that change no code, in one `git fast-import`."""
-    head = git_repo.git("rev-parse", "HEAD").strip()
-    stream = []
-    for i in range(n):
-        git_repo.clock += 3600
-        text = f"{what} {i}\n"
-        stream.append(f"commit refs/heads/main\ncommitter Dana <dana@example.com> {git_repo.clock} +0000\n"
-                      f"data {len(text)}\n{text}" + (f"from {head}\n" if i == 0 else "")
-                      + f"M 644 inline {what.lower()}.md\ndata {len(text)}\n{text}\n")
-    git_repo.git("fast-import", "--quiet", input="".join(stream).encode())
-    git_repo.git("reset", "-q", "--hard", "main")
+    git_repo.fast_commits((f"{what} {i}\n", {f"{what.lower()}.md": f"{what} {i}\n"}) for i in range(n))
 
 
 def _regression_history(git_repo) -> tuple[str, str, str]:
@@ -235,7 +226,7 @@ def test_a_label_records_that_the_fusion_ranked_what_the_user_saw(git_repo) -> N
     from rca_lsp import service
 
     _, _, culprit = _regression_history(git_repo)
-    label, _ = service.label_failure(GitRepo(git_repo.root), _pytest_output(git_repo.root), culprit, "editor")
+    label = service.record_label(GitRepo(git_repo.root), _pytest_output(git_repo.root), culprit, "editor").label
     assert label.ranker == load_regression().version and label.rank == 1
 
 

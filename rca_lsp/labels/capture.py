@@ -1,7 +1,7 @@
 """A confirmed answer made a label: the failure, every candidate with its features, the culprit.
 
 Three ways in, one shape out: `rca failures resolve ID --culprit REV` and the editor's "this was it"
-rank the failure again now (`rca_lsp.service.label_failure`), a confirmed `rca bisect` hands over the ranking it
+rank the failure again now (`rca_lsp.service.record_label`), a confirmed `rca bisect` hands over the ranking it
 made, with its test runs (`record_bisect`).
 """
 

@@ -189,29 +189,35 @@ def record_all(meta_dir: str, labels: list[Label]) -> list[tuple[int, bool]]:
     return out
 
 
+_COLUMNS = "id, created, source, failure, culprit, head, ranker, rank, retrieval_rank, total, candidates, runs"
+
+
+def _label(row: tuple) -> Label:
+    lid, created, source, failure, culprit, head, ranker, rank, rrank, total, cands, runs = row
+    return Label(failure, culprit, tuple((h, f) for h, f in json.loads(cands)), source, created, head,
+                 ranker, rank, rrank, total, tuple(json.loads(runs)), lid)
+
+
 def listing(meta_dir: str) -> list[Label]:
     with connect(meta_dir) as conn:
         if conn is None:
             return []
-        rows = conn.execute("SELECT id, created, source, failure, culprit, head, ranker, rank, retrieval_rank,"
-                            " total, candidates, runs FROM labels ORDER BY id").fetchall()
-    out = []
-    for lid, created, source, failure, culprit, head, ranker, rank, rrank, total, cands, runs in rows:
-        out.append(Label(failure, culprit, tuple((h, f) for h, f in json.loads(cands)), source, created, head,
-                         ranker, rank, rrank, total, tuple(json.loads(runs)), lid))
-    return out
+        rows = conn.execute(f"SELECT {_COLUMNS} FROM labels ORDER BY id").fetchall()
+    return [_label(row) for row in rows]
 
 
 def remove(meta_dir: str, label_id: int) -> Label:
     """Delete one label (a culprit confirmed by mistake) and return it; LabelError if there is none."""
-    found = next((label for label in listing(meta_dir) if label.id == label_id), None)
-    if found is None:
-        raise LabelError(f"no label #{label_id}", hint="`rca labels list` shows their numbers")
     with connect(meta_dir) as conn:
-        assert conn is not None
-        with conn:
-            conn.execute("DELETE FROM labels WHERE id = ?", (label_id,))
-    return found
+        row = None
+        if conn is not None:
+            with conn:
+                row = conn.execute(f"SELECT {_COLUMNS} FROM labels WHERE id = ?", (label_id,)).fetchone()
+                if row is not None:
+                    conn.execute("DELETE FROM labels WHERE id = ?", (label_id,))
+    if row is None:
+        raise LabelError(f"no label #{label_id}", hint="`rca labels list` shows their numbers")
+    return _label(row)
 
 
 def culprits_of(meta_dir: str, failure: str) -> list[tuple[int, str]]:

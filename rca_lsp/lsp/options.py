@@ -29,13 +29,13 @@ import re
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
+from rca_lsp.records import json_kind
+
 RANKERS = ("none", "llm")
 DEVICES = ("auto", "cpu", "cuda")  # as rca_lsp.ranker.session.DEVICES (not imported: no onnx here)
 CLIENT_KEYS = {"server", "trace", "serverCommand", "command"}
 _REV = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/@^~{}-]{0,199}$")
 _COUNTS = {"top": (0, 1000), "rerank_top": (2, 20)}  # the integers' ranges, ends included
-_JSON_TYPES = {dict: "an object", list: "an array", str: "a string", bool: "a boolean", int: "a number",
-               float: "a number"}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -96,13 +96,10 @@ def parse_options(raw: Any, base: Options | None = None) -> tuple[Options, list[
     base = base or Options()
     if raw is None:
         return base, []
-    if isinstance(raw, dict) and isinstance(raw.get("rca"), dict):
+    if isinstance(raw, dict) and "rca" in raw:  # the section (no setting is named rca), whatever its type
         raw = raw["rca"]
-    elif isinstance(raw, dict) and "rca" in raw and "rca" not in {f.name for f in fields(Options)}:
-        raw = raw["rca"]  # `settings = { rca = ... }` of the wrong type: said as the section's, not a setting's
     if not isinstance(raw, dict):
-        got = _JSON_TYPES.get(type(raw), type(raw).__name__)
-        return base, [f"rca settings must be an object, got {got}; using the defaults"]
+        return base, [f"rca settings must be an object, got {json_kind(raw)}; using the defaults"]
     known = {_camel(f.name): f.name for f in fields(Options)} | {f.name: f.name for f in fields(Options)}
     defaults = Options()
     changes: dict[str, Any] = {}

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rca_lsp.errors import ModelError
+from rca_lsp.records import json_kind
 
 MANIFEST = "manifest.json"
 VERIFIED = ".verified.json"  # rel -> [sha256, bytes, mtime_ns] of files whose hash was checked
@@ -85,7 +86,7 @@ class Manifest:
         except ValueError as exc:
             raise ModelError(f"{path} is not a valid model manifest: {exc}", hint=REBUILD_HINT) from exc
         if not isinstance(doc, dict):
-            raise ModelError(f"{path} is not a valid model manifest: its JSON is {_kind(doc)}, not an object",
+            raise ModelError(f"{path} is not a valid model manifest: its JSON is {json_kind(doc)}, not an object",
                              hint=REBUILD_HINT)
         if doc.get("format") != FORMAT:
             raise ModelError(f"{path} has manifest format {doc.get('format')}, expected {FORMAT}", hint=REBUILD_HINT)
@@ -116,7 +117,7 @@ def _check(path: Path, doc: dict) -> None:
                 continue
             raise bad(f"{key!r}", "is missing")
         if not isinstance(doc[key], kind):
-            raise bad(f"{key!r}", f"is {_kind(doc[key])}, not {_kind(kind())}")
+            raise bad(f"{key!r}", f"is {json_kind(doc[key])}, not {json_kind(kind())}")
     if not doc["variants"]:
         raise bad("'variants'", "names no variant")
     for variant, files in doc["variants"].items():
@@ -132,16 +133,6 @@ def _check(path: Path, doc: dict) -> None:
 
 def _whole(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _kind(value: object) -> str:
-    """A value's JSON type, as a reader of the file calls it."""
-    if isinstance(value, bool):
-        return "a boolean"
-    for kind, name in ((dict, "an object"), (list, "an array"), (str, "a string"), ((int, float), "a number")):
-        if isinstance(value, kind):
-            return name
-    return "null"
 
 
 def describe_files(directory: Path, relpaths: list[str]) -> dict[str, dict]:
