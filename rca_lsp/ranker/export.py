@@ -194,27 +194,15 @@ def _fp16(src: Path, dest: Path) -> None:
     onnx.save(half, str(dest))
 
 
-INT8_BLOCK = 32  # weights per scale of the int8 variant
-
-
 def _int8(src: Path, dest: Path) -> None:
-    """8-bit weights in blocks of INT8_BLOCK, each block its own scale (ONNX Runtime's MatMulNBits),
-    multiplied in int8 with the activations quantised per block too (`accuracy_level=4`). Not
-    `quantize_dynamic`: one scale per weight matrix and per batch of activations erased what a
-    LoRA adapter had changed (a tuned scorer's held-out MRR fell from 0.292 to 0.226, BENCHMARKS.md),
-    where blocks of 32 keep it (0.303)."""
-    import logging
+    """The int8 variant (model format 4, `quantise.int8_graph`): weights per output channel, the
+    activations per row in two passes, multiplied on ONNX Runtime's u8 x s8 GEMM. Format 3's
+    block-wise `MatMulNBits` (8-bit blocks of 32, int8 compute) scored the same and took 1.5 to 1.9
+    times as long here; format 2's `quantize_dynamic` (activations per tensor and per batch) erased
+    what a LoRA adapter had changed (BENCHMARKS.md)."""
+    from rca_lsp.ranker.quantise import int8_graph
 
-    import onnx
-    from onnxruntime.quantization.matmul_nbits_quantizer import DefaultWeightOnlyQuantConfig, MatMulNBitsQuantizer
-
-    logging.getLogger("onnxruntime.quantization.matmul_nbits_quantizer").setLevel(logging.WARNING)  # a line a node
-    config = DefaultWeightOnlyQuantConfig(block_size=INT8_BLOCK, is_symmetric=True, bits=8, accuracy_level=4)
-    quantizer = MatMulNBitsQuantizer(onnx.load(str(src)), bits=8, block_size=INT8_BLOCK, is_symmetric=True,
-                                     accuracy_level=4, algo_config=config)
-    quantizer.process()
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    quantizer.model.save_model_to_file(str(dest), use_external_data_format=False)
+    int8_graph(src, dest)
 
 
 def export_model(model, tokenizer_json: str, dest: Path, source: dict, name: str,

@@ -23,8 +23,8 @@ from rca_lsp.ranker.store import DEFAULT_MODEL, Manifest, model_dir, variant_fil
 
 log = logging.getLogger(__name__)
 RANKER_HINT = "pip install 'rca-lsp[ranker]' (or 'rca-lsp[gpu]' for CUDA)"
-# tokens of one run. Not raised with the head out of the graph: int8 graphs quantise activations per
-# batch, so a score depends on what shares its batch, and the built models' figures were measured at 512
+# tokens of one run. Scores do not depend on it (the int8 graph quantises activations per row); larger
+# batches ran 1.13-1.18 times as fast but peaked over 1 GB (BENCHMARKS.md, twentieth sitting)
 MAX_BATCH_TOKENS = 512
 DEVICES = ("auto", "cpu", "cuda")
 CPU, CUDA = "CPUExecutionProvider", "CUDAExecutionProvider"

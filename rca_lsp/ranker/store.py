@@ -7,7 +7,7 @@ Layout of `<root>/<name>/` (root: `$RCA_MODEL_DIR`, else `~/.cache/rca-lsp/model
     embed.npy              the token embedding [vocab, hidden], float32; the LM head where it is tied
     head.npy               the LM head [vocab, hidden], where it is not tied to the embedding
     fp32/model.onnx        the exported transformer body with a KV cache (inputs_embeds -> hidden)
-    int8/model.onnx        the same with 8-bit weights in blocks of 32 (MatMulNBits), for CPU
+    int8/model.onnx        the same with int8 weight products (u8 x s8 MatMulInteger), for CPU
     fp16/model.onnx        half precision, for CUDA
 
 Loading hashes the files it is about to use and refuses a mismatch with an error naming the file:
@@ -31,8 +31,9 @@ from rca_lsp.records import json_kind
 MANIFEST = "manifest.json"
 VERIFIED = ".verified.json"  # rel -> [sha256, bytes, mtime_ns] of files whose hash was checked
 RACY_NS = 2 * 10**9  # as git's racy check: a stamp is kept only for files older than this
-FORMAT = 3  # 2: the graph is the body (inputs_embeds -> hidden), embedding and head beside it;
-# 3: the int8 variant is block-wise (MatMulNBits): 2's lost what tuning gave
+FORMAT = 4  # 2: the graph is the body (inputs_embeds -> hidden), embedding and head beside it;
+# 3: the int8 variant is block-wise (MatMulNBits): 2's lost what tuning gave; 4: it is u8 x s8
+# MatMulInteger with activations per row in two passes (ranker/quantise.py): 3's scores, faster
 DEFAULT_MODEL = "smollm2-135m-instruct"
 VARIANTS = ("fp32", "int8", "fp16")
 BUILD_HINT = "run `rca model build` (needs `pip install 'rca-lsp[export]'`)"
