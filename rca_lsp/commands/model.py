@@ -165,14 +165,16 @@ def stats_cmd(repo: str, period: str) -> None:
 @click.option("--variant", type=click.Choice(["fp16", "fp32", "int8"]), default="fp16", show_default=True)
 @click.option("--name", default="rca-ranker", show_default=True, help="The Triton model name.")
 def export_triton_cmd(dest: str, onnx_path: str | None, variant: str, name: str) -> None:
-    """Write a Triton model repository (ONNX Runtime backend) for the ranker: DEST/NAME/config.pbtxt."""
+    """Write a Triton model repository (ONNX Runtime backend) for the ranker: DEST/NAME/config.pbtxt
+    (DEST/NAME is made; an existing one is never written over)."""
     from rca_lsp.ranker.triton import write_repository
 
-    if onnx_path is None:
-        from rca_lsp.ranker.store import Manifest, model_dir, verify
+    if onnx_path is None:  # only the variant exported is checked: another one missing or changed is no matter
+        from rca_lsp.ranker.store import Manifest, model_dir, variant_files, verify
 
         folder = model_dir()
-        verify(folder, Manifest.read(folder))
+        manifest = Manifest.read(folder)
+        verify(folder, manifest, variant_files(manifest, variant))
         onnx_path = str(folder / variant / "model.onnx")
     out = write_repository(Path(dest), Path(onnx_path), name)
     click.echo(f"wrote {out / 'config.pbtxt'}")

@@ -17,10 +17,12 @@ from importlib import metadata
 from pathlib import Path
 
 from rca_lsp.errors import ModelError
+from rca_lsp.records import json_kind
 from rca_lsp.ranker.store import (
     DEFAULT_MODEL,
     MANIFEST,
     Manifest,
+    building,
     describe_files,
     model_dir,
     sha256_file,
@@ -197,8 +199,8 @@ def _fp16(src: Path, dest: Path) -> None:
 def _int8(src: Path, dest: Path) -> None:
     """The int8 variant (model format 4, `quantise.int8_graph`): weights per output channel, the
     activations per row in two passes, multiplied on ONNX Runtime's u8 x s8 GEMM. Format 3's
-    block-wise `MatMulNBits` (8-bit blocks of 32, int8 compute) scored the same and took 1.5 to 1.9
-    times as long here; format 2's `quantize_dynamic` (activations per tensor and per batch) erased
+    block-wise `MatMulNBits` (8-bit blocks of 32, int8 compute) ranked the same and took 1.5 times
+    as long here (K=20: 3.54 s against 2.40 s); format 2's `quantize_dynamic` (activations per tensor and per batch) erased
     what a LoRA adapter had changed (BENCHMARKS.md)."""
     from rca_lsp.ranker.quantise import int8_graph
 
@@ -269,9 +271,20 @@ def tuned_extra(adapter: Path) -> dict:
     """What a tuned build's manifest records: the adapter's digest and the formulation it was trained for."""
     from rca_lsp.ranker.tune import adapter_digest
 
-    config = json.loads((adapter / "adapter_config.json").read_text(encoding="utf-8"))
-    return {"adapter": {"sha256": adapter_digest(adapter), "rank": config.get("r"),
-                        "targets": sorted(config.get("target_modules") or [])},
+    digest = adapter_digest(adapter)  # first: a folder without the adapter's files is said as such
+    path = adapter / "adapter_config.json"
+    try:
+        config = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ModelError(f"{path} is not valid JSON ({exc})", hint="point --adapter at a LoRA adapter "
+                         "as scripts/llm_train.py writes it") from None
+    if not isinstance(config, dict):
+        raise ModelError(f"{path} is {json_kind(config)}, not a LoRA adapter's config (an object)",
+                         hint="point --adapter at a LoRA adapter as scripts/llm_train.py writes it")
+    targets = config.get("target_modules") or []
+    # PEFT allows one string ("all-linear"); sorted() of it gave its letters
+    return {"adapter": {"sha256": digest, "rank": config.get("r"),
+                        "targets": [targets] if isinstance(targets, str) else sorted(targets)},
             "formulation": "relevance"}
 
 
@@ -297,6 +310,15 @@ def build(name: str = DEFAULT_MODEL, force: bool = False, progress: Progress = _
     progress(f"source: {gguf.name} from {SOURCE_PACKAGE} {metadata.version(SOURCE_PACKAGE)}")
     source_sha = sha256_file(gguf)
     wanted = tuned_extra(adapter).get("adapter") if adapter is not None else None
+    tmp = building(final)
+    if tmp.exists():  # a build killed (SIGKILL, power) left it: hundreds of MB, kept for good otherwise
+        progress(f"removing {tmp}, left by an interrupted build")
+        shutil.rmtree(tmp, ignore_errors=True)
+    try:  # before the base is loaded (20 s): a folder that cannot be made is said at once
+        final.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ModelError(f"cannot make the model folder {final.parent}: {exc.strerror or exc}",
+                         hint="point RCA_MODEL_DIR at a directory you can write") from None
     if final.exists() and not force:
         try:
             manifest = Manifest.read(final)
@@ -311,8 +333,6 @@ def build(name: str = DEFAULT_MODEL, force: bool = False, progress: Progress = _
     source = {"kind": "gguf", "package": SOURCE_PACKAGE, "version": metadata.version(SOURCE_PACKAGE),
               "file": gguf.name, "sha256": source_sha, "model": "HuggingFaceTB/SmolLM2-135M-Instruct",
               "licence": LICENCE}
-    final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = final.with_name(f".{final.name}.building")
     if tmp.exists():
         shutil.rmtree(tmp)
     try:

@@ -41,8 +41,18 @@ REBUILD_HINT = "rebuild with `rca model build --force`"
 
 
 def model_root() -> Path:
+    """`$RCA_MODEL_DIR` made absolute (a relative one is said where it was looked for, not as typed:
+    the editor's server runs in another folder), else the cache. A file on the way is said here:
+    a build otherwise loaded the base for 20 s before failing to make the folder."""
     env = os.environ.get("RCA_MODEL_DIR")
-    return Path(env).expanduser() if env else Path.home() / ".cache" / "rca-lsp" / "models"
+    root = Path(env).expanduser().absolute() if env else Path.home() / ".cache" / "rca-lsp" / "models"
+    for folder in (root, *root.parents):
+        if folder.exists():
+            if not folder.is_dir():
+                raise ModelError(f"the model folder {root} cannot be used: {folder} is not a directory",
+                                 hint="point RCA_MODEL_DIR at a directory (it is made when missing)")
+            break
+    return root
 
 
 def model_dir(name: str = DEFAULT_MODEL) -> Path:
@@ -81,6 +91,10 @@ class Manifest:
         never an AttributeError where it is first used."""
         path = directory / MANIFEST
         if not path.is_file():
+            left = building(directory)
+            if left.is_dir():  # a killed build: say where its hundreds of MB are, and what removes them
+                raise ModelError(f"no model at {directory} (no {MANIFEST}); an interrupted build left {left}",
+                                 hint="`rca model build` removes it and builds again")
             raise ModelError(f"no model at {directory} (no {MANIFEST})", hint=BUILD_HINT)
         try:
             doc = json.loads(path.read_text(encoding="utf-8"))
@@ -89,8 +103,12 @@ class Manifest:
         if not isinstance(doc, dict):
             raise ModelError(f"{path} is not a valid model manifest: its JSON is {json_kind(doc)}, not an object",
                              hint=REBUILD_HINT)
-        if doc.get("format") != FORMAT:
-            raise ModelError(f"{path} has manifest format {doc.get('format')}, expected {FORMAT}", hint=REBUILD_HINT)
+        found = doc.get("format")
+        if found != FORMAT:  # said as found ('4', a string, is not 4); a newer one is not rebuilt down
+            newer = isinstance(found, int) and not isinstance(found, bool) and found > FORMAT
+            raise ModelError(f"{path} has manifest format {found!r}, expected {FORMAT}"
+                             + (" (it was built by a newer rca-lsp)" if newer else ""),
+                             hint=("upgrade rca-lsp, or " if newer else "") + rebuild_hint(doc.get("extra")))
         _check(path, doc)
         return cls(doc["name"], doc["source"], doc["versions"], doc["shape"], doc["variants"],
                    doc["files"], doc.get("licence", ""), doc.get("extra", {}))
@@ -110,7 +128,7 @@ _FIELDS: dict[str, tuple[type, bool]] = {"name": (str, False), "source": (dict, 
 
 def _check(path: Path, doc: dict) -> None:
     def bad(field: str, what: str) -> ModelError:
-        return ModelError(f"{path} is not a valid model manifest: {field} {what}", hint=REBUILD_HINT)
+        return ModelError(f"{path} is not a valid model manifest: {field} {what}", hint=rebuild_hint(doc.get("extra")))
 
     for key, (kind, optional) in _FIELDS.items():
         if key not in doc:
@@ -136,6 +154,23 @@ def _whole(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+def rebuild_hint(extra: object) -> str:
+    """How to build this model again: a tuned one (`extra` records its adapter) with its adapter,
+    since `rca model build --force` alone builds the base model in its place."""
+    adapter = extra.get("adapter") if isinstance(extra, dict) else None
+    if not isinstance(adapter, dict):
+        return REBUILD_HINT
+    digest = adapter.get("sha256")
+    return ("rebuild with `rca model build --force --adapter DIR`, DIR the LoRA adapter it was tuned with"
+            + (f" (sha256 {digest[:12]}...)" if isinstance(digest, str) else "")
+            + ": without --adapter the base model replaces it")
+
+
+def building(directory: Path) -> Path:
+    """Where `rca model build` writes `directory` before moving it in place (export.build)."""
+    return directory.with_name(f".{directory.name}.building")
+
+
 def describe_files(directory: Path, relpaths: list[str]) -> dict[str, dict]:
     return {rel: {"sha256": sha256_file(directory / rel), "bytes": (directory / rel).stat().st_size}
             for rel in sorted(relpaths)}
@@ -153,14 +188,14 @@ def verify(directory: Path, manifest: Manifest, relpaths: list[str] | None = Non
         if expected is None:
             raise ModelError(f"model file {path} is not listed in {directory / MANIFEST}", hint=BUILD_HINT)
         if not path.is_file():
-            raise ModelError(f"model file {path} is missing", hint=REBUILD_HINT)
+            raise ModelError(f"model file {path} is missing", hint=rebuild_hint(manifest.extra))
         stat = path.stat()
         stamp = [expected["sha256"], stat.st_size, stat.st_mtime_ns]
         if seen.get(rel) == stamp:
             continue
         if stat.st_size != expected["bytes"] or sha256_file(path) != expected["sha256"]:
             raise ModelError(f"model file {path} does not match its sha256 in {directory / MANIFEST}",
-                             hint="it was changed or half-written: rebuild with `rca model build --force`")
+                             hint=f"it was changed or half-written: {rebuild_hint(manifest.extra)}")
         if time.time_ns() - stat.st_mtime_ns > RACY_NS:  # a file written just now may change within its mtime's tick
             seen[rel] = stamp
             changed = True

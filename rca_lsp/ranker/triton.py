@@ -62,18 +62,33 @@ def config_text(name: str, onnx_path: Path, kind: str = "KIND_GPU") -> str:
 def write_repository(dest: Path, onnx_path: Path, name: str = "rca-ranker", kind: str = "KIND_GPU") -> Path:
     """`dest/name/` laid out for Triton (version 1: the graph and its external-data files), with the
     model directory's embedding and head tables beside the config: the graph is the transformer's
-    body (inputs_embeds -> hidden), so a client looks tokens up and multiplies the head itself."""
+    body (inputs_embeds -> hidden), so a client looks tokens up and multiplies the head itself.
+    An existing `dest/name` that is not empty is refused, not written over."""
+    if not name or "/" in name or "\\" in name or name.startswith("."):
+        raise ModelError(f"invalid Triton model name {name!r}: it is one folder of the repository",
+                         hint="pass --name with a plain name, e.g. rca-ranker")
     if not onnx_path.is_file():
         raise ModelError(f"no ONNX graph at {onnx_path}", hint="run `rca model build`, or pass --onnx")
-    text = config_text(name, onnx_path, kind)
     folder = dest / name
-    version = folder / "1"
-    version.mkdir(parents=True, exist_ok=True)
-    for item in onnx_path.parent.iterdir():  # the graph and any external data saved beside it
-        if item.is_file() and item.name.startswith(onnx_path.name):
-            shutil.copy2(item, version / item.name.replace(onnx_path.name, "model.onnx", 1))
-    for table in ("embed.npy", "head.npy"):
-        if (onnx_path.parent.parent / table).is_file():
-            shutil.copy2(onnx_path.parent.parent / table, folder / table)
-    (folder / "config.pbtxt").write_text(text)
+    if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
+        # never written over: a hand-edited config would be lost, an earlier export's files mixed in
+        raise ModelError(f"{folder} already exists", hint="remove it to export again, or pass another --name")
+    text = config_text(name, onnx_path, kind)
+    tmp = dest / f".{name}.writing"  # moved in place whole: an interrupted export leaves no half repository
+    shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        version = tmp / "1"
+        version.mkdir(parents=True)
+        for item in onnx_path.parent.iterdir():  # the graph and any external data saved beside it
+            if item.is_file() and item.name.startswith(onnx_path.name):
+                shutil.copy2(item, version / item.name.replace(onnx_path.name, "model.onnx", 1))
+        for table in ("embed.npy", "head.npy"):
+            if (onnx_path.parent.parent / table).is_file():
+                shutil.copy2(onnx_path.parent.parent / table, tmp / table)
+        (tmp / "config.pbtxt").write_text(text)
+        if folder.is_dir():
+            folder.rmdir()  # empty (checked above)
+        tmp.rename(folder)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
     return folder
