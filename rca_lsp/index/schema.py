@@ -248,4 +248,16 @@ def m013_inert_java_annotations(db: Database) -> None:
     _read_java_again(db)
 
 
-SCHEMA_VERSION = 13
+@migrations()
+def m014_dates_in_range(db: Database) -> None:
+    """A commit date outside years 1 to 9999 (`diffparse.EARLIEST`, `LATEST`: milliseconds written
+    for seconds) is kept as the nearest date in range, as a new index keeps it: such a date made
+    every `rca suspects` fail."""
+    from rca_lsp.vcs.diffparse import EARLIEST, LATEST
+
+    for column in ("author_date", "commit_date"):
+        db.execute(f"UPDATE commits SET {column} = max(min({column}, ?), ?) WHERE {column} NOT BETWEEN ? AND ?",
+                   (LATEST, EARLIEST, EARLIEST, LATEST))
+
+
+SCHEMA_VERSION = 14

@@ -275,26 +275,57 @@ def worktree_hunks(diff: bytes) -> dict[str, list[tuple[int, int, int, int]]]:
     return changes
 
 
-def _parse_header(raw: bytes) -> Commit:
-    parts = raw.split(b"\x1f")
-    sha, parents, name, email, adate, cdate, message = parts[:HEADER_FIELDS]
+def _parse_header(raw: bytes, seal: bytes = b"") -> Commit:
+    """`seal` (`\\x1f<hash>\\x1f`): `raw` holds it after the name and after the email, and is
+    less the one that ended it, so a name, an email or a message may hold \\x1f itself."""
+    if seal:
+        head, email, tail = raw.split(seal, 2)
+        sha, parents, name = head.split(b"\x1f", 2)
+        adate, cdate, message = tail.split(b"\x1f", 2)
+    else:
+        sha, parents, name, email, adate, cdate, message = raw.split(b"\x1f")[:HEADER_FIELDS]
     return Commit(decode(sha).strip(), tuple(decode(parents).split()), decode(name), decode(email),
-                  int(adate or 0), int(cdate or 0), decode(message).strip("\n"))
+                  _seconds(adate), _seconds(cdate), decode(message).strip("\n"))
 
 
-def log_records(lines: Iterable[bytes]) -> Iterator[Commit | bytes]:
+# Dates a commit can hold that a date can show: years 1 to 9999. A tool that wrote milliseconds
+# for seconds, or a hand-made commit, gives a year past 9999, and a date past 2**63 seconds fits
+# no SQLite integer; such a date is kept as the nearest one shown, not a crash of every run.
+EARLIEST, LATEST = -62_135_596_800, 253_402_300_799
+
+
+def _seconds(raw: bytes) -> int:
+    try:
+        value = int(raw or 0)
+    except ValueError:
+        return 0
+    return min(max(value, EARLIEST), LATEST)
+
+
+def log_records(lines: Iterable[bytes], sealed: bool = False) -> Iterator[Commit | bytes]:
     """Frame a log stream whose records start with \\x1e and hold HEADER_FIELDS \\x1f-ended fields
     (git's `--format`, or hg's template of the same shape): a Commit when a record's header is
-    complete, then that record's body lines, as they come."""
+    complete, then that record's body lines, as they come.
+
+    `sealed`: the record's hash again, between \\x1f, follows the name, the email and the message
+    (`git._FORMAT`), so one that holds \\x1e or \\x1f itself (a pasted control character) is read
+    whole, not as the next record or as the end of the header: no text can hold its own commit's hash."""
     header: bytes | None = None
+    seal = b""
     for line in lines:
-        if line.startswith(b"\x1e"):
+        if line.startswith(b"\x1e") and (header is None or not sealed):
             header = line[1:]
+            seal = b"\x1f" + header.split(b"\x1f", 1)[0] + b"\x1f"
         elif header is not None:
             header += line
         else:
             yield line
             continue
-        if header.count(b"\x1f") >= HEADER_FIELDS:
+        if sealed:
+            body = header.rstrip(b"\n")
+            if len(body) > len(seal) and body.endswith(seal):
+                yield _parse_header(body[:-len(seal)], seal)
+                header = None
+        elif header.count(b"\x1f") >= HEADER_FIELDS:
             yield _parse_header(header)
             header = None

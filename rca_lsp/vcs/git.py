@@ -26,7 +26,15 @@ log = logging.getLogger(__name__)
 _INDEX = re.compile(rb"^index ([0-9a-f]+)\.\.([0-9a-f]+)")
 _SHA = re.compile(r"^[0-9a-f]{40,64}$")
 ZERO = "0" * 40
-_FORMAT = "%x1e%H%x1f%P%x1f%aN%x1f%aE%x1f%at%x1f%ct%x1f%B%x1f"
+
+
+def is_null(oid: str | None) -> bool:
+    """git's null object id, all zeros: 40 of them, or 64 in a SHA-256 repository."""
+    return oid is not None and len(oid) in (40, 64) and not oid.strip("0")
+
+
+# The hash again seals the name, the email and the message (`diffparse.log_records`): each may hold \x1f.
+_FORMAT = "%x1e%H%x1f%P%x1f%aN%x1f%H%x1f%aE%x1f%H%x1f%at%x1f%ct%x1f%B%x1f%H%x1f"
 LOG_CHUNK = 2000  # commits per `git log` process, to bound git's memory
 
 # Environment variables git sets for hooks; a nested git call must not inherit them blindly.
@@ -41,6 +49,12 @@ def clean_env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in _HOOK_ENV}
     env.update({"LC_ALL": "C", "GIT_TERMINAL_PROMPT": "0", "GIT_OPTIONAL_LOCKS": "0", "GIT_NO_REPLACE_OBJECTS": "1"})
     return env
+
+
+def _ignored_git_dir() -> str | None:
+    """GIT_DIR as the user set it, made absolute; rca never passes it on (see `clean_env`)."""
+    value = os.environ.get("GIT_DIR")
+    return os.path.abspath(value) if value else None
 
 
 def _no_fetch_env() -> dict[str, str]:
@@ -69,6 +83,10 @@ class GitRepo:
     def _no_work_tree(self, start: Path) -> RepositoryError:
         """Inside a bare repository or a .git folder, git knows where it is but has no files to rank;
         anywhere else the folder is no checkout at all, so say which kinds are."""
+        if _ignored_git_dir():
+            return RepositoryError(f"{start.absolute()} is not inside a git work tree; GIT_DIR={_ignored_git_dir()} "
+                                   "is set, but rca ignores GIT_DIR and GIT_WORK_TREE",
+                                   hint="run rca in a checkout (a folder with its .git), or pass --repo PATH")
         if self._run(["rev-parse", "--git-dir"], check=False).returncode == 0:
             return RepositoryError(f"{start} is not inside a git work tree (a bare repository or a .git folder)",
                                    hint="run rca in a checkout, or pass --repo PATH")
@@ -141,9 +159,10 @@ class GitRepo:
         for local, remote in pushes:
             if not _SHA.match(local) or not _SHA.match(remote):
                 raise RepositoryError(f"not a pair of commit hashes: {local[:80]!r} {remote[:80]!r}")
-            if local == ZERO:
+            if is_null(local):
                 continue  # a deletion pushes no commits
-            known = remote != ZERO and self._run(["cat-file", "-e", remote + "^{commit}"], check=False).returncode == 0
+            known = (not is_null(remote)
+                     and self._run(["cat-file", "-e", remote + "^{commit}"], check=False).returncode == 0)
             exclude = ["--not", remote] if known else ["--not", "--remotes"]
             out.update(self.git_text("rev-list", local, *exclude, "--").split())
         return out
@@ -248,7 +267,8 @@ class GitRepo:
         """Hunks (old_start, old_len, new_start, new_len) between HEAD and the work tree, per path."""
         if self.head() is None:
             return {}
-        args = ["diff", "HEAD", "--unified=0", "--no-color", "--no-ext-diff", "--no-textconv", "--"]
+        args = ["diff", "HEAD", "--unified=0", "--no-color", "--no-ext-diff", "--no-textconv",
+                "--src-prefix=a/", "--dst-prefix=b/", "--"]  # whatever diff.mnemonicPrefix or noprefix say
         args += list(paths or [])
         return worktree_hunks(self._run(args).stdout)
 
@@ -362,10 +382,9 @@ class _FileBuilder:
             old = None
         elif self.status == "D":
             new = None
-        zero = "0" * 40
         return FileChange(self.status, old, new, self.binary, hunks,
-                          None if self.old_blob in (None, zero) or old is None else self.old_blob,
-                          None if self.new_blob in (None, zero) or new is None else self.new_blob)
+                          None if self.old_blob is None or is_null(self.old_blob) or old is None else self.old_blob,
+                          None if self.new_blob is None or is_null(self.new_blob) or new is None else self.new_blob)
 
 
 def _parse_log(stream) -> Iterator[LoggedCommit]:  # noqa: C901 - one state machine reads best whole
@@ -379,7 +398,7 @@ def _parse_log(stream) -> Iterator[LoggedCommit]:  # noqa: C901 - one state mach
             return None
         return LoggedCommit(commit, tuple(f.build() for f in files))
 
-    for line in log_records(stream):
+    for line in log_records(stream, sealed=True):
         if isinstance(line, Commit):
             done = finish()
             if done:

@@ -35,9 +35,13 @@ class MissingObject(Exception):
 
 
 def log_command(fmt: str, *extra: str) -> list[str]:
-    return ["git", "-c", "core.quotepath=false", "-c", "diff.noprefix=false", "log", "--no-walk=unsorted",
-            "--stdin", "--no-color", "--no-ext-diff", "--no-textconv", "--full-index", "--diff-merges=off",
-            "--no-abbrev", f"--format={fmt}", *extra]
+    """Read the same whatever the user's config: a root commit's files shown (log.showRoot), the
+    message in UTF-8 (i18n.logOutputEncoding), paths after `a/` and `b/` (diff.mnemonicPrefix,
+    diff.noprefix, diff.srcPrefix)."""
+    return ["git", "-c", "core.quotepath=false", "-c", "diff.noprefix=false", "-c", "log.showRoot=true",
+            "log", "--no-walk=unsorted", "--stdin", "--no-color", "--no-ext-diff", "--no-textconv", "--full-index",
+            "--diff-merges=off", "--no-abbrev", "--encoding=UTF-8", "--src-prefix=a/", "--dst-prefix=b/",
+            f"--format={fmt}", *extra]
 
 
 def stopped(what: str, code: int, hint: str, after: str = "") -> BaseException:

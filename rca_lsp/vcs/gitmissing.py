@@ -21,6 +21,7 @@ from rca_lsp.errors import RepositoryError
 from rca_lsp.types import FileChange
 from rca_lsp.vcs.base import LoggedCommit
 from rca_lsp.vcs.diffparse import log_records, strip_prefix
+from rca_lsp.vcs.git import is_null
 from rca_lsp.vcs.gitlog import MissingObject
 
 if TYPE_CHECKING:
@@ -28,7 +29,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-_ZERO = "0" * 40
 _GITLINK = b"160000"
 
 
@@ -87,7 +87,7 @@ def _raw_entry(line: bytes, gitlinks: set[str]) -> FileChange | None:
             gitlinks.add(blob)
     kind = status[:1].decode("ascii")
     return FileChange(kind, None if kind == "A" else path, None if kind == "D" else path, False, (),
-                      None if old_blob == _ZERO else old_blob, None if new_blob == _ZERO else new_blob)
+                      None if is_null(old_blob) else old_blob, None if is_null(new_blob) else new_blob)
 
 
 def _parse_raw(stream, gitlinks: set[str]) -> Iterator[LoggedCommit]:
@@ -95,7 +95,7 @@ def _parse_raw(stream, gitlinks: set[str]) -> Iterator[LoggedCommit]:
 
     commit = None
     changes: list = []
-    for line in log_records(stream):
+    for line in log_records(stream, sealed=True):
         if isinstance(line, Commit):
             if commit is not None:
                 yield LoggedCommit(commit, tuple(changes))
