@@ -14,6 +14,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from rca_lsp.traces.base import looks_like_exception
+
 # Longer lines are cut: no stack frame is this long, and a bound keeps every
 # per-line pattern cheap whatever the input.
 MAX_LINE = 8192
@@ -49,7 +51,13 @@ _AFTER_STAMP = (
     # host app[123]: / app[123]:
     re.compile(r"(?:[\w.-]{1,64} )?[\w./-]{1,64}\[\d{1,10}\]: ?"),
     re.compile(r"(?:- )?[\w.]{1,64} - "),  # python logging "%(name)s - "
+    re.compile(r"(?:stdout|stderr) [FP] "),  # containerd/CRI-O (kubelet's node logs): "<time> stderr F "
 )
+# A logger's name after the level ("<time> ERROR svc: ..."): removed only where the lines around
+# carry the same one, as when a tool prefixes every line of a record, so that "ERROR ValueError: x"
+# keeps its exception.
+_LOGGER_TAG = re.compile(r"([\w.-]{1,64}):(?: |$)")
+_NOT_TAGS = frozenset({"panic", "fatal error", "error", "warning", "note", "Caused by"})
 # Container and pod prefixes: "web_1  | ", "[pod/api-1/app] ".
 _SOURCE_PREFIXES = (
     re.compile(r"[\w.-]{1,64} {1,32}\| "),
@@ -139,6 +147,23 @@ def unquote(line: str) -> str:
     return line
 
 
+def _logger_tag(line: str) -> str | None:
+    m = _LOGGER_TAG.match(line)
+    if not m or m.group(1) in _NOT_TAGS:
+        return None
+    return None if looks_like_exception(m.group(1)) else m.group(1)
+
+
+def _drop_logger_tags(out: list[str], fresh: list[int]) -> None:
+    """Remove `svc: ` from lines that a level prefixed, where a neighbour has the same tag."""
+    if LEVEL not in fresh:
+        return
+    tags = [_logger_tag(line) if f == LEVEL else None for line, f in zip(out, fresh)]
+    for k, tag in enumerate(tags):
+        if tag is not None and ((k > 0 and tags[k - 1] == tag) or (k + 1 < len(tags) and tags[k + 1] == tag)):
+            out[k] = out[k][len(tag) + 2:] if len(out[k]) > len(tag) + 1 else ""
+
+
 def make_doc(text: str) -> Doc:
     """Clean `text` into a Doc; never fails on any str."""
     lines = normalise(text).split("\n")
@@ -152,5 +177,6 @@ def make_doc(text: str) -> Doc:
         out.append(line.rstrip())
         fresh.append(is_fresh)
         sources.append(source)
+    _drop_logger_tags(out, fresh)
     plain = tuple(unquote(line).rstrip() for line in out)
     return Doc(tuple(out), plain, tuple(fresh), tuple(sources) if any(sources) else ())

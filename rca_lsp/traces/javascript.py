@@ -80,6 +80,8 @@ def parse_frame(stripped: str) -> Frame | None:
         body = s[3:].strip()
         p = body.find(" (")
         name, loc = (body[:p], body[p + 2:-1]) if body.endswith(")") and p > 0 else (None, body)
+        if name is None and loc.startswith("async "):  # `at async file:///app/main.mjs:3:1` (ESM top level)
+            loc = loc[6:].lstrip()
     elif s.startswith("\u276f "):  # Vitest: `❯ Module.check src/deep.ts:3:11`, `❯ test/x.test.ts:4:3`
         body = s[2:].strip()
         name, _, loc = body.rpartition(" ")

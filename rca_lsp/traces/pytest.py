@@ -206,6 +206,7 @@ def _title(title: str) -> tuple[list[str], str] | None:
             title = title[len(prefix):]
     if title.startswith("ERROR collecting "):
         return None
+    title = title.removeprefix("[doctest] ")  # `[doctest] pkg.mod.func`, node id `path::pkg.mod.func`
     m = _DOTTED.match(title)
     head = m.group() if m and title[m.end():].startswith(("[", " ", "(")) else title.split("[", 1)[0]
     parts = head.split(".")

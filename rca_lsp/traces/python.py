@@ -9,7 +9,7 @@ groups are read best effort: their sub-exceptions are appended to `causes` first
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from rca_lsp.traces.base import (
     MAX_MESSAGE_LINES,
@@ -21,7 +21,7 @@ from rca_lsp.traces.base import (
     opens_trace,
 )
 from rca_lsp.traces.clean import Doc
-from rca_lsp.types import Frame, Trace
+from rca_lsp.types import Frame, TestId, Trace
 
 HEADER = re.compile(r"[ \t]{0,40}(?:\+ ?)?(?P<group>Exception Group )?Traceback \(most recent call last\):")
 FILE_LINE = re.compile(
@@ -30,6 +30,10 @@ FILE_LINE = re.compile(
 MARKERS = (
     "During handling of the above exception, another exception occurred:",
     "The above exception was the direct cause of the following exception:",
+)
+# unittest: `FAIL: test_b (tests.test_a.TestC.test_b) (i=1)`; before 3.11 the id ends at the class.
+UNITTEST_HEADER = re.compile(
+    r"(?:FAIL|ERROR|UNEXPECTED SUCCESS): (?P<name>\w{1,500}) \((?P<container>[\w.]{1,1000})\)(?P<sub> .{1,2000})?"
 )
 _SYNTAX = ("SyntaxError", "IndentationError", "TabError")
 _SEPARATOR_CHARS = frozenset("+-0123456789. ")
@@ -233,6 +237,19 @@ def read_chain(doc: Doc, i: int, depth: int = 0) -> tuple[Trace, int]:
     return blocks[-1].trace(causes), j
 
 
+def _unittest_test(lines: tuple[str, ...], i: int) -> tuple[int, TestId] | None:
+    """The `FAIL: test_x (pkg.mod.Class.test_x)` header and `----` rule unittest prints above a traceback."""
+    if i < 2 or not lines[i - 1].startswith("-" * 20) or set(lines[i - 1].strip()) != {"-"}:
+        return None
+    m = UNITTEST_HEADER.fullmatch(lines[i - 2].strip())
+    if not m:
+        return None
+    name, container = m.group("name"), m.group("container")
+    if container.endswith("." + name):  # Python 3.11+ prints the full id
+        container = container[: -len(name) - 1]
+    return i - 2, TestId(container=container, name=name, params=m.group("sub") or "")
+
+
 def find(doc: Doc) -> list[Found]:
     """Every Python traceback (with its chain) in the document."""
     lines = doc.plain
@@ -241,7 +258,11 @@ def find(doc: Doc) -> list[Found]:
     while i < len(lines):
         if is_start(lines, i):
             trace, j = read_chain(doc, i)
-            out.append(Found(i, j - 1, (trace,)))
+            start = i
+            if unit := _unittest_test(lines, i):
+                start, test = unit
+                trace = replace(trace, test=test)
+            out.append(Found(start, j - 1, (trace,)))
             i = max(j, i + 1)
         else:
             i += 1

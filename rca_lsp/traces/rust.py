@@ -14,7 +14,8 @@ from rca_lsp.traces.base import MAX_MESSAGE_LINES, Found, at_end, numbered, open
 from rca_lsp.traces.clean import Doc
 from rca_lsp.types import Frame, TestId, Trace
 
-PANIC = re.compile(r"thread '(?P<thread>[^']{0,500})' panicked at (?P<rest>.{1,8192})")
+# Rust 1.92+ prints the thread's id too: `thread 'main' (29539) panicked at src/x.rs:1:2:`.
+PANIC = re.compile(r"thread '(?P<thread>[^']{0,500})'(?: \(\d{1,20}\))? panicked at (?P<rest>.{1,8192})")
 TEST_HEADER = re.compile(r"---- (?P<name>\S{1,1000}) stdout ----")
 BT_FRAME = re.compile(r"(?P<n>\d{1,6}):\s{1,40}(?:0x[0-9a-fA-F]{1,20} - )?(?P<sym>\S.{0,4096})")
 _HASH = re.compile(r"::h[0-9a-f]{16}")
@@ -28,6 +29,8 @@ def symbol_names(symbol: str) -> tuple[str, str, str | None]:
     if m and m.end() == len(symbol):
         symbol = symbol[: m.start()]
     parts = [p for p in split_symbol(symbol) if not p.startswith("{")] or [symbol]
+    while len(parts) > 1 and parts[-1].startswith("<") and not parts[-2].startswith("<"):
+        parts.pop()  # a turbofish: `mycrate::convert::<u8>` is `convert`
     function = parts[-1]
     module = "::".join(parts[:-1]) or None
     if module and module.startswith("<") and module.endswith(">"):
