@@ -152,7 +152,7 @@ def model_build_cmd(force: bool, adapter: Path | None) -> None:
                    "before while its size and modification time stay the same).")
 def model_info_cmd(check: bool) -> None:
     """The model's manifest and which provider and variant scoring would use."""
-    from rca_lsp.ranker.store import Manifest, model_dir, verify
+    from rca_lsp.ranker.store import Manifest, model_dir, present, variant_files, verify
 
     path = model_dir()
     manifest = Manifest.read(path)
@@ -167,6 +167,8 @@ def model_info_cmd(check: bool) -> None:
         variant = manifest.pick(preferred)
     except ImportError:
         provider, variant = "unavailable (pip install 'rca-lsp[ranker]')", "-"
+    if not check and variant != "-":
+        present(path, manifest, variant_files(manifest, variant))
     click.echo(f"model: {manifest.name} at {path}")
     click.echo(f"provider: {provider}; variant: {variant}{' (verified)' if check else ''}")
     click.echo(manifest.to_json())

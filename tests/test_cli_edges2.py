@@ -201,8 +201,10 @@ def test_eval_with_no_labels_says_so_and_how_labels_come_about(git_repo, tmp_pat
     assert proc.stderr == f"no labels to evaluate on {how}\n"
     empty = tmp_path / "empty.jsonl"
     empty.write_text("")
+    # a file named to evaluate on that holds none is bad input: an error (exit 6), not an empty result
     proc = rca("model", "eval", "--repo", root, "--labels", str(empty))
-    assert proc.returncode == 0 and proc.stdout == "" and proc.stderr == f"no labels in {empty} to evaluate on {how}\n"
+    assert proc.returncode == 6 and proc.stdout == "", proc.stdout
+    assert f"no labels in {empty} to evaluate on" in proc.stderr and "rca labels export" in proc.stderr
 
 
 def test_eval_of_a_version_trained_on_every_label_holds_none_out(git_repo, tmp_path):

@@ -195,6 +195,36 @@ def test_a_damaged_tuned_model_says_to_rebuild_it_with_its_adapter(models, git_r
         assert "embed.npy" in proc.stderr and "--adapter" in proc.stderr, (args, proc.stderr)
 
 
+@needs_source
+def test_a_build_without_adapter_does_not_replace_a_tuned_model_unasked(models):
+    """A tuned model took training; `rca model build` without --adapter built the base model in
+    its place, saying only "the source or the adapter changed". Refused before anything is loaded;
+    --force builds the base (not run here: a real build takes a minute and 3 GB)."""
+    _edit_manifest(models, extra={"adapter": {"sha256": "cd" * 32, "rank": 8, "targets": ["q_proj"]},
+                                  "formulation": "relevance"})
+    before = sorted(p.name for p in (models / DEFAULT_MODEL).rglob("*"))
+    proc = rca("model", "build", env={"RCA_MODEL_DIR": str(models)})
+    _failed_cleanly(proc)
+    assert "is tuned (adapter sha256 cdcdcdcdcdcd...)" in proc.stderr and "--force" in proc.stderr
+    assert "--adapter DIR" in proc.stderr and "loading" not in proc.stderr, proc.stderr
+    assert sorted(p.name for p in (models / DEFAULT_MODEL).rglob("*")) == before
+
+
+def test_info_without_verify_says_a_missing_or_cut_file_of_the_variant_it_names(models):
+    """`rca model info` named int8 as the variant scoring would use, exit 0, with its graph gone."""
+    env = {"RCA_MODEL_DIR": str(models)}
+    assert rca("model", "info", env=env).returncode == 0
+    graph = models / DEFAULT_MODEL / "int8" / "model.onnx"
+    graph.write_bytes(graph.read_bytes()[:-10])
+    proc = rca("model", "info", env=env)
+    _failed_cleanly(proc)
+    assert f"model file {graph} has" in proc.stderr and "its manifest says" in proc.stderr
+    graph.unlink()
+    proc = rca("model", "info", env=env)
+    _failed_cleanly(proc)
+    assert f"model file {graph} is missing" in proc.stderr and "rca model build --force" in proc.stderr
+
+
 # --- export-triton ---------------------------------------------------------------------------------
 
 

@@ -115,9 +115,12 @@ def eval_cmd(repo: str, labels_file: str | None, bench: str | None, version: str
     labels = _labels(meta, labels_file)
     cases = bench_cases(Path(bench)) if bench else None  # every input read before the first line is printed
     if not labels:
+        where = "`rca failures resolve ID --culprit REV`, a confirmed `rca bisect` or `rca labels import`"
+        if labels_file and cases is None:  # a file named to evaluate on that holds none is an error, not a result
+            raise ModelError(f"no labels in {labels_file} to evaluate on",
+                             hint=f"give a JSONL file as `rca labels export` writes it (labels come from {where})")
         click.echo(f"no labels {f'in {labels_file} ' if labels_file else ''}to evaluate on (labels come from "
-                   "`rca failures resolve ID --culprit REV`, a confirmed `rca bisect` or `rca labels import`)",
-                   err=True)
+                   f"{where})", err=True)
         if cases is None:
             return
     click.echo(HEADER)

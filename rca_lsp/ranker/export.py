@@ -321,14 +321,27 @@ def build(name: str = DEFAULT_MODEL, force: bool = False, progress: Progress = _
                          hint="point RCA_MODEL_DIR at a directory you can write") from None
     if final.exists() and not force:
         try:
-            manifest = Manifest.read(final)
-            if manifest.source.get("sha256") == source_sha and manifest.extra.get("adapter") == wanted:
-                progress("verifying the existing build")
+            manifest: Manifest | None = Manifest.read(final)
+        except ModelError as exc:
+            manifest = None
+            progress(f"the existing build is unusable ({exc}): rebuilding")
+        tuned = manifest.extra.get("adapter") if manifest is not None else None
+        if isinstance(tuned, dict) and wanted is None:  # a tuned model took training: not replaced unasked
+            digest = tuned.get("sha256")
+            raise ModelError(f"the model at {final} is tuned (adapter sha256 "
+                             f"{digest[:12] if isinstance(digest, str) else '?'}...); building without --adapter "
+                             "would replace it with the base model",
+                             hint="pass --adapter DIR to rebuild the tuned model, or --force to build the base "
+                                  "model in its place")
+        if manifest is not None and manifest.source.get("sha256") == source_sha and tuned == wanted:
+            progress("verifying the existing build")
+            try:
                 verify(final, manifest)
                 return final, False
+            except ModelError as exc:
+                progress(f"the existing build is unusable ({exc}): rebuilding")
+        elif manifest is not None:
             progress("the source or the adapter changed: rebuilding")
-        except ModelError as exc:
-            progress(f"the existing build is unusable ({exc}): rebuilding")
     model, tokenizer_json = load_base(progress)
     source = {"kind": "gguf", "package": SOURCE_PACKAGE, "version": metadata.version(SOURCE_PACKAGE),
               "file": gguf.name, "sha256": source_sha, "model": "HuggingFaceTB/SmolLM2-135M-Instruct",

@@ -221,6 +221,19 @@ def _remember(directory: Path, seen: dict) -> None:
         tmp.unlink(missing_ok=True)
 
 
+def present(directory: Path, manifest: Manifest, relpaths: list[str]) -> None:
+    """What `rca model info` checks without hashing: each file there, of the size the manifest
+    says (a missing or truncated file was reported as the variant scoring would use)."""
+    for rel in relpaths:
+        path = directory / rel
+        expected = manifest.files.get(rel)
+        if not path.is_file():
+            raise ModelError(f"model file {path} is missing", hint=rebuild_hint(manifest.extra))
+        if expected is not None and path.stat().st_size != expected.get("bytes"):
+            raise ModelError(f"model file {path} has {path.stat().st_size} bytes, its manifest says "
+                             f"{expected.get('bytes')}", hint=f"it was changed or half-written: {rebuild_hint(manifest.extra)}")
+
+
 def variant_files(manifest: Manifest, variant: str) -> list[str]:
     if variant not in manifest.variants:
         raise ModelError(f"model {manifest.name} has no {variant} variant (it has {', '.join(manifest.variants)})")
