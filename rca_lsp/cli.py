@@ -5,6 +5,7 @@ Exit codes: 0 ok, 1 unexpected error, 2 usage, 3 repository, 4 index, 5 trace, 6
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 import sqlite3
@@ -18,6 +19,10 @@ from rca_lsp import __version__
 from rca_lsp.errors import IndexError_, RcaError
 
 log = logging.getLogger("rca_lsp")
+
+
+class OutputClosed(RcaError):
+    """The output asked for could not be written at all: a failure, never exit 0."""
 
 
 def _setup_logging(verbose: int) -> None:
@@ -83,9 +88,18 @@ def _revision(ctx: click.Context, param: click.Parameter, value: str | None) -> 
     return value
 
 
+def _trace_name(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    """An empty file name is a variable that was not set: said as such, not as "trace file . is a
+    directory" (the empty path is the current folder)."""
+    if not value.strip():
+        raise click.BadParameter("an empty file name: name the trace file, or - for stdin")
+    return value
+
+
 @main.command("suspects")
 @click.option("--repo", default=".", type=click.Path(file_okay=False), help="Repository (default: here).")
-@click.option("--trace", "trace", required=True, help="Trace or test-output file, or - for stdin.")
+@click.option("--trace", "trace", required=True, callback=_trace_name,
+              help="Trace or test-output file, or - for stdin.")
 @click.option("--since", default=None, callback=_revision, help="Only commits after this revision.")
 @click.option("--top", default=20, show_default=True, type=click.IntRange(min=0),
               help="How many suspects (0: all).")
@@ -125,7 +139,49 @@ def suspects_cmd(repo: str, trace: str, since: str | None, top: int, fmt: str, n
     result.warnings[:0] = notes
     for warning in result.warnings:
         log.warning(warning)
-    click.echo(to_json(result) if fmt == "json" else to_text(result))
+    click.echo(to_json(result, ascii_only=not _utf8(sys.stdout)) if fmt == "json" else to_text(result))
+
+
+def _utf8(stream) -> bool:
+    """Whether `stream` takes any character. JSON for one that does not (PYTHONIOENCODING=latin-1, a
+    cp1252 console) is written with \\u escapes: the same document, where replacing what the encoding
+    lacks would change the data and a \\U escape would not be JSON."""
+    import codecs
+
+    try:
+        return codecs.lookup(getattr(stream, "encoding", None) or "ascii").name.startswith("utf")
+    except LookupError:
+        return False
+
+
+def _tolerant_streams() -> None:
+    """A character the output's encoding lacks (a commit message's ✓ on a latin-1 or cp1252 stream)
+    is written as a backslash escape, not the whole output lost to a UnicodeEncodeError. A closed
+    standard output (`rca suspects ... >&-`) fails the first write, as in any program, rather than
+    Python's None for it letting click drop every line and exit 0."""
+    for stream in (sys.stdout, sys.stderr):
+        if stream is not None and hasattr(stream, "reconfigure"):
+            try:
+                stream.reconfigure(errors="backslashreplace")
+            except (ValueError, OSError):  # a stream in use, or one that takes no new settings
+                pass
+    if sys.stdout is None:
+        sys.stdout = _ClosedOutput()
+
+
+class _ClosedOutput(io.TextIOBase):
+    """What sys.stdout is when file descriptor 1 is closed: every write is an error the user sees."""
+
+    encoding = "utf-8"
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        if not text:  # click probes with empty writes
+            return 0
+        raise OutputClosed("standard output is closed: nothing could be written",
+                           hint="give the command an output, e.g. > out.txt")
 
 
 @main.group("model")
@@ -189,6 +245,7 @@ def _damage_message(exc: sqlite3.DatabaseError) -> str:
 
 def run(argv: list[str] | None = None) -> int:
     """Entry point: maps rca errors to exit codes and one line on stderr, never a traceback."""
+    _tolerant_streams()
     try:
         main.main(args=argv, prog_name="rca", standalone_mode=False)
     except click.exceptions.Abort:
@@ -209,6 +266,12 @@ def run(argv: list[str] | None = None) -> int:
         return IndexError_.exit_code
     except BrokenPipeError:
         return 0
+    except SystemExit as exc:
+        if isinstance(sys.stdout, click.utils.PacifyFlushWrapper):
+            # click's own answer to a reader gone (`rca suspects ... | head -1`): sys.exit(1), silently,
+            # where the write raced the reader's exit. Output cut short by its reader is not a failure.
+            return 0
+        raise
     except Exception as exc:  # the one place an unexpected error becomes a message
         log.debug("internal error", exc_info=True)
         click.echo(f"rca: internal error: {type(exc).__name__}: {exc} (run with -vv for details)", err=True)

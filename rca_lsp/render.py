@@ -12,7 +12,9 @@ from rca_lsp.records import iso_date, suspect_dict
 from rca_lsp.suspects import Result
 
 
-def to_json(result: Result) -> str:
+def to_json(result: Result, ascii_only: bool = False) -> str:
+    """The JSON document; `ascii_only` escapes every other character (\\uXXXX), for an output whose
+    encoding cannot hold them: the same document once parsed."""
     suspects = []
     for s in result.suspects:
         row = suspect_dict(s)
@@ -26,7 +28,7 @@ def to_json(result: Result) -> str:
         "warnings": result.warnings,
         "notes": result.notes,
         "hints": result.hints,
-    }, indent=2, ensure_ascii=False)
+    }, indent=2, ensure_ascii=ascii_only)
 
 
 def to_text(result: Result) -> str:

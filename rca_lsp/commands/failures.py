@@ -13,6 +13,16 @@ def failures_group() -> None:
     """Open failures: pulls report the arriving commits that may have caused them, pushes the leaving ones."""
 
 
+def _named(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """An empty value is a variable that was not set: said as such, not as "trace file . is a
+    directory" or "refusing revision ''" (words about what the user never wrote)."""
+    if value is not None and not value.strip():
+        if param.name == "trace":
+            raise click.BadParameter("an empty file name: name the trace file, or - for stdin")
+        raise click.BadParameter("an empty revision: name the commit")
+    return value
+
+
 def _repo(path: str):
     from rca_lsp.vcs import open_repo
 
@@ -21,7 +31,8 @@ def _repo(path: str):
 
 @failures_group.command("add")
 @click.option("--repo", default=".", type=click.Path(file_okay=False), help="Repository (default: here).")
-@click.option("--trace", "trace", default="-", show_default=True, help="Trace or test-output file, or - for stdin.")
+@click.option("--trace", "trace", default="-", show_default=True, callback=_named,
+              help="Trace or test-output file, or - for stdin.")
 def add_cmd(repo: str, trace: str) -> None:
     """Record a failure (a trace or test output) as open."""
     from rca_lsp import failures
@@ -57,8 +68,9 @@ def list_cmd(repo: str, everything: bool, fmt: str) -> None:
 @failures_group.command("resolve")
 @click.argument("failure_id", type=int)
 @click.option("--repo", default=".", type=click.Path(file_okay=False), help="Repository (default: here).")
-@click.option("--culprit", default=None, help="The commit that caused it: recorded as a label (`rca labels`); "
-                                              "a failure resolved without one may be given it later.")
+@click.option("--culprit", default=None, callback=_named,
+              help="The commit that caused it: recorded as a label (`rca labels`); "
+                   "a failure resolved without one may be given it later.")
 def resolve_cmd(failure_id: int, repo: str, culprit: str | None) -> None:
     """Mark a failure resolved: hooks stop checking commits against it."""
     from rca_lsp import failures

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import stat
@@ -52,12 +53,32 @@ def export_cmd(repo: str, output: str) -> None:
     """Every label as JSONL (one per line): what a team would pool."""
     from rca_lsp.labels.store import export_jsonl, listing
 
+    if not output.strip():
+        raise click.BadParameter("an empty file name: name a file, or - for stdout", param_hint="'-o' / '--output'")
     labels = listing(_meta(repo))
     if output == "-":
-        export_jsonl(labels, sys.stdout)
+        _to_stdout(labels)
     else:
         _write(Path(output), output, labels)
     click.echo(f"exported {len(labels)} label(s)", err=True)
+
+
+def _to_stdout(labels) -> None:
+    """JSONL is UTF-8 whatever the terminal's encoding (`rca labels import` reads it so): a latin-1 or
+    cp1252 standard output would otherwise turn a summary's é into a byte that import refuses."""
+    from rca_lsp.labels.store import export_jsonl
+
+    buffer = getattr(sys.stdout, "buffer", None)
+    if buffer is None:  # closed (the write says so), or a stream of text only
+        export_jsonl(labels, sys.stdout)
+        return
+    sys.stdout.flush()
+    out = io.TextIOWrapper(buffer, encoding="utf-8", newline="\n", write_through=True)
+    try:
+        export_jsonl(labels, out)
+        out.flush()
+    finally:
+        out.detach()  # sys.stdout's buffer stays open
 
 
 def _write(path: Path, name: str, labels) -> None:
@@ -112,10 +133,16 @@ def import_cmd(path: str, repo: str) -> None:
     here (the same failure, culprit and candidates) is skipped."""
     from dataclasses import replace
 
-    from rca_lsp.labels.store import read_jsonl, record_all
+    from rca_lsp.labels.store import LabelError, read_jsonl, record_all
 
+    if not path.strip():
+        raise click.BadParameter("an empty file name: name a JSONL export", param_hint="'PATH'")
     meta = _meta(repo)
-    labels = read_jsonl(Path(path))  # every line checked before any is written, then one transaction
+    try:
+        labels = read_jsonl(Path(path))  # every line checked before any is written, then one transaction
+    except UnicodeDecodeError as exc:  # a file of another encoding, or not text: no label is read
+        raise LabelError(f"cannot read labels from {path}: not UTF-8 text (byte {exc.start})",
+                         hint="import a file that `rca labels export` wrote: UTF-8 JSONL") from None
     stored = record_all(meta, [replace(label, source="import", id=None) for label in labels])
     added = sum(new for _, new in stored)
     skipped = f", skipped {len(stored) - added} already present" if added < len(stored) else ""
