@@ -5,6 +5,7 @@ Exit codes: 0 ok, 1 unexpected error, 2 usage, 3 repository, 4 index, 5 trace, 6
 
 from __future__ import annotations
 
+import errno
 import io
 import logging
 import os
@@ -82,9 +83,13 @@ def index_cmd(repo: str, quiet: bool) -> None:
 
 
 def _revision(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
-    """An empty revision is a mistake (a variable that was not set), not "no bound"."""
+    """An empty revision is a mistake (a variable that was not set), not "no bound"; a range
+    (`v1..HEAD`) is one revision too many: the range always ends at HEAD."""
     if value is not None and not value.strip():
         raise click.BadParameter("an empty revision: name one, or leave the option out")
+    if value is not None and ".." in value:  # no git ref or hg name holds "..": said, not "unknown revision"
+        raise click.BadParameter(f"{value!r} is a range; name one revision, the last good one "
+                                 "(the commits after it, up to HEAD, are ranked)")
     return value
 
 
@@ -272,11 +277,24 @@ def run(argv: list[str] | None = None) -> int:
             # where the write raced the reader's exit. Output cut short by its reader is not a failure.
             return 0
         raise
-    except Exception as exc:  # the one place an unexpected error becomes a message
-        log.debug("internal error", exc_info=True)
-        click.echo(f"rca: internal error: {type(exc).__name__}: {exc} (run with -vv for details)", err=True)
+    except OSError as exc:
+        if exc.errno not in _FULL:
+            return _internal(exc)
+        # a full disk (an output > /dev/full, the index's folder full) is the machine's state, not a bug
+        click.echo(f"rca: error: cannot write: {exc.strerror} (free some space, or write elsewhere)", err=True)
         return 1
+    except Exception as exc:  # the one place an unexpected error becomes a message
+        return _internal(exc)
     return 0
+
+
+_FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+
+
+def _internal(exc: BaseException) -> int:
+    log.debug("internal error", exc_info=True)
+    click.echo(f"rca: internal error: {type(exc).__name__}: {exc} (run with -vv for details)", err=True)
+    return 1
 
 
 from rca_lsp.lsp.command import serve_cmd  # noqa: E402 - registered last; pygls is imported when it runs

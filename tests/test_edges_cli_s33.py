@@ -14,7 +14,8 @@ from tests.test_cli import CALC, CALC_BROKEN, TRACE, rca
 
 
 def _run(*args: str, cwd, env: dict | None = None, **kw) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "rca_lsp", *args], cwd=cwd, capture_output=True,
+    kw.setdefault("capture_output", "stdout" not in kw)
+    return subprocess.run([sys.executable, "-m", "rca_lsp", *args], cwd=cwd,
                           timeout=120, env={**os.environ, **(env or {})}, **kw)
 
 
@@ -101,3 +102,24 @@ def test_a_reader_that_left_early_is_not_a_failure(git_repo):
     err = proc.stderr.read().decode()
     assert proc.wait(timeout=120) == 0, err
     assert "Traceback" not in err and "error" not in err, err
+
+
+def test_a_full_disk_is_said_as_such_not_an_internal_error(git_repo):
+    """`rca suspects ... > /dev/full` was "internal error: OSError: [Errno 28]": the exit status was
+    right, the word "internal" was not (a full disk is the machine's state, not a bug of rca)."""
+    _unicode_history(git_repo)
+    with open("/dev/full", "w") as full:
+        proc = _run("suspects", "--trace", "crash.txt", cwd=git_repo.root, text=True, stdout=full,
+                    stderr=subprocess.PIPE)
+    assert proc.returncode == 1
+    assert proc.stderr.strip().endswith("rca: error: cannot write: No space left on device "
+                                        "(free some space, or write elsewhere)"), proc.stderr
+    assert "internal" not in proc.stderr
+
+
+def test_since_a_range_says_it_takes_one_revision(git_repo):
+    """`--since v1..HEAD` said "unknown revision 'v1..HEAD'" and suggested a hash, branch or tag."""
+    _unicode_history(git_repo)
+    proc = rca("suspects", "--trace", "crash.txt", "--since", "HEAD~1..HEAD", cwd=git_repo.root)
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert "'HEAD~1..HEAD' is a range; name one revision, the last good one" in proc.stderr, proc.stderr

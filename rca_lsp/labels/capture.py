@@ -35,7 +35,8 @@ def make(features: dict[str, dict[str, float]], culprit: str, failure: str, sour
     """`shown`: the hashes as the ranker in use ordered them for the user."""
     if culprit not in features:
         raise LabelError(f"{culprit[:12]} is not among the {len(features)} candidate commits of this failure",
-                         hint="the culprit must be reachable from HEAD (and after --since)")
+                         hint="the culprit must be a commit the failure's ranking considered: reachable from HEAD, and "
+                              "after the revision it was ranked since, where it had one")
     order = retrieval_order(features)
     hashes = [h for h, _ in order]
     kept = order[:MAX_ROWS]
