@@ -46,9 +46,11 @@ LOG_BATCH = 50  # revisions per `hg log -p` call (hglib buffers each answer whol
 READ_AHEAD = 8  # answers of `hg log -p` read ahead of the indexer, at most
 MAX_KEPT_BYTES = 256 << 20  # file versions from the log kept for the blob reader, oldest dropped first
 _NODE = re.compile(r"^[0-9a-f]{40}$")
-# The same header shape the git parser reads: hash, parents, name, email, dates, message.
-_TEMPLATE = (r"\x1e{node}\x1f{p1node} {p2node}\x1f{author|person}\x1f{author|email}\x1f"
-             r"{word(0, date|hgdate)}\x1f{word(0, date|hgdate)}\x1f{desc}\x1f\n")
+# The same header shape the git parser reads: hash, parents, name, email, dates, message, with the
+# node again after the name, the email and the message (`diffparse.log_records`, sealed): hg keeps
+# \x1e and \x1f in a message or a user name, and one of them must not end the header early.
+_TEMPLATE = (r"\x1e{node}\x1f{p1node} {p2node}\x1f{author|person}\x1f{node}\x1f{author|email}\x1f{node}\x1f"
+             r"{word(0, date|hgdate)}\x1f{word(0, date|hgdate)}\x1f{desc}\x1f{node}\x1f\n")
 # Diff settings fixed whatever the user's hgrc says: git format, no context, no prefixes off.
 _DIFF_CONFIG = ("diff.git=1", "diff.unified=0", "diff.noprefix=0", "diff.nodates=1", "diff.showfunc=0",
                 "diff.ignorews=0", "diff.ignorewsamount=0", "diff.ignoreblanklines=0",
@@ -125,7 +127,12 @@ class HgRepo(HgHistory):
             hglib.HGPATH = binary(self.kind)
             configs = list(_DIFF_CONFIG)
             try:
-                self._client = hglib.open(self.root, encoding="UTF-8", configs=configs)
+                self._client = _open(hglib, self.root, configs)
+                quiet = _quiet_hooks(self._client)
+                if quiet:  # the user's hooks on the commands run here: start again without them
+                    self._client.close()
+                    self._client = None
+                    self._client = _open(hglib, self.root, configs + quiet)
             except Exception as exc:  # hglib raises ServerError / OSError for a missing or broken hg
                 signalled = re.search(r"exited with status (-\d+)", str(exc))
                 if signalled:  # killed while starting (or Ctrl-C): not a broken installation
@@ -398,6 +405,32 @@ class HgRepo(HgHistory):
         from rca_lsp.vcs.checkout import HgShare
 
         return HgShare(self.root, binary(self.kind))
+
+
+# The commands this backend runs; a user's pre-/post-/fail- hook on one of them is switched off.
+_COMMANDS = ("log", "cat", "files", "manifest", "status", "diff", "config", "debugdata")
+
+
+def _open(hglib, root: str, configs: list[str]):
+    """A started command server. hglib sets HGPLAIN, but a user's HGPLAINEXCEPT=alias would still
+    let an alias such as `log = log --graph` or `log = log -l 5` reshape every answer read here."""
+    client = hglib.client.hgclient(root, "UTF-8", configs, connect=False)
+    client._env["HGPLAINEXCEPT"] = ""
+    client.open()
+    return client
+
+
+def _quiet_hooks(client) -> list[str]:
+    """`--config` settings that switch off the user's hooks on the commands run here: a `pre-log`
+    hook's output lands in the middle of the log read, and a failing one aborts it."""
+    out = client.rawcommand([b"config", b"hooks", b"-T", b"{name}\\0"], eh=lambda code, out, err: out)
+    quiet = []
+    for name in decode(out).split("\0"):
+        kind = name.partition(".")[2].split(".")[0]
+        m = re.fullmatch(r"(?:pre|post|fail)-(\w+)", kind)
+        if m and m[1] in _COMMANDS:
+            quiet.append(f"{name}=")
+    return quiet
 
 
 def _digest(data: bytes) -> bytes:

@@ -221,7 +221,7 @@ def parse(data: bytes | Iterable[bytes], contents: Sink | None = None) -> Iterat
             changes.append(change)
         return LoggedCommit(commit, tuple(changes))
 
-    for line in log_records(cursor):
+    for line in log_records(cursor, sealed=True):  # `hg._TEMPLATE` seals its header with the node
         if isinstance(line, Commit):
             done = finish()
             if done:

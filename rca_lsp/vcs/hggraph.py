@@ -16,8 +16,9 @@ from rca_lsp.vcs.diffparse import decode
 NULL = "0" * 40
 _NODE = re.compile(r"^[0-9a-f]{40}$")
 _ABBREVIATED = re.compile(r"^[0-9a-f]{4,40}$")
-# One record, fields \x1f-separated; the description is last, so a \x1f in it stays in it.
-_SHOW = r"{node}\x1f{p1node} {p2node}\x1f{author}\x1f{date|date}\x1f{desc}"
+# One record, fields \x1f-separated; the user and the description, which may hold \x1f, come last,
+# parted by the node again (no user name can hold its own changeset's hash).
+_SHOW = r"{node}\x1f{p1node} {p2node}\x1f{date|date}\x1f{author}\x1f{node}\x1f{desc}"
 
 
 def _node(rev: str) -> str:
@@ -68,10 +69,11 @@ class HgHistory:
     def show_commit(self, sha: str) -> str:
         """Like `git show --stat -p --format=fuller`: header, indented message, stat, git-style patch."""
         node = _changeset(sha)
-        fields = decode(self.run("log", "-r", node, "-l", "1", "-T", _SHOW)).split("\x1f", 4)
-        if len(fields) < 5:
+        fields = decode(self.run("log", "-r", node, "-l", "1", "-T", _SHOW)).split("\x1f", 3)
+        if len(fields) < 4 or f"\x1f{fields[0]}\x1f" not in fields[3]:
             raise RepositoryError(f"unknown revision {sha!r}")
-        full, parents, author, date, message = fields
+        full, parents, date, rest = fields
+        author, message = rest.split(f"\x1f{full}\x1f", 1)
         lines = [f"commit {full}"]
         p1, p2 = parents.split()
         if p2 != NULL:
