@@ -312,7 +312,7 @@ def test_a_build_of_an_older_format_is_refused_with_the_command_that_rebuilds_it
 
 
 @needs_export
-def test_device_setting_picks_the_provider_and_cuda_without_one_warns_and_uses_the_cpu(tiny_root, caplog):
+def test_device_setting_picks_the_provider_and_cuda_without_one_warns_and_uses_the_cpu(tiny_root):
     """`device` reaches the ONNX session: cpu is the CPU provider (int8); cuda where onnxruntime has
     no CUDA provider is a warning naming the fix, and the CPU; a device it does not know is an error."""
     import onnxruntime
@@ -326,11 +326,10 @@ def test_device_setting_picks_the_provider_and_cuda_without_one_warns_and_uses_t
         LogProbModel(tiny_root / DEFAULT_MODEL, device="tpu")
     if "CUDAExecutionProvider" in onnxruntime.get_available_providers():
         pytest.skip("this onnxruntime has CUDA: the fallback cannot be seen here")
-    with caplog.at_level("WARNING", logger="rca_lsp.ranker.session"):
-        cuda = LogProbModel(tiny_root / DEFAULT_MODEL, device="cuda")
+    cuda = LogProbModel(tiny_root / DEFAULT_MODEL, device="cuda")
     assert (cuda.provider, cuda.variant) == ("CPUExecutionProvider", "int8")
-    assert "device 'cuda' asked for, but onnxruntime has no CUDA provider" in caplog.text
-    assert "rca-lsp[gpu]" in caplog.text
+    assert cuda.fallback is not None and "device 'cuda' asked for, but onnxruntime has no CUDA provider" in cuda.fallback
+    assert "rca-lsp[gpu]" in cuda.fallback and cpu.fallback is None
 
 
 @needs_export
@@ -350,7 +349,9 @@ def test_cli_device_option_reaches_the_ranker(git_repo, tiny_root):
     import onnxruntime
 
     if "CUDAExecutionProvider" not in onnxruntime.get_available_providers():
-        assert "device 'cuda' asked for, but onnxruntime has no CUDA provider" in cuda.stderr
+        # said once on stderr, and in the JSON's warnings (a tool reading JSON saw nothing before)
+        assert cuda.stderr.count("device 'cuda' asked for, but onnxruntime has no CUDA provider") == 1, cuda.stderr
+        assert any("no CUDA provider" in w for w in json.loads(cuda.stdout)["warnings"])
     assert len(json.loads(cuda.stdout)["suspects"]) == 3
     cpu = run("--device", "cpu")
     assert cpu.returncode == 0 and "CUDA" not in cpu.stderr, cpu.stderr

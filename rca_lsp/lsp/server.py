@@ -237,6 +237,8 @@ class RcaServer(LanguageServer):
         self.findings[findings.root] = findings
         self.publish(findings)
         for warning in findings.result.warnings:
+            if warning == self.ranker.fallback:
+                continue  # said once a session, by model_stage
             if shown is None or warning not in shown.result.warnings:
                 self.show(f"rca: {warning}", lsp.MessageType.Warning)
         for hint in findings.result.hints:  # advice, not a problem: once a session

@@ -104,6 +104,9 @@ def rerank(result, failure_text: str, repo: Backend, k: int = 20, model=None, fu
     for s in result.suspects[len(head):]:
         out.append(dataclasses.replace(s, rank=len(out) + 1))
     timings = dict(result.timings, rerank=time.perf_counter() - started)
+    warnings = list(result.warnings)
+    if model.fallback and model.fallback not in warnings:  # --device cuda without CUDA: said with the rest
+        warnings.append(model.fallback)
     log.info("re-ranked %d suspects with %s on %s (%s) in %.2f s", len(head), formulation, model.provider,
              model.variant, timings["rerank"])
-    return dataclasses.replace(result, suspects=out, timings=timings)
+    return dataclasses.replace(result, suspects=out, timings=timings, warnings=warnings)

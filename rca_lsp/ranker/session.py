@@ -13,7 +13,6 @@ position, nor shipped from a GPU.
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from typing import Any
 from pathlib import Path
@@ -21,7 +20,6 @@ from pathlib import Path
 from rca_lsp.errors import ModelError
 from rca_lsp.ranker.store import DEFAULT_MODEL, Manifest, model_dir, variant_files, verify
 
-log = logging.getLogger(__name__)
 RANKER_HINT = "pip install 'rca-lsp[ranker]' (or 'rca-lsp[gpu]' for CUDA)"
 # tokens of one run. Scores do not depend on it (the int8 graph quantises activations per row); larger
 # batches ran 1.13-1.18 times as fast but peaked over 1 GB (BENCHMARKS.md, twentieth sitting)
@@ -42,13 +40,12 @@ def _imports():
 
 def pick_provider(available: list[str], device: str = "auto") -> tuple[str, str]:
     """(provider, variant) for `device`: CUDA with fp16 when asked for (or "auto") and available,
-    else CPU with int8. A "cuda" that cannot be had is said once, not an error: ranking still works."""
+    else CPU with int8. A "cuda" that cannot be had is not an error (ranking still works): the
+    front end says it once (`LogProbModel.fallback`: the CLI's warnings, JSON's too; the editor's)."""
     if device not in DEVICES:
         raise ModelError(f"unknown device {device!r}", hint=f"use one of {', '.join(DEVICES)}")
     if device != "cpu" and CUDA in available:
         return CUDA, "fp16"
-    if device == "cuda":
-        log.warning("%s", cuda_missing(available))
     return CPU, "int8"
 
 
