@@ -88,3 +88,28 @@ def test_the_second_pass_is_what_makes_it_close(tmp_path):
     int8_graph(tmp_path / "fp32.onnx", tmp_path / "int8.onnx")
     z = _session(tmp_path / "int8.onnx").run(None, {"x": x[None]})[1][0]
     assert np.linalg.norm(z - x @ w) < 1.05 * weights_only
+
+
+def test_a_matrix_two_products_share_is_quantised_once_and_kept_for_other_readers(tmp_path):
+    import numpy as np
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    from rca_lsp.ranker.quantise import int8_graph
+
+    rng = np.random.default_rng(5)
+    w = (rng.standard_normal((16, 16)) * 0.2).astype(np.float32)
+    nodes = [helper.make_node("MatMul", ["x", "W"], ["a"]), helper.make_node("MatMul", ["a", "W"], ["b"]),
+             helper.make_node("Transpose", ["W"], ["wt"]), helper.make_node("MatMul", ["b", "wt"], ["y"])]
+    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 16])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 16])],
+                              [numpy_helper.from_array(w, "W")])
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)]), str(tmp_path / "fp32.onnx"))
+    assert int8_graph(tmp_path / "fp32.onnx", tmp_path / "int8.onnx") == 2  # the third multiplies by a computed matrix
+    model = onnx.load(str(tmp_path / "int8.onnx"))
+    names = [i.name for i in model.graph.initializer]
+    assert names.count("W.s8") == 1 and "W" in names  # Transpose still reads the fp32 matrix
+    x = rng.standard_normal((2, 16)).astype(np.float32)
+    want = x @ w @ w @ w.T
+    got = _session(tmp_path / "int8.onnx").run(None, {"x": x})[0]
+    assert np.linalg.norm(got - want) / np.linalg.norm(want) < 0.02

@@ -64,10 +64,11 @@ def int8_graph(src: Path, dest: Path) -> int:
     const("q8.zero", np.array(ZERO_POINT, np.uint8))
     const("q8.last", np.array([-1], np.int64))
     rows: dict[str, list[tuple[str, str]]] = {}  # input -> [(u8 values, scale per row)] for each pass
+    made: dict[str, tuple[str, str]] = {}  # weight -> its int8 values and column scales
     replaced = 0
     for item in graph.node:
         name = item.input[1] if item.op_type == "MatMul" and len(item.input) == 2 else ""
-        if name not in weights or len(weights[name].dims) != 2:
+        if name not in made and (name not in weights or len(weights[name].dims) != 2):
             nodes.append(item)
             continue
         x, out = item.input[0], item.output[0]
@@ -87,17 +88,19 @@ def int8_graph(src: Path, dest: Path) -> int:
                                                 "q8.residual_offset"], p + ".left_shifted")], p + ".u8r",
                           to=TensorProto.UINT8)
             rows[x] = [(first, scale), (second, node("Mul", [scale, "q8.inv_residual"], p + ".scale_r"))]
-        values, column_scale = weight_int8(numpy_helper.to_array(weights[name]).astype(np.float32))
-        w8, ws = const(name + ".s8", values), const(name + ".scale", column_scale)
+        if name not in made:  # a matrix two products share is quantised once
+            values, column_scale = weight_int8(numpy_helper.to_array(weights.pop(name)).astype(np.float32))
+            made[name] = (const(name + ".s8", values), const(name + ".scale", column_scale))
+        w8, ws = made[name]
         parts = []
         for k, (u8, row_scale) in enumerate(rows[x]):
             acc = node("Cast", [node("MatMulInteger", [u8, w8, "q8.zero"], f"{out}.acc{k}")], f"{out}.accf{k}",
                        to=TensorProto.FLOAT)
             parts.append(node("Mul", [acc, node("Mul", [row_scale, ws], f"{out}.scale{k}")], f"{out}.part{k}"))
         node("Add", parts, out)
-        weights.pop(name)
         replaced += 1
-    kept = [i for i in graph.initializer if i.name in weights]
+    used = {name for item in nodes for name in item.input}  # an fp32 matrix another kind of node reads stays
+    kept = [i for i in graph.initializer if i.name in weights or i.name in used]
     del graph.initializer[:]
     graph.initializer.extend(kept + consts)
     del graph.node[:]

@@ -25,7 +25,6 @@ log = logging.getLogger(__name__)
 
 _INDEX = re.compile(rb"^index ([0-9a-f]+)\.\.([0-9a-f]+)")
 _SHA = re.compile(r"^[0-9a-f]{40,64}$")
-ZERO = "0" * 40
 
 
 def is_null(oid: str | None) -> bool:
