@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from rca_lsp.kinds import OWNERSHIP, EvidenceKind
@@ -95,12 +96,26 @@ def build_markers(result: Result) -> dict[str, dict[int, Marker]]:
     return out
 
 
-def locate_frames(text: str, frames: list[Frame], offset: int = 0) -> list[TraceLine]:
+_LSP_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
+
+
+def lsp_lines(text: str, keepends: bool = False) -> list[str]:
+    """`text`'s lines as LSP counts them: only \\n, \\r\\n and \\r end a line. `str.splitlines` also
+    breaks at form feeds, \\u2028 and other separators a log may hold, which puts every later line
+    off by one in the editor."""
+    lines = _LSP_LINE.findall(text)
+    return lines if keepends else [line.rstrip("\r\n") for line in lines]
+
+
+def locate_frames(text: str, frames: list[Frame], offset: int = 0,
+                  measure: Callable[[str], int] = len) -> list[TraceLine]:
     """Where each resolved frame is printed in `text`: frames are found by their raw line, in order.
 
-    The link covers `file:line` when the line prints it, else the whole frame text.
+    The link covers `file:line` when the line prints it, else the whole frame text. Columns are
+    `measure` of the text before them: the client's units (UTF-16 by default), where an emoji
+    counts twice.
     """
-    lines = text.splitlines()
+    lines = lsp_lines(text)
     wanted = [f for f in frames if f.path and f.line and f.raw]
     out: list[TraceLine] = []
     used: set[int] = set()
@@ -119,7 +134,7 @@ def locate_frames(text: str, frames: list[Frame], offset: int = 0) -> list[Trace
                 m = re.search(re.escape(frame.file) + r"[:\"', line]+" + str(frame.line), frame.raw)
                 if m:
                     start, end = col + m.start(), col + m.end()
-            out.append(TraceLine(number + offset, start, end, frame))
+            out.append(TraceLine(number + offset, measure(content[:start]), measure(content[:end]), frame))
             cursor = number + 1
             break
     return out

@@ -98,8 +98,8 @@ def parse_options(raw: Any, base: Options | None = None) -> tuple[Options, list[
         return base, []
     if isinstance(raw, dict) and "rca" in raw:  # the section (no setting is named rca), whatever its type
         raw = raw["rca"]
-    if not isinstance(raw, dict):
-        return base, [f"rca settings must be an object, got {json_kind(raw)}; using the defaults"]
+    if not isinstance(raw, dict):  # the defaults, as the message says (not the settings before it)
+        return Options(), [f"rca settings must be an object, got {json_kind(raw)}; using the defaults"]
     known = {_camel(f.name): f.name for f in fields(Options)} | {f.name: f.name for f in fields(Options)}
     defaults = Options()
     changes: dict[str, Any] = {}

@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from lsprotocol import types as lsp
+from pygls.exceptions import JsonRpcInvalidRequest, JsonRpcServerNotInitialized
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol
 from pygls.uris import to_fs_path
@@ -42,7 +43,7 @@ from pygls.uris import to_fs_path
 from rca_lsp import __version__, service
 from rca_lsp.errors import RcaError, RepositoryError, TraceError
 from rca_lsp.lsp import convert, work
-from rca_lsp.lsp.findings import Findings, Marker, locate_frames
+from rca_lsp.lsp.findings import Findings, Marker, locate_frames, lsp_lines
 from rca_lsp.lsp.jobs import Cancelled, Job, Jobs, Progress
 from rca_lsp.lsp.options import Options, parse_options
 
@@ -60,9 +61,38 @@ SUSPECTS_NOTIFICATION = "rca/suspects"
 
 
 class RcaProtocol(LanguageServerProtocol):
+    exited = False  # after `exit`: the client is gone, nothing more is sent
+
     def _handle_cancel_notification(self, msg_id):  # also stop the worker, not only the reply
         cast("RcaServer", self._server).jobs.cancel_request(msg_id)
         super()._handle_cancel_notification(msg_id)
+
+    def handle_message(self, message):
+        """Answers the requests the spec says to refuse, which pygls would run or never answer: before
+        `initialize` (ServerNotInitialized; pygls ran them on no workspace, a traceback in the log) and
+        after `shutdown` (InvalidRequest; pygls dropped them, leaving the client waiting)."""
+        method, msg_id = getattr(message, "method", None), getattr(message, "id", None)
+        if method is not None and method != lsp.EXIT:
+            if msg_id is not None and self._shutdown:
+                error = JsonRpcInvalidRequest(f"the rca server is shut down: {method} is not answered after "
+                                              "`shutdown`; send `exit`, then start the server again")
+                self._send_response(msg_id, None, error.to_response_error())
+                return
+            if self._workspace is None and method != lsp.INITIALIZE:
+                if msg_id is not None:
+                    error = JsonRpcServerNotInitialized(f"the rca server is not initialized: send `initialize` "
+                                                        f"before {method}")
+                    self._send_response(msg_id, None, error.to_response_error())
+                else:
+                    log.info("%s before initialize dropped", method)
+                return
+        super().handle_message(message)
+
+    def _send_data(self, data):
+        if self.exited:  # pygls closed stdout: each send would log a traceback (thousands while work ends)
+            log.debug("not sent after exit: %.200s", data)
+            return
+        super()._send_data(data)
 
 
 class RcaServer(LanguageServer):
@@ -118,6 +148,9 @@ class RcaServer(LanguageServer):
             candidates = sorted(inside, key=len, reverse=True) + [str(Path(path).parent)]
         candidates += roots
         for candidate in candidates:
+            kept = self._repos.get(candidate)
+            if kept is not None and not Path(kept.root).is_dir():  # moved or deleted while the server ran:
+                del self._repos[candidate]  # not "no index yet" and an offer to index a folder that is gone
             if candidate not in self._repos:  # only repositories are kept: a folder may become one
                 try:
                     self._repos[candidate] = open_repo(candidate)
@@ -148,12 +181,14 @@ class RcaServer(LanguageServer):
         if not path:
             return []
         full = Path(path).resolve()
-        for root, findings in self.findings.items():
-            if full.is_relative_to(Path(root).resolve()):
-                rel = full.relative_to(Path(root).resolve()).as_posix()
-                markers = findings.markers_in(rel)
-                return [m for m in markers if line is None or m.line == line]
-        return []
+        inside = [(Path(root).resolve(), findings) for root, findings in self.findings.items()
+                  if full.is_relative_to(Path(root).resolve())]
+        if not inside:
+            return []
+        # the innermost repository: a file of a nested repository (or submodule) is not the outer one's
+        top, findings = max(inside, key=lambda item: len(item[0].parts))
+        markers = findings.markers_in(full.relative_to(top).as_posix())
+        return [m for m in markers if line is None or m.line == line]
 
     # -- results ------------------------------------------------------------------------------
     def publish(self, findings: Findings) -> None:
@@ -298,7 +333,7 @@ class RcaServer(LanguageServer):
         if not isinstance(span, dict):
             return text, 0
         first, last = convert.range_lines(span)
-        return "".join(text.splitlines(keepends=True)[first:last + 1]), first
+        return "".join(lsp_lines(text, keepends=True)[first:last + 1]), first
 
     def trace_links(self, uri: str) -> list[lsp.DocumentLink]:
         from rca_lsp.traces import parse, resolve
@@ -315,7 +350,8 @@ class RcaServer(LanguageServer):
         except RcaError:
             return []
         frames = [f for t in traces for f in t.all_frames() if f.path and not f.external]
-        return [convert.lsp_document_link(repo.root, where) for where in locate_frames(doc.source, frames)]
+        located = locate_frames(doc.source, frames, measure=self.workspace.position_codec.client_num_units)
+        return [convert.lsp_document_link(repo.root, where) for where in located]
 
 
 async def _until_done_or_cancelled(work_coro, job: Job, poll: float = 0.05):
@@ -407,6 +443,16 @@ def did_change_configuration(ls: RcaServer, params: lsp.DidChangeConfigurationPa
 @server.feature(lsp.SHUTDOWN)
 async def shutdown(ls: RcaServer, *args) -> None:
     await ls.stop()
+
+
+@server.feature(lsp.EXIT)
+def exit_(ls: RcaServer, *args) -> None:
+    """`exit`, with or without `shutdown` before it: the work stops now (an indexing left running
+    would hold the process until it ends, its progress written to a closed stdout), and nothing
+    more is sent."""
+    ls.stopping = True
+    ls.jobs.cancel_all()
+    cast(RcaProtocol, ls.protocol).exited = True
 
 
 @server.command("rca.suspects")
