@@ -80,9 +80,9 @@ class RcaProtocol(LanguageServerProtocol):
                 return
             if self._workspace is None and method != lsp.INITIALIZE:
                 if msg_id is not None:
-                    error = JsonRpcServerNotInitialized(f"the rca server is not initialized: send `initialize` "
+                    early = JsonRpcServerNotInitialized(f"the rca server is not initialized: send `initialize` "
                                                         f"before {method}")
-                    self._send_response(msg_id, None, error.to_response_error())
+                    self._send_response(msg_id, None, early.to_response_error())
                 else:
                     log.info("%s before initialize dropped", method)
                 return
