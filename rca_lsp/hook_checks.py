@@ -39,13 +39,19 @@ def _indexing(meta_dir: str, indexer: subprocess.Popen | None) -> bool:
 
 def _wait_for_index(repo: Backend, deadline: float, indexer: subprocess.Popen | None) -> str | None:
     """None once the index holds HEAD; else why it does not. Waiting ends at the deadline, or
-    as soon as no indexer is at work: then it would never end."""
+    as soon as no indexer is at work: then it would never end. A folder that cannot be written
+    (read-only) is said as such: the index there cannot be read either (SQLite's WAL needs to write),
+    which read as "being built for the first time" after the whole wait."""
     head = repo.head()
+    folder = index_dir(repo.meta_dir)
     idle = 0
     while time.perf_counter() < deadline:
         state = indexed(repo.meta_dir)
         if state is not None and state[1] == head:
             return None
+        if folder.is_dir() and not os.access(folder, os.W_OK):  # no indexer can write there: none to wait for
+            return f"{folder} cannot be written (a read-only file system, or another user's), so the index " \
+                   "cannot be brought up to date"
         idle = 0 if _indexing(repo.meta_dir, indexer) else idle + 1
         if idle >= IDLE_POLLS:
             error = take_last_error(repo.meta_dir)

@@ -39,6 +39,7 @@ HG_HOOKS = ("post-pull", "post-update", "pre-push")
 SHIM_TAG = "# rca-lsp hook shim v"  # every version's shims are rca's, to update or remove
 MARKER = SHIM_TAG + "3"  # v3: Python started with hooks.HOOK_CODE, not -m
 CHAINED = ".rca-chained"
+LEGACY = ".legacy"  # where `pre-commit install` moves a hook it finds, and runs it from
 BLOCK_BEGIN = "# >>> rca-lsp hooks"
 BLOCK_END = "# <<< rca-lsp hooks <<<\n"
 
@@ -131,6 +132,11 @@ def install_git(repo: Backend, force: bool = False) -> list[str]:
     if _inside(folder, Path(repo.root)) and not _inside(folder, Path(repo.meta_dir)) and not force:
         raise HookInstallError(f"the hooks folder {folder} is inside the work tree (core.hooksPath)",
                                hint="the shims name this machine's Python; pass --force to install there anyway")
+    if _husky(folder) and not all(_is_shim(folder / hook) or not os.path.lexists(folder / hook) for hook in GIT_HOOKS):
+        raise HookInstallError(f"the hooks folder {folder} is husky's: its hooks run .husky/<hook> by their own "
+                               f"file name, so one kept as <hook>{CHAINED} would silently run nothing",
+                               hint="leave husky's folder as it is and call rca from husky's scripts instead, "
+                                    "e.g. `rca index -q` in .husky/post-merge")
     if not folder.exists():  # made here: uninstall takes it away again once it is empty
         folder.mkdir(parents=True)
         _made_folder(repo.meta_dir).parent.mkdir(parents=True, exist_ok=True)
@@ -150,7 +156,33 @@ def install_git(repo: Backend, force: bool = False) -> list[str]:
             os.rename(path, kept)
         _write_shim(path, hook)
         done.append(f"{hook}: installed" + (f" (chains to {kept.name})" if os.path.lexists(kept) else ""))
+    shared = _shared_scope(repo)
+    if shared:
+        done.append(f"note: {folder} is core.hooksPath in your {shared} git config: every repository that uses it "
+                    "runs these hooks now, and `rca hooks uninstall` in any of them removes them for all")
     return done
+
+
+def _shared_scope(repo: Backend) -> str | None:
+    """'global' or 'system' where core.hooksPath comes from a config beyond this repository's: the
+    folder is every repository's, and installing here installs there too, which the lines above
+    ("post-merge: installed") did not say."""
+    try:
+        found = repo.git_text("config", "--show-scope", "--get", "core.hooksPath")
+    except Exception:  # no core.hooksPath (git exits 1), or a git too old for --show-scope: say nothing
+        return None
+    scope = found.split("\t", 1)[0].strip()
+    return scope if scope in ("global", "system") else None
+
+
+def _husky(folder: Path) -> bool:
+    """A folder of husky's (v9: `core.hooksPath=.husky/_`): each hook there is a stub sourcing `h`,
+    which runs `.husky/$(basename $0)`. Renamed to `<hook>.rca-chained`, it looks for a script of
+    that name, finds none and exits 0: the user's hook stops running, and nothing says so."""
+    try:
+        return "husky" in (folder / "h").read_text(errors="replace")
+    except OSError:
+        return False
 
 
 def _sync_open_marker(meta_dir: str) -> None:
@@ -200,6 +232,10 @@ def uninstall_git(repo: Backend) -> list[str]:
     done = []
     for hook in GIT_HOOKS:
         path, kept = folder / hook, folder / f"{hook}{CHAINED}"
+        legacy = folder / f"{hook}{LEGACY}"
+        if not _is_shim(path) and _is_shim(legacy):
+            done.append(_drop_legacy_shim(hook, legacy, kept))
+            continue
         if not _is_shim(path):
             if os.path.lexists(kept):
                 done.append(f"{hook}: not rca's any more; {kept.name} left in place")
@@ -212,6 +248,17 @@ def uninstall_git(repo: Backend) -> list[str]:
             done.append(f"{hook}: removed")
     dropped = _drop_made_folder(repo.meta_dir, folder)
     return done + ([dropped] if dropped else [])
+
+
+def _drop_legacy_shim(hook: str, legacy: Path, kept: Path) -> str:
+    """`pre-commit install` over rca's shim moves it to `<hook>.legacy` and runs it from there:
+    uninstall left it, and rca ran on. The hook rca kept before it goes back where pre-commit
+    runs the hook it found (its "migration mode"), or pre-commit runs alone."""
+    os.unlink(legacy)
+    if os.path.lexists(kept):
+        os.rename(kept, legacy)
+        return f"{hook}: removed from {legacy.name} (pre-commit's); the original hook restored as {legacy.name}"
+    return f"{hook}: removed from {legacy.name} (pre-commit's)"
 
 
 def status_git(repo: Backend) -> list[HookState]:
@@ -228,6 +275,9 @@ def status_git(repo: Backend) -> list[HookState]:
             if not note and MARKER not in text:
                 note = "an older shim: `rca hooks install` updates it"
             states.append(HookState(hook, True, kept.name if os.path.lexists(kept) else None, note))
+        elif _is_shim(folder / f"{hook}{LEGACY}"):
+            states.append(HookState(hook, True, kept.name if os.path.lexists(kept) else None,
+                                    f"as {hook}{LEGACY}, which pre-commit's {hook} runs"))
         else:
             states.append(HookState(hook, False, None, "another hook is installed" if os.path.lexists(path) else ""))
     return states

@@ -36,6 +36,7 @@ and its exit status is the hook's.
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import math
 import os
@@ -299,12 +300,23 @@ def _report_last_error(meta_dir: str) -> None:
 # -- entry points -----------------------------------------------------------------------------------
 
 def _run_chained(hook_dir: str, hook: str, args: list[str], stdin: bytes | None) -> int:
+    """The user's hook, run as git and the shim's `sh` run it: one with no `#!` line is a shell
+    script. One that cannot start at all (its `#!` names a missing interpreter, or ends in a CR)
+    is said in one line, with the status `sh` gives it (127), as the shim does without Python."""
     chained = Path(hook_dir) / f"{hook}.rca-chained"
     if not (chained.is_file() and os.access(chained, os.X_OK)):
         return 0
-    if stdin is None:
-        return subprocess.run([str(chained), *args]).returncode
-    return subprocess.run([str(chained), *args], input=stdin).returncode
+    try:
+        try:
+            return subprocess.run([str(chained), *args], input=stdin).returncode
+        except OSError as exc:
+            if exc.errno != errno.ENOEXEC:
+                raise
+            return subprocess.run(["/bin/sh", str(chained), *args], input=stdin).returncode
+    except OSError as exc:
+        say(f"cannot run {chained} (the {hook} hook kept from before `rca hooks install`): {exc.strerror}; "
+            "check its #! line names an interpreter that is installed, with no CR (Windows) line ending")
+        return 127
 
 
 def run_git_hook(hook: str, hook_dir: str, args: list[str]) -> int:
