@@ -1,10 +1,10 @@
 #!/bin/sh
-# rca-lsp hook shim v3: installed by `rca hooks install`, removed by `rca hooks uninstall`.
+# rca-lsp hook shim v4: installed by `rca hooks install`, removed by `rca hooks uninstall`.
 # A hook that was here before is kept as post-merge.rca-chained and runs first, with the same input.
 # With nothing to say now (no open failure, no background error to show, a plain .git folder), no
 # Python runs while git waits: the chained hook runs, then the indexer starts detached.
 INSTALL_PYTHON=/path/to/venv/bin/python
-RCA_HOOKS='import sys; sys.path[:1] = [p for p in sys.path[:1] if p]; from rca_lsp.hooks import main; sys.exit(main())'
+RCA_HOOKS='import sys; sys.path[:1] = [p for p in sys.path[:1] if p]; exec("try:\n    from rca_lsp.hooks import main\nexcept ImportError as exc:\n    import os\n    sys.stderr.write(\"rca: hooks skipped: %s cannot import rca_lsp (%s); reinstall rca-lsp for it, \"\n                     \"or remove the hooks (rca hooks uninstall)\\n\" % (sys.executable, exc))\n    args = sys.argv[1:]\n    if args[:1] == [\"run\"] and len(args) >= 3:\n        chained = os.path.join(args[2], args[1] + \".rca-chained\")\n        if os.access(chained, os.X_OK):  # as git, which runs no hook without its x bit\n            for head in ([chained], [\"/bin/sh\", chained]):\n                try:\n                    os.execv(head[0], head + args[3:])\n                except OSError:\n                    pass\n            sys.stderr.write(\"rca: cannot run %s\\n\" % chained)\n            sys.exit(127)\n    sys.exit(0)\nsys.exit(main())\n")'
 HOOK=post-merge
 case $0 in */*) HERE=${0%/*} ;; *) HERE=. ;; esac
 CHAINED=$HERE/$HOOK.rca-chained

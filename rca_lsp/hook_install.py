@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 GIT_HOOKS = ("post-merge", "post-rewrite", "post-checkout", "pre-push")
 HG_HOOKS = ("post-pull", "post-update", "pre-push")
 SHIM_TAG = "# rca-lsp hook shim v"  # every version's shims are rca's, to update or remove
-MARKER = SHIM_TAG + "3"  # v3: Python started with hooks.HOOK_CODE, not -m
+MARKER = SHIM_TAG + "4"  # v3: Python started with hooks.HOOK_CODE, not -m; v4: its code survives a lost rca_lsp
 CHAINED = ".rca-chained"
 LEGACY = ".legacy"  # where `pre-commit install` moves a hook it finds, and runs it from
 BLOCK_BEGIN = "# >>> rca-lsp hooks"
@@ -167,8 +167,11 @@ def _shared_scope(repo: Backend) -> str | None:
     """'global' or 'system' where core.hooksPath comes from a config beyond this repository's: the
     folder is every repository's, and installing here installs there too, which the lines above
     ("post-merge: installed") did not say."""
+    git_text = getattr(repo, "git_text", None)  # git's own question: a git repository's
+    if git_text is None:
+        return None
     try:
-        found = repo.git_text("config", "--show-scope", "--get", "core.hooksPath")
+        found = git_text("config", "--show-scope", "--get", "core.hooksPath")
     except Exception:  # no core.hooksPath (git exits 1), or a git too old for --show-scope: say nothing
         return None
     scope = found.split("\t", 1)[0].strip()

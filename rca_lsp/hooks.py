@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import errno
 import fcntl
+import json
 import math
 import os
 import subprocess
@@ -55,7 +56,31 @@ if TYPE_CHECKING:
 # How hooks start rca's Python (shims, hgrc entries, the detached indexer): not `-m rca_lsp.hooks`,
 # which puts the repository's root, where hooks run, first on sys.path before any import, so that a
 # top-level `six.py` or `random.py` of the repository would be imported in place of rca's own.
-HOOK_CODE = DROP_WORKING_DIRECTORY + "from rca_lsp.hooks import main; sys.exit(main())"
+# When that Python can no longer import rca (rca-lsp uninstalled from it, a dependency gone), the
+# hook still must not fail the pull or push: one line, the kept user hook run as the shim would
+# (`run HOOK HERE ARGS`: HERE/HOOK.rca-chained, hook_install.CHAINED, which cannot be imported here),
+# and exit 0. Shell- and hgrc-quoted in single quotes: the source holds none.
+HOOK_SOURCE = """try:
+    from rca_lsp.hooks import main
+except ImportError as exc:
+    import os
+    sys.stderr.write("rca: hooks skipped: %s cannot import rca_lsp (%s); reinstall rca-lsp for it, "
+                     "or remove the hooks (rca hooks uninstall)\\n" % (sys.executable, exc))
+    args = sys.argv[1:]
+    if args[:1] == ["run"] and len(args) >= 3:
+        chained = os.path.join(args[2], args[1] + ".rca-chained")
+        if os.access(chained, os.X_OK):  # as git, which runs no hook without its x bit
+            for head in ([chained], ["/bin/sh", chained]):
+                try:
+                    os.execv(head[0], head + args[3:])
+                except OSError:
+                    pass
+            sys.stderr.write("rca: cannot run %s\\n" % chained)
+            sys.exit(127)
+    sys.exit(0)
+sys.exit(main())
+"""
+HOOK_CODE = DROP_WORKING_DIRECTORY + "exec(" + json.dumps(HOOK_SOURCE) + ")"
 LOG_NAME = "hooks.log"
 LAST_ERROR = "hooks.last-error"
 MAX_LOG_BYTES = 1 << 20

@@ -193,3 +193,35 @@ def test_uninstall_after_pre_commit_moved_the_shim_to_legacy_takes_it_away(remot
     clone.git("checkout", "-q", "HEAD~1")
     assert (tmp_path / "user").read_text().splitlines() == ["user 1", "user 1"]
     assert not (clone.root / ".git" / "rca").exists()  # rca ran no more
+
+
+def test_a_python_that_lost_rca_still_runs_the_kept_hook_and_never_fails_the_push(remote, tmp_path):
+    """rca-lsp uninstalled from the Python the shims name (the Python itself still there): every
+    foreground hook printed a ModuleNotFoundError traceback and `git push` failed. Now: one line,
+    the user's kept hook runs with its input, and the pull and the push go on."""
+    import subprocess
+    import sys
+
+    up, clone = remote
+    hooks = clone.root / ".git" / "hooks"
+    _hook(hooks, "pre-push", f"#!/bin/sh\ncat > {tmp_path}/pushed\n")  # kept: reads git's refs on stdin
+    assert rca("hooks", "install", cwd=clone.root).returncode == 0
+    _open_failure(clone)  # the shims then hand off to Python, which cannot import rca_lsp
+    bare = tmp_path / "bare"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(bare)], check=True)
+    for name in ("pre-push", "post-merge"):
+        shim = hooks / name
+        text = shim.read_text()
+        start = text.index("INSTALL_PYTHON=")
+        shim.write_text(text[:start] + f"INSTALL_PYTHON={bare / 'bin' / 'python'}" + text[text.index("\n", start):])
+    up.commit("More", {"x.txt": "x\n"})
+    up.git("push", "-q", "origin", "main")
+    pull = git("pull", "-q", cwd=clone.root, check=False)
+    assert pull.returncode == 0 and "Traceback" not in pull.stderr, pull.stderr
+    assert [line for line in pull.stderr.splitlines() if line.startswith("rca: ")] == [
+        f"rca: hooks skipped: {bare / 'bin' / 'python'} cannot import rca_lsp (No module named 'rca_lsp'); "
+        "reinstall rca-lsp for it, or remove the hooks (rca hooks uninstall)"], pull.stderr
+    clone.commit("Mine", {"y.txt": "y\n"})
+    push = git("push", "-q", "origin", "main", cwd=clone.root, check=False)
+    assert push.returncode == 0 and "Traceback" not in push.stderr, push.stderr
+    assert "refs/heads/main" in (tmp_path / "pushed").read_text()  # the kept hook ran, with its input
