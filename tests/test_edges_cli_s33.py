@@ -123,3 +123,30 @@ def test_since_a_range_says_it_takes_one_revision(git_repo):
     proc = rca("suspects", "--trace", "crash.txt", "--since", "HEAD~1..HEAD", cwd=git_repo.root)
     assert proc.returncode == 2 and proc.stdout == ""
     assert "'HEAD~1..HEAD' is a range; name one revision, the last good one" in proc.stderr, proc.stderr
+
+
+def test_labels_import_reads_stdin_and_names_what_a_line_lacks(git_repo, tmp_path):
+    """`rca labels export | rca labels import -` said "No such file or directory"; a line without a
+    field said "not a label: KeyError: 'candidates'"."""
+    _unicode_history(git_repo)
+    root = git_repo.root
+    assert rca("failures", "add", "--trace", "crash.txt", cwd=root).returncode == 0
+    culprit = git_repo.git("rev-parse", "HEAD").strip()
+    assert rca("failures", "resolve", "1", "--culprit", culprit, cwd=root).returncode == 0
+    export = rca("labels", "export", cwd=root)
+    assert export.returncode == 0 and export.stdout.count("\n") == 1, export.stderr
+    assert rca("labels", "remove", "1", cwd=root).returncode == 0
+    again = subprocess.run([sys.executable, "-m", "rca_lsp", "labels", "import", "-"], cwd=root, input=export.stdout,
+                           capture_output=True, text=True, timeout=120)
+    assert again.returncode == 0 and again.stdout == "imported 1 label(s)\n", again.stderr
+    doc = json.loads(export.stdout)
+    del doc["candidates"]
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(json.dumps(doc) + "\n[1, 2]\n")
+    proc = rca("labels", "import", str(bad), cwd=root)
+    assert proc.returncode != 0 and "KeyError" not in proc.stderr
+    assert f"{bad}:1: not a label: no 'candidates' (an `rca labels export` line has failure" in proc.stderr, proc.stderr
+    bad.write_text("[1, 2]\n")
+    proc = rca("labels", "import", str(bad), cwd=root)
+    assert f"{bad}:1: not a label: an array, where an `rca labels export` line is an object" in proc.stderr, \
+        proc.stderr

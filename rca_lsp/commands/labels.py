@@ -126,7 +126,7 @@ def remove_cmd(label_id: int, repo: str) -> None:
 
 
 @labels_group.command("import")
-@click.argument("path", type=click.Path(dir_okay=False))
+@click.argument("path", type=click.Path(dir_okay=False, allow_dash=True))
 @click.option("--repo", default=".", type=click.Path(file_okay=False), help="Repository (default: here).")
 def import_cmd(path: str, repo: str) -> None:
     """Add labels from a JSONL export (a teammate's, or pooled); all or none. A label already
@@ -139,7 +139,10 @@ def import_cmd(path: str, repo: str) -> None:
         raise click.BadParameter("an empty file name: name a JSONL export", param_hint="'PATH'")
     meta = _meta(repo)
     try:
-        labels = read_jsonl(Path(path))  # every line checked before any is written, then one transaction
+        if path == "-":  # as export's `-`: `rca labels export | ssh other rca labels import -`
+            labels = read_jsonl(Path("<stdin>"), sys.stdin.buffer.read().decode("utf-8"))
+        else:  # every line checked before any is written, then one transaction
+            labels = read_jsonl(Path(path))
     except UnicodeDecodeError as exc:  # a file of another encoding, or not text: no label is read
         raise LabelError(f"cannot read labels from {path}: not UTF-8 text (byte {exc.start})",
                          hint="import a file that `rca labels export` wrote: UTF-8 JSONL") from None

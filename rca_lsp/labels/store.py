@@ -29,6 +29,7 @@ from typing import IO
 
 from rca_lsp.errors import RcaError
 from rca_lsp.index.paths import index_dir
+from rca_lsp.records import json_kind
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +93,12 @@ class Label:
 
     @staticmethod
     def from_json(doc: dict) -> Label:
+        if not isinstance(doc, dict):
+            raise LabelError(f"not a label: {json_kind(doc)}, where an `rca labels export` line is an object")
+        missing = [key for key in ("failure", "culprit", "candidates", "created") if key not in doc]
+        if missing:  # said by name: "KeyError: 'candidates'" told a user nothing
+            raise LabelError(f"not a label: no {', '.join(repr(key) for key in missing)} (an `rca labels export` "
+                             "line has failure, culprit, candidates and created)")
         try:
             candidates = tuple((str(h), {str(k): float(v) for k, v in f.items()}) for h, f in doc["candidates"])
             return Label(str(doc["failure"]), str(doc["culprit"]), candidates, str(doc.get("source", "import")),
@@ -99,7 +106,8 @@ class Label:
                          doc.get("rank"), doc.get("retrieval_rank"), int(doc.get("total") or len(candidates)),
                          tuple(doc.get("runs") or ()), doc.get("id"))
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise LabelError(f"not a label: {type(exc).__name__}: {exc}") from None
+            raise LabelError(f"not a label: a field of the wrong kind ({exc}); candidates are [hash, "
+                             "{feature: number}] pairs, created a number of seconds") from None
 
 
 def store_path(meta_dir: str) -> Path:
@@ -234,10 +242,11 @@ def export_jsonl(labels: list[Label], out: IO[str]) -> int:
     return len(labels)
 
 
-def read_jsonl(path: Path) -> list[Label]:
-    """Labels from a JSONL file (an export, or several pooled); a bad line is named by its number."""
+def read_jsonl(path: Path, text: str | None = None) -> list[Label]:
+    """Labels from a JSONL file (an export, or several pooled), or from `text` read elsewhere (stdin,
+    named `path`); a bad line is named by its number."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8") if text is None else text
     except OSError as exc:
         raise LabelError(f"cannot read labels from {path}: {exc.strerror or exc}") from None
     labels = []
