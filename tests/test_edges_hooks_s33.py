@@ -5,15 +5,8 @@ from __future__ import annotations
 
 import os
 
-from tests.test_cli import TEST, TRACE
+from tests.test_hook_edges import _armed, _open_failure
 from tests.test_hooks import git, rca, remote  # noqa: F401 - remote is a fixture
-
-
-def _open_failure(clone) -> None:
-    """An open failure: the hooks then run in Python in the foreground, not in the shim alone."""
-    clone.write("src/test/java/org/example/CalcTest.java", TEST)
-    added = rca("failures", "add", cwd=clone.root, input=TRACE)
-    assert added.returncode == 0, added.stderr
 
 
 def _hook(hooks, name: str, text: str) -> None:
@@ -29,9 +22,7 @@ def test_a_chained_hook_with_no_shebang_runs_and_one_that_cannot_start_is_one_li
     hooks = clone.root / ".git" / "hooks"
     _hook(hooks, "post-merge", f"echo \"plain $1\" > {tmp_path}/merged\n")  # no #!: git runs it with sh
     _hook(hooks, "pre-push", "#!/nowhere/python3\nprint('never')\n")
-    assert rca("hooks", "install", cwd=clone.root).returncode == 0
-    assert rca("index", "-q", cwd=clone.root).returncode == 0
-    _open_failure(clone)
+    _armed(clone)
     up.commit("More", {"x.txt": "x\n"})
     up.git("push", "-q", "origin", "main")
     pull = git("pull", "-q", cwd=clone.root, check=False)
@@ -74,9 +65,7 @@ def test_a_read_only_rca_folder_is_said_at_once_not_waited_for_as_a_first_index(
 
     up, clone = remote
     meta = clone.root / ".git"
-    assert rca("hooks", "install", cwd=clone.root).returncode == 0
-    assert rca("index", "-q", cwd=clone.root).returncode == 0
-    _open_failure(clone)
+    _armed(clone)
     clone.git("config", "rca.hookTimeout", "30")
     up.commit("More", {"x.txt": "x\n"})
     up.git("push", "-q", "origin", "main")

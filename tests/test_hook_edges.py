@@ -12,9 +12,17 @@ from tests.test_hooks_shim import wait_for_log
 
 
 def _open_failure(clone) -> None:
+    """An open failure: the hooks then run in Python in the foreground, not in the shim alone."""
     clone.write("src/test/java/org/example/CalcTest.java", TEST)
     added = rca("failures", "add", cwd=clone.root, input=TRACE)
     assert added.returncode == 0, added.stderr
+
+
+def _armed(clone) -> None:
+    """Hooks installed, the history indexed and a failure open: the hooks' foreground path."""
+    assert rca("hooks", "install", cwd=clone.root).returncode == 0
+    assert rca("index", "-q", cwd=clone.root).returncode == 0
+    _open_failure(clone)
 
 
 def _push_culprit(up) -> str:
@@ -34,9 +42,7 @@ def _fast_import(up, commits: int) -> None:
 def test_a_damaged_failures_file_keeps_the_marker_and_is_said_in_one_line(remote):
     up, clone = remote
     meta = clone.root / ".git"
-    assert rca("hooks", "install", cwd=clone.root).returncode == 0
-    assert rca("index", "-q", cwd=clone.root).returncode == 0
-    _open_failure(clone)
+    _armed(clone)
     (meta / "rca" / "failures.db").write_bytes(b"garbage")
     _push_culprit(up)
     pull = git("pull", "-q", cwd=clone.root)
@@ -89,9 +95,7 @@ def test_the_pull_stops_waiting_as_soon_as_the_indexer_stops(remote):
     The reason said is the indexer's own error: no wait ran to the deadline."""
     up, clone = remote
     meta = clone.root / ".git"
-    assert rca("hooks", "install", cwd=clone.root).returncode == 0
-    assert rca("index", "-q", cwd=clone.root).returncode == 0
-    _open_failure(clone)
+    _armed(clone)
     clone.git("config", "rca.indexTimeout", "1")
     clone.git("config", "rca.hookTimeout", "1e9")
     _fast_import(up, 1200)  # many times what the indexer gets through in its 1 s, on any machine

@@ -35,9 +35,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from lsprotocol import types as lsp
-from pygls.exceptions import JsonRpcInvalidRequest, JsonRpcServerNotInitialized
 from pygls.lsp.server import LanguageServer
-from pygls.protocol import LanguageServerProtocol
 from pygls.uris import to_fs_path
 
 from rca_lsp import __version__, service
@@ -46,6 +44,7 @@ from rca_lsp.lsp import convert, work
 from rca_lsp.lsp.findings import Findings, Marker, locate_frames, lsp_lines
 from rca_lsp.lsp.jobs import Cancelled, Job, Jobs, Progress
 from rca_lsp.lsp.options import Options, parse_options
+from rca_lsp.lsp.protocol import RcaProtocol
 
 if TYPE_CHECKING:
     from rca_lsp.vcs.base import Backend
@@ -58,41 +57,6 @@ LOG_LANGUAGES = {"plaintext", "text", "log", "", None}
 MAX_LINK_BYTES = 4 * 1024 * 1024
 SHUTDOWN_GRACE_S = 1.0  # how long `shutdown` waits for cancelled commands to answer (VS Code waits 2 s)
 SUSPECTS_NOTIFICATION = "rca/suspects"
-
-
-class RcaProtocol(LanguageServerProtocol):
-    exited = False  # after `exit`: the client is gone, nothing more is sent
-
-    def _handle_cancel_notification(self, msg_id):  # also stop the worker, not only the reply
-        cast("RcaServer", self._server).jobs.cancel_request(msg_id)
-        super()._handle_cancel_notification(msg_id)
-
-    def handle_message(self, message):
-        """Answers the requests the spec says to refuse, which pygls would run or never answer: before
-        `initialize` (ServerNotInitialized; pygls ran them on no workspace, a traceback in the log) and
-        after `shutdown` (InvalidRequest; pygls dropped them, leaving the client waiting)."""
-        method, msg_id = getattr(message, "method", None), getattr(message, "id", None)
-        if method is not None and method != lsp.EXIT:
-            if msg_id is not None and self._shutdown:
-                error = JsonRpcInvalidRequest(f"the rca server is shut down: {method} is not answered after "
-                                              "`shutdown`; send `exit`, then start the server again")
-                self._send_response(msg_id, None, error.to_response_error())
-                return
-            if self._workspace is None and method != lsp.INITIALIZE:
-                if msg_id is not None:
-                    early = JsonRpcServerNotInitialized(f"the rca server is not initialized: send `initialize` "
-                                                        f"before {method}")
-                    self._send_response(msg_id, None, early.to_response_error())
-                else:
-                    log.info("%s before initialize dropped", method)
-                return
-        super().handle_message(message)
-
-    def _send_data(self, data):
-        if self.exited:  # pygls closed stdout: each send would log a traceback (thousands while work ends)
-            log.debug("not sent after exit: %.200s", data)
-            return
-        super()._send_data(data)
 
 
 class RcaServer(LanguageServer):

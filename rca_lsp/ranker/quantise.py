@@ -55,14 +55,7 @@ def int8_graph(src: Path, dest: Path) -> int:
         nodes.append(oh.make_node(op, inputs, [output], **attrs))
         return output
 
-    const("q8.eps", np.array(1e-12, np.float32))
-    const("q8.inv127", np.array(1 / 127, np.float32))
-    const("q8.offset", np.array(ZERO_POINT + 0.5, np.float32))  # Cast truncates: + 0.5 rounds
-    const("q8.residual", np.array(RESIDUAL, np.float32))
-    const("q8.residual_offset", np.array(ZERO_POINT - RESIDUAL / 2 + 0.5, np.float32))
-    const("q8.inv_residual", np.array(1 / RESIDUAL, np.float32))
-    const("q8.zero", np.array(ZERO_POINT, np.uint8))
-    const("q8.last", np.array([-1], np.int64))
+    _constants(const)
     rows: dict[str, list[tuple[str, str]]] = {}  # input -> [(u8 values, scale per row)] for each pass
     made: dict[str, tuple[str, str]] = {}  # weight -> its int8 values and column scales
     replaced = 0
@@ -73,21 +66,7 @@ def int8_graph(src: Path, dest: Path) -> int:
             continue
         x, out = item.input[0], item.output[0]
         if x not in rows:
-            p = f"{x}.q8"
-            magnitude = node("Abs", [x], p + ".abs")
-            peak = (node("ReduceMax", [magnitude, "q8.last"], p + ".peak", keepdims=1) if opset >= 18
-                    else node("ReduceMax", [magnitude], p + ".peak", axes=[-1], keepdims=1))
-            scale = node("Mul", [node("Max", [peak, "q8.eps"], p + ".peak1"), "q8.inv127"], p + ".scale")
-            # x / scale + 128.5 lies in [1.5, 255.5]: its truncation is round(x / scale) + 128
-            shifted = node("Add", [node("Mul", [x, node("Reciprocal", [scale], p + ".inv")], p + ".steps"),
-                                   "q8.offset"], p + ".shifted")
-            first = node("Cast", [shifted], p + ".u8", to=TensorProto.UINT8)
-            # what truncating left, in [0, 1): the rounding error + 0.5, quantised at scale / 254
-            left = node("Sub", [shifted, node("Cast", [first], p + ".u8f", to=TensorProto.FLOAT)], p + ".left")
-            second = node("Cast", [node("Add", [node("Mul", [left, "q8.residual"], p + ".left254"),
-                                                "q8.residual_offset"], p + ".left_shifted")], p + ".u8r",
-                          to=TensorProto.UINT8)
-            rows[x] = [(first, scale), (second, node("Mul", [scale, "q8.inv_residual"], p + ".scale_r"))]
+            rows[x] = _row_passes(node, x, opset)
         if name not in made:  # a matrix two products share is quantised once
             values, column_scale = weight_int8(numpy_helper.to_array(weights.pop(name)).astype(np.float32))
             made[name] = (const(name + ".s8", values), const(name + ".scale", column_scale))
@@ -108,3 +87,39 @@ def int8_graph(src: Path, dest: Path) -> int:
     dest.parent.mkdir(parents=True, exist_ok=True)
     onnx.save(model, str(dest))
     return replaced
+
+
+def _row_passes(node, x: str, opset: int) -> list[tuple[str, str]]:
+    """The nodes that quantise `x` per row, in the module's two passes: [(u8 values, scale per row)]
+    for each. `node(op, inputs, output, **attrs)` adds a node and gives its output's name."""
+    from onnx import TensorProto
+
+    p = f"{x}.q8"
+    magnitude = node("Abs", [x], p + ".abs")
+    peak = (node("ReduceMax", [magnitude, "q8.last"], p + ".peak", keepdims=1) if opset >= 18
+            else node("ReduceMax", [magnitude], p + ".peak", axes=[-1], keepdims=1))
+    scale = node("Mul", [node("Max", [peak, "q8.eps"], p + ".peak1"), "q8.inv127"], p + ".scale")
+    # x / scale + 128.5 lies in [1.5, 255.5]: its truncation is round(x / scale) + 128
+    shifted = node("Add", [node("Mul", [x, node("Reciprocal", [scale], p + ".inv")], p + ".steps"),
+                           "q8.offset"], p + ".shifted")
+    first = node("Cast", [shifted], p + ".u8", to=TensorProto.UINT8)
+    # what truncating left, in [0, 1): the rounding error + 0.5, quantised at scale / 254
+    left = node("Sub", [shifted, node("Cast", [first], p + ".u8f", to=TensorProto.FLOAT)], p + ".left")
+    second = node("Cast", [node("Add", [node("Mul", [left, "q8.residual"], p + ".left254"),
+                                        "q8.residual_offset"], p + ".left_shifted")], p + ".u8r",
+                  to=TensorProto.UINT8)
+    return [(first, scale), (second, node("Mul", [scale, "q8.inv_residual"], p + ".scale_r"))]
+
+
+def _constants(const) -> None:
+    """The scalars every quantised product shares; `const(name, value)` adds an initializer."""
+    import numpy as np
+
+    const("q8.eps", np.array(1e-12, np.float32))
+    const("q8.inv127", np.array(1 / 127, np.float32))
+    const("q8.offset", np.array(ZERO_POINT + 0.5, np.float32))  # Cast truncates: + 0.5 rounds
+    const("q8.residual", np.array(RESIDUAL, np.float32))
+    const("q8.residual_offset", np.array(ZERO_POINT - RESIDUAL / 2 + 0.5, np.float32))
+    const("q8.inv_residual", np.array(1 / RESIDUAL, np.float32))
+    const("q8.zero", np.array(ZERO_POINT, np.uint8))
+    const("q8.last", np.array([-1], np.int64))
