@@ -3,7 +3,7 @@
     parse(text)            -> list[Trace]   every failure found; TraceError when there is none
     resolve(traces, files) -> list[Trace]   frames (and the failing test) tied to tracked paths
 
-Formats: Python tracebacks, pytest output, Java/Kotlin stack traces (Defects4J, Maven,
+Formats: Python tracebacks, pytest output, doctest reports, Java/Kotlin stack traces (Defects4J, Maven,
 Gradle), JavaScript/Node (Jest, Mocha), Go panics and `go test`, Rust panics and
 `cargo test`, C/C++ backtraces (gdb, sanitizers, valgrind) and JUnit XML. In every
 format `frames[0]` is the innermost frame (where the error was raised) and `causes[0]`

@@ -12,6 +12,7 @@ Every pattern here is anchored and bounded so cleaning stays linear in the input
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 
 from rca_lsp.traces.base import looks_like_exception
@@ -63,6 +64,12 @@ _SOURCE_PREFIXES = (
     re.compile(r"[\w.-]{1,64} {1,32}\| "),
     re.compile(r"\[pod/[^\]\s]{1,200}\] "),
 )
+
+# Log prefixes that start with emoji or symbols (see strip_symbol_prefix): symbols (So, Sm, Sk, Sc) and
+# non-ASCII punctuation such as `•`; inside an emoji, variation selectors and joiners (Mn, Me, Cf).
+_SYMBOL_CATEGORIES = frozenset({"So", "Sm", "Sk", "Sc", "Po", "Pd"})
+_SYMBOL_MARKS = _SYMBOL_CATEGORIES | {"Mn", "Me", "Cf"}
+_MAX_SYMBOL_PREFIX = 32
 
 # Quoting: "> " (mail, Markdown), "| " (exception group rails), repeated and nested.
 _QUOTE = re.compile(r"(?:[ \t]{0,40}[>|](?= |$) ?){1,12}")
@@ -117,15 +124,7 @@ def _strip_record_prefix(line: str) -> tuple[str, int, str]:
         else:
             break
     if fresh:
-        for _ in range(3):
-            for n, pattern in enumerate(_AFTER_STAMP):
-                m = pattern.match(line)
-                if m and m.end():
-                    line = line[m.end():]
-                    fresh = LEVEL if n == 0 else fresh
-                    break
-            else:
-                break
+        line, fresh = _strip_after_stamp(line, fresh)
     source = ""
     for pattern in _SOURCE_PREFIXES:
         m = pattern.match(line)
@@ -134,6 +133,51 @@ def _strip_record_prefix(line: str) -> tuple[str, int, str]:
             line = line[m.end():]
             break
     return line, fresh, source
+
+
+def _strip_after_stamp(line: str, fresh: int) -> tuple[str, int]:
+    """Remove the level, process tag and logger name that may follow a record prefix."""
+    for _ in range(3):
+        for n, pattern in enumerate(_AFTER_STAMP):
+            m = pattern.match(line)
+            if m and m.end():
+                line = line[m.end():]
+                fresh = LEVEL if n == 0 else fresh
+                break
+        else:
+            break
+    return line, fresh
+
+
+def _symbol_run(line: str) -> int:
+    """Length of the leading groups of non-ASCII symbols, each with the space after it (`🔥 `,
+    `✗ `, `⚠️ `, `❌ 🔥 `); 0 when the line does not start so, or a symbol runs into a word (`✗foo`)."""
+    end = k = len(line) - len(line.lstrip(" \t"))
+    limit = min(len(line), k + _MAX_SYMBOL_PREFIX)
+    while k < limit:
+        j = k
+        while j < limit and line[j] > "\x7f" and unicodedata.category(line[j]) in (
+                _SYMBOL_MARKS if j > k else _SYMBOL_CATEGORIES):
+            j += 1
+        if j == k or j >= limit or line[j] != " ":
+            break
+        end = k = j + 1
+    return end
+
+
+def strip_symbol_prefix(line: str) -> str:
+    """`🔥 ERROR \tat x.Y.m(Y.java:1)` -> `\tat x.Y.m(Y.java:1)`: a log prefix that starts with emoji or
+    other symbols, then (as after a timestamp) maybe a timestamp, a level, a process or logger tag.
+
+    Not applied to every line by make_doc: test runners print such symbols as their own syntax
+    (Jest's `● Suite › test`, Vitest's `❯ file.ts:3:11`, node:test's `✖ name`), so a parser for a
+    format where none can start a line (JVM traces) asks for it.
+    """
+    k = _symbol_run(line) if line.lstrip()[:1] > "\x7f" else 0
+    if k == 0:
+        return line
+    rest, fresh, _ = _strip_record_prefix(line[k:])
+    return rest if fresh else _strip_after_stamp(rest, STAMP)[0]
 
 
 def unquote(line: str) -> str:

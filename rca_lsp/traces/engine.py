@@ -14,7 +14,7 @@ import logging
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 
-from rca_lsp.traces import go, java, javascript, junit, native, pytest, python, rust
+from rca_lsp.traces import doctests, go, java, javascript, junit, native, pytest, python, rust
 from rca_lsp.traces.base import Found
 from rca_lsp.traces.clean import Doc, make_doc, normalise
 from rca_lsp.types import Trace
@@ -28,6 +28,7 @@ CAP_NOTE = f" [truncated: more than {MAX_FRAMES} frames]"
 
 _PARSERS: tuple[tuple[str, Callable[[Doc], list[Found]]], ...] = (
     ("pytest", pytest.find),
+    ("doctest", doctests.find),
     ("python", python.find),
     ("java", java.find),
     ("go", go.find),

@@ -22,7 +22,7 @@ from rca_lsp.traces.base import (
     opens_trace,
     strip_params,
 )
-from rca_lsp.traces.clean import Doc
+from rca_lsp.traces.clean import Doc, strip_symbol_prefix
 from rca_lsp.traces.external import jvm_external
 from rca_lsp.types import Frame, TestId, Trace
 
@@ -287,6 +287,7 @@ def find(doc: Doc) -> list[Found]:
     st = _State()
     lines = doc.plain
     for i, raw in enumerate(lines):
+        raw = strip_symbol_prefix(raw)  # `🔥 ERROR \tat ...`: no JVM line starts with such a symbol
         s = raw.strip()
         frame = parse_frame(s) if s.startswith("at ") else None
         if frame and st.cur and st.cur.suppressed_at is not None and indent(raw) > st.cur.suppressed_at:

@@ -2,7 +2,8 @@
 
 Reads the `--tb=long/auto/short` entries (`path:12: in func` / `path:12: Error`),
 `--tb=native` (handed to the Python parser), `--tb=line` (one `path:12: Error: msg`
-line per test) and, when nothing else is shown, the `FAILED path::Class::test - msg`
+line per test, under the native traceback pytest prints for an exception group) and,
+when nothing else is shown, the `FAILED path::Class::test - msg`
 summary alone. The `____ Class.test ____` headers and the summary name the test; a
 parametrised case (`test_x[a-1]`) or a subtest (`Class.test_b (k='v')`, `test_s [msg] (i=0)`,
 `SUBFAILED[msg] (i=0) path::test_s`) names its test function, the case kept in `params`.
@@ -16,7 +17,7 @@ import re
 from collections import defaultdict, deque
 from dataclasses import dataclass, field, replace
 
-from rca_lsp.traces import python
+from rca_lsp.traces import doctests, python
 from rca_lsp.traces.base import Found, exception_line, join_message, numbered, split_params
 from rca_lsp.traces.clean import Doc
 from rca_lsp.types import Frame, TestId, Trace
@@ -29,6 +30,7 @@ _SUMMARY_PREFIXES = ("FAILED ", "ERROR ", "SUBFAIL")
 # `SUBFAILED(k='v') tests/a.py::T::test_b - msg`: the node id starts at the first `path::` after a space.
 _SUB_NODE = re.compile(r" (?=[^\s\[\]()'\"]{1,4096}::)")
 _SUBTESTS_FAILED = re.compile(r"contains \d+ failed subtests?")
+_DOCTEST_ERRORS = ("DocTestFailure", "UnexpectedException")
 
 
 @dataclass
@@ -229,6 +231,20 @@ def _test_for(title: str, trace: Trace, summaries: dict[str, deque[_Summary]]) -
     return TestId(container=container, name=short, path=path, params=params)
 
 
+def _doctest_section(doc: Doc, sec: _Section, trace: Trace) -> Trace:
+    """A `[doctest] pkg.mod.func` section read as the doctest runner's own report is (see doctests):
+    the same failure should say the same whichever runner printed it."""
+    if not trace.frames:
+        return trace
+    name, top, lo = sec.title.removeprefix("[doctest] "), trace.frames[0], sec.start + 1
+    located = [k for k in range(lo, sec.end + 1) if _location(doc.text[k])]
+    hi = located[-1] if located else sec.end + 1  # the traceback ends above `path:22: UnexpectedException`
+    frame = doctests.example_frame(top.raw, top.file, top.line, name)
+    unexpected = doctests.raised(doc, lo, hi) if trace.exception == "UnexpectedException" else None
+    found = doctests.failure(frame, trace.test, unexpected, doctests.outcome(doc.text, lo, hi))
+    return replace(found, format="pytest", frames=(frame, *trace.frames[1:]))
+
+
 def _looks_like_pytest(lines: tuple[str, ...]) -> bool:
     e_lines = located = False
     for line in lines:
@@ -243,17 +259,44 @@ def _looks_like_pytest(lines: tuple[str, ...]) -> bool:
     return False
 
 
-def _tb_line_traces(tb_line: list[tuple[int, re.Match]], pending: list[_Summary]) -> list[Found]:
-    """`--tb=line`: one `path:12: Error: msg` line per failing test, in summary order."""
+def _tb_line_traces(doc: Doc, tb_line: list[tuple[int, re.Match]], pending: list[_Summary]) -> list[Found]:
+    """`--tb=line`: one `path:12: Error: msg` line per failing test, in summary order; a native
+    traceback printed just above the line (an exception group's) is that failure's, read in full."""
     out = []
     for k, (i, m) in enumerate(tb_line):
         exc = exception_line(m.group("rest")) or ("", m.group("rest"))
         frame = Frame(index=0, raw=m.group(0), file=m.group("path"), line=int(m.group("line")))
         test = pending[k].test() if len(pending) == len(tb_line) else None
-        out.append(Found(i, i, (Trace("pytest", exc[0], exc[1], (frame,), test=test),)))
+        start, trace = i, Trace("pytest", exc[0], exc[1], (frame,), test=test)
+        lo = tb_line[k - 1][0] + 1 if k else _region_start(doc.text, i)
+        if native := _native_above(doc, lo, i):
+            start, found = native
+            trace = replace(found, format="pytest", frames=found.frames or (frame,), test=test)
+        out.append(Found(start, i, (trace,)))
     if len(pending) == len(tb_line):
         pending.clear()
     return out
+
+
+def _region_start(lines: tuple[str, ...], i: int) -> int:
+    """The line after the `==== FAILURES ====` rule above line i."""
+    while i > 0 and not lines[i - 1].startswith("=="):
+        i -= 1
+    return i
+
+
+def _native_above(doc: Doc, lo: int, i: int) -> tuple[int, Trace] | None:
+    """A Python traceback in lines lo..i-1 that runs up to line i: (its first line, its trace).
+
+    pytest cannot draw an exception group in its own style yet, so it prints Python's native
+    traceback, sub-exceptions and chain included, above even the single `--tb=line` line. Left
+    unclaimed, the Python parser reads that traceback as a failure of its own: two traces for one.
+    """
+    h = next((k for k in range(lo, i) if python.is_start(doc.plain, k)), None)
+    if h is None:
+        return None
+    trace, j = python.read_chain(doc.slice(h, i), 0)
+    return None if any(line.strip() for line in doc.plain[h + j:i]) else (h, trace)
 
 
 def _bare_body(lines: tuple[str, ...]) -> list[_Section]:
@@ -282,11 +325,14 @@ def find(doc: Doc) -> list[Found]:
         trace = _section_trace(doc, sec)
         if trace is not None:
             test = _test_for(sec.title, trace, by_key) if sec.title else None
-            out.append(Found(max(sec.start, 0), sec.end, (replace(trace, test=test),)))
+            trace = replace(trace, test=test)
+            if sec.title.startswith("[doctest] ") and trace.exception in _DOCTEST_ERRORS:
+                trace = _doctest_section(doc, sec, trace)
+            out.append(Found(max(sec.start, 0), sec.end, (trace,)))
     pending = [s for queue in by_key.values() for s in queue]
     pending.sort(key=lambda s: s.line)
     if not sections:
-        out.extend(_tb_line_traces(tb_line, pending))
+        out.extend(_tb_line_traces(doc, tb_line, pending))
     for s in pending:
         out.append(Found(s.line, s.line, (Trace("pytest", s.exception, s.message, (), test=s.test()),)))
     return out
