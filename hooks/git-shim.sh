@@ -1,5 +1,5 @@
 #!/bin/sh
-# rca-lsp hook shim v4: installed by `rca hooks install`, removed by `rca hooks uninstall`.
+# rca-lsp hook shim v5: installed by `rca hooks install`, removed by `rca hooks uninstall`.
 # A hook that was here before is kept as post-merge.rca-chained and runs first, with the same input.
 # With nothing to say now (no open failure, no background error to show, a plain .git folder), no
 # Python runs while git waits: the chained hook runs, then the indexer starts detached.
@@ -24,8 +24,8 @@ case $HOOK in
     post-checkout) [ "$3" = 1 ] && [ "$1" != "$2" ] || exit $STATUS ;;  # same commit, or files only
 esac
 unset GIT_DIR GIT_WORK_TREE GIT_INDEX_FILE GIT_PREFIX GIT_OBJECT_DIRECTORY GIT_QUARANTINE_PATH
-LOG=/dev/null
-if [ -d .git/rca ]; then LOG=.git/rca/hooks.log; fi
+LOG=.git/rca/hooks.log  # where the indexer's own errors go (a Python that cannot start)
+(: >>"$LOG") 2>/dev/null || LOG=/dev/null  # no rca folder yet, or a read-only one: hooks stay quiet
 trap '' HUP INT QUIT  # inherited by the indexer until it leaves this session
 "$INSTALL_PYTHON" -c "$RCA_HOOKS" index "$PWD" "$HOOK" </dev/null >/dev/null 2>>"$LOG" &
 exit $STATUS

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from typing import cast
 
 import click
 
@@ -32,9 +33,13 @@ def serve_cmd(stdio: bool, log_file: str | None, log_level: str) -> None:
     if level > logging.DEBUG:  # pygls logs every message at INFO
         logging.getLogger("pygls").setLevel(logging.WARNING)
     try:
+        from rca_lsp.lsp.protocol import RcaProtocol
         from rca_lsp.lsp.server import server
     except ImportError as exc:  # pragma: no cover - pygls is a dependency; a broken install says so
         raise click.ClickException(f"the language server needs pygls>=2 and lsprotocol ({exc})") from exc
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
     sys.stdout = sys.stderr  # a stray print must never corrupt the protocol stream
     server.start_io(stdin, stdout)
+    code = cast(RcaProtocol, server.protocol).exit_code
+    if code:  # `exit` with no `shutdown` before it: 1, as the LSP spec says (pygls swallows its own)
+        sys.exit(code)

@@ -115,10 +115,10 @@ def suspect_location(findings: Findings, s: Suspect) -> dict | None:
     for e in s.evidence:
         if e.path:
             line = e.line or next((m.line for m in findings.markers_in(e.path)), 1)
-            return {"uri": path_uri(findings.root, e.path), "path": e.path, "line": line}
+            return {"uri": path_uri(findings.client_root, e.path), "path": e.path, "line": line}
     for frame in findings.frames():
         if frame.path and not frame.external:
-            return {"uri": path_uri(findings.root, frame.path), "path": frame.path, "line": frame.line or 1}
+            return {"uri": path_uri(findings.client_root, frame.path), "path": frame.path, "line": frame.line or 1}
     return None
 
 
@@ -134,9 +134,9 @@ def suspects_payload(findings: Findings, now: float | None = None) -> dict:
         row["ago"] = ago(s.commit.author_date, now)
         row["location"] = suspect_location(findings, s)
         suspects.append(row)
-    frames = [{"uri": path_uri(findings.root, f.path), "path": f.path, "line": f.line, "frame": f.index + 1,
+    frames = [{"uri": path_uri(findings.client_root, f.path), "path": f.path, "line": f.line, "frame": f.index + 1,
                "text": f.raw} for f in findings.frames() if f.path and f.line and not f.external]
-    return {"root": findings.root, "suspects": suspects, "candidates": result.candidates, "frames": frames,
+    return {"root": findings.client_root, "suspects": suspects, "candidates": result.candidates, "frames": frames,
             "timings": {k: round(v, 4) for k, v in result.timings.items()}, "warnings": list(result.warnings), "notes": list(result.notes),
             "hints": list(result.hints)}
 

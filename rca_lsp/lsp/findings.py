@@ -47,8 +47,10 @@ class Findings:
     trace_offset: int = 0  # the line of the trace document where `text` starts
     created: float = field(default_factory=time.time)
     markers: dict[str, dict[int, Marker]] = field(default_factory=dict)
+    client_root: str = ""  # `root` as the client names it (through a symlink, say): what is sent is on it
 
     def __post_init__(self) -> None:
+        self.client_root = self.client_root or self.root
         if not self.markers:
             self.markers = build_markers(self.result)
 

@@ -45,6 +45,7 @@ from rca_lsp.lsp.findings import Findings, Marker, locate_frames, lsp_lines
 from rca_lsp.lsp.jobs import Cancelled, Job, Jobs, Progress
 from rca_lsp.lsp.options import Options, parse_options
 from rca_lsp.lsp.protocol import RcaProtocol
+from rca_lsp.lsp.roots import client_root
 
 if TYPE_CHECKING:
     from rca_lsp.vcs.base import Backend
@@ -161,7 +162,7 @@ class RcaServer(LanguageServer):
         if self.options.diagnostics:
             for path in findings.markers:
                 diagnostics = [d for m in findings.markers_in(path) if (d := convert.lsp_diagnostic(m, now))]
-                uris[convert.path_uri(findings.root, path)] = diagnostics
+                uris[convert.path_uri(findings.client_root, path)] = diagnostics
         for uri in self.published.get(findings.root, set()) - set(uris):
             uris[uri] = []
         for uri, diagnostics in uris.items():
@@ -218,7 +219,8 @@ class RcaServer(LanguageServer):
             async with Progress(self, job, "rca: finding suspects") as progress:
                 result = await asyncio.to_thread(work.run_suspects, repo, text, options, job,
                                                  progress.report, update_first)
-            findings = Findings(repo.root, service.cut(result, options.top), text, uri, offset)
+            findings = Findings(repo.root, service.cut(result, options.top), text, uri, offset,
+                                client_root=client_root(repo.root, uri, self.roots()))
             model_next = options.ranker == "llm" and len(result.suspects) >= 2 and seq == self._seq
             payload = self.settle(findings, seq, "retrieval", final=not model_next)
             if model_next:
@@ -315,7 +317,8 @@ class RcaServer(LanguageServer):
             return []
         frames = [f for t in traces for f in t.all_frames() if f.path and not f.external]
         located = locate_frames(doc.source, frames, measure=self.workspace.position_codec.client_num_units)
-        return [convert.lsp_document_link(repo.root, where) for where in located]
+        shown = client_root(repo.root, uri, self.roots())
+        return [convert.lsp_document_link(shown, where) for where in located]
 
 
 async def _until_done_or_cancelled(work_coro, job: Job, poll: float = 0.05):

@@ -1,0 +1,34 @@
+"""A repository's root as the client names it.
+
+git and Mercurial name a work tree by its resolved path (`git rev-parse --show-toplevel`). An editor
+that opened it through a symlink (`/tmp/link` -> `/tmp/real/repo`) knows only its own path: what the
+server sends it on the resolved one (diagnostics, document links, the locations of an answer) is
+on files it never opened, and never shown. What the server sends goes on the client's paths; what
+the client sends is resolved where it is compared (`RcaServer.marker_at`, `repo_for`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pygls.uris import to_fs_path
+
+
+def client_root(repo_root: str, uri: str | None, folders: list[str]) -> str:
+    """The folder, as the client names it, that is `repo_root`: the nearest one above the
+    document `uri` (the request's) that resolves to it, else above a workspace folder; else
+    `repo_root` itself."""
+    try:
+        real = Path(repo_root).resolve()
+    except (OSError, RuntimeError):
+        return repo_root
+    path = to_fs_path(uri) if uri and uri.startswith("file:") else None
+    starts = ([Path(path).parent] if path else []) + [Path(f) for f in folders]
+    for start in starts:
+        for folder in (start, *start.parents):
+            try:
+                if folder.resolve() == real:
+                    return str(folder)
+            except (OSError, RuntimeError):  # a loop of symlinks, a folder gone: not this one
+                break
+    return repo_root
