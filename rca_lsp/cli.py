@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 import click
 
 from rca_lsp import __version__
+from rca_lsp.commands import REPO
 from rca_lsp.errors import IndexError_, RcaError
 
 log = logging.getLogger("rca_lsp")
@@ -66,7 +67,7 @@ def main(verbose: int) -> None:
 
 
 @main.command("index")
-@click.option("--repo", default=".", type=click.Path(file_okay=False), help="Repository (default: here).")
+@REPO
 @click.option("-q", "--quiet", is_flag=True, help="No progress or summary.")
 def index_cmd(repo: str, quiet: bool) -> None:
     """Build or update the index of commits (incremental; idempotent)."""
@@ -102,7 +103,7 @@ def _trace_name(ctx: click.Context, param: click.Parameter, value: str) -> str:
 
 
 @main.command("suspects")
-@click.option("--repo", default=".", type=click.Path(file_okay=False), help="Repository (default: here).")
+@REPO
 @click.option("--trace", "trace", required=True, callback=_trace_name,
               help="Trace or test-output file, or - for stdin.")
 @click.option("--since", default=None, callback=_revision, help="Only commits after this revision.")
@@ -243,7 +244,8 @@ def _damage_message(exc: sqlite3.DatabaseError) -> str:
     index_code = str(Path(__file__).parent / "index") + os.sep
     if any(frame.filename.startswith(index_code) for frame in traceback.extract_tb(exc.__traceback__)):
         return (f"the index is damaged ({exc}) (hint: it is a cache: delete index.db and its -wal and -shm "
-                "files in the rca folder of the VCS folder, e.g. .git/rca, and run `rca index`)")
+                "files in the rca folder of the VCS folder, e.g. .git/rca (a linked worktree's "
+                ".git/worktrees/<name>/rca), and run `rca index`)")
     return (f"a database of rca cannot be read ({exc}) (hint: run with -vv to see which; only the index, "
             "index.db, is a cache to delete: move any other aside)")
 

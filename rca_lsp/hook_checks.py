@@ -20,13 +20,13 @@ if TYPE_CHECKING:
 IDLE_POLLS = 3  # polls in a row, 0.1 s apart, that find no indexer at work: it has stopped
 
 
-def _indexing(meta_dir: str, indexer: subprocess.Popen | None) -> bool:
+def _indexing(checkout_dir: str, indexer: subprocess.Popen | None) -> bool:
     """Whether an indexer may still bring the index up: ours runs, or another holds the writer
     lock (one queued behind it takes the lock within 0.1 s of its release)."""
     if indexer is not None and indexer.poll() is None:
         return True
     try:
-        fd = try_lock(index_dir(meta_dir) / WRITE_LOCK)  # held for a moment: waiters poll
+        fd = try_lock(index_dir(checkout_dir) / WRITE_LOCK)  # held for a moment: waiters poll
     except FileNotFoundError:
         return False  # no rca folder: no indexer has started
     except OSError:
@@ -43,22 +43,22 @@ def _wait_for_index(repo: Backend, deadline: float, indexer: subprocess.Popen | 
     (read-only) is said as such: the index there cannot be read either (SQLite's WAL needs to write),
     which read as "being built for the first time" after the whole wait."""
     head = repo.head()
-    folder = index_dir(repo.meta_dir)
+    folder = index_dir(repo.checkout_dir)
     idle = 0
     while time.perf_counter() < deadline:
-        state = indexed(repo.meta_dir)
+        state = indexed(repo.checkout_dir)
         if state is not None and state[1] == head:
             return None
         if folder.is_dir() and not os.access(folder, os.W_OK):  # no indexer can write there: none to wait for
             return f"{folder} cannot be written (a read-only file system, or another user's), so the index " \
                    "cannot be brought up to date"
-        idle = 0 if _indexing(repo.meta_dir, indexer) else idle + 1
+        idle = 0 if _indexing(repo.checkout_dir, indexer) else idle + 1
         if idle >= IDLE_POLLS:
             error = take_last_error(repo.meta_dir)
             stopped = f"the indexer stopped ({error})" if error else "the indexer stopped before reaching HEAD"
             return f"{stopped}; see {index_dir(repo.meta_dir) / LOG_NAME}"
         time.sleep(0.1)
-    if indexed(repo.meta_dir) is None:
+    if indexed(repo.checkout_dir) is None:
         return "the index is being built for the first time"
     return "the index is still being brought up to date"
 
@@ -112,7 +112,7 @@ def _since_newest_failure(repo: Backend) -> tuple[set[str], str] | None:
 
 def after_pull(repo: Backend, hook: str) -> None:
     check = hook in PULL_HOOKS and has_open_failures(repo.meta_dir, hook)
-    before = indexed(repo.meta_dir) if check else None
+    before = indexed(repo.checkout_dir) if check else None
     indexer = spawn_indexer(repo.root, hook)
     if not check:
         return

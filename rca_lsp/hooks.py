@@ -152,11 +152,12 @@ def _open_repo(path: str):
     return open_repo(path)
 
 
-def indexed(meta_dir: str) -> tuple[set[str], str | None] | None:
-    """Hashes in the index and the head it was built for; None without an index. Read-only."""
+def indexed(checkout_dir: str) -> tuple[set[str], str | None] | None:
+    """Hashes in the index of `checkout_dir` (`Backend.checkout_dir`) and the head it was built
+    for; None without an index. Read-only."""
     from rca_lsp.index.queries import peek
 
-    return peek(meta_dir)
+    return peek(checkout_dir)
 
 
 # -- the background indexer -----------------------------------------------------------------
@@ -268,7 +269,7 @@ def background_index(root: str, hook: str) -> int:
         except FailureStoreError:
             pass  # the marker is set: the next hook in the foreground says why it cannot check
         timeout = number(repo, "index-timeout")
-        folder = index_dir(meta)
+        folder = index_dir(repo.checkout_dir)  # the index's: a linked worktree's own
         folder.mkdir(parents=True, exist_ok=True)
         queue = try_lock(folder / "queue.lock")
         if queue is None:

@@ -28,6 +28,7 @@ from rca_lsp.errors import ModelError, RepositoryError
 from rca_lsp.vcs.base import Backend
 
 if TYPE_CHECKING:
+    from rca_lsp.index.store import Index
     from rca_lsp.labels.store import Label
     from rca_lsp.traces.coverage import PerTest
 
@@ -108,12 +109,11 @@ def require_commits(repo: Backend, what: str = "suspect") -> str:
 def index_state(repo: Backend, head: str | None = None) -> IndexState:
     """missing (never completed), stale (behind HEAD) or current. Migrates an older index. `head`:
     HEAD's hash when the caller has just read it (each read starts a VCS process)."""
-    from rca_lsp.index import Index
     from rca_lsp.index.paths import index_exists
 
-    if not index_exists(repo.meta_dir):
+    if not index_exists(repo.checkout_dir):
         return "missing"
-    with Index.open(repo.meta_dir) as index:
+    with open_index(repo) as index:
         indexed = index.get_state("head")
     if indexed is None:
         return "missing"
@@ -124,20 +124,27 @@ def update_index(repo: Backend, progress: Progress | None = None, thorough: bool
     """Bring the index up to HEAD (incremental; creates it) and return the update's report.
     `thorough` checks the database first (SQLite's quick_check); the background indexers of the
     hooks and the language server skip it."""
-    from rca_lsp.index import Index, update
+    from rca_lsp.index import update
 
-    with Index.open(repo.meta_dir, thorough=thorough) as index:
+    with open_index(repo, thorough=thorough) as index:
         return update(repo, index, progress=progress)
+
+
+def open_index(repo: Backend, readonly: bool = False, thorough: bool = False) -> Index:
+    """This checkout's index (`Index.open`): in the VCS folder, a linked git worktree's own, since
+    its HEAD is its own; a new one of a worktree starts as a copy of the main checkout's."""
+    from rca_lsp.index import Index
+
+    return Index.open(repo.checkout_dir, readonly=readonly, thorough=thorough, seed=repo.meta_dir)
 
 
 def migrate_index(repo: Backend) -> None:
     """Create or upgrade the index without reading history; an index folder this process cannot
     write (a shared, read-only index) is left as it is and read as it is."""
     from rca_lsp.errors import IndexError_
-    from rca_lsp.index import Index
 
     try:
-        with Index.open(repo.meta_dir):
+        with open_index(repo):
             pass
     except IndexError_:
         pass
@@ -146,9 +153,8 @@ def migrate_index(repo: Backend) -> None:
 def _require_built(repo: Backend) -> None:
     """An index never built ranks nothing: that is not "no suspects" (read-only, as it is)."""
     from rca_lsp.errors import IndexError_
-    from rca_lsp.index import Index
 
-    with Index.open(repo.meta_dir, readonly=True) as index:
+    with open_index(repo, readonly=True) as index:
         built = index.get_state("head") is not None
     if not built:
         raise IndexError_("this repository has no index yet (--no-update ranks the index as it is)",
@@ -165,7 +171,6 @@ def ensure_index(repo: Backend, progress: Progress | None = None, head: str | No
 def retrieve(repo: Backend, query: Query, head: str | None = None):
     """Retrieval's ranking over the index as it is (see `ensure_index`), cut to `query.wanted`.
     `head`: HEAD's hash, when the caller has checked that there is one."""
-    from rca_lsp.index import Index
     from rca_lsp.labels.versions import current
     from rca_lsp.suspects import find_suspects
     from rca_lsp.suspects.learned import load_regression_fusion
@@ -174,7 +179,7 @@ def retrieve(repo: Backend, query: Query, head: str | None = None):
         require_commits(repo)
     fusion = current(repo.meta_dir) if query.tuned else None
     regression = load_regression_fusion() if query.regression else None
-    with Index.open(repo.meta_dir, readonly=True) as index:
+    with open_index(repo, readonly=True) as index:
         return find_suspects(repo, index, query.text, since=query.since, top=query.wanted, window=query.window,
                              executed=query.executed, explain=query.explain, fusion=fusion,
                              per_test=query.per_test, regression=regression, carried=query.carried)
@@ -260,7 +265,6 @@ def check_failures(repo: Backend, commits: set[str], top: int):
     """The open failures (`rca failures`) for which one of `commits` ranks in the top `top`, with
     the evidence that points at it: what the pull and push hooks report."""
     from rca_lsp import failures
-    from rca_lsp.index import Index
 
-    with Index.open(repo.meta_dir, readonly=True) as index:
+    with open_index(repo, readonly=True) as index:
         return failures.check(repo, index, commits, top=top)

@@ -8,6 +8,8 @@ from typing import Any
 
 import click
 
+from rca_lsp.commands import REPO
+
 log = logging.getLogger("rca_lsp")
 
 MAX_TIMEOUT_S = 7 * 24 * 3600  # a week: a run past it is hung, not slow (and past ~9e9 s Python's clocks overflow)
@@ -21,7 +23,7 @@ def _seconds(ctx: click.Context, param: click.Parameter, value: float | None) ->
 
 
 @click.command("bisect")
-@click.option("--repo", default=".", type=click.Path(file_okay=False), help="Repository (default: here).")
+@REPO
 @click.option("--test", "command", required=True,
               help="Shell command run in a temporary checkout: exit 0 good, 125 skip, 1-127 bad, else abort; "
                    "126, 127 and pytest's 2-5 could not test (skip).")

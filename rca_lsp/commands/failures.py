@@ -7,6 +7,8 @@ import time
 
 import click
 
+from rca_lsp.commands import REPO
+
 
 @click.group("failures")
 def failures_group() -> None:
@@ -30,7 +32,7 @@ def _repo(path: str):
 
 
 @failures_group.command("add")
-@click.option("--repo", default=".", type=click.Path(file_okay=False), help="Repository (default: here).")
+@REPO
 @click.option("--trace", "trace", default="-", show_default=True, callback=_named,
               help="Trace or test-output file, or - for stdin.")
 def add_cmd(repo: str, trace: str) -> None:
@@ -45,7 +47,7 @@ def add_cmd(repo: str, trace: str) -> None:
 
 
 @failures_group.command("list")
-@click.option("--repo", default=".", type=click.Path(file_okay=False), help="Repository (default: here).")
+@REPO
 @click.option("--all", "everything", is_flag=True, help="Resolved failures too.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def list_cmd(repo: str, everything: bool, fmt: str) -> None:
@@ -67,7 +69,7 @@ def list_cmd(repo: str, everything: bool, fmt: str) -> None:
 
 @failures_group.command("resolve")
 @click.argument("failure_id", type=int)
-@click.option("--repo", default=".", type=click.Path(file_okay=False), help="Repository (default: here).")
+@REPO
 @click.option("--culprit", default=None, callback=_named,
               help="The commit that caused it: recorded as a label (`rca labels`); "
                    "a failure resolved without one may be given it later.")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from rca_lsp.commands import REPO
+
 
 @click.group("hooks")
 def hooks_group() -> None:
@@ -17,7 +19,7 @@ def _repo(path: str):
 
 
 @hooks_group.command("install")
-@click.option("--repo", default=".", type=click.Path(file_okay=False), help="Repository (default: here).")
+@REPO
 @click.option("--force", is_flag=True, help="Install into a hooks folder inside the work tree (core.hooksPath).")
 def install_cmd(repo: str, force: bool) -> None:
     """Install the hooks, keeping (and calling first) any hook already there. Idempotent."""
@@ -28,7 +30,7 @@ def install_cmd(repo: str, force: bool) -> None:
 
 
 @hooks_group.command("uninstall")
-@click.option("--repo", default=".", type=click.Path(file_okay=False), help="Repository (default: here).")
+@REPO
 def uninstall_cmd(repo: str) -> None:
     """Remove rca's hooks and put back exactly what was there before."""
     from rca_lsp.hook_install import uninstall
@@ -39,7 +41,7 @@ def uninstall_cmd(repo: str) -> None:
 
 
 @hooks_group.command("status")
-@click.option("--repo", default=".", type=click.Path(file_okay=False), help="Repository (default: here).")
+@REPO
 def status_cmd(repo: str) -> None:
     """Which hooks are installed, what they chain to, the index's state and the last log lines."""
     from rca_lsp.hook_install import status
@@ -54,7 +56,7 @@ def status_cmd(repo: str) -> None:
         if state.note:
             text += f" ({state.note})"
         click.echo(f"{state.name:<14} {text}")
-    snapshot = indexed(backend.meta_dir)
+    snapshot = indexed(backend.checkout_dir)
     head = backend.head()
     if snapshot is None:
         click.echo("index: none yet (`rca index`)")

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import click
 
+from rca_lsp.commands import REPO
+
 
 def _meta(repo: str) -> str:
     from rca_lsp.vcs import open_repo
@@ -25,7 +27,7 @@ def labels_group() -> None:
 
 
 @labels_group.command("list")
-@click.option("--repo", default=".", type=click.Path(file_okay=False), help="Repository (default: here).")
+@REPO
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def list_cmd(repo: str, fmt: str) -> None:
     """One line per label: when, how it was confirmed, the culprit and its rank then."""
@@ -47,7 +49,7 @@ def list_cmd(repo: str, fmt: str) -> None:
 
 
 @labels_group.command("export")
-@click.option("--repo", default=".", type=click.Path(file_okay=False), help="Repository (default: here).")
+@REPO
 @click.option("-o", "--output", default="-", show_default=True, help="JSONL file, or - for stdout.")
 def export_cmd(repo: str, output: str) -> None:
     """Every label as JSONL (one per line): what a team would pool."""
@@ -116,7 +118,7 @@ def _write(path: Path, name: str, labels) -> None:
 
 @labels_group.command("remove")
 @click.argument("label_id", type=click.IntRange(min=1, max=2**63 - 1))
-@click.option("--repo", default=".", type=click.Path(file_okay=False), help="Repository (default: here).")
+@REPO
 def remove_cmd(label_id: int, repo: str) -> None:
     """Delete one label: a culprit confirmed by mistake (`rca labels export` first keeps a copy)."""
     from rca_lsp.labels.store import remove
@@ -127,7 +129,7 @@ def remove_cmd(label_id: int, repo: str) -> None:
 
 @labels_group.command("import")
 @click.argument("path", type=click.Path(dir_okay=False, allow_dash=True))
-@click.option("--repo", default=".", type=click.Path(file_okay=False), help="Repository (default: here).")
+@REPO
 def import_cmd(path: str, repo: str) -> None:
     """Add labels from a JSONL export (a teammate's, or pooled); all or none. A label already
     here (the same failure, culprit and candidates) is skipped."""

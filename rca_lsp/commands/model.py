@@ -9,9 +9,8 @@ from pathlib import Path
 
 import click
 
+from rca_lsp.commands import REPO
 from rca_lsp.errors import ModelError
-
-REPO = click.option("--repo", default=".", type=click.Path(file_okay=False), help="Repository (default: here).")
 
 
 def _meta(repo: str) -> str:

@@ -160,7 +160,7 @@ def _workers(new_commits: int) -> int:
 def update(repo: Backend, index: Index, progress: Progress | None = None, code: bool = True) -> IngestReport:
     """Bring the index up to HEAD. Idempotent; safe to interrupt at any point."""
     started = time.perf_counter()
-    with writer_lock(repo.meta_dir):
+    with writer_lock(repo.checkout_dir):
         head = repo.head()
         reachable = repo.reachable()
         known = queries.commit_ids(index)

@@ -1,8 +1,10 @@
 """Where rca keeps its files: `<vcs-dir>/rca/`, beside the VCS's own data, never in the work tree.
 
 The index, its locks, the hooks' log, failures and labels all live in that one folder; every module
-names it through these functions. Cheap to import (no SQLite, no sqlite-utils): the hooks' fast path
-reads it.
+names it through these functions. A linked git worktree has a HEAD of its own, so its index and the
+index's locks live in its own VCS folder (`.git/worktrees/<name>/rca/`, `Backend.checkout_dir`);
+failures, labels and the hooks' log stay in the common one. Cheap to import (no SQLite, no
+sqlite-utils): the hooks' fast path reads it.
 """
 
 from __future__ import annotations

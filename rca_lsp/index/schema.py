@@ -260,4 +260,11 @@ def m014_dates_in_range(db: Database) -> None:
                    (LATEST, EARLIEST, EARLIEST, LATEST))
 
 
-SCHEMA_VERSION = 14
+@migrations()
+def m015_dates_before_1970(db: Database) -> None:
+    """git prints no date before 1970 (`%at`, `%ct` empty), which the index kept as 0, 1970-01-01:
+    every commit dated 0 is read again at the next update, its dates from its own header."""
+    _read_again(db, [r[0] for r in db.execute("SELECT hash FROM commits WHERE author_date = 0 OR commit_date = 0")])
+
+
+SCHEMA_VERSION = 15

@@ -1,8 +1,10 @@
 """Opening the index: where it lives, WAL, one writer at a time, and recovery from corruption.
 
 The index is a cache of the repository. It lives in the VCS's own folder (`.git/rca/index.db`),
-never in the work tree. A file that is not a readable SQLite database of ours is moved aside
-(`index.db.corrupt-<time>`) with one log line and rebuilt; nothing else is ever deleted.
+never in the work tree; a linked git worktree's in its own (`.git/worktrees/<name>/rca/index.db`,
+`Backend.checkout_dir`), begun as a copy of the main checkout's. A file that is not a readable
+SQLite database of ours is moved aside (`index.db.corrupt-<time>`) with one log line and rebuilt;
+nothing else is ever deleted.
 """
 
 from __future__ import annotations
@@ -110,6 +112,33 @@ def _move_aside(path: Path, reason: str) -> None:
     log.warning("rca index at %s was unreadable (%s); moved aside to %s and rebuilding", path, reason, dest.name)
 
 
+def _seed(path: Path, source: Path) -> None:
+    """A new index (a linked worktree's) begins as a copy of `source` (the main checkout's) less
+    the HEAD it was built for: the commits are the same, so the first update reads only those
+    between the two HEADs, not the whole history. SQLite's backup copies it whole while others
+    write it; a copy that fails or is damaged is dropped, and the index is built from nothing."""
+    if source == path or not source.exists():
+        return
+    part = path.with_name(f"{path.name}.seed-{os.getpid()}")
+    try:
+        with contextlib.closing(_connect(source, readonly=True)) as src, \
+                contextlib.closing(sqlite3.connect(str(part), isolation_level=None)) as dst:
+            src.backup(dst)
+            dst.execute("DELETE FROM state WHERE key = 'head'")  # not built for this HEAD yet
+            dst.execute("PRAGMA journal_mode=WAL")
+        reason = _looks_corrupt(part)
+        if reason:
+            raise sqlite3.DatabaseError(reason)
+        os.replace(part, path)
+        log.info("the index of %s starts as a copy of %s", path.parent, source)
+    except (sqlite3.Error, OSError) as exc:
+        log.info("the index %s is not copied (%s); building it from the start", source, exc)
+    finally:
+        for suffix in ("", "-wal", "-shm"):
+            with contextlib.suppress(OSError):
+                os.unlink(f"{part}{suffix}")
+
+
 class Index:
     """A connection to one repository's index, as a sqlite-utils Database plus the raw connection."""
 
@@ -119,9 +148,11 @@ class Index:
         self.db = Database(conn)
 
     @classmethod
-    def open(cls, meta_dir: str, readonly: bool = False, thorough: bool = False) -> "Index":
+    def open(cls, meta_dir: str, readonly: bool = False, thorough: bool = False, seed: str | None = None
+             ) -> "Index":
         """Open (creating or migrating) the index. `thorough` adds SQLite's quick_check to the
-        corruption check: worth it before indexing, too slow (0.5 s on 190 MB) for every query."""
+        corruption check: worth it before indexing, too slow (0.5 s on 190 MB) for every query.
+        `seed`: the folder of an index a new one starts as a copy of (`_seed`)."""
         folder = index_dir(meta_dir)
         path = folder / INDEX_NAME
         if readonly:
@@ -140,6 +171,8 @@ class Index:
                 reason = _looks_corrupt(path, thorough)
                 if reason:
                     _move_aside(path, reason)
+                if seed is not None and not path.exists():
+                    _seed(path, index_dir(seed) / INDEX_NAME)
                 return cls._connect_writer(path, setup=True)
         return cls._connect_writer(path, setup=False)
 

@@ -51,6 +51,7 @@ class Backend(Protocol):
     kind: str  # "git", "hg" or "sl"
     root: str  # work tree root
     meta_dir: str  # where rca keeps its state: .git (common dir), .hg or .sl
+    checkout_dir: str  # where the index lives: a linked git worktree's own .git/worktrees/<name>, else meta_dir
 
     # -- revisions -------------------------------------------------------------------------
     def head(self) -> str | None: ...  # None in an empty repository

@@ -302,6 +302,20 @@ def _seconds(raw: bytes) -> int:
     return min(max(value, EARLIEST), LATEST)
 
 
+_IDENT_DATE = re.compile(rb"^(author|committer) .*> *(-?\d+)(?: [-+]?\d+)?$")
+
+
+def header_dates(raw: bytes) -> dict[str, int]:
+    """"author" and "committer" -> the date (in range) on that line of a raw commit object's header
+    (`git cat-file commit`): where git's `%at` and `%ct` print nothing, a date before 1970."""
+    dates: dict[str, int] = {}
+    for line in raw.split(b"\n\n", 1)[0].split(b"\n"):
+        m = _IDENT_DATE.match(line)
+        if m:
+            dates.setdefault(m.group(1).decode(), _seconds(m.group(2)))
+    return dates
+
+
 def log_records(lines: Iterable[bytes], sealed: bool = False) -> Iterator[Commit | bytes]:
     """Frame a log stream whose records start with \\x1e and hold HEADER_FIELDS \\x1f-ended fields
     (git's `--format`, or hg's template of the same shape): a Commit when a record's header is

@@ -7,18 +7,19 @@ Revisions reach git only after validation and after `--end-of-options`, never th
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import re
 import subprocess
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from pathlib import Path
 
 from rca_lsp.errors import RepositoryError
 from rca_lsp.types import Commit, FileChange, Hunk
 from rca_lsp.vcs.base import LoggedCommit, Worktree
-from rca_lsp.vcs.diffparse import (HUNK, HUNK_READ, MAX_HUNK_TEXT, apply_file_header, decode, diff_paths, hunk_numbers,
-                                   layout_only, log_records, worktree_hunks)
+from rca_lsp.vcs.diffparse import (HUNK, HUNK_READ, MAX_HUNK_TEXT, apply_file_header, decode, diff_paths, header_dates,
+                                   hunk_numbers, layout_only, log_records, worktree_hunks)
 from rca_lsp.vcs.revisions import check_revision
 
 log = logging.getLogger(__name__)
@@ -71,12 +72,15 @@ class GitRepo:
         if not start.exists():
             raise RepositoryError(f"{start} does not exist")
         self._cwd = str(start if start.is_dir() else start.parent)
-        out = self._run(["rev-parse", "--show-toplevel", "--git-common-dir"], check=False)
+        out = self._run(["rev-parse", "--show-toplevel", "--git-common-dir", "--absolute-git-dir"], check=False)
         if out.returncode != 0:
             raise self._no_work_tree(start)
-        top, common = decode(out.stdout).splitlines()[:2]
+        top, common, own = decode(out.stdout).splitlines()[:3]
         self.root = top
         self.meta_dir = str((Path(self._cwd) / common).resolve())
+        # A linked worktree (`git worktree add`) has a HEAD of its own, so an index of its own: one
+        # shared index held one HEAD's history, and each run in the other worktree rebuilt its branch.
+        self.checkout_dir = str(Path(own).resolve())
         self._cwd = top
 
     def _no_work_tree(self, start: Path) -> RepositoryError:
@@ -227,7 +231,7 @@ class GitRepo:
         else:
             args = list(extra)
         env = clean_env() if fetch else _no_fetch_env()
-        return run_stream(log_command(_FORMAT, *args), self._cwd, env, hashes, parse)
+        return _dated(run_stream(log_command(_FORMAT, *args), self._cwd, env, hashes, parse), self._cwd)
 
     def present_blobs(self, blobs: set[str]) -> set[str]:
         """Those of `blobs` the object store holds, found without fetching any."""
@@ -311,9 +315,10 @@ class _BlobReader:
                                       cwd=cwd, env=clean_env(),
                                       stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
 
-    def get(self, blob: str) -> bytes | None:
-        """The blob's bytes, None when the store lacks it; IndexingStopped when git died, which
-        must not pass for a missing blob (every file after it would lose its symbols)."""
+    def get(self, blob: str, kind: bytes = b"blob") -> bytes | None:
+        """The blob's bytes (or those of another `kind` of object), None when the store lacks it;
+        IndexingStopped when git died, which must not pass for a missing blob (every file after
+        it would lose its symbols)."""
         assert self._proc.stdin and self._proc.stdout
         try:
             self._proc.stdin.write(blob.encode() + b"\n")
@@ -329,7 +334,7 @@ class _BlobReader:
         data = self._proc.stdout.read(size)
         if len(data) < size or self._proc.stdout.read(1) != b"\n":
             raise self._died()
-        return data if header[1] == b"blob" else None
+        return data if header[1] == kind else None
 
     def _died(self) -> BaseException:
         from rca_lsp.vcs.gitlog import stopped
@@ -358,6 +363,28 @@ class _BlobReader:
             self._proc.wait()
         if self._proc.stdout:
             self._proc.stdout.close()
+
+
+def _dated(items: Iterator[LoggedCommit], cwd: str) -> Iterator[LoggedCommit]:
+    """`items` with the dates git did not print: `%at` and `%ct` are empty for a date before 1970
+    (git 2.39), read as 0, so a commit dated 0 has its dates read from its own header, through one
+    `cat-file --batch` for the stream (one at 1970-01-01 indeed costs that look-up, and stays 0)."""
+    reader: _BlobReader | None = None
+    try:
+        for item in items:
+            c = item.commit
+            if c.author_date == 0 or c.commit_date == 0:
+                reader = reader or _BlobReader(cwd)
+                dates = header_dates(reader.get(c.hash, b"commit") or b"")
+                c = dataclasses.replace(c, author_date=dates.get("author", c.author_date),
+                                        commit_date=dates.get("committer", c.commit_date))
+                item = dataclasses.replace(item, commit=c)
+            yield item
+    finally:
+        if isinstance(items, Generator):
+            items.close()  # a stream stopped early stops its git log (`gitlog.run_stream`)
+        if reader is not None:
+            reader.close()
 
 
 # -- the log stream parser -------------------------------------------------------------------

@@ -100,6 +100,7 @@ class HgRepo(HgHistory):
         self.kind = kind or found[1]
         meta = Path(self.root) / (".sl" if self.kind == "sl" and (Path(self.root) / ".sl").is_dir() else ".hg")
         self.meta_dir = str(meta)
+        self.checkout_dir = self.meta_dir  # an hg share has a .hg of its own
         self._client: Any = None  # hglib's client, opened on first use
         self._lock = threading.RLock()
         self._contents: OrderedDict[str, bytes] = OrderedDict()  # blob id -> version, from the log
