@@ -316,6 +316,47 @@ def _from_elsewhere(traces: list[Trace], targets: list[Target]) -> bool:
     return not targets and not any(t.test and t.test.path for t in traces)
 
 
+def _gather(board: _Board, repo: Backend, history: History, view: CodeView, traces: list[Trace],
+            worktree: dict, tracked: list[str], live: set[str], run: tuple) -> tuple[list, list[Target]]:
+    """The evidence of frames, the code the failure reaches, its blame and owners, the lines the
+    failing run executed and the files changed with the failing test, on `board`; (the frames that
+    point into the repository, the targets). `run`: (executed lines or None, their suspiciousness,
+    whether the failure ran in the work tree)."""
+    executed, suspicion, in_worktree = run
+    pointed = pointed_frames(view, traces, worktree)
+    _frame_features(board, history, pointed)
+    targets = frame_targets(pointed) + test_targets(view, traces)
+    _code_features(board, history, targets)
+    _blamed_features(board, history, targets)
+    for feature, commit_id, value, evidence in owner_points(Owners(repo, history, tracked), history,
+                                                            failing_files(traces, targets)):
+        board.add(feature, commit_id, value, evidence, mode="max")
+    if executed:
+        # A coverage report (`--coverage`) keeps what the test itself ran; `rca bisect`'s traced
+        # window keeps every line (import-time lines not measured there, BENCHMARKS.md).
+        edited = sorted(set(executed) & live)  # the run saw these files' uncommitted lines
+        for commit_id, value, evidence in executed_points(history, executed, view if in_worktree else None,
+                                                          suspicion, repo.worktree_changes(edited) if edited else None):
+            board.add(Feature.EXECUTED, commit_id, value, evidence)
+    coupled = coupled_files(history, failing_test_files(traces, set(tracked) | live))
+    for commit_id, value, evidence in coupling_points(history, coupled):
+        board.add(Feature.COUPLING, commit_id, value, evidence, mode="max")
+    return pointed, targets
+
+
+def _ranked(table, context, history: History, weights: Weights, fusion: Model | None,
+            model, notes: list[str]) -> list:
+    """The candidates in order: by a learned `fusion` when given, else by the weighted sum, which
+    the fusion for regressions (`model`) re-ranks where it applies (and says so in `notes`)."""
+    if fusion is not None:
+        return learned_score(fusion, table, context, history.position, weights)
+    ranked = score(table, history, weights)
+    if model is not None:
+        ranked = regression_score(model, table, context, ranked, history.position)
+        notes.append(REGRESSION_NOTE)
+    return ranked
+
+
 def find_suspects(repo: Backend, index: Index, text: str, since: str | None = None, top: int = 20,
                   weights: Weights = Weights(), explain: bool = False, window: list[str] | None = None,
                   executed: dict[str, set[int]] | None = None, fusion: Model | None = None,
@@ -354,24 +395,8 @@ def find_suspects(repo: Backend, index: Index, text: str, since: str | None = No
     worktree = repo.worktree_changes(frame_paths) if frame_paths and window is None else {}
     timings["setup"] = time.perf_counter() - started - timings["parse"]
     board = _Board()
-    pointed = pointed_frames(view, traces, worktree)
-    _frame_features(board, history, pointed)
-    targets = frame_targets(pointed) + test_targets(view, traces)
-    _code_features(board, history, targets)
-    _blamed_features(board, history, targets)
-    for feature, commit_id, value, evidence in owner_points(Owners(repo, history, tracked), history,
-                                                            failing_files(traces, targets)):
-        board.add(feature, commit_id, value, evidence, mode="max")
-    if executed:
-        # A coverage report (`--coverage`) keeps what the test itself ran; `rca bisect`'s traced
-        # window keeps every line (import-time lines not measured there, BENCHMARKS.md).
-        edited = sorted(set(executed) & live)  # the run saw these files' uncommitted lines
-        for commit_id, value, evidence in executed_points(history, executed, view if window is None else None,
-                                                          suspicion, repo.worktree_changes(edited) if edited else None):
-            board.add(Feature.EXECUTED, commit_id, value, evidence)
-    coupled = coupled_files(history, failing_test_files(traces, set(tracked) | live))
-    for commit_id, value, evidence in coupling_points(history, coupled):
-        board.add(Feature.COUPLING, commit_id, value, evidence, mode="max")
+    pointed, targets = _gather(board, repo, history, view, traces, worktree, tracked, live,
+                               (executed, suspicion, window is None))
     # Not inside a range the user bounded (`--since`, a bisect window): there, on the training
     # repositories, the tests edited while they failed cost more than the bound gave (BENCHMARKS.md).
     drawn, notes = (_since_test_features(board, history, view, traces, live, weights)
@@ -384,13 +409,7 @@ def find_suspects(repo: Backend, index: Index, text: str, since: str | None = No
     timings["data"] = time.perf_counter() - mark
     table = features(board, history)
     context = context_features(history, live) if explain or fusion is not None or model is not None else {}
-    if fusion is not None and not executed:
-        ranked = learned_score(fusion, table, context, history.position, weights)
-    else:
-        ranked = score(table, history, weights)
-        if model is not None:
-            ranked = regression_score(model, table, context, ranked, history.position)
-            notes.append(REGRESSION_NOTE)
+    ranked = _ranked(table, context, history, weights, fusion if not executed else None, model, notes)
     suspects, explained = _suspects(ranked[:len(ranked) if top <= 0 else top], board, history, index, terms,
                                     data, weights, table, context if explain else None)
     timings["total"] = time.perf_counter() - started
