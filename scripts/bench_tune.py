@@ -208,7 +208,20 @@ def _short(weights: dict[str, float], grid: dict[str, tuple[float, ...]], digits
     return ", ".join(f"{k} {round(weights[k], digits)}" for k in FEATURES if len(grid[k]) > 1)
 
 
-def main() -> int:
+def _data(args, coverage: Path | None) -> list[dict]:
+    """Every case's features: from `--cache` when it exists, else collected (and saved there)."""
+    if args.cache and args.cache.exists():
+        return json.loads(args.cache.read_text())
+    data = []
+    for case in load_cases(args.dir, parse_only(args.only)):
+        data.append(collect(case, args.since_good, coverage))
+        print(f"collected {case['case_id']}", file=sys.stderr)
+    if args.cache:
+        args.cache.write_text(json.dumps(data))
+    return data
+
+
+def _parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--dir", type=Path, default=default_bench_dir())
     ap.add_argument("--only")
@@ -234,18 +247,14 @@ def main() -> int:
     ap.add_argument("--bagged", type=int, metavar="B", default=0,
                     help="also fit each fold by bagging: the mean of the best sets on B bootstrap resamples of its "
                          "cases (the spread says how stable the fit is)")
-    args = ap.parse_args()
+    return ap
+
+
+def main() -> int:
+    args = _parser().parse_args()
     coverage = (args.coverage_dir or args.dir / "coverage") if args.coverage else None
     grid = {k: (0.0,) if k in args.drop else TRIED[k] if k in args.tried else v for k, v in GRID.items()}
-    if args.cache and args.cache.exists():
-        data = json.loads(args.cache.read_text())
-    else:
-        data = []
-        for case in load_cases(args.dir, parse_only(args.only)):
-            data.append(collect(case, args.since_good, coverage))
-            print(f"collected {case['case_id']}", file=sys.stderr)
-        if args.cache:
-            args.cache.write_text(json.dumps(data))
+    data = _data(args, coverage)
     if coverage is not None:
         print(f"{sum(c.get('coverage', False) for c in data)} of {len(data)} cases ranked with a coverage report",
               file=sys.stderr)
