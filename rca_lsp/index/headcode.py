@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
+from rca_lsp.index.queries import stored_path
 from rca_lsp.index.store import Index
 
 if TYPE_CHECKING:
@@ -58,7 +59,8 @@ def refresh_head_code(repo: Backend, index: Index) -> int:
             reader.close()
     with index.write() as conn:
         conn.execute("DELETE FROM head_files")
-        conn.executemany("INSERT INTO head_files(path, blob) VALUES (?, ?)", sorted(files.items()))
+        conn.executemany("INSERT INTO head_files(path, blob) VALUES (?, ?)",
+                         [(stored_path(path), blob) for path, blob in sorted(files.items())])
         conn.execute("DELETE FROM code_symbols WHERE blob NOT IN (SELECT blob FROM head_files)")
         conn.execute("DELETE FROM code_calls WHERE blob NOT IN (SELECT blob FROM head_files)")
         conn.execute("DELETE FROM code_bases WHERE blob NOT IN (SELECT blob FROM head_files)")

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from rca_lsp.index import queries
+from rca_lsp.index.queries import stored_path
 from rca_lsp.index.store import Index, writer_lock
 from rca_lsp.index.symbols import SymbolCache, blobs_needed, changed_symbols
 from rca_lsp.text import searchable
@@ -68,6 +69,10 @@ def _prune(index: Index, stale: Iterable[int]) -> int:
     return len(ids)
 
 
+def _stored(path: str | None) -> str | bytes | None:
+    return None if path is None else stored_path(path)
+
+
 def _write_commit(conn, item: LoggedCommit, cache: SymbolCache, boundary: bool) -> None:
     c = item.commit
     changes = () if boundary else item.changes
@@ -87,8 +92,8 @@ def _write_commit(conn, item: LoggedCommit, cache: SymbolCache, boundary: bool) 
         fcur = conn.execute(
             "INSERT INTO files(commit_id, status, old_path, new_path, path, binary, old_blob, new_blob, added, removed)"
             " VALUES (?,?,?,?,?,?,?,?,?,?)",
-            (commit_id, change.status, change.old_path, change.new_path, change.path, int(change.binary),
-             change.old_blob, change.new_blob, f_added, f_removed))
+            (commit_id, change.status, _stored(change.old_path), _stored(change.new_path), stored_path(change.path),
+             int(change.binary), change.old_blob, change.new_blob, f_added, f_removed))
         file_id = fcur.lastrowid
         conn.executemany(
             "INSERT INTO hunks(file_id, commit_id, old_start, old_len, new_start, new_len, layout)"
@@ -103,7 +108,7 @@ def _write_commit(conn, item: LoggedCommit, cache: SymbolCache, boundary: bool) 
         if sum(map(len, diff_text)) < MAX_DIFF_TEXT:
             diff_text.extend(h.added + " " + h.removed for h in change.hunks)
     conn.executemany("INSERT INTO missing_objects(commit_id, path, blob) VALUES (?,?,?)",
-                     [(commit_id, path, blob) for path, blob in (() if boundary else item.missing)])
+                     [(commit_id, stored_path(path), blob) for path, blob in (() if boundary else item.missing)])
     conn.execute("INSERT INTO commit_text(rowid, message, symbols, diff) VALUES (?,?,?,?)",
                  (commit_id, searchable(c.message), searchable(" ".join(symbol_words)),
                   searchable(" ".join(diff_text)[:MAX_DIFF_TEXT])))

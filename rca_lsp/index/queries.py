@@ -23,6 +23,31 @@ SymbolRow = tuple[str, str, str, str, str, int, int]  # path, language, name, qu
 CallRow = tuple[str, str, int, str, str]  # caller, callee, line, receiver, receiver type
 
 
+# -- file names ------------------------------------------------------------------------------------
+# A name is kept exactly: as text when it is UTF-8 (nearly always), else as its bytes, a BLOB (the
+# backends hand it over with each byte that is not UTF-8 as a lone surrogate, `diffparse.decode_path`,
+# which SQLite's text cannot hold). A BLOB never equals a text, so two names differ in the index
+# whenever they differ on disk; `caf\xe9.py` was once kept as `caf?.py` (migration m016).
+
+def stored_path(path: str) -> str | bytes:
+    """`path` as the index keeps it."""
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return path.encode("utf-8", "surrogateescape")
+    return path
+
+
+def read_path(value: str | bytes) -> str:
+    """A name the index kept (`stored_path`) as the backends give it."""
+    return value if isinstance(value, str) else value.decode("utf-8", "surrogateescape")
+
+
+def _named(rows: list, column: int = 0) -> list:
+    """`rows` with the name in `column` read back (`read_path`); a row of text (or no) name is left as it is."""
+    return [(*r[:column], read_path(r[column]), *r[column + 1:]) if isinstance(r[column], bytes) else r for r in rows]
+
+
 # -- commits ----------------------------------------------------------------------------------
 
 def commit_ids(index: Index) -> dict[str, int]:
@@ -50,8 +75,8 @@ def commit_authors(index: Index) -> list[tuple[int, str, str]]:
 
 def changes_to(index: Index, path: str) -> list[FileRow]:
     """The file changes whose new path is `path`, in any indexed commit."""
-    return index.conn.execute(
-        "SELECT commit_id, id, status, old_path FROM files WHERE new_path = ?", (path,)).fetchall()
+    return _named(index.conn.execute(
+        "SELECT commit_id, id, status, old_path FROM files WHERE new_path = ?", (stored_path(path),)).fetchall(), 3)
 
 
 def hunks_of(index: Index, file_id: int) -> list[HunkRow]:
@@ -64,16 +89,24 @@ def hunks_of(index: Index, file_id: int) -> list[HunkRow]:
 
 def commits_touching(index: Index, path: str) -> list[int]:
     """Commits with a change whose `path` (new path, or old for a deletion) is `path`."""
-    return [c for (c,) in index.conn.execute("SELECT DISTINCT commit_id FROM files WHERE path = ?", (path,))]
+    return [c for (c,) in index.conn.execute("SELECT DISTINCT commit_id FROM files WHERE path = ?",
+                                             (stored_path(path),))]
 
 
 def paths_of(index: Index, commit_id: int) -> list[str]:
-    return [p for (p,) in index.conn.execute("SELECT path FROM files WHERE commit_id = ?", (commit_id,))]
+    return [read_path(p) for (p,) in index.conn.execute("SELECT path FROM files WHERE commit_id = ?", (commit_id,))]
 
 
 def lines_added(index: Index, commit_id: int) -> list[tuple[str, int]]:
     """(path, lines added) of each file the commit changed."""
-    return index.conn.execute("SELECT path, added FROM files WHERE commit_id = ?", (commit_id,)).fetchall()
+    return _named(index.conn.execute("SELECT path, added FROM files WHERE commit_id = ?", (commit_id,)).fetchall())
+
+
+def versions_of(index: Index, path: str) -> list[tuple[int, str | None, str | None]]:
+    """(commit id, old blob, new blob) of every change whose `path` is `path`: for a submodule's
+    folder, the commits its pointer moved from and to."""
+    return index.conn.execute("SELECT commit_id, old_blob, new_blob FROM files WHERE path = ?",
+                              (stored_path(path),)).fetchall()
 
 
 def files_per_commit(index: Index) -> dict[int, int]:
@@ -89,14 +122,14 @@ def authorship_of(index: Index, path: str) -> list[tuple[int, int, str, str, int
     """(commit id, lines changed, author, email, author date) of every change to `path`."""
     return index.conn.execute(
         "SELECT f.commit_id, f.added + f.removed, c.author, c.email, c.author_date"
-        " FROM files f JOIN commits c ON c.id = f.commit_id WHERE f.new_path = ?", (path,)).fetchall()
+        " FROM files f JOIN commits c ON c.id = f.commit_id WHERE f.new_path = ?", (stored_path(path),)).fetchall()
 
 
 def symbol_changes(index: Index, qualname: str) -> list[tuple[int, int, str]]:
     """(commit id, lines changed, path) of every indexed change to a symbol named `qualname`."""
-    return index.conn.execute(
+    return _named(index.conn.execute(
         "SELECT cs.commit_id, cs.lines, f.path FROM changed_symbols cs JOIN files f ON f.id = cs.file_id"
-        " WHERE cs.qualname = ?", (qualname,)).fetchall()
+        " WHERE cs.qualname = ?", (qualname,)).fetchall(), 2)
 
 
 # -- the text of commits (full-text search) ------------------------------------------------------
@@ -124,27 +157,27 @@ def commit_words(index: Index, commit_id: int) -> tuple[str, str, str] | None:
 
 def head_blobs(index: Index) -> dict[str, str]:
     """HEAD's files: path -> blob id."""
-    return dict(index.conn.execute("SELECT path, blob FROM head_files"))
+    return dict(_named(index.conn.execute("SELECT path, blob FROM head_files").fetchall()))
 
 
 def head_symbols(index: Index) -> list[SymbolRow]:
-    return index.conn.execute(
+    return _named(index.conn.execute(
         "SELECT h.path, b.language, s.name, s.qualname, s.kind, s.start_line, s.end_line FROM head_files h"
-        " JOIN code_blobs b ON b.blob = h.blob JOIN code_symbols s ON s.blob = h.blob").fetchall()
+        " JOIN code_blobs b ON b.blob = h.blob JOIN code_symbols s ON s.blob = h.blob").fetchall())
 
 
 def head_bases(index: Index) -> list[tuple[str, str, str]]:
     """(path, class qualname, base as written) of HEAD's classes, in source order."""
-    return index.conn.execute(
+    return _named(index.conn.execute(
         "SELECT h.path, c.qualname, c.base FROM head_files h JOIN code_bases c ON c.blob = h.blob"
-        " ORDER BY c.rowid").fetchall()
+        " ORDER BY c.rowid").fetchall())
 
 
 def head_defaults(index: Index) -> dict[str, str]:
     """path -> the function a HEAD JS/TS module exports as its default."""
-    return dict(index.conn.execute(
+    return dict(_named(index.conn.execute(
         "SELECT h.path, e.qualname FROM head_files h JOIN code_exports e ON e.blob = h.blob"
-        " WHERE e.name = 'default'").fetchall())
+        " WHERE e.name = 'default'").fetchall()))
 
 
 def calls_in(index: Index, blob: str) -> list[CallRow]:

@@ -267,4 +267,15 @@ def m015_dates_before_1970(db: Database) -> None:
     _read_again(db, [r[0] for r in db.execute("SELECT hash FROM commits WHERE author_date = 0 OR commit_date = 0")])
 
 
-SCHEMA_VERSION = 15
+@migrations()
+def m016_exact_path_names(db: Database) -> None:
+    """A file name that is not UTF-8 (`caf\\xe9.py` in latin-1) was kept with `?` for each byte that is
+    not (`caf?.py`): no trace reached the file, and names one byte apart were one. Names are kept
+    exactly now (`queries.stored_path`): every indexed commit with a `?` in a path is read again at
+    the next update, which lists HEAD's files again too."""
+    _read_again(db, [r[0] for r in db.execute(
+        "SELECT DISTINCT c.hash FROM commits c JOIN files f ON f.commit_id = c.id"
+        " WHERE f.path LIKE '%?%' OR f.old_path LIKE '%?%' OR f.new_path LIKE '%?%'")])
+
+
+SCHEMA_VERSION = 16

@@ -51,6 +51,7 @@ from rca_lsp.suspects.learned import (REGRESSION_NOTE, Model, RegressionFusion, 
                                       regression_score)
 from rca_lsp.suspects.owners import Owners, failing_files, owner_points
 from rca_lsp.suspects.reach import PointedFrame, frame_targets, pointed_frames, test_targets
+from rca_lsp.suspects.submodules import Submodules, resolved
 from rca_lsp.suspects.targets import Target
 from rca_lsp.suspects.test_change import last_test_change
 from rca_lsp.suspects.test_data import FailingTestData, data_evidence, data_matches, failing_test_data
@@ -376,14 +377,14 @@ def find_suspects(repo: Backend, index: Index, text: str, since: str | None = No
     and passed at its last change (since_test drew its line), unless `fusion` is given or the
     history is shorter than any its model was trained on; with a coverage report, its model that
     reads the executed feature."""
-    from rca_lsp.traces import parse, resolve
+    from rca_lsp.traces import parse
 
     timings: dict[str, float] = {}
     started = time.perf_counter()
     traces = parse(text)
     live = set(carried) if window is not None else set(repo.modified_files()) | set(repo.untracked_files())
     tracked = repo.tracked_files()
-    traces = resolve(traces, sorted(set(tracked) | live))
+    traces, inside = resolved(repo, traces, tracked, live)
     timings["parse"] = time.perf_counter() - started
     warnings: list[str] = []
     suspicion = None
@@ -414,22 +415,22 @@ def find_suspects(repo: Backend, index: Index, text: str, since: str | None = No
                                     data, weights, table, context if explain else None)
     timings["total"] = time.perf_counter() - started
     hints = _warn_and_hint(warnings, history, traces, targets, bool(pointed),
-                           bool(executed) or per_test is not None or window is not None)
+                           bool(executed) or per_test is not None or window is not None, inside)
     return Result(suspects, history.candidates, traces, timings, warnings, explained, data.code, notes, hints)
 
 
 def _warn_and_hint(warnings: list[str], history: History, traces: list[Trace], targets: list[Target],
-                   pointed: bool, covered: bool) -> list[str]:
-    """Add what the user should know to `warnings`; the hints: where the trace points at no code
-    outside the tests (an assertion in the test) and no run was read (`covered`: a report, or
-    bisect's window), what it ran is what a coverage report adds (BENCHMARKS.md, the dev split with
-    coverage)."""
+                   pointed: bool, covered: bool, inside: Submodules) -> list[str]:
+    """Add what the user should know to `warnings`; the hints: the git submodules frames are in (`inside`)
+    and, where the trace points at no code outside the tests (an assertion in the test) and no run
+    was read (`covered`: a report, or bisect's window), that what it ran is what a coverage report
+    adds (BENCHMARKS.md, the dev split with coverage)."""
     if history.missing:
         warnings.append(f"{history.missing} commit(s) reachable from HEAD are not indexed yet; run `rca index`")
     elsewhere = _from_elsewhere(traces, targets)
     if elsewhere:
         warnings.append(FROM_ELSEWHERE)
-    return [COVERAGE_HINT] if traces and not (pointed or covered or elsewhere) else []
+    return inside.hints(history) + ([COVERAGE_HINT] if traces and not (pointed or covered or elsewhere) else [])
 
 
 def _since_test_features(board: _Board, history: History, view: CodeView, traces: list[Trace], live: set[str],

@@ -49,11 +49,13 @@ def parse(text: str) -> list[Trace]:
     return traces
 
 
-def resolve(traces: list[Trace], files: Sequence[str]) -> list[Trace]:
+def resolve(traces: list[Trace], files: Sequence[str], foreign: Sequence[str] = ()) -> list[Trace]:
     """Set `path` on frames and tests that name a tracked file, and `external` on the rest.
 
     Pure: `files` are the repository's tracked paths (POSIX, relative); nothing is read
     from disk. Library and runtime frames (JDK, site-packages, node_modules, Go runtime,
     Rust std, libc) and frames naming no tracked file come back with `external=True`.
+    `foreign`: files of other repositories inside this one (a git submodule's, with its folder):
+    a frame that names one more closely than any tracked file is external too.
     """
-    return resolve_all(traces, files)
+    return resolve_all(traces, files, foreign)

@@ -97,10 +97,10 @@ def opens_trace(stripped: str, exceptions: bool = True) -> bool:
 def split_location(loc: str) -> tuple[str, int | None, int | None]:
     """`path:12:5` -> (path, 12, 5); `path:12` -> (path, 12, None); else (loc, None, None)."""
     head, sep, tail = loc.rpartition(":")
-    if not sep or not tail.isdigit() or len(tail) > 9:
+    if not sep or not (tail.isascii() and tail.isdigit()) or len(tail) > 9:  # `³` is a digit int() refuses
         return loc, None, None
     head2, sep2, tail2 = head.rpartition(":")
-    if sep2 and tail2.isdigit() and len(tail2) <= 9 and head2:
+    if sep2 and tail2.isascii() and tail2.isdigit() and len(tail2) <= 9 and head2:
         return head2, int(tail2), int(tail)
     if not head:
         return loc, None, None

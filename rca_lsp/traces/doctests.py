@@ -17,6 +17,26 @@ its exception, and the traceback under it would become a second failure. Each bl
 one trace instead, like pytest's `[doctest] app.doc.add` section: the exception named after
 doctest's own (`DocTestFailure`, `UnexpectedException`, the raised exception as its cause), the
 docstring's owner as the test and the failing example's line as the frame.
+
+unittest running doctests (a `load_tests` that adds `doctest.DocTestSuite`) prints the same report
+as the message of an AssertionError, under the case's `FAIL:` header and traceback:
+
+    FAIL: add (app.doc)
+    Doctest: app.doc.add
+    ----------------------------------------------------------------------
+    Traceback (most recent call last):
+      File "/usr/lib/python3.11/doctest.py", line 2241, in runTest
+        raise self.failureException(self.format_failure(new.getvalue()))
+    AssertionError: Failed doctest test for app.doc.add
+      File "/src/app/doc.py", line 4, in add
+
+    ----------------------------------------------------------------------
+    File "/src/app/doc.py", line 7, in app.doc.add
+    Failed example:
+    ...
+
+The first block claims the lines from the header on (`wrapper_start`): one trace per failing
+example, as `python -m doctest` gives, not the runner's AssertionError and a cut frame besides.
 """
 
 from __future__ import annotations
@@ -35,6 +55,8 @@ RAISED = "Exception raised:"
 _DIVIDER = "*" * 70
 _LABELS = ("Expected:", "Expected nothing", "Got:", "Got nothing", RAISED)
 _MAX_BLOCK_LINES = 5000
+_WRAPPED = re.compile(r"AssertionError: Failed doctest test for \S{1,2048}")
+_MAX_WRAPPER_LINES = 40  # from unittest's traceback header to its AssertionError line
 
 
 def _is_label(line: str) -> bool:
@@ -89,6 +111,27 @@ def example_frame(raw: str, file: str | None, line: int | None, name: str) -> Fr
     return Frame(index=0, raw=raw.strip(), file=file, line=line, function=function, qualname=name)
 
 
+def _rule(line: str) -> bool:
+    return len(line) >= 20 and set(line.strip()) == {"-"}
+
+
+def wrapper_start(lines: Sequence[str], k: int) -> int | None:
+    """Where unittest's report of a failing doctest case starts when the block at line k is its first
+    failure: the case's `FAIL:` header, else its traceback's; None when the block stands alone."""
+    j = k - 1 if k > 0 and _rule(lines[k - 1]) else k
+    j -= 1
+    while j >= 0 and not lines[j].strip():
+        j -= 1
+    if j < 1 or not lines[j].strip().startswith('File "') or not _WRAPPED.fullmatch(lines[j - 1].strip()):
+        return None
+    header = next((t for t in range(j - 2, max(-1, j - 2 - _MAX_WRAPPER_LINES), -1)
+                   if python.HEADER.fullmatch(lines[t])), None)
+    if header is None:
+        return None
+    return next((u for u in range(header - 1, max(-1, header - 4), -1)
+                 if python.UNITTEST_HEADER.fullmatch(lines[u].strip())), header)
+
+
 def _read(doc: Doc, k: int, m: re.Match) -> Found:
     """The failure whose header is line k (its `Failed example:` line follows)."""
     lines = doc.plain
@@ -99,7 +142,9 @@ def _read(doc: Doc, k: int, m: re.Match) -> Found:
     unexpected = raised(doc, exc + 1, end) if exc is not None else None
     test = TestId(container=file, name=name, path=file)
     trace = failure(example_frame(lines[k], file, line, name), test, unexpected, outcome(lines, k + 2, end))
-    start = k - 1 if k > 0 and lines[k - 1].strip() == _DIVIDER else k
+    start = wrapper_start(lines, k)
+    if start is None:
+        start = k - 1 if k > 0 and lines[k - 1].strip() == _DIVIDER else k
     return Found(start, end - 1, (trace,))
 
 

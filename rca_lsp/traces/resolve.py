@@ -9,6 +9,13 @@ tracked file wins; a suffix shared by several files stops the search (ambiguous)
     pkg/a.py, ./src/lib.rs       -> src/pkg/a.py, ...  (relative: may be a tail of a tracked path)
     org.x.Foo$Inner + Foo.java   -> .../org/x/Foo.java (JVM: package directories must match)
     tests.test_a.TestC           -> tests/test_a.py    (Python module of a test container)
+
+A file name that is not UTF-8 is tracked as os.fsdecode gives it, each such byte a lone surrogate
+(`caf\\udce9.py` for latin-1 `caf\\xe9.py`). A trace spells it as Python's traceback does (the escape
+`caf\\udce9.py`), with the raw byte (pytest; read as U+FFFD) or decoded as latin-1 (`café.py`): each
+spelling names the file when it names no other. Files of `foreign` repositories (a git submodule's,
+under its folder) are indexed too, so the longest suffix can name one: a frame there resolves to
+nothing here, never to this repository's file of the same name.
 """
 
 from __future__ import annotations
@@ -26,23 +33,54 @@ _SOURCE_EXTENSIONS = (".py", ".java", ".kt", ".js", ".mjs", ".cjs", ".ts", ".tsx
                       ".c", ".cc", ".cpp", ".h", ".hpp", ".rb", ".scala", ".groovy")
 _DRIVE = re.compile(r"[A-Za-z]:/")
 _MAX_COMPONENTS = 64
+_ESCAPED_BYTE = re.compile(r"\\u(dc[89a-f][0-9a-f])", re.IGNORECASE)  # Python's `\\udce9` for byte 0xE9
+_LONE_BYTE = re.compile("[\udc80-\udcff]")
+
+
+def _components(path: str) -> list[str] | None:
+    comps = [c for c in str(path).replace("\\", "/").split("/") if c and c != "."]
+    return None if not comps or ".." in comps else comps
+
+
+def _add(suffixes: dict[str, str], comps: list[str], path: str) -> None:
+    for k in range(len(comps)):
+        key = "/".join(comps[k:])
+        suffixes[key] = path if suffixes.get(key, path) == path else _AMBIGUOUS
+
+
+def spellings(path: str) -> tuple[str, ...]:
+    """How a trace may print a name holding bytes that are not UTF-8 (lone surrogates), besides
+    Python's escape: the raw byte read as U+FFFD, and the byte read as latin-1."""
+    if path.isascii() or not _LONE_BYTE.search(path):
+        return ()
+    return (_LONE_BYTE.sub("\ufffd", path), _LONE_BYTE.sub(lambda m: chr(ord(m.group()) - 0xDC00), path))
 
 
 class PathIndex:
     """Every component-wise suffix of the tracked paths -> the one path it names (or ambiguous)."""
 
-    def __init__(self, files: Sequence[str]) -> None:
+    def __init__(self, files: Sequence[str], foreign: Sequence[str] = ()) -> None:
         self.paths: set[str] = set()
         self.suffixes: dict[str, str] = {}
-        for raw in files:
-            comps = [c for c in str(raw).replace("\\", "/").split("/") if c and c != "."]
-            if not comps or ".." in comps:
+        self.foreign: set[str] = set()
+        spelled: dict[str, str] = {}
+        for raw, theirs in [(f, False) for f in files] + [(f, True) for f in foreign]:
+            comps = _components(raw)
+            if comps is None:
                 continue
             path = "/".join(comps)
             self.paths.add(path)
-            for k in range(len(comps)):
-                key = "/".join(comps[k:])
-                self.suffixes[key] = path if self.suffixes.get(key, path) == path else _AMBIGUOUS
+            if theirs:
+                self.foreign.add(path)
+            _add(self.suffixes, comps, path)
+            for other in spellings(path):
+                _add(spelled, other.split("/"), path)
+        for key, path in spelled.items():  # a name as printed wins over another's spelling
+            self.suffixes.setdefault(key, path)
+
+    def own(self, path: str | None) -> str | None:
+        """`path`, unless it is another repository's (`foreign`)."""
+        return None if path in self.foreign else path
 
     def lookup(self, comps: list[str], absolute: bool) -> str | None:
         """The tracked file a printed path (split in components) names, if exactly one."""
@@ -55,6 +93,8 @@ class PathIndex:
                 return key
             if hit == _AMBIGUOUS:
                 return None
+            if hit.count("/") == key.count("/"):
+                return hit  # a tracked path whole, in another spelling (`spellings`)
             if k >= 2 or (k == len(comps) and not absolute):
                 return hit
             return None
@@ -140,20 +180,35 @@ def _is_jvm_frame(frame: Frame) -> bool:
     return not file or file.endswith(_JVM_EXTENSIONS) or file == "SourceFile"
 
 
+def _lookup(index: PathIndex, printed: str | None) -> str | None:
+    """The indexed file (this repository's or a foreign one's) a printed path names, or None. Python
+    prints a byte of a name that is not UTF-8 as `\\udce9`: read first as that byte, then as written."""
+    if not printed:
+        return None
+    unescaped = _ESCAPED_BYTE.sub(lambda m: chr(int(m.group(1), 16)), printed) if "\\" in printed else printed
+    for spelling in dict.fromkeys((unescaped, printed)):
+        split = split_path(spelling)
+        hit = index.lookup(*split) if split else None
+        if hit:
+            return hit
+    return None
+
+
 def resolve_path(index: PathIndex, printed: str | None) -> str | None:
     """The tracked file a printed path names, or None."""
-    split = split_path(printed) if printed else None
-    return index.lookup(*split) if split else None
+    return index.own(_lookup(index, printed))
+
+
+def frame_path(index: PathIndex, frame: Frame) -> str | None:
+    """The indexed file (this repository's or a foreign one's) a frame is in, or None."""
+    if _is_jvm_frame(frame):
+        return _jvm_path(index, frame.module or "", frame.file)
+    return None if is_external(frame) else _lookup(index, frame.file)
 
 
 def resolve_frame(index: PathIndex, frame: Frame) -> Frame:
     """Set `path`, and `external` when the frame is library code or names no tracked file."""
-    if _is_jvm_frame(frame):
-        path = _jvm_path(index, frame.module or "", frame.file)
-    elif is_external(frame):
-        path = None
-    else:
-        path = resolve_path(index, frame.file)
+    path = index.own(frame_path(index, frame))
     return replace(frame, path=path, external=path is None)
 
 
@@ -164,7 +219,7 @@ def resolve_test(index: PathIndex, test: TestId, frames: tuple[Frame, ...]) -> T
     if path is None and ("/" in container or "\\" in container or container.endswith(_SOURCE_EXTENSIONS)):
         path = resolve_path(index, container)
     if path is None and "." in container and " " not in container and "/" not in container:
-        path = _jvm_path(index, container, None) or _python_module(index, container)
+        path = index.own(_jvm_path(index, container, None) or _python_module(index, container))
     if path is None:
         own = [f for f in frames if f.function == test.name and f.path]
         path = own[-1].path if own else None
@@ -180,7 +235,14 @@ def resolve_trace(index: PathIndex, trace: Trace) -> Trace:
     return replace(trace, frames=frames, causes=causes, test=test)
 
 
-def resolve_all(traces: list[Trace], files: Sequence[str]) -> list[Trace]:
-    """Resolve every trace against one index of `files`."""
-    index = PathIndex(files)
+def resolve_all(traces: list[Trace], files: Sequence[str], foreign: Sequence[str] = ()) -> list[Trace]:
+    """Resolve every trace against one index of `files` (and of `foreign` files, which no frame resolves to)."""
+    index = PathIndex(files, foreign)
     return [resolve_trace(index, t) for t in traces]
+
+
+def foreign_paths(traces: list[Trace], files: Sequence[str], foreign: Sequence[str]) -> list[str]:
+    """The `foreign` file each frame of `traces` is in, in order, for those in one."""
+    index = PathIndex(files, foreign)
+    hits = (frame_path(index, f) for t in traces for f in t.all_frames())
+    return [p for p in hits if p is not None and p in index.foreign]

@@ -8,7 +8,7 @@ file headers through these functions; neither reaches into the other's private h
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import NamedTuple
 
 from rca_lsp.types import Commit
@@ -166,6 +166,18 @@ def decode(raw: bytes) -> str:
         return raw.decode("utf-8", errors="surrogateescape").encode("utf-8", "replace").decode("utf-8")
 
 
+# How a backend reads a file name's bytes: git, exactly (`decode_path`); hg (whose backend names files
+# with `decode` itself, hg.py) as text, the default, so its names agree with one another.
+Names = Callable[[bytes], str]
+
+
+def decode_path(raw: bytes) -> str:
+    """A file name as Python's os functions give it on a UTF-8 system (os.fsdecode): each byte that
+    is not UTF-8 kept as a lone surrogate (0xE9 as U+DCE9), so the name is exact, opens the file,
+    encodes back to its bytes for git, and is the name Python's tracebacks print (`caf\\udce9.py`)."""
+    return raw.decode("utf-8", errors="surrogateescape")
+
+
 def unquote_path(raw: bytes) -> bytes:
     """Undo git's C-style quoting of unusual path names ("a/\\303\\251.txt")."""
     if not (raw.startswith(b'"') and raw.endswith(b'"') and len(raw) >= 2):
@@ -187,23 +199,23 @@ def unquote_path(raw: bytes) -> bytes:
     return bytes(out)
 
 
-def strip_prefix(raw: bytes, prefix: bytes) -> str | None:
+def strip_prefix(raw: bytes, prefix: bytes, name: Names = decode) -> str | None:
     """A path of a diff line without its `a/` / `b/` prefix; None for /dev/null."""
     raw = unquote_path(raw.rstrip(b"\n"))
     if raw == b"/dev/null":
         return None
     if raw.startswith(prefix):
         raw = raw[len(prefix):]
-    return decode(raw)
+    return name(raw)
 
 
-def _patch_path(raw: bytes, prefix: bytes) -> str | None:
+def _patch_path(raw: bytes, prefix: bytes, name: Names) -> str | None:
     """The path of a `--- a/x` or `+++ b/x` line. Git ends an unquoted name that holds a space
     with a tab there (for patch(1)); a name that really ends in a tab is always quoted."""
     raw = raw.rstrip(b"\n")
     if raw.endswith(b"\t") and not raw.startswith(b'"'):
         raw = raw[:-1]
-    return strip_prefix(raw, prefix)
+    return strip_prefix(raw, prefix, name)
 
 
 def hunk_numbers(m: re.Match[bytes]) -> tuple[int, int, int, int]:
@@ -213,7 +225,7 @@ def hunk_numbers(m: re.Match[bytes]) -> tuple[int, int, int, int]:
     return int(m.group(1)), old_len, int(m.group(3)), new_len
 
 
-def diff_paths(line: bytes) -> tuple[str | None, str | None]:
+def diff_paths(line: bytes, name: Names = decode) -> tuple[str | None, str | None]:
     """Paths of a `diff --git a/x b/y` line; exact for unquoted equal paths, else refined later."""
     rest = line[len(b"diff --git "):].rstrip(b"\n")
     if rest.startswith(b'"'):
@@ -222,24 +234,24 @@ def diff_paths(line: bytes) -> tuple[str | None, str | None]:
             end = rest.find(b'" ', end + 1)
         if end == -1:
             return None, None
-        return strip_prefix(rest[:end + 1], b"a/"), strip_prefix(rest[end + 2:], b"b/")
+        return strip_prefix(rest[:end + 1], b"a/", name), strip_prefix(rest[end + 2:], b"b/", name)
     half = (len(rest) - 1) // 2
     if rest[half:half + 1] == b" " and rest[2:half] == rest[half + 3:]:
-        return strip_prefix(rest[:half], b"a/"), strip_prefix(rest[half + 1:], b"b/")
+        return strip_prefix(rest[:half], b"a/", name), strip_prefix(rest[half + 1:], b"b/", name)
     idx = rest.find(b" b/")
-    return strip_prefix(rest[:idx], b"a/"), strip_prefix(rest[idx + 1:], b"b/")
+    return strip_prefix(rest[:idx], b"a/", name), strip_prefix(rest[idx + 1:], b"b/", name)
 
 
-def apply_file_header(line: bytes, current) -> bool:
+def apply_file_header(line: bytes, current, name: Names = decode) -> bool:
     """Apply one line of a git-style file header (`--- a/x`, `+++ b/x`, new/deleted file mode,
     rename/copy from/to) to `current` (with old, new, status); False when the line is none of these.
     Mercurial's `--git` diffs use the same lines, so both backends read them here."""
     if line.startswith(b"--- "):
-        path = _patch_path(line[4:], b"a/")
+        path = _patch_path(line[4:], b"a/", name)
         if path is not None:
             current.old = path
     elif line.startswith(b"+++ "):
-        path = _patch_path(line[4:], b"b/")
+        path = _patch_path(line[4:], b"b/", name)
         if path is not None:
             current.new = path
     elif line.startswith(b"new file mode"):
@@ -247,25 +259,25 @@ def apply_file_header(line: bytes, current) -> bool:
     elif line.startswith(b"deleted file mode"):
         current.status = "D"
     elif line.startswith(b"rename from "):
-        current.status, current.old = "R", strip_prefix(line[12:], b"")
+        current.status, current.old = "R", strip_prefix(line[12:], b"", name)
     elif line.startswith(b"rename to "):
-        current.new = strip_prefix(line[10:], b"")
+        current.new = strip_prefix(line[10:], b"", name)
     elif line.startswith(b"copy from "):
-        current.status, current.old = "C", strip_prefix(line[10:], b"")
+        current.status, current.old = "C", strip_prefix(line[10:], b"", name)
     elif line.startswith(b"copy to "):
-        current.new = strip_prefix(line[8:], b"")
+        current.new = strip_prefix(line[8:], b"", name)
     else:
         return False
     return True
 
 
-def worktree_hunks(diff: bytes) -> dict[str, list[tuple[int, int, int, int]]]:
+def worktree_hunks(diff: bytes, name: Names = decode) -> dict[str, list[tuple[int, int, int, int]]]:
     """(old_start, old_len, new_start, new_len) per new path, from a zero-context git-style diff."""
     changes: dict[str, list[tuple[int, int, int, int]]] = {}
     current: str | None = None
     for line in diff.split(b"\n"):
         if line.startswith(b"+++ "):
-            current = _patch_path(line[4:], b"b/")
+            current = _patch_path(line[4:], b"b/", name)
             if current is not None:
                 changes.setdefault(current, [])
         elif line.startswith(b"@@") and current is not None:

@@ -18,8 +18,8 @@ from pathlib import Path
 from rca_lsp.errors import RepositoryError
 from rca_lsp.types import Commit, FileChange, Hunk
 from rca_lsp.vcs.base import LoggedCommit, Worktree
-from rca_lsp.vcs.diffparse import (HUNK, HUNK_READ, MAX_HUNK_TEXT, apply_file_header, decode, diff_paths, header_dates,
-                                   hunk_numbers, layout_only, log_records, worktree_hunks)
+from rca_lsp.vcs.diffparse import (HUNK, HUNK_READ, MAX_HUNK_TEXT, apply_file_header, decode, decode_path, diff_paths,
+                                   header_dates, hunk_numbers, layout_only, log_records, worktree_hunks)
 from rca_lsp.vcs.revisions import check_revision
 
 log = logging.getLogger(__name__)
@@ -75,7 +75,7 @@ class GitRepo:
         out = self._run(["rev-parse", "--show-toplevel", "--git-common-dir", "--absolute-git-dir"], check=False)
         if out.returncode != 0:
             raise self._no_work_tree(start)
-        top, common, own = decode(out.stdout).splitlines()[:3]
+        top, common, own = decode_path(out.stdout).splitlines()[:3]
         self.root = top
         self.meta_dir = str((Path(self._cwd) / common).resolve())
         # A linked worktree (`git worktree add`) has a HEAD of its own, so an index of its own: one
@@ -249,7 +249,7 @@ class GitRepo:
     # -- work tree -----------------------------------------------------------------------
     def tracked_files(self) -> list[str]:
         out = self._run(["ls-files", "-z"]).stdout
-        return [decode(p) for p in out.split(b"\0") if p]
+        return [decode_path(p) for p in out.split(b"\0") if p]
 
     def head_blobs(self) -> dict[str, str]:
         """Path -> blob id of every file in HEAD's tree."""
@@ -263,7 +263,7 @@ class GitRepo:
             meta, _, path = entry.partition(b"\t")
             mode, kind, sha = meta.split(b" ")
             if kind == b"blob":
-                blobs[decode(path)] = sha.decode()
+                blobs[decode_path(path)] = sha.decode()
         return blobs
 
     def worktree_changes(self, paths: Iterable[str] | None = None) -> dict[str, list[tuple[int, int, int, int]]]:
@@ -273,18 +273,33 @@ class GitRepo:
         args = ["diff", "HEAD", "--unified=0", "--no-color", "--no-ext-diff", "--no-textconv",
                 "--src-prefix=a/", "--dst-prefix=b/", "--"]  # whatever diff.mnemonicPrefix or noprefix say
         args += list(paths or [])
-        return worktree_hunks(self._run(args).stdout)
+        return worktree_hunks(self._run(args).stdout, decode_path)
 
     def modified_files(self) -> list[str]:
         """Tracked files that differ from HEAD in the work tree or the staging area."""
         if self.head() is None:
             return []
         out = self._run(["diff", "HEAD", "--name-only", "-z", "--no-renames"]).stdout
-        return [decode(p) for p in out.split(b"\0") if p]
+        return [decode_path(p) for p in out.split(b"\0") if p]
 
     def untracked_files(self) -> list[str]:
         out = self._run(["ls-files", "-z", "--others", "--exclude-standard"]).stdout
-        return [decode(p) for p in out.split(b"\0") if p]
+        return [decode_path(p) for p in out.split(b"\0") if p]
+
+    def submodules(self) -> dict[str, list[str]]:
+        """Each submodule's folder (a gitlink of the staging area) -> the files checked out in it, with
+        the folder (none where it is not checked out): another repository's, whose history is its own."""
+        out = self._run(["ls-files", "-s", "-z"]).stdout
+        folders = sorted(decode_path(e.partition(b"\t")[2]) for e in out.split(b"\0") if e.startswith(b"160000 "))
+        if not folders:
+            return {}
+        inside: dict[str, list[str]] = {folder: [] for folder in folders}
+        for raw in self._run(["ls-files", "--recurse-submodules", "-z"], check=False).stdout.split(b"\0"):
+            path = decode_path(raw)
+            folder = next((f for f in folders if path.startswith(f + "/")), None)
+            if folder is not None:
+                inside[folder].append(path)
+        return inside
 
     def config(self, key: str) -> str | None:
         proc = self._run(["config", "--get", key], check=False)
@@ -439,7 +454,7 @@ def _parse_log(stream) -> Iterator[LoggedCommit]:  # noqa: C901 - one state mach
                 hunk[slot] += text
             continue
         if line.startswith(b"diff --git "):
-            old, new = diff_paths(line)
+            old, new = diff_paths(line, decode_path)
             current, hunk = _FileBuilder(old, new), None
             files.append(current)
         elif current is None:
@@ -449,7 +464,7 @@ def _parse_log(stream) -> Iterator[LoggedCommit]:  # noqa: C901 - one state mach
             if m:
                 hunk = [*hunk_numbers(m), "", ""]
                 current.hunks.append(hunk)
-        elif apply_file_header(line, current):
+        elif apply_file_header(line, current, decode_path):
             pass
         elif line.startswith(b"index "):
             m = _INDEX.match(line)

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from rca_lsp.errors import RepositoryError
 from rca_lsp.types import FileChange
 from rca_lsp.vcs.base import LoggedCommit
-from rca_lsp.vcs.diffparse import log_records, strip_prefix
+from rca_lsp.vcs.diffparse import decode_path, log_records, strip_prefix
 from rca_lsp.vcs.git import is_null
 from rca_lsp.vcs.gitlog import MissingObject
 
@@ -80,7 +80,7 @@ def _raw_entry(line: bytes, gitlinks: set[str]) -> FileChange | None:
     if len(fields) < 5:
         return None
     old_mode, new_mode, old, new, status = fields[:5]
-    path = strip_prefix(path_raw, b"")
+    path = strip_prefix(path_raw, b"", decode_path)
     old_blob, new_blob = old.decode("ascii"), new.decode("ascii")
     for mode, blob in ((old_mode, old_blob), (new_mode, new_blob)):
         if mode == _GITLINK:
