@@ -77,7 +77,10 @@ def index_cmd(repo: str, quiet: bool) -> None:
     report = _index(backend, quiet)
     if not quiet:
         if report.head is None:
-            click.echo("repository has no commits yet; nothing to index", err=True)
+            from rca_lsp.vcs import no_head
+
+            state, hint = no_head(backend)
+            click.echo(f"{state}; nothing to index" + (f" (hint: {hint})" if hint else ""), err=True)
         else:
             click.echo(f"indexed {report.added} new commit(s), removed {report.removed}; "
                        f"{report.reachable} reachable from HEAD; {report.seconds:.2f} s", err=True)

@@ -8,7 +8,8 @@ here, so one question has one answer everywhere:
 - `rank`: the pipeline "index up to date, retrieval (with this repository's tuned fusion, if any),
   the optional model stage, cut to top", or its two halves `retrieve` and `rerank` for a front end
   that shows retrieval's answer before the model's (the language server);
-- `require_commits`: "no commits yet" is the same RepositoryError (exit 3) in every command;
+- `require_commits`: "no commits yet" (or an hg working directory at the null revision) is the same
+  RepositoryError (exit 3) in every command;
 - `read_coverage`: a coverage report as the CLI's `--coverage` and the editor's `coverage` setting read it;
 - `record_label`: a failure and its confirmed culprit ranked again and kept as a label (or found
   kept already).
@@ -99,25 +100,30 @@ def _changed_since(repo: Backend, source: str, files: dict[str, set[int]]) -> li
 
 
 def require_commits(repo: Backend, what: str = "suspect") -> str:
-    """HEAD's hash; a RepositoryError (exit 3) when the repository has no commits yet."""
+    """HEAD's hash; a RepositoryError (exit 3) when there is none: no commits yet, or (hg, sl) a
+    working directory at the null revision (`vcs.no_head` says which, and what to do)."""
     head = repo.head()
     if head is None:
-        raise RepositoryError(f"the repository has no commits yet: there is nothing to {what}")
+        from rca_lsp.vcs import no_head
+
+        state, hint = no_head(repo)
+        raise RepositoryError(f"{state}: there is nothing to {what}", hint=hint)
     return head
 
 
 def index_state(repo: Backend, head: str | None = None) -> IndexState:
-    """missing (never completed), stale (behind HEAD) or current. Migrates an older index. `head`:
-    HEAD's hash when the caller has just read it (each read starts a VCS process)."""
+    """missing (never completed), stale (behind HEAD, or with commits a migration left to read
+    again: state `redo`) or current. Migrates an older index. `head`: HEAD's hash when the caller
+    has just read it (each read starts a VCS process)."""
     from rca_lsp.index.paths import index_exists
 
     if not index_exists(repo.checkout_dir):
         return "missing"
     with open_index(repo) as index:
-        indexed = index.get_state("head")
+        indexed, redo = index.get_state("head"), index.get_state("redo")
     if indexed is None:
         return "missing"
-    return "current" if indexed == (head or repo.head() or "") else "stale"
+    return "current" if indexed == (head or repo.head() or "") and not redo else "stale"
 
 
 def update_index(repo: Backend, progress: Progress | None = None, thorough: bool = True):

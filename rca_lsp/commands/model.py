@@ -62,11 +62,50 @@ def tune_cmd(repo: str, labels_file: str | None) -> None:
 @click.argument("version")
 @REPO
 def use_cmd(version: str, repo: str) -> None:
-    """Rank with tuned VERSION (see `rca model list`), or `none` for retrieval."""
+    """Rank with this repository's tuned fusion VERSION (v1, v2, ... made by `rca model tune`; see
+    `rca model list`), or `none` for retrieval. A version's name, not a path; and not the language
+    model of `--ranker llm`, which `rca model build` makes."""
     from rca_lsp.labels.versions import use
 
-    now = use(_meta(repo), version)
-    click.echo(f"current: {now or 'none (retrieval)'}")
+    meta = _meta(repo)
+    if version != "none" and _a_path(version):
+        raise _path_given(meta, version)
+    now = use(meta, version)
+    click.echo(f"current: {now} (tuned fusion: `rca suspects` and the editor rank with it)" if now
+               else "current: none (retrieval)")
+
+
+def _a_path(text: str) -> bool:
+    """Whether `use` was given a path where it takes a version's name (v1, none)."""
+    from rca_lsp.labels.versions import VERSION
+
+    if VERSION.match(text):
+        return False
+    return "/" in text or "\\" in text or text.endswith((".json", ".onnx")) or Path(text).exists()
+
+
+def _path_given(meta: str, given: str) -> ModelError:
+    """What `rca model use PATH` says: what `use` takes, that nothing changed, and what the path
+    may have been meant for (the language model's folder, a version file, a fusion from elsewhere)."""
+    from rca_lsp.labels.versions import VERSION, current_name, listing, models_dir
+    from rca_lsp.ranker.store import MANIFEST
+
+    path = Path(given)
+    known = ", ".join(v.name for v in listing(meta)) or "none tuned yet"
+    folder = models_dir(meta)
+    if path.suffix == ".json" and VERSION.match(path.stem) and path.is_file() and \
+            path.resolve().parent == folder.resolve():
+        hint = f"name the version: `rca model use {path.stem}`"
+    elif (path / MANIFEST).is_file() or path.name == MANIFEST or path.suffix == ".onnx":
+        hint = ("that is the language model of `--ranker llm`: `rca model build` makes it (in RCA_MODEL_DIR, "
+                "else ~/.cache/rca-lsp/models) and `rca suspects --ranker llm` uses it; `use` does not pick it")
+    elif path.suffix == ".json":
+        hint = f"a fusion file from elsewhere: copy it into {folder} as vN.json, then `rca model use vN`"
+    else:
+        hint = "`rca model list` shows the versions; `rca model use none` ranks with retrieval"
+    return ModelError(f"`rca model use` takes the name of a tuned fusion version of this repository (from "
+                      f"`rca model tune`; versions: {known}) or `none`, not a path: {given}; nothing changed "
+                      f"(current: {current_name(meta) or 'none, retrieval'})", hint=hint)
 
 
 @click.command("list")

@@ -20,7 +20,7 @@ from rca_lsp.suspects.learned import LinearModel, Model, load
 from rca_lsp.index.paths import index_dir
 
 CURRENT = "current"
-_VERSION = re.compile(r"^v(\d+)$")
+VERSION = re.compile(r"^v(\d+)$")  # a version's name: v1, v2, ...
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,7 @@ def _write(path: Path, text: str) -> None:
 def _numbers(folder: Path) -> list[int]:
     if not folder.is_dir():
         return []
-    return sorted(int(m.group(1)) for p in folder.glob("v*.json") if (m := _VERSION.match(p.stem)))
+    return sorted(int(m.group(1)) for p in folder.glob("v*.json") if (m := VERSION.match(p.stem)))
 
 
 def save(meta_dir: str, model: LinearModel, info: dict) -> str:
@@ -74,7 +74,7 @@ def current(meta_dir: str) -> Model | None:
     if name is None:
         return None
     path = models_dir(meta_dir) / f"{name}.json"
-    if not _VERSION.match(name) or not path.is_file():
+    if not VERSION.match(name) or not path.is_file():
         raise ModelError(f"the current tuned fusion {name!r} is missing ({path})",
                          hint="`rca model list` shows the versions; `rca model use none` ranks with retrieval")
     return load(path)
@@ -101,9 +101,11 @@ def use(meta_dir: str, name: str) -> str | None:
         (folder / CURRENT).unlink(missing_ok=True)
         return None
     path = folder / f"{name}.json"
-    if not _VERSION.match(name) or not path.is_file():
+    if not VERSION.match(name) or not path.is_file():
         known = ", ".join(v.name for v in listing(meta_dir)) or "none tuned yet"
-        raise ModelError(f"no tuned fusion {name!r} (versions: {known})", hint="`rca model use none` for retrieval")
+        raise ModelError(f"no tuned fusion {name!r} (versions: {known}); nothing changed (current: "
+                         f"{current_name(meta_dir) or 'none, retrieval'})",
+                         hint="`rca model use` takes a version's name from `rca model list`, or `none` for retrieval")
     load(path)
     _write(folder / CURRENT, name + "\n")
     return name

@@ -302,62 +302,76 @@ def build(name: str = DEFAULT_MODEL, force: bool = False, progress: Progress = _
           adapter: Path | None = None) -> tuple[Path, bool]:
     """Build the default model into the cache; (directory, built). With `adapter` (a LoRA adapter
     from scripts/llm_train.py), the tuned model: the adapter merged into the base from the GGUF.
-    Idempotent: an intact build of the same source and adapter is kept."""
+    Idempotent: an intact build of the same source and adapter is kept. One build at a time per
+    model folder (`buildlock`): a second one is refused, naming the first."""
+    from rca_lsp.ranker.buildlock import hold
+
     if name != DEFAULT_MODEL:
         raise ModelError(f"unknown model {name!r}; the one that can be built is {DEFAULT_MODEL}")
     final = model_dir(name)
     gguf = find_gguf()
     progress(f"source: {gguf.name} from {SOURCE_PACKAGE} {metadata.version(SOURCE_PACKAGE)}")
-    source_sha = sha256_file(gguf)
     wanted = tuned_extra(adapter).get("adapter") if adapter is not None else None
-    tmp = building(final)
-    if tmp.exists():  # a build killed (SIGKILL, power) left it: hundreds of MB, kept for good otherwise
-        progress(f"removing {tmp}, left by an interrupted build")
-        shutil.rmtree(tmp, ignore_errors=True)
     try:  # before the base is loaded (20 s): a folder that cannot be made is said at once
         final.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ModelError(f"cannot make the model folder {final.parent}: {exc.strerror or exc}",
                          hint="point RCA_MODEL_DIR at a directory you can write") from None
-    if final.exists() and not force:
-        try:
-            manifest: Manifest | None = Manifest.read(final)
-        except ModelError as exc:
-            manifest = None
-            progress(f"the existing build is unusable ({exc}): rebuilding")
-        tuned = manifest.extra.get("adapter") if manifest is not None else None
-        if isinstance(tuned, dict) and wanted is None:  # a tuned model took training: not replaced unasked
-            digest = tuned.get("sha256")
-            raise ModelError(f"the model at {final} is tuned (adapter sha256 "
-                             f"{digest[:12] if isinstance(digest, str) else '?'}...); building without --adapter "
-                             "would replace it with the base model",
-                             hint="pass --adapter DIR to rebuild the tuned model, or --force to build the base "
-                                  "model in its place")
-        if manifest is not None and manifest.source.get("sha256") == source_sha and tuned == wanted:
-            progress("verifying the existing build")
-            try:
-                verify(final, manifest)
-                return final, False
-            except ModelError as exc:
-                progress(f"the existing build is unusable ({exc}): rebuilding")
-        elif manifest is not None:
-            progress("the source or the adapter changed: rebuilding")
-    model, tokenizer_json = load_base(progress)
-    source = {"kind": "gguf", "package": SOURCE_PACKAGE, "version": metadata.version(SOURCE_PACKAGE),
-              "file": gguf.name, "sha256": source_sha, "model": "HuggingFaceTB/SmolLM2-135M-Instruct",
-              "licence": LICENCE}
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    try:
-        if adapter is not None:
-            export_tuned(model, tokenizer_json, adapter, tmp, source, name, progress=progress)
-        else:
-            export_model(model, tokenizer_json, tmp, source, name, progress=progress)
-        _replace(tmp, final)
-    finally:
-        if tmp.exists():
+    what = f"the tuned model (adapter {adapter})" if adapter is not None else "the base model"
+    with hold(final, what + (" with --force" if force else "")):
+        source_sha = sha256_file(gguf)
+        tmp = building(final)
+        if tmp.exists():  # a build killed (SIGKILL, power) left it (no other build runs: the lock says so)
+            progress(f"removing {tmp}, left by an interrupted build")
             shutil.rmtree(tmp, ignore_errors=True)
+        if _kept(final, force, wanted, source_sha, progress):
+            return final, False
+        model, tokenizer_json = load_base(progress)
+        source = {"kind": "gguf", "package": SOURCE_PACKAGE, "version": metadata.version(SOURCE_PACKAGE),
+                  "file": gguf.name, "sha256": source_sha, "model": "HuggingFaceTB/SmolLM2-135M-Instruct",
+                  "licence": LICENCE}
+        if tmp.exists():
+            shutil.rmtree(tmp)
+        try:
+            if adapter is not None:
+                export_tuned(model, tokenizer_json, adapter, tmp, source, name, progress=progress)
+            else:
+                export_model(model, tokenizer_json, tmp, source, name, progress=progress)
+            _replace(tmp, final)
+        finally:
+            if tmp.exists():
+                shutil.rmtree(tmp, ignore_errors=True)
     return final, True
+
+
+def _kept(final: Path, force: bool, wanted: dict | None, source_sha: str, progress: Progress) -> bool:
+    """Whether the build at `final` is kept as it is: intact, of the same source and adapter (never
+    with --force). A tuned build is not replaced by the base model unasked (a ModelError)."""
+    if not final.exists() or force:
+        return False
+    try:
+        manifest: Manifest | None = Manifest.read(final)
+    except ModelError as exc:
+        manifest = None
+        progress(f"the existing build is unusable ({exc}): rebuilding")
+    tuned = manifest.extra.get("adapter") if manifest is not None else None
+    if isinstance(tuned, dict) and wanted is None:  # a tuned model took training: not replaced unasked
+        digest = tuned.get("sha256")
+        raise ModelError(f"the model at {final} is tuned (adapter sha256 "
+                         f"{digest[:12] if isinstance(digest, str) else '?'}...); building without --adapter "
+                         "would replace it with the base model",
+                         hint="pass --adapter DIR to rebuild the tuned model, or --force to build the base "
+                              "model in its place")
+    if manifest is not None and manifest.source.get("sha256") == source_sha and tuned == wanted:
+        progress("verifying the existing build")
+        try:
+            verify(final, manifest)
+            return True
+        except ModelError as exc:
+            progress(f"the existing build is unusable ({exc}): rebuilding")
+    elif manifest is not None:
+        progress("the source or the adapter changed: rebuilding")
+    return False
 
 
 def load_base(progress: Progress = _quiet):

@@ -91,6 +91,12 @@ class Manifest:
         never an AttributeError where it is first used."""
         path = directory / MANIFEST
         if not path.is_file():
+            from rca_lsp.ranker.buildlock import held_by
+
+            running = held_by(directory)
+            if running is not None:  # its work folder is no interrupted build's: said as what it is
+                raise ModelError(f"no model at {directory} yet: `rca model build` is building it ({running})",
+                                 hint="wait for the build to finish")
             left = building(directory)
             if left.is_dir():  # a killed build: say where its hundreds of MB are, and what removes them
                 raise ModelError(f"no model at {directory} (no {MANIFEST}); an interrupted build left {left}",

@@ -23,3 +23,19 @@ def open_repo(path: str | os.PathLike[str] = ".") -> Backend:
 
         return HgRepo(found[0], kind=found[1], warm=True)
     return GitRepo(path)  # also the one clear error for a path that is no repository at all
+
+
+NO_COMMITS = "the repository has no commits yet"
+
+
+def no_head(repo: Backend) -> tuple[str, str | None]:
+    """What `repo.head()` being None means, and what to do about it: an empty repository (git's
+    "no commits yet"), or, in hg and sl, a working directory updated to the null revision
+    (`hg update null`, a clone made with `-U`) while history is there: nothing is checked out."""
+    from rca_lsp.vcs.hg import HgRepo, binary
+
+    if isinstance(repo, HgRepo) and repo.has_changesets():
+        return ("the working directory is at the null revision (no revision checked out)",
+                f"update to a revision first: `{binary(repo.kind)} update` (the branch's newest) or "
+                f"`{binary(repo.kind)} update REV`")
+    return NO_COMMITS, None

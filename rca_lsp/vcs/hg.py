@@ -4,13 +4,13 @@ One `hg serve --cmdserver pipe` process answers every question of a session, so 
 starts a process per commit: history comes from `hg log -p --git` over many revisions at a
 time (templated headers, renames and copies from the git-style diff, and, asked with whole-file
 context, the zero-context hunks and the file versions the index parses: see `hgdiff`), other
-file versions from `hg cat -T`, tracked files and the working directory from `hg files` /
-`hg status` / `hg diff`.
+file versions from `hg cat -T` (`hgfiles`, which also reads largefiles' standins as the files
+they stand for), tracked files and the working directory from `hg files` / `hg status` / `hg diff`.
 
 Mercurial has no blob ids in its diffs, so the ids this backend hands the index name how to read
 the file: `<changeset>:<path>` for a file of a logged commit, `@<filenode>:<path>` for a file of
 the working directory's parent (stable while the file is unchanged, so the HEAD tree's code facts
-are re-parsed only for the files a pull changed).
+are re-parsed only for the files a pull changed), `lf:<sha1>` for a version of a largefile.
 
 Sapling (`sl`) keeps Mercurial's command server (`sl serve --cmdserver pipe`) and its log
 templates; pick it with a `.sl` folder, `RCA_VCS=sl`, and name the binary with `RCA_SL`.
@@ -36,6 +36,7 @@ from rca_lsp.types import Commit, FileChange
 from rca_lsp.vcs.base import LoggedCommit, Worktree
 from rca_lsp.vcs.diffparse import decode, worktree_hunks
 from rca_lsp.vcs.hgdiff import WHOLE_FILE
+from rca_lsp.vcs.hgfiles import LARGEFILE, HgFiles, is_standin, pattern, real_path
 from rca_lsp.vcs.hggraph import NULL, HgHistory
 from rca_lsp.vcs.hgdiff import parse as parse_log
 from rca_lsp.vcs.revisions import check_revision
@@ -85,7 +86,7 @@ def _hg_revision(rev: str) -> str:
     return rev
 
 
-class HgRepo(HgHistory):
+class HgRepo(HgFiles, HgHistory):
     """A Mercurial or Sapling checkout; the index lives in `.hg/rca/` (`.sl/rca/` for Sapling)."""
 
     def __init__(self, path: str | os.PathLike[str] = ".", kind: str | None = None, warm: bool = False) -> None:
@@ -282,8 +283,8 @@ class HgRepo(HgHistory):
         from rca_lsp.code.languages import language_for_path
 
         parents = [p for p in commit.parents if p != NULL]
-        if len(parents) > 1 or not language_for_path(change.path):
-            return
+        if len(parents) > 1 or not language_for_path(change.path) or is_standin(change.path):
+            return  # a standin holds a sha1: its largefile is read from the store (`as_largefiles`)
         p1 = parents[0] if parents else None
         if p1 and change.old_path and old is not None and any(h.old_len for h in change.hunks):
             blob, digest = f"{p1}:{change.old_path}", _digest(old)
@@ -325,7 +326,7 @@ class HgRepo(HgHistory):
                                 if p1 and change.old_path else None,
                                 new_blob=f"{c.hash}:{change.new_path}" if change.new_path else None)
                         for change in item.changes)
-        return LoggedCommit(commit, changes)
+        return self.as_largefiles(LoggedCommit(commit, changes))
 
     def read_blobs(self, blob_ids: Iterable[str]) -> Iterator[tuple[str, bytes | None]]:
         reader = self.blob_reader()
@@ -338,35 +339,9 @@ class HgRepo(HgHistory):
     def blob_reader(self) -> "_HgBlobReader":
         return _HgBlobReader(self)
 
-    def cat(self, node: str, paths: Iterable[str]) -> dict[str, bytes]:
-        """Contents of several files of one changeset in one call."""
-        args = ["cat", "-r", node, "-T", r"{path}\0{data|count}\0{data}"]
-        args += [_pattern(p) for p in sorted(set(paths))]
-        out = self.run(*args, ok=(0, 1))  # 1: some file absent at that revision
-        files: dict[str, bytes] = {}
-        pos = 0
-        while pos < len(out):
-            end_path = out.find(b"\0", pos)
-            end_size = out.find(b"\0", end_path + 1)
-            if end_path < 0 or end_size < 0:
-                break
-            size = int(out[end_path + 1:end_size])
-            files[decode(out[pos:end_path])] = out[end_size + 1:end_size + 1 + size]
-            pos = end_size + 1 + size
-        return files
-
-    def filenode_data(self, filenode: str, path: str) -> bytes | None:
-        if "?" in path:  # a name that was not UTF-8: read it through a pattern from the parent
-            return self.cat(".", [path]).get(path)
-        raw = self.run("debugdata", path, filenode)
-        if raw.startswith(b"\x01\n"):  # copy metadata of a renamed file, not its contents
-            end = raw.find(b"\x01\n", 2)
-            raw = raw[end + 2:] if end >= 0 else raw
-        return raw
-
     # -- work tree -----------------------------------------------------------------------
     def tracked_files(self) -> list[str]:
-        return [decode(p) for p in self.run("files", "-T", r"{path}\0", ok=(0, 1)).split(b"\0") if p]
+        return [real_path(decode(p)) for p in self.run("files", "-T", r"{path}\0", ok=(0, 1)).split(b"\0") if p]
 
     def head_blobs(self) -> dict[str, str]:
         """Path -> `@filenode:path` of every file in the working directory's parent."""
@@ -378,14 +353,14 @@ class HgRepo(HgHistory):
             if entry:
                 node, _, path = entry.partition(b" ")
                 name = decode(path)
-                blobs[name] = f"@{node.decode()}:{name}"
+                blobs[real_path(name)] = f"@{node.decode()}:{name}"  # a standin's: read as its largefile
         return blobs
 
     def worktree_changes(self, paths: Iterable[str] | None = None) -> dict[str, list[tuple[int, int, int, int]]]:
         """Hunks (old_start, old_len, new_start, new_len) between the parent and the work tree, per path."""
         if self.head() is None:
             return {}
-        return worktree_hunks(self.run("diff", "--git", "-U", "0", *[_pattern(p) for p in paths or []]))
+        return worktree_hunks(self.run("diff", "--git", "-U", "0", *[pattern(p) for p in paths or []]))
 
     def _status(self, flags: str) -> list[str]:
         out = self.run("status", flags, "-T", r"{path}\0")
@@ -396,7 +371,7 @@ class HgRepo(HgHistory):
         return self._status("-mard") if self.head() is not None else []
 
     def untracked_files(self) -> list[str]:
-        return self._status("-u")
+        return self.not_largefiles(self._status("-u"))
 
     def config(self, key: str) -> str | None:
         out = self.run("config", key, ok=(0, 1))
@@ -438,14 +413,6 @@ def _digest(data: bytes) -> bytes:
     return hashlib.blake2b(data, digest_size=16).digest()
 
 
-def _pattern(path: str) -> str:
-    """An exact, root-relative file pattern. A name that was not UTF-8 reached us with each bad
-    byte as '?', so it is matched as a glob where '?' stands for that one byte."""
-    if "?" not in path:
-        return f"path:{path}"
-    return "rootglob:" + re.sub(r"([*\[\]{}\\])", r"\\\1", path)
-
-
 def _killed(server) -> str | None:
     """How the command server process ended, when a signal ended it; None while it lives."""
     import subprocess
@@ -477,6 +444,8 @@ class _HgBlobReader:
 
     def get(self, blob: str) -> bytes | None:
         try:
+            if blob.startswith(LARGEFILE):
+                return self._repo.largefile(blob[len(LARGEFILE):])
             if blob.startswith("@"):
                 node, _, path = blob[1:].partition(":")
                 return self._repo.filenode_data(node, path) if _NODE.match(node) else None

@@ -87,13 +87,13 @@ class HgHistory:
         """The changeset's git-style patch against its first parent, with `context` lines."""
         return self.run("diff", "--git", "-U", str(int(context)), "-c", _changeset(sha))
 
+    def has_changesets(self) -> bool:
+        """Whether the repository holds any changeset (`head()` is None as well at the null revision)."""
+        return bool(self._nodes("tip - null"))
+
     # -- what git has and hg has not -----------------------------------------------------------
     def shallow_boundary(self) -> set[str]:
         return set()
-
-    def present_blobs(self, blobs: set[str]) -> set[str]:
-        """All of them: a Mercurial store holds every version of its history."""
-        return set(blobs)
 
     def hooks_dir(self) -> str | None:
         """None: hg and sl hooks are entries of the repository's hgrc, not files in a folder."""
