@@ -18,7 +18,7 @@ import click
 
 from rca_lsp import __version__
 from rca_lsp.commands import REPO
-from rca_lsp.errors import IndexError_, RcaError
+from rca_lsp.errors import IndexError_, RcaError, install_hint
 
 log = logging.getLogger("rca_lsp")
 
@@ -114,7 +114,9 @@ def _trace_name(ctx: click.Context, param: click.Parameter, value: str) -> str:
               help="How many suspects (0: all).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--no-update", is_flag=True, help="Do not bring the index up to HEAD first.")
-@click.option("--explain", is_flag=True, help="Add each suspect's feature values (0..1) to the JSON.")
+@click.option("--explain", is_flag=True,
+              help="Show each suspect's feature values: all of them in the JSON (0 included), those not 0 "
+                   "on a `features:` line under each suspect in text.")
 @click.option("--ranker", type=click.Choice(["none", "llm"]), default="none", show_default=True,
               help="Re-rank retrieval's top suspects with the language model (`rca model build` first).")
 @click.option("--rerank-top", default=20, show_default=True, type=click.IntRange(2, 20),
@@ -132,7 +134,8 @@ def _trace_name(ctx: click.Context, param: click.Parameter, value: str) -> str:
 def suspects_cmd(repo: str, trace: str, since: str | None, top: int, fmt: str, no_update: bool,
                  explain: bool, ranker: str, rerank_top: int, device: str, no_fusion: bool,
                  coverage: str | None) -> None:
-    """Rank the commits that most likely caused the failure in TRACE."""
+    """Rank the commits that most likely caused the failure in the trace or test output that --trace
+    names (a file, or - for stdin)."""
     from rca_lsp import service
     from rca_lsp.render import to_json, to_text
     from rca_lsp.traces.read import read_trace
@@ -231,7 +234,7 @@ def model_info_cmd(check: bool) -> None:
         provider, preferred = pick_provider(onnxruntime.get_available_providers())
         variant = manifest.pick(preferred)
     except ImportError:
-        provider, variant = "unavailable (pip install 'rca-lsp[ranker]')", "-"
+        provider, variant = f"unavailable ({install_hint('ranker')})", "-"
     if not check and variant != "-":
         present(path, manifest, variant_files(manifest, variant))
     click.echo(f"model: {manifest.name} at {path}")

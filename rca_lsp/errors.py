@@ -18,6 +18,12 @@ a message, hooks to a warning that never fails the VCS operation.
 from __future__ import annotations
 
 
+def install_hint(extras: str) -> str:
+    """How to add an extra (`ranker`, `export,train`, `hg`): rca-lsp is installed from its checkout
+    (README: `pip install -e .`), not from PyPI; one line, as every hint."""
+    return f"pip install -e '.[{extras}]' in rca-lsp's checkout (or 'rca-lsp[{extras}]')"
+
+
 class RcaError(Exception):
     exit_code = 1
 

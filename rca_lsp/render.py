@@ -8,8 +8,17 @@ from __future__ import annotations
 
 import json
 
+from rca_lsp.kinds import CONTEXT, SCORED
 from rca_lsp.records import iso_date, suspect_dict
 from rca_lsp.suspects import Result
+
+EXPLAINED = tuple(str(f) for f in SCORED + CONTEXT)  # the features `--explain` gives, in this order
+
+
+def explained(values: dict[str, float]) -> dict[str, float]:
+    """Every feature, 0 where a suspect has none (retrieval keeps only those it has): a fixed set of
+    keys for a program to read; any other value after them."""
+    return {**{name: values.get(name, 0.0) for name in EXPLAINED}, **values}
 
 
 def to_json(result: Result, ascii_only: bool = False) -> str:
@@ -19,7 +28,7 @@ def to_json(result: Result, ascii_only: bool = False) -> str:
     for s in result.suspects:
         row = suspect_dict(s)
         if s.commit.hash in result.features:
-            row["features"] = result.features[s.commit.hash]
+            row["features"] = explained(result.features[s.commit.hash])
         suspects.append(row)
     return json.dumps({
         "suspects": suspects,
@@ -39,6 +48,9 @@ def to_text(result: Result) -> str:
                      f"{c.summary[:72]}  (score {s.score:.3f})")
         for e in s.evidence:
             lines.append(f"       - {e.text}")
+        if c.hash in result.features:  # --explain: the values that are not 0 (the JSON has them all)
+            values = explained(result.features[c.hash])
+            lines.append("       features: " + ", ".join(f"{k} {v:.3g}" for k, v in values.items() if v))
     if not result.suspects:
         lines.append("no suspects: no commit of the candidate window is indexed")
     lines.append(f"{len(result.suspects)} of {result.candidates} candidate commits shown "

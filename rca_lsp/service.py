@@ -25,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
-from rca_lsp.errors import ModelError, RepositoryError
+from rca_lsp.errors import ModelError, RepositoryError, install_hint
 from rca_lsp.vcs.base import Backend
 
 if TYPE_CHECKING:
@@ -198,7 +198,7 @@ def rerank(repo: Backend, result, query: Query, model=None):
         from rca_lsp.ranker import Fusion
         from rca_lsp.ranker import rerank as model_rerank
     except ImportError as exc:
-        raise ModelError(f"the ranker needs its extra ({exc})", hint="pip install 'rca-lsp[ranker]'") from exc
+        raise ModelError(f"the ranker needs its extra ({exc})", hint=install_hint("ranker")) from exc
     fusion = Fusion() if query.model_weight is None else Fusion(weight=float(query.model_weight))
     ranked = model_rerank(result, query.text, repo, k=query.rerank_top, model=model, fusion=fusion,
                           device=query.device)

@@ -11,7 +11,7 @@ reciprocal rank.
 
     python scripts/ltr_collect.py --out /tmp/ltr/dev                  # dev features (once)
     python scripts/ltr_train.py --dev /tmp/ltr/dev --data ~/.cache/rca-dataset/features \\
-        --track /tmp/ltr/track [--save models/fusion/lambdarank.json]
+        --track /tmp/ltr/track [--save rca_lsp/suspects/fusion/lambdarank.json]
 """
 
 from __future__ import annotations

@@ -117,11 +117,11 @@ def test_a_real_coverage_py_report_raises_the_culprit_that_no_call_graph_reaches
     assert {"kind": "executed", "path": "pkg/steps/twice.py", "line": 2} == {
         k: e[k] for e in suspect["evidence"] if e["kind"] == "executed" for k in ("kind", "path", "line")}
     assert suspect["features"]["executed"] == 1.0
-    assert "executed" not in next(s for s in plain["suspects"] if s["commit"] == culprit)["features"]
+    assert next(s for s in plain["suspects"] if s["commit"] == culprit)["features"]["executed"] == 0
     assert position(plain, idle) < position(plain, culprit)
     assert position(covered, culprit) < position(covered, idle)
     assert position(covered, culprit) < position(plain, culprit)
-    assert all("executed" not in s["features"] for s in covered["suspects"] if "neg" in s["summary"].lower())
+    assert all(s["features"]["executed"] == 0 for s in covered["suspects"] if "neg" in s["summary"].lower())
     assert covered["warnings"] == [] and "coverage" not in proc.stderr
 
 
@@ -154,7 +154,7 @@ def test_a_real_jacoco_report_maps_packages_to_the_source_tree_and_raises_the_cu
     suspect = next(s for s in covered["suspects"] if s["commit"] == culprit)
     shown = [(e["path"], e["line"]) for e in suspect["evidence"] if e["kind"] == "executed"]
     assert shown == [(twice, 9)] and suspect["features"]["executed"] == 1.0
-    assert "executed" not in next(s for s in covered["suspects"] if s["commit"] == idle)["features"]
+    assert next(s for s in covered["suspects"] if s["commit"] == idle)["features"]["executed"] == 0
     assert position(plain, idle) < position(plain, culprit)
     assert position(covered, culprit) < position(covered, idle)
     assert covered["warnings"] == []
@@ -169,7 +169,7 @@ def test_a_real_go_profile_raises_the_culprit_that_no_call_graph_reaches(git_rep
         "Neg: keep the value when it is already the smallest, as the calc test expects")
     suspect = next(s for s in covered["suspects"] if s["commit"] == culprit)
     assert [(e["path"], e["line"]) for e in suspect["evidence"] if e["kind"] == "executed"] == [(steps, 22)]
-    assert "executed" not in next(s for s in covered["suspects"] if s["commit"] == idle)["features"]
+    assert next(s for s in covered["suspects"] if s["commit"] == idle)["features"]["executed"] == 0
     assert position(plain, idle) < position(plain, culprit)
     assert position(covered, culprit) < position(covered, idle)
     assert covered["warnings"] == []
@@ -192,7 +192,7 @@ def test_the_cli_exits_5_on_a_bad_report_and_warns_when_it_covers_nothing_here(g
     warning = ("coverage report other.info (LCOV) covers no tracked file of this repository "
                "(1 file(s) with executed lines in it); ranked without coverage")
     assert foreign["warnings"] == [warning] and warning in proc.stderr
-    assert len(foreign["suspects"]) == 1 and "executed" not in foreign["suspects"][0]["features"]
+    assert len(foreign["suspects"]) == 1 and foreign["suspects"][0]["features"]["executed"] == 0
 
 
 def test_blame_of_many_lines_at_once_agrees_with_git_blame_and_with_blame_line_by_line(git_repo) -> None:
@@ -277,8 +277,8 @@ def test_a_report_counts_what_the_test_called_not_what_importing_the_module_ran(
     (root / "trace.txt").write_text(run.stdout)
     covered, _ = ranks(root, "--coverage", "cov.json")
     by_commit = {s["commit"]: s for s in covered["suspects"]}
-    assert "executed" not in by_commit[constant]["features"]
-    assert "executed" not in by_commit[header]["features"]
+    assert by_commit[constant]["features"]["executed"] == 0
+    assert by_commit[header]["features"]["executed"] == 0
     assert by_commit[culprit]["features"]["executed"] == 1.0
     assert position(covered, culprit) < min(position(covered, constant), position(covered, header))
 
@@ -359,7 +359,7 @@ def test_the_passing_tests_runs_lower_a_line_they_share_with_the_failing_test(pe
     assert 2 in spectrum.executed["pkg/text.py"]
     covered, proc = ranks(root, "--coverage", report)
     by_commit = {s["commit"]: s for s in covered["suspects"]}
-    executed = {s["commit"]: s["features"]["executed"] for s in covered["suspects"] if "executed" in s["features"]}
+    executed = {s["commit"]: s["features"]["executed"] for s in covered["suspects"] if s["features"]["executed"]}
     assert executed[culprit] == executed[idle] == 1.0 and aside not in executed
     assert any("most suspicious line 0.50" in e["text"] for e in by_commit[idle]["evidence"] if e["kind"] == "executed")
     assert any("most suspicious line 1.00" in e["text"] for e in by_commit[culprit]["evidence"] if e["kind"] == "executed")
@@ -371,8 +371,8 @@ def test_the_passing_tests_runs_lower_a_line_they_share_with_the_failing_test(pe
     (root / "suite.json").write_text(json.dumps(doc))
     assert read_coverage(root / "suite.json", tracked, str(root)).per_test is None
     suite, _ = ranks(root, "--coverage", "suite.json")
-    assert "executed" in next(s for s in suite["suspects"] if s["commit"] == aside)["features"]
-    assert "executed" not in by_commit[aside]["features"]
+    assert next(s for s in suite["suspects"] if s["commit"] == aside)["features"]["executed"] > 0
+    assert by_commit[aside]["features"]["executed"] == 0
 
 
 def test_contexts_that_name_no_failing_test_leave_coverage_out_with_a_warning(per_test_project) -> None:
@@ -383,7 +383,7 @@ def test_contexts_that_name_no_failing_test_leave_coverage_out_with_a_warning(pe
                          for line, names in f["contexts"].items()}
     (root / "renamed.json").write_text(json.dumps(doc))
     covered, _ = ranks(root, "--coverage", "renamed.json")
-    assert all("executed" not in s["features"] for s in covered["suspects"])
+    assert all(s["features"]["executed"] == 0 for s in covered["suspects"])
     assert covered["warnings"] == ["the coverage report's 5 test contexts name none of the trace's failing tests; "
                                    "ranked without coverage"]
 

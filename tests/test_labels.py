@@ -192,7 +192,9 @@ def test_eval_sets_the_model_beside_retrieval_on_labels_and_bench(git_repo, tmp_
     rows = {(ln.split()[0], ln.split()[1]): ln.split()[-4:] for ln in lines if ln.split()[0] in ("labels", "bench")}
     assert rows[("labels", "retrieval")][0] == "12" and rows[("bench", "tuned")][0] == "6"
     assert float(rows[("labels", "tuned")][-1]) > float(rows[("labels", "retrieval")][-1])
-    assert sum("McNemar exact" in ln for ln in lines) == 2
+    assert sum("McNemar exact" in ln for ln in lines) == 4  # the tuned fusion's and the shipped one's, twice
+    # the shipped fusion for regressions, outside its regime (no since_test), ranks by the weighted sum
+    assert rows[("labels", "shipped")] == rows[("labels", "retrieval")]
 
 
 def test_stats_show_the_confirmed_culprits_rank_over_time(git_repo):
@@ -223,7 +225,7 @@ def test_eval_of_a_locally_tuned_version_keeps_the_labels_it_never_saw_apart(git
     assert proc.returncode == 0, proc.stderr
     assert f"(labels {MIN_LABELS + 4} of {MIN_LABELS + 16} trained v1; held out since:)" in proc.stdout
     newer = [ln.split() for ln in proc.stdout.splitlines() if ln.startswith("newer ")]
-    assert [row[1] for row in newer] == ["retrieval", "tuned"] and {row[-4] for row in newer} == {"12"}
+    assert [row[1] for row in newer] == ["retrieval", "tuned", "shipped"] and {row[-4] for row in newer} == {"12"}
     stats = rca("model", "stats", "--repo", root).stdout.splitlines()
     imported = next(line for line in stats if line.startswith("2023-11")).split()
     assert imported[1] == str(MIN_LABELS + 16) and imported[2] == "0.0%"  # imported: what was shown is unknown

@@ -85,6 +85,9 @@ def test_commits_older_than_the_failing_tests_last_change_rank_lower(git_repo) -
     assert result.features[first]["code"] > result.features[culprit]["code"]  # its other points are kept
     assert len(result.notes) == 1 and test_change[:10] in result.notes[0]
     assert "test_days" in result.notes[0] and "the 2 commits older than" in result.notes[0], result.notes
+    assert result.notes[0].endswith("(tests/test_calendar.py): a test usually passes when it is committed, so "
+                                    "what broke it most likely came later; if it failed from the start, rank with "
+                                    "--since") and "\n" not in result.notes[0], result.notes  # an assumption, said so
     assert f"note: {result.notes[0]}" in to_text(result).splitlines()
     assert json.loads(to_json(result))["notes"] == result.notes
 

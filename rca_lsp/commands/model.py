@@ -19,6 +19,19 @@ def _meta(repo: str) -> str:
     return open_repo(repo).meta_dir
 
 
+NUMPY_HINT = ("pip install 'numpy>=1.24' (a dependency of rca-lsp: `pip install -e .` in its checkout "
+              "installs it); `rca model stats` and `rca suspects` run without it")
+
+
+def _needs_numpy(command: str) -> None:
+    """`tune` fits and `eval` scores with numpy: where it cannot be imported (an install from before
+    it was a dependency), one line that says so, before anything is read."""
+    try:
+        import numpy  # noqa: F401
+    except ImportError as exc:
+        raise ModelError(f"rca model {command} needs numpy ({exc})", hint=NUMPY_HINT) from None
+
+
 def _labels(meta: str, path: str | None):
     from rca_lsp.labels.store import listing, read_jsonl
 
@@ -32,6 +45,7 @@ def _labels(meta: str, path: str | None):
 def tune_cmd(repo: str, labels_file: str | None) -> None:
     """Refit the learned fusion on the labels; kept (a new version, made current) only if it wins on
     leave-one-out: a higher MRR than retrieval on the same labels, and a top-1 no lower."""
+    _needs_numpy("tune")
     from rca_lsp.labels import fit, versions
     from rca_lsp.labels.evaluate import label_cases
 
@@ -137,7 +151,9 @@ def list_cmd(repo: str, fmt: str) -> None:
               help="A folder of benchmark case feature files (scripts/dataset_features.py).")
 @click.option("--model", "version", default=None, help="A tuned version (default: the current one).")
 def eval_cmd(repo: str, labels_file: str | None, bench: str | None, version: str | None) -> None:
-    """Top-1/top-5/MRR of the tuned fusion in use (and any shipped learned fusion) beside retrieval."""
+    """Top-1/top-5/MRR of the tuned fusion in use and of the shipped fusion for regressions (as `rca
+    suspects` applies it) beside retrieval's."""
+    _needs_numpy("eval")
     from rca_lsp.labels import versions
     from rca_lsp.labels.evaluate import HEADER, bench_cases, compare, label_cases, shipped
     from rca_lsp.suspects.learned import load

@@ -12,6 +12,7 @@ than retrieval's linear order on the same labels, and a top-1 no lower.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,10 +27,12 @@ POSITION = COLUMNS.index("position")
 
 @dataclass(frozen=True)
 class Case:
-    """One ranked failure as a matrix: candidates' COLUMNS and the culprit's row (None: not ranked)."""
+    """One ranked failure as a matrix: candidates' COLUMNS and the culprit's row (None: not ranked);
+    `rows`, each candidate's features as stored (what a model over other columns reads)."""
 
     X: np.ndarray
     bic: int | None
+    rows: tuple[Mapping[str, float], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -48,7 +51,7 @@ def case_of(rows: list[tuple[str, dict[str, float]]], culprit: str) -> Case:
 
     hashes = [h for h, _ in rows]
     bic = hashes.index(culprit) if culprit in hashes else None
-    return Case(matrix([f for _, f in rows], Weights()), bic)
+    return Case(matrix([f for _, f in rows], Weights()), bic, tuple(f for _, f in rows))
 
 
 def rank_of(case: Case, scores: np.ndarray) -> int | None:

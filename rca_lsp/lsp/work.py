@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
 from rca_lsp import DROP_WORKING_DIRECTORY
-from rca_lsp.errors import IndexError_, ModelError, RcaError, RepositoryError, TraceError
+from rca_lsp.errors import IndexError_, ModelError, RcaError, RepositoryError, TraceError, install_hint
 from rca_lsp.lsp import convert
 from rca_lsp.lsp.jobs import Job
 from rca_lsp.lsp.options import Options
@@ -118,7 +118,7 @@ class Ranker:
                 try:
                     from rca_lsp.ranker.session import LogProbModel
                 except ImportError as exc:
-                    raise ModelError(f"the ranker needs its extra ({exc})", hint="pip install 'rca-lsp[ranker]'") from exc
+                    raise ModelError(f"the ranker needs its extra ({exc})", hint=install_hint("ranker")) from exc
                 self._model = LogProbModel(device=query.device)
             return service.rerank(repo, result, query, model=self._model)
 

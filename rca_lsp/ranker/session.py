@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from typing import Any
 from pathlib import Path
 
-from rca_lsp.errors import ModelError
+from rca_lsp.errors import ModelError, install_hint
 from rca_lsp.ranker.store import DEFAULT_MODEL, Manifest, model_dir, variant_files, verify
 
-RANKER_HINT = "pip install 'rca-lsp[ranker]' (or 'rca-lsp[gpu]' for CUDA)"
+RANKER_HINT = install_hint("ranker") + "; the gpu extra in place of ranker for CUDA"
 # tokens of one run. Scores do not depend on it (the int8 graph quantises activations per row); larger
 # batches ran 1.13-1.18 times as fast but peaked over 1 GB (BENCHMARKS.md, twentieth sitting)
 MAX_BATCH_TOKENS = 512
@@ -51,7 +51,7 @@ def pick_provider(available: list[str], device: str = "auto") -> tuple[str, str]
 
 def cuda_missing(available: list[str]) -> str:
     return (f"device 'cuda' asked for, but onnxruntime has no CUDA provider here (it has "
-            f"{', '.join(available) or 'none'}); ranking on the CPU. For CUDA: pip install 'rca-lsp[gpu]' "
+            f"{', '.join(available) or 'none'}); ranking on the CPU. For CUDA: {install_hint('gpu')} "
             f"on a machine with an NVIDIA GPU")
 
 

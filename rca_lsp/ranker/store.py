@@ -25,7 +25,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rca_lsp.errors import ModelError
+from rca_lsp.errors import ModelError, install_hint
 from rca_lsp.records import json_kind
 
 MANIFEST = "manifest.json"
@@ -36,7 +36,7 @@ FORMAT = 4  # 2: the graph is the body (inputs_embeds -> hidden), embedding and 
 # MatMulInteger with activations per row in two passes (ranker/quantise.py): 3's scores, faster
 DEFAULT_MODEL = "smollm2-135m-instruct"
 VARIANTS = ("fp32", "int8", "fp16")
-BUILD_HINT = "run `rca model build` (needs `pip install 'rca-lsp[export]'`)"
+BUILD_HINT = f"run `rca model build` (needs the export extra: {install_hint('export')})"
 REBUILD_HINT = "rebuild with `rca model build --force`"
 
 

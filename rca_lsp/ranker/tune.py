@@ -31,11 +31,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from rca_lsp.errors import ModelError
+from rca_lsp.errors import ModelError, install_hint
 
 CHECKPOINT = "checkpoint.pt"
 ADAPTER_FILES = ("adapter_config.json", "adapter_model.safetensors")
-TRAIN_HINT = "pip install 'rca-lsp[export,train]'"
+TRAIN_HINT = install_hint("export,train")
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,9 @@ from typing import Any
 from rca_lsp.errors import ModelError
 from rca_lsp.kinds import CONTEXT, SCORED, Feature
 
-FUSION_DIR = Path(__file__).resolve().parents[2] / "models" / "fusion"
+# the fusions shipped with rca (package data): the fusion for regressions, read by `rca suspects`,
+# and any learned fusion over COLUMNS, which `rca model eval` measures
+FUSION_DIR = Path(__file__).resolve().parent / "fusion"
 # The model's columns, in the order its files list them; executed is not one (a model never saw it).
 RETRIEVAL = (Feature.FRAME, Feature.CODE, Feature.WORDS, Feature.RECENCY, Feature.COUPLING, Feature.FILE,
              Feature.OWNER, Feature.AUTHORSHIP)
@@ -150,7 +152,7 @@ SCORE_DERIVED = ("score", "log_score_rank", "score_gap")
 # recency times the weighted sum (so that recency can count for less where the evidence is strong)
 SHAPE = ("log_back", "recency_x_score")
 REGRESSION_KNOWN = frozenset(f.value for f in SCORED + CONTEXT) | frozenset(SCORE_DERIVED) | frozenset(SHAPE)
-REGRESSION_PATH = Path(__file__).resolve().parent / "fusion" / "regression.json"
+REGRESSION_PATH = FUSION_DIR / "regression.json"
 # the same for a run with the failing test's coverage (`--coverage`): the executed feature is a column
 REGRESSION_COVERAGE_PATH = REGRESSION_PATH.with_name("regression_coverage.json")
 

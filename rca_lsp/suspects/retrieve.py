@@ -23,8 +23,8 @@ Features (each scaled to 0..1 across candidates, then weighted):
   (see `test_data`): what a test whose subject is data (HTML, a command line, a pattern) is about.
   Weight 0 (evidence only): it lowered the leave-one-project-out figures (BENCHMARKS.md).
 - since_test: the commit is no older than the newest change to a committed failing test, which
-  passed when it was changed (see `test_change`); 0 for every candidate where no such change is
-  known. A prior like recency, not evidence: the result says where the line was drawn (`notes`).
+  most likely passed when it was changed (see `test_change`); 0 for every candidate where no such
+  change is known. A prior like recency, not evidence: the result says where the line was drawn (`notes`).
 """
 
 from __future__ import annotations
@@ -57,6 +57,7 @@ from rca_lsp.suspects.test_change import last_test_change
 from rca_lsp.suspects.test_data import FailingTestData, data_evidence, data_matches, failing_test_data
 from rca_lsp.suspects.words import failure_words, match, matched_terms
 from rca_lsp.testpaths import is_test_path
+from rca_lsp.traces.collection import collection_warnings
 from rca_lsp.types import Evidence, Suspect, Trace
 
 if TYPE_CHECKING:
@@ -386,7 +387,7 @@ def find_suspects(repo: Backend, index: Index, text: str, since: str | None = No
     tracked = repo.tracked_files()
     traces, inside = resolved(repo, traces, tracked, live)
     timings["parse"] = time.perf_counter() - started
-    warnings: list[str] = []
+    warnings = collection_warnings(text)  # a pytest collection error: no test ran
     suspicion = None
     if per_test is not None:
         executed, suspicion = spectrum(per_test, traces, warnings) or (executed, None)

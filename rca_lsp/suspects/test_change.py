@@ -1,8 +1,9 @@
-"""The failing test's last change: the test passed then, so the commits before it are unlikely culprits.
+"""The failing test's last change: a test usually passed then, so the commits before it are unlikely culprits.
 
-A regression is a test that passed and now fails. Whoever last changed a committed test ran it and
-saw it pass (that is what changing a test is for), so the change that broke it came at that commit
-or after it. Retrieval's *since_test* feature marks the candidates from the newest commit that
+A regression is a test that passed and now fails. Whoever last changed a committed test usually ran
+it and saw it pass (that is what changing a test is for), so the change that broke it most likely
+came at that commit or after it: an assumption, not a fact, and the note says so (a test committed
+failing, or edited while it failed, breaks it: `--since` ranks without the line). Retrieval's *since_test* feature marks the candidates from the newest commit that
 changed any line of a failing test's function onwards; older commits keep their points but lose the
 feature's weight, which outweighs recency but not a frame line or a changed callee
 (BENCHMARKS.md, "The failing test's last change").
@@ -44,7 +45,8 @@ class LastTestChange:
         older = self.older(history)
         return (f"ranked lower: the {older} commit{'s' if older != 1 else ''} older than "
                 f"{commit.hash[:10]} ({commit.summary[:60]}), which last changed the failing test "
-                f"{self.test} ({self.path}): it passed then, so what broke it came later")
+                f"{self.test} ({self.path}): a test usually passes when it is committed, so what broke it "
+                "most likely came later; if it failed from the start, rank with --since")
 
 
 def last_test_change(view: CodeView, history: History, traces: list[Trace], live: set[str]) -> LastTestChange | None:

@@ -31,7 +31,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from rca_lsp.errors import IndexingStopped, RepositoryError
+from rca_lsp.errors import IndexingStopped, RepositoryError, install_hint
 from rca_lsp.types import Commit, FileChange
 from rca_lsp.vcs.base import LoggedCommit, Worktree
 from rca_lsp.vcs.diffparse import decode, worktree_hunks
@@ -125,7 +125,7 @@ class HgRepo(HgFiles, HgHistory):
                 import hglib
             except ImportError as exc:
                 raise RepositoryError("Mercurial support needs python-hglib",
-                                      hint="pip install 'rca-lsp[hg]'") from exc
+                                      hint=install_hint("hg")) from exc
             hglib.HGPATH = binary(self.kind)
             configs = list(_DIFF_CONFIG)
             try:
@@ -149,7 +149,11 @@ class HgRepo(HgFiles, HgHistory):
 
     def run(self, *args: str | bytes, ok: tuple[int, ...] = (0,)) -> bytes:
         """One command on the server; a failure becomes a RepositoryError."""
-        from hglib.error import CommandError, ServerError
+        try:
+            from hglib.error import CommandError, ServerError
+        except ImportError:  # python-hglib missing: the error that says how to install it, not a traceback
+            self._server()
+            raise
 
         argv = [a if isinstance(a, bytes) else a.encode("utf-8", "surrogateescape") for a in args]
         server = None

@@ -1,4 +1,4 @@
--- rca language server: suspect commits for a stack trace (`pip install rca-lsp`).
+-- rca language server: suspect commits for a stack trace (`pip install -e .` in rca-lsp's checkout).
 -- Used by `vim.lsp.enable('rca')` (Neovim 0.11+); override with `vim.lsp.config('rca', {...})`.
 ---@type vim.lsp.Config
 return {

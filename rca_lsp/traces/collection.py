@@ -1,0 +1,70 @@
+"""pytest's collection errors: output in which no test ran because a test module failed to import.
+
+pytest prints a section `ERROR collecting tests/test_ops.py` for each test module it could not
+collect (for an import: `ImportError while importing test module ...`, the import's traceback and
+its `E   ModuleNotFoundError: ...` line), `ERROR tests/test_ops.py` in its summary and, unless told
+to go on, `Interrupted: 1 error during collection` (exit 2). The traceback parses as any other and
+is ranked, but it is the import's, not a failing test's: `collection_warnings` says so, naming
+each module and its error, so that nobody reads the ranking as that of a failing test.
+"""
+
+from __future__ import annotations
+
+import re
+
+from rca_lsp.traces.base import exception_line
+from rca_lsp.traces.clean import make_doc
+
+_HEADER = re.compile(r"_{2,} ERROR collecting (?P<module>\S(?:.*\S)?) _{2,}")
+_SECTION_END = re.compile(r"_{2,} .* _{2,}|={3,}( .* ={3,})?")
+_DURING = re.compile(r"\b\d+ errors? during collection\b")
+_SUMMARY = re.compile(r"ERROR (?P<module>\S+\.py)(?: - (?P<why>.+))?")
+_INTERRUPTED = re.compile(r"Interrupted: \d+ errors? during collection")
+_RAN = re.compile(r"\b\d+ (?:passed|failed)\b")  # --continue-on-collection-errors: the other tests ran
+SHOWN = 3  # modules named in the warning; more are counted
+MESSAGE = 100  # characters of each module's error
+
+
+def collection_errors(text: str) -> list[tuple[str, str | None]]:
+    """(test module, its error as `Type: message`, or None where the output does not give it) for
+    each module pytest failed to collect, in the output's order; empty for any other text."""
+    if "ERROR collecting" not in text and "during collection" not in text:
+        return []  # the usual case, without cleaning the text again
+    lines = make_doc(text).plain
+    found: dict[str, str | None] = {}
+    for i, line in enumerate(lines):
+        header = _HEADER.fullmatch(line.strip())
+        if header is None:
+            continue
+        error = None
+        for later in lines[i + 1:]:
+            if _SECTION_END.fullmatch(later.strip()):
+                break
+            exc = exception_line(later, strict=True)
+            if exc is not None:
+                error = f"{exc[0]}: {exc[1]}" if exc[1] else exc[0]
+        found.setdefault(header["module"], error)
+    if not found and any(_DURING.search(line) for line in lines):  # no sections: --tb=no, or the summary alone
+        for line in lines:
+            summary = _SUMMARY.fullmatch(line.strip())
+            if summary is not None:
+                found.setdefault(summary["module"], summary["why"])
+    return list(found.items())
+
+
+def _short(error: str) -> str:
+    return error if len(error) <= MESSAGE else error[:MESSAGE - 3].rstrip() + "..."
+
+
+def collection_warnings(text: str) -> list[str]:
+    """The one warning for a pytest collection error in `text` (none for any other text)."""
+    errors = collection_errors(text)
+    if not errors:
+        return []
+    named = [f"{module} ({_short(error)})" if error else module for module, error in errors[:SHOWN]]
+    failed = ", ".join(named) + (f" and {len(errors) - SHOWN} more" if len(errors) > SHOWN else "")
+    if _INTERRUPTED.search(text) or not _RAN.search(text):
+        return [f"pytest's output is a collection error, not a test failure: the tests did not run, so the trace "
+                f"is of the import; failed to import: {failed}"]
+    return [f"pytest's output holds a collection error: the tests of a module that failed to import did not run, "
+            f"so its trace is of the import, not of a failing test; failed to import: {failed}"]
