@@ -37,7 +37,6 @@ and its exit status is the hook's.
 from __future__ import annotations
 
 import errno
-import fcntl
 import json
 import math
 import os
@@ -49,6 +48,7 @@ from typing import TYPE_CHECKING
 
 from rca_lsp import DROP_WORKING_DIRECTORY
 from rca_lsp.index.paths import WRITE_LOCK, index_dir
+from rca_lsp.locks import try_lock
 
 if TYPE_CHECKING:
     from rca_lsp.vcs.base import Backend
@@ -235,16 +235,6 @@ class IndexTimeout(BaseException):
     """The background indexer's time is up. A BaseException, as KeyboardInterrupt is: the alarm
     mostly rings while a file is parsed, inside a parser's defensive `except Exception`, which
     would log a TimeoutError as a file that failed to parse and index on past the limit."""
-
-
-def try_lock(path: Path) -> int | None:
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        os.close(fd)
-        return None
-    return fd
 
 
 def background_index(root: str, hook: str) -> int:

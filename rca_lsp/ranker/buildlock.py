@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from rca_lsp.errors import ModelError
+from rca_lsp.locks import try_lock
 
 TRIES = 5  # attempts, TRY_GAP apart, before a held lock is said: `held_by` takes it for an instant
 TRY_GAP = 0.1
@@ -61,11 +62,8 @@ def _take(path: Path) -> int | None:
     """A descriptor holding the lock of `path`, or None while another process holds it. A file that
     its last holder removed between our open and our lock is not the lock any more: opened again."""
     while True:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            os.close(fd)
+        fd = try_lock(path)
+        if fd is None:
             return None
         try:
             if os.stat(path).st_ino == os.fstat(fd).st_ino:
