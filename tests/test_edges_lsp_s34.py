@@ -11,6 +11,7 @@ from lsp_helpers import SERVER, command, open_doc, session, until
 from lsprotocol import types as lsp
 from test_cli import _history
 from test_edges_lsp_s33 import _message, _messages
+from test_edges_paths_s34 import superproject  # noqa: F401 - a fixture
 from test_lsp_server import _index
 
 asyncio_test = pytest.mark.asyncio(loop_scope="function")
@@ -89,3 +90,17 @@ def test_exit_without_shutdown_exits_1_and_after_shutdown_0(tmp_path):
 
     before = subprocess.run(SERVER, input=_message("exit", None), capture_output=True, timeout=60)
     assert before.returncode == 1 and before.stdout == b"", before.stderr
+
+
+@asyncio_test
+async def test_a_trace_into_a_submodule_links_no_frame_to_the_superprojects_file_of_that_name(superproject):
+    """The trace's frames in the submodule libs/sub (pkg/mod.py there) were linked to the
+    superproject's own pkg/mod.py, a different file, as ranking credited it before: now they link
+    nowhere, as ranking reads them, and the superproject's own frame (run.py) still links."""
+    top = superproject["top"].root
+    (top / "crash.txt").write_text(superproject["trace"])
+    async with session([top]) as (client, _):
+        links = await client.text_document_document_link_async(
+            lsp.DocumentLinkParams(lsp.TextDocumentIdentifier(open_doc(client, top / "crash.txt"))))
+        targets = sorted(link.target.split("#")[0] for link in links)
+        assert targets == [(top / "run.py").as_uri()], targets

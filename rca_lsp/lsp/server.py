@@ -302,7 +302,8 @@ class RcaServer(LanguageServer):
         return "".join(lsp_lines(text, keepends=True)[first:last + 1]), first
 
     def trace_links(self, uri: str) -> list[lsp.DocumentLink]:
-        from rca_lsp.traces import parse, resolve
+        from rca_lsp.suspects.submodules import resolved
+        from rca_lsp.traces import parse
 
         doc = self.workspace.text_documents.get(uri)
         ours = any(f.trace_uri == uri for f in self.findings.values())
@@ -312,7 +313,8 @@ class RcaServer(LanguageServer):
             return []
         try:
             repo = self.repo_for(uri)
-            traces = resolve(parse(doc.source), sorted(set(repo.tracked_files()) | set(repo.untracked_files())))
+            # a frame in a submodule links nowhere, not to a file of the same tail here (as ranking does)
+            traces, _ = resolved(repo, parse(doc.source), repo.tracked_files(), repo.untracked_files())
         except RcaError:
             return []
         frames = [f for t in traces for f in t.all_frames() if f.path and not f.external]
