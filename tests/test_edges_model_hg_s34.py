@@ -200,6 +200,10 @@ def test_hg_at_the_null_revision_says_so_and_how_to_update_not_no_commits_yet(hg
     assert "no commits yet" not in proc.stderr
     index = rca("index", cwd=hg_repo.root)
     assert index.returncode == 0 and "at the null revision" in index.stderr and "no commits yet" not in index.stderr
+    editor = subprocess.run([sys.executable, "-m", "rca_lsp.lsp.indexer", str(hg_repo.root)], capture_output=True,
+                            text=True, timeout=120)  # the editor's background indexer says the same
+    assert editor.returncode == 0 and "at the null revision" in editor.stdout, editor.stdout + editor.stderr
+    assert "no commits yet" not in editor.stdout
     empty = HgRepoBuilder(tmp_path / "empty")  # an empty repository says what it said
     proc = rca("suspects", "--trace", str(trace), cwd=empty.root)
     _failed_cleanly(proc, 3)

@@ -31,8 +31,11 @@ def main(argv: list[str]) -> int:
     except RcaError as exc:
         _emit(error=str(exc))
         return exc.exit_code
-    if report.head is None:
-        _emit(message="the repository has no commits yet; nothing to index")
+    if report.head is None:  # no commits yet, or (hg) a working directory at the null revision
+        from rca_lsp.vcs import no_head
+
+        state, hint = no_head(repo)
+        _emit(message=f"{state}; nothing to index" + (f" (hint: {hint})" if hint else ""))
     else:
         _emit(message=f"indexed {report.added} new commit(s), removed {report.removed}; "
                       f"{report.reachable} reachable from HEAD in {report.seconds:.2f} s")
