@@ -105,6 +105,8 @@ def test_a_collection_error_is_ranked_with_a_warning_naming_the_module(tmp_path)
     assert proc.returncode == 0, proc.stderr
     [warning] = json.loads(proc.stdout)["warnings"]
     assert warning.startswith("pytest's output is a collection error, not a test failure: the tests did not run")
+    # no test ran, so no coverage report of the failing test would tell more: that hint is not given
+    assert not any("coverage" in hint for hint in json.loads(proc.stdout)["hints"]), json.loads(proc.stdout)["hints"]
     assert "the trace is of the import" in warning and "\n" not in warning
     assert "tests/test_ops.py (ImportError: cannot import name 'add' from 'ops.core'" in warning
     assert "tests/test_extra.py (ModuleNotFoundError: No module named 'ops_extras')" in warning

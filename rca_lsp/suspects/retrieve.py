@@ -57,7 +57,7 @@ from rca_lsp.suspects.test_change import last_test_change
 from rca_lsp.suspects.test_data import FailingTestData, data_evidence, data_matches, failing_test_data
 from rca_lsp.suspects.words import failure_words, match, matched_terms
 from rca_lsp.testpaths import is_test_path
-from rca_lsp.traces.collection import collection_warnings
+from rca_lsp.traces.collection import NO_RUN, collection_warnings
 from rca_lsp.types import Evidence, Suspect, Trace
 
 if TYPE_CHECKING:
@@ -415,8 +415,8 @@ def find_suspects(repo: Backend, index: Index, text: str, since: str | None = No
     suspects, explained = _suspects(ranked[:len(ranked) if top <= 0 else top], board, history, index, terms,
                                     data, weights, table, context if explain else None)
     timings["total"] = time.perf_counter() - started
-    hints = _warn_and_hint(warnings, history, traces, targets, bool(pointed),
-                           bool(executed) or per_test is not None or window is not None, inside)
+    hints = _warn_and_hint(warnings, history, traces, targets, bool(pointed), bool(executed) or per_test is not None
+                           or window is not None or any(w.startswith(NO_RUN) for w in warnings), inside)
     return Result(suspects, history.candidates, traces, timings, warnings, explained, data.code, notes, hints)
 
 
@@ -424,7 +424,7 @@ def _warn_and_hint(warnings: list[str], history: History, traces: list[Trace], t
                    pointed: bool, covered: bool, inside: Submodules) -> list[str]:
     """Add what the user should know to `warnings`; the hints: the git submodules frames are in (`inside`)
     and, where the trace points at no code outside the tests (an assertion in the test) and no run
-    was read (`covered`: a report, or bisect's window), that what it ran is what a coverage report
+    was read (`covered`: a report, bisect's window; or none ran), that what it ran is what a coverage report
     adds (BENCHMARKS.md, the dev split with coverage)."""
     if history.missing:
         warnings.append(f"{history.missing} commit(s) reachable from HEAD are not indexed yet; run `rca index`")

@@ -23,6 +23,7 @@ _INTERRUPTED = re.compile(r"Interrupted: \d+ errors? during collection")
 _RAN = re.compile(r"\b\d+ (?:passed|failed)\b")  # --continue-on-collection-errors: the other tests ran
 SHOWN = 3  # modules named in the warning; more are counted
 MESSAGE = 100  # characters of each module's error
+NO_RUN = "pytest's output is a collection error, not a test failure"  # how the warning starts where no test ran
 
 
 def collection_errors(text: str) -> list[tuple[str, str | None]]:
@@ -64,7 +65,7 @@ def collection_warnings(text: str) -> list[str]:
     named = [f"{module} ({_short(error)})" if error else module for module, error in errors[:SHOWN]]
     failed = ", ".join(named) + (f" and {len(errors) - SHOWN} more" if len(errors) > SHOWN else "")
     if _INTERRUPTED.search(text) or not _RAN.search(text):
-        return [f"pytest's output is a collection error, not a test failure: the tests did not run, so the trace "
+        return [f"{NO_RUN}: the tests did not run, so the trace "
                 f"is of the import; failed to import: {failed}"]
     return [f"pytest's output holds a collection error: the tests of a module that failed to import did not run, "
             f"so its trace is of the import, not of a failing test; failed to import: {failed}"]
