@@ -278,4 +278,11 @@ def m016_exact_path_names(db: Database) -> None:
         " WHERE f.path LIKE '%?%' OR f.old_path LIKE '%?%' OR f.new_path LIKE '%?%'")])
 
 
-SCHEMA_VERSION = 16
+@migrations()
+def m017_exact_hg_path_names(db: Database) -> None:
+    """Mercurial's names are kept exactly too (hg.py read them with `?` for each byte that is not
+    UTF-8 after m016 ran): the commits with a `?` in a path are read again, as m016 reads them."""
+    m016_exact_path_names(db)
+
+
+SCHEMA_VERSION = 17

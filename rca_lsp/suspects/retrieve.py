@@ -387,7 +387,7 @@ def find_suspects(repo: Backend, index: Index, text: str, since: str | None = No
     tracked = repo.tracked_files()
     traces, inside = resolved(repo, traces, tracked, live)
     timings["parse"] = time.perf_counter() - started
-    warnings = collection_warnings(text)  # a pytest collection error: no test ran
+    warnings = collection_warnings(text)  # a pytest collection error, a unittest import error: no test ran
     suspicion = None
     if per_test is not None:
         executed, suspicion = spectrum(per_test, traces, warnings) or (executed, None)

@@ -6,6 +6,11 @@ its `E   ModuleNotFoundError: ...` line), `ERROR tests/test_ops.py` in its summa
 to go on, `Interrupted: 1 error during collection` (exit 2). The traceback parses as any other and
 is ranked, but it is the import's, not a failing test's: `collection_warnings` says so, naming
 each module and its error, so that nobody reads the ranking as that of a failing test.
+
+`python -m unittest` reports a test module that failed to import as a test of its own that erred,
+`ERROR: test_ops (unittest.loader._FailedTest.test_ops)`, then `ImportError: Failed to import test
+module: test_ops` and the import's traceback: `import_errors` reads these, and the same warning
+names them.
 """
 
 from __future__ import annotations
@@ -23,7 +28,11 @@ _INTERRUPTED = re.compile(r"Interrupted: \d+ errors? during collection")
 _RAN = re.compile(r"\b\d+ (?:passed|failed)\b")  # --continue-on-collection-errors: the other tests ran
 SHOWN = 3  # modules named in the warning; more are counted
 MESSAGE = 100  # characters of each module's error
-NO_RUN = "pytest's output is a collection error, not a test failure"  # how the warning starts where no test ran
+_FAILED_IMPORT = re.compile(r"ImportError: Failed to import test module: (?P<module>\S+)")
+_UNITTEST_END = re.compile(r"={20,}|-{20,}|Ran \d+ tests? in .*")  # a unittest report's end
+_UNITTEST_RAN = re.compile(r"\bRan (?P<tests>\d+) tests? in ")
+NO_RUN = ("pytest's output is a collection error, not a test failure",  # how the warning starts where no test ran
+          "unittest's output is an import error, not a test failure")
 
 
 def collection_errors(text: str) -> list[tuple[str, str | None]]:
@@ -53,19 +62,57 @@ def collection_errors(text: str) -> list[tuple[str, str | None]]:
     return list(found.items())
 
 
+def import_errors(text: str) -> list[tuple[str, str | None]]:
+    """(test module, its error as `Type: message`, or None where the output does not give it) for
+    each module `python -m unittest` failed to import, in the output's order; empty for any other text."""
+    if "Failed to import test module: " not in text:
+        return []
+    lines = make_doc(text).plain
+    found: dict[str, str | None] = {}
+    for i, line in enumerate(lines):
+        failed = _FAILED_IMPORT.fullmatch(line.strip())
+        if failed is None:
+            continue
+        error = None
+        for later in lines[i + 1:]:
+            if _UNITTEST_END.fullmatch(later.strip()):
+                break
+            exc = exception_line(later, strict=True)
+            if exc is not None:
+                error = f"{exc[0]}: {exc[1]}" if exc[1] else exc[0]
+        found.setdefault(failed["module"], error)
+    return list(found.items())
+
+
 def _short(error: str) -> str:
     return error if len(error) <= MESSAGE else error[:MESSAGE - 3].rstrip() + "..."
 
 
+def _failed(errors: list[tuple[str, str | None]]) -> str:
+    named = [f"{module} ({_short(error)})" if error else module for module, error in errors[:SHOWN]]
+    return ", ".join(named) + (f" and {len(errors) - SHOWN} more" if len(errors) > SHOWN else "")
+
+
 def collection_warnings(text: str) -> list[str]:
-    """The one warning for a pytest collection error in `text` (none for any other text)."""
+    """The one warning for a pytest collection error, or a unittest import error, in `text` (none
+    for any other text)."""
     errors = collection_errors(text)
     if not errors:
-        return []
-    named = [f"{module} ({_short(error)})" if error else module for module, error in errors[:SHOWN]]
-    failed = ", ".join(named) + (f" and {len(errors) - SHOWN} more" if len(errors) > SHOWN else "")
+        return _unittest_warnings(text)
     if _INTERRUPTED.search(text) or not _RAN.search(text):
-        return [f"{NO_RUN}: the tests did not run, so the trace "
-                f"is of the import; failed to import: {failed}"]
+        return [f"{NO_RUN[0]}: the tests did not run, so the trace "
+                f"is of the import; failed to import: {_failed(errors)}"]
     return [f"pytest's output holds a collection error: the tests of a module that failed to import did not run, "
-            f"so its trace is of the import, not of a failing test; failed to import: {failed}"]
+            f"so its trace is of the import, not of a failing test; failed to import: {_failed(errors)}"]
+
+
+def _unittest_warnings(text: str) -> list[str]:
+    errors = import_errors(text)
+    if not errors:
+        return []
+    ran = [int(m["tests"]) for m in _UNITTEST_RAN.finditer(text)]
+    if not ran or sum(ran) <= len(errors):  # each module that failed to import counts as one test run
+        return [f"{NO_RUN[1]}: the tests did not run, so the trace "
+                f"is of the import; failed to import: {_failed(errors)}"]
+    return [f"unittest's output holds an import error: the tests of a module that failed to import did not run, "
+            f"so its trace is of the import, not of a failing test; failed to import: {_failed(errors)}"]

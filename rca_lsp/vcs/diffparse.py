@@ -166,8 +166,8 @@ def decode(raw: bytes) -> str:
         return raw.decode("utf-8", errors="surrogateescape").encode("utf-8", "replace").decode("utf-8")
 
 
-# How a backend reads a file name's bytes: git, exactly (`decode_path`); hg (whose backend names files
-# with `decode` itself, hg.py) as text, the default, so its names agree with one another.
+# How a backend reads a file name's bytes: git and hg, exactly (`decode_path`); `decode`, the default,
+# reads them as text, with '?' for each byte that is not UTF-8.
 Names = Callable[[bytes], str]
 
 

@@ -10,7 +10,9 @@ they stand for), tracked files and the working directory from `hg files` / `hg s
 Mercurial has no blob ids in its diffs, so the ids this backend hands the index name how to read
 the file: `<changeset>:<path>` for a file of a logged commit, `@<filenode>:<path>` for a file of
 the working directory's parent (stable while the file is unchanged, so the HEAD tree's code facts
-are re-parsed only for the files a pull changed), `lf:<sha1>` for a version of a largefile.
+are re-parsed only for the files a pull changed), `lf:<sha1>` for a version of a largefile. A name
+that is not UTF-8 is read exactly, as git's are (`diffparse.decode_path`), and its ids hold its
+bytes in hex instead (`hgfiles.blob_id`).
 
 Sapling (`sl`) keeps Mercurial's command server (`sl serve --cmdserver pipe`) and its log
 templates; pick it with a `.sl` folder, `RCA_VCS=sl`, and name the binary with `RCA_SL`.
@@ -34,9 +36,9 @@ from typing import Any
 from rca_lsp.errors import IndexingStopped, RepositoryError, install_hint
 from rca_lsp.types import Commit, FileChange
 from rca_lsp.vcs.base import LoggedCommit, Worktree
-from rca_lsp.vcs.diffparse import decode, worktree_hunks
+from rca_lsp.vcs.diffparse import decode, decode_path, worktree_hunks
 from rca_lsp.vcs.hgdiff import WHOLE_FILE
-from rca_lsp.vcs.hgfiles import LARGEFILE, HgFiles, is_standin, pattern, real_path
+from rca_lsp.vcs.hgfiles import LARGEFILE, HgFiles, blob_id, blob_path, is_standin, pattern, real_path
 from rca_lsp.vcs.hggraph import NULL, HgHistory
 from rca_lsp.vcs.hgdiff import parse as parse_log
 from rca_lsp.vcs.revisions import check_revision
@@ -291,14 +293,14 @@ class HgRepo(HgFiles, HgHistory):
             return  # a standin holds a sha1: its largefile is read from the store (`as_largefiles`)
         p1 = parents[0] if parents else None
         if p1 and change.old_path and old is not None and any(h.old_len for h in change.hunks):
-            blob, digest = f"{p1}:{change.old_path}", _digest(old)
+            blob, digest = blob_id(p1, change.old_path), _digest(old)
             seen = self._latest.get(change.old_path)
             if seen is not None and seen[0] == digest:
                 self._alias[blob] = seen[1]
             else:
                 self._store(blob, old)
         if change.new_path and new is not None and any(h.new_len for h in change.hunks):
-            blob = f"{commit.hash}:{change.new_path}"
+            blob = blob_id(commit.hash, change.new_path)
             self._store(blob, new)
             self._latest[change.new_path] = (_digest(new), blob)
 
@@ -326,9 +328,9 @@ class HgRepo(HgFiles, HgHistory):
         if len(parents) > 1:  # like git's --diff-merges=off: a merge's changes belong to its branches
             return LoggedCommit(commit, ())
         p1 = parents[0] if parents else None
-        changes = tuple(replace(change, old_blob=alias.get(f"{p1}:{change.old_path}", f"{p1}:{change.old_path}")
+        changes = tuple(replace(change, old_blob=alias.get(blob_id(p1, change.old_path), blob_id(p1, change.old_path))
                                 if p1 and change.old_path else None,
-                                new_blob=f"{c.hash}:{change.new_path}" if change.new_path else None)
+                                new_blob=blob_id(c.hash, change.new_path) if change.new_path else None)
                         for change in item.changes)
         return self.as_largefiles(LoggedCommit(commit, changes))
 
@@ -345,7 +347,7 @@ class HgRepo(HgFiles, HgHistory):
 
     # -- work tree -----------------------------------------------------------------------
     def tracked_files(self) -> list[str]:
-        return [real_path(decode(p)) for p in self.run("files", "-T", r"{path}\0", ok=(0, 1)).split(b"\0") if p]
+        return [real_path(decode_path(p)) for p in self.run("files", "-T", r"{path}\0", ok=(0, 1)).split(b"\0") if p]
 
     def head_blobs(self) -> dict[str, str]:
         """Path -> `@filenode:path` of every file in the working directory's parent."""
@@ -356,19 +358,19 @@ class HgRepo(HgFiles, HgHistory):
         for entry in out.split(b"\0"):
             if entry:
                 node, _, path = entry.partition(b" ")
-                name = decode(path)
-                blobs[real_path(name)] = f"@{node.decode()}:{name}"  # a standin's: read as its largefile
+                name = decode_path(path)
+                blobs[real_path(name)] = blob_id(f"@{node.decode()}", name)  # a standin's: read as its largefile
         return blobs
 
     def worktree_changes(self, paths: Iterable[str] | None = None) -> dict[str, list[tuple[int, int, int, int]]]:
         """Hunks (old_start, old_len, new_start, new_len) between the parent and the work tree, per path."""
         if self.head() is None:
             return {}
-        return worktree_hunks(self.run("diff", "--git", "-U", "0", *[pattern(p) for p in paths or []]))
+        return worktree_hunks(self.run("diff", "--git", "-U", "0", *[pattern(p) for p in paths or []]), decode_path)
 
     def _status(self, flags: str) -> list[str]:
         out = self.run("status", flags, "-T", r"{path}\0")
-        return [decode(p) for p in out.split(b"\0") if p]
+        return [decode_path(p) for p in out.split(b"\0") if p]
 
     def modified_files(self) -> list[str]:
         """Tracked files that differ from the parent: modified, added, removed or missing."""
@@ -450,14 +452,13 @@ class _HgBlobReader:
         try:
             if blob.startswith(LARGEFILE):
                 return self._repo.largefile(blob[len(LARGEFILE):])
-            if blob.startswith("@"):
-                node, _, path = blob[1:].partition(":")
-                return self._repo.filenode_data(node, path) if _NODE.match(node) else None
-            data = self._repo._take(blob)
+            data = None if blob.startswith("@") else self._repo._take(blob)
             if data is not None:
                 return data
-            node, _, path = blob.partition(":")
-            return self._repo.cat(node, [path]).get(path) if _NODE.match(node) else None
+            node, path = blob_path(blob) or ("", "")
+            if node.startswith("@"):
+                return self._repo.filenode_data(node[1:], path)
+            return self._repo.cat(node, [path]).get(path) if node else None
         except RepositoryError as exc:
             log.debug("cannot read %s: %s", blob, exc)
             return None

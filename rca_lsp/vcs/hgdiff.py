@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 
 from rca_lsp.types import Commit, FileChange, Hunk
 from rca_lsp.vcs.base import LoggedCommit
-from rca_lsp.vcs.diffparse import (HUNK, HUNK_READ, MAX_HUNK_TEXT, apply_file_header, decode, diff_paths, layout_only,
-                                   log_records)
+from rca_lsp.vcs.diffparse import (HUNK, HUNK_READ, MAX_HUNK_TEXT, apply_file_header, decode, decode_path, diff_paths,
+                                   layout_only, log_records)
 
 WHOLE_FILE = 1_000_000  # lines of context: a file longer than this is read by `hg cat` instead
 _BODY_END = re.compile(rb"\n(?![ +\-\\])")  # a newline not followed by a hunk body line
@@ -229,7 +229,7 @@ def parse(data: bytes | Iterable[bytes], contents: Sink | None = None) -> Iterat
             commit, files, current = line, [], None
             continue
         if line.startswith(b"diff --git "):
-            old, new = diff_paths(line)
+            old, new = diff_paths(line, decode_path)
             current = _File(old, new)
             files.append(current)
         elif current is None:
@@ -237,7 +237,7 @@ def parse(data: bytes | Iterable[bytes], contents: Sink | None = None) -> Iterat
         elif line.startswith(b"@@"):
             current.start_hunk(line)
             current.body(cursor.body())
-        elif apply_file_header(line, current):
+        elif apply_file_header(line, current, decode_path):
             pass
         elif line.startswith((b"GIT binary patch", b"Binary file")):
             current.binary = True

@@ -28,12 +28,13 @@ from pathlib import Path
 from rca_lsp.errors import RepositoryError
 from rca_lsp.types import FileChange, Hunk
 from rca_lsp.vcs.base import LoggedCommit
-from rca_lsp.vcs.diffparse import HUNK_READ, MAX_HUNK_TEXT, decode, layout_only
+from rca_lsp.vcs.diffparse import HUNK_READ, MAX_HUNK_TEXT, decode, decode_path, layout_only
 
 STANDIN = ".hglf/"
 LARGEFILE = "lf:"  # blob ids of largefile versions: lf:<sha1>
 MAX_LARGEFILE = 2_000_000  # bytes of a largefile version read (diffed, parsed); a longer one gets no hunks
 _SHA1 = re.compile(r"^[0-9a-f]{40}$")
+_BLOB = re.compile(r"(?P<node>@?[0-9a-f]{40})(?P<sep>[:=])(?P<rest>.*)", re.S)
 
 
 def is_standin(path: str | None) -> bool:
@@ -46,11 +47,32 @@ def real_path(path: str) -> str:
 
 
 def pattern(path: str) -> str:
-    """An exact, root-relative file pattern. A name that was not UTF-8 reached us with each bad
-    byte as '?', so it is matched as a glob where '?' stands for that one byte."""
-    if "?" not in path:
-        return f"path:{path}"
-    return "rootglob:" + re.sub(r"([*\[\]{}\\])", r"\\\1", path)
+    """An exact, root-relative file pattern (a name that is not UTF-8 reaches hg as its bytes)."""
+    return f"path:{path}"
+
+
+def blob_id(node: str, path: str) -> str:
+    """The id of `path`'s version at changeset (or `@`filenode) `node`: `<node>:<path>`. A name
+    that is not UTF-8 (`diffparse.decode_path`: lone surrogates) cannot be the index's text, so it
+    is named by its bytes in hex, `<node>=<hex>`; both read back with `blob_path`."""
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return f"{node}={path.encode('utf-8', 'surrogateescape').hex()}"
+    return f"{node}:{path}"
+
+
+def blob_path(blob: str) -> tuple[str, str] | None:
+    """(node, path) of a `blob_id`; None for any other id."""
+    m = _BLOB.match(blob)
+    if m is None:
+        return None
+    if m["sep"] == ":":
+        return m["node"], m["rest"]
+    try:
+        return m["node"], bytes.fromhex(m["rest"]).decode("utf-8", "surrogateescape")
+    except ValueError:
+        return None
 
 
 class HgFiles:
@@ -84,7 +106,7 @@ class HgFiles:
                 if end_path < 0 or end_size < 0:
                     break
                 size = int(out[end_path + 1:end_size])
-                files[decode(out[pos:end_path])] = out[end_size + 1:end_size + 1 + size]
+                files[decode_path(out[pos:end_path])] = out[end_size + 1:end_size + 1 + size]
                 pos = end_size + 1 + size
         except ValueError:  # no size where one was due: not the template's answer
             pos = -1
@@ -100,15 +122,11 @@ class HgFiles:
         return files
 
     def filenode_data(self, filenode: str, path: str) -> bytes | None:
-        raw: bytes | None
-        if "?" in path:  # a name that was not UTF-8: read it through a pattern from the parent
-            raw = self.cat(".", [path]).get(path)
-        else:
-            raw = self.run("debugdata", path, filenode)
-            if raw.startswith(b"\x01\n"):  # copy metadata of a renamed file, not its contents
-                end = raw.find(b"\x01\n", 2)
-                raw = raw[end + 2:] if end >= 0 else raw
-        return self.largefile(decode(raw).strip()) if raw is not None and is_standin(path) else raw
+        raw = self.run("debugdata", path, filenode)
+        if raw.startswith(b"\x01\n"):  # copy metadata of a renamed file, not its contents
+            end = raw.find(b"\x01\n", 2)
+            raw = raw[end + 2:] if end >= 0 else raw
+        return self.largefile(decode(raw).strip()) if is_standin(path) else raw
 
     # -- largefiles ----------------------------------------------------------------------------
     @functools.cached_property
