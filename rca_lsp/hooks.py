@@ -107,7 +107,8 @@ def write_log(meta_dir: str, hook: str, message: str) -> None:
             keep = path.read_bytes()[-MAX_LOG_BYTES // 2:]
             path.write_bytes(keep[keep.find(b"\n") + 1:])
         stamp = time.strftime("%Y-%m-%dT%H:%M:%S")
-        with open(path, "a", encoding="utf-8") as fh:
+        # backslashreplace: a path that is not UTF-8 (`caf\\udce9`) is written as Python prints it
+        with open(path, "a", encoding="utf-8", errors="backslashreplace") as fh:
             fh.write(f"{stamp} [{os.getpid()}] {hook}: {message}\n")
     except OSError:
         pass  # a log that cannot be written must not become the error
@@ -290,7 +291,7 @@ def background_index(root: str, hook: str) -> int:
         message = f"background index failed: {type(exc).__name__}: {exc}"
         write_log(meta, hook, message)
         try:
-            (index_dir(meta) / LAST_ERROR).write_text(message + "\n")
+            (index_dir(meta) / LAST_ERROR).write_text(message + "\n", encoding="utf-8", errors="backslashreplace")
         except OSError:
             pass
         return 1
@@ -300,7 +301,7 @@ def take_last_error(meta_dir: str) -> str | None:
     """The background indexer's last error, once: taken, it is not shown again."""
     path = index_dir(meta_dir) / LAST_ERROR
     try:
-        message = path.read_text().strip()
+        message = path.read_text(encoding="utf-8", errors="replace").strip()
         path.unlink()
     except OSError:
         return None

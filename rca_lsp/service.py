@@ -126,6 +126,15 @@ def index_state(repo: Backend, head: str | None = None) -> IndexState:
     return "current" if indexed == (head or repo.head() or "") and not redo else "stale"
 
 
+def copies_index(repo: Backend) -> bool:
+    """A linked worktree beside a main checkout with an index: its own index starts as a copy of
+    that one (`open_index`), so its first update reads only the commits between the two HEADs, no
+    first build to ask about."""
+    from rca_lsp.index.paths import index_exists
+
+    return repo.checkout_dir != repo.meta_dir and index_exists(repo.meta_dir)
+
+
 def update_index(repo: Backend, progress: Progress | None = None, thorough: bool = True):
     """Bring the index up to HEAD (incremental; creates it) and return the update's report.
     `thorough` checks the database first (SQLite's quick_check); the background indexers of the

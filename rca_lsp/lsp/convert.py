@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import Any
 
 from lsprotocol import types as lsp
-from pygls.uris import from_fs_path
 
 from rca_lsp.errors import TraceError
 from rca_lsp.lsp.findings import Findings, Marker, TraceLine
+from rca_lsp.lsp.roots import path_uri as _uri
 from rca_lsp.records import iso_date, suspect_dict
 from rca_lsp.types import Suspect
 
@@ -24,7 +24,7 @@ SHOW_COMMIT = "rca.showCommit"
 
 
 def path_uri(root: str, path: str) -> str:
-    return from_fs_path(str(Path(root) / path)) or Path(root, path).as_uri()
+    return _uri(str(Path(root) / path))
 
 
 def ago(seconds: int, now: float | None = None) -> str:

@@ -9,9 +9,31 @@ the client sends is resolved where it is compared (`RcaServer.marker_at`, `repo_
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
-from pygls.uris import to_fs_path
+from pygls.uris import from_fs_path, to_fs_path
+
+
+def fs_path(uri: str) -> str | None:
+    """pygls's `to_fs_path`, but a %-escaped byte that is not UTF-8 (`caf%E9.py`, a latin-1 file
+    name) is read as os.fsdecode reads it (`caf\\udce9.py`), not as U+FFFD: the path opens."""
+    path = to_fs_path(uri)
+    if path and "\ufffd" in path and os.sep == "/":
+        parts = urlsplit(uri)
+        if parts.netloc in ("", "localhost"):
+            return unquote(parts.path, errors="surrogateescape")
+    return path
+
+
+def path_uri(path: str) -> str:
+    """pygls's `from_fs_path`, which quotes the path as strict UTF-8: a file name that is not
+    (its bytes kept as lone surrogates, `caf\\udce9.py`) is quoted byte for byte, `caf%E9.py`."""
+    try:
+        return from_fs_path(path) or Path(path).as_uri()
+    except UnicodeEncodeError:
+        return Path(path).as_uri()
 
 
 def client_root(repo_root: str, uri: str | None, folders: list[str]) -> str:
@@ -22,7 +44,7 @@ def client_root(repo_root: str, uri: str | None, folders: list[str]) -> str:
         real = Path(repo_root).resolve()
     except (OSError, RuntimeError):
         return repo_root
-    path = to_fs_path(uri) if uri and uri.startswith("file:") else None
+    path = fs_path(uri) if uri and uri.startswith("file:") else None
     starts = ([Path(path).parent] if path else []) + [Path(f) for f in folders]
     for start in starts:
         for folder in (start, *start.parents):

@@ -36,7 +36,6 @@ from typing import TYPE_CHECKING, Any, cast
 
 from lsprotocol import types as lsp
 from pygls.lsp.server import LanguageServer
-from pygls.uris import to_fs_path
 
 from rca_lsp import __version__, service
 from rca_lsp.errors import RcaError, RepositoryError, TraceError
@@ -45,7 +44,7 @@ from rca_lsp.lsp.findings import Findings, Marker, locate_frames, lsp_lines
 from rca_lsp.lsp.jobs import Cancelled, Job, Jobs, Progress
 from rca_lsp.lsp.options import Options, parse_options
 from rca_lsp.lsp.protocol import RcaProtocol
-from rca_lsp.lsp.roots import client_root
+from rca_lsp.lsp.roots import client_root, fs_path
 
 if TYPE_CHECKING:
     from rca_lsp.vcs.base import Backend
@@ -95,7 +94,7 @@ class RcaServer(LanguageServer):
 
     # -- where things are ---------------------------------------------------------------------
     def roots(self) -> list[str]:
-        folders = [to_fs_path(f.uri) for f in self.workspace.folders.values()]
+        folders = [fs_path(f.uri) for f in self.workspace.folders.values()]
         if not folders and self.workspace.root_path:
             folders = [self.workspace.root_path]
         return [f for f in folders if f]
@@ -105,7 +104,7 @@ class RcaServer(LanguageServer):
         first workspace folder that is one."""
         from rca_lsp.vcs import open_repo
 
-        path = to_fs_path(uri) if uri and uri.startswith("file:") else None
+        path = fs_path(uri) if uri and uri.startswith("file:") else None
         roots = self.roots()
         candidates = []
         if path:
@@ -142,7 +141,7 @@ class RcaServer(LanguageServer):
         await asyncio.sleep(0)  # pygls sends a finished command's answer from a callback: let it run
 
     def marker_at(self, uri: str, line: int | None = None) -> list[Marker]:
-        path = to_fs_path(uri)
+        path = fs_path(uri)
         if not path:
             return []
         full = Path(path).resolve()
@@ -182,6 +181,8 @@ class RcaServer(LanguageServer):
         return await asyncio.shield(asking)
 
     async def _ask_to_index(self, repo: Backend) -> bool:
+        if await asyncio.to_thread(service.copies_index, repo):
+            return True  # a linked worktree: its index starts as a copy of the main checkout's
         try:
             choice = await self.window_show_message_request_async(lsp.ShowMessageRequestParams(
                 type=lsp.MessageType.Info, actions=[lsp.MessageActionItem(INDEX_NOW), lsp.MessageActionItem("Not now")],
@@ -287,7 +288,7 @@ class RcaServer(LanguageServer):
         if not isinstance(uri, str):
             raise TraceError("pass the trace as text, or the uri (and range) of a document holding it")
         doc = self.workspace.text_documents.get(uri)
-        path = to_fs_path(uri) if uri.startswith("file:") else None
+        path = fs_path(uri) if uri.startswith("file:") else None
         if doc is not None:
             text = doc.source
         elif path:

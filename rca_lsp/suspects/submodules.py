@@ -27,7 +27,7 @@ from rca_lsp.index import queries
 
 if TYPE_CHECKING:
     from rca_lsp.suspects.history import History
-    from rca_lsp.types import Trace
+    from rca_lsp.types import Frame, Trace
     from rca_lsp.vcs.base import Backend
 
 
@@ -61,11 +61,36 @@ def resolved(repo: Backend, traces: list[Trace], tracked: list[str], live: Colle
     files = sorted(set(tracked) | set(live))
     inside = checked_out(repo, tracked)
     foreign = [path for paths in inside.values() for path in paths]
+    if inside:
+        foreign += printed_under(inside, traces, resolve(traces, files), repo.root)
     if not foreign:
         return resolve(traces, files), Submodules()
     hits = foreign_paths(traces, files, foreign)
     folders = (next(f for f in inside if path.startswith(f + "/")) for path in hits)
     return resolve(traces, files, foreign), Submodules(tuple(dict.fromkeys(folders)))
+
+
+def _printed(frame: Frame) -> str:
+    return (frame.file or "").replace("\\", "/")
+
+
+def printed_under(folders: Collection[str], traces: list[Trace], plain: list[Trace], root: str) -> list[str]:
+    """The files the frames print under a submodule's folder, as paths here: for a submodule not
+    checked out (a clone without `--recurse-submodules`, a trace from CI), which lists no files,
+    or a frame in a file it does not track. A printed path is under a folder when it begins with a
+    root of the trace and the folder: the work tree's, "" (paths printed relative to it), and
+    each a frame resolved to the superproject's file shows (`/ci/top/` of `/ci/top/run.py`).
+    Only these roots: a folder spelt as the submodule's above the root (`/srv/libs/sub/top/`) is
+    not the submodule. `plain`: `traces` resolved with no submodule."""
+    prefixes = {"", root.rstrip("/") + "/"}
+    for path, text in ((f.path, _printed(f)) for t in plain for f in t.all_frames() if f.path and not f.external):
+        if path and text.endswith("/" + path):
+            prefixes.add(text[:len(text) - len(path)])
+    found = []
+    for frame in (f for t in traces for f in t.all_frames()):
+        text = _printed(frame).removeprefix("./")
+        found += [text[len(p):] for p in prefixes for folder in folders if text.startswith(f"{p}{folder}/")]
+    return found
 
 
 def _hint(folder: str, history: History) -> str:
