@@ -16,6 +16,7 @@ names them.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from rca_lsp.traces.base import exception_line
 from rca_lsp.traces.clean import make_doc
@@ -41,19 +42,7 @@ def collection_errors(text: str) -> list[tuple[str, str | None]]:
     if "ERROR collecting" not in text and "during collection" not in text:
         return []  # the usual case, without cleaning the text again
     lines = make_doc(text).plain
-    found: dict[str, str | None] = {}
-    for i, line in enumerate(lines):
-        header = _HEADER.fullmatch(line.strip())
-        if header is None:
-            continue
-        error = None
-        for later in lines[i + 1:]:
-            if _SECTION_END.fullmatch(later.strip()):
-                break
-            exc = exception_line(later, strict=True)
-            if exc is not None:
-                error = f"{exc[0]}: {exc[1]}" if exc[1] else exc[0]
-        found.setdefault(header["module"], error)
+    found = _sections(lines, _HEADER, _SECTION_END)
     if not found and any(_DURING.search(line) for line in lines):  # no sections: --tb=no, or the summary alone
         for line in lines:
             summary = _SUMMARY.fullmatch(line.strip())
@@ -67,21 +56,26 @@ def import_errors(text: str) -> list[tuple[str, str | None]]:
     each module `python -m unittest` failed to import, in the output's order; empty for any other text."""
     if "Failed to import test module: " not in text:
         return []
-    lines = make_doc(text).plain
+    return list(_sections(make_doc(text).plain, _FAILED_IMPORT, _UNITTEST_END).items())
+
+
+def _sections(lines: Sequence[str], header: re.Pattern[str], end: re.Pattern[str]) -> dict[str, str | None]:
+    """Test module -> the last exception line (`Type: message`) of its section, for each line that
+    `header` matches (its group "module"), the section running to a line `end` matches."""
     found: dict[str, str | None] = {}
     for i, line in enumerate(lines):
-        failed = _FAILED_IMPORT.fullmatch(line.strip())
-        if failed is None:
+        start = header.fullmatch(line.strip())
+        if start is None:
             continue
         error = None
         for later in lines[i + 1:]:
-            if _UNITTEST_END.fullmatch(later.strip()):
+            if end.fullmatch(later.strip()):
                 break
             exc = exception_line(later, strict=True)
             if exc is not None:
                 error = f"{exc[0]}: {exc[1]}" if exc[1] else exc[0]
-        found.setdefault(failed["module"], error)
-    return list(found.items())
+        found.setdefault(start["module"], error)
+    return found
 
 
 def _short(error: str) -> str:
