@@ -56,18 +56,19 @@ def resolved(repo: Backend, traces: list[Trace], tracked: list[str], live: Colle
     """`traces` resolved against the tracked and `live` files (no frame to a submodule's file), and
     the submodules their frames are in."""
     from rca_lsp.traces import resolve
-    from rca_lsp.traces.resolve import foreign_paths
+    from rca_lsp.traces.resolve import resolve_foreign
 
     files = sorted(set(tracked) | set(live))
+    plain = resolve(traces, files)
     inside = checked_out(repo, tracked)
     foreign = [path for paths in inside.values() for path in paths]
     if inside:
-        foreign += printed_under(inside, traces, resolve(traces, files), repo.root)
+        foreign += printed_under(inside, traces, plain, repo.root)
     if not foreign:
-        return resolve(traces, files), Submodules()
-    hits = foreign_paths(traces, files, foreign)
+        return plain, Submodules()
+    ours, hits = resolve_foreign(traces, files, foreign)
     folders = (next(f for f in inside if path.startswith(f + "/")) for path in hits)
-    return resolve(traces, files, foreign), Submodules(tuple(dict.fromkeys(folders)))
+    return ours, Submodules(tuple(dict.fromkeys(folders)))
 
 
 def _printed(frame: Frame) -> str:

@@ -237,12 +237,12 @@ def resolve_trace(index: PathIndex, trace: Trace) -> Trace:
 
 def resolve_all(traces: list[Trace], files: Sequence[str], foreign: Sequence[str] = ()) -> list[Trace]:
     """Resolve every trace against one index of `files` (and of `foreign` files, which no frame resolves to)."""
-    index = PathIndex(files, foreign)
-    return [resolve_trace(index, t) for t in traces]
+    return resolve_foreign(traces, files, foreign)[0]
 
 
-def foreign_paths(traces: list[Trace], files: Sequence[str], foreign: Sequence[str]) -> list[str]:
-    """The `foreign` file each frame of `traces` is in, in order, for those in one."""
+def resolve_foreign(traces: list[Trace], files: Sequence[str], foreign: Sequence[str]) -> tuple[list[Trace], list[str]]:
+    """`traces` resolved as `resolve_all` does, and the `foreign` file each frame is in, in order,
+    for those in one: both from one index of the files."""
     index = PathIndex(files, foreign)
-    hits = (frame_path(index, f) for t in traces for f in t.all_frames())
-    return [p for p in hits if p is not None and p in index.foreign]
+    hits = (frame_path(index, f) for t in traces for f in t.all_frames()) if index.foreign else iter(())
+    return [resolve_trace(index, t) for t in traces], [p for p in hits if p is not None and p in index.foreign]
