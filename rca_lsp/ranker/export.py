@@ -196,15 +196,20 @@ def _fp16(src: Path, dest: Path) -> None:
     onnx.save(half, str(dest))
 
 
-def _int8(src: Path, dest: Path) -> None:
-    """The int8 variant (model format 4, `quantise.int8_graph`): weights per output channel, the
-    activations per row in two passes, multiplied on ONNX Runtime's u8 x s8 GEMM. Format 3's
-    block-wise `MatMulNBits` (8-bit blocks of 32, int8 compute) ranked the same and took 1.5 times
-    as long here (K=20: 3.54 s against 2.40 s); format 2's `quantize_dynamic` (activations per tensor and per batch) erased
-    what a LoRA adapter had changed (BENCHMARKS.md)."""
-    from rca_lsp.ranker.quantise import int8_graph
+def _int8(src: Path, dest: Path, tokenizer_json: str) -> None:
+    """The int8 variant (model format 5, `quantise.int8_graph`): weights per output channel, the
+    activations per row, the outlier channels of the inputs after a norm in fp32 (found on
+    `quantise.CALIBRATION`), multiplied on ONNX Runtime's u8 x s8 GEMM. Format 4 (two passes for
+    every input, no fp32 channels) took 1.18 times as long; format 3's block-wise `MatMulNBits`
+    1.5 times as long again; format 2's `quantize_dynamic` (activations per tensor and per batch)
+    erased what a LoRA adapter had changed (BENCHMARKS.md)."""
+    import numpy as np
+    from tokenizers import Tokenizer
 
-    int8_graph(src, dest)
+    from rca_lsp.ranker.quantise import calibrate, calibration_ids, int8_graph
+
+    embed = np.load(src.parent.parent / "embed.npy", mmap_mode="r")
+    int8_graph(src, dest, calibrate(src, embed, calibration_ids(Tokenizer.from_str(tokenizer_json))))
 
 
 def export_model(model, tokenizer_json: str, dest: Path, source: dict, name: str,
@@ -234,7 +239,7 @@ def export_model(model, tokenizer_json: str, dest: Path, source: dict, name: str
     (dest / "tokenizer.json").write_text(tokenizer_json, encoding="utf-8")
     if "int8" in variants:
         progress("quantising to int8 (for CPU)")
-        _int8(dest / "fp32" / "model.onnx", dest / "int8" / "model.onnx")
+        _int8(dest / "fp32" / "model.onnx", dest / "int8" / "model.onnx", tokenizer_json)
         _optimised(dest / "int8" / "model.onnx")
         files["int8"] = ["int8/model.onnx"]
     if "fp16" in variants:

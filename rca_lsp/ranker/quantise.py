@@ -1,15 +1,19 @@
-"""The int8 variant (model format 4): every weight product as ONNX `MatMulInteger`, u8 x s8.
+"""The int8 variant (model format 5): every weight product as ONNX `MatMulInteger`, u8 x s8.
 
 Export only (needs `onnx` and numpy, the `export` extra). Each constant weight matrix of the fp32
 body becomes int8, symmetric, one scale per output channel. Its input is quantised at run time per
-row (per token), in two passes: the row's values at a scale of max|x| / 127, then what that
-rounding left (at most half a step) at 1/254 of the same scale, so the activations keep about 15
-bits and a product is two int8 products summed. ONNX Runtime runs u8 x s8 products on its
-quantised GEMM, which uses AMX or VNNI where the CPU has them: on this project's 2-core Xeon the
-graph ran a 4 x 128-token batch in 0.66 of format 3's time (`MatMulNBits`, 8-bit blocks of 32
-with int8 compute), as close to fp32 (relative error of the hidden states 0.0267 against 0.0271).
-One pass alone was 3 times as far (0.078): per-token scales cannot hold the channels whose values
-run 5 to 20 times the median (BENCHMARKS.md, "The int8 variant on the CPU's integer GEMM").
+row (per token), at a scale of max|x| / 127. ONNX Runtime runs u8 x s8 products on its quantised
+GEMM, which uses AMX or VNNI where the CPU has them. Per-token scales alone lose to outliers, so
+each input is quantised as the product it feeds allows (`plan`, by the module the product belongs to):
+- after a norm (q/k/v, gate/up): the outliers sit in fixed channels (the norm's weights put them
+  there), so the `OUTLIERS` channels of largest magnitude on calibration text (`calibrate`) are
+  multiplied in fp32 and the rest in one integer pass, at a scale 2 to 9 times finer;
+- attention's output (o_proj): no outlier channels; one pass;
+- down_proj, and any product of another name: the outliers move from token to token, so two passes:
+  the row's values, then what that rounding left (at most half a step) at 1/254 of the same scale,
+  about 15 bits, two integer products summed (format 4 did this everywhere).
+On the tuned model and neutral text the hidden states lie 0.030 from fp32's (format 4: 0.032) and
+the graph runs in 0.85 of format 4's time (BENCHMARKS.md, "Outlier channels in fp32").
 
 Quantising per row, never per batch, keeps a candidate's score independent of what shares its
 batch (format 2's `quantize_dynamic` scaled activations per tensor and lost what tuning gave).
@@ -18,9 +22,22 @@ batch (format 2's `quantize_dynamic` scaled activations per tensor and lost what
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 ZERO_POINT = 128  # activations are stored as u8 around 128: ONNX Runtime's fast kernels are u8 x s8
 RESIDUAL = 254.0  # the second pass's scale is the first's / RESIDUAL (its values lie in +-0.5 of a step)
+OUTLIERS = 16  # channels of an input after a norm multiplied in fp32 (at most a quarter of them)
+CALIBRATION = Path(__file__).with_name("calibration.txt")  # rca's own source, frozen: never a benchmark case
+CALIBRATION_TOKENS = 1024
+SPLIT = ("q_proj", "k_proj", "v_proj", "gate_proj", "up_proj")  # read a norm's output
+ONE_PASS = ("o_proj",)  # reads attention's output
+
+
+def plan(product: str) -> str:
+    """How the input of the product node named `product` is quantised: "split" (fp32 outlier
+    channels and one pass), "one" or "two" passes (see the module)."""
+    module = product.rstrip("/").split("/")[-2] if product.count("/") >= 1 else ""
+    return "split" if module in SPLIT else "one" if module in ONE_PASS else "two"
 
 
 def weight_int8(w):
@@ -31,9 +48,11 @@ def weight_int8(w):
     return np.clip(np.round(w / scale), -127, 127).astype(np.int8), scale
 
 
-def int8_graph(src: Path, dest: Path) -> int:
+def int8_graph(src: Path, dest: Path, peaks: dict | None = None) -> int:
     """Write `src`'s graph with each MatMul by a 2-D constant replaced as the module says; returns how
-    many were. Inputs shared by several products (q, k and v; gate and up) are quantised once."""
+    many were. `peaks`: an input's largest magnitude per channel on calibration text (`calibrate`);
+    an input to split that it lacks is quantised in two passes. Inputs shared by several products
+    (q, k and v; gate and up) are quantised once."""
     import numpy as np
     import onnx
     from onnx import TensorProto
@@ -57,7 +76,8 @@ def int8_graph(src: Path, dest: Path) -> int:
 
     _constants(const)
     rows: dict[str, list[tuple[str, str]]] = {}  # input -> [(u8 values, scale per row)] for each pass
-    made: dict[str, tuple[str, str]] = {}  # weight -> its int8 values and column scales
+    kept_out: dict[str, tuple[str, Any]] = {}  # input -> (its outlier channels' values, their indices)
+    made: dict[str, tuple[str, str, Any]] = {}  # weight -> its int8 values, column scales, fp32 values
     replaced = 0
     for item in graph.node:
         name = item.input[1] if item.op_type == "MatMul" and len(item.input) == 2 else ""
@@ -66,17 +86,32 @@ def int8_graph(src: Path, dest: Path) -> int:
             continue
         x, out = item.input[0], item.output[0]
         if x not in rows:
-            rows[x] = _row_passes(node, x, opset)
+            how = plan(item.name)
+            if how == "split" and peaks is not None and x in peaks:
+                channels = np.asarray(peaks[x])
+                chosen = np.sort(np.argsort(-channels, kind="stable")[:min(OUTLIERS, channels.size // 4)])
+                keep = np.ones(channels.size, np.float32)
+                keep[chosen] = 0.0
+                rest = node("Mul", [x, const(x + ".q8.keep", keep)], x + ".q8.rest")
+                rows[x] = _row_passes(node, rest, opset, passes=1)
+                kept_out[x] = (node("Gather", [x, const(x + ".q8.outliers", chosen.astype(np.int64))],
+                                    x + ".q8.out", axis=-1), chosen)
+            else:
+                rows[x] = _row_passes(node, x, opset, passes=1 if how == "one" else 2)
         if name not in made:  # a matrix two products share is quantised once
-            values, column_scale = weight_int8(numpy_helper.to_array(weights.pop(name)).astype(np.float32))
-            made[name] = (const(name + ".s8", values), const(name + ".scale", column_scale))
-        w8, ws = made[name]
+            exact = numpy_helper.to_array(weights.pop(name)).astype(np.float32)
+            values, column_scale = weight_int8(exact)
+            made[name] = (const(name + ".s8", values), const(name + ".scale", column_scale), exact)
+        w8, ws, exact = made[name]
         parts = []
         for k, (u8, row_scale) in enumerate(rows[x]):
             acc = node("Cast", [node("MatMulInteger", [u8, w8, "q8.zero"], f"{out}.acc{k}")], f"{out}.accf{k}",
                        to=TensorProto.FLOAT)
             parts.append(node("Mul", [acc, node("Mul", [row_scale, ws], f"{out}.scale{k}")], f"{out}.part{k}"))
-        node("Add", parts, out)
+        if x in kept_out:
+            gathered, channels = kept_out[x]
+            parts.append(node("MatMul", [gathered, const(f"{name}.{x}.rows", exact[channels])], f"{out}.outliers"))
+        node("Add", parts, out) if len(parts) > 1 else node("Identity", parts, out)
         replaced += 1
     used = {name for item in nodes for name in item.input}  # an fp32 matrix another kind of node reads stays
     kept = [i for i in graph.initializer if i.name in weights or i.name in used]
@@ -89,9 +124,44 @@ def int8_graph(src: Path, dest: Path) -> int:
     return replaced
 
 
-def _row_passes(node, x: str, opset: int) -> list[tuple[str, str]]:
-    """The nodes that quantise `x` per row, in the module's two passes: [(u8 values, scale per row)]
-    for each. `node(op, inputs, output, **attrs)` adds a node and gives its output's name."""
+def calibrate(src: Path, embed, ids: list[int]) -> dict:
+    """For each input that `int8_graph` splits, its largest magnitude per channel when the fp32 body
+    `src` runs `ids` (looked up in `embed`, [vocab, hidden]) from an empty cache."""
+    import numpy as np
+    import onnx
+    import onnxruntime as ort
+
+    model = onnx.load(str(src))
+    weights = {i.name for i in model.graph.initializer if len(i.dims) == 2}
+    wanted = sorted({n.input[0] for n in model.graph.node
+                     if n.op_type == "MatMul" and len(n.input) == 2 and n.input[1] in weights and plan(n.name) == "split"})
+    if not wanted:
+        return {}
+    outputs = {o.name for o in model.graph.output}
+    model.graph.output.extend(onnx.helper.make_empty_tensor_value_info(x) for x in wanted if x not in outputs)
+    options = ort.SessionOptions()
+    options.log_severity_level = 3
+    session = ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
+    del model
+    arr = np.asarray([ids], dtype=np.int64)
+    feeds = {"inputs_embeds": np.asarray(embed[arr], dtype=np.float32), "attention_mask": np.ones_like(arr),
+             "position_ids": np.arange(arr.shape[1], dtype=np.int64)[None, :]}
+    for i in session.get_inputs():
+        if i.name.startswith("past_key_values."):
+            feeds[i.name] = np.zeros((1, i.shape[1], 0, i.shape[3]), dtype=np.float32)
+    found = session.run(wanted, feeds)
+    return {x: np.abs(v).reshape(-1, v.shape[-1]).max(axis=0) for x, v in zip(wanted, found)}
+
+
+def calibration_ids(tokenizer) -> list[int]:
+    """The calibration text's first tokens (a `tokenizers.Tokenizer`, its special tokens added as it
+    adds them)."""
+    return tokenizer.encode(CALIBRATION.read_text(encoding="utf-8")).ids[:CALIBRATION_TOKENS]
+
+
+def _row_passes(node, x: str, opset: int, passes: int = 2) -> list[tuple[str, str]]:
+    """The nodes that quantise `x` per row in one or two passes (the module's): [(u8 values, scale
+    per row)] for each. `node(op, inputs, output, **attrs)` adds a node and gives its output's name."""
     from onnx import TensorProto
 
     p = f"{x}.q8"
@@ -103,6 +173,8 @@ def _row_passes(node, x: str, opset: int) -> list[tuple[str, str]]:
     shifted = node("Add", [node("Mul", [x, node("Reciprocal", [scale], p + ".inv")], p + ".steps"),
                            "q8.offset"], p + ".shifted")
     first = node("Cast", [shifted], p + ".u8", to=TensorProto.UINT8)
+    if passes == 1:
+        return [(first, scale)]
     # what truncating left, in [0, 1): the rounding error + 0.5, quantised at scale / 254
     left = node("Sub", [shifted, node("Cast", [first], p + ".u8f", to=TensorProto.FLOAT)], p + ".left")
     second = node("Cast", [node("Add", [node("Mul", [left, "q8.residual"], p + ".left254"),

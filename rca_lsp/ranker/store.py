@@ -31,9 +31,10 @@ from rca_lsp.records import json_kind
 MANIFEST = "manifest.json"
 VERIFIED = ".verified.json"  # rel -> [sha256, bytes, mtime_ns] of files whose hash was checked
 RACY_NS = 2 * 10**9  # as git's racy check: a stamp is kept only for files older than this
-FORMAT = 4  # 2: the graph is the body (inputs_embeds -> hidden), embedding and head beside it;
+FORMAT = 5  # 2: the graph is the body (inputs_embeds -> hidden), embedding and head beside it;
 # 3: the int8 variant is block-wise (MatMulNBits): 2's lost what tuning gave; 4: it is u8 x s8
-# MatMulInteger with activations per row in two passes (ranker/quantise.py): 3's scores, faster
+# MatMulInteger with activations per row in two passes (ranker/quantise.py): 3's scores, faster;
+# 5: one pass where it is enough, a norm's outlier channels in fp32 (quantise.plan): faster again
 DEFAULT_MODEL = "smollm2-135m-instruct"
 VARIANTS = ("fp32", "int8", "fp16")
 BUILD_HINT = f"run `rca model build` (needs the export extra: {install_hint('export')})"
