@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from rca_lsp.ranker.store import DEFAULT_MODEL, MANIFEST
+from rca_lsp.ranker.store import DEFAULT_MODEL, FORMAT, MANIFEST
 
 pytest.importorskip("onnx")
 pytest.importorskip("torch")
@@ -161,10 +161,10 @@ def test_an_up_to_date_build_removes_what_an_interrupted_rebuild_left(models):
 
 def test_a_manifest_format_of_the_wrong_kind_or_from_a_newer_rca_is_said_as_such(models):
     env = {"RCA_MODEL_DIR": str(models)}
-    _edit_manifest(models, format="4")
+    _edit_manifest(models, format=str(FORMAT))
     proc = rca("model", "info", env=env)
     _failed_cleanly(proc)
-    assert "format 4, expected 4" not in proc.stderr and "'4'" in proc.stderr
+    assert f"format {FORMAT}, expected {FORMAT}" not in proc.stderr and f"'{FORMAT}'" in proc.stderr
     _edit_manifest(models, format=99)
     proc = rca("model", "info", env=env)
     _failed_cleanly(proc)
@@ -172,7 +172,7 @@ def test_a_manifest_format_of_the_wrong_kind_or_from_a_newer_rca_is_said_as_such
     _edit_manifest(models, format=3)
     proc = rca("model", "info", env=env)
     _failed_cleanly(proc)
-    assert "manifest format 3, expected 4" in proc.stderr and "rca model build --force" in proc.stderr
+    assert f"manifest format 3, expected {FORMAT}" in proc.stderr and "rca model build --force" in proc.stderr
 
 
 def test_a_damaged_tuned_model_says_to_rebuild_it_with_its_adapter(models, git_repo, tmp_path):
