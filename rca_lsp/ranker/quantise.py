@@ -22,7 +22,6 @@ batch (format 2's `quantize_dynamic` scaled activations per tensor and lost what
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 ZERO_POINT = 128  # activations are stored as u8 around 128: ONNX Runtime's fast kernels are u8 x s8
 RESIDUAL = 254.0  # the second pass's scale is the first's / RESIDUAL (its values lie in +-0.5 of a step)
@@ -48,80 +47,104 @@ def weight_int8(w):
     return np.clip(np.round(w / scale), -127, 127).astype(np.int8), scale
 
 
+class _Writer:
+    """The nodes and initializers a rewritten graph gains, named as given."""
+
+    def __init__(self) -> None:
+        self.nodes: list = []
+        self.consts: list = []
+
+    def const(self, name: str, value) -> str:
+        import numpy as np
+        from onnx import numpy_helper
+
+        self.consts.append(numpy_helper.from_array(np.asarray(value), name))
+        return name
+
+    def node(self, op: str, inputs: list[str], output: str, **attrs) -> str:
+        from onnx import helper as oh
+
+        self.nodes.append(oh.make_node(op, inputs, [output], **attrs))
+        return output
+
+
 def int8_graph(src: Path, dest: Path, peaks: dict | None = None) -> int:
     """Write `src`'s graph with each MatMul by a 2-D constant replaced as the module says; returns how
     many were. `peaks`: an input's largest magnitude per channel on calibration text (`calibrate`);
     an input to split that it lacks is quantised in two passes. Inputs shared by several products
-    (q, k and v; gate and up) are quantised once."""
-    import numpy as np
+    (q, k and v; gate and up) are quantised once, and so is a matrix two products share."""
     import onnx
-    from onnx import TensorProto
-    from onnx import helper as oh
     from onnx import numpy_helper
 
     model = onnx.load(str(src))
     graph = model.graph
     opset = next(o.version for o in model.opset_import if o.domain in ("", "ai.onnx"))  # ReduceMax's axes
     weights = {i.name: i for i in graph.initializer}
-    consts: list = []
-    nodes: list = []
-
-    def const(name: str, value) -> str:
-        consts.append(numpy_helper.from_array(np.asarray(value), name))
-        return name
-
-    def node(op: str, inputs: list[str], output: str, **attrs) -> str:
-        nodes.append(oh.make_node(op, inputs, [output], **attrs))
-        return output
-
-    _constants(const)
-    rows: dict[str, list[tuple[str, str]]] = {}  # input -> [(u8 values, scale per row)] for each pass
-    kept_out: dict[str, tuple[str, Any]] = {}  # input -> (its outlier channels' values, their indices)
-    made: dict[str, tuple[str, str, Any]] = {}  # weight -> its int8 values, column scales, fp32 values
+    out = _Writer()
+    _constants(out.const)
+    inputs: dict[str, tuple] = {}  # input -> ([(u8 values, scale per row)] a pass, (outlier values, channels) or None)
+    made: dict[str, tuple] = {}  # weight -> (int8 values, column scales, fp32 values)
     replaced = 0
     for item in graph.node:
         name = item.input[1] if item.op_type == "MatMul" and len(item.input) == 2 else ""
         if name not in made and (name not in weights or len(weights[name].dims) != 2):
-            nodes.append(item)
+            out.nodes.append(item)
             continue
-        x, out = item.input[0], item.output[0]
-        if x not in rows:
-            how = plan(item.name)
-            if how == "split" and peaks is not None and x in peaks:
-                channels = np.asarray(peaks[x])
-                chosen = np.sort(np.argsort(-channels, kind="stable")[:min(OUTLIERS, channels.size // 4)])
-                keep = np.ones(channels.size, np.float32)
-                keep[chosen] = 0.0
-                rest = node("Mul", [x, const(x + ".q8.keep", keep)], x + ".q8.rest")
-                rows[x] = _row_passes(node, rest, opset, passes=1)
-                kept_out[x] = (node("Gather", [x, const(x + ".q8.outliers", chosen.astype(np.int64))],
-                                    x + ".q8.out", axis=-1), chosen)
-            else:
-                rows[x] = _row_passes(node, x, opset, passes=1 if how == "one" else 2)
-        if name not in made:  # a matrix two products share is quantised once
-            exact = numpy_helper.to_array(weights.pop(name)).astype(np.float32)
-            values, column_scale = weight_int8(exact)
-            made[name] = (const(name + ".s8", values), const(name + ".scale", column_scale), exact)
-        w8, ws, exact = made[name]
-        parts = []
-        for k, (u8, row_scale) in enumerate(rows[x]):
-            acc = node("Cast", [node("MatMulInteger", [u8, w8, "q8.zero"], f"{out}.acc{k}")], f"{out}.accf{k}",
-                       to=TensorProto.FLOAT)
-            parts.append(node("Mul", [acc, node("Mul", [row_scale, ws], f"{out}.scale{k}")], f"{out}.part{k}"))
-        if x in kept_out:
-            gathered, channels = kept_out[x]
-            parts.append(node("MatMul", [gathered, const(f"{name}.{x}.rows", exact[channels])], f"{out}.outliers"))
-        node("Add", parts, out) if len(parts) > 1 else node("Identity", parts, out)
+        x = item.input[0]
+        if x not in inputs:
+            inputs[x] = _quantised_input(out, x, plan(item.name), (peaks or {}).get(x), opset)
+        if name not in made:
+            exact = numpy_helper.to_array(weights.pop(name)).astype("float32")
+            made[name] = (*(out.const(name + suffix, v) for suffix, v in zip((".s8", ".scale"), weight_int8(exact))),
+                          exact)
+        _product(out, item.output[0], name, inputs[x], made[name])
         replaced += 1
-    used = {name for item in nodes for name in item.input}  # an fp32 matrix another kind of node reads stays
+    used = {name for item in out.nodes for name in item.input}  # an fp32 matrix another kind of node reads stays
     kept = [i for i in graph.initializer if i.name in weights or i.name in used]
     del graph.initializer[:]
-    graph.initializer.extend(kept + consts)
+    graph.initializer.extend(kept + out.consts)
     del graph.node[:]
-    graph.node.extend(nodes)
+    graph.node.extend(out.nodes)
     dest.parent.mkdir(parents=True, exist_ok=True)
     onnx.save(model, str(dest))
     return replaced
+
+
+def _quantised_input(out: _Writer, x: str, how: str, peaks, opset: int) -> tuple:
+    """The nodes that quantise `x` as `how` says: ([(u8 values, scale per row)] a pass, and for a
+    split input, (its outlier channels' values, their indices), else None). A split input without
+    calibration `peaks` is quantised in two passes."""
+    import numpy as np
+
+    if how != "split" or peaks is None:
+        return _row_passes(out.node, x, opset, passes=1 if how == "one" else 2), None
+    channels = np.asarray(peaks)
+    chosen = np.sort(np.argsort(-channels, kind="stable")[:min(OUTLIERS, channels.size // 4)])
+    keep = np.ones(channels.size, np.float32)
+    keep[chosen] = 0.0
+    passes = _row_passes(out.node, out.node("Mul", [x, out.const(x + ".q8.keep", keep)], x + ".q8.rest"), opset, 1)
+    values = out.node("Gather", [x, out.const(x + ".q8.outliers", chosen.astype(np.int64))], x + ".q8.out", axis=-1)
+    return passes, (values, chosen)
+
+
+def _product(out: _Writer, result: str, name: str, quantised: tuple, weight: tuple) -> None:
+    """`result` = the quantised input times the weight `name`: an integer product a pass, each
+    scaled by its rows' and the weight's columns' scales, plus the outlier channels' fp32 product."""
+    from onnx import TensorProto
+
+    passes, outliers = quantised
+    w8, column_scale, exact = weight
+    parts = []
+    for k, (u8, row_scale) in enumerate(passes):
+        acc = out.node("Cast", [out.node("MatMulInteger", [u8, w8, "q8.zero"], f"{result}.acc{k}")],
+                       f"{result}.accf{k}", to=TensorProto.FLOAT)
+        scale = out.node("Mul", [row_scale, column_scale], f"{result}.scale{k}")
+        parts.append(out.node("Mul", [acc, scale], f"{result}.part{k}"))
+    if outliers is not None:
+        values, channels = outliers
+        parts.append(out.node("MatMul", [values, out.const(f"{name}.{values[:-len('.q8.out')]}.rows", exact[channels])],
+                              f"{result}.outliers"))
+    out.node("Add", parts, result) if len(parts) > 1 else out.node("Identity", parts, result)
 
 
 def calibrate(src: Path, embed, ids: list[int]) -> dict:
