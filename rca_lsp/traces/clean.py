@@ -25,7 +25,7 @@ NO_PREFIX, STAMP, LEVEL = 0, 1, 2
 
 _ANSI = re.compile(
     r"\x1b\[[0-?]{0,32}[ -/]{0,8}[@-~]"  # CSI: colours, cursor moves
-    r"|\x1b\][^\x07\x1b\n]{0,1024}(?:\x07|\x1b\\)?"  # OSC: titles, hyperlinks
+    r"|\x1b[]_P^X][^\x07\x1b\n]{0,1024}(?:\x07|\x1b\\)?"  # OSC (titles, links), APC (Buildkite's times), DCS
     r"|\x1b[@-Z\\-_]"  # two-character escapes
     r"|\x1b"
 )
@@ -39,20 +39,25 @@ _RECORD_PREFIXES = (
         r"\[?\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d{1,9})?)?"
         r"(?: ?(?:Z|UTC|[+-]\d{2}:?\d{2}))?\]? ?"
     ),
+    # Django's runserver and the common log format: [07/Dec/2026 19:34:47], [07/Dec/2026:19:34:47 +0000]
+    re.compile(r"\[\d{2}/[A-Z][a-z]{2}/\d{4}[ :]\d{2}:\d{2}:\d{2}(?: [+-]\d{4})?\] ?"),
     # syslog: Jan  2 15:04:05
     re.compile(r"[A-Z][a-z]{2} [ \d]\d \d{2}:\d{2}:\d{2} "),
     # bare clock: 15:04:05.123
     re.compile(r"\[?\d{2}:\d{2}:\d{2}(?:[.,]\d{1,9})?\]? "),
-    # bracketed level: [INFO], [ERROR]
-    re.compile(r"\[" + _LEVELS + r"\] ?", re.IGNORECASE),
+    # a level: [INFO], [ERROR]; logging.basicConfig's default `ERROR:name:` (`ERROR:root:`); uvicorn's
+    # `ERROR:    ` (padded to ten columns; one space after a bare `ERROR:` is text, not a prefix)
+    re.compile(r"(?i:\[" + _LEVELS + r"\] ?)|" + _LEVELS + r":(?:[\w.<>-]{1,64}:| {2,8})"),
 )
 # Only stripped right after a record prefix, where they cannot be trace content.
 _AFTER_STAMP = (
     re.compile(r"(?:- )?" + _LEVELS + r"(?: +- | *: ?| +)"),
-    # host app[123]: / app[123]:
-    re.compile(r"(?:[\w.-]{1,64} )?[\w./-]{1,64}\[\d{1,10}\]: ?"),
+    # host app[123]: / app[123]: / Heroku's app[web.1]:
+    re.compile(r"(?:[\w.-]{1,64} )?[\w./-]{1,64}\[[\w.-]{1,64}\]: ?"),
     re.compile(r"(?:- )?[\w.]{1,64} - "),  # python logging "%(name)s - "
     re.compile(r"(?:stdout|stderr) [FP] "),  # containerd/CRI-O (kubelet's node logs): "<time> stderr F "
+    # GitLab's runner (FF_TIMESTAMPS): "<time> 01O " or "01E+", stream number, out or err, continuation
+    re.compile(r"[0-9a-f]{2}[OE](?:[ +]|$)"),
 )
 # A logger's name after the level ("<time> ERROR svc: ..."): removed only where the lines around
 # carry the same one, as when a tool prefixes every line of a record, so that "ERROR ValueError: x"
@@ -102,8 +107,9 @@ class Doc:
 
 
 def normalise(text: str) -> str:
-    """Unify line ends, then drop colour codes (which never span a line end): one line stays one line."""
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    """Unify line ends, then drop colour codes (which never span a line end) and a leading byte-order
+    mark (Notepad's): one line stays one line."""
+    text = text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
     return _ANSI.sub("", text) if "\x1b" in text else text
 
 
@@ -111,8 +117,24 @@ def _strip_record_prefix(line: str) -> tuple[str, int, str]:
     """Remove log-record prefixes (timestamp, level, process tag) from the start of a line.
 
     Also says what was removed: NO_PREFIX, STAMP (a timestamp or tag) or LEVEL (a level:
-    certainly a new record), and the container tag (`web_1`) if there was one.
+    certainly a new record), and the container tag (`web_1`) if there was one. A container's
+    tag may come before the timestamp (`docker compose logs -t`, `kubectl logs --prefix --timestamps`).
     """
+    line, fresh = _strip_stamps(line)
+    source = ""
+    for pattern in _SOURCE_PREFIXES:
+        m = pattern.match(line)
+        if m:
+            source = m.group(0).split("|", 1)[0].strip()
+            line = line[m.end():]
+            if not fresh:
+                line, fresh = _strip_stamps(line)
+            break
+    return line, fresh, source
+
+
+def _strip_stamps(line: str) -> tuple[str, int]:
+    """Remove the timestamps and levels that start a line, then what may follow them."""
     fresh = NO_PREFIX
     for _ in range(3):
         for n, pattern in enumerate(_RECORD_PREFIXES):
@@ -125,14 +147,7 @@ def _strip_record_prefix(line: str) -> tuple[str, int, str]:
             break
     if fresh:
         line, fresh = _strip_after_stamp(line, fresh)
-    source = ""
-    for pattern in _SOURCE_PREFIXES:
-        m = pattern.match(line)
-        if m:
-            source = m.group(0).split("|", 1)[0].strip()
-            line = line[m.end():]
-            break
-    return line, fresh, source
+    return line, fresh
 
 
 def _strip_after_stamp(line: str, fresh: int) -> tuple[str, int]:

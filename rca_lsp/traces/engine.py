@@ -9,14 +9,14 @@ but TraceError, and one broken reading should not hide the others.
 
 from __future__ import annotations
 
-import json
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import replace
 
-from rca_lsp.traces import doctests, go, java, javascript, junit, native, pytest, python, rust
+from rca_lsp.traces import boxed, doctests, fields, go, java, javascript, junit, native, pytest, python, rust
 from rca_lsp.traces.base import Found
 from rca_lsp.traces.clean import Doc, make_doc, normalise
+from rca_lsp.traces.wrapped import unwrap
 from rca_lsp.types import Trace
 
 logger = logging.getLogger(__name__)
@@ -30,6 +30,7 @@ _PARSERS: tuple[tuple[str, Callable[[Doc], list[Found]]], ...] = (
     ("pytest", pytest.find),
     ("doctest", doctests.find),
     ("python", python.find),
+    ("rich", boxed.find),
     ("java", java.find),
     ("go", go.find),
     ("rust", rust.find),
@@ -82,48 +83,6 @@ def cap(traces: list[Trace]) -> list[Trace]:
     return out
 
 
-# Structured (JSON) log records carry a trace as one escaped string: `{"exc_info": "Traceback ...\n  File ..."}`.
-_MAX_JSON_LINE = 4 * 1024 * 1024
-_MAX_JSON_STRINGS = 1000
-
-
-def _strings(value: object, depth: int = 0) -> Iterator[str]:
-    """The multi-line strings of a decoded JSON value, in order (bounded depth)."""
-    if isinstance(value, str):
-        if "\n" in value:
-            yield value
-    elif depth < 8 and isinstance(value, dict):
-        for v in value.values():
-            yield from _strings(v, depth + 1)
-    elif depth < 8 and isinstance(value, list):
-        for v in value:
-            yield from _strings(v, depth + 1)
-
-
-def json_lines(text: str) -> list[Found]:
-    """Traces inside the string fields of JSON log lines, each claiming its line."""
-    out: list[Found] = []
-    if "\\n" not in text or "{" not in text:
-        return out
-    for i, line in enumerate(text.split("\n")):
-        s = line.rstrip()
-        if not s.endswith("}") or "\\n" not in s or len(s) > _MAX_JSON_LINE:
-            continue
-        start = s.find("{")
-        try:
-            value = json.loads(s[start:])
-        except ValueError:
-            continue
-        traces: list[Trace] = []
-        for n, string in enumerate(_strings(value)):
-            if n >= _MAX_JSON_STRINGS:
-                break
-            traces.extend(parse_text_inner(string))
-        if traces:
-            out.append(Found(i, i, tuple(traces)))
-    return out
-
-
 def parse_doc(doc: Doc, raw: str | None = None, notes: list[str] | None = None,
               text: str | None = None) -> list[Trace]:
     """All traces in a cleaned document; `raw` (the normalised text) enables JUnit XML, `text` (the
@@ -131,9 +90,9 @@ def parse_doc(doc: Doc, raw: str | None = None, notes: list[str] | None = None,
     found: list[tuple[Found, int]] = []
     if text is not None:
         try:
-            found.extend((f, 0) for f in json_lines(text))
+            found.extend((f, 0) for f in fields.find(text, parse_text_inner))
         except Exception:
-            logger.exception("reading JSON log lines failed; their readings are dropped")
+            logger.exception("reading log records' fields failed; their readings are dropped")
     for priority, (name, finder) in enumerate(_PARSERS, start=1):
         try:
             found.extend((f, priority) for f in finder(doc))
@@ -157,7 +116,7 @@ def parse_text_inner(text: str) -> list[Trace]:
 
 def parse_text(text: str, notes: list[str] | None = None) -> list[Trace]:
     """Clean, parse and cap; returns [] when nothing was recognised."""
-    doc = make_doc(text)
-    clean = normalise(text)
+    clean = unwrap(normalise(text))
+    doc = make_doc(clean)
     raw = clean if "<testcase" in text else None
     return cap(parse_doc(doc, raw, notes, clean))

@@ -31,6 +31,8 @@ _SUMMARY_PREFIXES = ("FAILED ", "ERROR ", "SUBFAIL")
 _SUB_NODE = re.compile(r" (?=[^\s\[\]()'\"]{1,4096}::)")
 _SUBTESTS_FAILED = re.compile(r"contains \d+ failed subtests?")
 _DOCTEST_ERRORS = ("DocTestFailure", "UnexpectedException")
+# pytest-xdist names the worker under each section header: `[gw1] linux -- Python 3.11.7 /venv/bin/python`.
+_WORKER = re.compile(r"\[gw\d{1,6}\] .{0,4096}")
 
 
 @dataclass
@@ -188,7 +190,7 @@ def _section_trace(doc: Doc, sec: _Section) -> Trace | None:
     end = (sec.captured - 1) if sec.captured is not None else sec.end
     lo, hi = sec.start + 1, end + 1
     body = doc.text[lo:hi]
-    first = next((k for k, line in enumerate(body) if line.strip()), None)
+    first = next((k for k, line in enumerate(body) if line.strip() and not _WORKER.fullmatch(line)), None)
     if first is not None and python.HEADER.fullmatch(doc.plain[lo + first]):  # --tb=native
         sub = doc.slice(lo, hi)
         trace, _ = python.read_chain(sub, first)

@@ -72,6 +72,11 @@ def _is_caret(stripped: str) -> bool:
     return bool(stripped) and set(stripped) <= {"^", "~"}
 
 
+def _is_annotation(stripped: str) -> bool:
+    """loguru's values under a frame's source (`│    └ []`), as its `diagnose` prints them."""
+    return stripped.startswith(("│", "└"))
+
+
 def _frame(m: re.Match, raw: str) -> Frame:
     func = m.group("func")
     short = func
@@ -119,7 +124,7 @@ def _skip_source(lines: tuple[str, ...], j: int) -> int:
         s = line.strip()
         if not s or FILE_LINE.fullmatch(line) or HEADER.fullmatch(line):
             break
-        if _is_caret(s):
+        if _is_caret(s) or _is_annotation(s):
             k += 1
             continue
         if base > 0 and indent(line) > base:
@@ -175,8 +180,9 @@ def _read_block(doc: Doc, i: int) -> tuple[_Block, int]:
         if s.startswith("[Previous line repeated"):
             j += 1
             continue
-        if not s and j + 1 < len(lines) and FILE_LINE.fullmatch(lines[j + 1]):
-            j += 1
+        if not s and j + 1 < len(lines) and (FILE_LINE.fullmatch(lines[j + 1])
+                                             or (block.frames and exception_line(lines[j + 1], strict=True))):
+            j += 1  # loguru parts frames, and the last from the exception, with a blank line
             continue
         if s and exception_line(s):
             return block, _read_exception(doc, j, block)

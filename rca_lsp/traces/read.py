@@ -1,12 +1,14 @@
 """Reading a trace's text: from a file (or a pipe), or standard input, bounded, any encoding.
 
 Every front end reads traces here (`rca suspects`, `rca failures add`, `rca bisect --trace`, the
-server's trace files), so the limit and the messages are the same everywhere. Undecodable bytes
-become U+FFFD rather than an error: a log with one bad byte is still a trace.
+server's trace files), so the limit and the messages are the same everywhere. Text is UTF-8 unless a
+byte-order mark says UTF-16 or UTF-32; undecodable bytes become U+FFFD rather than an error: a log
+with one bad byte is still a trace.
 """
 
 from __future__ import annotations
 
+import codecs
 import stat
 import sys
 from pathlib import Path
@@ -14,6 +16,9 @@ from pathlib import Path
 from rca_lsp.errors import TraceError
 
 MAX_TRACE_BYTES = 64 * 1024 * 1024
+# UTF-32's marks first: UTF-16 LE's is the start of UTF-32 LE's.
+_BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"), (codecs.BOM_UTF8, "utf-8-sig"),
+         (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
 
 
 def read_trace(source: str) -> str:
@@ -46,6 +51,8 @@ def read_trace_file(path: Path, name: str | None = None, *, streams: bool = Fals
 
 
 def _decode(data: bytes) -> str:
+    """UTF-8, or what a byte-order mark says: Windows PowerShell 5's `>` writes UTF-16, Notepad a UTF-8 mark."""
     if len(data) > MAX_TRACE_BYTES:
         raise TraceError(f"trace input is over {MAX_TRACE_BYTES // (1024 * 1024)} MB; pass the failing part")
-    return data.decode("utf-8", errors="replace")
+    encoding = next((name for bom, name in _BOMS if data.startswith(bom)), "utf-8")
+    return data.decode(encoding, errors="replace")
