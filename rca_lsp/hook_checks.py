@@ -110,7 +110,24 @@ def _since_newest_failure(repo: Backend) -> tuple[set[str], str] | None:
     return commits, f"the {len(commits)} commit(s) since failure #{newest[0].id} was recorded"
 
 
-def after_pull(repo: Backend, hook: str) -> None:
+def _git_arrived(repo: Backend, hook: str, rewritten: bytes) -> set[str] | None:
+    """What a git merge or rebase brought, from git itself: the commits HEAD reaches and ORIG_HEAD
+    (the head before it, which both set) does not, less the user's own commits a rebase rewrote
+    (post-rewrite's input, `old new` lines). Not what the index lacked: the indexer a rebase's own
+    post-checkout starts may have indexed them before post-rewrite runs. None where git cannot say."""
+    from rca_lsp.errors import RcaError
+
+    if repo.kind != "git" or hook not in ("post-merge", "post-rewrite"):
+        return None
+    try:
+        arrived = set(repo.reachable(since="ORIG_HEAD"))
+    except RcaError:
+        return None  # no ORIG_HEAD (a first pull), or it is gone
+    pairs = [line.split() for line in rewritten.decode("ascii", "replace").splitlines()]
+    return arrived - {fields[1] for fields in pairs if len(fields) >= 2}
+
+
+def after_pull(repo: Backend, hook: str, rewritten: bytes = b"") -> None:
     check = hook in PULL_HOOKS and has_open_failures(repo.meta_dir, hook)
     before = indexed(repo.checkout_dir) if check else None
     indexer = spawn_indexer(repo.root, hook)
@@ -118,7 +135,9 @@ def after_pull(repo: Backend, hook: str) -> None:
         return
     deadline = time.perf_counter() + number(repo, "hook-timeout")
     if before is not None:
-        arrived = set(repo.reachable()) - before[0]
+        arrived = _git_arrived(repo, hook, rewritten)
+        if arrived is None:
+            arrived = set(repo.reachable()) - before[0]
         what = f"the {len(arrived)} commit(s) that just arrived"
     elif (since := _since_newest_failure(repo)) is not None:
         arrived, what = since

@@ -364,7 +364,7 @@ def run_git_hook(hook: str, hook_dir: str, args: list[str]) -> int:
         if hook == "post-rewrite" and args[:1] != ["rebase"]:
             spawn_indexer(repo.root, hook)  # an amend: index it, but nothing arrived
             return status
-        after_pull(repo, hook)
+        after_pull(repo, hook, stdin or b"")
     except BaseException as exc:  # noqa: BLE001 - a hook must never fail the user's command
         write_log(meta, hook, f"error: {type(exc).__name__}: {exc}")
         say(f"{hook} hook: {type(exc).__name__}: {exc} (ignored; see {index_dir(meta) / LOG_NAME})")

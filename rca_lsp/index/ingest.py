@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from rca_lsp.errors import RepositoryError
 from rca_lsp.index import queries
 from rca_lsp.index.queries import stored_path
 from rca_lsp.index.store import Index, writer_lock
@@ -30,6 +31,7 @@ log = logging.getLogger(__name__)
 
 BATCH = 250
 MAX_DIFF_TEXT = 6000  # characters of diff text per commit in the full-text index
+REWRITE_TRIES = 3  # reads of a history rewritten while it is read (`update`)
 
 Progress = Callable[[int, int], None]
 
@@ -162,59 +164,91 @@ def _workers(new_commits: int) -> int:
     return min(os.cpu_count() or 1, 4)
 
 
+def _built_for(index: Index, head: str) -> None:
+    with index.write() as conn:
+        index.set_state(conn, "head", head)
+        index.set_state(conn, "indexed_at", str(int(time.time())))
+
+
 def update(repo: Backend, index: Index, progress: Progress | None = None, code: bool = True) -> IngestReport:
-    """Bring the index up to HEAD. Idempotent; safe to interrupt at any point."""
+    """Bring the index up to HEAD. Idempotent; safe to interrupt at any point. A HEAD with no
+    commit (an orphan branch, hg's null revision) leaves the index as it is, for the way back.
+    History rewritten while it is read (`hg strip`, a rebase then `git gc --prune=now`: commits
+    to be read are gone) is read again from the new HEAD, the whole commits written kept."""
     started = time.perf_counter()
     with writer_lock(repo.checkout_dir):
-        head = repo.head()
-        reachable = repo.reachable()
-        known = queries.commit_ids(index)
-        reach_set = set(reachable)
-        boundary = repo.shallow_boundary()
-        # A commit indexed as a shallow boundary has no changes of its own; once the clone is
-        # deepened (`git fetch --deepen/--unshallow`) it has, so it is indexed again.
-        redo = {h for h in (index.get_state("shallow") or "").split() if h not in boundary}
-        redo |= _arrived(repo, index)
-        redo |= set((index.get_state("redo") or "").split())  # a migration's: commits to read again
-        _prune(index, (cid for h, cid in known.items() if h not in reach_set or h in redo))
-        removed = sum(1 for h in known if h not in reach_set)
-        known = {h: cid for h, cid in known.items() if h in reach_set and h not in redo}
-        if boundary or redo:
-            with index.write() as conn:
-                if boundary:
-                    index.set_state(conn, "shallow", " ".join(sorted(boundary)))
-                else:
-                    conn.execute("DELETE FROM state WHERE key = 'shallow'")
-                conn.execute("DELETE FROM state WHERE key = 'redo'")  # pruned: they are new commits now
-        new = [h for h in reversed(reachable) if h not in known]
-        if boundary:
-            log.warning("shallow clone: history before %d boundary commit(s) is missing; "
-                        "their own changes are not indexed", len(boundary))
-        cache = SymbolCache(repo, workers=_workers(len(new)))
-        done, missing = 0, _MissingNotes()
-        try:
-            for chunk in _chunks(iter(repo.log(new)), BATCH):
-                cache.prefetch([p for item in chunk if item.commit.hash not in boundary
-                                for change in item.changes for p in blobs_needed(change)])
-                with index.write() as conn:
-                    for item in chunk:
-                        _write_commit(conn, item, cache, item.commit.hash in boundary)
-                for item in chunk:
-                    if item.commit.hash not in boundary:
-                        missing.note(item)
-                done += len(chunk)
-                if progress:
-                    progress(done, len(new))
-        finally:
-            cache.close()
-        missing.summary()
-        code_files = 0
-        if code:
-            from rca_lsp.index.headcode import refresh_head_code
+        tries = 1
+        while True:
+            head = repo.head()
+            if head is None:
+                _built_for(index, "")
+                return IngestReport(None, 0, 0, 0, time.perf_counter() - started)
+            try:
+                return _update_to(repo, index, head, started, progress, code)
+            except RepositoryError:
+                now = repo.head()
+                if tries >= REWRITE_TRIES or now == head:
+                    raise
+                log.warning("history changed while it was indexed (HEAD moved from %s to %s); indexing again",
+                            head[:12], (now or "no commit")[:12])
+                tries += 1
 
-            code_files = refresh_head_code(repo, index)
+
+def _update_to(repo: Backend, index: Index, head: str, started: float, progress: Progress | None,
+               code: bool) -> IngestReport:
+    reachable = repo.reachable()
+    known = queries.commit_ids(index)
+    reach_set = set(reachable)
+    boundary = repo.shallow_boundary()
+    # A commit indexed as a shallow boundary has no changes of its own; once the clone is
+    # deepened (`git fetch --deepen/--unshallow`) it has, so it is indexed again.
+    redo = {h for h in (index.get_state("shallow") or "").split() if h not in boundary}
+    redo |= _arrived(repo, index)
+    redo |= set((index.get_state("redo") or "").split())  # a migration's: commits to read again
+    _prune(index, (cid for h, cid in known.items() if h not in reach_set or h in redo))
+    removed = sum(1 for h in known if h not in reach_set)
+    known = {h: cid for h, cid in known.items() if h in reach_set and h not in redo}
+    if boundary or redo:
         with index.write() as conn:
-            index.set_state(conn, "head", head or "")
-            index.set_state(conn, "indexed_at", str(int(time.time())))
+            if boundary:
+                index.set_state(conn, "shallow", " ".join(sorted(boundary)))
+            else:
+                conn.execute("DELETE FROM state WHERE key = 'shallow'")
+            conn.execute("DELETE FROM state WHERE key = 'redo'")  # pruned: they are new commits now
+    new = [h for h in reversed(reachable) if h not in known]
+    if boundary:
+        log.warning("shallow clone: history before %d boundary commit(s) is missing; "
+                    "their own changes are not indexed", len(boundary))
+    done, missing = _ingest(repo, index, new, boundary, progress)
+    code_files = 0
+    if code:
+        from rca_lsp.index.headcode import refresh_head_code
+
+        code_files = refresh_head_code(repo, index)
+    _built_for(index, head)
     return IngestReport(head, len(reachable), done, removed, time.perf_counter() - started,
-                        bool(boundary), code_files, missing.files)
+                        bool(boundary), code_files, missing)
+
+
+def _ingest(repo: Backend, index: Index, new: list[str], boundary: set[str], progress: Progress | None
+            ) -> tuple[int, int]:
+    """`new` read and written in atomic batches: (commits written, file diffs missing)."""
+    cache = SymbolCache(repo, workers=_workers(len(new)))
+    done, missing = 0, _MissingNotes()
+    try:
+        for chunk in _chunks(iter(repo.log(new)), BATCH):
+            cache.prefetch([p for item in chunk if item.commit.hash not in boundary
+                            for change in item.changes for p in blobs_needed(change)])
+            with index.write() as conn:
+                for item in chunk:
+                    _write_commit(conn, item, cache, item.commit.hash in boundary)
+            for item in chunk:
+                if item.commit.hash not in boundary:
+                    missing.note(item)
+            done += len(chunk)
+            if progress:
+                progress(done, len(new))
+    finally:
+        cache.close()
+    missing.summary()
+    return done, missing.files

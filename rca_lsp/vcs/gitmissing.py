@@ -113,7 +113,7 @@ def log_around_missing(repo: GitRepo, hashes: Sequence[str], presence: Presence,
     """`hashes` in order, each commit diffed as far as its blobs are present. `cause` is git's
     error that sent us here: when nothing is missing after all, it is raised as it was."""
     gitlinks: set[str] = set()  # submodule commits: never in this store, never read
-    raw = _raw(repo, hashes, gitlinks)
+    raw = _raw(repo, hashes, gitlinks, presence.partial)
     wanted = {b for item in raw for b in _blobs_of(item)} - gitlinks
     present = presence.present(wanted) | gitlinks
     if cause is not None and wanted <= present:
@@ -129,15 +129,19 @@ def log_around_missing(repo: GitRepo, hashes: Sequence[str], presence: Presence,
     yield from _diffed(repo, run)
 
 
-def _raw(repo: GitRepo, hashes: Sequence[str], gitlinks: set[str]) -> list[LoggedCommit]:
-    """The commits with their file lists, from trees only. A clone that lacks trees too
-    (--filter=tree:0) has those fetched, one round trip each: there is no history without them."""
+def _raw(repo: GitRepo, hashes: Sequence[str], gitlinks: set[str], partial: bool) -> list[LoggedCommit]:
+    """The commits with their file lists, from trees only. A partial clone that lacks trees too
+    (--filter=tree:0) has those fetched, one round trip each: there is no history without them.
+    Any other store that lacks a tree or a commit (damaged, or pruned by `git gc` since the commits
+    were listed) has nothing to fetch them from."""
     def parse(stream):
         return _parse_raw(stream, gitlinks)
 
     try:
         return list(repo.log_stream(list(hashes), parse, "--raw", "--no-renames"))
-    except MissingObject:
+    except MissingObject as exc:
+        if not partial:
+            raise RepositoryError(f"git log failed: {str(exc).strip().splitlines()[-1][:500]}") from exc
         log.warning("this partial clone lacks trees: fetching those of %d commit(s), one by one (slow; "
                     "a --filter=blob:none clone has them all)", len(hashes))
     try:
