@@ -146,7 +146,7 @@ def suspects_cmd(repo: str, trace: str, since: str | None, top: int, fmt: str, n
     executed, per_test, notes = service.read_coverage(backend, coverage) if coverage else (None, None, [])
     query = service.Query(text, since=since, top=top, ranker=ranker, rerank_top=rerank_top, explain=explain,
                           device=device, executed=executed, per_test=per_test, tuned=not no_fusion,
-                          regression=not no_fusion)
+                          regression=not no_fusion, folder=service.folder_of(backend, repo))
     result = service.rank(backend, query, update=not no_update)
     result.warnings[:0] = notes
     for warning in result.warnings:

@@ -4,7 +4,7 @@ Front ends parse their own input and render their own output; everything between
 here, so one question has one answer everywhere:
 
 - `index_state` / `ensure_index` / `update_index`: one freshness rule (the index's recorded HEAD
-  against the repository's), progress passed in as `progress(done, total)`;
+  and shallow boundaries against the repository's), progress passed in as `progress(done, total)`;
 - `rank`: the pipeline "index up to date, retrieval (with this repository's tuned fusion, if any),
   the optional model stage, cut to top", or its two halves `retrieve` and `rerank` for a front end
   that shows retrieval's answer before the model's (the language server);
@@ -23,6 +23,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from rca_lsp.errors import ModelError, RepositoryError, install_hint
@@ -55,6 +56,7 @@ class Query:
     per_test: PerTest | None = None  # a coverage report's tests per line: executed and suspicion from it
     tuned: bool = True  # this repository's tuned fusion (`rca model tune`) when it has one
     regression: bool = True  # the shipped fusion for regressions, where it applies (suspects.learned)
+    folder: str = ""  # where rca runs, relative to the root: a relative path of the trace is read from there first
 
     @property
     def wanted(self) -> int:
@@ -112,18 +114,20 @@ def require_commits(repo: Backend, what: str = "suspect") -> str:
 
 
 def index_state(repo: Backend, head: str | None = None) -> IndexState:
-    """missing (never completed), stale (behind HEAD, or with commits a migration left to read
-    again: state `redo`) or current. Migrates an older index. `head`: HEAD's hash when the caller
-    has just read it (each read starts a VCS process)."""
+    """missing (never completed), stale (behind HEAD, with commits a migration left to read
+    again: state `redo`, or built for other shallow boundaries: a clone deepened or unshallowed
+    keeps its HEAD but not its history) or current. Migrates an older index. `head`: HEAD's hash
+    when the caller has just read it (each read starts a VCS process)."""
     from rca_lsp.index.paths import index_exists
 
     if not index_exists(repo.checkout_dir):
         return "missing"
     with open_index(repo) as index:
-        indexed, redo = index.get_state("head"), index.get_state("redo")
+        indexed, redo, shallow = index.get_state("head"), index.get_state("redo"), index.get_state("shallow")
     if indexed is None:
         return "missing"
-    return "current" if indexed == (head or repo.head() or "") and not redo else "stale"
+    same_history = set((shallow or "").split()) == repo.shallow_boundary()
+    return "current" if indexed == (head or repo.head() or "") and not redo and same_history else "stale"
 
 
 def copies_index(repo: Backend) -> bool:
@@ -143,6 +147,14 @@ def update_index(repo: Backend, progress: Progress | None = None, thorough: bool
 
     with open_index(repo, thorough=thorough) as index:
         return update(repo, index, progress=progress)
+
+
+def folder_of(repo: Backend, path: str) -> str:
+    """Where `path` (the folder rca was pointed at) is in the repository, relative to its root; ""
+    at the root or outside it. pytest run in a subfolder prints paths from there."""
+    root, here = Path(repo.root).resolve(), Path(path).resolve()
+    folder = here.relative_to(root).as_posix() if here.is_relative_to(root) else ""
+    return "" if folder == "." else folder
 
 
 def open_index(repo: Backend, readonly: bool = False, thorough: bool = False) -> Index:
@@ -189,15 +201,21 @@ def retrieve(repo: Backend, query: Query, head: str | None = None):
     from rca_lsp.labels.versions import current
     from rca_lsp.suspects import find_suspects
     from rca_lsp.suspects.learned import load_regression_fusion
+    from rca_lsp.vcs import unfollowed_replacements
 
     if head is None:
         require_commits(repo)
     fusion = current(repo.meta_dir) if query.tuned else None
     regression = load_regression_fusion() if query.regression else None
     with open_index(repo, readonly=True) as index:
-        return find_suspects(repo, index, query.text, since=query.since, top=query.wanted, window=query.window,
-                             executed=query.executed, explain=query.explain, fusion=fusion,
-                             per_test=query.per_test, regression=regression, carried=query.carried)
+        result = find_suspects(repo, index, query.text, since=query.since, top=query.wanted, window=query.window,
+                               executed=query.executed, explain=query.explain, fusion=fusion,
+                               per_test=query.per_test, regression=regression, carried=query.carried,
+                               folder=query.folder)
+    replaced = unfollowed_replacements(repo)
+    if replaced:
+        result.warnings.append(replaced)
+    return result
 
 
 def rerank(repo: Backend, result, query: Query, model=None):

@@ -109,6 +109,13 @@ def versions_of(index: Index, path: str) -> list[tuple[int, str | None, str | No
                               (stored_path(path),)).fetchall()
 
 
+def renames(index: Index) -> list[tuple[int, str, str | None]]:
+    """(commit id, old path, new path) of every rename in an indexed commit, and (commit id, path,
+    None) of every deletion."""
+    return [(c, read_path(old), read_path(new) if new is not None else None) for c, old, new in index.conn.execute(
+        "SELECT commit_id, old_path, new_path FROM files WHERE status = 'R' OR status = 'D'")]
+
+
 def files_per_commit(index: Index) -> dict[int, int]:
     """Whole-table aggregates: cheaper than thousands of bound ids."""
     return dict(index.conn.execute("SELECT commit_id, COUNT(*) FROM files GROUP BY commit_id"))

@@ -49,6 +49,7 @@ from rca_lsp.suspects.executed import executed_points, spectrum
 from rca_lsp.suspects.history import History
 from rca_lsp.suspects.learned import (REGRESSION_NOTE, Model, RegressionFusion, learned_score, regression_model,
                                       regression_score)
+from rca_lsp.suspects.moves import followed
 from rca_lsp.suspects.owners import Owners, failing_files, owner_points
 from rca_lsp.suspects.reach import PointedFrame, frame_targets, pointed_frames, test_targets
 from rca_lsp.suspects.submodules import Submodules, resolved
@@ -174,15 +175,19 @@ def _relation(target: Target) -> str:
     return f"which {target.why} reaches in {target.hops} calls"
 
 
-def _code_features(board: _Board, history: History, targets: list[Target]) -> None:
+def _code_features(board: _Board, history: History, view: CodeView, targets: list[Target]) -> None:
+    """code: the commits that changed a target's function in its file, or in a file of its name that
+    HEAD no longer has (a name it had before a move); not in another file of its name at HEAD
+    (`services/worker/app/main.py` is not the history of `services/api/app/main.py`)."""
     best: dict[tuple[str, str], Target] = {}
     for t in targets:
-        key = (stem(t.path), t.symbol.qualname)
+        key = (t.path, t.symbol.qualname)
         if key not in best or best[key].weight < t.weight:
             best[key] = t
-    for (file_stem, qualname), target in best.items():
+    for (target_path, qualname), target in best.items():
+        others = set(view.paths_with_stem(stem(target_path))) - {target_path}
         rows = sorted((history.position[c], c, n, p) for c, n, p in queries.symbol_changes(history.index, qualname)
-                      if c in history.position and stem(p) == file_stem)
+                      if c in history.position and stem(p) == stem(target_path) and p not in others)
         for _, commit_id, lines, path in rows:
             weight = 0.3 if is_test_path(path) else 1.0
             value = target.weight * weight * math.log1p(lines)
@@ -328,7 +333,7 @@ def _gather(board: _Board, repo: Backend, history: History, view: CodeView, trac
     pointed = pointed_frames(view, traces, worktree)
     _frame_features(board, history, pointed)
     targets = frame_targets(pointed) + test_targets(view, traces)
-    _code_features(board, history, targets)
+    _code_features(board, history, view, targets)
     _blamed_features(board, history, targets)
     for feature, commit_id, value, evidence in owner_points(Owners(repo, history, tracked), history,
                                                             failing_files(traces, targets)):
@@ -363,7 +368,7 @@ def find_suspects(repo: Backend, index: Index, text: str, since: str | None = No
                   weights: Weights = Weights(), explain: bool = False, window: list[str] | None = None,
                   executed: dict[str, set[int]] | None = None, fusion: Model | None = None,
                   per_test: PerTest | None = None, regression: RegressionFusion | None = None,
-                  carried: Collection[str] = ()) -> Result:
+                  carried: Collection[str] = (), folder: str = "") -> Result:
     """Rank the commits reachable from HEAD (after `since`), or those of `window` (newest first, every
     commit before its parents) when given. A failure ranked over a window happened at the window's
     newest commit, not in the work tree (`rca bisect` ran it in a checkout of that commit), so the
@@ -377,7 +382,8 @@ def find_suspects(repo: Backend, index: Index, text: str, since: str | None = No
     (`learned.load_regression_fusion`), replaces the weighted sum where the failing test is committed
     and passed at its last change (since_test drew its line), unless `fusion` is given or the
     history is shorter than any its model was trained on; with a coverage report, its model that
-    reads the executed feature."""
+    reads the executed feature. `folder`: where rca runs, relative to the root, whence a relative
+    path of the trace is read first."""
     from rca_lsp.traces import parse
 
     timings: dict[str, float] = {}
@@ -385,13 +391,14 @@ def find_suspects(repo: Backend, index: Index, text: str, since: str | None = No
     traces = parse(text)
     live = set(carried) if window is not None else set(repo.modified_files()) | set(repo.untracked_files())
     tracked = repo.tracked_files()
-    traces, inside = resolved(repo, traces, tracked, live)
+    traces, inside = resolved(repo, traces, tracked, live, folder)
     timings["parse"] = time.perf_counter() - started
     warnings = collection_warnings(text)  # a pytest collection error, a unittest import error: no test ran
     suspicion = None
     if per_test is not None:
         executed, suspicion = spectrum(per_test, traces, warnings) or (executed, None)
     history = History(index, window if window is not None else _candidates(repo, since), ignore_revs(repo))
+    traces = followed(traces, history, set(tracked) | live)
     view = CodeView(index, repo.root, live)
     frame_paths = sorted({f.path for t in traces for f in t.all_frames() if f.path and not f.external})
     worktree = repo.worktree_changes(frame_paths) if frame_paths and window is None else {}

@@ -51,22 +51,22 @@ def checked_out(repo: Backend, tracked: Collection[str]) -> dict[str, list[str]]
     return repo.submodules()
 
 
-def resolved(repo: Backend, traces: list[Trace], tracked: list[str], live: Collection[str]
+def resolved(repo: Backend, traces: list[Trace], tracked: list[str], live: Collection[str], folder: str = ""
              ) -> tuple[list[Trace], Submodules]:
     """`traces` resolved against the tracked and `live` files (no frame to a submodule's file), and
-    the submodules their frames are in."""
+    the submodules their frames are in. `folder`: where rca runs (`traces.resolve`)."""
     from rca_lsp.traces import resolve
     from rca_lsp.traces.resolve import resolve_foreign
 
     files = sorted(set(tracked) | set(live))
-    plain = resolve(traces, files)
+    plain = resolve(traces, files, folder=folder)
     inside = checked_out(repo, tracked)
     foreign = [path for paths in inside.values() for path in paths]
     if inside:
         foreign += printed_under(inside, traces, plain, repo.root)
     if not foreign:
         return plain, Submodules()
-    ours, hits = resolve_foreign(traces, files, foreign)
+    ours, hits = resolve_foreign(traces, files, foreign, folder)
     folders = (next(f for f in inside if path.startswith(f + "/")) for path in hits)
     return ours, Submodules(tuple(dict.fromkeys(folders)))
 

@@ -3,9 +3,10 @@
     parse(text)            -> list[Trace]   every failure found; TraceError when there is none
     resolve(traces, files) -> list[Trace]   frames (and the failing test) tied to tracked paths
 
-Formats: Python tracebacks, pytest output, doctest reports, Java/Kotlin stack traces (Defects4J, Maven,
-Gradle), JavaScript/Node (Jest, Mocha), Go panics and `go test`, Rust panics and
-`cargo test`, C/C++ backtraces (gdb, sanitizers, valgrind) and JUnit XML. In every
+Formats: Python tracebacks (rich's boxed ones too), pytest output, doctest reports, Java/Kotlin
+stack traces (Defects4J, Maven, Gradle), JavaScript/Node (Jest, Mocha), Go panics and `go test`,
+Rust panics and `cargo test`, C/C++ backtraces (gdb, sanitizers, valgrind) and JUnit XML, also
+inside the fields of JSON, logfmt and key=value log records (see fields). In every
 format `frames[0]` is the innermost frame (where the error was raised) and `causes[0]`
 the direct cause. At most MAX_FRAMES frames come back from one parse.
 """
@@ -49,13 +50,14 @@ def parse(text: str) -> list[Trace]:
     return traces
 
 
-def resolve(traces: list[Trace], files: Sequence[str], foreign: Sequence[str] = ()) -> list[Trace]:
+def resolve(traces: list[Trace], files: Sequence[str], foreign: Sequence[str] = (), folder: str = "") -> list[Trace]:
     """Set `path` on frames and tests that name a tracked file, and `external` on the rest.
 
     Pure: `files` are the repository's tracked paths (POSIX, relative); nothing is read
     from disk. Library and runtime frames (JDK, site-packages, node_modules, Go runtime,
     Rust std, libc) and frames naming no tracked file come back with `external=True`.
     `foreign`: files of other repositories inside this one (a git submodule's, with its folder):
-    a frame that names one more closely than any tracked file is external too.
+    a frame that names one more closely than any tracked file is external too. `folder`: where
+    rca runs, relative to the repository's root; a relative path is read from there first.
     """
-    return resolve_all(traces, files, foreign)
+    return resolve_all(traces, files, foreign, folder)

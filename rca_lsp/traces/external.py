@@ -7,18 +7,23 @@ by the Java parser (a failing test is looked for among non-library frames).
 
 from __future__ import annotations
 
+import re
+
 from rca_lsp.types import Frame
 
 # Substrings of a printed path (with `/` separators) that mean "not project code".
 PATH_MARKERS = (
     "site-packages/", "dist-packages/", "/usr/lib/python", "/usr/local/lib/python",
     "/lib/python2.", "/lib/python3.", "<frozen ", "node:", "node_modules/",
-    "/usr/local/go/src/", "/usr/lib/go", "$GOROOT/", "/pkg/mod/", "/hostedtoolcache/",
-    "/rustc/", ".cargo/registry/", ".cargo/git/", ".rustup/toolchains/", "/library/std/src/",
-    "/library/core/src/", "/usr/include/", "/usr/lib/", "/lib/x86_64-linux-gnu/",
-    "/lib/aarch64-linux-gnu/", "/lib64/", "libc.so", "libc++", "libstdc++", "libasan",
+    "/usr/local/go/src/", "/usr/lib/go", "$GOROOT/", "/hostedtoolcache/",
+    "/rustc/", ".cargo/registry/", ".cargo/git/", ".rustup/toolchains/", "/usr/include/", "/usr/lib/",
+    "/lib/x86_64-linux-gnu/", "/lib/aarch64-linux-gnu/", "/lib64/", "libc.so", "libc++", "libstdc++", "libasan",
     "libubsan", "libtsan", "/sysdeps/", "/lib/jvm/", "webpack/bootstrap",
 )
+
+# Toolchain folders whose names a project may use too (`src/pkg/mod/core.py`): Go's module cache
+# holds each module at a version (`pkg/mod/github.com/x/y@v1.2.0/`), Rust's library only `.rs` files.
+TOOLCHAIN_FOLDERS = re.compile(r"/pkg/mod/[^@]*@[^/]+/|/library/(?:std|core)/src/.*\.rs$")
 
 # JVM packages of the runtime, the test frameworks and the build tools.
 JVM_PREFIXES = (
@@ -47,7 +52,7 @@ def path_external(file: str | None) -> bool:
     if not file:
         return False
     f = file.replace("\\", "/")
-    return any(marker in f for marker in PATH_MARKERS)
+    return any(marker in f for marker in PATH_MARKERS) or bool(TOOLCHAIN_FOLDERS.search(f))
 
 
 def symbol_external(frame: Frame) -> bool:
