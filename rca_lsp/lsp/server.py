@@ -126,6 +126,18 @@ class RcaServer(LanguageServer):
         raise RepositoryError(f"no git or Mercurial repository found ({where})",
                               hint="open a folder inside a git or Mercurial work tree")
 
+    def folder_for(self, uri: str | None, repo) -> str:
+        """The workspace folder a trace is read from (pytest run in its terminal prints paths from
+        there): the one holding the trace's document, else the only one inside the repository, else
+        the repository's root. Opened at `services/api` of a monorepo, `app/main.py` is that service's."""
+        root = Path(repo.root).resolve()
+        inside = [r for r in self.roots() if Path(r).resolve().is_relative_to(root)]
+        path = fs_path(uri) if uri and uri.startswith("file:") else None
+        holding = [r for r in inside if path and Path(path).resolve().is_relative_to(Path(r).resolve())]
+        if holding:
+            return max(holding, key=lambda r: len(Path(r).resolve().parts))
+        return inside[0] if len(inside) == 1 else repo.root
+
     async def stop(self) -> None:
         """Cancel the work, and let the commands it cancels answer before pygls's own shutdown
         cancels what is still pending: cancelling a command there answers it, which removes it from
@@ -217,9 +229,10 @@ class RcaServer(LanguageServer):
                 raise RcaError(f"no index of {repo.root} yet", hint="run “RCA: Index repository” (or `rca index`)")
             update_first = state == "missing" or (state == "stale" and self.options.update_index)
             options = self.options
+            folder = service.folder_of(repo, self.folder_for(uri, repo))
             async with Progress(self, job, "rca: finding suspects") as progress:
                 result = await asyncio.to_thread(work.run_suspects, repo, text, options, job,
-                                                 progress.report, update_first)
+                                                 progress.report, update_first, folder)
             findings = Findings(repo.root, service.cut(result, options.top), text, uri, offset,
                                 client_root=client_root(repo.root, uri, self.roots()))
             model_next = options.ranker == "llm" and len(result.suspects) >= 2 and seq == self._seq

@@ -128,13 +128,15 @@ class Ranker:
         return self._model.fallback if self._model is not None else None
 
 
-def query(text: str, options: Options, executed=None, per_test=None):
-    """The service's query for the editor's settings (and a coverage report's lines, if read)."""
+def query(text: str, options: Options, executed=None, per_test=None, folder: str = ""):
+    """The service's query for the editor's settings (and a coverage report's lines, if read);
+    `folder`: the workspace folder's place in the repository (`service.Query.folder`)."""
     from rca_lsp import service
 
     return service.Query(text, since=options.since, top=options.top, ranker=options.ranker,
                          rerank_top=options.rerank_top, model_weight=options.model_weight, device=options.device,
-                         tuned=options.fusion, regression=options.fusion, executed=executed, per_test=per_test)
+                         tuned=options.fusion, regression=options.fusion, executed=executed, per_test=per_test,
+                         folder=folder)
 
 
 def read_coverage(repo: Backend, setting: str | None):
@@ -153,7 +155,8 @@ def read_coverage(repo: Backend, setting: str | None):
         return None, None, [f"{exc}; ranked without coverage"]
 
 
-def run_suspects(repo: Backend, text: str, options: Options, job: Job, report: Report, update_first: bool):
+def run_suspects(repo: Backend, text: str, options: Options, job: Job, report: Report, update_first: bool,
+                 folder: str = ""):
     """Retrieval's answer (the first stage), after bringing the index up to HEAD when asked."""
     from rca_lsp import service
 
@@ -164,7 +167,7 @@ def run_suspects(repo: Backend, text: str, options: Options, job: Job, report: R
     job.check()
     report("ranking commits", None)
     executed, per_test, notes = read_coverage(repo, options.coverage)
-    result = service.retrieve(repo, query(text, options, executed, per_test))
+    result = service.retrieve(repo, query(text, options, executed, per_test, folder))
     result.warnings[:0] = notes
     job.check()
     return result
