@@ -1,6 +1,7 @@
 """Retrieval: every candidate commit scored from the failure, with the evidence for each point.
 
-Features (each scaled to 0..1 across candidates, then weighted):
+Features (each scaled to 0..1 across candidates, then weighted; frame, code and the blamed pair
+are read from the code the trace points at, in `codefacts`):
 - frame: the commit last changed a line at or near an in-repository, non-test frame line
   (blame at HEAD through the index; nearer lines and inner frames count more);
 - code: the commit changed a function the failure points at (a frame's function, or what the
@@ -30,19 +31,17 @@ Features (each scaled to 0..1 across candidates, then weighted):
 from __future__ import annotations
 
 import logging
-import math
 import time
-from collections import defaultdict
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rca_lsp.errors import RepositoryError
-from rca_lsp.index import queries
 from rca_lsp.index.store import Index
 from rca_lsp.kinds import FEATURE_OF, OWNERSHIP, EvidenceKind, Feature
-from rca_lsp.suspects.code_view import CodeView, stem
+from rca_lsp.suspects.code_view import CodeView
+from rca_lsp.suspects.codefacts import Board, blamed_features, code_features, frame_features
 from rca_lsp.suspects.context import context_features
 from rca_lsp.suspects.coupling import coupled_files, coupling_points, failing_test_files
 from rca_lsp.suspects.executed import executed_points, spectrum
@@ -51,13 +50,12 @@ from rca_lsp.suspects.learned import (REGRESSION_NOTE, Model, RegressionFusion, 
                                       regression_score)
 from rca_lsp.suspects.moves import followed
 from rca_lsp.suspects.owners import Owners, failing_files, owner_points
-from rca_lsp.suspects.reach import PointedFrame, frame_targets, pointed_frames, test_targets
+from rca_lsp.suspects.reach import frame_targets, pointed_frames, test_targets
 from rca_lsp.suspects.submodules import Submodules, resolved
 from rca_lsp.suspects.targets import Target
 from rca_lsp.suspects.test_change import last_test_change
 from rca_lsp.suspects.test_data import FailingTestData, data_evidence, data_matches, failing_test_data
 from rca_lsp.suspects.words import failure_words, match, matched_terms
-from rca_lsp.testpaths import is_test_path
 from rca_lsp.traces.collection import NO_RUN, collection_warnings
 from rca_lsp.types import Evidence, Suspect, Trace
 
@@ -98,10 +96,7 @@ class Weights:
         return getattr(self, feature.value)
 
 
-NEAR_LINES = 3
-NEAR_DECAY = 1.0  # a line d away from the frame line counts 1 / (1 + d)
 FRAME_CAP = 1.5
-NEWEST_DECAY = 0.5  # blamed_newest: a function's newest owner counts 1, the next 0.5, ...
 
 
 @dataclass
@@ -115,20 +110,6 @@ class Result:
     test_code: tuple[str, ...] = ()  # the failing test methods' code (what the tuned scorer reads)
     notes: list[str] = field(default_factory=list)  # how the ranking was made, where the user should know
     hints: list[str] = field(default_factory=list)  # what the user could add that would tell more
-
-
-class _Board:
-    """Points and evidence per commit, per feature."""
-
-    def __init__(self) -> None:
-        self.points: dict[Feature, dict[int, float]] = defaultdict(lambda: defaultdict(float))
-        self.evidence: dict[int, list[Evidence]] = defaultdict(list)
-
-    def add(self, feature: Feature, commit_id: int, value: float, evidence: Evidence | None, mode: str = "sum") -> None:
-        table = self.points[feature]
-        table[commit_id] = max(table[commit_id], value) if mode == "max" else table[commit_id] + value
-        if evidence is not None:
-            self.evidence[commit_id].append(evidence)
 
 
 def ignore_revs(repo: Backend) -> set[str]:
@@ -146,89 +127,7 @@ def ignore_revs(repo: Backend) -> set[str]:
     return out
 
 
-def _frame_features(board: _Board, history: History, pointed: list[PointedFrame]) -> None:
-    for p in pointed:
-        frame, weight, head_line, path = p.frame, p.weight, p.head_line, p.frame.path or ""
-        for commit_id in history.file_commits(path):
-            board.add(Feature.FILE, commit_id, weight, Evidence(
-                EvidenceKind.FRAME_FILE, weight, f"changed {path}, the file of frame {frame.index + 1} of the trace",
-                path, None, None, frame.index + 1), mode="max")
-        name = p.symbol.qualname if p.symbol else frame.function or Path(path).name
-        for delta in range(0, NEAR_LINES + 1):
-            for line in {head_line - delta, head_line + delta}:
-                hit = history.blame(path, line) if line > 0 else None
-                if hit is None:
-                    continue
-                value = weight / (1.0 + NEAR_DECAY * delta)
-                where = "at" if delta == 0 else f"{delta} line{'s' if delta > 1 else ''} from"
-                board.add(Feature.FRAME, hit.commit_id, value, Evidence(
-                    EvidenceKind.FRAME_LINE, value,
-                    f"changed {name}, frame {frame.index + 1} of the trace, {where} line {frame.line}",
-                    path, frame.line, name, frame.index + 1), mode="max")
-
-
-def _relation(target: Target) -> str:
-    if target.hops == 0:
-        return f"the function of {target.why}"
-    if target.hops == 1:
-        return f"which {target.why} calls"
-    return f"which {target.why} reaches in {target.hops} calls"
-
-
-def _code_features(board: _Board, history: History, view: CodeView, targets: list[Target]) -> None:
-    """code: the commits that changed a target's function in its file, or in a file of its name that
-    HEAD no longer has (a name it had before a move); not in another file of its name at HEAD
-    (`services/worker/app/main.py` is not the history of `services/api/app/main.py`)."""
-    best: dict[tuple[str, str], Target] = {}
-    for t in targets:
-        key = (t.path, t.symbol.qualname)
-        if key not in best or best[key].weight < t.weight:
-            best[key] = t
-    for (target_path, qualname), target in best.items():
-        others = set(view.paths_with_stem(stem(target_path))) - {target_path}
-        rows = sorted((history.position[c], c, n, p) for c, n, p in queries.symbol_changes(history.index, qualname)
-                      if c in history.position and stem(p) == stem(target_path) and p not in others)
-        for _, commit_id, lines, path in rows:
-            weight = 0.3 if is_test_path(path) else 1.0
-            value = target.weight * weight * math.log1p(lines)
-            board.add(Feature.CODE, commit_id, value, Evidence(
-                EvidenceKind.CALLEE if target.hops else EvidenceKind.FRAME_FUNCTION, value,
-                f"changed {qualname} ({lines} line{'s' if lines != 1 else ''}), {_relation(target)}",
-                path, None, qualname))
-
-
-def _blamed_features(board: _Board, history: History, targets: list[Target]) -> None:
-    """blamed: for each function a target names (not a test's, not a class), the commits that last
-    changed its lines at HEAD, each by log(1 + lines) times the target's weight; blamed_newest: the
-    same owners, newest first, the target's weight times NEWEST_DECAY ** rank (the largest kept)."""
-    spans: dict[str, dict[tuple[int, int], Target]] = defaultdict(dict)
-    for t in targets:
-        if t.symbol.kind == "class" or is_test_path(t.path) or t.symbol.end_line < t.symbol.start_line:
-            continue
-        key = (t.symbol.start_line, t.symbol.end_line)
-        if key not in spans[t.path] or spans[t.path][key].weight < t.weight:
-            spans[t.path][key] = t
-    for path in sorted(spans):
-        lines = {n for start, end in spans[path] for n in range(start, end + 1)}
-        hits = history.blame_lines(path, lines)
-        for (start, end), target in sorted(spans[path].items()):
-            owned: dict[int, list[int]] = defaultdict(list)  # commit -> its lines here, in order
-            for n in range(start, end + 1):
-                if n in hits:
-                    owned[hits[n].commit_id].append(n)
-            newest_first = sorted((history.position[c], c) for c in owned if c in history.position)
-            for rank, (_, commit_id) in enumerate(newest_first):
-                board.add(Feature.BLAMED_NEWEST, commit_id, target.weight * NEWEST_DECAY ** rank, None, mode="max")
-                mine = owned[commit_id]
-                count, first = len(mine), mine[0]
-                value = target.weight * math.log1p(count)
-                board.add(Feature.BLAMED, commit_id, value, Evidence(
-                    EvidenceKind.BLAMED_LINES, value,
-                    f"{count} line{'s' if count != 1 else ''} it last changed {'are' if count != 1 else 'is'} still in"
-                    f" {target.symbol.qualname} at HEAD, {_relation(target)}", path, first, target.symbol.qualname))
-
-
-def _word_features(board: _Board, history: History, traces: list[Trace]) -> list[str]:
+def _word_features(board: Board, history: History, traces: list[Trace]) -> list[str]:
     terms = failure_words(traces)
     for commit_id, score in match(history.index, terms).items():
         if commit_id in history.position:
@@ -236,7 +135,7 @@ def _word_features(board: _Board, history: History, traces: list[Trace]) -> list
     return terms
 
 
-def _data_features(board: _Board, history: History, repo: Backend, view: CodeView, traces: list[Trace],
+def _data_features(board: Board, history: History, repo: Backend, view: CodeView, traces: list[Trace],
                    terms: list[str]) -> FailingTestData:
     """The failing test's strings, less the failure's own words (the words feature has those)."""
     data = failing_test_data(view, traces, lambda blob: dict(repo.read_blobs([blob])).get(blob), set(terms))
@@ -263,7 +162,7 @@ def _normalise(table: dict[int, float], cap: float | None = None) -> dict[int, f
     return {k: v / top for k, v in table.items()}
 
 
-def features(board: _Board, history: History) -> dict[int, dict[Feature, float]]:
+def features(board: Board, history: History) -> dict[int, dict[Feature, float]]:
     """Each candidate's features scaled to 0..1 (recency for every candidate, others when present)."""
     points = board.points
     scaled = {Feature.FRAME: _normalise(points.get(Feature.FRAME, {}), cap=FRAME_CAP),
@@ -323,7 +222,7 @@ def _from_elsewhere(traces: list[Trace], targets: list[Target]) -> bool:
     return not targets and not any(t.test and t.test.path for t in traces)
 
 
-def _gather(board: _Board, repo: Backend, history: History, view: CodeView, traces: list[Trace],
+def _gather(board: Board, repo: Backend, history: History, view: CodeView, traces: list[Trace],
             worktree: dict, tracked: list[str], live: set[str], run: tuple) -> tuple[list, list[Target]]:
     """The evidence of frames, the code the failure reaches, its blame and owners, the lines the
     failing run executed and the files changed with the failing test, on `board`; (the frames that
@@ -331,10 +230,10 @@ def _gather(board: _Board, repo: Backend, history: History, view: CodeView, trac
     whether the failure ran in the work tree)."""
     executed, suspicion, in_worktree = run
     pointed = pointed_frames(view, traces, worktree)
-    _frame_features(board, history, pointed)
+    frame_features(board, history, pointed)
     targets = frame_targets(pointed) + test_targets(view, traces)
-    _code_features(board, history, view, targets)
-    _blamed_features(board, history, targets)
+    code_features(board, history, view, targets)
+    blamed_features(board, history, targets)
     for feature, commit_id, value, evidence in owner_points(Owners(repo, history, tracked), history,
                                                             failing_files(traces, targets)):
         board.add(feature, commit_id, value, evidence, mode="max")
@@ -384,14 +283,9 @@ def find_suspects(repo: Backend, index: Index, text: str, since: str | None = No
     history is shorter than any its model was trained on; with a coverage report, its model that
     reads the executed feature. `folder`: where rca runs, relative to the root, whence a relative
     path of the trace is read first."""
-    from rca_lsp.traces import parse
-
     timings: dict[str, float] = {}
     started = time.perf_counter()
-    traces = parse(text)
-    live = set(carried) if window is not None else set(repo.modified_files()) | set(repo.untracked_files())
-    tracked = repo.tracked_files()
-    traces, inside = resolved(repo, traces, tracked, live, folder)
+    traces, live, tracked, inside = _read_trace(repo, text, set(carried) if window is not None else None, folder)
     timings["parse"] = time.perf_counter() - started
     warnings = collection_warnings(text)  # a pytest collection error, a unittest import error: no test ran
     suspicion = None
@@ -403,7 +297,7 @@ def find_suspects(repo: Backend, index: Index, text: str, since: str | None = No
     frame_paths = sorted({f.path for t in traces for f in t.all_frames() if f.path and not f.external})
     worktree = repo.worktree_changes(frame_paths) if frame_paths and window is None else {}
     timings["setup"] = time.perf_counter() - started - timings["parse"]
-    board = _Board()
+    board = Board()
     pointed, targets = _gather(board, repo, history, view, traces, worktree, tracked, live,
                                (executed, suspicion, window is None))
     # Not inside a range the user bounded (`--since`, a bisect window): there, on the training
@@ -427,6 +321,17 @@ def find_suspects(repo: Backend, index: Index, text: str, since: str | None = No
     return Result(suspects, history.candidates, traces, timings, warnings, explained, data.code, notes, hints)
 
 
+def _read_trace(repo: Backend, text: str, carried: set[str] | None, folder: str):
+    """The traces resolved to the repository's files, the files live in the work tree (`carried`
+    alone where given: a bisect window's), the tracked files, and the submodules frames are in."""
+    from rca_lsp.traces import parse
+
+    live = carried if carried is not None else set(repo.modified_files()) | set(repo.untracked_files())
+    tracked = repo.tracked_files()
+    traces, inside = resolved(repo, parse(text), tracked, live, folder)
+    return traces, live, tracked, inside
+
+
 def _warn_and_hint(warnings: list[str], history: History, traces: list[Trace], targets: list[Target],
                    pointed: bool, covered: bool, inside: Submodules) -> list[str]:
     """Add what the user should know to `warnings`; the hints: the git submodules frames are in (`inside`)
@@ -441,7 +346,7 @@ def _warn_and_hint(warnings: list[str], history: History, traces: list[Trace], t
     return inside.hints(history) + ([COVERAGE_HINT] if traces and not (pointed or covered or elsewhere) else [])
 
 
-def _since_test_features(board: _Board, history: History, view: CodeView, traces: list[Trace], live: set[str],
+def _since_test_features(board: Board, history: History, view: CodeView, traces: list[Trace], live: set[str],
                          weights: Weights) -> tuple[bool, list[str]]:
     """since_test for the commits from the failing tests' last change on (`test_change`): whether
     the line was drawn, and the note that says where, when the feature counts."""
@@ -454,7 +359,7 @@ def _since_test_features(board: _Board, history: History, view: CodeView, traces
     return True, [boundary.note(history)] if weights.since_test > 0 and boundary.older(history) else []
 
 
-def _suspects(ranked: list[tuple[float, int]], board: _Board, history: History, index: Index, terms: list[str],
+def _suspects(ranked: list[tuple[float, int]], board: Board, history: History, index: Index, terms: list[str],
               data: FailingTestData, weights: Weights, table: dict[int, dict[Feature, float]],
               context: dict[int, dict[Feature, float]] | None) -> tuple[list[Suspect], dict[str, dict[str, float]]]:
     """The ranked commits with their evidence, and (when `context` is given: --explain) each one's
