@@ -7,7 +7,8 @@ traceback shows only the test's own assertion: the call graph cannot follow a pi
 run time, the tracer does. The tracer is a `sitecustomize` module put first on PYTHONPATH, so every
 Python process the command starts (pytest, a venv's python, subprocesses) records the lines it runs
 inside the checkout and writes them at exit. A command that is not Python records nothing and
-loses nothing; a project with its own `sitecustomize` keeps it (ours runs it after itself).
+loses nothing; a project with its own `sitecustomize` keeps it (ours runs it after itself). The same
+module lists, at exit, what a process loaded from the user's work tree (`rca_lsp.bisect.imports`).
 """
 
 from __future__ import annotations
@@ -62,6 +63,32 @@ def _rca_install():
 
 _rca_install()
 del _rca_install
+def _rca_modules():  # which modules the process loaded from the user's work tree (rca_lsp.bisect.imports)
+    worktree, checkout, out = (os.environ.get(k) for k in ("RCA_WORKTREE_ROOT", "RCA_CHECKOUT_ROOT", "RCA_MODULES_OUT"))
+    if not worktree or not out:
+        return
+    worktree = os.path.realpath(worktree) + os.sep
+    checkout = os.path.realpath(checkout) + os.sep if checkout else None
+
+    def dump():
+        names = set()
+        for module in list(sys.modules.values()):
+            name = getattr(module, "__file__", None)
+            if isinstance(name, str):
+                name = os.path.realpath(name)
+                if name.startswith(worktree) and not (checkout and name.startswith(checkout)):
+                    names.add(name)
+        if names:
+            try:
+                with open(os.path.join(out, "%d.modules" % os.getpid()), "w", encoding="utf-8") as fh:
+                    fh.write("".join(n + "\n" for n in sorted(names)))
+            except OSError:
+                pass
+
+    atexit.register(dump)
+
+_rca_modules()
+del _rca_modules
 def _rca_chain():
     import importlib.machinery, importlib.util
     here = os.path.dirname(os.path.abspath(__file__))
@@ -89,10 +116,12 @@ class LineRecorder:
         """`base` with the tracer on, recording lines under `root` (the run's checkout), when given."""
         if root:
             self.root = os.path.realpath(root)
+        tracer = {"RCA_COVERAGE_ROOT": self.root, "RCA_COVERAGE_OUT": str(self.folder / "out")}
+        if base.get("RCA_SITE"):  # the same sitecustomize is first on the path already (imports.ImportWatch)
+            return {**base, **tracer}
         path = base.get("PYTHONPATH")
         site = str(self.folder / "site")
-        return {**base, "PYTHONPATH": site + (os.pathsep + path if path else ""),
-                "RCA_COVERAGE_ROOT": self.root, "RCA_COVERAGE_OUT": str(self.folder / "out")}
+        return {**base, "PYTHONPATH": site + (os.pathsep + path if path else ""), **tracer}
 
     def lines(self) -> dict[str, set[int]]:
         """Repository-relative path -> line numbers executed, over every process of the run."""

@@ -24,6 +24,7 @@ import time
 
 from rca_lsp.bisect.command import TestCommand
 from rca_lsp.bisect.coverage import LineRecorder
+from rca_lsp.bisect.imports import ImportWatch, generated_files, import_roots
 from rca_lsp.bisect.interrupts import held
 from rca_lsp.bisect.search import BAD, GOOD, SKIP
 from rca_lsp.bisect.workspace import Checkout, test_environment
@@ -61,7 +62,8 @@ def verdict(code: int, pytest: bool = False) -> tuple[str | None, str]:
 
 
 class Tester:
-    """The test command at revisions of one checkout; keeps every run, in order."""
+    """The test command at revisions of one checkout; keeps every run, in order. A run that loaded the
+    repository's code from the user's work tree is run again with the checkout's first (`imports`)."""
 
     def __init__(self, checkout: Checkout, command: TestCommand, timeout: float | None = None) -> None:
         if not command.text.strip():
@@ -70,6 +72,16 @@ class Tester:
         self.command = command
         self.timeout = timeout
         self.runs: list[BisectRun] = []
+        self.watch = ImportWatch(str(checkout.root))
+        self.roots: tuple[str, ...] | None = None  # the checkout's folders put first, once a run needed them
+        self.notes: list[str] = []
+        self._tracked: frozenset[str] | None = None  # the work tree's tracked files, read once if needed
+
+    def __enter__(self) -> Tester:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.watch.close()
 
     def run(self, commit: str, recorder: LineRecorder | None = None) -> tuple[BisectRun, str]:
         """The run's record and its output (stdout and stderr together); with a `recorder`, the
@@ -78,19 +90,53 @@ class Tester:
         missing = next((p for p in self.command.paths if not os.path.lexists(where / p)), None)
         if missing is not None:
             return self._record(BisectRun(commit, SKIP, None, 0.0, f"{missing} does not exist at this revision")), ""
-        cwd = str(where)
-        started = time.perf_counter()
-        env = test_environment(cwd)
-        code, output = _execute(self.command.text, cwd, self.timeout, commit,
-                                recorder.env(env, cwd) if recorder else env)
-        seconds = time.perf_counter() - started
-        result, reason = verdict(code, self.command.pytest)
-        if result is None:
+        run, output, (leaked, untracked) = self._attempt(commit, str(where), recorder)
+        if leaked and self.roots is None:
+            self._use_checkout(leaked, untracked)
+            run, output, (leaked, _) = self._attempt(commit, str(where), recorder)
+        if leaked:
             raise BisectError(
-                f"the test command exited with {code} at {commit[:12]}: codes of 128 and above (and deaths "
+                f"the test command runs the work tree's code, not the checkout's: at {commit[:12]} it loaded "
+                f"{leaked[0]}{f' and {len(leaked) - 1} more file(s)' if len(leaked) > 1 else ''} from "
+                f"{self.checkout.root}, so every revision would test the same code",
+                hint="make the command import the current folder's code (an editable install, pip install -e ., "
+                     "points at the work tree): put the package's folder on PYTHONPATH in the command")
+        if run.exit_code is not None and verdict(run.exit_code, self.command.pytest)[0] is None:
+            raise BisectError(
+                f"the test command exited with {run.exit_code} at {commit[:12]}: codes of 128 and above (and deaths "
                 f"by signal) abort a bisection, as with git bisect run",
                 hint="exit 125 for a revision that cannot be tested, 1 to 127 for a bad one")
-        return self._record(BisectRun(commit, result, code, round(seconds, 3), reason)), output
+        return self._record(run), output
+
+    def _attempt(self, commit: str, cwd: str,
+                 recorder: LineRecorder | None) -> tuple[BisectRun, str, tuple[list[str], list[str]]]:
+        """One run of the command, and the files it loaded from the work tree: tracked, untracked."""
+        started = time.perf_counter()
+        roots = tuple(os.path.join(cwd, r) if r != "." else cwd for r in self.roots or ())
+        env = self.watch.env(test_environment(cwd), cwd, roots)
+        code, output = _execute(self.command.text, cwd, self.timeout, commit, recorder.env(env, cwd) if recorder else env)
+        seconds = time.perf_counter() - started
+        result, reason = verdict(code, self.command.pytest)
+        loaded = self.watch.take()
+        if loaded and self._tracked is None:
+            self._tracked = frozenset(self.checkout.repo.tracked_files())
+        tracked = self._tracked or frozenset()
+        split = ([p for p in loaded if p in tracked], [p for p in loaded if p not in tracked])
+        return BisectRun(commit, result or BAD, code, round(seconds, 3), reason), output, split
+
+    def _use_checkout(self, leaked: list[str], untracked: list[str]) -> None:
+        """Put the folders of the packages `leaked` came from first, in the checkout, and lay into it the
+        untracked files the run loaded beside them (a generated `_version.py`)."""
+        worktree = str(self.checkout.root)
+        self.roots = import_roots(worktree, leaked)
+        generated = generated_files(worktree, untracked, leaked)
+        self.checkout.complete(generated)
+        folders = ", ".join(self.roots)
+        self.notes.append(
+            f"the test command loaded the repository's code from the work tree ({leaked[0]}; an editable install?): "
+            f"each run puts the checkout's {folders} first on PYTHONPATH"
+            + (f" and has the work tree's {', '.join(sorted(generated))}" if generated else ""))
+        log.info("%s", self.notes[-1])
 
     def _record(self, run: BisectRun) -> BisectRun:
         self.runs.append(run)

@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -26,6 +27,7 @@ from rca_lsp.bisect.runner import Tester
 from rca_lsp.bisect.search import BAD, GOOD, SKIP, Search
 from rca_lsp.bisect.workspace import open_checkout
 from rca_lsp.errors import BisectError, TraceError
+from rca_lsp.traces.clean import normalise
 from rca_lsp.types import BisectOutcome, BisectRun, Commit, Suspect
 
 if TYPE_CHECKING:
@@ -55,8 +57,7 @@ def bisect(repo: Backend, options: BisectOptions) -> BisectOutcome:
     overlay = from_worktree(repo, command.paths) if options.worktree_tests else Overlay()
     for f in overlay.files:
         log.info("using the work tree's version of %s (%s)", f.path, f.state)
-    with as_interrupt(), open_checkout(repo, overlay) as checkout:
-        tester = Tester(checkout, command, options.timeout)
+    with as_interrupt(), open_checkout(repo, overlay) as checkout, Tester(checkout, command, options.timeout) as tester:
         failure, executed = options.failure, None
         if failure is None:
             output, executed = _fail_at_bad(tester, bad, options.trace_lines, options.worktree_tests)
@@ -77,7 +78,7 @@ def bisect(repo: Backend, options: BisectOptions) -> BisectOutcome:
         end = search.conclusion()
     culprit = _commit(repo, end.culprit, suspects) if end.culprit else None
     return BisectOutcome(culprit, end.confirmed, end.possible, goods, bad, tuple(tester.runs),
-                         tuple(suspects), len(order), tuple(warnings),
+                         tuple(suspects), len(order), tuple(tester.notes + warnings),
                          tuple((f.path, f.state) for f in overlay.files), failure, tuple(features.items()))
 
 
@@ -128,9 +129,18 @@ def _hint_at_bad(run: BisectRun, command: TestCommand, worktree_tests: bool) -> 
     return "run the --test command at BAD by hand to see why"
 
 
+_ERROR_LINE = re.compile(r"^(?:E\s+)?(?:[\w.]+(?:Error|Exception)|sh: |bash: |.*: (?:command )?not found)")
+
+
 def _last_line(output: str) -> str:
-    lines = [line.strip() for line in output.splitlines() if line.strip()]
-    return lines[-1][:200] if lines else ""
+    """What says why the run could not test: the last error line (pytest's `E   ModuleNotFoundError:
+    ...` of a collection error, a shell's `not found`) before the last line, and the last line."""
+    lines = [line.strip() for line in normalise(output).splitlines() if line.strip()]
+    if not lines:
+        return ""
+    error = next((line for line in reversed(lines[:-1]) if _ERROR_LINE.match(line)), None)
+    said = lines[-1][:200]
+    return f"{error.removeprefix('E').strip()[:200]} ... {said}" if error else said
 
 
 def _find_good(repo: Backend, tester: Tester, bad: str) -> str:

@@ -13,6 +13,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from rca_lsp.bisect.imports import Generated
 from rca_lsp.bisect.overlay import Overlay
 from rca_lsp.errors import RepositoryError
 from rca_lsp.vcs.base import Backend
@@ -38,6 +39,7 @@ class Checkout:
         self.repo = repo
         self.root = Path(repo.root).resolve()
         self.overlay = overlay or Overlay()
+        self.generated = Generated()  # untracked files the code needs, from the work tree (`imports`)
         self._parent: Path | None = None
         self.path: Path | None = None
         self._tree = repo.worktree()
@@ -59,9 +61,18 @@ class Checkout:
             self._tree.create(self.path, rev)
         else:
             self.overlay.lift(self.path)
+            self.generated.lift()
             self._tree.switch(rev)
         self.overlay.lay(self.path)
+        self.generated.lay(self.path)
         return self.path
+
+    def complete(self, files: dict[str, bytes]) -> None:
+        """From now on lay `files` (relative path -> content) into each revision that lacks them, this one too."""
+        self.generated.lift()
+        self.generated.files = dict(files)
+        if self.path is not None:
+            self.generated.lay(self.path)
 
     def localise(self, text: str) -> str:
         """Test output with the checkout's paths spelt as the user's work tree's."""
