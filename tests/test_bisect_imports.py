@@ -119,12 +119,14 @@ def test_a_test_of_the_checkouts_own_code_gets_no_note(tmp_path):
 
 def test_import_roots_climb_packages_and_generated_files_stay_beside_loaded_code(tmp_path):
     for path in ("src/pkg/__init__.py", "src/pkg/sub/__init__.py", "src/pkg/sub/x.py", "src/pkg/_version.py",
+                 "src/pkg/_speedups.cpython-311-x86_64-linux-gnu.so",
                  "lib/tool.py", ".venv/lib/site/dep/__init__.py"):
         (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / path).write_text("x = 1\n")
     assert import_roots(str(tmp_path), ["src/pkg/sub/x.py", "lib/tool.py", "src/pkg/__init__.py"]) == ("src", "lib")
     assert import_roots(str(tmp_path), ["top.py"]) == (".",)
-    generated = generated_files(str(tmp_path), ["src/pkg/_version.py", ".venv/lib/site/dep/__init__.py"],
+    generated = generated_files(str(tmp_path), ["src/pkg/_version.py", ".venv/lib/site/dep/__init__.py",
+                                                "src/pkg/_speedups.cpython-311-x86_64-linux-gnu.so"],
                                 ["src/pkg/__init__.py"])
     assert generated == {"src/pkg/_version.py": b"x = 1\n"}
 

@@ -107,13 +107,16 @@ class Generated:
 
 
 def generated_files(worktree: str, untracked: list[str], tracked: list[str]) -> dict[str, bytes]:
-    """Of `untracked` (loaded from the work tree), those in a package folder that a `tracked` file
-    loaded from there shares (`src/pkg/_version.py` beside `src/pkg/__init__.py`)."""
+    """Of `untracked` (loaded from the work tree), the Python sources in a package folder that a
+    `tracked` file loaded from there shares (`src/pkg/_version.py` beside `src/pkg/__init__.py`). Not
+    an extension module built in place (`_speedups.cpython-311-x86_64-linux-gnu.so`): HEAD's binary in
+    every revision would hide a culprit in its C code; a revision without it says it cannot import it."""
     folders = {os.path.dirname(p) for p in tracked}
     out: dict[str, bytes] = {}
     for path in untracked:
         full = os.path.join(worktree, path)
-        if os.path.dirname(path) not in folders or not os.path.isfile(os.path.join(os.path.dirname(full), "__init__.py")):
+        if not path.endswith(".py") or os.path.dirname(path) not in folders \
+                or not os.path.isfile(os.path.join(os.path.dirname(full), "__init__.py")):
             continue
         try:
             out[path] = Path(full).read_bytes()
