@@ -57,7 +57,7 @@ def frame_features(board: Board, history: History, pointed: list[PointedFrame]) 
                     path, frame.line, name, frame.index + 1), mode="max")
 
 
-def _relation(target: Target) -> str:
+def relation(target: Target) -> str:
     if target.hops == 0:
         return f"the function of {target.why}"
     if target.hops == 1:
@@ -83,7 +83,7 @@ def code_features(board: Board, history: History, view: CodeView, targets: list[
             value = target.weight * weight * math.log1p(lines)
             board.add(Feature.CODE, commit_id, value, Evidence(
                 EvidenceKind.CALLEE if target.hops else EvidenceKind.FRAME_FUNCTION, value,
-                f"changed {qualname} ({lines} line{'s' if lines != 1 else ''}), {_relation(target)}",
+                f"changed {qualname} ({lines} line{'s' if lines != 1 else ''}), {relation(target)}",
                 path, None, qualname))
 
 
@@ -115,4 +115,4 @@ def blamed_features(board: Board, history: History, targets: list[Target]) -> No
                 board.add(Feature.BLAMED, commit_id, value, Evidence(
                     EvidenceKind.BLAMED_LINES, value,
                     f"{count} line{'s' if count != 1 else ''} it last changed {'are' if count != 1 else 'is'} still in"
-                    f" {target.symbol.qualname} at HEAD, {_relation(target)}", path, first, target.symbol.qualname))
+                    f" {target.symbol.qualname} at HEAD, {relation(target)}", path, first, target.symbol.qualname))

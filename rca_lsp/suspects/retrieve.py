@@ -55,6 +55,7 @@ from rca_lsp.suspects.submodules import Submodules, resolved
 from rca_lsp.suspects.targets import Target
 from rca_lsp.suspects.test_change import last_test_change
 from rca_lsp.suspects.test_data import FailingTestData, data_evidence, data_matches, failing_test_data
+from rca_lsp.suspects.uncommitted import changed_code_paths, uncommitted_warning
 from rca_lsp.suspects.words import failure_words, match, matched_terms
 from rca_lsp.traces.collection import NO_RUN, collection_warnings
 from rca_lsp.types import Evidence, Suspect, Trace
@@ -316,9 +317,22 @@ def find_suspects(repo: Backend, index: Index, text: str, since: str | None = No
     suspects, explained = _suspects(ranked[:len(ranked) if top <= 0 else top], board, history, index, terms,
                                     data, weights, table, context if explain else None)
     timings["total"] = time.perf_counter() - started
+    if window is None:  # a bisect window's failure ran in a checkout, without the work tree's edits
+        warnings[:0] = _uncommitted(repo, traces, targets, live, tracked)
     hints = _warn_and_hint(warnings, history, traces, targets, bool(pointed), bool(executed) or per_test is not None
                            or window is not None or any(w.startswith(NO_RUN) for w in warnings), inside)
     return Result(suspects, history.candidates, traces, timings, warnings, explained, data.code, notes, hints)
+
+
+def _uncommitted(repo: Backend, traces: list[Trace], targets: list[Target], live: set[str],
+                 tracked: list[str]) -> list[str]:
+    """The warning that uncommitted code changes touch what the failure points at (`uncommitted`)."""
+    if not live:
+        return []
+    untracked = live - set(tracked)
+    paths = changed_code_paths(traces, targets, live - untracked)
+    warning = uncommitted_warning(traces, targets, live, untracked, repo.worktree_changes(paths) if paths else {})
+    return [warning] if warning else []
 
 
 def _read_trace(repo: Backend, text: str, carried: set[str] | None, folder: str):
