@@ -3,10 +3,11 @@
     parse(text)            -> list[Trace]   every failure found; TraceError when there is none
     resolve(traces, files) -> list[Trace]   frames (and the failing test) tied to tracked paths
 
-Formats: Python tracebacks (rich's boxed ones too), pytest output, doctest reports, Java/Kotlin
-stack traces (Defects4J, Maven, Gradle), JavaScript/Node (Jest, Mocha), Go panics and `go test`,
-Rust panics and `cargo test`, C/C++ backtraces (gdb, sanitizers, valgrind) and JUnit XML, also
-inside the fields of JSON, logfmt and key=value log records (see fields). In every
+Formats: Python tracebacks (rich's boxed ones too), pytest output (pytest-timeout's thread dumps
+too), doctest reports, Java/Kotlin stack traces (Defects4J, Maven, Gradle), JavaScript/Node (Jest,
+Mocha), Go panics and `go test`, Rust panics and `cargo test`, C/C++ backtraces (gdb, sanitizers,
+valgrind), JUnit XML and GitHub Actions' `::error file=...` annotations, also inside the fields of
+JSON, logfmt and key=value log records (see fields), and cut at a terminal's width (see wrapped). In every
 format `frames[0]` is the innermost frame (where the error was raised) and `causes[0]`
 the direct cause. At most MAX_FRAMES frames come back from one parse.
 """

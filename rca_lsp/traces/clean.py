@@ -54,6 +54,9 @@ _AFTER_STAMP = (
     re.compile(r"(?:- )?" + _LEVELS + r"(?: +- | *: ?| +)"),
     # host app[123]: / app[123]: / Heroku's app[web.1]:
     re.compile(r"(?:[\w.-]{1,64} )?[\w./-]{1,64}\[[\w.-]{1,64}\]: ?"),
+    # Fly.io's `fly logs`: provider[machine] region [level], the message right after the level's `]`
+    # (flyctl internal/render/logs.go); a line's own indentation follows, so no space is taken.
+    re.compile(r"[\w.-]{1,64}\[[\w.-]{1,64}\] [a-z]{3} \[[a-z]{1,16}\]"),
     re.compile(r"(?:- )?[\w.]{1,64} - "),  # python logging "%(name)s - "
     re.compile(r"(?:stdout|stderr) [FP] "),  # containerd/CRI-O (kubelet's node logs): "<time> stderr F "
     # GitLab's runner (FF_TIMESTAMPS): "<time> 01O " or "01E+", stream number, out or err, continuation

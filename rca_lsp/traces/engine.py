@@ -13,7 +13,9 @@ import logging
 from collections.abc import Callable
 from dataclasses import replace
 
-from rca_lsp.traces import boxed, doctests, fields, go, java, javascript, junit, native, pytest, python, rust
+from rca_lsp.traces import (
+    boxed, doctests, fields, github, go, java, javascript, junit, native, pytest, python, rust, timeout,
+)
 from rca_lsp.traces.base import Found
 from rca_lsp.traces.clean import Doc, make_doc, normalise
 from rca_lsp.traces.wrapped import unwrap
@@ -28,6 +30,7 @@ CAP_NOTE = f" [truncated: more than {MAX_FRAMES} frames]"
 
 _PARSERS: tuple[tuple[str, Callable[[Doc], list[Found]]], ...] = (
     ("pytest", pytest.find),
+    ("pytest-timeout", timeout.find),
     ("doctest", doctests.find),
     ("python", python.find),
     ("rich", boxed.find),
@@ -36,6 +39,7 @@ _PARSERS: tuple[tuple[str, Callable[[Doc], list[Found]]], ...] = (
     ("rust", rust.find),
     ("javascript", javascript.find),
     ("cpp", native.find),
+    ("github", github.find),
 )
 
 
@@ -106,7 +110,7 @@ def parse_doc(doc: Doc, raw: str | None = None, notes: list[str] | None = None,
                 notes.append(result.note)
         except Exception:
             logger.exception("the junit trace parser failed; its readings are dropped")
-    return [t for f in _choose(found) for t in f.traces]
+    return github.drop_repeats([t for f in _choose(found) for t in f.traces])
 
 
 def parse_text_inner(text: str) -> list[Trace]:

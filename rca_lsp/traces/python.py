@@ -2,8 +2,10 @@
 
 Python prints the outermost frame first and the exception last, and prints a chain
 cause first; both are turned around here so that `frames[0]` is where the error was
-raised and `causes[0]` is the direct cause (then its cause, and so on). Exception
-groups are read best effort: their sub-exceptions are appended to `causes` first.
+raised and `causes[0]` is the direct cause (then its cause, and so on). An exception
+group's sub-exceptions come first in its `causes`, each a trace with its own frames; a
+group nested in another (raised, or never raised and printed without a traceback) keeps
+its own, told apart by the column of the `|` and `+` rails Python prints each level at.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ _SYNTAX = ("SyntaxError", "IndentationError", "TabError")
 _SEPARATOR_CHARS = frozenset("+-0123456789. ")
 _MAX_SOURCE_LINES = 20
 _MAX_GROUP_DEPTH = 8
+_RAIL = re.compile(r"(?:[ \t]|>(?= |$)){0,80}")
 
 
 @dataclass
@@ -202,13 +205,34 @@ def _opens_block(lines: tuple[str, ...], k: int) -> bool:
     return k < len(lines) and (is_start(lines, k) or exception_line(lines[k], strict=True) is not None)
 
 
-def _read_group(doc: Doc, j: int, block: _Block, depth: int) -> int:
-    """Read the `+---- n ----` separated sub-exceptions of an exception group."""
+def rail(line: str) -> int | None:
+    """The column of the `+` or `|` that starts a line printed inside an exception group (after any
+    `> ` quoting); None when it has none."""
+    m = _RAIL.match(line)
+    return m.end() if m and line[m.end():m.end() + 1] in ("+", "|") and m.end() < len(line) else None
+
+
+def _own_separator(text: str, stripped: str, column: int | None) -> bool:
+    """Whether a separator belongs to the group whose header's rail is at `column`: Python prints
+    a group's first `+-+---- 1 ----` at its own rail and the next ones, and its closing rule, one
+    level (two columns) in. A nested group's rules sit further in, an enclosing group's further out."""
+    at = rail(text)
+    if column is None or at is None:
+        return True
+    return at == (column if stripped.startswith("+-+") else column + 2)
+
+
+def _read_group(doc: Doc, j: int, block: _Block, depth: int, column: int | None = None) -> int:
+    """Read the `+---- n ----` separated sub-exceptions of an exception group whose header's rail is
+    at `column`: a separator of an enclosing group ends it, so that each sub-exception of a nested
+    group stays with its own group."""
     lines = doc.plain
     after_separator = False
     while j < len(lines):
         s = lines[j].strip()
         if is_separator(s):
+            if not _own_separator(doc.text[j], s, column):
+                break
             after_separator = True
             j += 1
         elif not s and j + 1 < len(lines) and is_separator(lines[j + 1].strip()):
@@ -222,15 +246,24 @@ def _read_group(doc: Doc, j: int, block: _Block, depth: int) -> int:
     return j
 
 
+def _group_follows(doc: Doc, j: int, column: int | None) -> bool:
+    """Whether line j opens the sub-exceptions of a group printed without a traceback (one never
+    raised, inside another): its first `+-+` rule at the rail of the group's exception line."""
+    if column is None or j >= len(doc.plain) or not doc.plain[j].strip().startswith("+-+"):
+        return False
+    return is_separator(doc.plain[j].strip()) and rail(doc.text[j]) == column
+
+
 def read_chain(doc: Doc, i: int, depth: int = 0) -> tuple[Trace, int]:
     """Read a traceback and everything chained to it; returns the trace and the next line."""
     lines = doc.plain
     blocks: list[_Block] = []
     j = i
     while True:
+        column = rail(doc.text[j])
         block, j = _read_block(doc, j)
-        if block.group and depth < _MAX_GROUP_DEPTH:
-            j = _read_group(doc, j, block, depth)
+        if (block.group or _group_follows(doc, j, column)) and depth < _MAX_GROUP_DEPTH:
+            j = _read_group(doc, j, block, depth, column)
         blocks.append(block)
         k = _skip_blank(lines, j)
         if k < len(lines) and lines[k].strip() in MARKERS:
