@@ -137,7 +137,7 @@ def suspects_cmd(repo: str, trace: str, since: str | None, top: int, fmt: str, n
     """Rank the commits that most likely caused the failure in the trace or test output that --trace
     names (a file, or - for stdin)."""
     from rca_lsp import service
-    from rca_lsp.render import to_json, to_text
+    from rca_lsp.render import to_json, to_text, utf8_output
     from rca_lsp.traces.read import read_trace
     from rca_lsp.vcs import open_repo
 
@@ -151,19 +151,7 @@ def suspects_cmd(repo: str, trace: str, since: str | None, top: int, fmt: str, n
     result.warnings[:0] = notes
     for warning in result.warnings:
         log.warning(warning)
-    click.echo(to_json(result, ascii_only=not _utf8(sys.stdout)) if fmt == "json" else to_text(result))
-
-
-def _utf8(stream) -> bool:
-    """Whether `stream` takes any character. JSON for one that does not (PYTHONIOENCODING=latin-1, a
-    cp1252 console) is written with \\u escapes: the same document, where replacing what the encoding
-    lacks would change the data and a \\U escape would not be JSON."""
-    import codecs
-
-    try:
-        return codecs.lookup(getattr(stream, "encoding", None) or "ascii").name.startswith("utf")
-    except LookupError:
-        return False
+    click.echo(to_json(result, ascii_only=not utf8_output(sys.stdout)) if fmt == "json" else to_text(result))
 
 
 def _tolerant_streams() -> None:

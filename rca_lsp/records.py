@@ -2,14 +2,30 @@
 
 `rca suspects --format json`, `rca bisect --format json` and the server's `rca.suspects` answer
 write a suspect, a piece of evidence and a date the same way; each front end keeps only the
-rendering of its own document around them.
+rendering of its own document around them, written by `json_text`.
 """
 
 from __future__ import annotations
 
+import json
+import re
 from datetime import datetime, timezone
 
 from rca_lsp.types import Evidence, Suspect
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def json_text(doc: object, ascii_only: bool = False) -> str:
+    """`doc` as the JSON text of an output: UTF-8 where the output takes any character, every other
+    character escaped (\\uXXXX) with `ascii_only`, for one whose encoding cannot hold them (a
+    latin-1 or cp1252 stream: there a `\\U0001f680` escape of a commit message's rocket is no JSON).
+    A file name that is not UTF-8 is kept with a lone surrogate per byte (`caf\\udce9.py`), which no
+    UTF-8 text can hold: it is written as its JSON escape, `\\udce9`, so the text is UTF-8 that
+    `json.loads` reads back as the same name and a strict reader (jq) takes."""
+    text = json.dumps(doc, indent=2, ensure_ascii=ascii_only)
+    return text if ascii_only else _LONE_SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def iso_date(seconds: int) -> str:

@@ -6,10 +6,11 @@ and the server.
 
 from __future__ import annotations
 
-import json
+import codecs
+from typing import IO
 
 from rca_lsp.kinds import CONTEXT, SCORED
-from rca_lsp.records import iso_date, suspect_dict
+from rca_lsp.records import iso_date, json_text, suspect_dict
 from rca_lsp.suspects import Result
 
 EXPLAINED = tuple(str(f) for f in SCORED + CONTEXT)  # the features `--explain` gives, in this order
@@ -30,14 +31,24 @@ def to_json(result: Result, ascii_only: bool = False) -> str:
         if s.commit.hash in result.features:
             row["features"] = explained(result.features[s.commit.hash])
         suspects.append(row)
-    return json.dumps({
+    return json_text({
         "suspects": suspects,
         "candidates": result.candidates,
         "timings": {k: round(v, 4) for k, v in result.timings.items()},
         "warnings": result.warnings,
         "notes": result.notes,
         "hints": result.hints,
-    }, indent=2, ensure_ascii=ascii_only)
+    }, ascii_only)
+
+
+def utf8_output(stream: IO[str] | None) -> bool:
+    """Whether `stream` takes any character. JSON for one that does not (PYTHONIOENCODING=latin-1, a
+    cp1252 console) is written with \\u escapes: the same document, where replacing what the encoding
+    lacks would change the data and a \\U escape would not be JSON."""
+    try:
+        return codecs.lookup(getattr(stream, "encoding", None) or "ascii").name.startswith("utf")
+    except LookupError:
+        return False
 
 
 def to_text(result: Result) -> str:

@@ -116,27 +116,32 @@ def require_commits(repo: Backend, what: str = "suspect") -> str:
 def index_state(repo: Backend, head: str | None = None) -> IndexState:
     """missing (never completed), stale (behind HEAD, with commits a migration left to read
     again: state `redo`, or built for other shallow boundaries: a clone deepened or unshallowed
-    keeps its HEAD but not its history) or current. Migrates an older index. `head`: HEAD's hash
+    keeps its HEAD but not its history, or with file versions its diffs lacked that may have
+    arrived since: `index.arrivals`) or current. Migrates an older index. `head`: HEAD's hash
     when the caller has just read it (each read starts a VCS process)."""
+    from rca_lsp.index import arrivals
     from rca_lsp.index.paths import index_exists
 
     if not index_exists(repo.checkout_dir):
         return "missing"
     with open_index(repo) as index:
         indexed, redo, shallow = index.get_state("head"), index.get_state("redo"), index.get_state("shallow")
+        arrived = indexed is not None and arrivals.pending(repo, index)
     if indexed is None:
         return "missing"
     same_history = set((shallow or "").split()) == repo.shallow_boundary()
-    return "current" if indexed == (head or repo.head() or "") and not redo and same_history else "stale"
+    fresh = indexed == (head or repo.head() or "") and not redo and same_history and not arrived
+    return "current" if fresh else "stale"
 
 
 def copies_index(repo: Backend) -> bool:
-    """A linked worktree beside a main checkout with an index: its own index starts as a copy of
-    that one (`open_index`), so its first update reads only the commits between the two HEADs, no
-    first build to ask about."""
-    from rca_lsp.index.paths import index_exists
+    """A checkout beside another with an index (a linked worktree beside the main checkout, or
+    beside another worktree of a bare repository): its own index starts as a copy of that one
+    (`open_index`), so its first update reads only the commits between the two HEADs, no first
+    build to ask about."""
+    from rca_lsp.index.paths import seed_dir
 
-    return repo.checkout_dir != repo.meta_dir and index_exists(repo.meta_dir)
+    return seed_dir(repo.meta_dir, repo.checkout_dir) is not None
 
 
 def update_index(repo: Backend, progress: Progress | None = None, thorough: bool = True):
@@ -212,10 +217,23 @@ def retrieve(repo: Backend, query: Query, head: str | None = None):
                                executed=query.executed, explain=query.explain, fusion=fusion,
                                per_test=query.per_test, regression=regression, carried=query.carried,
                                folder=query.folder)
+        result.notes += _lacking_note(repo, index, query, result.candidates)
     replaced = unfollowed_replacements(repo)
     if replaced:
         result.warnings.append(replaced)
     return result
+
+
+def _lacking_note(repo: Backend, index, query: Query, candidates: int) -> list[str]:
+    """A note on the candidates indexed without some hunks (a partial clone lacked versions of their
+    files), and how to fill them in; none where every candidate is whole."""
+    from rca_lsp.index import arrivals
+
+    if not arrivals.lacks_versions(index):
+        return []
+    window = query.window if query.window is not None else (repo.reachable(query.since) if query.since else None)
+    count = arrivals.lacking(index, None if window is None else set(window))
+    return [arrivals.note(count, candidates)] if count else []
 
 
 def rerank(repo: Backend, result, query: Query, model=None):

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import json
-
 from rca_lsp.bisect.search import GOOD
-from rca_lsp.records import evidence_dict, iso_date, suspect_dict
+from rca_lsp.records import evidence_dict, iso_date, json_text, suspect_dict
 from rca_lsp.types import BisectOutcome, Suspect
 
 TOP_SUSPECTS = 5
@@ -24,7 +22,9 @@ def untested_parents(outcome: BisectOutcome) -> list[str]:
     return [p for p in outcome.culprit.parents if p not in passed]
 
 
-def to_json(outcome: BisectOutcome) -> str:
+def to_json(outcome: BisectOutcome, ascii_only: bool = False) -> str:
+    """The JSON document (`records.json_text`); `ascii_only` for an output that takes only some
+    characters."""
     ranked = _rank_of(outcome)
     culprit = None
     if outcome.culprit is not None:
@@ -33,7 +33,7 @@ def to_json(outcome: BisectOutcome) -> str:
         culprit = {"summary": c.summary, "author": c.author, "email": c.email, "date": iso_date(c.author_date),
                    "rank": found.rank if found else None,
                    "evidence": [evidence_dict(e) for e in found.evidence] if found else []}
-    return json.dumps({
+    return json_text({
         "culprit": outcome.culprit.hash if outcome.culprit else None,
         "test_runs": len(outcome.runs),
         "confirmed": outcome.confirmed,
@@ -50,7 +50,7 @@ def to_json(outcome: BisectOutcome) -> str:
         "skipped": list(outcome.skipped),
         "warnings": list(outcome.warnings),
         "worktree_files": [{"path": path, "state": state} for path, state in outcome.worktree_files],
-    }, indent=2, ensure_ascii=False)
+    }, ascii_only)
 
 
 def to_text(outcome: BisectOutcome) -> str:

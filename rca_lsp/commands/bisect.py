@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+import sys
 from typing import Any
 
 import click
@@ -59,6 +60,7 @@ def bisect_cmd(repo: str, command: str, good: tuple[str, ...], bad: str, trace: 
     from rca_lsp import service
     from rca_lsp.bisect import BisectOptions, PriorParams, bisect
     from rca_lsp.bisect.report import to_json, to_text
+    from rca_lsp.render import utf8_output
     from rca_lsp.traces.read import read_trace
     from rca_lsp.vcs import open_repo
 
@@ -81,4 +83,4 @@ def bisect_cmd(repo: str, command: str, good: tuple[str, ...], bad: str, trace: 
             log.info("recorded the confirmed culprit as label #%d", lid)
     for warning in outcome.warnings:
         log.warning(warning)
-    click.echo(to_json(outcome) if fmt == "json" else to_text(outcome))
+    click.echo(to_json(outcome, ascii_only=not utf8_output(sys.stdout)) if fmt == "json" else to_text(outcome))

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from rca_lsp.errors import RepositoryError
-from rca_lsp.index import queries
+from rca_lsp.index import arrivals, queries
 from rca_lsp.index.queries import stored_path
 from rca_lsp.index.store import Index, writer_lock
 from rca_lsp.index.symbols import SymbolCache, blobs_needed, changed_symbols
@@ -164,10 +164,17 @@ def _workers(new_commits: int) -> int:
     return min(os.cpu_count() or 1, 4)
 
 
-def _built_for(index: Index, head: str) -> None:
+def _built_for(index: Index, head: str, objects: str = "") -> None:
+    """Record the HEAD the index is built for, and the object store it saw (`arrivals.stamp`) while
+    some diffs lack versions: an index with none keeps no stamp, as a build from a full clone."""
+    lacking = bool(objects) and arrivals.lacks_versions(index)
     with index.write() as conn:
         index.set_state(conn, "head", head)
         index.set_state(conn, "indexed_at", str(int(time.time())))
+        if lacking:
+            index.set_state(conn, arrivals.STATE_KEY, objects)
+        else:
+            conn.execute("DELETE FROM state WHERE key = ?", (arrivals.STATE_KEY,))
 
 
 def update(repo: Backend, index: Index, progress: Progress | None = None, code: bool = True) -> IngestReport:
@@ -203,6 +210,7 @@ def _update_to(repo: Backend, index: Index, head: str, started: float, progress:
     # A commit indexed as a shallow boundary has no changes of its own; once the clone is
     # deepened (`git fetch --deepen/--unshallow`) it has, so it is indexed again.
     redo = {h for h in (index.get_state("shallow") or "").split() if h not in boundary}
+    objects = arrivals.stamp(repo)  # before the look: a version arriving after it changes the stamp
     redo |= _arrived(repo, index)
     redo |= set((index.get_state("redo") or "").split())  # a migration's: commits to read again
     _prune(index, (cid for h, cid in known.items() if h not in reach_set or h in redo))
@@ -225,7 +233,7 @@ def _update_to(repo: Backend, index: Index, head: str, started: float, progress:
         from rca_lsp.index.headcode import refresh_head_code
 
         code_files = refresh_head_code(repo, index)
-    _built_for(index, head)
+    _built_for(index, head, objects)
     return IngestReport(head, len(reachable), done, removed, time.perf_counter() - started,
                         bool(boundary), code_files, missing)
 

@@ -2,7 +2,8 @@
 
 The index is a cache of the repository. It lives in the VCS's own folder (`.git/rca/index.db`),
 never in the work tree; a linked git worktree's in its own (`.git/worktrees/<name>/rca/index.db`,
-`Backend.checkout_dir`), begun as a copy of the main checkout's. A file that is not a readable
+`Backend.checkout_dir`), begun as a copy of the main checkout's, or of another worktree's where the
+main checkout has none (a bare repository's worktrees: `paths.seed_dir`). A file that is not a readable
 SQLite database of ours is moved aside (`index.db.corrupt-<time>`) with one log line and rebuilt;
 nothing else is ever deleted.
 """
@@ -20,7 +21,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from rca_lsp.errors import IndexError_
-from rca_lsp.index.paths import INDEX_NAME, WRITE_LOCK, index_dir
+from rca_lsp.index.paths import INDEX_NAME, WRITE_LOCK, index_dir, seed_dir
 from rca_lsp.index.schema import migrations
 from rca_lsp.index.sqlite import Database
 
@@ -152,7 +153,8 @@ class Index:
              ) -> "Index":
         """Open (creating or migrating) the index. `thorough` adds SQLite's quick_check to the
         corruption check: worth it before indexing, too slow (0.5 s on 190 MB) for every query.
-        `seed`: the folder of an index a new one starts as a copy of (`_seed`)."""
+        `seed`: the common VCS folder, whose index (or a linked worktree's there: `seed_dir`) a new
+        one starts as a copy of (`_seed`)."""
         folder = index_dir(meta_dir)
         path = folder / INDEX_NAME
         if readonly:
@@ -171,8 +173,9 @@ class Index:
                 reason = _looks_corrupt(path, thorough)
                 if reason:
                     _move_aside(path, reason)
-                if seed is not None and not path.exists():
-                    _seed(path, index_dir(seed) / INDEX_NAME)
+                source = seed_dir(seed, meta_dir) if seed is not None and not path.exists() else None
+                if source is not None:
+                    _seed(path, index_dir(source) / INDEX_NAME)
                 return cls._connect_writer(path, setup=True)
         return cls._connect_writer(path, setup=False)
 

@@ -41,7 +41,7 @@ _MAX_COMPONENTS = 64
 _MAX_ROOTED = 1000  # distinct printed paths read for the folder a trace's paths start at
 _ESCAPED_BYTE = re.compile(r"\\u(dc[89a-f][0-9a-f])", re.IGNORECASE)  # Python's `\\udce9` for byte 0xE9
 _LONE_BYTE = re.compile("[\udc80-\udcff]")
-_INSTALLED = re.compile(r"(?:^|/)(?:site|dist)-packages/")
+_INSTALLED = re.compile(r"(?:^|(?<=/))(?:(?:site|dist)-packages|[^/]+\.egg)/")  # below an egg, as below site-packages
 _VENDORED = {"vendor", "vendored", "_vendor", "third_party", "thirdparty", "third-party", "external", "extern"}
 
 
@@ -238,7 +238,7 @@ def resolve_path(index: PathIndex, printed: str | None) -> str | None:
 
 def _installed(index: PathIndex, printed: str | None) -> str | None:
     """The tracked file of the repository's own package installed in an environment (tox, `pip install
-    .`, a Docker image). Below site-packages a path starts at a top-level package (`pkg/mod.py`), so it
+    .`, a Docker image, an egg: `site-packages/mypkg-1.0-py3.11.egg/mypkg/core.py`). Below site-packages a path starts at a top-level package (`pkg/mod.py`), so it
     must be a tracked file's whole tail from a folder that is no package (`src/pkg/mod.py`; a lone
     module only from the top or `src/`): a library vendored in the package (`pkg/_vendor/six.py`) or
     in a folder for copies of libraries (`third_party/requests/models.py`) is not it."""
