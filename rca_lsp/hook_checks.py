@@ -127,26 +127,55 @@ def _git_arrived(repo: Backend, hook: str, rewritten: bytes) -> set[str] | None:
     return arrived - {fields[1] for fields in pairs if len(fields) >= 2}
 
 
-def after_pull(repo: Backend, hook: str, rewritten: bytes = b"") -> None:
-    check = hook in PULL_HOOKS and has_open_failures(repo.meta_dir, hook)
-    before = indexed(repo.checkout_dir) if check else None
-    indexer = spawn_indexer(repo.root, hook)
-    if not check:
-        return
-    deadline = time.perf_counter() + number(repo, "hook-timeout")
+def _hg_arrived(repo: Backend, hook: str) -> tuple[set[str], str]:
+    """What the pulls recorded by the changegroup hook brought that the working directory now
+    reaches (`hook_arrivals`); a pull that did not update says how many wait for `hg update`."""
+    from rca_lsp import hook_arrivals
+
+    reached, waiting = hook_arrivals.arrived(repo)
+    if waiting and hook == "post-pull":
+        say(f"{len(waiting)} pulled commit(s) not checked against open failures yet: the working directory "
+            "does not reach them (`hg update` checks them)")
+    if hook == "post-pull":
+        return reached, f"the {len(reached)} commit(s) that just arrived"
+    return reached, f"the {len(reached)} pulled commit(s) this update brought in"
+
+
+def _arrived(repo: Backend, hook: str, rewritten: bytes, before: tuple[set[str], str | None] | None,
+             recorded: bool) -> tuple[set[str], str] | None:
+    """(what arrived, how to say it): what the VCS says a pull brought, else what the index lacked
+    (an older hg install), else what came after the newest open failure (no index before the pull);
+    None where none of them can be told."""
+    if recorded:
+        return _hg_arrived(repo, hook)
     if before is not None:
         arrived = _git_arrived(repo, hook, rewritten)
         if arrived is None:
             arrived = set(repo.reachable()) - before[0]
-        what = f"the {len(arrived)} commit(s) that just arrived"
-    elif (since := _since_newest_failure(repo)) is not None:
-        arrived, what = since
-    else:
+        return arrived, f"the {len(arrived)} commit(s) that just arrived"
+    return _since_newest_failure(repo)
+
+
+def after_pull(repo: Backend, hook: str, rewritten: bytes = b"") -> None:
+    from rca_lsp import hook_arrivals
+
+    recorded = hook in hook_arrivals.CHECKED_BY and hook_arrivals.installed(repo)
+    check = (hook in PULL_HOOKS or recorded) and has_open_failures(repo.meta_dir, hook)
+    before = indexed(repo.checkout_dir) if check else None
+    indexer = spawn_indexer(repo.root, hook)
+    if not check:
+        if hook == "post-pull":
+            hook_arrivals.drop(repo.meta_dir)  # nothing checks them now: no later pull reports them
+        return
+    deadline = time.perf_counter() + number(repo, "hook-timeout")
+    told = _arrived(repo, hook, rewritten, before, recorded)
+    if told is None:
         say("the commits that just arrived not checked against open failures: there was no index before "
              "this pull (the first is being built) (`rca failures list`, then `rca suspects`)")
         write_log(repo.meta_dir, hook, "not checked: no index before this pull, and no head recorded with the "
                                   "newest open failure")
         return
+    arrived, what = told
     if not arrived:
         return
     found = _check(repo, hook, arrived, int(number(repo, "pull-top")), deadline, what, indexer)

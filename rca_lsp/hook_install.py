@@ -9,15 +9,18 @@ user's, pre-commit's, husky's) is kept beside it as `<hook>.rca-chained`, byte f
 for mode (it is renamed, not copied), and runs first; `uninstall` renames it back. A hooks folder inside the work tree (a `core.hooksPath`
 that is committed, say) is refused without `force`: the shim names this machine's Python.
 
-Mercurial: one marked block appended to `.hg/hgrc` (Sapling: `.sl/config`), ready to paste by hand:
+Mercurial: one marked block appended to `.hg/hgrc` (Sapling: `.sl/config`, without `changegroup`,
+whose record of a pull `rca_lsp.hook_arrivals` reads), ready to paste by hand:
 
     [hooks]
+    changegroup.rca-lsp = /path/to/python -c '<rca_lsp.hooks.HOOK_CODE>' hg changegroup
     post-pull.rca-lsp = /path/to/python -c '<rca_lsp.hooks.HOOK_CODE>' hg post-pull
     post-update.rca-lsp = /path/to/python -c '<rca_lsp.hooks.HOOK_CODE>' hg post-update
     pre-push.rca-lsp = /path/to/python -c '<rca_lsp.hooks.HOOK_CODE>' hg pre-push
 
 Named `<hook>.rca-lsp`, they run beside any hooks the user has for the same events; `uninstall`
-removes exactly the block, leaving the file as it was.
+removes exactly the block, leaving the file as it was. `install` over an older block (one without
+`changegroup`) replaces it whole; until then that repository's pulls are checked as before.
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ if TYPE_CHECKING:
     from rca_lsp.vcs.base import Backend
 
 GIT_HOOKS = ("post-merge", "post-rewrite", "post-checkout", "pre-push")
-HG_HOOKS = ("post-pull", "post-update", "pre-push")
+HG_HOOKS = ("changegroup", "post-pull", "post-update", "pre-push")  # Sapling: all but changegroup
 SHIM_TAG = "# rca-lsp hook shim v"  # every version's shims are rca's, to update or remove
 MARKER = SHIM_TAG + "5"  # v3: Python started with hooks.HOOK_CODE, not -m; v4: its code survives a lost rca_lsp;
 # v5: a hooks.log that cannot be written (a read-only .git/rca) is /dev/null, not an error line on each pull
@@ -330,11 +333,16 @@ def hgrc_path(repo: Backend) -> Path:
     return Path(repo.meta_dir) / ("config" if repo.kind == "sl" and repo.meta_dir.endswith(".sl") else "hgrc")
 
 
-def hg_block(python: str | None = None) -> str:
+def hg_hooks(kind: str = "hg") -> tuple[str, ...]:
+    """The hooks installed for `kind`: Sapling's pulls are checked as before, by what the index lacked."""
+    return HG_HOOKS if kind == "hg" else tuple(h for h in HG_HOOKS if h != "changegroup")
+
+
+def hg_block(python: str | None = None, kind: str = "hg") -> str:
     from rca_lsp.hooks import HOOK_CODE
 
     command = f"{shlex.quote(python or _python())} -c {shlex.quote(HOOK_CODE)} hg"
-    lines = ["[hooks]"] + [f"{hook}.rca-lsp = {command} {hook}" for hook in HG_HOOKS]
+    lines = ["[hooks]"] + [f"{hook}.rca-lsp = {command} {hook}" for hook in hg_hooks(kind)]
     return "\n".join(lines) + "\n"
 
 
@@ -357,13 +365,13 @@ def install_hg(repo: Backend) -> list[str]:
     found = _find_block(text)
     if found:
         start, end, mode = found
-        body = f"{BLOCK_BEGIN} {mode} >>>\n{hg_block()}{BLOCK_END}"
+        body = f"{BLOCK_BEGIN} {mode} >>>\n{hg_block(kind=repo.kind)}{BLOCK_END}"
         _write_keeping_mode(path, text[:start] + body + text[end:])
         return [f"{path}: rca hooks updated"]
     mode = "created" if not existed else ("newline" if text and not text.endswith("\n") else "appended")
-    body = ("\n" if mode == "newline" else "") + f"{BLOCK_BEGIN} {mode} >>>\n{hg_block()}{BLOCK_END}"
+    body = ("\n" if mode == "newline" else "") + f"{BLOCK_BEGIN} {mode} >>>\n{hg_block(kind=repo.kind)}{BLOCK_END}"
     _write_keeping_mode(path, text + body)
-    return [f"{path}: rca hooks added ({', '.join(HG_HOOKS)})"]
+    return [f"{path}: rca hooks added ({', '.join(hg_hooks(repo.kind))})"]
 
 
 def _write_keeping_mode(path: Path, text: str) -> None:
@@ -401,9 +409,12 @@ def status_hg(repo: Backend) -> list[HookState]:
     block = _find_block(text)
     from rca_lsp.hooks import HOOK_CODE
 
-    older = block is not None and shlex.quote(HOOK_CODE) not in text[block[0]:block[1]]
+    hooks = hg_hooks(repo.kind)
+    ours = text[block[0]:block[1]] if block is not None else ""
+    older = block is not None and (shlex.quote(HOOK_CODE) not in ours
+                                   or any(f"\n{hook}.rca-lsp = " not in ours for hook in hooks))
     note = "older entries: `rca hooks install` updates them" if older else ""
-    return [HookState(hook, block is not None, None, note) for hook in HG_HOOKS]
+    return [HookState(hook, block is not None and f"\n{hook}.rca-lsp = " in ours, None, note) for hook in hooks]
 
 
 # -- front door ------------------------------------------------------------------------------------

@@ -10,9 +10,14 @@ Installed by `rca hooks install` (see `rca_lsp.hook_install`): git hooks are she
         After a pull (git post-merge / post-rewrite after a rebase; hg post-pull), if failures
         are open (`rca failures add`), the commits that arrived are ranked against them and the
         suspects among them printed: waiting for the index at most `hook-timeout` seconds, and
-        no longer once no indexer is at work (one that stopped is said, with its error). With no
-        index before the pull, what arrived is what came after the newest open failure was
+        no longer once no indexer is at work (one that stopped is said, with its error). What
+        arrived is what the VCS says the pull brought: git's ORIG_HEAD..HEAD less a rebase's own
+        commits; hg's changegroups (`rca_lsp.hook_arrivals`), those the working directory reaches,
+        the others checked by the post-update of the `hg update` that reaches them. With no
+        index before the pull and no record of it, what arrived is what came after the newest open failure was
         recorded, checked if the first index is built in that time.
+    hg changegroup
+        Records what a pull brought (`rca_lsp.hook_arrivals`): a line appended, nothing more.
     git pre-push; hg pre-push
         With failures open, the outgoing commits are indexed and checked; one that ranks in the
         top `push-top` suspects of a failure is reported with its evidence. The push goes on,
@@ -382,10 +387,14 @@ def run_hg_hook(hook: str) -> int:
             if _idle(meta):
                 if hook != "pre-push":
                     spawn_indexer(plain[0], hook)
+                if hook == "post-pull":
+                    _drop_arrivals(meta)  # no failure open: what this pull brought is not for a later one
                 return 0
         repo = _open_repo(os.getcwd())
         meta = repo.meta_dir
         if not flag(setting(repo, "hooks")):
+            if hook == "post-pull":
+                _drop_arrivals(meta)
             return 0  # off, and quiet: a background error stays in the log
         _report_last_error(meta)
         from rca_lsp.hook_checks import after_pull, before_push
@@ -399,11 +408,34 @@ def run_hg_hook(hook: str) -> int:
     return 0
 
 
+def _drop_arrivals(meta_dir: str) -> None:
+    from rca_lsp import hook_arrivals
+
+    hook_arrivals.drop(meta_dir)
+
+
+def record_hg_arrival() -> int:
+    """The changegroup hook: one line appended (`hook_arrivals`), no hg started, nothing said; an
+    error goes to the log only, since the pull's own hooks report what matters."""
+    meta = os.path.join(os.getcwd(), ".hg")
+    try:
+        from rca_lsp import hook_arrivals
+
+        if not os.path.isdir(meta):
+            meta = _open_repo(os.getcwd()).meta_dir
+        hook_arrivals.record(meta, os.environ)
+    except BaseException as exc:  # noqa: BLE001 - a hook must never fail the user's command
+        write_log(meta, "changegroup", f"error: {type(exc).__name__}: {exc}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """`run HOOK HOOK_DIR ARGS...` (git shims), `hg HOOK` (hgrc), `index ROOT HOOK` (detached)."""
     argv = sys.argv[1:] if argv is None else argv
     if len(argv) >= 3 and argv[0] == "run":
         return run_git_hook(argv[1], argv[2], argv[3:])
+    if argv == ["hg", "changegroup"]:
+        return record_hg_arrival()
     if len(argv) == 2 and argv[0] == "hg":
         return run_hg_hook(argv[1])
     if len(argv) == 3 and argv[0] == "index":

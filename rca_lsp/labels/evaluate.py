@@ -97,15 +97,13 @@ class ShippedRegression:
         commit's place in it are read back from `log_candidates` and `position`)."""
         from rca_lsp.kinds import CONTEXT, SCORED
         from rca_lsp.suspects.learned import regression_model, regression_score
-        from rca_lsp.suspects.retrieve import Weights
+        from rca_lsp.suspects.retrieve import Weights, score
 
-        weights = Weights()
         n = round(math.expm1(rows[0]["log_candidates"])) if rows and "log_candidates" in rows[0] else len(rows)
         table = {i: {f: row[f] for f in SCORED if f in row} for i, row in enumerate(rows)}
         context = {i: {f: row[f] for f in CONTEXT if f in row} for i, row in enumerate(rows)}
         position = {i: round(row["position"] * n) if "position" in row else i for i, row in enumerate(rows)}
-        summed = sorted(((sum(weights.of(f) * v for f, v in table[i].items()), i) for i in table),
-                        key=lambda item: (-item[0], position[item[1]]))
+        summed = score(table, position, Weights())  # retrieval's own sum, as `rca suspects` computes it
         model = regression_model(self.fusion, any(row.get("since_test", 0.0) > 0 for row in rows),
                                  any(row.get("executed", 0.0) > 0 for row in rows), n)
         ranked = regression_score(model, table, context, summed, position) if model is not None else summed

@@ -38,8 +38,8 @@ from lsprotocol import types as lsp
 from pygls.lsp.server import LanguageServer
 
 from rca_lsp import __version__, service
-from rca_lsp.errors import RcaError, RepositoryError, TraceError
-from rca_lsp.lsp import convert, work
+from rca_lsp.errors import RcaError, TraceError
+from rca_lsp.lsp import convert, folders, work
 from rca_lsp.lsp.findings import Findings, Marker, locate_frames, lsp_lines
 from rca_lsp.lsp.jobs import Cancelled, Job, Jobs, Progress
 from rca_lsp.lsp.options import Options, parse_options
@@ -68,7 +68,7 @@ class RcaServer(LanguageServer):
         self.ranker = work.Ranker()
         self.findings: dict[str, Findings] = {}  # repository root -> latest suspects
         self.published: dict[str, set[str]] = {}  # repository root -> URIs with our diagnostics
-        self._repos: dict[str, Any] = {}
+        self.repositories = folders.Repositories()
         self._shown: set[str] = set()
         self._offered: set[str] = set()
         self._asking: dict[str, asyncio.Task[bool]] = {}  # repository root -> the "Index it now?" still open
@@ -92,51 +92,16 @@ class RcaServer(LanguageServer):
         for problem in problems:
             self.show(problem, lsp.MessageType.Warning, once=True)
 
-    # -- where things are ---------------------------------------------------------------------
+    # -- where things are (rca_lsp.lsp.folders) ---------------------------------------------
     def roots(self) -> list[str]:
-        folders = [fs_path(f.uri) for f in self.workspace.folders.values()]
-        if not folders and self.workspace.root_path:
-            folders = [self.workspace.root_path]
-        return [f for f in folders if f]
+        return folders.workspace_roots(self.workspace)
 
     def repo_for(self, uri: str | None = None):
-        """The repository of a document (its workspace folder, else its own folder), else of the
-        first workspace folder that is one."""
-        from rca_lsp.vcs import open_repo
-
-        path = fs_path(uri) if uri and uri.startswith("file:") else None
-        roots = self.roots()
-        candidates = []
-        if path:
-            inside = [r for r in roots if Path(path).resolve().is_relative_to(Path(r).resolve())]
-            candidates = sorted(inside, key=len, reverse=True) + [str(Path(path).parent)]
-        candidates += roots
-        for candidate in candidates:
-            kept = self._repos.get(candidate)
-            if kept is not None and not Path(kept.root).is_dir():  # moved or deleted while the server ran:
-                del self._repos[candidate]  # not "no index yet" and an offer to index a folder that is gone
-            if candidate not in self._repos:  # only repositories are kept: a folder may become one
-                try:
-                    self._repos[candidate] = open_repo(candidate)
-                except RepositoryError as exc:
-                    log.info("%s: %s", candidate, exc)
-                    continue
-            return self._repos[candidate]
-        where = ", ".join(candidates) or "no workspace folder is open"
-        raise RepositoryError(f"no git or Mercurial repository found ({where})",
-                              hint="open a folder inside a git or Mercurial work tree")
+        """The repository of a document, else of the first workspace folder that is one."""
+        return self.repositories.find(uri, self.roots())
 
     def folder_for(self, uri: str | None, repo) -> str:
-        """The workspace folder a trace is read from (pytest run in its terminal prints paths from
-        there): the one holding the trace's document, else the only one inside the repository, else
-        the repository's root. Opened at `services/api` of a monorepo, `app/main.py` is that service's."""
-        root = Path(repo.root).resolve()
-        inside = [r for r in self.roots() if Path(r).resolve().is_relative_to(root)]
-        path = fs_path(uri) if uri and uri.startswith("file:") else None
-        holding = [r for r in inside if path and Path(path).resolve().is_relative_to(Path(r).resolve())]
-        if holding:
-            return max(holding, key=lambda r: len(Path(r).resolve().parts))
-        return inside[0] if len(inside) == 1 else repo.root
+        return folders.trace_folder(uri, repo.root, self.roots())
 
     async def stop(self) -> None:
         """Cancel the work, and let the commands it cancels answer before pygls's own shutdown
@@ -153,18 +118,7 @@ class RcaServer(LanguageServer):
         await asyncio.sleep(0)  # pygls sends a finished command's answer from a callback: let it run
 
     def marker_at(self, uri: str, line: int | None = None) -> list[Marker]:
-        path = fs_path(uri)
-        if not path:
-            return []
-        full = Path(path).resolve()
-        inside = [(Path(root).resolve(), findings) for root, findings in self.findings.items()
-                  if full.is_relative_to(Path(root).resolve())]
-        if not inside:
-            return []
-        # the innermost repository: a file of a nested repository (or submodule) is not the outer one's
-        top, findings = max(inside, key=lambda item: len(item[0].parts))
-        markers = findings.markers_in(full.relative_to(top).as_posix())
-        return [m for m in markers if line is None or m.line == line]
+        return folders.markers_at(self.findings, uri, line)
 
     # -- results ------------------------------------------------------------------------------
     def publish(self, findings: Findings) -> None:

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -189,12 +189,15 @@ def features(board: Board, history: History) -> dict[int, dict[Feature, float]]:
     return out
 
 
-def score(table: dict[int, dict[Feature, float]], history: History, weights: Weights) -> list[tuple[float, int]]:
+def score(table: dict[int, dict[Feature, float]], position: Mapping[int, int],
+          weights: Weights) -> list[tuple[float, int]]:
+    """Retrieval's weighted sum, best first, ties to the newer commit (`position`: 0 is HEAD); the
+    one definition, which `labels.evaluate` scores stored features with too."""
     ranked = []
     for commit_id, row in table.items():
         value = sum(weights.of(name) * v for name, v in row.items())
         ranked.append((value, commit_id))
-    ranked.sort(key=lambda item: (-item[0], history.position[item[1]]))
+    ranked.sort(key=lambda item: (-item[0], position[item[1]]))
     return ranked
 
 
@@ -257,7 +260,7 @@ def _ranked(table, context, history: History, weights: Weights, fusion: Model | 
     the fusion for regressions (`model`) re-ranks where it applies (and says so in `notes`)."""
     if fusion is not None:
         return learned_score(fusion, table, context, history.position, weights)
-    ranked = score(table, history, weights)
+    ranked = score(table, history.position, weights)
     if model is not None:
         ranked = regression_score(model, table, context, ranked, history.position)
         notes.append(REGRESSION_NOTE)

@@ -71,6 +71,13 @@ class GitWorktree:
         self.path = self._admin = None
 
 
+def _plain_env() -> dict[str, str]:
+    """HGPLAIN, and no HGPLAINEXCEPT: a user's `HGPLAINEXCEPT=alias` let `update = update --check`
+    abort every `update --clean` here ("cannot specify both --clean and --check")."""
+    env = {k: v for k, v in clean_env().items() if k != "HGPLAINEXCEPT"}
+    return {**env, "HGPLAIN": "1"}
+
+
 class HgShare:
     """An `hg share` (or `sl share`) of the repository at `root`, run by `binary`."""
 
@@ -82,8 +89,7 @@ class HgShare:
 
     def _hg(self, *args: str, cwd: Path | None = None, ok: tuple[int, ...] = (0,)) -> str:
         name = next((a for a in args if not a.startswith("-") and "=" not in a), "")
-        return _run(name, [self.binary, *self._no_hooks, *args], cwd or self.root,
-                    {**clean_env(), "HGPLAIN": "1"}, ok)
+        return _run(name, [self.binary, *self._no_hooks, *args], cwd or self.root, _plain_env(), ok)
 
     def create(self, path: Path, rev: str) -> None:
         self._hg("--config", "extensions.share=", "share", "--quiet", "--noupdate", str(self.root), str(path))

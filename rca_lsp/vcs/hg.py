@@ -29,6 +29,7 @@ import re
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -209,6 +210,15 @@ class HgRepo(HgFiles, HgHistory):
         if since:
             spec = f"reverse(::. - ::{self.resolve(since)})"
         return decode(self.run("log", "-r", spec, "-T", "{node}\n")).split()
+
+    def span(self, spans: Iterable[tuple[str, str]]) -> list[str]:
+        """The changesets from each `first` to its `last`: what one changegroup added (`hook_arrivals`)."""
+        args: list[str] = ["log", "-T", "{node}\n"]
+        for first, last in spans:
+            if not (_NODE.match(first) and _NODE.match(last)):
+                raise RepositoryError(f"not a changeset hash: {first!r} or {last!r}")
+            args += ["-r", f"{first}:{last}"]
+        return decode(self.run(*args)).split() if len(args) > 3 else []
 
     # -- history -------------------------------------------------------------------------
     def log(self, hashes: Iterable[str]) -> Iterator[LoggedCommit]:
@@ -394,12 +404,27 @@ _COMMANDS = ("log", "cat", "files", "manifest", "status", "diff", "config", "deb
 
 
 def _open(hglib, root: str, configs: list[str]):
-    """A started command server. hglib sets HGPLAIN, but a user's HGPLAINEXCEPT=alias would still
-    let an alias such as `log = log --graph` or `log = log -l 5` reshape every answer read here."""
-    client = hglib.client.hgclient(root, "UTF-8", configs, connect=False)
-    client._env["HGPLAINEXCEPT"] = ""
-    client.open()
-    return client
+    """A started command server: `hglib.open` sets HGPLAIN and HGENCODING (UTF-8, as answers are
+    decoded here) over this process's environment, where a user's HGPLAINEXCEPT would let `alias`
+    (`log = log --graph`), `revsetalias` or `templatealias` (`reverse`, `node` redefined) reshape them."""
+    with _environ_without("HGPLAINEXCEPT"):
+        return hglib.open(root, "UTF-8", configs)
+
+
+_ENVIRON = threading.Lock()
+
+
+@contextmanager
+def _environ_without(name: str) -> Iterator[None]:
+    """os.environ without `name` while a server starts (hglib copies it, and takes no environment of
+    its own); unchanged where `name` is not set, and `name` back once the server has started."""
+    with _ENVIRON:
+        saved = os.environ.pop(name, None)
+        try:
+            yield
+        finally:
+            if saved is not None:
+                os.environ[name] = saved
 
 
 def _quiet_hooks(client) -> list[str]:
