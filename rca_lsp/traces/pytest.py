@@ -7,6 +7,7 @@ when nothing else is shown, the `FAILED path::Class::test - msg`
 summary alone. The `____ Class.test ____` headers and the summary name the test; a
 parametrised case (`test_x[a-1]`) or a subtest (`Class.test_b (k='v')`, `test_s [msg] (i=0)`,
 `SUBFAILED[msg] (i=0) path::test_s`) names its test function, the case kept in `params`.
+A traceback in a failure's captured output (a logged exception) joins its chain, last.
 Entries are printed outermost first, so frames are reversed; chained exceptions
 (pytest prints the cause first) become `causes`, direct cause first.
 """
@@ -202,6 +203,30 @@ def _section_trace(doc: Doc, sec: _Section) -> Trace | None:
     return parts[-1].trace(causes)
 
 
+MAX_LOGGED = 3  # tracebacks read from one failure's captured output
+
+
+def _logged(doc: Doc, sec: _Section) -> tuple[Trace, ...]:
+    """The Python tracebacks in a failure's captured output (`Captured log call`, `Captured stderr
+    call`: a `logger.exception` or `traceback.print_exc` while the test ran), after the test's own
+    chain: code that catches an exception, logs it and returns a fallback fails the test on an
+    assertion whose traceback shows only the test, and the logged one is then the only pointer into
+    the code. They come last, so their frames weigh less than the test's own."""
+    if sec.captured is None:
+        return ()
+    found: list[Trace] = []
+    k, end = sec.captured + 1, sec.end + 1
+    while k < end and len(found) < MAX_LOGGED:
+        if python.is_start(doc.plain, k):
+            trace, used = python.read_chain(doc.slice(k, end), 0)
+            if trace.frames:
+                found.append(replace(trace, format="pytest"))
+            k += max(used, 1)
+        else:
+            k += 1
+    return tuple(found)
+
+
 def _title(title: str) -> tuple[list[str], str] | None:
     """`TestC.test_x[1]` -> (["TestC"], "test_x[1]"), `TestC.test_b (k='a.b')` -> (["TestC"],
     "test_b (k='a.b')"): the case's text may hold dots; None for a collection error."""
@@ -330,6 +355,7 @@ def find(doc: Doc) -> list[Found]:
             trace = replace(trace, test=test)
             if sec.title.startswith("[doctest] ") and trace.exception in _DOCTEST_ERRORS:
                 trace = _doctest_section(doc, sec, trace)
+            trace = replace(trace, causes=trace.causes + _logged(doc, sec))
             out.append(Found(max(sec.start, 0), sec.end, (trace,)))
     pending = [s for queue in by_key.values() for s in queue]
     pending.sort(key=lambda s: s.line)
