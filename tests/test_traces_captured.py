@@ -104,3 +104,31 @@ FAILED tests/test_cart.py::test_total - assert 0 == 1
 """
     [trace] = parse(output)
     assert trace.causes == () and [f.line for f in trace.frames] == [7]
+
+
+PLUGIN = "def configure(config):\n    config.addinivalue_line('markers', 'slow: slow tests')\n"
+BROKEN_PLUGIN = "def configure(config):\n    config.addinivalue_line('markers', 'slow: slow tests', 'again')\n"
+
+
+def test_pytest_internalerror_lines_are_read_as_the_traceback_they_hold(tmp_path):
+    """A hook that raises (a plugin's or a conftest's pytest_configure) makes pytest print its traceback
+    with `INTERNALERROR> ` before every line: before, "no stack trace found"."""
+    repo = GitRepoBuilder(tmp_path / "plug")
+    repo.commit("plug", {"plug/__init__.py": "", "plug/hooks.py": PLUGIN, "README.md": "plug\n",
+                         "conftest.py": "from plug.hooks import configure as pytest_configure\n",
+                         "tests/test_x.py": "def test_x():\n    assert True\n"})
+    for n in range(3):
+        repo.commit(f"Docs {n}", {"README.md": f"plug {n}\n"})
+    culprit = repo.commit("hooks: register twice", {"plug/hooks.py": BROKEN_PLUGIN})
+    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"], cwd=repo.root,
+                          capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(repo.root)})
+    output = done.stdout + done.stderr
+    assert done.returncode == 3 and "INTERNALERROR> Traceback (most recent call last):" in output
+    [trace] = parse(output)
+    assert trace.exception == "TypeError" and any(f.function == "configure" for f in trace.frames)
+    ranked = subprocess.run([sys.executable, "-m", "rca_lsp", "suspects", "--trace", "-", "--format", "json"],
+                            cwd=repo.root, input=output, capture_output=True, text=True, timeout=120)
+    assert ranked.returncode == 0, ranked.stderr
+    first = json.loads(ranked.stdout)["suspects"][0]
+    assert first["commit"] == culprit
+    assert ("frame-line", "plug/hooks.py", 2) in {(e["kind"], e.get("path"), e.get("line")) for e in first["evidence"]}

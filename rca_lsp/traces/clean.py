@@ -67,10 +67,12 @@ _AFTER_STAMP = (
 # keeps its exception.
 _LOGGER_TAG = re.compile(r"([\w.-]{1,64}):(?: |$)")
 _NOT_TAGS = frozenset({"panic", "fatal error", "error", "warning", "note", "Caused by"})
-# Container and pod prefixes: "web_1  | ", "[pod/api-1/app] ".
+# Container and pod prefixes: "web_1  | ", "[pod/api-1/app] "; pytest's "INTERNALERROR> " before each line
+# of a traceback its own machinery or a plugin raised (a crashing hook, a conftest's pytest_configure).
 _SOURCE_PREFIXES = (
     re.compile(r"[\w.-]{1,64} {1,32}\| "),
     re.compile(r"\[pod/[^\]\s]{1,200}\] "),
+    re.compile(r"INTERNALERROR> ?"),
 )
 
 # Log prefixes that start with emoji or symbols (see strip_symbol_prefix): symbols (So, Sm, Sk, Sc) and
