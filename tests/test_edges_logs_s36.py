@@ -30,7 +30,6 @@ fixes everywhere.
 from __future__ import annotations
 
 import importlib.util
-import json
 import os
 import shutil
 import subprocess
@@ -43,6 +42,7 @@ from conftest import GitRepoBuilder
 from rca_lsp.errors import TraceError
 from rca_lsp.traces import parse, resolve
 from rca_lsp.traces.github import read
+from tests.test_edges_logs_s35 import suspects, where  # the same helpers, one definition
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -241,22 +241,6 @@ def fold(text: str, width: int) -> str:
     if shutil.which("fold") is None:
         pytest.skip("no fold here")
     return subprocess.run(["fold", "-w", str(width)], input=text, capture_output=True, text=True, check=True).stdout
-
-
-def suspects(root: Path, text: str) -> dict:
-    """`rca suspects --format json` in `root` on `text`, saved beside the repository."""
-    saved = root.parent / "trace.txt"
-    saved.write_text(text)
-    proc = subprocess.run([sys.executable, "-m", "rca_lsp", "suspects", "--trace", str(saved), "--format", "json"],
-                          cwd=root, capture_output=True, text=True, timeout=300,
-                          env={**os.environ, "PYTHONPATH": str(ROOT)})
-    assert proc.returncode == 0, proc.stderr
-    return json.loads(proc.stdout)
-
-
-def where(trace) -> list[tuple]:
-    """The frames of a trace that resolved to the repository, innermost first."""
-    return [(f.path, f.line, f.function) for f in trace.frames if f.path]
 
 
 def view(text: str) -> list[tuple]:

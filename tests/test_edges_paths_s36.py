@@ -36,6 +36,7 @@ from rca_lsp.index.store import Index
 from rca_lsp.render import to_json
 from rca_lsp.traces import parse, resolve
 from rca_lsp.vcs.git import GitRepo
+from tests.test_edges_paths_s35 import frame_lines  # one definition
 
 ROOT = Path(__file__).resolve().parents[1]
 HALF_OK = "def half(x):\n    return x // 2\n"
@@ -60,11 +61,6 @@ def suspects(cwd: Path, trace: str, *extra: str) -> dict:
     proc = rca("suspects", "--trace", str(saved), "--format", "json", *extra, cwd=cwd)
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout)
-
-
-def frame_lines(doc: dict, commit: str) -> set[tuple[str, int]]:
-    return {(e["path"], e["line"]) for s in doc["suspects"] if s["commit"] == commit
-            for e in s["evidence"] if e["kind"] == "frame-line"}
 
 
 # -- 1. the repository's package installed as an egg ----------------------------------------------
