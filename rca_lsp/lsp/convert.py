@@ -68,10 +68,14 @@ def _line_range(line: int) -> lsp.Range:
     return lsp.Range(lsp.Position(line - 1, 0), lsp.Position(line, 0))
 
 
+EDITED = "uncommitted change on this line: the failure may come from it, not from a commit"
+
+
 def lsp_code_lens(marker: Marker, now: float | None = None) -> lsp.CodeLens | None:
     if marker.suspect is None:
         return None
     text = title(marker.suspect, now) + ("" if marker.direct else " — no evidence on this line")
+    text = f"{EDITED} · best commit: {text}" if marker.edited else text
     return lsp.CodeLens(range=lsp.Range(lsp.Position(marker.line - 1, 0), lsp.Position(marker.line - 1, 0)),
                         command=lsp.Command(title=text, command=SHOW_COMMIT, arguments=[marker.suspect.commit.hash]))
 
@@ -83,14 +87,19 @@ def lsp_diagnostic(marker: Marker, now: float | None = None) -> lsp.Diagnostic |
     message = title(marker.suspect, now)
     if not marker.direct:
         message += " — no evidence on this line"
+    if marker.edited:  # said where the user looks, not only in a message that scrolls away
+        message = f"{EDITED} (stash it and run the test again to tell) · best commit: {message}"
+    severity = lsp.DiagnosticSeverity.Warning if marker.edited else lsp.DiagnosticSeverity.Information
     return lsp.Diagnostic(range=_line_range(marker.line), message=f"{message} [frame {frames} of the trace]",
-                          severity=lsp.DiagnosticSeverity.Information, source=SOURCE,
+                          severity=severity, source=SOURCE,
                           code=marker.suspect.commit.hash[:10], data={"commit": marker.suspect.commit.hash})
 
 
 def lsp_hover(marker: Marker, now: float | None = None) -> lsp.Hover:
     lines = [f"**rca**: frame {', '.join(str(f.index + 1) for f in marker.frames)} of the trace "
              f"(`{marker.frames[0].raw}`)", ""]
+    if marker.edited:
+        lines += [f"**{EDITED[0].upper()}{EDITED[1:]}** (stash it and run the test again to tell).", ""]
     shown = marker.touching[:5] or ((marker.suspect,) if marker.suspect else ())
     if not marker.touching:
         lines += ["No suspect has evidence on this line; the overall best:", ""]
@@ -111,15 +120,27 @@ def lsp_document_link(root: str, where: TraceLine) -> lsp.DocumentLink:
 
 
 def suspect_location(findings: Findings, s: Suspect) -> dict | None:
-    """Where a suspect points in the work tree: its strongest evidence with a path, else frame 1's file."""
-    for e in s.evidence:
-        if e.path:
-            line = e.line or next((m.line for m in findings.markers_in(e.path)), 1)
-            return {"uri": path_uri(findings.client_root, e.path), "path": e.path, "line": line}
+    """Where a suspect points in the work tree: in the file of its strongest evidence with a path,
+    a frame line its evidence names, else the first line its evidence there names (a function it
+    changed has none, the lines it last changed in it do), else the file's first frame line, else
+    1; with no such evidence, frame 1's file. (It was line 1 where a function it changed came first
+    and the lines it changed in it later.)"""
+    located = [e for e in s.evidence if e.path]
+    if located:
+        path = located[0].path or ""
+        return {"uri": path_uri(findings.client_root, path), "path": path, "line": _line_of(findings, s, path)}
     for frame in findings.frames():
         if frame.path and not frame.external:
             return {"uri": path_uri(findings.client_root, frame.path), "path": frame.path, "line": frame.line or 1}
     return None
+
+
+def _line_of(findings: Findings, s: Suspect, path: str) -> int:
+    markers = findings.markers_in(path)
+    lines = [e.line for e in s.evidence if e.path == path and e.line]
+    frames = {e.frame for e in s.evidence if e.path == path and e.frame}
+    on_frame = next((m.line for m in markers if m.line in lines or any(f.index + 1 in frames for f in m.frames)), None)
+    return on_frame or (lines[0] if lines else None) or (markers[0].line if markers else 1)
 
 
 def suspects_payload(findings: Findings, now: float | None = None) -> dict:

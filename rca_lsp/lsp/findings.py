@@ -26,6 +26,7 @@ class Marker:
     suspect: Suspect | None  # the best suspect with evidence here; else the overall #1
     touching: tuple[Suspect, ...]  # suspects with evidence on this line or frame, best first
     direct: bool  # whether `suspect` has evidence on this line or frame (not only the overall #1)
+    edited: bool = False  # uncommitted changes touch this line: the failure may come from them
 
 
 @dataclass(frozen=True)
@@ -48,11 +49,12 @@ class Findings:
     created: float = field(default_factory=time.time)
     markers: dict[str, dict[int, Marker]] = field(default_factory=dict)
     client_root: str = ""  # `root` as the client names it (through a symlink, say): what is sent is on it
+    edited: frozenset[tuple[str, int]] = frozenset()  # frame lines (path, line) uncommitted changes touch
 
     def __post_init__(self) -> None:
         self.client_root = self.client_root or self.root
         if not self.markers:
-            self.markers = build_markers(self.result)
+            self.markers = build_markers(self.result, self.edited)
 
     def markers_in(self, path: str) -> list[Marker]:
         return sorted(self.markers.get(path, {}).values(), key=lambda m: m.line)
@@ -76,7 +78,7 @@ def _strength(s: Suspect, frame: Frame) -> tuple[int, float]:
     return best, line_weight
 
 
-def build_markers(result: Result) -> dict[str, dict[int, Marker]]:
+def build_markers(result: Result, edited: frozenset[tuple[str, int]] = frozenset()) -> dict[str, dict[int, Marker]]:
     grouped: dict[tuple[str, int], list[Frame]] = {}
     for trace in result.traces:
         for frame in trace.all_frames():
@@ -94,7 +96,8 @@ def build_markers(result: Result) -> dict[str, dict[int, Marker]]:
         touching = tuple(item[3] for item in scored)
         direct = bool(scored) and scored[0][0] == -2
         suspect = touching[0] if direct else top
-        out.setdefault(path, {})[line] = Marker(path, line, tuple(frames), suspect, touching, direct)
+        out.setdefault(path, {})[line] = Marker(path, line, tuple(frames), suspect, touching, direct,
+                                                (path, line) in edited)
     return out
 
 

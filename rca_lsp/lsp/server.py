@@ -39,7 +39,7 @@ from pygls.lsp.server import LanguageServer
 
 from rca_lsp import __version__, service
 from rca_lsp.errors import RcaError, TraceError
-from rca_lsp.lsp import convert, folders, work
+from rca_lsp.lsp import convert, edits, folders, work
 from rca_lsp.lsp.findings import Findings, Marker, locate_frames, lsp_lines
 from rca_lsp.lsp.jobs import Cancelled, Job, Jobs, Progress
 from rca_lsp.lsp.options import Options, parse_options
@@ -185,10 +185,10 @@ class RcaServer(LanguageServer):
             options = self.options
             folder = service.folder_of(repo, self.folder_for(uri, repo))
             async with Progress(self, job, "rca: finding suspects") as progress:
-                result = await asyncio.to_thread(work.run_suspects, repo, text, options, job,
-                                                 progress.report, update_first, folder)
+                result, edited = await asyncio.to_thread(work.run_suspects, repo, text, options, job,
+                                                         progress.report, update_first, folder)
             findings = Findings(repo.root, service.cut(result, options.top), text, uri, offset,
-                                client_root=client_root(repo.root, uri, self.roots()))
+                                client_root=client_root(repo.root, uri, self.roots()), edited=edited)
             model_next = options.ranker == "llm" and len(result.suspects) >= 2 and seq == self._seq
             payload = self.settle(findings, seq, "retrieval", final=not model_next)
             if model_next:
@@ -431,6 +431,14 @@ async def confirm_suspect_command(ls: RcaServer, *args) -> dict:
                 f"rca: {commit[:10]} is already recorded as the culprit (label #{answer['label']}; not added again)")
         return answer
     return await _answer(ls, "recording the culprit", run())
+
+
+@server.feature(lsp.TEXT_DOCUMENT_DID_CHANGE)
+def did_change(ls: RcaServer, params: lsp.DidChangeTextDocumentParams) -> None:
+    """Lines typed or deleted above a frame line move its lens, diagnostic and hover with it."""
+    moved = edits.follow_document(ls.findings, params.text_document.uri, params.content_changes)
+    if moved is not None and not ls.stopping:
+        ls.publish(moved)
 
 
 @server.feature(lsp.TEXT_DOCUMENT_CODE_LENS)

@@ -157,7 +157,8 @@ def read_coverage(repo: Backend, setting: str | None):
 
 def run_suspects(repo: Backend, text: str, options: Options, job: Job, report: Report, update_first: bool,
                  folder: str = ""):
-    """Retrieval's answer (the first stage), after bringing the index up to HEAD when asked."""
+    """Retrieval's answer (the first stage), after bringing the index up to HEAD when asked, and
+    the frame lines uncommitted changes touch (`edited_lines`)."""
     from rca_lsp import service
 
     service.require_commits(repo)
@@ -170,7 +171,23 @@ def run_suspects(repo: Backend, text: str, options: Options, job: Job, report: R
     result = service.retrieve(repo, query(text, options, executed, per_test, folder))
     result.warnings[:0] = notes
     job.check()
-    return result
+    return result, edited_lines(repo, result)
+
+
+def edited_lines(repo: Backend, result) -> frozenset[tuple[str, int]]:
+    """The frame lines (path, line) that the work tree's uncommitted changes touch, where the first
+    warning says they touch a frame's line (`uncommitted.touched_frames`): the editor marks those
+    lines, where a code lens would otherwise name a commit alone."""
+    from rca_lsp.suspects.uncommitted import WARNING_START, changed_code_paths, touched_frames
+
+    if not any(w.startswith(WARNING_START) for w in result.warnings):
+        return frozenset()
+    untracked = set(repo.untracked_files())
+    live = set(repo.modified_files()) | untracked
+    paths = changed_code_paths(result.traces, [], live - untracked)
+    changes = repo.worktree_changes(paths) if paths else {}
+    return frozenset((f.path, f.line) for f in touched_frames(result.traces, live, untracked, changes)
+                     if f.path and f.line)
 
 
 def confirm_suspect(repo: Backend, text: str, commit: str) -> dict:

@@ -15,10 +15,11 @@ from collections.abc import Collection
 from rca_lsp.suspects.codefacts import relation
 from rca_lsp.suspects.targets import Target
 from rca_lsp.testpaths import is_test_path
-from rca_lsp.types import Trace
+from rca_lsp.types import Frame, Trace
 
 Hunks = dict[str, list[tuple[int, int, int, int]]]  # path -> (old_start, old_len, new_start, new_len)
 MAX_NAMED = 3
+WARNING_START = "uncommitted changes in the work tree touch "
 
 
 def uncommitted_warning(traces: list[Trace], targets: list[Target], live: Collection[str], untracked: Collection[str],
@@ -26,16 +27,10 @@ def uncommitted_warning(traces: list[Trace], targets: list[Target], live: Collec
     """The warning, or None. `live`: the work tree's modified and untracked files; `changes`: the
     uncommitted hunks of the modified code files among the failure's frames and targets."""
     touched: list[tuple[int, str]] = []  # (how direct, what), most direct first
-    for trace in traces:
-        for frame in trace.all_frames():
-            path = frame.path or ""
-            if frame.external or not path or path not in live or is_test_path(path):
-                continue
-            where = f"frame {frame.index + 1} of the trace ({path}:{frame.line})"
-            if path in untracked:
-                touched.append((0, f"{path}, not committed, which holds {where}"))
-            elif frame.line and any(new <= frame.line < new + max(size, 1) for _, _, new, size in changes.get(path, [])):
-                touched.append((0, f"the line of {where}"))
+    for frame in touched_frames(traces, live, untracked, changes):
+        where = f"frame {frame.index + 1} of the trace ({frame.path}:{frame.line})"
+        touched.append((0, f"{frame.path}, not committed, which holds {where}" if frame.path in untracked
+                        else f"the line of {where}"))
     for target in sorted(targets, key=lambda t: (t.hops, -t.weight)):
         hunks = changes.get(target.path)
         if not hunks or is_test_path(target.path) or target.symbol.kind == "class":
@@ -47,8 +42,23 @@ def uncommitted_warning(traces: list[Trace], targets: list[Target], live: Collec
         return None
     named = list(dict.fromkeys(what for _, what in sorted(touched, key=lambda t: t[0])))
     more = f" and {len(named) - MAX_NAMED} more" if len(named) > MAX_NAMED else ""
-    return (f"uncommitted changes in the work tree touch {'; '.join(named[:MAX_NAMED])}{more}: the failure may come "
+    return (f"{WARNING_START}{'; '.join(named[:MAX_NAMED])}{more}: the failure may come "
             "from them, not from a commit (stash them and run the test again to tell)")
+
+
+def touched_frames(traces: list[Trace], live: Collection[str], untracked: Collection[str], changes: Hunks) -> list[Frame]:
+    """The frames of code (not tests) whose line the uncommitted changes touch, or whose file was
+    never committed: where the warning points, and where the editor marks the line as edited."""
+    out = []
+    for trace in traces:
+        for frame in trace.all_frames():
+            path = frame.path or ""
+            if frame.external or not path or path not in live or is_test_path(path):
+                continue
+            if path in untracked or (frame.line and any(new <= frame.line < new + max(size, 1)
+                                                        for _, _, new, size in changes.get(path, []))):
+                out.append(frame)
+    return out
 
 
 def changed_code_paths(traces: list[Trace], targets: list[Target], modified: Collection[str]) -> list[str]:

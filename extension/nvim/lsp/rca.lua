@@ -4,6 +4,11 @@
 return {
   cmd = { 'rca', 'serve' },
   root_markers = { '.git' },
+  -- the buffer's repository; for a log saved outside any (pytest's output in /tmp, say), the one
+  -- Neovim's working directory is in: else the server starts without a folder and finds no repository
+  root_dir = function(bufnr, on_dir)
+    on_dir(vim.fs.root(bufnr, { '.git' }) or vim.fs.root(vim.fn.getcwd(), { '.git' }))
+  end,
   -- no `filetypes`: traces live in plain text, logs and test output as much as in source files
   settings = {
     rca = {
