@@ -82,6 +82,7 @@ def test_an_uncommitted_line_a_frame_stands_on_is_named_first(tmp_path):
     found = _suspects(repo, _failure(repo))
     warning = next(w for w in found["warnings"] if w.startswith(WARNING))
     assert warning.startswith(f"{WARNING} the line of frame ") and "(calc/report.py:5)" in warning
+    assert not [h for h in found["hints"] if "coverage" in h]  # the trace does point at code: no coverage hint
 
 
 def test_a_frame_in_a_new_uncommitted_module_is_named(tmp_path):

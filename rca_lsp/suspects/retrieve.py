@@ -57,6 +57,7 @@ from rca_lsp.suspects.test_change import last_test_change
 from rca_lsp.suspects.test_data import FailingTestData, data_evidence, data_matches, failing_test_data
 from rca_lsp.suspects.uncommitted import changed_code_paths, uncommitted_warning
 from rca_lsp.suspects.words import failure_words, match, matched_terms
+from rca_lsp.testpaths import is_test_path
 from rca_lsp.traces.collection import NO_RUN, collection_warnings
 from rca_lsp.types import Evidence, Suspect, Trace
 
@@ -322,9 +323,15 @@ def find_suspects(repo: Backend, index: Index, text: str, since: str | None = No
     timings["total"] = time.perf_counter() - started
     if window is None:  # a bisect window's failure ran in a checkout, without the work tree's edits
         warnings[:0] = _uncommitted(repo, traces, targets, live, tracked)
-    hints = _warn_and_hint(warnings, history, traces, targets, bool(pointed), bool(executed) or per_test is not None
+    hints = _warn_and_hint(warnings, history, traces, targets, bool(pointed) or _in_code(traces), bool(executed) or per_test is not None
                            or window is not None or any(w.startswith(NO_RUN) for w in warnings), inside)
     return Result(suspects, history.candidates, traces, timings, warnings, explained, data.code, notes, hints)
+
+
+def _in_code(traces: list[Trace]) -> bool:
+    """A frame in the repository's code outside its tests (its line may be uncommitted: no commit to
+    point at, but the trace does point at code, so coverage would add nothing it lacks)."""
+    return any(f.path and not f.external and not is_test_path(f.path) for t in traces for f in t.all_frames())
 
 
 def _uncommitted(repo: Backend, traces: list[Trace], targets: list[Target], live: set[str],
