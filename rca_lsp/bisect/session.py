@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from rca_lsp.bisect.command import TestCommand, candidate_paths, command_words, parse
+from rca_lsp.bisect.command import TestCommand, candidate_paths, command_words, parse, test_classes
 from rca_lsp.bisect.coverage import LineRecorder
 from rca_lsp.bisect.interrupts import as_interrupt
 from rca_lsp.bisect.overlay import Overlay, from_worktree
@@ -76,15 +76,18 @@ def bisect(repo: Backend, options: BisectOptions) -> BisectOutcome:
             run, _ = tester.run(probe)
             search.record(probe, run.result)
         end = search.conclusion()
+        if end.confirmed and end.culprit is not None:
+            _check_untested_parents(tester, parents[end.culprit])
     culprit = _commit(repo, end.culprit, suspects) if end.culprit else None
     return BisectOutcome(culprit, end.confirmed, end.possible, goods, bad, tuple(tester.runs),
-                         tuple(suspects), len(order), tuple(tester.notes + warnings),
+                         tuple(suspects), len(order), tuple(checkout.notes + tester.notes + warnings),
                          tuple((f.path, f.state) for f in overlay.files), failure, tuple(features.items()))
 
 
 def _test_command(repo: Backend, text: str) -> TestCommand:
     """The command, with the repository paths it names (tracked, or untracked and not ignored)."""
-    if not candidate_paths(command_words(text)):
+    words = command_words(text)
+    if not candidate_paths(words) and not test_classes(words):
         return parse(text)
     return parse(text, [*repo.tracked_files(), *repo.untracked_files()])
 
@@ -141,6 +144,28 @@ def _last_line(output: str) -> str:
     error = next((line for line in reversed(lines[:-1]) if _ERROR_LINE.match(line)), None)
     said = lines[-1][:200]
     return f"{error.removeprefix('E').strip()[:200]} ... {said}" if error else said
+
+
+def _check_untested_parents(tester: Tester, parents: tuple[str, ...]) -> None:
+    """Where the test failed at every revision it ran, a culprit confirmed by a parent taken as good without
+    a run (a --good revision) is what a test that fails everywhere gives too: the checkout lacks what it
+    needs (a build output, a tool, an installed dependency), so the commit just after --good would be
+    "confirmed". Then the parents run; one that fails or cannot run stops the bisection."""
+    if any(r.result == GOOD for r in tester.runs):
+        return
+    for parent in parents:
+        run, output = tester.run(parent)
+        if run.result == GOOD:
+            continue
+        said = _last_line(tester.checkout.localise(output))
+        how = f"exit {run.exit_code}" if run.result == BAD else run.reason
+        raise BisectError(
+            f"the test fails at every revision tried, the good one too: at {parent[:12]} "
+            f"{'it failed' if run.result == BAD else 'it could not run'} ({how})"
+            + (f"; it printed: {said}" if said else "")
+            + ": the failure does not come from a commit of the range, or the test cannot pass in a checkout",
+            hint="a checkout has the tracked files only (no build outputs, no generated files): run the --test "
+                 "command at the good revision by hand, in a fresh clone, to see why; or pass an older --good")
 
 
 def _find_good(repo: Backend, tester: Tester, bad: str) -> str:

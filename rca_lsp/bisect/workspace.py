@@ -8,15 +8,19 @@ files (`overlay`) are laid in after each switch. Everything is removed on exit, 
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import tempfile
 from pathlib import Path
 
+from rca_lsp.bisect import deps
 from rca_lsp.bisect.imports import Generated
 from rca_lsp.bisect.overlay import Overlay
 from rca_lsp.errors import RepositoryError
 from rca_lsp.vcs.base import Backend
+
+log = logging.getLogger(__name__)
 
 # Variables git and hg set for hooks; the test must see the temporary checkout, not the caller's.
 _HOOK_VARIABLES = ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_PREFIX", "GIT_OBJECT_DIRECTORY",
@@ -43,6 +47,8 @@ class Checkout:
         self._parent: Path | None = None
         self.path: Path | None = None
         self._tree = repo.worktree()
+        self._deps: deps.Dependencies | None = None  # the work tree's node_modules, read at the first checkout
+        self.notes: list[str] = []
 
     def __enter__(self) -> Checkout:
         return self
@@ -65,7 +71,18 @@ class Checkout:
             self._tree.switch(rev)
         self.overlay.lay(self.path)
         self.generated.lay(self.path)
+        self._lay_dependencies(self.path)
         return self.path
+
+    def _lay_dependencies(self, path: Path) -> None:
+        """Link the work tree's installed dependencies into the checkout where it lacks them (`deps`)."""
+        if self._deps is None:
+            self._deps = deps.find(self.root, self.repo.tracked_files())
+        laid = self._deps.lay(path) if self._deps.folders else []
+        if laid and not self.notes:
+            self.notes.append(f"the checkout has no {laid[0]} (git ignores it): each revision runs with links to "
+                              f"the work tree's installed dependencies ({', '.join(laid)}), its own code")
+            log.info("%s", self.notes[-1])
 
     def complete(self, files: dict[str, bytes]) -> None:
         """From now on lay `files` (relative path -> content) into each revision that lacks them, this one too."""
