@@ -139,3 +139,20 @@ def test_a_run_that_cannot_import_says_which_import_failed(tmp_path):
     assert done.returncode != 0
     assert "could not run at BAD" in done.stderr
     assert "ModuleNotFoundError: No module named 'calc._version'" in done.stderr, done.stderr
+
+
+def test_what_a_run_printed_is_told_by_its_telling_line():
+    """Maven's first [ERROR] line says what failed (its last ones are links); a run that tested nothing
+    says so rather than only "the test passes"."""
+    from rca_lsp.bisect.session import _last_line, _ran_no_tests
+
+    maven = ("[INFO] Scanning for projects...\n[ERROR] Failed to execute goal surefire:3.2.5:test on project codec: "
+             "No tests matching pattern \"SoundexTest#x\" were executed! -> [Help 1]\n[ERROR] \n[ERROR] To see the "
+             "full stack trace of the errors, re-run Maven with the -e switch.\n[ERROR] [Help 1] http://cwiki.apache.org/x\n")
+    assert _last_line(maven).endswith('No tests matching pattern "SoundexTest#x" were executed! -> [Help 1]')
+    assert _last_line("E   EOFError: end\n\n1 error in 0.1s\n") == "EOFError: end ... 1 error in 0.1s"
+    assert _last_line("\x1b[31msh: 1: mocha: not found\x1b[0m\n") == "sh: 1: mocha: not found"
+    assert _ran_no_tests("running 0 tests\n\ntest result: ok. 0 passed; 0 failed\n") == "running 0 tests"
+    assert _ran_no_tests("running 0 tests\nrunning 3 tests\n") is None  # another binary ran some
+    assert _ran_no_tests("[INFO] Tests run: 0, Failures: 0, Errors: 0, Skipped: 0\n") == "Tests run: 0, Failures: 0"
+    assert _ran_no_tests("  0 passing (2ms)\n") == "0 passing" and _ran_no_tests("  3 passing\n") is None

@@ -114,7 +114,9 @@ def _fail_at_bad(tester: Tester, bad: str, trace_lines: bool,
         if recorder:
             recorder.close()
     if run.result == GOOD:
-        raise BisectError(f"the test passes at BAD ({bad[:12]}, exit 0): there is no failure to bisect",
+        none = _ran_no_tests(output)
+        raise BisectError(f"the test passes at BAD ({bad[:12]}, exit 0): there is no failure to bisect"
+                          + (f"; it ran no test ({none!r}): does the command select the failing test?" if none else ""),
                           hint="check the --test command, or pass the failing revision as --bad")
     if run.result == SKIP:
         said = _last_line(tester.checkout.localise(output))
@@ -135,15 +137,38 @@ def _hint_at_bad(run: BisectRun, command: TestCommand, worktree_tests: bool) -> 
 _ERROR_LINE = re.compile(r"^(?:E\s+)?(?:[\w.]+(?:Error|Exception)|sh: |bash: |.*: (?:command )?not found)")
 
 
+_PYTEST_E = re.compile(r"^E\s+")
+_BUILD_ERROR = "[ERROR] "  # Maven's: the first one says what failed, the last ones where to read more
+_BUILD_BOILERPLATE = ("-> [Help", "[Help", "To see the full", "Re-run Maven", "For more information")
+# What test runners print when the command selected nothing: an exit 0 that tested nothing.
+_NO_TESTS = re.compile(r"Tests run: 0, Failures: 0|running 0 tests|\b0 passing\b|no tests to run|No tests found")
+_SOME_TESTS = re.compile(r"Tests run: [1-9]|running [1-9]\d* tests?|\b[1-9]\d* passing\b")
+
+
+def _ran_no_tests(output: str) -> str | None:
+    """The line of a runner saying it ran no test (Maven's `Tests run: 0`, cargo's `running 0 tests`,
+    mocha's `0 passing`), where no line says it ran some."""
+    text = normalise(output)
+    found = _NO_TESTS.search(text)
+    return found.group() if found and not _SOME_TESTS.search(text) else None
+
+
 def _last_line(output: str) -> str:
-    """What says why the run could not test: the last error line (pytest's `E   ModuleNotFoundError:
-    ...` of a collection error, a shell's `not found`) before the last line, and the last line."""
+    """What says why the run could not test: the first telling line of a build's `[ERROR]` report
+    (Maven), else the last error line (pytest's `E   ModuleNotFoundError: ...` of a collection error,
+    a shell's `not found`) before the last line; and the last line."""
     lines = [line.strip() for line in normalise(output).splitlines() if line.strip()]
     if not lines:
         return ""
+    build = [line for line in lines if line.startswith(_BUILD_ERROR) and line[len(_BUILD_ERROR):].strip()]
+    if build:  # the build's own report says it all; its last lines are links
+        return next((line for line in build if not line[len(_BUILD_ERROR):].startswith(_BUILD_BOILERPLATE)),
+                    build[0])[:400]
     error = next((line for line in reversed(lines[:-1]) if _ERROR_LINE.match(line)), None)
+    if error == lines[-1]:
+        return error[:200]
     said = lines[-1][:200]
-    return f"{error.removeprefix('E').strip()[:200]} ... {said}" if error else said
+    return f"{_PYTEST_E.sub('', error)[:200]} ... {said}" if error else said
 
 
 def _check_untested_parents(tester: Tester, parents: tuple[str, ...]) -> None:
