@@ -4,14 +4,19 @@ run the tools where they are installed."""
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from rca_lsp.traces import parse, resolve
 from tests.conftest import GitRepoBuilder, ranked
+
+ROOT = Path(__file__).resolve().parents[1]
 
 # --- ThreadSanitizer prints `#0 worker /x/crash.c:25 (tsan+0x12f4)`: no address, no `in` ---------
 
@@ -271,3 +276,30 @@ def test_gdb_signal_goes_to_its_thread_in_thread_apply_all_bt():
     idle_trace, crash = parse(text)
     assert idle_trace.exception == "crash" and idle_trace.frames[-1].qualname == "app::idle"
     assert (crash.exception, crash.frames[0].qualname) == ("SIGSEGV", "app::crash")
+
+
+THREADS_CPP = "".join(f"// {n}\n" for n in range(1, 11)) + (
+    "void idle() { for (;;) pause(); }\n"  # 11
+    "// 12\n"
+    "void crash() { int *p = nothing(); *p = 1; }\n"  # 13
+    + "".join(f"// {n}\n" for n in range(14, 18))
+    + "int main() { crash(); }\n")  # 18
+
+
+def test_the_thread_the_signal_hit_counts_first_wherever_gdb_prints_it(tmp_path):
+    """`thread apply all bt` printed an idle thread before the crashing one: the idle thread's frames
+    weighed most, and the commit that last touched the idle loop outranked the one that broke crash()."""
+    repo = GitRepoBuilder(tmp_path / "threads")
+    repo.commit("threads", {"threads.cpp": THREADS_CPP})
+    culprit = repo.commit("crash: write through the pointer", {"threads.cpp": THREADS_CPP.replace("*p = 1;", "*p = 2;")})
+    idler = repo.commit("idle: pause", {"threads.cpp": THREADS_CPP.replace("*p = 1;", "*p = 2;").replace("pause()", "sleep(1)")})
+    idle = ("Thread 2 (Thread 0x7ffff7a1d6c0 (LWP 22350) \"threads\"):\n"
+            "#0  0x00007ffff7aed545 in __GI___clock_nanosleep (clock_id=0, flags=0) at clock_nanosleep.c:48\n"
+            "#1  0x0000555555555237 in app::idle () at threads.cpp:11\n\n")
+    text = GDB_THREAD_SIGNAL.replace("Thread 1 (Thread", idle + "Thread 1 (Thread")
+    done = subprocess.run([sys.executable, "-m", "rca_lsp", "suspects", "--trace", "-", "--format", "json"],
+                          cwd=repo.root, input=text, capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert done.returncode == 0, done.stderr
+    order = [x["commit"] for x in json.loads(done.stdout)["suspects"]]
+    assert order.index(culprit) < order.index(idler)  # before: the idle loop's commit above the culprit

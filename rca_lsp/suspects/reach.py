@@ -40,7 +40,7 @@ def pointed_frames(view: CodeView, traces: list[Trace], worktree: Worktree) -> l
     out: list[PointedFrame] = []
     seen: set[tuple[str, int]] = set()
     rank = 0
-    for trace in traces:
+    for trace in _failing_first(traces):
         for frame in trace.all_frames():
             if frame.external or not frame.path or not frame.line or is_test_path(frame.path):
                 continue
@@ -53,6 +53,13 @@ def pointed_frames(view: CodeView, traces: list[Trace], worktree: Worktree) -> l
             if head_line is not None:
                 out.append(PointedFrame(frame, weight, head_line, view.symbol_at(frame.path, head_line)))
     return out
+
+
+def _failing_first(traces: list[Trace]) -> list[Trace]:
+    """The traces in order, but a native stack that did not fail (another thread of gdb's `thread
+    apply all bt`: no signal, no exception of its own) after those that did, whose frames are the
+    failure's, wherever gdb printed the crashing thread."""
+    return sorted(traces, key=lambda t: t.format == "cpp" and t.exception == "crash" and not t.message)
 
 
 def frame_targets(pointed: list[PointedFrame]) -> list[Target]:
