@@ -154,6 +154,13 @@ def suspects_cmd(repo: str, trace: str, since: str | None, top: int, fmt: str, n
     click.echo(to_json(result, ascii_only=not utf8_output(sys.stdout)) if fmt == "json" else to_text(result))
 
 
+def _pacified(stream: object) -> bool:
+    """Whether `stream` is click's wrapper for a reader gone (`_PacifyFlushWrapper` since click 8.5,
+    which keeps the old public name only as a deprecated alias)."""
+    wrapper = getattr(click.utils, "_PacifyFlushWrapper", None) or getattr(click.utils, "PacifyFlushWrapper", None)
+    return isinstance(wrapper, type) and isinstance(stream, wrapper)
+
+
 def _tolerant_streams() -> None:
     """A character the output's encoding lacks (a commit message's ✓ on a latin-1 or cp1252 stream)
     is written as a backslash escape, not the whole output lost to a UnicodeEncodeError. A closed
@@ -268,7 +275,7 @@ def run(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         return 0
     except SystemExit as exc:
-        if isinstance(sys.stdout, click.utils.PacifyFlushWrapper):
+        if _pacified(sys.stdout):
             # click's own answer to a reader gone (`rca suspects ... | head -1`): sys.exit(1), silently,
             # where the write raced the reader's exit. Output cut short by its reader is not a failure.
             return 0
