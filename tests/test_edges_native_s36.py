@@ -303,3 +303,30 @@ def test_the_thread_the_signal_hit_counts_first_wherever_gdb_prints_it(tmp_path)
     assert done.returncode == 0, done.stderr
     order = [x["commit"] for x in json.loads(done.stdout)["suspects"]]
     assert order.index(culprit) < order.index(idler)  # before: the idle loop's commit above the culprit
+
+
+
+# cargo 1.95.0 / rustc 1.95.0, `RUST_BACKTRACE=1 cargo test`: one failure's section, byte for byte
+CARGO_SECTION = "---- tests::skips_blank_items stdout ----\nthread 'tests::skips_blank_items' (23535) panicked at src/parse.rs:6:22:\nbad number: ParseIntError { kind: Empty }\nstack backtrace:\n   0: __rustc::rust_begin_unwind\n             at /rustc/59807616e1fa2540724bfbac14d7976d7e4a3860/library/std/src/panicking.rs:689:5\n   1: core::panicking::panic_fmt\n             at /rustc/59807616e1fa2540724bfbac14d7976d7e4a3860/library/core/src/panicking.rs:80:14\n   2: core::result::unwrap_failed\n             at /rustc/59807616e1fa2540724bfbac14d7976d7e4a3860/library/core/src/result.rs:1867:5\n   3: core::result::Result<T,E>::expect\n             at /rustc/59807616e1fa2540724bfbac14d7976d7e4a3860/library/core/src/result.rs:1185:23\n   4: tally::parse::item\n             at ./src/parse.rs:6:22\n   5: core::ops::function::FnMut::call_mut\n             at /rustc/59807616e1fa2540724bfbac14d7976d7e4a3860/library/core/src/ops/function.rs:166:5\n   6: core::ops::function::impls::<impl core::ops::function::FnOnce<A> for &mut F>::call_once\n             at /rustc/59807616e1fa2540724bfbac14d7976d7e4a3860/library/core/src/ops/function.rs:310:21\n   7: core::option::Option<T>::map\n             at /rustc/59807616e1fa2540724bfbac14d7976d7e4a3860/library/core/src/option.rs:1165:29\n   8: <core::iter::adapters::map::Map<I,F> as core::iter::traits::iterator::Iterator>::next\n             at /rustc/59807616e1fa2540724bfbac14d7976d7e4a3860/library/core/src/iter/adapters/map.rs:107:26\n   9: alloc::vec::Vec<T,A>::extend_desugared\n             at /rustc/59807616e1fa2540724bfbac14d7976d7e4a3860/library/alloc/src/vec/mod.rs:3969:44\n  10: <alloc::vec::Vec<T,A> as alloc::vec::spec_extend::SpecExtend<T,I>>::spec_extend\n             at /rustc/59807616e1fa2540724bfbac14d7976d7e4a3860/library/alloc/src/vec/spec_extend.rs:18:14\n  11: <alloc::vec::Vec<T> as alloc::vec::spec_from_iter_nested::SpecFromIterNested<T,I>>::from_iter\n             at /rustc/59807616e1fa2540724bfbac14d7976d7e4a3860/library/alloc/src/vec/spec_from_iter_nested.rs:41:9\n  12: <alloc::vec::Vec<T> as alloc::vec::spec_from_iter::SpecFromIter<T,I>>::from_iter\n             at /rustc/59807616e1fa2540724bfbac14d7976d7e4a3860/library/alloc/src/vec/spec_from_iter.rs:33:9\n  13: <alloc::vec::Vec<T> as core::iter::traits::collect::FromIterator<T>>::from_iter\n             at /rustc/59807616e1fa2540724bfbac14d7976d7e4a3860/library/alloc/src/vec/mod.rs:3865:9\n  14: core::iter::traits::iterator::Iterator::collect\n             at /rustc/59807616e1fa2540724bfbac14d7976d7e4a3860/library/core/src/iter/traits/iterator.rs:2064:9\n  15: tally::parse::numbers\n             at ./src/parse.rs:2:31\n  16: tally::total\n             at ./src/lib.rs:5:5\n  17: tally::tests::skips_blank_items\n             at ./src/lib.rs:19:20\n  18: tally::tests::skips_blank_items::{{closure}}\n             at ./src/lib.rs:18:27\n  19: core::ops::function::FnOnce::call_once\n             at /rustc/59807616e1fa2540724bfbac14d7976d7e4a3860/library/core/src/ops/function.rs:250:5\n  20: <fn() -> core::result::Result<(), alloc::string::String> as core::ops::function::FnOnce<()>>::call_once\n             at /rustc/59807616e1fa2540724bfbac14d7976d7e4a3860/library/core/src/ops/function.rs:250:5\nnote: Some details are omitted, run with `RUST_BACKTRACE=full` for a verbose backtrace.\n"
+TALLY_LIB = 'pub mod parse;\n\n/// The sum of the comma-separated numbers.\npub fn total(text: &str) -> u32 {\n    parse::numbers(text).iter().sum()\n}\n\n#[cfg(test)]\nmod tests {\n    use super::*;\n\n    #[test]\n    fn sums_items() {\n        assert_eq!(total("1,2,3"), 6);\n    }\n\n    #[test]\n    fn skips_blank_items() {\n        assert_eq!(total("1,,2"), 3);\n    }\n\n    #[test]\n    fn threaded_total() {\n        let h = std::thread::spawn(|| total("4,,5"));\n        assert_eq!(h.join().unwrap(), 9);\n    }\n\n    #[test]\n    #[should_panic(expected = "bad number")]\n    fn rejects_letters() {\n        total("1,x");\n    }\n}\n'
+TALLY_PARSE_OK = "pub fn numbers(text: &str) -> Vec<u32> {\n    text.split(',').filter(|s| !s.trim().is_empty()).map(item).collect()\n}\n\nfn item(s: &str) -> u32 {\n    s.trim().parse().expect(\"bad number\")\n}\n"
+TALLY_PARSE_BAD = TALLY_PARSE_OK.replace(".filter(|s| !s.trim().is_empty())", "")
+
+
+def test_rust_unit_tests_in_the_codes_own_file_are_test_code(tmp_path):
+    """`#[cfg(test)] mod tests` lives in src/lib.rs, no test path: its frames counted as code, so the
+    commit that wrote the failing test got frame evidence and could outrank the culprit."""
+    repo = GitRepoBuilder(tmp_path / "tally")
+    head = TALLY_LIB.split("#[cfg(test)]")[0]
+    repo.commit("Add tally", {"src/lib.rs": head, "src/parse.rs": TALLY_PARSE_OK, "Cargo.toml": "[package]\nname = \"tally\"\n"})
+    tests = repo.commit("Cover blank items", {"src/lib.rs": TALLY_LIB})
+    culprit = repo.commit("Parse every item", {"src/parse.rs": TALLY_PARSE_BAD})
+    done = subprocess.run([sys.executable, "-m", "rca_lsp", "suspects", "--trace", "-", "--format", "json"],
+                          cwd=repo.root, input=CARGO_SECTION, capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert done.returncode == 0, done.stderr
+    suspects = json.loads(done.stdout)["suspects"]
+    assert suspects[0]["commit"] == culprit
+    wrote_test = next(s for s in suspects if s["commit"] == tests)
+    assert not [e for e in wrote_test["evidence"] if e["kind"] != "words" and "skips_blank_items" in e["text"]]
+    # before: "changed tests.skips_blank_items, the function of frame 18 of the trace", and it ranked first

@@ -42,7 +42,7 @@ def pointed_frames(view: CodeView, traces: list[Trace], worktree: Worktree) -> l
     rank = 0
     for trace in _failing_first(traces):
         for frame in trace.all_frames():
-            if frame.external or not frame.path or not frame.line or is_test_path(frame.path):
+            if frame.external or not frame.path or not frame.line or is_test_frame(frame, trace):
                 continue
             if (frame.path, frame.line) in seen:
                 continue
@@ -53,6 +53,17 @@ def pointed_frames(view: CodeView, traces: list[Trace], worktree: Worktree) -> l
             if head_line is not None:
                 out.append(PointedFrame(frame, weight, head_line, view.symbol_at(frame.path, head_line)))
     return out
+
+
+def is_test_frame(frame: Frame, trace: Trace) -> bool:
+    """A frame of test code: in a test file, or (Rust, whose unit tests live in the code's own files)
+    in a `tests` module or the failing test's own function; not evidence about the code under test."""
+    if is_test_path(frame.path or ""):
+        return True
+    if trace.format != "rust":
+        return False
+    parts = (frame.qualname or "").split("::")
+    return "tests" in parts[:-1] or (trace.test is not None and frame.function == trace.test.name)
 
 
 def _failing_first(traces: list[Trace]) -> list[Trace]:
