@@ -14,7 +14,9 @@ may well be missing (`test -e SKIP_ME && exit 125`). A JVM test named by class (
 file where one file is that class's (`SoundexTest.java`, `.kt`, `.groovy` or `.scala`; in the
 class's package folder when the selector has one): without it, a new test class written in the work tree was missing from every
 checkout, Maven said `No tests matching pattern` (exit 1) at every revision and the commit after
-`--good` was "confirmed" (found with commons-codec).
+`--good` was "confirmed" (found with commons-codec). Likewise a dotted test label of unittest, nose2 or
+Django's `test` command (`python -m unittest tests.test_x.Case.test_y`, `manage.py test app.tests`) names
+its module's file (`tests/test_x.py`), or its package's folder: the longest leading part that is one.
 """
 
 from __future__ import annotations
@@ -30,6 +32,12 @@ _PUNCTUATION = ";&|()"
 _CONDITIONS = {"test", "[", "[["}
 _NOT_A_PATH = re.compile(r"[$`*?{}~=<>\\]")
 _JVM_SOURCES = (".java", ".kt", ".groovy", ".scala")
+# Commands whose arguments are dotted test labels: `python -m unittest`, nose2, Django's `test` command.
+_LABEL_PROGRAMS = frozenset({"nose2"})
+_LABEL_MODULES = frozenset({"unittest", "nose2"})
+_DJANGO = frozenset({"manage.py", "django-admin", "django"})
+_RUNNER_WORDS = frozenset({"discover", "test"})  # unittest's and Django's subcommands, no labels
+_LABEL = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*")
 _OUTPUT = re.compile(r"\d*>>?\|?|&>>?")  # a redirection whose next word the run writes
 
 
@@ -52,6 +60,8 @@ def parse(text: str, known: Iterable[str] = ()) -> TestCommand:
     files = set(known)
     folders = {parent for f in files for parent in _parents(f)}
     named = [p for p in candidate_paths(words) if p in files or p in folders]
+    for label in test_labels(words):
+        named += [module] if (module := _label_path(label, files, folders)) else []
     for name in test_classes(words):
         found = _class_files(name, files)
         named += found if len(found) == 1 else []  # two modules' classes of that name: not told apart
@@ -76,6 +86,39 @@ def test_classes(words: list[tuple[str, str]]) -> list[str]:
             if name and re.fullmatch(r"[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*", name):
                 found.append(name)
     return found
+
+
+def test_labels(words: list[tuple[str, str]]) -> list[str]:
+    """The dotted test labels (`pkg.tests.Case.test_x`) of each simple command that takes them: unittest's
+    and nose2's arguments, and those after Django's `test` command (`manage.py test`, `django-admin test`,
+    `python -m django test`). Without a file named, a new test module written in the work tree was missing
+    from every checkout, and the run failed to import it at every revision."""
+    found: list[str] = []
+    takes = False
+    for i, (word, role) in enumerate(words):
+        base = posixpath.basename(word)
+        if role == "program":
+            takes = base in _LABEL_PROGRAMS
+        elif role == "module":
+            takes = word in _LABEL_MODULES
+        if role in ("program", "module", "argument") and base in _DJANGO and i + 1 < len(words) \
+                and words[i + 1] == ("test", "argument"):
+            takes = True
+        elif takes and role == "argument" and word not in _RUNNER_WORDS and _LABEL.fullmatch(word):
+            found.append(word)
+    return found
+
+
+def _label_path(label: str, files: set[str], folders: set[str]) -> str | None:
+    """The file (`a/b.py`) or package folder (`a/b`) of the longest leading part of `a.b.Case.test` that is one."""
+    parts = label.split(".")
+    for k in range(len(parts), 0, -1):
+        base = "/".join(parts[:k])
+        if base + ".py" in files:
+            return base + ".py"
+        if base in folders:
+            return base
+    return None
 
 
 def _gradle_class(selector: str) -> str:

@@ -359,8 +359,9 @@ def find(doc: Doc) -> list[Found]:
             out.append(Found(max(sec.start, 0), sec.end, (trace,)))
     pending = [s for queue in by_key.values() for s in queue]
     pending.sort(key=lambda s: s.line)
-    if not sections:
-        out.extend(_tb_line_traces(doc, tb_line, pending))
+    # --tb=line lines are only read outside a section: beside one (an ERRORS section's `E` line, for a
+    # setup that failed) they are the failures' own, and were lost with it.
+    out.extend(_tb_line_traces(doc, tb_line, pending))
     for s in pending:
         out.append(Found(s.line, s.line, (Trace("pytest", s.exception, s.message, (), test=s.test()),)))
     return out
