@@ -52,6 +52,8 @@ def test_could_not_test_codes_are_skips_with_a_reason_and_git_bisect_run_codes_s
     assert verdict(127) == (SKIP, "exit 127 (command not found)")
     assert verdict(4, pytest=True)[1].startswith("pytest exit 4 (usage error")
     assert verdict(128) == (None, "") and verdict(-1)[0] is None
+    assert verdict(5, unittest=True) == (SKIP, "unittest exit 5 (no tests ran)") and verdict(5)[0] == BAD
+    assert parse("python3 -m unittest tests.test_x").unittest and not parse("python -m pytest unittest").unittest
 
 
 @pytest.mark.parametrize("command, is_pytest, paths", [

@@ -50,6 +50,7 @@ class TestCommand:
     text: str
     pytest: bool  # exit codes 2..5 mean "could not test"
     paths: tuple[str, ...] = ()  # repository paths it names, root-relative and normalised
+    unittest: bool = False  # `python -m unittest`: exit 5 means no test ran (Python 3.12 and later)
 
 
 def parse(text: str, known: Iterable[str] = ()) -> TestCommand:
@@ -65,7 +66,8 @@ def parse(text: str, known: Iterable[str] = ()) -> TestCommand:
     for name in test_classes(words):
         found = _class_files(name, files)
         named += found if len(found) == 1 else []  # two modules' classes of that name: not told apart
-    return TestCommand(text, pytest, tuple(dict.fromkeys(named)))
+    unittest = any(w == "unittest" and i and words[i - 1][0] == "-m" for i, (w, _) in enumerate(words))
+    return TestCommand(text, pytest, tuple(dict.fromkeys(named)), unittest)
 
 
 def test_classes(words: list[tuple[str, str]]) -> list[str]:

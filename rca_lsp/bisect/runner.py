@@ -9,7 +9,8 @@ timeout or an interrupt can stop everything it started.
 A run that could not test anything is a skip, never bad, with its reason kept: 126 and 127 (the
 shell could not execute or find the command), pytest's 2 to 5 when the command is pytest
 (interrupted, often by an import error while collecting; internal error; usage error, such as a
-test file or test that does not exist; no tests collected), and a path the command names that
+test file or test that does not exist; no tests collected), `python -m unittest`'s 5 (no test ran,
+Python 3.12 and later), and a path the command names that
 does not exist at the revision (then the command is not run at all). Counting these as bad once
 confirmed an innocent commit: the one before which the test could not even be found.
 """
@@ -37,6 +38,7 @@ SKIP_CODE = 125
 MAX_OUTPUT_CHARS = 4 << 20  # the failure text kept from a run: its end, where tracebacks are
 
 
+_UNITTEST_NO_TESTS = 5  # python -m unittest since 3.12, when it found no test to run
 _CANNOT_RUN = {126: "the command is not executable", 127: "command not found"}
 _PYTEST_CANNOT_TEST = {
     2: "interrupted: an error while collecting the tests, such as an import error",
@@ -46,7 +48,7 @@ _PYTEST_CANNOT_TEST = {
 }
 
 
-def verdict(code: int, pytest: bool = False) -> tuple[str | None, str]:
+def verdict(code: int, pytest: bool = False, unittest: bool = False) -> tuple[str | None, str]:
     """good, bad or skip for an exit code, and why when it is a skip; None for a code that aborts."""
     if code == 0:
         return GOOD, ""
@@ -54,6 +56,8 @@ def verdict(code: int, pytest: bool = False) -> tuple[str | None, str]:
         return SKIP, "exit 125 (the command marks this revision as untestable)"
     if code in _CANNOT_RUN:
         return SKIP, f"exit {code} ({_CANNOT_RUN[code]})"
+    if unittest and code == _UNITTEST_NO_TESTS:
+        return SKIP, f"unittest exit {code} (no tests ran)"
     if pytest and code in _PYTEST_CANNOT_TEST:
         return SKIP, f"pytest exit {code} ({_PYTEST_CANNOT_TEST[code]})"
     if 1 <= code <= 127:
@@ -101,7 +105,7 @@ class Tester:
                 f"{self.checkout.root}, so every revision would test the same code",
                 hint="make the command import the current folder's code (an editable install, pip install -e ., "
                      "points at the work tree): put the package's folder on PYTHONPATH in the command")
-        if run.exit_code is not None and verdict(run.exit_code, self.command.pytest)[0] is None:
+        if run.exit_code is not None and verdict(run.exit_code, self.command.pytest, self.command.unittest)[0] is None:
             raise BisectError(
                 f"the test command exited with {run.exit_code} at {commit[:12]}: codes of 128 and above (and deaths "
                 f"by signal) abort a bisection, as with git bisect run",
@@ -116,7 +120,7 @@ class Tester:
         env = self.watch.env(test_environment(cwd), cwd, roots)
         code, output = _execute(self.command.text, cwd, self.timeout, commit, recorder.env(env, cwd) if recorder else env)
         seconds = time.perf_counter() - started
-        result, reason = verdict(code, self.command.pytest)
+        result, reason = verdict(code, self.command.pytest, self.command.unittest)
         loaded = self.watch.take()
         if loaded and self._tracked is None:
             self._tracked = frozenset(self.checkout.repo.tracked_files())
