@@ -21,6 +21,7 @@ from rca_lsp.types import Suspect
 
 SOURCE = "rca"
 SHOW_COMMIT = "rca.showCommit"
+RANK_AGAIN = "rca.rankAgain"
 
 
 def path_uri(root: str, path: str) -> str:
@@ -68,7 +69,41 @@ def _line_range(line: int) -> lsp.Range:
     return lsp.Range(lsp.Position(line - 1, 0), lsp.Position(line, 0))
 
 
+def frame_numbers(marker: Marker) -> str:
+    """`frame 2 of the trace`; a line that 17 failures of one parametrized test pass through said once
+    with their count (it was `frame 1, 1, 1, ... of the trace`)."""
+    numbers = list(dict.fromkeys(f.index + 1 for f in marker.frames))
+    text = f"frame {', '.join(map(str, numbers))} of the trace"
+    return text if len(marker.frames) == len(numbers) else f"{text}, {len(marker.frames)} times"
+
+
 EDITED = "uncommitted change on this line: the failure may come from it, not from a commit"
+
+
+def _short(node: str) -> str:
+    return "no commit" if not node.strip("0") else node[:7]
+
+
+def moved_note(findings: Findings | None) -> str | None:
+    """`ranked before HEAD moved (a1b2c3d → e4f5a6b)` where HEAD moved since the ranking, else None."""
+    if findings is None or findings.moved_to is None or findings.head is None:
+        return None
+    return f"ranked before HEAD moved ({_short(findings.head)} → {_short(findings.moved_to)})"
+
+
+def lsp_code_lenses(markers: list[Marker], findings: Findings | None, now: float | None = None) -> list[lsp.CodeLens]:
+    """Each marker's lens; where HEAD moved since the ranking, a lens before it says so and ranks again."""
+    note = moved_note(findings)
+    lenses = []
+    for marker in markers:
+        lens = lsp_code_lens(marker, now)
+        if lens is None:
+            continue
+        if note and findings is not None:
+            lenses.append(lsp.CodeLens(range=lens.range, command=lsp.Command(
+                title=f"{note}: rank again", command=RANK_AGAIN, arguments=[{"root": findings.root}])))
+        lenses.append(lens)
+    return lenses
 
 
 def lsp_code_lens(marker: Marker, now: float | None = None) -> lsp.CodeLens | None:
@@ -80,24 +115,29 @@ def lsp_code_lens(marker: Marker, now: float | None = None) -> lsp.CodeLens | No
                         command=lsp.Command(title=text, command=SHOW_COMMIT, arguments=[marker.suspect.commit.hash]))
 
 
-def lsp_diagnostic(marker: Marker, now: float | None = None) -> lsp.Diagnostic | None:
+def lsp_diagnostic(marker: Marker, now: float | None = None, moved: str | None = None) -> lsp.Diagnostic | None:
+    """`moved`: the note that HEAD moved since the ranking, said first (find suspects again)."""
     if marker.suspect is None:
         return None
-    frames = ", ".join(str(f.index + 1) for f in marker.frames)
+    frames = frame_numbers(marker)
     message = title(marker.suspect, now)
     if not marker.direct:
         message += " — no evidence on this line"
     if marker.edited:  # said where the user looks, not only in a message that scrolls away
         message = f"{EDITED} (stash it and run the test again to tell) · best commit: {message}"
+    if moved:
+        message = f"{moved}: find suspects again · {message}"
     severity = lsp.DiagnosticSeverity.Warning if marker.edited else lsp.DiagnosticSeverity.Information
-    return lsp.Diagnostic(range=_line_range(marker.line), message=f"{message} [frame {frames} of the trace]",
+    return lsp.Diagnostic(range=_line_range(marker.line), message=f"{message} [{frames}]",
                           severity=severity, source=SOURCE,
                           code=marker.suspect.commit.hash[:10], data={"commit": marker.suspect.commit.hash})
 
 
-def lsp_hover(marker: Marker, now: float | None = None) -> lsp.Hover:
-    lines = [f"**rca**: frame {', '.join(str(f.index + 1) for f in marker.frames)} of the trace "
-             f"(`{marker.frames[0].raw}`)", ""]
+def lsp_hover(marker: Marker, now: float | None = None, moved: str | None = None) -> lsp.Hover:
+    lines = [f"**rca**: {frame_numbers(marker)} (`{marker.frames[0].raw}`)", ""]
+    if moved:
+        lines += [f"**{moved[0].upper()}{moved[1:]}**: the suspects below may no longer be in the history; "
+                  "find suspects again (or the lens *rank again*).", ""]
     if marker.edited:
         lines += [f"**{EDITED[0].upper()}{EDITED[1:]}** (stash it and run the test again to tell).", ""]
     shown = marker.touching[:5] or ((marker.suspect,) if marker.suspect else ())

@@ -50,6 +50,8 @@ class Findings:
     markers: dict[str, dict[int, Marker]] = field(default_factory=dict)
     client_root: str = ""  # `root` as the client names it (through a symlink, say): what is sent is on it
     edited: frozenset[tuple[str, int]] = frozenset()  # frame lines (path, line) uncommitted changes touch
+    head: str | None = None  # the commit HEAD was at when ranked (None: unknown)
+    moved_to: str | None = None  # where HEAD has moved since: what is shown is stale (`heads`)
 
     def __post_init__(self) -> None:
         self.client_root = self.client_root or self.root

@@ -79,17 +79,24 @@ def trace_folder(uri: str | None, repo_root: str, roots: list[str]) -> str:
     return inside[0] if len(inside) == 1 else repo_root
 
 
-def markers_at(findings: Mapping[str, Findings], uri: str, line: int | None = None) -> list[Marker]:
-    """The markers on the file `uri` (on `line`, 1-based, when given), from the innermost
-    repository holding it: a file of a nested repository (or submodule) is not the outer one's."""
+def findings_at(findings: Mapping[str, Findings], uri: str) -> tuple[Findings, str] | None:
+    """The findings of the innermost repository holding the file `uri` (a file of a nested
+    repository or submodule is not the outer one's), and the file's path in it."""
     path = fs_path(uri)
     if not path:
-        return []
+        return None
     full = Path(path).resolve()
     inside = [(Path(root).resolve(), found) for root, found in findings.items()
               if full.is_relative_to(Path(root).resolve())]
     if not inside:
-        return []
+        return None
     top, found = max(inside, key=lambda item: len(item[0].parts))
-    markers = found.markers_in(full.relative_to(top).as_posix())
-    return [m for m in markers if line is None or m.line == line]
+    return found, full.relative_to(top).as_posix()
+
+
+def markers_at(findings: Mapping[str, Findings], uri: str, line: int | None = None) -> list[Marker]:
+    """The markers on the file `uri` (on `line`, 1-based, when given)."""
+    at = findings_at(findings, uri)
+    if at is None:
+        return []
+    return [m for m in at[0].markers_in(at[1]) if line is None or m.line == line]

@@ -4,7 +4,7 @@ git and Mercurial name a work tree by its resolved path (`git rev-parse --show-t
 that opened it through a symlink (`/tmp/link` -> `/tmp/real/repo`) knows only its own path: what the
 server sends it on the resolved one (diagnostics, document links, the locations of an answer) is
 on files it never opened, and never shown. What the server sends goes on the client's paths; what
-the client sends is resolved where it is compared (`RcaServer.marker_at`, `repo_for`).
+the client sends is resolved where it is compared (`folders.findings_at`, `repo_for`).
 """
 
 from __future__ import annotations

@@ -5,9 +5,11 @@ Commands (workspace/executeCommand), each answering a JSON object, `{"error": ..
     rca.suspects  {"text": "..."} | {"uri": "file:///...", "range": {...}}  -> suspects payload
     rca.index     {"uri": ...}?                                             -> {"message": ...}
     rca.showCommit "<hex hash>"                                             -> {"commit", "text"}
+    rca.rankAgain {"root": "..."}?  the last failure of that repository again -> as rca.suspects
 
 The latest suspects of each repository drive code lenses, diagnostics and hovers on the frame
-lines of the source files, and document links on the frames of trace documents.
+lines of the source files, and document links on the frames of trace documents. When HEAD moves
+(a branch switch, commit, pull, rebase, reset), they say they were ranked before (`heads`).
 
 Two stages, as in the core. `rca.suspects` answers with retrieval's suspects at once. With the
 ranker `llm`, the model then re-ranks them in the background (its own cancellable progress); when it
@@ -39,8 +41,8 @@ from pygls.lsp.server import LanguageServer
 
 from rca_lsp import __version__, service
 from rca_lsp.errors import RcaError, TraceError
-from rca_lsp.lsp import convert, edits, folders, work
-from rca_lsp.lsp.findings import Findings, Marker, locate_frames, lsp_lines
+from rca_lsp.lsp import convert, edits, folders, heads, work
+from rca_lsp.lsp.findings import Findings, locate_frames, lsp_lines
 from rca_lsp.lsp.jobs import Cancelled, Job, Jobs, Progress
 from rca_lsp.lsp.options import Options, parse_options
 from rca_lsp.lsp.protocol import RcaProtocol
@@ -69,6 +71,7 @@ class RcaServer(LanguageServer):
         self.findings: dict[str, Findings] = {}  # repository root -> latest suspects
         self.published: dict[str, set[str]] = {}  # repository root -> URIs with our diagnostics
         self.repositories = folders.Repositories()
+        self.watch = heads.Watch()  # HEAD of the repositories with suspects shown
         self._shown: set[str] = set()
         self._offered: set[str] = set()
         self._asking: dict[str, asyncio.Task[bool]] = {}  # repository root -> the "Index it now?" still open
@@ -117,16 +120,14 @@ class RcaServer(LanguageServer):
                 await asyncio.wait(late, timeout=SHUTDOWN_GRACE_S)
         await asyncio.sleep(0)  # pygls sends a finished command's answer from a callback: let it run
 
-    def marker_at(self, uri: str, line: int | None = None) -> list[Marker]:
-        return folders.markers_at(self.findings, uri, line)
-
     # -- results ------------------------------------------------------------------------------
     def publish(self, findings: Findings) -> None:
         now = time.time()
         uris: dict[str, list[lsp.Diagnostic]] = {}
         if self.options.diagnostics:
             for path in findings.markers:
-                diagnostics = [d for m in findings.markers_in(path) if (d := convert.lsp_diagnostic(m, now))]
+                diagnostics = [d for m in findings.markers_in(path)
+                               if (d := convert.lsp_diagnostic(m, now, convert.moved_note(findings)))]
                 uris[convert.path_uri(findings.client_root, path)] = diagnostics
         for uri in self.published.get(findings.root, set()) - set(uris):
             uris[uri] = []
@@ -184,13 +185,16 @@ class RcaServer(LanguageServer):
             update_first = state == "missing" or (state == "stale" and self.options.update_index)
             options = self.options
             folder = service.folder_of(repo, self.folder_for(uri, repo))
+            head = await asyncio.to_thread(heads.ranked_at, repo)
             async with Progress(self, job, "rca: finding suspects") as progress:
                 result, edited = await asyncio.to_thread(work.run_suspects, repo, text, options, job,
                                                          progress.report, update_first, folder)
             findings = Findings(repo.root, service.cut(result, options.top), text, uri, offset,
-                                client_root=client_root(repo.root, uri, self.roots()), edited=edited)
+                                client_root=client_root(repo.root, uri, self.roots()), edited=edited, head=head)
             model_next = options.ranker == "llm" and len(result.suspects) >= 2 and seq == self._seq
             payload = self.settle(findings, seq, "retrieval", final=not model_next)
+            self.watch.watch(repo.root, repo)
+            self.watch.start(self)
             if model_next:
                 self._model_job = self.jobs.start(None, "re-ranking with the model")
                 asyncio.get_running_loop().create_task(
@@ -397,6 +401,18 @@ async def suspects_command(ls: RcaServer, *args) -> dict:
     return await _answer(ls, "finding suspects", ls.find(_request(args)))
 
 
+@server.command("rca.rankAgain")
+async def rank_again_command(ls: RcaServer, *args) -> dict:
+    """The lens of suspects ranked before HEAD moved: the same failure, ranked on the history now."""
+    root = _request(args).get("root")
+    found = ls.findings.get(root) if isinstance(root, str) else next(reversed(ls.findings.values()), None)
+    if found is None:
+        ls.show("rca: no failure to rank again: find suspects first", lsp.MessageType.Warning)
+        return {"error": "no failure to rank again"}
+    request = {"text": found.text} | ({"uri": found.trace_uri} if found.trace_uri else {})
+    return await _answer(ls, "finding suspects", ls.find(request))
+
+
 @server.command("rca.index")
 async def index_command(ls: RcaServer, *args) -> dict:
     async def run() -> dict:
@@ -445,14 +461,15 @@ def did_change(ls: RcaServer, params: lsp.DidChangeTextDocumentParams) -> None:
 def code_lens(ls: RcaServer, params: lsp.CodeLensParams) -> list[lsp.CodeLens]:
     if not ls.options.code_lens:
         return []
-    now = time.time()
-    return [lens for m in ls.marker_at(params.text_document.uri) if (lens := convert.lsp_code_lens(m, now))]
+    at = folders.findings_at(ls.findings, params.text_document.uri)
+    return convert.lsp_code_lenses(at[0].markers_in(at[1]), at[0], time.time()) if at else []
 
 
 @server.feature(lsp.TEXT_DOCUMENT_HOVER)
 def hover(ls: RcaServer, params: lsp.HoverParams) -> lsp.Hover | None:
-    markers = ls.marker_at(params.text_document.uri, params.position.line + 1)
-    return convert.lsp_hover(markers[0]) if markers else None
+    at = folders.findings_at(ls.findings, params.text_document.uri)
+    markers = [m for m in at[0].markers_in(at[1]) if m.line == params.position.line + 1] if at else []
+    return convert.lsp_hover(markers[0], moved=convert.moved_note(at[0] if at else None)) if markers else None
 
 
 @server.feature(lsp.TEXT_DOCUMENT_DOCUMENT_LINK, lsp.DocumentLinkOptions(resolve_provider=False))

@@ -102,7 +102,12 @@ async function findSuspects(source: 'editor' | 'clipboard') {
     void vscode.window.showInformationMessage('RCA: select a stack trace, or copy one to the clipboard');
     return;
   }
-  const result = await execute<SuspectsPayload>('rca.suspects', [argument]);
+  await showSuspects('rca.suspects', argument);
+}
+
+/** Runs `rca.suspects` (or `rca.rankAgain`, the lens of suspects ranked before HEAD moved) and shows the pick. */
+async function showSuspects(command: string, argument: unknown) {
+  const result = await execute<SuspectsPayload>(command, [argument]);
   if (!result) return;
   if (!supersedes(last, result)) {
     showPick(last!); // the model's ranking of this request came first
@@ -125,9 +130,11 @@ export async function activate(context: vscode.ExtensionContext) {
     initializationOptions: serverOptions(settings),
     synchronize: { configurationSection: 'rca' },
     middleware: {
-      // code lenses run the server's rca.showCommit: show the commit rather than only fetch it
+      // code lenses run the server's rca.showCommit: show the commit rather than only fetch it;
+      // rca.rankAgain (suspects ranked before HEAD moved): show the new ranking's pick, as the command does
       executeCommand: async (cmd, cmdArgs, next) => {
         if (cmd === 'rca.showCommit') return showCommit(cmdArgs[0]);
+        if (cmd === 'rca.rankAgain') return showSuspects(cmd, cmdArgs[0] ?? {});
         return next(cmd, cmdArgs);
       },
       workspace: {

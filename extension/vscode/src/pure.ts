@@ -160,7 +160,8 @@ export function supersedes(shown: SuspectsPayload | undefined, update: SuspectsP
 
 /** The quick pick's placeholder: the ranking's notes, so that a line drawn through history is never silent. */
 export function pickNotes(p: SuspectsPayload): string {
-  return (p.notes ?? []).join(' ');
+  // one note after another, not run together ("... rank with --since ranked by the fusion ...")
+  return (p.notes ?? []).map((n) => n.trim().replace(/[.;]$/, '')).filter((n) => n).join(' · ');
 }
 
 /** The quick pick's title for a stage: the count, and whether the model's ranking is coming, came, or was skipped. */

@@ -91,3 +91,10 @@ test('notes become the placeholder', () => {
   const note = 'ranked lower: the 812 commits older than 1a2b3c4d5e (Test February), which last changed the failing test test_days';
   assert.equal(pickNotes({ suspects: [], root: '/r', notes: [note] }), note);
 });
+
+test('pickNotes keeps notes apart', () => {
+  const notes = ['ranked lower: the 3 commits older than abc; if it failed from the start, rank with --since',
+    'ranked by the fusion for regressions.'];
+  assert.equal(pickNotes({ suspects: [], root: '/r', notes }),
+    'ranked lower: the 3 commits older than abc; if it failed from the start, rank with --since · ranked by the fusion for regressions');
+});

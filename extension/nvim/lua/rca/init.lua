@@ -99,7 +99,8 @@ end
 
 --- Which code-lens API to drive: 'enable' (Neovim 0.12: `vim.lsp.codelens.enable`, kept fresh by
 --- Neovim itself and by the server's workspace/codeLens/refresh) or 'refresh' (0.11: requested by
---- us on attach, BufEnter, InsertLeave and after each answer). `vim.g.rca_codelens_api` forces one.
+--- us on attach, BufEnter, InsertLeave, when the buffer's diagnostics change (the server republishes
+--- them when HEAD moves or lines move) and after each answer). `vim.g.rca_codelens_api` forces one.
 function M.codelens_api()
   local forced = vim.g.rca_codelens_api
   if forced == 'refresh' and vim.lsp.codelens.refresh then
@@ -162,7 +163,7 @@ end
 function M.on_attach(_, bufnr)
   M.refresh_lenses(bufnr)
   if M.codelens_api() == 'refresh' then
-    vim.api.nvim_create_autocmd({ 'BufEnter', 'InsertLeave' }, {
+    vim.api.nvim_create_autocmd({ 'BufEnter', 'InsertLeave', 'DiagnosticChanged' }, {
       buffer = bufnr,
       group = vim.api.nvim_create_augroup('rca_codelens_' .. bufnr, { clear = true }),
       callback = function()
@@ -239,23 +240,26 @@ function M.suspects(opts)
     end
   end
   M.last_request = request
-  execute(bufnr, 'rca.suspects', { request }, function(result)
-    local n = #(result.suspects or {})
-    if stale(result) then
-      return -- the model's ranking of this request is already shown
-    end
-    M.last = result
-    to_quickfix(result)
-    M.refresh_lenses()
-    local more = result.final == false and '; re-ranking with the model' or ''
-    -- how the ranking was drawn (the failing test's last change): never silent
-    local notes = (result.notes and #result.notes > 0) and ('\n' .. table.concat(result.notes, '\n')) or ''
-    notify(('%d suspect(s) of %d commits%s'):format(n, result.candidates or 0, more) .. notes)
-    if n > 0 and vim.g.rca_open_quickfix ~= false then
-      vim.cmd('botright copen')
-      vim.cmd('wincmd p')
-    end
-  end)
+  execute(bufnr, 'rca.suspects', { request }, M.shown)
+end
+
+--- The answer of `rca.suspects` (or `rca.rankAgain`): the quickfix list, lenses and a summary.
+function M.shown(result)
+  local n = #(result.suspects or {})
+  if stale(result) then
+    return -- the model's ranking of this request is already shown
+  end
+  M.last = result
+  to_quickfix(result)
+  M.refresh_lenses()
+  local more = result.final == false and '; re-ranking with the model' or ''
+  -- how the ranking was drawn (the failing test's last change): never silent
+  local notes = (result.notes and #result.notes > 0) and ('\n' .. table.concat(result.notes, '\n')) or ''
+  notify(('%d suspect(s) of %d commits%s'):format(n, result.candidates or 0, more) .. notes)
+  if n > 0 and vim.g.rca_open_quickfix ~= false then
+    vim.cmd('botright copen')
+    vim.cmd('wincmd p')
+  end
 end
 
 function M.index()
@@ -322,6 +326,11 @@ function M.confirm(hash)
   execute(vim.api.nvim_get_current_buf(), 'rca.confirmSuspect', { request }, function(result)
     M.last_confirmed = result  -- the server says it was recorded (or already was): not said twice
   end)
+end
+
+-- The lens of suspects ranked before HEAD moved: the same failure ranked again, shown as :Rca suspects shows it.
+vim.lsp.commands['rca.rankAgain'] = function(command, ctx)
+  execute(ctx.bufnr, 'rca.rankAgain', command.arguments or {}, M.shown)
 end
 
 -- A code lens runs `rca.showCommit` on the client side: show it, do not just fetch it.
