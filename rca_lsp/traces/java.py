@@ -1,10 +1,10 @@
 """Java and Kotlin stack traces, with the test that failed when the output names it.
 
 JVM traces print the innermost frame first, so frames keep their printed order.
-`Caused by:` sections become `causes` in printed order (the direct cause first);
-`Suppressed:` blocks are skipped. The failing test comes from a Defects4J header
-(`--- pkg.FooTest::testX`), a Maven Surefire or Gradle line, or else is inferred
-from the frames (see `infer_test`).
+`Caused by:` sections become `causes` in printed order (the direct cause first), Log4j2's
+root-cause-first `Wrapped by:` sections in reverse; `Suppressed:` blocks are skipped. The
+failing test comes from a Defects4J header (`--- pkg.FooTest::testX`), a Maven Surefire (2 or
+3) or Gradle line, or else is inferred from the frames (see `infer_test`).
 """
 
 from __future__ import annotations
@@ -39,10 +39,17 @@ _SUREFIRE = re.compile(
     r"(?:(?P<name>[\w$]{1,300})(?:\(\))?\((?P<cls>[\w$.]{1,1000})\)|(?P<qual>[\w$.]{1,1000})(?:\(\))?)"
     r"\s{1,10}Time elapsed:.{0,200}<<< (?:FAILURE|ERROR)!"
 )
+# Surefire 3 (3.0.0-M6 on): `pkg.FooTest$Inner.method(long, int)[2] -- Time elapsed: 0.01 s <<< FAILURE!`;
+# a Kotlin method may hold spaces (`fun \`adds two\`()`), never a dot.
+_SUREFIRE3 = re.compile(
+    r"(?P<cls>[\w$.]{1,1000})\.(?P<name>[^\s().][^().]{0,300}?)(?P<params>\([^()]{0,500}\)(?:\[\d{1,9}\])?)?"
+    r" -- Time elapsed:.{0,200}<<< (?:FAILURE|ERROR)!"
+)
 _GRADLE = re.compile(r"(?P<cls>[\w$.]{1,1000}) > (?P<name>.{1,1000}?) FAILED")
 _GRADLE_SHORT = re.compile(
     r"(?P<exc>[\w$.]{1,1000}) at (?P<file>[\w$-]{1,300}\.(?:java|kt|groovy|scala)):(?P<line>\d{1,9})"
 )
+_VALUE_CLASS_MANGLED = re.compile(r"([A-Za-z_][\w$]{0,300}?)-(?:impl\d?|[\w-]{7})")
 _NO_FILE = ("Native Method", "Unknown Source", "Unknown", "")
 _TEST_SUFFIXES = ("Test", "Tests", "TestCase", "IT", "Spec")
 
@@ -72,7 +79,18 @@ def method_name(method: str, cls: str = "") -> str:
         return {"new": "<init>", "static": "<clinit>"}.get(enclosing, enclosing) or method
     if "$lambda" in method:  # Kotlin: foo$lambda$0, foo$lambda-1
         return method.split("$lambda", 1)[0] or method
-    return method
+    return _kotlin_synthetic(method)
+
+
+def _kotlin_synthetic(method: str) -> str:
+    """The declared Kotlin function behind a name the compiler made: `add$default` (default
+    arguments), `fetch$suspendImpl` (an open suspend function's body), `price-impl` and
+    `price-0GA-fAs` (a value class's member, a function taking one)."""
+    for suffix in ("$default", "$suspendImpl"):
+        if method.endswith(suffix) and len(method) > len(suffix):
+            return method[: -len(suffix)]
+    m = _VALUE_CLASS_MANGLED.fullmatch(method)
+    return m.group(1) if m else method
 
 
 def parse_frame(stripped: str) -> Frame | None:
@@ -161,13 +179,15 @@ class _Builder:
     sections: list[_Section]
     suppressed_at: int | None = None
     truncated: bool = False
+    wrapped: bool = False  # Log4j2's `%rEx`: the root cause first, then `Wrapped by:` each wrapper
 
     def finish(self) -> Found:
-        main, causes = self.sections[0], self.sections[1:]
-        truncated = self.truncated or main.elided > 0
-        for outer, inner in zip(self.sections, causes):
+        sections = self.sections[::-1] if self.wrapped else self.sections
+        main, causes = sections[0], sections[1:]
+        truncated = self.truncated or self.sections[0].elided > 0  # the trace printed first is whole
+        for outer, inner in zip(sections, causes):
             # "... n more" counts frames shared with the enclosing trace: more than it has is a cut
-            overcount = inner.elided > len(outer.frames) + outer.elided
+            overcount = not self.wrapped and inner.elided > len(outer.frames) + outer.elided
             truncated = truncated or overcount or not (inner.frames or inner.elided)
         test = self.test or infer_test(main.frames)
         trace = main.trace(test, tuple(c.trace() for c in causes), truncated)
@@ -199,6 +219,8 @@ def _header_test(s: str) -> tuple[TestId, bool] | None:
         cls, _, name = s[4:].partition("::")
         return TestId(container=cls, name=strip_params(name)), True
     if "<<< " in s and "Time elapsed" in s:
+        if " -- Time elapsed" in s:
+            return _surefire3(s)
         m = _SUREFIRE.fullmatch(s)
         if m and m.group("cls"):
             return TestId(container=m.group("cls"), name=m.group("name")), False
@@ -210,6 +232,15 @@ def _header_test(s: str) -> tuple[TestId, bool] | None:
         if m:
             return TestId(container=m.group("cls"), name=strip_params(m.group("name"))), False
     return None
+
+
+def _surefire3(s: str) -> tuple[TestId, bool] | None:
+    """The test a Surefire 3 line names; None for a class's own failure (`pkg.FooTest -- Time
+    elapsed`: a `@BeforeAll` threw), which the frames name better."""
+    m = _SUREFIRE3.fullmatch(s)
+    if not m or (m.group("name")[0].isupper() and not m.group("params")):
+        return None
+    return TestId(container=m.group("cls"), name=m.group("name"), params=m.group("params") or ""), False
 
 
 def _continues_message(section: _Section, s: str) -> bool:
@@ -224,13 +255,16 @@ def _in_trace(st: _State, i: int, raw: str, s: str) -> bool:
     cur = st.cur
     assert cur is not None
     if cur.suppressed_at is not None:
-        if s and indent(raw) > cur.suppressed_at and s.startswith(("at ", "... ", "Caused by:", "Suppressed:")):
+        if s and indent(raw) > cur.suppressed_at and s.startswith(("at ", "... ", "Caused by:", "Wrapped by:",
+                                                                   "Suppressed:")):
             cur.end = i
             return True
         cur.suppressed_at = None
-    if s.startswith("Caused by:"):
-        exc = exception(s[len("Caused by:"):]) or (s[len("Caused by:"):].strip(), "")
-        cur.sections.append(_Section(*exc))
+    if s.startswith(("Caused by:", "Wrapped by:")):
+        head = s.partition(":")[0]
+        cur.wrapped = cur.wrapped or (head == "Wrapped by" and len(cur.sections) == 1)
+        rest = s[len(head) + 1:]
+        cur.sections.append(_Section(*(exception(rest) or (rest.strip(), ""))))
     elif s.startswith("Suppressed:"):
         cur.suppressed_at = indent(raw)
     elif s.startswith("... ") and (more := MORE.fullmatch(s)):

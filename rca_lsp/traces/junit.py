@@ -16,7 +16,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from rca_lsp.traces.base import Found, strip_params
+from rca_lsp.traces.base import Found, split_params
 from rca_lsp.types import TestId, Trace
 
 logger = logging.getLogger(__name__)
@@ -58,8 +58,8 @@ def _trace(case: ET.Element, outcome: ET.Element, inner: Callable[[str], list[Tr
     best = next((t for t in parsed if t.frames), parsed[0] if parsed else None)
     kind = outcome.get("type") or ""
     message = outcome.get("message") or ""
-    test = TestId(container=case.get("classname") or "", name=strip_params(case.get("name") or ""),
-                  path=case.get("file") or None)
+    name, params = split_params(case.get("name") or "")
+    test = TestId(container=case.get("classname") or "", name=name, path=case.get("file") or None, params=params)
     if best is None:
         return Trace("junit", kind or _local(outcome.tag), message or text.strip(), (), test=test)
     return Trace("junit", best.exception or kind, best.message or message, best.frames, test=test,
