@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from rca_lsp.traces import (
-    boxed, doctests, fields, github, go, java, javascript, junit, native, pytest, python, rust, timeout,
+    boxed, doctests, fields, github, go, java, javascript, junit, native, nodetap, pytest, python, rust, timeout,
 )
 from rca_lsp.traces.base import Found
 from rca_lsp.traces.clean import Doc, make_doc, normalise
@@ -38,6 +38,7 @@ _PARSERS: tuple[tuple[str, Callable[[Doc], list[Found]]], ...] = (
     ("go", go.find),
     ("rust", rust.find),
     ("javascript", javascript.find),
+    ("node-tap", nodetap.find),
     ("cpp", native.find),
     ("github", github.find),
 )

@@ -3,7 +3,8 @@ node:test's spec reporter (`✖ title (1.2ms)`, after `test at file.js:8:5` in i
 Vitest (`FAIL  file.ts > suite > title`, frames `❯ fn file.ts:3:11` with code excerpts between).
 
 V8 prints the innermost frame first, so frames keep their order. A Node 16+
-`[cause]:` block inside the trailing `{ ... }` becomes `causes[0]`. A frame is only
+`[cause]:` block inside the trailing `{ ... }` becomes `causes[0]`; an AggregateError's
+`[errors]: [ ... ]` each become a cause, in order. A frame is only
 taken when its file looks like JavaScript (or a Node builtin, `<anonymous>`), which
 keeps Rust `at ./src/lib.rs:3:5` lines and prose out.
 """
@@ -76,6 +77,7 @@ def _names(name: str | None) -> tuple[str | None, str | None]:
 def parse_frame(stripped: str) -> Frame | None:
     """One V8 (`at ...`) or Firefox (`fn@file:1:2`) frame line."""
     s = stripped[:-2] if stripped.endswith(" {") else stripped
+    s = s[:-1] if s.endswith("),") else s  # the last frame of an error inside `[errors]: [ ... ]`
     if s.startswith("at "):
         body = s[3:].strip()
         p = body.find(" (")
@@ -133,6 +135,7 @@ class _State:
     indent: int = 0  # how far the line being read is indented
     failing_seen: bool = False
     cut: bool = False  # the input stopped inside the trace being read
+    errors: bool = False  # inside an AggregateError's `[errors]: [ ... ]`: each error read is a cause
 
     def close(self) -> None:
         if self.sections:
@@ -142,6 +145,7 @@ class _State:
             self.out.append(Found(self.start, self.end, (trace,)))
             self.sections = []
             self.props = -1
+            self.errors = False
             if test:
                 self.test = None
 
@@ -172,6 +176,10 @@ def _in_trace(st: _State, i: int, s: str) -> bool:
     if s.startswith("[cause]: "):
         exc = header(s[len("[cause]: "):]) or ("Error", s[len("[cause]: "):])
         st.sections.append(_Section(*exc))
+    elif s.startswith("[errors]: ["):  # an AggregateError's errors, each with its own stack
+        st.errors = True
+    elif st.errors and (found := header(s)):
+        st.sections.append(_Section(*found))
     st.end = i
     return True
 

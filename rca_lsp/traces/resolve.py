@@ -42,6 +42,8 @@ _MAX_ROOTED = 1000  # distinct printed paths read for the folder a trace's paths
 _ESCAPED_BYTE = re.compile(r"\\u(dc[89a-f][0-9a-f])", re.IGNORECASE)  # Python's `\\udce9` for byte 0xE9
 _LONE_BYTE = re.compile("[\udc80-\udcff]")
 _INSTALLED = re.compile(r"(?:^|(?<=/))(?:(?:site|dist)-packages|[^/]+\.egg)/")  # below an egg, as below site-packages
+_COMPILED = {".js": (".ts", ".tsx"), ".mjs": (".mts", ".ts"), ".cjs": (".cts", ".ts"), ".jsx": (".tsx",)}
+_BUILD_FOLDERS = {"dist", "build", "lib", "out", "esm", "cjs", "es", "dist-cjs", "dist-esm"}
 _VENDORED = {"vendor", "vendored", "_vendor", "third_party", "thirdparty", "third-party", "external", "extern"}
 
 
@@ -228,7 +230,27 @@ def _lookup(index: PathIndex, printed: str | None) -> str | None:
         if hit:
             return hit
     split = split_path(printed) if "\\" in printed or _DRIVE.match(printed) else None
-    return index.lookup_folded(*split) if split else None
+    return (index.lookup_folded(*split) if split else None) or _compiled_from(index, printed)
+
+
+def _compiled_from(index: PathIndex, printed: str) -> str | None:
+    """The TypeScript source of JavaScript that tsc wrote to an ignored build folder and ran without
+    source maps: `dist/src/cart.js` or `dist/cart.js` is `src/cart.ts`. The line is the compiled
+    file's, near the source's (tsc keeps statements on their lines, less the types it drops)."""
+    split = split_path(printed) if printed.endswith(tuple(_COMPILED)) else None
+    if split is None:
+        return None
+    comps, absolute = split
+    stem, _, ext = comps[-1].rpartition(".")
+    build = max((k for k, c in enumerate(comps[:-1]) if c in _BUILD_FOLDERS), default=None)
+    for source_ext in _COMPILED["." + ext]:
+        ts = comps[:-1] + [stem + source_ext]
+        tries = [ts] if build is None else [ts, ts[:build] + ["src"] + ts[build + 1:], ts[:build] + ts[build + 1:]]
+        for comps_ts in tries:
+            hit = index.lookup(comps_ts, absolute) if len(comps_ts) > 1 or not absolute else None
+            if hit and hit.endswith(source_ext):
+                return hit
+    return None
 
 
 def resolve_path(index: PathIndex, printed: str | None) -> str | None:
