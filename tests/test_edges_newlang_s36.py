@@ -28,6 +28,8 @@ from conftest import GitRepoBuilder
 from rca_lsp.bisect.command import parse
 from rca_lsp.bisect.deps import find
 
+ROOT = Path(__file__).resolve().parents[1]
+
 needs_npm = pytest.mark.skipif(shutil.which("npm") is None or shutil.which("node") is None,
                                reason="needs npm and node")
 
@@ -193,3 +195,44 @@ def test_an_uncommitted_jvm_test_class_named_by_dtest_is_laid_into_each_checkout
     outcome = json.loads(done.stdout)
     assert outcome["culprit"] == culprit and outcome["confirmed"] is True, outcome["runs"]
     assert outcome["worktree_files"] == [{"path": "src/test/java/org/z/ZebraTest.java", "state": "untracked"}]
+
+
+# -- npm's words are names, and a revision it cannot test is a skip -------------------------------------
+
+def test_a_tools_bare_words_name_no_folder():
+    known = ["test/x.test.js", "tests/test_a.py", "check/run.sh", "package.json"]
+    assert parse("npm test", known).paths == ()  # before: ("test",), every untracked test/ file laid in
+    assert parse("nox -s tests", known).paths == () and parse("make check", known).paths == ()
+    assert parse("npm test -- test/x.test.js", known).paths == ("test/x.test.js",)
+    assert parse("pytest tests", known).paths == ("tests",)  # pytest's arguments are paths
+    assert parse("npm test", known).requires == ("package.json",) and parse("make check", known).requires == ()
+
+
+PKG = '{"name": "calc", "version": "1.0.0", "private": true%s}\n'
+CALC = "exports.mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;\n"
+
+
+@pytest.mark.skipif(shutil.which("npm") is None, reason="npm not installed")
+def test_npm_test_at_revisions_without_a_package_json_or_its_script_is_a_skip(tmp_path):
+    """Without --good the search walks back past the test script (exit 1, `Missing script`, which
+    counted as bad) to the root, where there is no package.json (npm exits 254, which aborted the
+    bisection as a crashed test): both are revisions npm cannot test."""
+    repo = GitRepoBuilder(tmp_path / "calc")
+    repo.commit("README", {"README.md": "calc\n"})
+    repo.commit("package", {"package.json": PKG % "", "calc.js": CALC})
+    repo.commit("test script", {"package.json": PKG % ', "scripts": {"test": "node test/mean.js"}',
+                                "test/mean.js": "const {mean} = require('../calc');\n"
+                                                "if (mean([2, 4]) !== 3) { console.error('mean broke'); process.exit(1); }\n"})
+    culprit = repo.commit("calc: count one more", {"calc.js": CALC.replace("/ xs.length", "/ (xs.length + 1)")})
+    for n in range(6):
+        repo.commit(f"docs {n}", {"README.md": f"calc {n}\n"})
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "TMPDIR": str(tmp_path)}
+    walked = subprocess.run([sys.executable, "-m", "rca_lsp", "bisect", "--test", "npm test"], cwd=repo.root,
+                            capture_output=True, text=True, timeout=300, env=env)
+    assert walked.returncode == 7 and "no good revision" in walked.stderr, walked.stderr  # before: exited with 254
+    assert "could not run at 2" in walked.stderr and "package.json does not exist at this revision" in walked.stderr
+    good = repo.git("rev-parse", "HEAD~9").strip()  # the package without a test script
+    done = subprocess.run([sys.executable, "-m", "rca_lsp", "bisect", "--test", "npm test", "--good", good,
+                           "--format", "json"], cwd=repo.root, capture_output=True, text=True, timeout=300, env=env)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["culprit"] == culprit

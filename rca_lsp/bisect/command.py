@@ -30,6 +30,13 @@ from dataclasses import dataclass
 _PYTEST_WORD = re.compile(r"(?:pytest|py\.test)(?:-?[0-9.]+)?")
 _PUNCTUATION = ";&|()"
 _CONDITIONS = {"test", "[", "[["}
+# Tools whose bare words are subcommands, targets, scripts, sessions or test filters, not paths:
+# `npm test`, `make check`, `cargo test skips_blank`, `nox -s tests` (a word with a slash or a file's
+# extension still names a path: `npm test -- test/x.test.js`, `go test ./pkg/...`).
+_NAMING_TOOLS = frozenset("""npm yarn pnpm bun deno cargo go make gmake mvn mvnw gradle gradlew dotnet tox nox
+    just task rake poetry uv hatch pdm bazel""".split())
+_BARE = re.compile(r"[\w:.@-]+")
+PACKAGE_MANAGERS = frozenset({"npm", "yarn", "pnpm", "bun"})  # they need a package.json to run anything
 _NOT_A_PATH = re.compile(r"[$`*?{}~=<>\\]")
 _JVM_SOURCES = (".java", ".kt", ".groovy", ".scala")
 # Commands whose arguments are dotted test labels: `python -m unittest`, nose2, Django's `test` command.
@@ -51,6 +58,7 @@ class TestCommand:
     pytest: bool  # exit codes 2..5 mean "could not test"
     paths: tuple[str, ...] = ()  # repository paths it names, root-relative and normalised
     unittest: bool = False  # `python -m unittest`: exit 5 means no test ran (Python 3.12 and later)
+    requires: tuple[str, ...] = ()  # files a revision must have for the command to test anything (package.json)
 
 
 def parse(text: str, known: Iterable[str] = ()) -> TestCommand:
@@ -67,7 +75,8 @@ def parse(text: str, known: Iterable[str] = ()) -> TestCommand:
         found = _class_files(name, files)
         named += found if len(found) == 1 else []  # two modules' classes of that name: not told apart
     unittest = any(w == "unittest" and i and words[i - 1][0] == "-m" for i, (w, _) in enumerate(words))
-    return TestCommand(text, pytest, tuple(dict.fromkeys(named)), unittest)
+    managed = any(role == "program" and posixpath.basename(w) in PACKAGE_MANAGERS for w, role in words)
+    return TestCommand(text, pytest, tuple(dict.fromkeys(named)), unittest, ("package.json",) if managed else ())
 
 
 def test_classes(words: list[tuple[str, str]]) -> list[str]:
@@ -142,7 +151,8 @@ def command_words(text: str) -> list[tuple[str, str]]:
     """Each word of `text` with its role: 'program' (the first of each simple command), 'module'
     (after -m), 'code' (after -c), 'condition' (an argument of test, [ or [[), 'option' (a word
     starting with -, or VAR=value before the program), 'output' (the file after `>`, `>>`, `2>`, `&>`:
-    written by the run, not needed by it) or 'argument'."""
+    written by the run, not needed by it), 'name' (a bare word of a tool that takes names: `npm test`,
+    `make check`) or 'argument'."""
     try:
         lexer = shlex.shlex(text, posix=True, punctuation_chars=_PUNCTUATION)
         lexer.whitespace_split = True
@@ -166,11 +176,18 @@ def command_words(text: str) -> list[tuple[str, str]]:
             role = "output"
         elif program in _CONDITIONS:
             role = "condition"
+        elif program in _NAMING_TOOLS and not token.startswith("-") and _bare(token):
+            role = "name"
         else:
             role = "option" if token.startswith("-") else "argument"
         words.append((token, role))
         previous = token
     return words
+
+
+def _bare(token: str) -> bool:
+    """A word that names no path: no slash, and no extension (`test`, `test:unit`, `skips_blank`)."""
+    return bool(_BARE.fullmatch(token)) and not posixpath.splitext(token)[1][1:].isalpha()
 
 
 def candidate_paths(words: list[tuple[str, str]]) -> list[str]:

@@ -10,7 +10,8 @@ A run that could not test anything is a skip, never bad, with its reason kept: 1
 shell could not execute or find the command), pytest's 2 to 5 when the command is pytest
 (interrupted, often by an import error while collecting; internal error; usage error, such as a
 test file or test that does not exist; no tests collected), `python -m unittest`'s 5 (no test ran,
-Python 3.12 and later), and a path the command names that
+Python 3.12 and later), a package manager's missing script (`npm test` where package.json has
+none yet), and a path the command names (or a package manager's package.json) that
 does not exist at the revision (then the command is not run at all). Counting these as bad once
 confirmed an innocent commit: the one before which the test could not even be found.
 """
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import signal
 import subprocess
 import time
@@ -38,6 +40,7 @@ SKIP_CODE = 125
 MAX_OUTPUT_CHARS = 4 << 20  # the failure text kept from a run: its end, where tracebacks are
 
 
+_MISSING_SCRIPT = re.compile(r"Missing script: |Command \"[^\"]{1,200}\" not found|error: Script not found")  # npm, yarn, bun
 _UNITTEST_NO_TESTS = 5  # python -m unittest since 3.12, when it found no test to run
 _CANNOT_RUN = {126: "the command is not executable", 127: "command not found"}
 _PYTEST_CANNOT_TEST = {
@@ -91,7 +94,7 @@ class Tester:
         """The run's record and its output (stdout and stderr together); with a `recorder`, the
         lines the run executed are recorded too."""
         where = self.checkout.goto(commit)
-        missing = next((p for p in self.command.paths if not os.path.lexists(where / p)), None)
+        missing = next((p for p in self.command.paths + self.command.requires if not os.path.lexists(where / p)), None)
         if missing is not None:
             return self._record(BisectRun(commit, SKIP, None, 0.0, f"{missing} does not exist at this revision")), ""
         run, output, (leaked, untracked) = self._attempt(commit, str(where), recorder)
@@ -121,6 +124,8 @@ class Tester:
         code, output = _execute(self.command.text, cwd, self.timeout, commit, recorder.env(env, cwd) if recorder else env)
         seconds = time.perf_counter() - started
         result, reason = verdict(code, self.command.pytest, self.command.unittest)
+        if result == BAD and self.command.requires and _MISSING_SCRIPT.search(output[-4000:]):
+            result, reason = SKIP, "the package manager found no such script at this revision"
         loaded = self.watch.take()
         if loaded and self._tracked is None:
             self._tracked = frozenset(self.checkout.repo.tracked_files())
