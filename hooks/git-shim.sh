@@ -1,5 +1,5 @@
 #!/bin/sh
-# rca-lsp hook shim v5: installed by `rca hooks install`, removed by `rca hooks uninstall`.
+# rca-lsp hook shim v6: installed by `rca hooks install`, removed by `rca hooks uninstall`.
 # A hook that was here before is kept as post-merge.rca-chained and runs first, with the same input.
 # With nothing to say now (no open failure, no background error to show, a plain .git folder), no
 # Python runs while git waits: the chained hook runs, then the indexer starts detached.
@@ -10,6 +10,11 @@ case $0 in */*) HERE=${0%/*} ;; *) HERE=. ;; esac
 CHAINED=$HERE/$HOOK.rca-chained
 if [ ! -x "$INSTALL_PYTHON" ]; then
     # rca's Python is gone: still run the chained hook, and never block anything.
+    if [ -x "$CHAINED" ]; then exec "$CHAINED" "$@"; fi
+    exit 0
+fi
+if [ "$HOOK" = post-commit ] && ! git rev-parse -q --verify HEAD^2 >/dev/null 2>&1; then
+    # One parent: nothing arrived. A merge (a pull that stopped on a conflict) is checked once committed.
     if [ -x "$CHAINED" ]; then exec "$CHAINED" "$@"; fi
     exit 0
 fi

@@ -17,6 +17,7 @@ to move it aside, never to delete it (nor the folder it shares with the index, a
 from __future__ import annotations
 
 import contextlib
+import re
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator
@@ -144,8 +145,10 @@ def _store_error(path: Path, exc: sqlite3.Error) -> FailureStoreError:
 
 
 def one_line(text: str) -> str:
-    """Text shown as one line of a listing: whitespace runs (newlines, tabs) become one space."""
-    return " ".join(text.split())
+    """Text shown as one line of a listing: each run of line breaks, tabs and other control whitespace
+    becomes one space. Runs of plain spaces stay: they may be the failure itself (`assert 'a  b' ==
+    'a b'` squeezed would read as two equal strings)."""
+    return re.sub(r"[^\S ]+", " ", text).strip()
 
 
 def title_of(text: str) -> str:

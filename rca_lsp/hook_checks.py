@@ -117,10 +117,10 @@ def _git_arrived(repo: Backend, hook: str, rewritten: bytes) -> set[str] | None:
     post-checkout starts may have indexed them before post-rewrite runs. None where git cannot say."""
     from rca_lsp.errors import RcaError
 
-    if repo.kind != "git" or hook not in ("post-merge", "post-rewrite"):
+    if repo.kind != "git" or hook not in ("post-merge", "post-rewrite", "post-commit"):
         return None
-    try:
-        arrived = set(repo.reachable(since="ORIG_HEAD"))
+    try:  # a merge committed after its conflicts: what its first parent, the head before, lacked
+        arrived = set(repo.reachable(since="HEAD^1" if hook == "post-commit" else "ORIG_HEAD"))
     except RcaError:
         return None  # no ORIG_HEAD (a first pull), or it is gone
     pairs = [line.split() for line in rewritten.decode("ascii", "replace").splitlines()]

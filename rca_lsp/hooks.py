@@ -5,9 +5,10 @@ Installed by `rca hooks install` (see `rca_lsp.hook_install`): git hooks are she
 `<python> -c HOOK_CODE run <hook> <hook-dir> ARGS...` when there is; Mercurial hooks are
 `[hooks]` entries of `.hg/hgrc` that run `<python> -c HOOK_CODE hg <hook>`.
 
-    git post-merge, post-rewrite, post-checkout; hg post-pull, post-update
+    git post-merge, post-rewrite, post-checkout, post-commit of a merge; hg post-pull, post-update
         The new commits are indexed by a detached background process (the pull does not wait).
-        After a pull (git post-merge / post-rewrite after a rebase; hg post-pull), if failures
+        After a pull (git post-merge / post-rewrite after a rebase / post-commit of the merge a
+        conflict stopped, once the user commits it; hg post-pull), if failures
         are open (`rca failures add`), the commits that arrived are ranked against them and the
         suspects among them printed: waiting for the index at most `hook-timeout` seconds, and
         no longer once no indexer is at work (one that stopped is said, with its error). What
@@ -90,7 +91,7 @@ LOG_NAME = "hooks.log"
 LAST_ERROR = "hooks.last-error"
 MAX_LOG_BYTES = 1 << 20
 STDIN_HOOKS = {"pre-push", "post-rewrite"}
-PULL_HOOKS = {"post-merge", "post-rewrite", "post-pull"}
+PULL_HOOKS = {"post-merge", "post-rewrite", "post-commit", "post-pull"}
 DEFAULTS = {"hook-timeout": "8", "index-timeout": "900", "pull-top": "5", "push-top": "3",
             "block-push": "false", "hooks": "true"}
 RANGES = {"hook-timeout": (0, 120), "index-timeout": (1, 86400), "pull-top": (1, 1000), "push-top": (1, 1000)}
@@ -341,6 +342,13 @@ def _run_chained(hook_dir: str, hook: str, args: list[str], stdin: bytes | None)
         return 127
 
 
+def _merge_at_head() -> bool:
+    """Whether HEAD has a second parent: a commit that concluded a merge (a `git pull` that stopped
+    on a conflict never runs post-merge; the commit that resolves it runs post-commit)."""
+    probe = subprocess.run(["git", "rev-parse", "-q", "--verify", "HEAD^2"], capture_output=True)
+    return probe.returncode == 0
+
+
 def run_git_hook(hook: str, hook_dir: str, args: list[str]) -> int:
     stdin = sys.stdin.buffer.read() if hook in STDIN_HOOKS else None
     status = _run_chained(hook_dir, hook, args, stdin)
@@ -350,6 +358,8 @@ def run_git_hook(hook: str, hook_dir: str, args: list[str]) -> int:
     try:
         if hook == "post-checkout" and (len(args) < 3 or args[0] == args[1] or args[2] != "1"):
             return status  # a file checkout, or the same commit: nothing new
+        if hook == "post-commit" and not _merge_at_head():
+            return status  # a commit of one parent: nothing arrived
         plain = _plain_checkout(os.getcwd(), ".git")
         if plain is not None:
             meta = plain[1]

@@ -18,6 +18,7 @@ load does not read 200 MB to hash them again. Standard library only.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -225,7 +226,8 @@ def _remember(directory: Path, seen: dict) -> None:
         tmp.write_text(json.dumps(seen, sort_keys=True), encoding="utf-8")
         os.replace(tmp, directory / VERIFIED)
     except OSError:
-        tmp.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # a read-only file system refuses even this (EROFS, not ENOENT)
+            tmp.unlink(missing_ok=True)
 
 
 def present(directory: Path, manifest: Manifest, relpaths: list[str]) -> None:
