@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from rca_lsp.hooks import (LOG_NAME, PULL_HOOKS, flag, has_open_failures, indexed, number, say, setting,
                            spawn_indexer, take_last_error, try_lock, write_log)
 from rca_lsp.index.paths import WRITE_LOCK, index_dir
+from rca_lsp.records import clip
 
 if TYPE_CHECKING:
     from rca_lsp.vcs.base import Backend
@@ -72,7 +73,7 @@ def _print_findings(findings, what: str) -> None:
         say(f"failure #{failure.id} ({failure.title}): {len(items)} suspect(s) among {what}")
         for f in items:
             s = f.suspect
-            say(f"  #{s.rank:<2} {s.commit.hash[:10]}  {s.commit.author[:20]}  {s.commit.summary[:60]}"
+            say(f"  #{s.rank:<2} {s.commit.hash[:10]}  {s.commit.author[:20]}  {clip(s.commit.summary, 60)}"
                  f"  (score {s.score:.2f})")
             for e in s.evidence[:3]:
                 say(f"       - {e.text}")

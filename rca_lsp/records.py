@@ -28,6 +28,11 @@ def json_text(doc: object, ascii_only: bool = False) -> str:
     return text if ascii_only else _LONE_SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
+def clip(text: str, width: int) -> str:
+    """`text` cut to `width` characters, the cut marked (`Fix rounding (#3` would name another PR)."""
+    return text if len(text) <= width else text[:width - 1] + "…"
+
+
 def iso_date(seconds: int) -> str:
     return datetime.fromtimestamp(seconds, tz=timezone.utc).isoformat().replace("+00:00", "Z")
 

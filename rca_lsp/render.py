@@ -10,7 +10,7 @@ import codecs
 from typing import IO
 
 from rca_lsp.kinds import CONTEXT, SCORED
-from rca_lsp.records import iso_date, json_text, suspect_dict
+from rca_lsp.records import clip, iso_date, json_text, suspect_dict
 from rca_lsp.suspects import Result
 
 EXPLAINED = tuple(str(f) for f in SCORED + CONTEXT)  # the features `--explain` gives, in this order
@@ -56,7 +56,7 @@ def to_text(result: Result) -> str:
     for s in result.suspects:
         c = s.commit
         lines.append(f"#{s.rank:<3} {c.hash[:10]}  {iso_date(c.author_date)[:10]}  {c.author[:24]:<24}  "
-                     f"{c.summary[:72]}  (score {s.score:.3f})")
+                     f"{clip(c.summary, 72)}  (score {s.score:.3f})")
         for e in s.evidence:
             lines.append(f"       - {e.text}")
         if c.hash in result.features:  # --explain: the values that are not 0 (the JSON has them all)

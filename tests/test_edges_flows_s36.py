@@ -134,3 +134,12 @@ def test_a_read_only_model_folder_is_verified_not_an_internal_error(remote, tmp_
     finally:
         subprocess.run(["umount", str(root)], capture_output=True)
     assert wrong.returncode == 6 and "embed.npy does not match its sha256" in wrong.stderr, wrong.stderr
+
+
+def test_a_cut_summary_is_marked_so_it_names_no_other_pull_request():
+    """The since_test note cut `... boundaries (#329)` to `... (#3`: another PR's number."""
+    from rca_lsp.records import clip
+
+    summary = "Fix `naturalsize()` rounding rollover at unit boundaries (#329)"
+    assert clip(summary, 60) == summary[:59] + "…" and "(#3)" not in clip(summary, 60)
+    assert clip("short", 60) == "short"

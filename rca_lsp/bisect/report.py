@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from rca_lsp.bisect.search import GOOD
-from rca_lsp.records import evidence_dict, iso_date, json_text, suspect_dict
+from rca_lsp.records import clip, evidence_dict, iso_date, json_text, suspect_dict
 from rca_lsp.types import BisectOutcome, Suspect
 
 TOP_SUSPECTS = 5
@@ -60,7 +60,7 @@ def to_text(outcome: BisectOutcome) -> str:
         c = outcome.culprit
         found = ranked.get(c.hash)
         where = f"suspect #{found.rank} of {outcome.candidates}" if found else "not ranked"
-        lines.append(f"culprit: {c.hash[:10]}  {c.summary[:72]}")
+        lines.append(f"culprit: {c.hash[:10]}  {clip(c.summary, 72)}")
         lines.append(f"         {c.author}, {iso_date(c.author_date)[:10]}; {where}")
         trusted = untested_parents(outcome)
         lines.append("confirmed: " + ("no" if not outcome.confirmed else
@@ -73,7 +73,7 @@ def to_text(outcome: BisectOutcome) -> str:
                      "(most likely first):")
         for sha in outcome.possible:
             s = ranked.get(sha)
-            lines.append(f"  {sha[:10]}  " + (f"#{s.rank:<3} {s.commit.summary[:72]}" if s else "(not ranked)"))
+            lines.append(f"  {sha[:10]}  " + (f"#{s.rank:<3} {clip(s.commit.summary, 72)}" if s else "(not ranked)"))
     lines.append("runs:")
     for i, r in enumerate(outcome.runs, start=1):
         code = f"exit {r.exit_code:<3}" if r.exit_code is not None else "not run "

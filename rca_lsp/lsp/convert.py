@@ -16,7 +16,7 @@ from lsprotocol import types as lsp
 from rca_lsp.errors import TraceError
 from rca_lsp.lsp.findings import Findings, Marker, TraceLine
 from rca_lsp.lsp.roots import path_uri as _uri
-from rca_lsp.records import iso_date, suspect_dict
+from rca_lsp.records import clip, iso_date, suspect_dict
 from rca_lsp.types import Suspect
 
 SOURCE = "rca"
@@ -41,7 +41,7 @@ def ago(seconds: int, now: float | None = None) -> str:
 def title(s: Suspect, now: float | None = None) -> str:
     """suspect #1 a1b2c3d 'Refactor number parsing' (alice, 3 days ago)"""
     c = s.commit
-    summary = c.summary if len(c.summary) <= 72 else c.summary[:71] + "…"
+    summary = clip(c.summary, 72)
     return f"suspect #{s.rank} {c.hash[:7]} '{summary}' ({c.author}, {ago(c.author_date, now)})"
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from rca_lsp.records import clip
 from rca_lsp.suspects.code_view import CodeView
 from rca_lsp.suspects.history import History
 from rca_lsp.suspects.targets import TargetFinder
@@ -44,7 +45,7 @@ class LastTestChange:
         commit = history.commit(self.commit_id)
         older = self.older(history)
         return (f"ranked lower: the {older} commit{'s' if older != 1 else ''} older than "
-                f"{commit.hash[:10]} ({commit.summary[:60]}), which last changed the failing test "
+                f"{commit.hash[:10]} ({clip(commit.summary, 60)}), which last changed the failing test "
                 f"{self.test} ({self.path}): a test usually passes when it is committed, so what broke it "
                 "most likely came later; if it failed from the start, rank with --since")
 
