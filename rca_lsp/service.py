@@ -200,6 +200,10 @@ def ensure_index(repo: Backend, progress: Progress | None = None, head: str | No
     return update_index(repo, progress)
 
 
+TUNED_NOTE = ("ranked by this repository's tuned fusion {name}, learned from its own confirmed culprits "
+              "(`rca model tune`; off: --no-fusion, or `rca model use none`)")
+
+
 def retrieve(repo: Backend, query: Query, head: str | None = None):
     """Retrieval's ranking over the index as it is (see `ensure_index`), cut to `query.wanted`.
     `head`: HEAD's hash, when the caller has checked that there is one."""
@@ -218,6 +222,8 @@ def retrieve(repo: Backend, query: Query, head: str | None = None):
                                per_test=query.per_test, regression=regression, carried=query.carried,
                                folder=query.folder)
         result.notes += _lacking_note(repo, index, query, result.candidates)
+    if fusion is not None and not query.executed:  # a traced run ranks by the weighted sum (find_suspects)
+        result.notes.append(TUNED_NOTE.format(name=fusion.version or "tuned"))
     replaced = unfollowed_replacements(repo)
     if replaced:
         result.warnings.append(replaced)

@@ -161,6 +161,8 @@ def test_tune_keeps_a_win_suspects_use_it_and_use_none_rolls_back(git_repo, tmp_
     expected = model.predict(matrix([s["features"] for s in tuned], Weights()))
     assert np.allclose([s["score"] for s in tuned], expected, atol=1e-5)
     assert [s["score"] for s in tuned] != [s["score"] for s in before]
+    said = rca("suspects", "--repo", str(root), "--trace", "crash.txt", "--format", "json", cwd=root)
+    assert any(n.startswith("ranked by this repository's tuned fusion v1") for n in json.loads(said.stdout)["notes"])
     assert rca("model", "use", "none", "--repo", str(root)).stdout.strip() == "current: none (retrieval)"
     assert _ranking(root) == before  # retrieval exactly as it was
     proc = rca("model", "use", "v7", "--repo", str(root))
