@@ -343,10 +343,9 @@ def _run_chained(hook_dir: str, hook: str, args: list[str], stdin: bytes | None)
 
 
 def _merge_at_head() -> bool:
-    """Whether HEAD has a second parent: a commit that concluded a merge (a `git pull` that stopped
-    on a conflict never runs post-merge; the commit that resolves it runs post-commit)."""
-    probe = subprocess.run(["git", "rev-parse", "-q", "--verify", "HEAD^2"], capture_output=True)
-    return probe.returncode == 0
+    from rca_lsp.vcs.git import merge_at_head  # the one place that starts git (tests/test_vcs_seam.py)
+
+    return merge_at_head()
 
 
 def run_git_hook(hook: str, hook_dir: str, args: list[str]) -> int:
@@ -358,7 +357,7 @@ def run_git_hook(hook: str, hook_dir: str, args: list[str]) -> int:
     try:
         if hook == "post-checkout" and (len(args) < 3 or args[0] == args[1] or args[2] != "1"):
             return status  # a file checkout, or the same commit: nothing new
-        if hook == "post-commit" and not _merge_at_head():
+        if hook == "post-commit" and not _merge_at_head():  # the shim checks first; a direct call too
             return status  # a commit of one parent: nothing arrived
         plain = _plain_checkout(os.getcwd(), ".git")
         if plain is not None:

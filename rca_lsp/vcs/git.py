@@ -51,6 +51,15 @@ def clean_env() -> dict[str, str]:
     return env
 
 
+def merge_at_head(cwd: str = ".") -> bool:
+    """Whether HEAD in `cwd` has a second parent: a commit that concluded a merge (a `git pull` that
+    stopped on a conflict never runs post-merge; the commit that resolves it runs post-commit). One
+    `git rev-parse`, cheap enough for a hook."""
+    probe = subprocess.run(["git", "rev-parse", "-q", "--verify", "HEAD^2"], cwd=cwd, capture_output=True,
+                           env=clean_env())
+    return probe.returncode == 0
+
+
 def _ignored_git_dir() -> str | None:
     """GIT_DIR as the user set it, made absolute; rca never passes it on (see `clean_env`)."""
     value = os.environ.get("GIT_DIR")
