@@ -156,3 +156,19 @@ def test_what_a_run_printed_is_told_by_its_telling_line():
     assert _ran_no_tests("running 0 tests\nrunning 3 tests\n") is None  # another binary ran some
     assert _ran_no_tests("[INFO] Tests run: 0, Failures: 0, Errors: 0, Skipped: 0\n") == "Tests run: 0, Failures: 0"
     assert _ran_no_tests("  0 passing (2ms)\n") == "0 passing" and _ran_no_tests("  3 passing\n") is None
+
+
+def test_a_run_that_drops_pythonpath_is_said_to_be_untraced(tmp_path):
+    """tox and nox start their environments without the PYTHONPATH that carries rca's tracer: the lines
+    run and the imports from the work tree went unseen, silently. (`env -u` stands for tox here.)"""
+    repo, shas = _history(tmp_path / "calc", init="")
+    plain = _bisect(repo.root, tmp_path, f"PYTHONPATH=src:$PYTHONPATH {sys.executable} -m pytest -q "
+                    "-p no:cacheprovider tests/test_ops.py", shas["good"], {})
+    assert plain.returncode == 0, plain.stderr
+    assert not [w for w in json.loads(plain.stdout)["warnings"] if w.startswith("no Python process")]
+    dropped = _bisect(repo.root, tmp_path, f"env -u PYTHONPATH PYTHONPATH=src {sys.executable} -m pytest -q "
+                      "-p no:cacheprovider tests/test_ops.py", shas["good"], {})
+    assert dropped.returncode == 0, dropped.stderr
+    outcome = json.loads(dropped.stdout)
+    assert outcome["culprit"] == shas["culprit"]
+    assert [w for w in outcome["warnings"] if w.startswith("no Python process of the run at BAD was traced")]

@@ -107,7 +107,8 @@ class Tester:
                 f"{leaked[0]}{f' and {len(leaked) - 1} more file(s)' if len(leaked) > 1 else ''} from "
                 f"{self.checkout.root}, so every revision would test the same code",
                 hint="make the command import the current folder's code (an editable install, pip install -e ., "
-                     "points at the work tree): put the package's folder on PYTHONPATH in the command")
+                     "points at the work tree): put the package's folder first on PYTHONPATH in the command, "
+                     "`PYTHONPATH=src:$PYTHONPATH pytest ...`")
         if run.exit_code is not None and verdict(run.exit_code, self.command.pytest, self.command.unittest)[0] is None:
             raise BisectError(
                 f"the test command exited with {run.exit_code} at {commit[:12]}: codes of 128 and above (and deaths "

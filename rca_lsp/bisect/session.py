@@ -123,7 +123,20 @@ def _fail_at_bad(tester: Tester, bad: str, trace_lines: bool,
         why = run.reason.replace("at this revision", "there") + (f"; it printed: {said}" if said else "")
         raise BisectError(f"the test command could not run at BAD ({bad[:12]}): {why}",
                           hint=_hint_at_bad(run, tester.command, worktree_tests))
+    if recorder is not None and not executed and _runs_python(tester.command):
+        tester.notes.append(UNTRACED)
     return output, executed
+
+
+UNTRACED = ("no Python process of the run at BAD was traced: the command runs Python without the PYTHONPATH "
+            "rca sets (a `PYTHONPATH=src` of its own replaces it: write `PYTHONPATH=src:$PYTHONPATH`; tox and nox "
+            "start their environments without it: tox keeps it with `passenv = PYTHONPATH`), so the lines it ran "
+            "are unknown and code it imports from the work tree (an editable install) is not caught")
+
+
+def _runs_python(command: TestCommand) -> bool:
+    """Whether the command runs Python tests (pytest, unittest, tox, nox), whose processes the tracer sees."""
+    return command.pytest or command.unittest or bool(re.search(r"(?:^|[\s/])(?:tox|nox)(?:\s|$)", command.text))
 
 
 def _hint_at_bad(run: BisectRun, command: TestCommand, worktree_tests: bool) -> str:
