@@ -322,7 +322,7 @@ def find_suspects(repo: Backend, index: Index, text: str, since: str | None = No
                                     data, weights, table, context if explain else None)
     timings["total"] = time.perf_counter() - started
     if window is None:  # a bisect window's failure ran in a checkout, without the work tree's edits
-        warnings[:0] = _uncommitted(repo, traces, targets, live, tracked)
+        warnings[:0] = _uncommitted(repo, traces, targets, live, tracked, (set(frame_paths), worktree))
     hints = _warn_and_hint(warnings, history, traces, targets, bool(pointed) or _in_code(traces), bool(executed) or per_test is not None
                            or window is not None or any(w.startswith(NO_RUN) for w in warnings), inside)
     return Result(suspects, history.candidates, traces, timings, warnings, explained, data.code, notes, hints)
@@ -335,13 +335,16 @@ def _in_code(traces: list[Trace]) -> bool:
 
 
 def _uncommitted(repo: Backend, traces: list[Trace], targets: list[Target], live: set[str],
-                 tracked: list[str]) -> list[str]:
-    """The warning that uncommitted code changes touch what the failure points at (`uncommitted`)."""
+                 tracked: list[str], read: tuple[set[str], dict]) -> list[str]:
+    """The warning that uncommitted code changes touch what the failure points at (`uncommitted`).
+    `read`: the paths whose uncommitted hunks were read already (the frames'), and those hunks."""
     if not live:
         return []
     untracked = live - set(tracked)
-    paths = changed_code_paths(traces, targets, live - untracked)
-    warning = uncommitted_warning(traces, targets, live, untracked, repo.worktree_changes(paths) if paths else {})
+    asked, changes = read
+    rest = [p for p in changed_code_paths(traces, targets, live - untracked) if p not in asked]
+    changes = {**changes, **repo.worktree_changes(rest)} if rest else changes
+    warning = uncommitted_warning(traces, targets, live, untracked, changes)
     return [warning] if warning else []
 
 
