@@ -103,6 +103,7 @@ async def test_a_commit_marks_what_is_shown_stale_and_the_lens_ranks_again(humbl
         message = next(d.message for d in client.diagnostics[source] if MOVED in d.message)
         assert f"({repo.git('rev-parse', 'HEAD~1').strip()[:7]} → {fix[:7]})" in message, message
         assert "find suspects again" in message, message
+        await until(lambda: any(MOVED in m.message for m in client.messages))  # sent after the diagnostics
         assert any(MOVED in m.message for m in client.messages), [m.message for m in client.messages]
         lenses = await client.text_document_code_lens_async(lsp.CodeLensParams(lsp.TextDocumentIdentifier(source)))
         again = lenses[0].command
